@@ -1,0 +1,107 @@
+// The kernel interface. Every kernel answers four questions: can I run on this platform
+// (supported)? can I implement this layer (can_implement)? how must the checkpoint's weights be
+// re-laid out for me (process_weights)? and run it (apply).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "qlinear/config.hpp"
+#include "qlinear/platform.hpp"
+#include "qlinear/tensor.hpp"
+
+namespace qlinear {
+
+// Yes, or no with a reason a person can act on ("group_size 96 not supported; supported: 32, 64, 128").
+class Verdict {
+ public:
+  static Verdict yes() { return Verdict(); }
+  static Verdict no(std::string reason) { return Verdict(std::move(reason)); }
+  explicit operator bool() const { return ok_; }
+  bool ok() const { return ok_; }
+  const std::string& reason() const { return reason_; }
+
+ private:
+  Verdict() = default;
+  explicit Verdict(std::string reason) : ok_(false), reason_(std::move(reason)) {}
+  bool ok_ = true;
+  std::string reason_;
+};
+
+enum class Provider : uint8_t { reference, cpu, onednn, cuda, cublaslt, external };
+std::string_view name(Provider provider);
+
+// The layer's tensors in the canonical decoded meaning, as checkpoint converters produce them
+// (shapes over the partition [N, K] of the config). Absent tensors are undefined views.
+//   weight              [N, K] codes of weight_type, row-major; 4-bit types packed along K
+//   weight_scale        LayerConfig::weight_scale_shape(), weight_scale_type
+//   weight_zero_point   same shape as weight_scale, uint8 holding the unsigned code of the zero
+//   weight_global_scale [1] fp32 (nvfp4 families): multiplies every dequantized weight
+//   g_idx               [K] int32: group of each K position (act order)
+//   input_scale         [1] fp32: static activation scale (x ≈ q · input_scale); for nvfp4 the
+//                       activation global scale (amax / (448 · 6)), per-16 scales being dynamic
+//   input_zero_point    [1] int32: static activation zero point (int8 azp)
+// Dequantized weight: w[n, k] = (value(code) - value(zp)) · scale[row(n), group(k)] · global.
+struct LayerWeights {
+  TensorView weight;
+  TensorView weight_scale;
+  TensorView weight_zero_point;
+  TensorView weight_global_scale;
+  TensorView g_idx;
+  TensorView input_scale;
+  TensorView input_zero_point;
+};
+
+// A kernel's own layout of a layer's weights, made once by process_weights. Kernels subclass it.
+class PreparedWeights {
+ public:
+  explicit PreparedWeights(LayerConfig config) : config_(std::move(config)) {}
+  virtual ~PreparedWeights() = default;
+  const LayerConfig& config() const { return config_; }
+
+ private:
+  LayerConfig config_;
+};
+
+// The caller's CUDA stream (a cudaStream_t), opaque so that public headers stay CUDA-free.
+struct Stream {
+  void* handle = nullptr;
+};
+
+struct KernelInfo {
+  std::string name;  // unique; also the name of the file that implements it
+  Provider provider;
+  Family family;
+};
+
+class Kernel {
+ public:
+  virtual ~Kernel() = default;
+  virtual const KernelInfo& info() const = 0;
+  const std::string& name() const { return info().name; }
+  Family family() const { return info().family; }
+
+  // Can this kernel run on the platform at all (ISA, compute capability, build)?
+  virtual Verdict supported(const Platform& platform) const = 0;
+  // Can it implement this (valid) config? Every limit is stated with the value and what is accepted.
+  virtual Verdict can_implement(const LayerConfig& config) const = 0;
+  // Re-lays the canonical weights out for this kernel on `device`. The inputs are validated
+  // against the config before this is called and are never modified.
+  virtual std::shared_ptr<const PreparedWeights> process_weights(const LayerConfig& config,
+                                                                 const LayerWeights& weights,
+                                                                 Device device) const = 0;
+  // out[M, N] = x[M, K] · Wᵀ (+ bias[N]); x, bias and out are validated and on the weights' device.
+  virtual void apply(const PreparedWeights& weights, const TensorView& x, const TensorView& bias,
+                     const TensorView& out, Stream stream) const = 0;
+
+  // Largest error this kernel may show against the exact reference, as a fraction of
+  // sum_k |x̂[m,k]·ŵ[n,k]| + |bias[n]| (x̂, ŵ the reference's decoded operands). The default
+  // allows fp32 accumulation and one rounding to the output type.
+  virtual double tolerance(const LayerConfig& config) const;
+};
+
+// Unit roundoff (half an ulp, relative) of a float type: 2^-(mantissa_bits + 1).
+double unit_roundoff(ScalarType type);
+
+}  // namespace qlinear

@@ -1,0 +1,17 @@
+// The priority lists: one line per kernel, in priority order within each platform; the reference
+// kernels come last on the CPU. Moving a line is a performance claim: cite the `qlinear bench` run.
+#include "core/kernel_list.hpp"
+
+#include "qlinear/reference.hpp"
+
+namespace qlinear::detail {
+
+std::vector<std::pair<PlatformKind, std::shared_ptr<const Kernel>>> built_in_kernels() {
+  using P = PlatformKind;
+  std::vector<std::pair<PlatformKind, std::shared_ptr<const Kernel>>> list;
+  // ---- cpu
+  for (Family family : all_families()) list.emplace_back(P::cpu, reference::make_kernel(family));
+  return list;
+}
+
+}  // namespace qlinear::detail

@@ -1,0 +1,59 @@
+// The CUDA build's implementation of the core's hooks (core/cuda_hooks.hpp) with cudart.
+#include "core/cuda_hooks.hpp"
+
+#include "cuda/check.hpp"
+
+namespace qlinear::detail {
+
+using cuda::check_cuda;
+
+void* device_alloc(Device device, int64_t bytes) {
+  cuda::DeviceGuard guard(device.index);
+  void* pointer = nullptr;
+  check_cuda(cudaMalloc(&pointer, static_cast<size_t>(bytes)), "cudaMalloc");
+  return pointer;
+}
+
+void device_free(Device device, void* pointer) noexcept {
+  if (pointer == nullptr) return;
+  int previous = 0;
+  cudaGetDevice(&previous);
+  cudaSetDevice(device.index);
+  cudaFree(pointer);
+  cudaSetDevice(previous);
+}
+
+void device_copy(void* destination, Device destination_device, const void* source,
+                 Device source_device, int64_t bytes) {
+  const Device gpu = destination_device.is_cuda() ? destination_device : source_device;
+  cuda::DeviceGuard guard(gpu.index);
+  check_cuda(cudaMemcpy(destination, source, static_cast<size_t>(bytes), cudaMemcpyDefault),
+             "cudaMemcpy");
+}
+
+std::vector<Platform> detect_cuda_platforms() {
+  int count = 0;
+  // No driver or no device is not an error here: the machine simply has no CUDA platform.
+  if (cudaGetDeviceCount(&count) != cudaSuccess) {
+    cudaGetLastError();
+    return {};
+  }
+  std::vector<Platform> platforms;
+  for (int i = 0; i < count; ++i) {
+    cudaDeviceProp props{};
+    check_cuda(cudaGetDeviceProperties(&props, i), "cudaGetDeviceProperties");
+    Platform p;
+    p.kind = PlatformKind::cuda;
+    p.detected = true;
+    p.device_index = i;
+    p.device_name = props.name;
+    p.compute_capability = props.major * 10 + props.minor;
+    // The build carries sm_90a code, so the arch-specific features are usable on sm_90 parts.
+    p.arch_specific = p.compute_capability == 90;
+    p.sm_count = props.multiProcessorCount;
+    platforms.push_back(p);
+  }
+  return platforms;
+}
+
+}  // namespace qlinear::detail

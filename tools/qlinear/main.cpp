@@ -1,0 +1,24 @@
+// qlinear: inspect the platform and the kernel registry, choose kernels, check them.
+#include <iostream>
+
+#include "commands.hpp"
+#include "qlinear/error.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"qlinear: quantized linear-layer kernels (env, kernels, select, check)"};
+  app.require_subcommand(1);
+  int exit_code = 0;
+  qlinear::tool::add_env(app, exit_code);
+  qlinear::tool::add_kernels(app, exit_code);
+  qlinear::tool::add_select(app, exit_code);
+  qlinear::tool::add_check(app, exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const qlinear::Error& e) {
+    std::cerr << "qlinear: " << e.what() << "\n";
+    return 1;
+  }
+  return exit_code;
+}
