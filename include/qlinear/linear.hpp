@@ -34,8 +34,8 @@ class QuantizedLinear {
   Device device() const { return device_; }
 
   // out = x · Wᵀ (+ bias). Safe to call from several threads at once.
-  void forward(const TensorView& x, const TensorView& out, const TensorView& bias = {},
-               Stream stream = {}) const;
+  void forward_into(const TensorView& x, const TensorView& out, const TensorView& bias = {},
+                    Stream stream = {}) const;
   // Allocates the output ([..., N] of out_type on the layer's device).
   Tensor forward(const TensorView& x, const TensorView& bias = {}, Stream stream = {}) const;
 

@@ -66,7 +66,7 @@ ConformanceResult run_against_reference(const Kernel& kernel, const ConformanceC
   const Tensor bias_dev = c.bias ? Tensor::copy_of(bias, device) : Tensor();
   const Tensor out_dev = Tensor::empty(c.out_type, {m, n}, device);
   poison(out_dev);
-  linear.forward(x_dev, out_dev, bias_dev);
+  linear.forward_into(x_dev, out_dev, bias_dev);
   const Tensor out = Tensor::copy_of(out_dev, Device::cpu());
 
   ConformanceResult result;

@@ -153,8 +153,8 @@ QuantizedLinear::QuantizedLinear(const LayerConfig& config, const LayerWeights& 
   prepared_ = kernel.process_weights(config, weights, device);
 }
 
-void QuantizedLinear::forward(const TensorView& x, const TensorView& out, const TensorView& bias,
-                              Stream stream) const {
+void QuantizedLinear::forward_into(const TensorView& x, const TensorView& out,
+                                   const TensorView& bias, Stream stream) const {
   validate_call(config(), x, bias, out, device_);
   if (x.numel() == 0) return;
   kernel_->apply(*prepared_, x, bias, out, stream);
@@ -165,7 +165,7 @@ Tensor QuantizedLinear::forward(const TensorView& x, const TensorView& bias, Str
   std::vector<int64_t> shape(x.shape().begin(), x.shape().end());
   shape.back() = config().part_n();
   Tensor out = Tensor::empty(config().out_type, shape, device_);
-  forward(x, out, bias, stream);
+  forward_into(x, out, bias, stream);
   return out;
 }
 

@@ -1,0 +1,10 @@
+# Runs COMMAND; fails unless it exits with EXPECT_RC and its output (stdout + stderr) matches PATTERN.
+execute_process(COMMAND ${COMMAND} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+set(all "${out}${err}")
+message("${all}")
+if(NOT rc EQUAL EXPECT_RC)
+  message(FATAL_ERROR "exit code ${rc}, expected ${EXPECT_RC}")
+endif()
+if(NOT all MATCHES "${PATTERN}")
+  message(FATAL_ERROR "output does not match: ${PATTERN}")
+endif()

@@ -1,0 +1,211 @@
+// Selection: priority order, rejections with reasons, forcing, disabling, named targets, and
+// kernels registered from outside the library.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <functional>
+
+#include "qlinear/conformance.hpp"
+#include "qlinear/error.hpp"
+#include "qlinear/linear.hpp"
+#include "qlinear/reference.hpp"
+#include "qlinear/registry.hpp"
+
+namespace qlinear {
+namespace {
+
+// A kernel defined outside the library: it answers the platform and config questions with the
+// given rules and computes through the reference.
+class OutsideKernel final : public Kernel {
+ public:
+  OutsideKernel(std::string name, Family family, std::function<Verdict(const Platform&)> platform_rule,
+                std::function<Verdict(const LayerConfig&)> config_rule = {})
+      : info_{std::move(name), Provider::external, family},
+        platform_rule_(std::move(platform_rule)),
+        config_rule_(std::move(config_rule)),
+        inner_(reference::make_kernel(family)) {}
+  const KernelInfo& info() const override { return info_; }
+  Verdict supported(const Platform& p) const override { return platform_rule_(p); }
+  Verdict can_implement(const LayerConfig& c) const override {
+    return config_rule_ ? config_rule_(c) : Verdict::yes();
+  }
+  std::shared_ptr<const PreparedWeights> process_weights(const LayerConfig& c, const LayerWeights& w,
+                                                         Device d) const override {
+    ++prepared_count;
+    return inner_->process_weights(c, w, d);
+  }
+  void apply(const PreparedWeights& p, const TensorView& x, const TensorView& b, const TensorView& o,
+             Stream s) const override {
+    inner_->apply(p, x, b, o, s);
+  }
+  mutable int prepared_count = 0;
+
+ private:
+  KernelInfo info_;
+  std::function<Verdict(const Platform&)> platform_rule_;
+  std::function<Verdict(const LayerConfig&)> config_rule_;
+  std::shared_ptr<const Kernel> inner_;
+};
+
+Verdict any_platform(const Platform&) { return Verdict::yes(); }
+Verdict needs_sm90(const Platform& p) {
+  if (p.kind == PlatformKind::cuda && p.compute_capability >= 90) return Verdict::yes();
+  return Verdict::no("needs compute capability 9.0 or newer");
+}
+Verdict only_group_128(const LayerConfig& c) {
+  if (c.group_size == 128) return Verdict::yes();
+  return Verdict::no(cat("group_size (", c.group_size, ") not supported; supported: 128"));
+}
+
+const Family kMp = Family::mixed_precision;
+
+TEST(Registry, FirstFittingKernelWinsAndEarlierOnesSayWhy) {
+  Registry r;
+  r.register_kernel(std::make_shared<OutsideKernel>("picky", kMp, any_platform, only_group_128), PlatformKind::cpu);
+  r.register_kernel(std::make_shared<OutsideKernel>("hopper_only", kMp, needs_sm90), PlatformKind::cpu);
+  r.register_kernel(std::make_shared<OutsideKernel>("general", kMp, any_platform), PlatformKind::cpu);
+  r.register_kernel(std::make_shared<OutsideKernel>("other_family", Family::fp8_block, any_platform), PlatformKind::cpu);
+
+  LayerConfig c = default_config(kMp, 256, 512);
+  Choice choice = r.choose(c, host_platform());
+  EXPECT_EQ(choice.kernel->name(), "picky");
+  EXPECT_TRUE(choice.rejected.empty());
+
+  c.group_size = 64;
+  choice = r.choose(c, host_platform());
+  EXPECT_EQ(choice.kernel->name(), "general");
+  ASSERT_EQ(choice.rejected.size(), 2u);
+  EXPECT_EQ(choice.rejected[0].kernel, "picky");
+  EXPECT_NE(choice.rejected[0].reason.find("group_size (64) not supported"), std::string::npos);
+  EXPECT_EQ(choice.rejected[1].kernel, "hopper_only");
+  EXPECT_NE(choice.rejected[1].reason.find("compute capability"), std::string::npos);
+  EXPECT_NE(describe(choice).find("passed over picky"), std::string::npos);
+}
+
+TEST(Registry, PlacementFirstAndBeforeReference) {
+  Registry r;
+  r.register_kernel(reference::make_kernel(kMp), PlatformKind::cpu, Placement::last);
+  r.register_kernel(std::make_shared<OutsideKernel>("b", kMp, any_platform), PlatformKind::cpu);
+  r.register_kernel(std::make_shared<OutsideKernel>("a", kMp, any_platform), PlatformKind::cpu, Placement::first);
+  r.register_kernel(std::make_shared<OutsideKernel>("c", kMp, any_platform), PlatformKind::cpu);
+  std::vector<std::string> order;
+  for (const Kernel* k : r.kernels(PlatformKind::cpu)) order.push_back(k->name());
+  EXPECT_EQ(order, (std::vector<std::string>{"a", "b", "c", "reference_mixed_precision"}));
+  EXPECT_THROW(r.register_kernel(std::make_shared<OutsideKernel>("a", kMp, any_platform), PlatformKind::cpu), Error);
+}
+
+TEST(Registry, ForcingAndDisabling) {
+  Registry r;
+  r.register_kernel(std::make_shared<OutsideKernel>("first", kMp, any_platform), PlatformKind::cpu);
+  r.register_kernel(std::make_shared<OutsideKernel>("second", kMp, any_platform, only_group_128), PlatformKind::cpu);
+  r.register_kernel(std::make_shared<OutsideKernel>("third", kMp, any_platform), PlatformKind::cpu);
+  LayerConfig c = default_config(kMp, 256, 512);
+
+  ChooseOptions force;
+  force.force = "second";
+  EXPECT_EQ(r.choose(c, host_platform(), force).kernel->name(), "second");
+  c.group_size = 64;
+  try {
+    r.choose(c, host_platform(), force);
+    ADD_FAILURE() << "a forced kernel that cannot implement the config was chosen";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("second: group_size (64) not supported"), std::string::npos) << e.what();
+  }
+  force.force = "nonexistent";
+  EXPECT_THROW(r.choose(c, host_platform(), force), Error);
+
+  ChooseOptions off;
+  off.disabled = {"first"};
+  EXPECT_EQ(r.choose(c, host_platform(), off).kernel->name(), "third");
+
+  ::setenv("QLINEAR_DISABLED_KERNELS", "third, first", 1);
+  try {
+    r.choose(c, host_platform());
+    ADD_FAILURE() << "disabled kernels were chosen";
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("first: disabled"), std::string::npos) << message;
+    EXPECT_NE(message.find("second: group_size"), std::string::npos) << message;
+    EXPECT_NE(message.find("third: disabled"), std::string::npos) << message;
+  }
+  ChooseOptions ignore_env;
+  ignore_env.use_environment = false;
+  EXPECT_EQ(r.choose(c, host_platform(), ignore_env).kernel->name(), "first");
+  ::unsetenv("QLINEAR_DISABLED_KERNELS");
+}
+
+TEST(Registry, NamedTargets) {
+  Registry r;
+  r.register_kernel(std::make_shared<OutsideKernel>("hopper", kMp, needs_sm90), PlatformKind::cuda);
+  r.register_kernel(std::make_shared<OutsideKernel>("ampere", kMp, any_platform), PlatformKind::cuda);
+  r.register_kernel(std::make_shared<OutsideKernel>("mi300", kMp, any_platform), PlatformKind::rocm);
+  const LayerConfig c = default_config(kMp, 256, 512);
+  EXPECT_EQ(r.choose(c, parse_target("cuda:sm_90a")).kernel->name(), "hopper");
+  const Choice on_ampere = r.choose(c, parse_target("cuda:sm_80"));
+  EXPECT_EQ(on_ampere.kernel->name(), "ampere");
+  EXPECT_NE(on_ampere.rejected.at(0).reason.find("does not run on cuda:sm_80"), std::string::npos);
+  EXPECT_EQ(r.choose(c, parse_target("rocm:gfx942")).kernel->name(), "mi300");
+  EXPECT_THROW(r.choose(c, parse_target("cpu:avx2")), Error);  // nothing for the CPU here
+
+  EXPECT_EQ(parse_target("cuda:sm_90a").str(), "cuda:sm_90a");
+  EXPECT_EQ(parse_target("cuda:sm_100").compute_capability, 100);
+  EXPECT_EQ(parse_target("cpu:avx2").cpu.isa, CpuIsa::avx2);
+  EXPECT_FALSE(parse_target("cpu:avx2").cpu.avx512f);
+  EXPECT_THROW(parse_target("cuda:80"), Error);
+  EXPECT_THROW(parse_target("cpu:sse9"), Error);
+  EXPECT_THROW(parse_target("tpu"), Error);
+}
+
+TEST(Registry, KernelFromOutsideTakesPartInGlobalSelection) {
+  auto outside = std::make_shared<OutsideKernel>("outside_fp8_block", Family::fp8_block, any_platform);
+  Registry::global().register_kernel(outside, "cpu", "fp8_block", Placement::first);
+  const LayerConfig c = default_config(Family::fp8_block, 200, 320);
+  const RandomLayer layer = make_random_layer(c, 3);
+  const QuantizedLinear linear(c, layer.weights());
+  EXPECT_EQ(linear.kernel().name(), "outside_fp8_block");
+  EXPECT_EQ(outside->prepared_count, 1);
+  // Disabled, the built-in reference takes over and says why the outside kernel was passed over.
+  ChooseOptions off;
+  off.disabled = {"outside_fp8_block"};
+  const QuantizedLinear fallback(c, layer.weights(), Device::cpu(), off);
+  EXPECT_EQ(fallback.kernel().name(), "reference_fp8_block");
+  EXPECT_EQ(fallback.choice().rejected.at(0).kernel, "outside_fp8_block");
+  // Runs and agrees with the reference.
+  EXPECT_TRUE(run_against_reference(*outside, {c, 5, 9}, Device::cpu()).pass);
+}
+
+TEST(Registry, RegistrationByNameRejectsUnknownNames) {
+  Registry r;
+  auto k = std::make_shared<OutsideKernel>("k", kMp, any_platform);
+  const auto message = [&](std::string_view platform, std::string_view family) {
+    try {
+      r.register_kernel(k, platform, family);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  EXPECT_NE(message("tpu", "mixed_precision").find("unknown platform 'tpu'"), std::string::npos);
+  EXPECT_NE(message("cuda", "w3a16").find("unknown family 'w3a16'; known: mixed_precision"), std::string::npos);
+  EXPECT_NE(message("cuda", "fp8_block").find("implements mixed_precision"), std::string::npos);
+  EXPECT_EQ(message("rocm", "mixed_precision"), "accepted");
+  EXPECT_EQ(r.kernels(PlatformKind::rocm).size(), 1u);
+}
+
+TEST(Registry, BuiltInListHasAReferenceForEveryFamilyLastOnTheCpu) {
+  const auto cpu = Registry::global().kernels(PlatformKind::cpu);
+  for (Family f : all_families()) {
+    const Kernel* ref = Registry::global().find(cat("reference_", name(f)));
+    ASSERT_NE(ref, nullptr) << name(f);
+    EXPECT_EQ(ref->family(), f);
+    EXPECT_EQ(ref->info().provider, Provider::reference);
+  }
+  bool seen_reference = false;
+  for (const Kernel* k : cpu) {
+    if (k->info().provider == Provider::reference) seen_reference = true;
+    else if (k->info().provider != Provider::external) EXPECT_FALSE(seen_reference) << k->name() << " after a reference";
+  }
+}
+
+}  // namespace
+}  // namespace qlinear
