@@ -1,0 +1,390 @@
+// Activation quantization kernels (see act_quant.hpp). One thread block covers 256 / L segments,
+// L lanes per segment (L = the power of two that covers a segment in 8-element chunks, at most a
+// warp). Each lane reads its chunks once for the segment's statistics, the lanes combine them
+// with shuffles, and a second read (from L1/L2) produces the codes:
+//
+//   row r:  | seg (r,0): lanes 0..L-1 | seg (r,1): lanes 0..L-1 | ...      K ->
+//           chunk c of lane l starts at k0 + 8·(l + L·j), j = 0, 1, ...
+//
+// Every arithmetic step is the reference's (fp32, IEEE division, round-to-nearest-even, the same
+// operand order), so codes and scales match it bit for bit; min / max are order-independent.
+#include <algorithm>
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_fp8.h>
+
+#include "cuda/act_quant.hpp"
+#include "cuda/check.hpp"
+#include "cuda/detail/formats.cuh"
+#include "cuda/scratch.hpp"
+#include "qlinear/error.hpp"
+
+namespace qlinear::cuda {
+namespace {
+
+using detail::e2m1_code;
+using detail::e2m1_value;
+using detail::e4m3_code;
+using detail::e4m3_value;
+
+enum class Mode : int {
+  passthrough,      // x as bf16 (weight-only emulation)
+  int8_symmetric,   // s = amax / 127
+  int8_asymmetric,  // s = (max - min) / 255, z = rne(-128 - min / s)
+  int8_static,      // s = input_scale, z = input_zero_point or 0
+  fp8_dynamic,      // s = amax / 448
+  fp8_static,       // s = input_scale
+  nvfp4,            // e4m3 scale per 16 under the global 1 / input_scale
+  mxfp8,            // e8m0 scale per 32
+};
+enum class ScaleKind : int { fp32, e4m3, e8m0 };
+
+struct Params {
+  const void* x;
+  int64_t rows, k;
+  int64_t group, groups;  // K extent of a segment; segments per row
+  Mode mode;
+  bool per_tensor;
+  const float* input_scale;
+  const int32_t* input_zero_point;
+  const unsigned* tensor_stats;  // dynamic per-tensor: order keys of max|x|, max x, min x
+  void* codes;
+  int64_t codes_ld;
+  void* scales;
+  int64_t scale_row_stride, scale_group_stride;
+  ScaleKind scale_kind;
+  int32_t* zero_points;
+  int64_t zero_point_row_stride;
+  bool dequantized;
+  bool vector_io;  // 16-byte loads and 8-byte stores: K, the segment and the pitches are multiples of 8
+};
+
+constexpr int kChunk = 8;
+constexpr int kThreads = 256;
+
+__device__ float to_float(__nv_bfloat16 v) { return __bfloat162float(v); }
+__device__ float to_float(__half v) { return __half2float(v); }
+__device__ float to_float(float v) { return v; }
+
+// Elements [c, c + n) of a row, n = min(8, end - c).
+template <typename T>
+__device__ int load_chunk(const T* row, int64_t c, int64_t end, bool vector_io, float (&v)[kChunk]) {
+  const int n = end - c < kChunk ? static_cast<int>(end - c) : kChunk;
+  if (vector_io && n == kChunk) {
+    alignas(16) T buffer[kChunk];
+    constexpr int kVectors = kChunk * sizeof(T) / 16;
+    const auto* source = reinterpret_cast<const uint4*>(row + c);
+    auto* target = reinterpret_cast<uint4*>(buffer);
+#pragma unroll
+    for (int i = 0; i < kVectors; ++i) target[i] = source[i];
+#pragma unroll
+    for (int i = 0; i < kChunk; ++i) v[i] = to_float(buffer[i]);
+  } else {
+    for (int i = 0; i < n; ++i) v[i] = to_float(row[c + i]);
+  }
+  return n;
+}
+
+// Order-preserving map of floats onto unsigned integers, for atomicMax / atomicMin.
+__device__ unsigned order_key(float f) {
+  const unsigned b = __float_as_uint(f);
+  return (b & 0x80000000u) ? ~b : (b | 0x80000000u);
+}
+__device__ float from_order_key(unsigned key) {
+  return __uint_as_float((key & 0x80000000u) ? (key & 0x7fffffffu) : ~key);
+}
+
+struct Stats {
+  float amax = 0.f, lo = INFINITY, hi = -INFINITY;
+  __device__ void add(float v) {
+    amax = fmaxf(amax, fabsf(v));
+    lo = fminf(lo, v);
+    hi = fmaxf(hi, v);
+  }
+  // Combines with the other lanes of the segment (lanes is a power of two dividing 32; every
+  // thread of the warp takes part).
+  __device__ void reduce(int lanes) {
+    for (int offset = lanes / 2; offset > 0; offset /= 2) {
+      amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, offset));
+      lo = fminf(lo, __shfl_xor_sync(0xffffffffu, lo, offset));
+      hi = fmaxf(hi, __shfl_xor_sync(0xffffffffu, hi, offset));
+    }
+  }
+};
+
+// A segment's scale, as the reference computes it.
+struct SegmentScale {
+  float scale = 1.f;       // q = x / scale (or x · multiplier for nvfp4)
+  float zero = 0.f;
+  float multiplier = 0.f;
+  float dequant = 1.f;     // x̂ = (q - zero) · dequant
+  uint32_t code = 0;       // what is stored: fp32 bits, the e4m3 code or the e8m0 code
+};
+
+__device__ SegmentScale segment_scale(const Params& p, Stats s) {
+  if (p.per_tensor && p.tensor_stats != nullptr) {
+    s.amax = from_order_key(p.tensor_stats[0]);
+    s.hi = from_order_key(p.tensor_stats[1]);
+    s.lo = from_order_key(p.tensor_stats[2]);
+  }
+  SegmentScale r;
+  switch (p.mode) {
+    case Mode::passthrough: break;
+    case Mode::int8_symmetric: r.scale = s.amax > 0 ? s.amax / 127.f : 1.f; break;
+    case Mode::int8_asymmetric:
+      r.scale = (s.hi - s.lo) / 255.f;
+      if (r.scale == 0) r.scale = 1.f;
+      r.zero = rintf(-128.f - s.lo / r.scale);
+      break;
+    case Mode::int8_static:
+    case Mode::fp8_static:
+      r.scale = *p.input_scale;
+      if (p.input_zero_point != nullptr) r.zero = static_cast<float>(*p.input_zero_point);
+      break;
+    case Mode::fp8_dynamic: r.scale = s.amax > 0 ? s.amax / 448.f : 1.f; break;
+    case Mode::nvfp4: {
+      const float global = 1.f / *p.input_scale;
+      r.code = e4m3_code(global * (s.amax / 6.f));
+      const float sf = e4m3_value(r.code);
+      r.multiplier = sf != 0 ? 1.f / (sf * (1.f / global)) : 0.f;
+      r.dequant = sf * *p.input_scale;
+      return r;
+    }
+    case Mode::mxfp8: {
+      const int e = s.amax > 0 ? max(-127, min(127, ilogbf(s.amax) - 8)) : -127;
+      r.code = static_cast<uint32_t>(e + 127);
+      r.scale = ldexpf(1.f, e);
+      r.dequant = r.scale;
+      return r;
+    }
+  }
+  r.code = __float_as_uint(r.scale);
+  r.dequant = r.scale;
+  return r;
+}
+
+// One element: its code and its dequantized value q - zero.
+__device__ uint32_t quantize(Mode mode, float v, const SegmentScale& s, float& value) {
+  switch (mode) {
+    case Mode::passthrough: value = v; return 0;
+    case Mode::int8_symmetric:
+    case Mode::int8_asymmetric:
+    case Mode::int8_static: {
+      const float q = fminf(fmaxf(rintf(v / s.scale) + s.zero, -128.f), 127.f);
+      value = q - s.zero;
+      return static_cast<uint32_t>(static_cast<int32_t>(q)) & 0xffu;
+    }
+    case Mode::nvfp4: {
+      const uint32_t code = e2m1_code(v * s.multiplier);
+      value = e2m1_value(code);
+      return code;
+    }
+    default: {  // fp8 and mxfp8: e4m3 with saturation
+      const uint32_t code = e4m3_code(v / s.scale);
+      value = e4m3_value(code);
+      return code;
+    }
+  }
+}
+
+__device__ bool needs_segment_stats(const Params& p) {
+  return p.mode != Mode::passthrough && p.mode != Mode::int8_static && p.mode != Mode::fp8_static &&
+         !p.per_tensor;
+}
+
+__device__ void store_scale(const Params& p, int64_t row, int64_t group, const SegmentScale& s) {
+  if (p.scales == nullptr) return;  // passthrough
+  const int64_t at = row * p.scale_row_stride + group * p.scale_group_stride;
+  if (p.scale_kind == ScaleKind::fp32)
+    static_cast<float*>(p.scales)[at] = __uint_as_float(s.code);
+  else
+    static_cast<uint8_t*>(p.scales)[at] = static_cast<uint8_t>(s.code);
+  if (p.zero_points != nullptr)
+    p.zero_points[row * p.zero_point_row_stride] = static_cast<int32_t>(s.zero);
+}
+
+// Codes (or x̂) of elements [c, c + n) of a row.
+__device__ void store_chunk(const Params& p, int64_t row, int64_t c, int n, const uint32_t (&codes)[kChunk],
+                            const float (&values)[kChunk], float dequant) {
+  const int64_t at = row * p.codes_ld + c;
+  if (p.dequantized) {
+    auto* out = static_cast<__nv_bfloat16*>(p.codes) + at;
+    alignas(16) __nv_bfloat16 buffer[kChunk];
+    for (int i = 0; i < kChunk; ++i) buffer[i] = __float2bfloat16_rn(values[i] * dequant);
+    if (p.vector_io && n == kChunk) {
+      *reinterpret_cast<uint4*>(out) = *reinterpret_cast<const uint4*>(buffer);
+    } else {
+      for (int i = 0; i < n; ++i) out[i] = buffer[i];
+    }
+  } else if (p.mode == Mode::nvfp4) {  // two codes a byte, the lower k in the low nibble; c is even
+    auto* out = static_cast<uint8_t*>(p.codes) + at / 2;
+    uint32_t packed = 0;
+    for (int i = 0; i < kChunk; ++i) packed |= (codes[i] & 0xfu) << (4 * i);
+    if (p.vector_io && n == kChunk) {
+      *reinterpret_cast<uint32_t*>(out) = packed;
+    } else {
+      for (int i = 0; i < n; i += 2) out[i / 2] = static_cast<uint8_t>(packed >> (4 * i));
+    }
+  } else {
+    auto* out = static_cast<uint8_t*>(p.codes) + at;
+    if (p.vector_io && n == kChunk) {
+      uint2 packed{0, 0};
+      for (int i = 0; i < 4; ++i) packed.x |= (codes[i] & 0xffu) << (8 * i);
+      for (int i = 0; i < 4; ++i) packed.y |= (codes[4 + i] & 0xffu) << (8 * i);
+      *reinterpret_cast<uint2*>(out) = packed;
+    } else {
+      for (int i = 0; i < n; ++i) out[i] = static_cast<uint8_t>(codes[i]);
+    }
+  }
+}
+
+template <typename T>
+__global__ void __launch_bounds__(kThreads) quantize_segments(Params p, int lanes) {
+  const int64_t segment = static_cast<int64_t>(blockIdx.x) * (kThreads / lanes) + threadIdx.x / lanes;
+  const int lane = static_cast<int>(threadIdx.x) % lanes;
+  const bool active = segment < p.rows * p.groups;
+  const int64_t row = active ? segment / p.groups : 0, group = active ? segment % p.groups : 0;
+  const int64_t k0 = group * p.group, k1 = min(p.k, k0 + p.group);
+  const T* x = static_cast<const T*>(p.x) + row * p.k;
+  const int64_t stride = static_cast<int64_t>(lanes) * kChunk;
+
+  // Phase 1: the segment's statistics.
+  Stats stats;
+  if (active && needs_segment_stats(p)) {
+    for (int64_t c = k0 + lane * kChunk; c < k1; c += stride) {
+      float v[kChunk];
+      const int n = load_chunk(x, c, k1, p.vector_io, v);
+      for (int i = 0; i < n; ++i) stats.add(v[i]);
+    }
+  }
+  stats.reduce(lanes);
+  if (!active) return;
+
+  // Phase 2: the scale, then the codes.
+  const SegmentScale s = segment_scale(p, stats);
+  if (lane == 0 && (!p.per_tensor || p.scale_row_stride != 0 || segment == 0)) store_scale(p, row, group, s);
+  for (int64_t c = k0 + lane * kChunk; c < k1; c += stride) {
+    float v[kChunk], values[kChunk] = {};
+    uint32_t codes[kChunk] = {};
+    const int n = load_chunk(x, c, k1, p.vector_io, v);
+    for (int i = 0; i < n; ++i) codes[i] = quantize(p.mode, v[i], s, values[i]);
+    store_chunk(p, row, c, n, codes, values, s.dequant);
+  }
+}
+
+// max|x|, max x and min x over the whole tensor, as order keys (stats pre-set to 0, 0, ~0).
+template <typename T>
+__global__ void __launch_bounds__(kThreads) tensor_stats(const T* x, int64_t count, unsigned* keys) {
+  Stats s;
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * kThreads + threadIdx.x; i < count;
+       i += static_cast<int64_t>(gridDim.x) * kThreads)
+    s.add(to_float(x[i]));
+  s.reduce(32);
+  if (threadIdx.x % 32 == 0) {
+    atomicMax(&keys[0], order_key(s.amax));
+    atomicMax(&keys[1], order_key(s.hi));
+    atomicMin(&keys[2], order_key(s.lo));
+  }
+}
+
+Mode mode_of(const LayerConfig& c) {
+  switch (c.family) {
+    case Family::nvfp4: return Mode::nvfp4;
+    case Family::mxfp8: return Mode::mxfp8;
+    case Family::fp8_scaled_mm:
+    case Family::fp8_block: return c.act_scale_static ? Mode::fp8_static : Mode::fp8_dynamic;
+    case Family::int8_scaled_mm:
+    case Family::w4a8_int:
+      if (c.act_scale_static) return Mode::int8_static;
+      return c.act_zero_points ? Mode::int8_asymmetric : Mode::int8_symmetric;
+    default: throw Error(cat("activation quantization: ", name(c.family), " is a weight-only family"));
+  }
+}
+
+bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
+
+void launch(const Params& p, ScalarType x_type, cudaStream_t stream) {
+  int lanes = 1;
+  while (lanes < 32 && lanes * kChunk < p.group) lanes *= 2;
+  const int64_t segments = p.rows * p.groups;
+  const int per_block = kThreads / lanes;
+  const auto blocks = static_cast<unsigned>((segments + per_block - 1) / per_block);
+  if (blocks == 0) return;
+
+  switch (x_type) {
+    case ScalarType::bf16: quantize_segments<__nv_bfloat16><<<blocks, kThreads, 0, stream>>>(p, lanes); break;
+    case ScalarType::fp16: quantize_segments<__half><<<blocks, kThreads, 0, stream>>>(p, lanes); break;
+    case ScalarType::fp32: quantize_segments<float><<<blocks, kThreads, 0, stream>>>(p, lanes); break;
+    default: throw Error(cat("activation quantization: x of ", name(x_type), "; expected bf16, fp16 or fp32"));
+  }
+  check_launch("quantize_segments");
+}
+
+}  // namespace
+
+void quantize_activations(const LayerConfig& c, const TensorView& x, const TensorView& input_scale,
+                          const TensorView& input_zero_point, const ActQuantTarget& t, void* stream_handle) {
+  require(x.device().is_cuda() && x.is_contiguous(), "activation quantization: x ", x.describe(),
+          " must be contiguous on a CUDA device");
+  DeviceGuard guard(x.device().index);
+  const cudaStream_t stream = native(stream_handle);
+  Params p{};
+  p.x = x.data();
+  p.rows = x.rows();
+  p.k = c.part_k();
+  p.mode = mode_of(c);
+  p.per_tensor = c.act_scale == Granularity::per_tensor;
+  p.group = c.act_scale == Granularity::per_group ? c.act_group_size : p.k;
+  p.groups = (p.k + p.group - 1) / p.group;
+  if (c.has_static_input_scale()) p.input_scale = input_scale.data_as<const float>();
+  if (c.act_scale_static && c.act_zero_points) p.input_zero_point = input_zero_point.data_as<const int32_t>();
+  p.codes = t.codes;
+  p.codes_ld = t.codes_row_stride;
+  p.scales = t.scales;
+  p.scale_row_stride = t.scale_row_stride;
+  p.scale_group_stride = t.scale_group_stride;
+  p.scale_kind = c.family == Family::nvfp4 ? ScaleKind::e4m3 : c.family == Family::mxfp8 ? ScaleKind::e8m0 : ScaleKind::fp32;
+  p.zero_points = t.zero_points;
+  p.zero_point_row_stride = t.zero_point_row_stride;
+  p.dequantized = t.dequantized;
+  p.vector_io = p.k % kChunk == 0 && p.group % kChunk == 0 && p.codes_ld % kChunk == 0 &&
+                aligned16(p.x) && aligned16(p.codes);
+  require(p.mode != Mode::nvfp4 || (p.k % 2 == 0 && p.codes_ld % 2 == 0),
+          "activation quantization: packed 4-bit codes need an even K and pitch");
+
+  const bool dynamic_per_tensor = p.per_tensor && !c.act_scale_static;
+  Scratch keys(dynamic_per_tensor ? 3 * sizeof(unsigned) : 0, stream, x.device().index);
+  if (dynamic_per_tensor) {
+    check_cuda(cudaMemsetAsync(keys.get(), 0, 2 * sizeof(unsigned), stream), "cudaMemsetAsync");
+    check_cuda(cudaMemsetAsync(keys.get<unsigned>() + 2, 0xff, sizeof(unsigned), stream), "cudaMemsetAsync");
+    const int64_t count = x.numel();
+    const auto blocks = static_cast<unsigned>(std::min<int64_t>((count + kThreads - 1) / kThreads, 1024));
+    switch (x.dtype()) {
+      case ScalarType::bf16: tensor_stats<<<blocks, kThreads, 0, stream>>>(x.data_as<const __nv_bfloat16>(), count, keys.get<unsigned>()); break;
+      case ScalarType::fp16: tensor_stats<<<blocks, kThreads, 0, stream>>>(x.data_as<const __half>(), count, keys.get<unsigned>()); break;
+      default: tensor_stats<<<blocks, kThreads, 0, stream>>>(x.data_as<const float>(), count, keys.get<unsigned>()); break;
+    }
+    check_launch("tensor_stats");
+    p.tensor_stats = keys.get<unsigned>();
+  }
+  launch(p, x.dtype(), stream);
+}
+
+void convert_to_bf16(const TensorView& x, void* out, int64_t row_stride, void* stream_handle) {
+  DeviceGuard guard(x.device().index);
+  Params p{};
+  p.x = x.data();
+  p.rows = x.rows();
+  p.k = x.size(-1);
+  p.group = p.k;
+  p.groups = 1;
+  p.mode = Mode::passthrough;
+  p.codes = out;
+  p.codes_ld = row_stride;
+  p.dequantized = true;
+  p.vector_io = p.k % kChunk == 0 && row_stride % kChunk == 0 && aligned16(p.x) && aligned16(out);
+  launch(p, x.dtype(), native(stream_handle));
+}
+
+}  // namespace qlinear::cuda
