@@ -9,14 +9,16 @@ namespace qlinear::cublaslt {
 
 using cuda::check_cuda;
 
-std::shared_ptr<PaddedWeights> pad_weights(const LayerConfig& c, const LayerWeights& w, Device device) {
+std::shared_ptr<PaddedWeights> pad_weights(const LayerConfig& c, const LayerWeights& w, Device device,
+                                           int64_t align_n) {
   require(device.is_cuda(), "cublaslt kernels take weights on a CUDA device, not ", device.str());
   cuda::DeviceGuard guard(device.index);
   auto p = std::make_shared<PaddedWeights>(c);
   p->device = device;
   const int64_t n = c.part_n(), k = c.part_k();
+  p->n_padded = cuda::round_up(n, align_n);
   p->k_padded = cuda::round_up(k, kAlignK);
-  p->weight = Tensor::empty(c.weight_type, {n, p->k_padded}, device);
+  p->weight = Tensor::empty(c.weight_type, {p->n_padded, p->k_padded}, device);
   const size_t element = info(c.weight_type).bits / 8;
   check_cuda(cudaMemset(p->weight.data(), 0, static_cast<size_t>(p->weight.nbytes())), "cudaMemset");
   check_cuda(cudaMemcpy2D(p->weight.data(), p->k_padded * element, w.weight.data(), k * element, k * element,
@@ -47,15 +49,16 @@ Verdict hopper_only(const Platform& platform) {
   return Verdict::yes();
 }
 
-GemmOutput::GemmOutput(const TensorView& out, int64_t gemm_rows, cudaStream_t stream) : out_(out), stream_(stream) {
+GemmOutput::GemmOutput(const TensorView& out, int64_t gemm_rows, int64_t gemm_cols, cudaStream_t stream)
+    : out_(out), stream_(stream) {
   const int64_t rows = out.rows(), cols = out.size(-1);
   const int64_t element = info(out.dtype()).bits / 8;
-  if (gemm_rows == rows && (cols * element) % 16 == 0) {
+  if (gemm_rows == rows && gemm_cols == cols && (cols * element) % 16 == 0) {
     data_ = out.data();
     row_stride_ = cols;
     return;
   }
-  row_stride_ = cuda::round_up(cols, 16 / element);
+  row_stride_ = cuda::round_up(gemm_cols, 16 / element);
   cuda::keep_pool_memory(out.device().index);
   check_cuda(cudaMallocAsync(&scratch_, static_cast<size_t>(gemm_rows * row_stride_ * element), stream),
              "cudaMallocAsync");

@@ -33,7 +33,7 @@ class Fp8Block final : public Kernel {
 
   std::shared_ptr<const PreparedWeights> process_weights(const LayerConfig& c, const LayerWeights& w,
                                                          Device device) const override {
-    auto p = pad_weights(c, w, device);
+    auto p = pad_weights(c, w, device, kAlignNFp8);
     const auto [rows, cols] = c.weight_scale_shape();
     const int64_t padded_cols = cuda::round_up(cols, 4);
     const Tensor host = Tensor::copy_of(w.weight_scale, Device::cpu());
@@ -68,11 +68,11 @@ class Fp8Block final : public Kernel {
     target.scale_group_stride = m_padded;
     cuda::quantize_activations(c, x, p.input_scale, p.input_zero_point, target, stream);
 
-    GemmOutput y(out, m_padded, stream);
+    GemmOutput y(out, m_padded, p.n_padded, stream);
     Problem problem;
     problem.device = p.device.index;
     problem.m = m_padded;
-    problem.n = c.part_n();
+    problem.n = p.n_padded;
     problem.k = kp;
     problem.w_row_stride = problem.x_row_stride = kp;
     problem.y_row_stride = y.row_stride();

@@ -28,13 +28,13 @@ class Fp8ScaledMm final : public Kernel {
 
   std::shared_ptr<const PreparedWeights> process_weights(const LayerConfig& c, const LayerWeights& w,
                                                          Device device) const override {
-    auto p = pad_weights(c, w, device);
-    // Scales: [1] for the scalar mode, else [N] (a per-tensor scale repeated).
+    auto p = pad_weights(c, w, device, kAlignNFp8);
+    // Scales: [1] for the scalar mode, else [n_padded] (a per-tensor scale repeated; 0 for padding).
     const Tensor host = Tensor::copy_of(w.weight_scale, Device::cpu());
-    const int64_t n = scalar_scales(c) ? 1 : c.part_n();
+    const int64_t n = scalar_scales(c) ? 1 : p->n_padded;
     const Tensor vector = Tensor::empty(ScalarType::fp32, {n});
     for (int64_t i = 0; i < n; ++i)
-      vector.data_as<float>()[i] = host.data_as<const float>()[host.numel() == 1 ? 0 : i];
+      vector.data_as<float>()[i] = i >= c.part_n() ? 0.f : host.data_as<const float>()[host.numel() == 1 ? 0 : i];
     p->weight_scale = Tensor::copy_of(vector, device);
     return p;
   }
@@ -58,11 +58,11 @@ class Fp8ScaledMm final : public Kernel {
     target.scale_row_stride = scalar ? 0 : 1;
     cuda::quantize_activations(c, x, p.input_scale, p.input_zero_point, target, stream);
 
-    GemmOutput y(out, m, stream);
+    GemmOutput y(out, m, p.n_padded, stream);
     Problem problem;
     problem.device = p.device.index;
     problem.m = m;
-    problem.n = c.part_n();
+    problem.n = p.n_padded;
     problem.k = kp;
     problem.w_row_stride = problem.x_row_stride = kp;
     problem.y_row_stride = y.row_stride();

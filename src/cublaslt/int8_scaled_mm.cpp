@@ -27,7 +27,7 @@ class Int8ScaledMm final : public Kernel {
 
   std::shared_ptr<const PreparedWeights> process_weights(const LayerConfig& c, const LayerWeights& w,
                                                          Device device) const override {
-    auto p = pad_weights(c, w, device);
+    auto p = pad_weights(c, w, device, 1);
     p->weight_scale = Tensor::copy_of(w.weight_scale, device);
     if (c.act_zero_points) {
       p->col_sum = Tensor::empty(ScalarType::int32, {c.part_n()}, device);

@@ -1,7 +1,13 @@
 #include "cublaslt/matmul.hpp"
 
+#include <algorithm>
+#include <cmath>
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
 #include <map>
 #include <mutex>
+#include <vector>
 
 #include "cuda/scratch.hpp"
 #include "qlinear/error.hpp"
@@ -58,6 +64,65 @@ struct Algorithm {
   size_t workspace;
 };
 
+constexpr int kTuneCandidates = 8;
+
+std::atomic<bool>& tuning() {
+  static std::atomic<bool> on = [] {
+    const char* v = std::getenv("QLINEAR_CUBLASLT_TUNE");
+    return v != nullptr && std::strcmp(v, "1") == 0;
+  }();
+  return on;
+}
+
+// The heuristic's first `count` candidates (at least one, or an error naming the problem).
+std::vector<Algorithm> candidates(cublasLtHandle_t handle, cublasLtMatmulDesc_t desc, cublasLtMatrixLayout_t a,
+                                  cublasLtMatrixLayout_t b, cublasLtMatrixLayout_t d, int count,
+                                  const std::string& problem) {
+  Preference preference;
+  check_cublas(cublasLtMatmulPreferenceCreate(preference.out()), "cublasLtMatmulPreferenceCreate");
+  check_cublas(cublasLtMatmulPreferenceSetAttribute(preference.get(), CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
+                                                    &kMaxWorkspace, sizeof(kMaxWorkspace)),
+               "cublasLtMatmulPreferenceSetAttribute(MAX_WORKSPACE_BYTES)");
+  std::vector<cublasLtMatmulHeuristicResult_t> results(static_cast<size_t>(count));
+  int returned = 0;
+  const cublasStatus_t status =
+      cublasLtMatmulAlgoGetHeuristic(handle, desc, a, b, d, d, preference.get(), count, results.data(), &returned);
+  if (status == CUBLAS_STATUS_NOT_SUPPORTED || (status == CUBLAS_STATUS_SUCCESS && returned == 0))
+    throw Error(cat("cuBLASLt has no algorithm for ", problem));
+  check_cublas(status, "cublasLtMatmulAlgoGetHeuristic");
+  std::vector<Algorithm> found;
+  for (int i = 0; i < returned; ++i) found.push_back({results[i].algo, results[i].workspaceSize});
+  return found;
+}
+
+// The candidate with the least median time over 5 runs (after one warm-up) on the call's operands.
+template <typename Run>
+Algorithm fastest(const std::vector<Algorithm>& options, const Run& run, cudaStream_t stream, int device) {
+  cuda::Scratch workspace(static_cast<int64_t>(kMaxWorkspace), stream, device);
+  cudaEvent_t start, stop;
+  cuda::check_cuda(cudaEventCreate(&start), "cudaEventCreate");
+  cuda::check_cuda(cudaEventCreate(&stop), "cudaEventCreate");
+  Algorithm best = options.front();
+  float best_ms = INFINITY;
+  for (const Algorithm& option : options) {
+    std::vector<float> times;
+    for (int i = 0; i < 6; ++i) {
+      cuda::check_cuda(cudaEventRecord(start, stream), "cudaEventRecord");
+      run(option, workspace.get());
+      cuda::check_cuda(cudaEventRecord(stop, stream), "cudaEventRecord");
+      cuda::check_cuda(cudaEventSynchronize(stop), "cudaEventSynchronize");
+      float ms = 0;
+      cuda::check_cuda(cudaEventElapsedTime(&ms, start, stop), "cudaEventElapsedTime");
+      if (i > 0) times.push_back(ms);
+    }
+    std::sort(times.begin(), times.end());
+    if (times[times.size() / 2] < best_ms) best_ms = times[times.size() / 2], best = option;
+  }
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+  return best;
+}
+
 }  // namespace
 
 void check_cublas(cublasStatus_t status, const char* call) {
@@ -94,41 +159,40 @@ void matmul(const Problem& p, const Operands& o, cudaStream_t stream) {
   make_layout(b, p.x_type, p.k, p.m, p.x_row_stride);
   make_layout(d, p.y_type, p.n, p.m, p.y_row_stride);
 
-  // The heuristic's choice, once per problem.
+  const cublasLtHandle_t handle = handle_for(p.device);
+  const float alpha_f = 1.f, beta_f = 0.f;
+  const int32_t alpha_i = 1, beta_i = 0;
+  const void* alpha = integer ? static_cast<const void*>(&alpha_i) : &alpha_f;
+  const void* beta = integer ? static_cast<const void*>(&beta_i) : &beta_f;
+  const auto run = [&](const Algorithm& algorithm, void* workspace) {
+    check_cublas(cublasLtMatmul(handle, desc.get(), alpha, o.w, a.get(), o.x, b.get(), beta, o.y, d.get(), o.y,
+                                d.get(), &algorithm.algo, workspace, algorithm.workspace, stream),
+                 "cublasLtMatmul");
+  };
+
+  // The algorithm, once per problem (and tuning mode).
   static std::mutex mutex;
   static std::map<std::string, Algorithm> cache;
-  const std::string key = p.describe();
+  const bool tune = tuning();
+  const std::string key = cat(p.describe(), tune ? " tuned" : "");
   Algorithm algorithm{};
   {
     std::lock_guard lock(mutex);
     auto found = cache.find(key);
     if (found == cache.end()) {
-      Preference preference;
-      check_cublas(cublasLtMatmulPreferenceCreate(preference.out()), "cublasLtMatmulPreferenceCreate");
-      check_cublas(cublasLtMatmulPreferenceSetAttribute(preference.get(), CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
-                                                        &kMaxWorkspace, sizeof(kMaxWorkspace)),
-                   "cublasLtMatmulPreferenceSetAttribute(MAX_WORKSPACE_BYTES)");
-      cublasLtMatmulHeuristicResult_t result{};
-      int returned = 0;
-      const cublasStatus_t status =
-          cublasLtMatmulAlgoGetHeuristic(handle_for(p.device), desc.get(), a.get(), b.get(), d.get(), d.get(),
-                                         preference.get(), 1, &result, &returned);
-      if (status == CUBLAS_STATUS_NOT_SUPPORTED || (status == CUBLAS_STATUS_SUCCESS && returned == 0))
-        throw Error(cat("cuBLASLt has no algorithm for ", key));
-      check_cublas(status, "cublasLtMatmulAlgoGetHeuristic");
-      found = cache.emplace(key, Algorithm{result.algo, result.workspaceSize}).first;
+      const std::vector<Algorithm> options =
+          candidates(handle, desc.get(), a.get(), b.get(), d.get(), tune ? kTuneCandidates : 1, key);
+      Algorithm best = options.front();
+      if (tune && options.size() > 1) best = fastest(options, run, stream, p.device);
+      found = cache.emplace(key, best).first;
     }
     algorithm = found->second;
   }
 
   cuda::Scratch workspace(static_cast<int64_t>(algorithm.workspace), stream, p.device);
-  const float alpha_f = 1.f, beta_f = 0.f;
-  const int32_t alpha_i = 1, beta_i = 0;
-  const void* alpha = integer ? static_cast<const void*>(&alpha_i) : &alpha_f;
-  const void* beta = integer ? static_cast<const void*>(&beta_i) : &beta_f;
-  check_cublas(cublasLtMatmul(handle_for(p.device), desc.get(), alpha, o.w, a.get(), o.x, b.get(), beta, o.y,
-                              d.get(), o.y, d.get(), &algorithm.algo, workspace.get(), algorithm.workspace, stream),
-               "cublasLtMatmul");
+  run(algorithm, workspace.get());
 }
+
+void set_tuning(bool on) { tuning() = on; }
 
 }  // namespace qlinear::cublaslt

@@ -7,7 +7,9 @@
 // 128x128 weight-block scales (layouts in fp8_block.cpp).
 //
 // Descriptors are RAII objects made per call (cheap, and per-call pointers make them unshareable
-// between threads); the algorithm chosen by cuBLASLt's heuristic is cached per problem.
+// between threads); the algorithm is chosen once per problem and cached: cuBLASLt's heuristic's
+// first answer, or, with tuning on (QLINEAR_CUBLASLT_TUNE=1, or set_tuning), the fastest of its
+// first 8 answers timed on the first call's own operands.
 #pragma once
 
 #include <cublasLt.h>
@@ -45,6 +47,9 @@ struct Operands {
   const float* w_scale = nullptr;
   const float* x_scale = nullptr;
 };
+
+// Turns measuring the heuristic's candidates on or off for problems not yet cached (thread-safe).
+void set_tuning(bool on);
 
 // y = x · Wᵀ on `stream` (the problem's device must be current). Throws qlinear::Error when
 // cuBLASLt has no algorithm for the problem or a call fails.

@@ -1,11 +1,15 @@
-// Activation quantization kernels (see act_quant.hpp). One thread block covers 256 / L segments,
-// L lanes per segment (L = the power of two that covers a segment in 8-element chunks, at most a
-// warp). Each lane reads its chunks once for the segment's statistics, the lanes combine them
-// with shuffles, and a second read (from L1/L2) produces the codes:
+// Activation quantization kernels (see act_quant.hpp). A segment (the elements sharing one
+// scale) is covered by T threads, T the power of two that gives each thread at most a few 8-element
+// chunks (T = 2 for nvfp4's 16, 16 for 1x128, 256 for a per-token row of 1024+ elements); a block of
+// 256 threads holds 256 / T segments. Each thread loads its chunks once into registers (16-byte
+// loads where K, the group and the pitches allow), the T threads combine their statistics (warp
+// shuffles, then shared memory across warps when T > 32), and the codes are made from the
+// registers: one read of x, one write of the codes.
 //
-//   row r:  | seg (r,0): lanes 0..L-1 | seg (r,1): lanes 0..L-1 | ...      K ->
-//           chunk c of lane l starts at k0 + 8·(l + L·j), j = 0, 1, ...
+//   row r:  | segment (r,0): threads 0..T-1 | segment (r,1) | ...                  K ->
+//           chunk j of thread t starts at k0 + 8·(t + T·j), j < kRegisterChunks
 //
+// Chunks beyond kRegisterChunks·T (rows longer than 16384 elements) are read a second time.
 // Every arithmetic step is the reference's (fp32, IEEE division, round-to-nearest-even, the same
 // operand order), so codes and scales match it bit for bit; min / max are order-independent.
 #include <algorithm>
@@ -62,29 +66,30 @@ struct Params {
 
 constexpr int kChunk = 8;
 constexpr int kThreads = 256;
+constexpr int kRegisterChunks = 8;
 
 __device__ float to_float(__nv_bfloat16 v) { return __bfloat162float(v); }
 __device__ float to_float(__half v) { return __half2float(v); }
 __device__ float to_float(float v) { return v; }
 
-// Elements [c, c + n) of a row, n = min(8, end - c).
+// Elements [c, c + 8) of a row that ends at `end` (c < end). Past the end, the chunk repeats
+// element c, which leaves amax / min / max unchanged; those elements are never stored.
 template <typename T>
-__device__ int load_chunk(const T* row, int64_t c, int64_t end, bool vector_io, float (&v)[kChunk]) {
-  const int n = end - c < kChunk ? static_cast<int>(end - c) : kChunk;
-  if (vector_io && n == kChunk) {
-    alignas(16) T buffer[kChunk];
-    constexpr int kVectors = kChunk * sizeof(T) / 16;
-    const auto* source = reinterpret_cast<const uint4*>(row + c);
-    auto* target = reinterpret_cast<uint4*>(buffer);
+struct Chunk {
+  alignas(16) T raw[kChunk];
+  __device__ void load(const T* row, int64_t c, int64_t end, bool vector_io) {
+    if (vector_io && c + kChunk <= end) {
+      const auto* source = reinterpret_cast<const uint4*>(row + c);
+      auto* target = reinterpret_cast<uint4*>(raw);
 #pragma unroll
-    for (int i = 0; i < kVectors; ++i) target[i] = source[i];
+      for (int i = 0; i < static_cast<int>(kChunk * sizeof(T) / 16); ++i) target[i] = source[i];
+    } else {
 #pragma unroll
-    for (int i = 0; i < kChunk; ++i) v[i] = to_float(buffer[i]);
-  } else {
-    for (int i = 0; i < n; ++i) v[i] = to_float(row[c + i]);
+      for (int i = 0; i < kChunk; ++i) raw[i] = row[c + i < end ? c + i : c];
+    }
   }
-  return n;
-}
+  __device__ float operator[](int i) const { return to_float(raw[i]); }
+};
 
 // Order-preserving map of floats onto unsigned integers, for atomicMax / atomicMin.
 __device__ unsigned order_key(float f) {
@@ -102,13 +107,24 @@ struct Stats {
     lo = fminf(lo, v);
     hi = fmaxf(hi, v);
   }
-  // Combines with the other lanes of the segment (lanes is a power of two dividing 32; every
-  // thread of the warp takes part).
-  __device__ void reduce(int lanes) {
-    for (int offset = lanes / 2; offset > 0; offset /= 2) {
+  // Combines the statistics of the segment's T threads (T a power of two; every thread of the
+  // block takes part, as the block-wide step needs a barrier).
+  __device__ void reduce(int threads) {
+    for (int offset = min(threads, 32) / 2; offset > 0; offset /= 2) {
       amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, offset));
       lo = fminf(lo, __shfl_xor_sync(0xffffffffu, lo, offset));
       hi = fmaxf(hi, __shfl_xor_sync(0xffffffffu, hi, offset));
+    }
+    if (threads <= 32) return;
+    __shared__ float warp_stats[3][kThreads / 32];
+    const int warp = static_cast<int>(threadIdx.x) / 32;
+    if (threadIdx.x % 32 == 0) warp_stats[0][warp] = amax, warp_stats[1][warp] = lo, warp_stats[2][warp] = hi;
+    __syncthreads();
+    const int first = warp / (threads / 32) * (threads / 32);
+    for (int w = first; w < first + threads / 32; ++w) {
+      amax = fmaxf(amax, warp_stats[0][w]);
+      lo = fminf(lo, warp_stats[1][w]);
+      hi = fmaxf(hi, warp_stats[2][w]);
     }
   }
 };
@@ -188,10 +204,6 @@ __device__ uint32_t quantize(Mode mode, float v, const SegmentScale& s, float& v
   }
 }
 
-__device__ bool needs_segment_stats(const Params& p) {
-  return p.mode != Mode::passthrough && p.mode != Mode::int8_static && p.mode != Mode::fp8_static &&
-         !p.per_tensor;
-}
 
 __device__ void store_scale(const Params& p, int64_t row, int64_t group, const SegmentScale& s) {
   if (p.scales == nullptr) return;  // passthrough
@@ -204,72 +216,107 @@ __device__ void store_scale(const Params& p, int64_t row, int64_t group, const S
     p.zero_points[row * p.zero_point_row_stride] = static_cast<int32_t>(s.zero);
 }
 
-// Codes (or x̂) of elements [c, c + n) of a row.
-__device__ void store_chunk(const Params& p, int64_t row, int64_t c, int n, const uint32_t (&codes)[kChunk],
+// Codes (or x̂) of elements [c, min(c + 8, end)) of a row.
+__device__ void store_chunk(const Params& p, int64_t row, int64_t c, int64_t end, const uint32_t (&codes)[kChunk],
                             const float (&values)[kChunk], float dequant) {
   const int64_t at = row * p.codes_ld + c;
+  const bool whole = p.vector_io && c + kChunk <= end;
   if (p.dequantized) {
     auto* out = static_cast<__nv_bfloat16*>(p.codes) + at;
     alignas(16) __nv_bfloat16 buffer[kChunk];
+#pragma unroll
     for (int i = 0; i < kChunk; ++i) buffer[i] = __float2bfloat16_rn(values[i] * dequant);
-    if (p.vector_io && n == kChunk) {
+    if (whole) {
       *reinterpret_cast<uint4*>(out) = *reinterpret_cast<const uint4*>(buffer);
     } else {
-      for (int i = 0; i < n; ++i) out[i] = buffer[i];
+#pragma unroll
+      for (int i = 0; i < kChunk; ++i)
+        if (c + i < end) out[i] = buffer[i];
     }
-  } else if (p.mode == Mode::nvfp4) {  // two codes a byte, the lower k in the low nibble; c is even
+  } else if (p.mode == Mode::nvfp4) {  // two codes a byte, the lower k in the low nibble; c, end even
     auto* out = static_cast<uint8_t*>(p.codes) + at / 2;
     uint32_t packed = 0;
+#pragma unroll
     for (int i = 0; i < kChunk; ++i) packed |= (codes[i] & 0xfu) << (4 * i);
-    if (p.vector_io && n == kChunk) {
+    if (whole) {
       *reinterpret_cast<uint32_t*>(out) = packed;
     } else {
-      for (int i = 0; i < n; i += 2) out[i / 2] = static_cast<uint8_t>(packed >> (4 * i));
+#pragma unroll
+      for (int i = 0; i < kChunk; i += 2)
+        if (c + i < end) out[i / 2] = static_cast<uint8_t>(packed >> (4 * i));
     }
   } else {
     auto* out = static_cast<uint8_t*>(p.codes) + at;
-    if (p.vector_io && n == kChunk) {
+    if (whole) {
       uint2 packed{0, 0};
+#pragma unroll
       for (int i = 0; i < 4; ++i) packed.x |= (codes[i] & 0xffu) << (8 * i);
+#pragma unroll
       for (int i = 0; i < 4; ++i) packed.y |= (codes[4 + i] & 0xffu) << (8 * i);
       *reinterpret_cast<uint2*>(out) = packed;
     } else {
-      for (int i = 0; i < n; ++i) out[i] = static_cast<uint8_t>(codes[i]);
+#pragma unroll
+      for (int i = 0; i < kChunk; ++i)
+        if (c + i < end) out[i] = static_cast<uint8_t>(codes[i]);
     }
   }
 }
 
 template <typename T>
-__global__ void __launch_bounds__(kThreads) quantize_segments(Params p, int lanes) {
-  const int64_t segment = static_cast<int64_t>(blockIdx.x) * (kThreads / lanes) + threadIdx.x / lanes;
-  const int lane = static_cast<int>(threadIdx.x) % lanes;
+__device__ void quantize_chunk(const Params& p, const SegmentScale& s, int64_t row, int64_t c, int64_t end,
+                               const Chunk<T>& chunk) {
+  uint32_t codes[kChunk];
+  float values[kChunk];
+#pragma unroll
+  for (int i = 0; i < kChunk; ++i) codes[i] = quantize(p.mode, chunk[i], s, values[i]);
+  store_chunk(p, row, c, end, codes, values, s.dequant);
+}
+
+template <typename T>
+__global__ void __launch_bounds__(kThreads) quantize_segments(Params p, int threads) {
+  const int64_t segment = static_cast<int64_t>(blockIdx.x) * (kThreads / threads) + threadIdx.x / threads;
+  const int t = static_cast<int>(threadIdx.x) % threads;
   const bool active = segment < p.rows * p.groups;
   const int64_t row = active ? segment / p.groups : 0, group = active ? segment % p.groups : 0;
-  const int64_t k0 = group * p.group, k1 = min(p.k, k0 + p.group);
+  const int64_t k0 = group * p.group, k1 = active ? min(p.k, k0 + p.group) : 0;
   const T* x = static_cast<const T*>(p.x) + row * p.k;
-  const int64_t stride = static_cast<int64_t>(lanes) * kChunk;
+  const int64_t stride = static_cast<int64_t>(threads) * kChunk;
+  const int64_t first = k0 + static_cast<int64_t>(t) * kChunk;
 
-  // Phase 1: the segment's statistics.
+  // Phase 1: load the chunks (registers, then any beyond them) and take the statistics.
+  Chunk<T> chunks[kRegisterChunks];
   Stats stats;
-  if (active && needs_segment_stats(p)) {
-    for (int64_t c = k0 + lane * kChunk; c < k1; c += stride) {
-      float v[kChunk];
-      const int n = load_chunk(x, c, k1, p.vector_io, v);
-      for (int i = 0; i < n; ++i) stats.add(v[i]);
+#pragma unroll
+  for (int j = 0; j < kRegisterChunks; ++j) {
+    const int64_t c = first + j * stride;
+    if (c < k1) {
+      chunks[j].load(x, c, k1, p.vector_io);
+#pragma unroll
+      for (int i = 0; i < kChunk; ++i) stats.add(chunks[j][i]);
     }
   }
-  stats.reduce(lanes);
+  for (int64_t c = first + kRegisterChunks * stride; c < k1; c += stride) {
+    Chunk<T> extra;
+    extra.load(x, c, k1, p.vector_io);
+#pragma unroll
+    for (int i = 0; i < kChunk; ++i) stats.add(extra[i]);
+  }
+  if (p.per_tensor) stats = Stats();  // the tensor-wide statistics come from tensor_stats
+  stats.reduce(threads);
   if (!active) return;
 
   // Phase 2: the scale, then the codes.
   const SegmentScale s = segment_scale(p, stats);
-  if (lane == 0 && (!p.per_tensor || p.scale_row_stride != 0 || segment == 0)) store_scale(p, row, group, s);
-  for (int64_t c = k0 + lane * kChunk; c < k1; c += stride) {
-    float v[kChunk], values[kChunk] = {};
-    uint32_t codes[kChunk] = {};
-    const int n = load_chunk(x, c, k1, p.vector_io, v);
-    for (int i = 0; i < n; ++i) codes[i] = quantize(p.mode, v[i], s, values[i]);
-    store_chunk(p, row, c, n, codes, values, s.dequant);
+  if (t == 0 && (!p.per_tensor || p.scale_row_stride != 0 || segment == 0)) store_scale(p, row, group, s);
+#pragma unroll
+  for (int j = 0; j < kRegisterChunks; ++j) {
+    const int64_t c = first + j * stride;
+    if (c < k1) quantize_chunk(p, s, row, c, k1, chunks[j]);
+  }
+  for (int64_t c = first + kRegisterChunks * stride; c < k1; c += stride) {
+    Chunk<T> extra;
+    extra.load(x, c, k1, p.vector_io);
+    quantize_chunk(p, s, row, c, k1, extra);
   }
 }
 
@@ -305,17 +352,19 @@ Mode mode_of(const LayerConfig& c) {
 bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 
 void launch(const Params& p, ScalarType x_type, cudaStream_t stream) {
-  int lanes = 1;
-  while (lanes < 32 && lanes * kChunk < p.group) lanes *= 2;
+  // Threads per segment: one chunk each up to 32, then up to kThreads with several chunks each.
+  const int64_t chunks = (p.group + kChunk - 1) / kChunk;
+  int threads = 1;
+  while (threads < kThreads && (threads < 32 ? threads < chunks : threads * 2 <= chunks)) threads *= 2;
   const int64_t segments = p.rows * p.groups;
-  const int per_block = kThreads / lanes;
+  const int per_block = kThreads / threads;
   const auto blocks = static_cast<unsigned>((segments + per_block - 1) / per_block);
   if (blocks == 0) return;
 
   switch (x_type) {
-    case ScalarType::bf16: quantize_segments<__nv_bfloat16><<<blocks, kThreads, 0, stream>>>(p, lanes); break;
-    case ScalarType::fp16: quantize_segments<__half><<<blocks, kThreads, 0, stream>>>(p, lanes); break;
-    case ScalarType::fp32: quantize_segments<float><<<blocks, kThreads, 0, stream>>>(p, lanes); break;
+    case ScalarType::bf16: quantize_segments<__nv_bfloat16><<<blocks, kThreads, 0, stream>>>(p, threads); break;
+    case ScalarType::fp16: quantize_segments<__half><<<blocks, kThreads, 0, stream>>>(p, threads); break;
+    case ScalarType::fp32: quantize_segments<float><<<blocks, kThreads, 0, stream>>>(p, threads); break;
     default: throw Error(cat("activation quantization: x of ", name(x_type), "; expected bf16, fp16 or fp32"));
   }
   check_launch("quantize_segments");

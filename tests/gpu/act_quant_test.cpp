@@ -1,6 +1,7 @@
 // The GPU activation quantizer against the reference's quantize_activations, code for code and
 // scale for scale, for every family that quantizes activations, over the conformance configs and
-// one wide layer (K = 4096: many chunks per lane, 16-byte loads), M in {1, 7, 67, 300}.
+// two wide layers (K = 4096: several chunks per thread, 16-byte loads; K = 20480: more chunks than
+// a thread keeps in registers, read twice), M in {1, 7, 67, 300}.
 //
 // No difference is allowed: the kernel performs the reference's fp32 operations in the reference's
 // order (IEEE division, round-to-nearest-even, the same operand order), and amax / min / max do not
@@ -26,6 +27,7 @@ std::vector<LayerConfig> quantizing_configs() {
     if (!wide.act_quant) continue;
     for (const LayerConfig& c : conformance_configs(family)) all.push_back(c);
     all.push_back(wide);
+    all.push_back(default_config(family, 64, 20480));
   }
   return all;
 }

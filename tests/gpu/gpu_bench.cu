@@ -53,24 +53,26 @@ Tensor random_tensor(ScalarType dtype, std::initializer_list<int64_t> shape, Fil
   return t;
 }
 
-// Median time of `fn` in microseconds, each call between two events, after warm-up.
+// Median time of `fn` in microseconds, each call between two events, after warm-up. As
+// triton.testing.do_bench (peers.py) does, a 256 MB memset runs before every call: it empties the
+// L2 and keeps the GPU busy while the host enqueues the call, so the events time the GPU's work
+// and not the host's launch overhead.
 double median_us(const std::function<void(int)>& fn, int reps = 50, int warmup = 5) {
-  cudaEvent_t start, stop;
-  check_cuda(cudaEventCreate(&start), "cudaEventCreate");
-  check_cuda(cudaEventCreate(&stop), "cudaEventCreate");
+  static const Tensor flush = Tensor::empty(ScalarType::uint8, {int64_t{256} << 20}, Device::cuda(0));
+  std::vector<cudaEvent_t> events(2 * reps);
+  for (auto& e : events) check_cuda(cudaEventCreate(&e), "cudaEventCreate");
   for (int i = 0; i < warmup; ++i) fn(i);
-  std::vector<float> times;
   for (int i = 0; i < reps; ++i) {
-    check_cuda(cudaEventRecord(start), "cudaEventRecord");
+    check_cuda(cudaMemsetAsync(flush.data(), 0, static_cast<size_t>(flush.nbytes())), "cudaMemsetAsync");
+    check_cuda(cudaEventRecord(events[2 * i]), "cudaEventRecord");
     fn(i);
-    check_cuda(cudaEventRecord(stop), "cudaEventRecord");
-    check_cuda(cudaEventSynchronize(stop), "cudaEventSynchronize");
-    float ms = 0;
-    check_cuda(cudaEventElapsedTime(&ms, start, stop), "cudaEventElapsedTime");
-    times.push_back(ms);
+    check_cuda(cudaEventRecord(events[2 * i + 1]), "cudaEventRecord");
   }
-  cudaEventDestroy(start);
-  cudaEventDestroy(stop);
+  check_cuda(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
+  std::vector<float> times(reps);
+  for (int i = 0; i < reps; ++i)
+    check_cuda(cudaEventElapsedTime(&times[i], events[2 * i], events[2 * i + 1]), "cudaEventElapsedTime");
+  for (auto& e : events) cudaEventDestroy(e);
   std::sort(times.begin(), times.end());
   return 1e3 * times[times.size() / 2];
 }
@@ -184,18 +186,25 @@ void gemms(bool quick) {
         p.y_type = yt;
         p.compute = compute;
         p.w_scaling = ws, p.x_scaling = xs;
-        try {
-          const double us = median_us([&](int i) {
-            cublaslt::matmul(p, {w[i % w.size()].data(), x.data(), y.data(), wsc.data_as<const float>(),
-                                 x_scale.data_as<const float>()},
-                             nullptr);
-          });
-          const double weight_bytes = static_cast<double>(w[0].nbytes());
-          record(kind, m, n, k, us, flops, weight_bytes + m * k * 2.0 + m * n * 2.0);
-        } catch (const Error& e) {
-          std::printf("%-28s M=%5lld N=%6lld K=%6lld failed: %s\n", kind, static_cast<long long>(m),
-                      static_cast<long long>(n), static_cast<long long>(k), e.what());
+        // The heuristic's first choice (what the kernels use by default), then the fastest of its
+        // first 8 (QLINEAR_CUBLASLT_TUNE=1).
+        for (bool tune : {false, true}) {
+          cublaslt::set_tuning(tune);
+          const std::string name = cat(kind, tune ? " tuned" : "");
+          try {
+            const double us = median_us([&](int i) {
+              cublaslt::matmul(p, {w[i % w.size()].data(), x.data(), y.data(), wsc.data_as<const float>(),
+                                   x_scale.data_as<const float>()},
+                               nullptr);
+            });
+            const double weight_bytes = static_cast<double>(w[0].nbytes());
+            record(name, m, n, k, us, flops, weight_bytes + m * k * 2.0 + m * n * 2.0);
+          } catch (const Error& e) {
+            std::printf("%-28s M=%5lld N=%6lld K=%6lld failed: %s\n", name.c_str(), static_cast<long long>(m),
+                        static_cast<long long>(n), static_cast<long long>(k), e.what());
+          }
         }
+        cublaslt::set_tuning(false);
       };
       using S = cublaslt::Scaling;
       run("bf16 cublaslt", CUDA_R_16BF, CUDA_R_16BF, CUBLAS_COMPUTE_32F, S::none, S::none, w16, x16, m, w_scale);

@@ -24,8 +24,9 @@ __device__ inline uint32_t e2m1_code(float v) {
   return magnitude | (signbit(v) ? 8u : 0u);
 }
 __device__ inline float e2m1_value(uint32_t code) {
-  constexpr float kValues[8] = {0.f, 0.5f, 1.f, 1.5f, 2.f, 3.f, 4.f, 6.f};
-  const float magnitude = kValues[code & 7u];
+  // 0, 0.5, 1, 1.5 for magnitudes 0..3; 2, 3, 4, 6 for 4..7 (computed: a table would sit in local memory).
+  const uint32_t m = code & 7u;
+  const float magnitude = m < 4 ? 0.5f * static_cast<float>(m) : m == 7 ? 6.f : static_cast<float>(m - 2);
   return (code & 8u) ? -magnitude : magnitude;
 }
 
