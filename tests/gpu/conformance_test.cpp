@@ -2,7 +2,10 @@
 // conformance config it implements, M in {1, 7, 67, 300}, fresh random data, output poisoned.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
 #include "qlinear/conformance.hpp"
+#include "qlinear/error.hpp"
 #include "qlinear/platform.hpp"
 #include "qlinear/registry.hpp"
 
@@ -48,6 +51,22 @@ INSTANTIATE_TEST_SUITE_P(Cuda, GpuConformance, ::testing::ValuesIn(cases()),
                          [](const ::testing::TestParamInfo<Case>& info) {
                            return info.param.kernel->name() + "_" + std::to_string(info.param.index);
                          });
+
+// The emulation kernels with the weights dequantized per call (QLINEAR_EMULATION_PER_CALL=1).
+TEST(GpuEmulationPerCall, MatchesReference) {
+  ASSERT_FALSE(cuda_platforms().empty()) << "the gpu tests need a CUDA device";
+  ASSERT_EQ(setenv("QLINEAR_EMULATION_PER_CALL", "1", 1), 0);
+  for (Family family : all_families()) {
+    const Kernel* kernel = Registry::global().find(cat("emulation_", name(family)));
+    ASSERT_NE(kernel, nullptr);
+    for (const LayerConfig& config : conformance_configs(family)) {
+      const ConformanceResult r = run_against_reference(*kernel, {config, 67, 12}, Device::cuda(0));
+      EXPECT_TRUE(r.pass) << config.describe() << ": max error " << r.max_error << " > " << r.tolerance << "; "
+                          << r.detail;
+    }
+  }
+  unsetenv("QLINEAR_EMULATION_PER_CALL");
+}
 
 }  // namespace
 }  // namespace qlinear
