@@ -9,7 +9,7 @@
 //   row r:  | segment (r,0): threads 0..T-1 | segment (r,1) | ...                  K ->
 //           chunk j of thread t starts at k0 + 8·(t + T·j), j < kRegisterChunks
 //
-// Chunks beyond kRegisterChunks·T (rows longer than 16384 elements) are read a second time.
+// Chunks beyond kRegisterChunks·T (rows longer than 8192 elements) are read a second time.
 // Every arithmetic step is the reference's (fp32, IEEE division, round-to-nearest-even, the same
 // operand order), so codes and scales match it bit for bit; min / max are order-independent.
 #include <algorithm>
@@ -66,7 +66,7 @@ struct Params {
 
 constexpr int kChunk = 8;
 constexpr int kThreads = 256;
-constexpr int kRegisterChunks = 8;
+constexpr int kRegisterChunks = 4;
 
 __device__ float to_float(__nv_bfloat16 v) { return __bfloat162float(v); }
 __device__ float to_float(__half v) { return __half2float(v); }
@@ -106,6 +106,17 @@ struct Stats {
     amax = fmaxf(amax, fabsf(v));
     lo = fminf(lo, v);
     hi = fmaxf(hi, v);
+  }
+  // A chunk; min and max only where the scheme needs them (asymmetric int8).
+  template <typename T>
+  __device__ void add(const Chunk<T>& chunk, bool range) {
+    if (range) {
+#pragma unroll
+      for (int i = 0; i < kChunk; ++i) add(chunk[i]);
+    } else {
+#pragma unroll
+      for (int i = 0; i < kChunk; ++i) amax = fmaxf(amax, fabsf(chunk[i]));
+    }
   }
   // Combines the statistics of the segment's T threads (T a power of two; every thread of the
   // block takes part, as the block-wide step needs a barrier).
@@ -180,30 +191,34 @@ __device__ SegmentScale segment_scale(const Params& p, Stats s) {
   return r;
 }
 
-// One element: its code and its dequantized value q - zero.
-__device__ uint32_t quantize(Mode mode, float v, const SegmentScale& s, float& value) {
-  switch (mode) {
-    case Mode::passthrough: value = v; return 0;
-    case Mode::int8_symmetric:
-    case Mode::int8_asymmetric:
-    case Mode::int8_static: {
-      const float q = fminf(fmaxf(rintf(v / s.scale) + s.zero, -128.f), 127.f);
-      value = q - s.zero;
-      return static_cast<uint32_t>(static_cast<int32_t>(q)) & 0xffu;
-    }
-    case Mode::nvfp4: {
-      const uint32_t code = e2m1_code(v * s.multiplier);
-      value = e2m1_value(code);
-      return code;
-    }
-    default: {  // fp8 and mxfp8: e4m3 with saturation
-      const uint32_t code = e4m3_code(v / s.scale);
-      value = e4m3_value(code);
-      return code;
-    }
+// One element's code, for a mode known at compile time.
+template <Mode kMode>
+__device__ uint32_t encode(float v, const SegmentScale& s) {
+  if constexpr (kMode == Mode::passthrough) {
+    return 0;
+  } else if constexpr (kMode == Mode::nvfp4) {
+    return e2m1_code(v * s.multiplier);
+  } else if constexpr (kMode == Mode::int8_symmetric || kMode == Mode::int8_asymmetric || kMode == Mode::int8_static) {
+    const float q = fminf(fmaxf(rintf(v / s.scale) + s.zero, -128.f), 127.f);
+    return static_cast<uint32_t>(static_cast<int32_t>(q)) & 0xffu;
+  } else {  // fp8 and mxfp8: e4m3 with saturation
+    return e4m3_code(v / s.scale);
   }
 }
 
+// x̂ of an element from its code: (q - zero) · dequant (x itself for passthrough).
+template <Mode kMode>
+__device__ float decode(uint32_t code, float v, const SegmentScale& s) {
+  if constexpr (kMode == Mode::passthrough) {
+    return v;
+  } else if constexpr (kMode == Mode::nvfp4) {
+    return e2m1_value(code) * s.dequant;
+  } else if constexpr (kMode == Mode::int8_symmetric || kMode == Mode::int8_asymmetric || kMode == Mode::int8_static) {
+    return (static_cast<float>(static_cast<int8_t>(code)) - s.zero) * s.dequant;
+  } else {
+    return e4m3_value(code) * s.dequant;
+  }
+}
 
 __device__ void store_scale(const Params& p, int64_t row, int64_t group, const SegmentScale& s) {
   if (p.scales == nullptr) return;  // passthrough
@@ -217,15 +232,19 @@ __device__ void store_scale(const Params& p, int64_t row, int64_t group, const S
 }
 
 // Codes (or x̂) of elements [c, min(c + 8, end)) of a row.
-__device__ void store_chunk(const Params& p, int64_t row, int64_t c, int64_t end, const uint32_t (&codes)[kChunk],
-                            const float (&values)[kChunk], float dequant) {
+template <Mode kMode, typename T>
+__device__ void store_chunk(const Params& p, const SegmentScale& s, int64_t row, int64_t c, int64_t end,
+                            const Chunk<T>& chunk) {
+  uint32_t codes[kChunk];
+#pragma unroll
+  for (int i = 0; i < kChunk; ++i) codes[i] = encode<kMode>(chunk[i], s);
   const int64_t at = row * p.codes_ld + c;
   const bool whole = p.vector_io && c + kChunk <= end;
   if (p.dequantized) {
     auto* out = static_cast<__nv_bfloat16*>(p.codes) + at;
     alignas(16) __nv_bfloat16 buffer[kChunk];
 #pragma unroll
-    for (int i = 0; i < kChunk; ++i) buffer[i] = __float2bfloat16_rn(values[i] * dequant);
+    for (int i = 0; i < kChunk; ++i) buffer[i] = __float2bfloat16_rn(decode<kMode>(codes[i], chunk[i], s));
     if (whole) {
       *reinterpret_cast<uint4*>(out) = *reinterpret_cast<const uint4*>(buffer);
     } else {
@@ -233,7 +252,7 @@ __device__ void store_chunk(const Params& p, int64_t row, int64_t c, int64_t end
       for (int i = 0; i < kChunk; ++i)
         if (c + i < end) out[i] = buffer[i];
     }
-  } else if (p.mode == Mode::nvfp4) {  // two codes a byte, the lower k in the low nibble; c, end even
+  } else if constexpr (kMode == Mode::nvfp4) {  // two codes a byte, the lower k in the low nibble; c, end even
     auto* out = static_cast<uint8_t*>(p.codes) + at / 2;
     uint32_t packed = 0;
 #pragma unroll
@@ -262,14 +281,20 @@ __device__ void store_chunk(const Params& p, int64_t row, int64_t c, int64_t end
   }
 }
 
-template <typename T>
-__device__ void quantize_chunk(const Params& p, const SegmentScale& s, int64_t row, int64_t c, int64_t end,
-                               const Chunk<T>& chunk) {
-  uint32_t codes[kChunk];
-  float values[kChunk];
+// Phase 2 of a thread for a mode known at compile time: the codes of its chunks.
+template <Mode kMode, typename T>
+__device__ void quantize_chunks(const Params& p, const SegmentScale& s, int64_t row, int64_t first, int64_t stride,
+                                int64_t end, const T* x, const Chunk<T> (&chunks)[kRegisterChunks]) {
 #pragma unroll
-  for (int i = 0; i < kChunk; ++i) codes[i] = quantize(p.mode, chunk[i], s, values[i]);
-  store_chunk(p, row, c, end, codes, values, s.dequant);
+  for (int j = 0; j < kRegisterChunks; ++j) {
+    const int64_t c = first + j * stride;
+    if (c < end) store_chunk<kMode>(p, s, row, c, end, chunks[j]);
+  }
+  for (int64_t c = first + kRegisterChunks * stride; c < end; c += stride) {
+    Chunk<T> extra;
+    extra.load(x, c, end, p.vector_io);
+    store_chunk<kMode>(p, s, row, c, end, extra);
+  }
 }
 
 template <typename T>
@@ -291,15 +316,13 @@ __global__ void __launch_bounds__(kThreads) quantize_segments(Params p, int thre
     const int64_t c = first + j * stride;
     if (c < k1) {
       chunks[j].load(x, c, k1, p.vector_io);
-#pragma unroll
-      for (int i = 0; i < kChunk; ++i) stats.add(chunks[j][i]);
+      stats.add(chunks[j], p.mode == Mode::int8_asymmetric);
     }
   }
   for (int64_t c = first + kRegisterChunks * stride; c < k1; c += stride) {
     Chunk<T> extra;
     extra.load(x, c, k1, p.vector_io);
-#pragma unroll
-    for (int i = 0; i < kChunk; ++i) stats.add(extra[i]);
+    stats.add(extra, p.mode == Mode::int8_asymmetric);
   }
   if (p.per_tensor) stats = Stats();  // the tensor-wide statistics come from tensor_stats
   stats.reduce(threads);
@@ -308,15 +331,15 @@ __global__ void __launch_bounds__(kThreads) quantize_segments(Params p, int thre
   // Phase 2: the scale, then the codes.
   const SegmentScale s = segment_scale(p, stats);
   if (t == 0 && (!p.per_tensor || p.scale_row_stride != 0 || segment == 0)) store_scale(p, row, group, s);
-#pragma unroll
-  for (int j = 0; j < kRegisterChunks; ++j) {
-    const int64_t c = first + j * stride;
-    if (c < k1) quantize_chunk(p, s, row, c, k1, chunks[j]);
-  }
-  for (int64_t c = first + kRegisterChunks * stride; c < k1; c += stride) {
-    Chunk<T> extra;
-    extra.load(x, c, k1, p.vector_io);
-    quantize_chunk(p, s, row, c, k1, extra);
+  switch (p.mode) {
+    case Mode::passthrough: quantize_chunks<Mode::passthrough>(p, s, row, first, stride, k1, x, chunks); break;
+    case Mode::int8_symmetric: quantize_chunks<Mode::int8_symmetric>(p, s, row, first, stride, k1, x, chunks); break;
+    case Mode::int8_asymmetric: quantize_chunks<Mode::int8_asymmetric>(p, s, row, first, stride, k1, x, chunks); break;
+    case Mode::int8_static: quantize_chunks<Mode::int8_static>(p, s, row, first, stride, k1, x, chunks); break;
+    case Mode::fp8_dynamic: quantize_chunks<Mode::fp8_dynamic>(p, s, row, first, stride, k1, x, chunks); break;
+    case Mode::fp8_static: quantize_chunks<Mode::fp8_static>(p, s, row, first, stride, k1, x, chunks); break;
+    case Mode::nvfp4: quantize_chunks<Mode::nvfp4>(p, s, row, first, stride, k1, x, chunks); break;
+    case Mode::mxfp8: quantize_chunks<Mode::mxfp8>(p, s, row, first, stride, k1, x, chunks); break;
   }
 }
 
