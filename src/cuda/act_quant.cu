@@ -1,15 +1,16 @@
-// Activation quantization kernels (see act_quant.hpp). A segment (the elements sharing one
-// scale) is covered by T threads, T the power of two that gives each thread at most a few 8-element
-// chunks (T = 2 for nvfp4's 16, 16 for 1x128, 256 for a per-token row of 1024+ elements); a block of
-// 256 threads holds 256 / T segments. Each thread loads its chunks once into registers (16-byte
-// loads where K, the group and the pitches allow), the T threads combine their statistics (warp
-// shuffles, then shared memory across warps when T > 32), and the codes are made from the
-// registers: one read of x, one write of the codes.
+// Activation quantization kernels (see act_quant.hpp). A segment (the elements sharing one scale)
+// is covered by T threads, T a power of two; each thread loads its 8-element chunks once into
+// registers (16-byte loads where K, the group and the pitches allow), the T threads combine their
+// statistics (warp shuffles, and shared memory across warps when T > 32), and the codes are made
+// from the registers: one read of x, one write of the codes. Two shapes of work:
+//   short segments (<= 32 chunks: the 1x16, 1x32, 1x128 groups): one chunk per thread and
+//     kBatch segments per thread, so that every thread has several loads in flight;
+//   long segments (per-token rows): up to 256 threads per segment, kRegisterChunks chunks each;
+//     chunks beyond that (rows longer than 8192 elements) are read a second time.
 //
 //   row r:  | segment (r,0): threads 0..T-1 | segment (r,1) | ...                  K ->
-//           chunk j of thread t starts at k0 + 8·(t + T·j), j < kRegisterChunks
+//           chunk j of thread t starts at k0 + 8·(t + T·j)
 //
-// Chunks beyond kRegisterChunks·T (rows longer than 8192 elements) are read a second time.
 // Every arithmetic step is the reference's (fp32, IEEE division, round-to-nearest-even, the same
 // operand order), so codes and scales match it bit for bit; min / max are order-independent.
 #include <algorithm>
@@ -343,6 +344,63 @@ __global__ void __launch_bounds__(kThreads) quantize_segments(Params p, int thre
   }
 }
 
+// Segments of at most 32 chunks (the 1x16, 1x32 and 1x128 groups, rows of up to 256 elements):
+// T <= 32 threads per segment, one chunk each, and kBatch segments per thread, so that each thread
+// has kBatch loads in flight and the statistics need only warp shuffles.
+//
+//   block b, slot j:  segments b·kBatch·(256/T) + j·(256/T) + threadIdx.x / T
+constexpr int kBatch = 4;
+
+template <Mode kMode, typename T>
+__device__ void quantize_batch(const Params& p, int t, const int64_t (&segments)[kBatch],
+                               const Chunk<T> (&chunks)[kBatch], const Stats (&stats)[kBatch]) {
+#pragma unroll
+  for (int b = 0; b < kBatch; ++b) {
+    if (segments[b] >= p.rows * p.groups) continue;
+    const int64_t row = segments[b] / p.groups, group = segments[b] % p.groups;
+    const int64_t k0 = group * p.group, k1 = min(p.k, k0 + p.group), c = k0 + static_cast<int64_t>(t) * kChunk;
+    const SegmentScale s = segment_scale(p, stats[b]);
+    if (t == 0 && (!p.per_tensor || p.scale_row_stride != 0 || segments[b] == 0)) store_scale(p, row, group, s);
+    if (c < k1) store_chunk<kMode>(p, s, row, c, k1, chunks[b]);
+  }
+}
+
+template <typename T>
+__global__ void __launch_bounds__(kThreads) quantize_short_segments(Params p, int threads) {
+  const int per_slot = kThreads / threads;
+  const int t = static_cast<int>(threadIdx.x) % threads;
+  int64_t segments[kBatch];
+  Chunk<T> chunks[kBatch];
+  Stats stats[kBatch];
+#pragma unroll
+  for (int b = 0; b < kBatch; ++b) {
+    segments[b] = (static_cast<int64_t>(blockIdx.x) * kBatch + b) * per_slot + threadIdx.x / threads;
+    if (segments[b] < p.rows * p.groups) {
+      const int64_t row = segments[b] / p.groups, k0 = segments[b] % p.groups * p.group;
+      const int64_t k1 = min(p.k, k0 + p.group), c = k0 + static_cast<int64_t>(t) * kChunk;
+      if (c < k1) {
+        chunks[b].load(static_cast<const T*>(p.x) + row * p.k, c, k1, p.vector_io);
+        stats[b].add(chunks[b], p.mode == Mode::int8_asymmetric);
+      }
+    }
+  }
+#pragma unroll
+  for (int b = 0; b < kBatch; ++b) {
+    if (p.per_tensor) stats[b] = Stats();  // the tensor-wide statistics come from tensor_stats
+    stats[b].reduce(threads);
+  }
+  switch (p.mode) {
+    case Mode::passthrough: quantize_batch<Mode::passthrough>(p, t, segments, chunks, stats); break;
+    case Mode::int8_symmetric: quantize_batch<Mode::int8_symmetric>(p, t, segments, chunks, stats); break;
+    case Mode::int8_asymmetric: quantize_batch<Mode::int8_asymmetric>(p, t, segments, chunks, stats); break;
+    case Mode::int8_static: quantize_batch<Mode::int8_static>(p, t, segments, chunks, stats); break;
+    case Mode::fp8_dynamic: quantize_batch<Mode::fp8_dynamic>(p, t, segments, chunks, stats); break;
+    case Mode::fp8_static: quantize_batch<Mode::fp8_static>(p, t, segments, chunks, stats); break;
+    case Mode::nvfp4: quantize_batch<Mode::nvfp4>(p, t, segments, chunks, stats); break;
+    case Mode::mxfp8: quantize_batch<Mode::mxfp8>(p, t, segments, chunks, stats); break;
+  }
+}
+
 // max|x|, max x and min x over the whole tensor, as order keys (stats pre-set to 0, 0, ~0).
 template <typename T>
 __global__ void __launch_bounds__(kThreads) tensor_stats(const T* x, int64_t count, unsigned* keys) {
@@ -375,15 +433,27 @@ Mode mode_of(const LayerConfig& c) {
 bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 
 void launch(const Params& p, ScalarType x_type, cudaStream_t stream) {
-  // Threads per segment: one chunk each up to 32, then up to kThreads with several chunks each.
   const int64_t chunks = (p.group + kChunk - 1) / kChunk;
-  int threads = 1;
-  while (threads < kThreads && (threads < 32 ? threads < chunks : threads * 2 <= chunks)) threads *= 2;
   const int64_t segments = p.rows * p.groups;
+  if (segments == 0) return;
+  int threads = 1;
+  if (chunks <= 32) {  // one chunk per thread, kBatch segments per thread
+    while (threads < chunks) threads *= 2;
+    const int64_t per_block = static_cast<int64_t>(kThreads / threads) * kBatch;
+    const auto blocks = static_cast<unsigned>((segments + per_block - 1) / per_block);
+    switch (x_type) {
+      case ScalarType::bf16: quantize_short_segments<__nv_bfloat16><<<blocks, kThreads, 0, stream>>>(p, threads); break;
+      case ScalarType::fp16: quantize_short_segments<__half><<<blocks, kThreads, 0, stream>>>(p, threads); break;
+      case ScalarType::fp32: quantize_short_segments<float><<<blocks, kThreads, 0, stream>>>(p, threads); break;
+      default: throw Error(cat("activation quantization: x of ", name(x_type), "; expected bf16, fp16 or fp32"));
+    }
+    check_launch("quantize_short_segments");
+    return;
+  }
+  // Long segments: up to kThreads threads with several chunks each.
+  while (threads < kThreads && threads * 2 <= chunks) threads *= 2;
   const int per_block = kThreads / threads;
   const auto blocks = static_cast<unsigned>((segments + per_block - 1) / per_block);
-  if (blocks == 0) return;
-
   switch (x_type) {
     case ScalarType::bf16: quantize_segments<__nv_bfloat16><<<blocks, kThreads, 0, stream>>>(p, threads); break;
     case ScalarType::fp16: quantize_segments<__half><<<blocks, kThreads, 0, stream>>>(p, threads); break;

@@ -3,7 +3,7 @@
 // quantizers on an [8192, 8192] bf16 input against it, and the cuBLASLt GEMMs behind the cublaslt
 // kernels on the shapes of ../shared/peers (the same weights-rotation and median-of-events method
 // as peers.py), plus whole-layer times (quantization included) for the fp8 kernels.
-//   qlinear_gpu_bench [--json FILE] [--quick]
+//   qlinear_gpu_bench [--json FILE] [--quick] [--profile-quantizers]
 #include <cuda_bf16.h>
 #include <cuda_fp8.h>
 
@@ -98,7 +98,8 @@ double copy_bandwidth() {
   return 2.0 * bytes / us * 1e-3;
 }
 
-void activation_quantizers(double copy_gbs) {
+// With `once` (for a profiler), each quantizer runs once, untimed.
+void activation_quantizers(double copy_gbs, bool once) {
   const int64_t m = 8192, k = 8192;
   const Tensor x = random_tensor(ScalarType::bf16, {m, k}, Fill::bf16, 2);
   const Tensor input_scale = Tensor::copy_of(
@@ -138,6 +139,10 @@ void activation_quantizers(double copy_gbs) {
     t.zero_points = c.act_zero_points ? zeros.data_as<int32_t>() : nullptr;
     t.zero_point_row_stride = 1;
     const TensorView in_scale = c.has_static_input_scale() ? input_scale.view() : TensorView();
+    if (once) {
+      cuda::quantize_activations(c, x, in_scale, {}, t, nullptr);
+      continue;
+    }
     const double us = median_us([&](int) { cuda::quantize_activations(c, x, in_scale, {}, t, nullptr); });
     const double code_bytes = c.act_quant == ScalarType::float4_e2m1f ? 0.5 : 1.0;
     const double scale_bytes = c.family == Family::nvfp4 || c.family == Family::mxfp8 ? 1 : 4;
@@ -248,17 +253,23 @@ void layers() {
 int main(int argc, char** argv) {
   using namespace qlinear;
   std::string json_path;
-  bool quick = false;
+  bool quick = false, profile = false;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--json") == 0 && i + 1 < argc) json_path = argv[++i];
     if (std::strcmp(argv[i], "--quick") == 0) quick = true;
+    if (std::strcmp(argv[i], "--profile-quantizers") == 0) profile = true;
   }
   try {
     cudaDeviceProp props{};
     check_cuda(cudaGetDeviceProperties(&props, 0), "cudaGetDeviceProperties");
     std::printf("%s, %d SMs, L2 %d MB\n", props.name, props.multiProcessorCount, props.l2CacheSize >> 20);
+    if (profile) {
+      activation_quantizers(0, true);
+      check_cuda(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
+      return 0;
+    }
     const double copy_gbs = copy_bandwidth();
-    activation_quantizers(copy_gbs);
+    activation_quantizers(copy_gbs, false);
     layers();
     gemms(quick);
     if (!json_path.empty()) {
