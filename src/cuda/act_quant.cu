@@ -144,6 +144,7 @@ struct Stats {
 // A segment's scale, as the reference computes it.
 struct SegmentScale {
   float scale = 1.f;       // q = x / scale (or x · multiplier for nvfp4)
+  float reciprocal = 1.f;  // RN(1 / scale), for divide()
   float zero = 0.f;
   float multiplier = 0.f;
   float dequant = 1.f;     // x̂ = (q - zero) · dequant
@@ -183,13 +184,36 @@ __device__ SegmentScale segment_scale(const Params& p, Stats s) {
       const int e = s.amax > 0 ? max(-127, min(127, ilogbf(s.amax) - 8)) : -127;
       r.code = static_cast<uint32_t>(e + 127);
       r.scale = ldexpf(1.f, e);
+      r.reciprocal = ldexpf(1.f, -e);
       r.dequant = r.scale;
       return r;
     }
   }
   r.code = __float_as_uint(r.scale);
   r.dequant = r.scale;
+  r.reciprocal = 1.f / r.scale;
   return r;
+}
+
+// x / scale rounded to nearest even, bit for bit what IEEE division gives, without a division per
+// element (whose reciprocal would run on the quarter-rate MUFU pipe): y = RN(x·r) with r = RN(1/s)
+// is within an ulp of x/s, the FMA residual x - y·s is then exact, and RN(y + r·residual) is the
+// correctly rounded quotient (Markstein's theorem), while x/s is a normal float. Outside that
+// range y is returned: a zero keeps x's sign as the division does, a quotient below 2^-126 rounds
+// to a zero code in every format here either way, and an infinite y is the overflowing quotient.
+__device__ float divide(float x, const SegmentScale& s) {
+  const float y = __fmul_rn(x, s.reciprocal);
+  if (y == 0.f || !isfinite(y) || fabsf(y) < 0x1p-126f) return y;
+  return __fmaf_rn(s.reciprocal, __fmaf_rn(-y, s.scale, x), y);
+}
+
+// rne(a) for |a| <= 2^22 by adding and removing 1.5·2^23 (the sum's last mantissa bit is the
+// units digit): two adds instead of the quarter-rate FRND. Larger |a| are clamped first, which
+// leaves every int8 result unchanged (it saturates either way for zero points below 2^21).
+constexpr float kRoundMagic = 12582912.f;
+__device__ float round_to_integer(float a) {
+  a = fminf(fmaxf(a, -4194304.f), 4194304.f);
+  return __fsub_rn(__fadd_rn(a, kRoundMagic), kRoundMagic);
 }
 
 // One element's code, for a mode known at compile time.
@@ -200,10 +224,11 @@ __device__ uint32_t encode(float v, const SegmentScale& s) {
   } else if constexpr (kMode == Mode::nvfp4) {
     return e2m1_code(v * s.multiplier);
   } else if constexpr (kMode == Mode::int8_symmetric || kMode == Mode::int8_asymmetric || kMode == Mode::int8_static) {
-    const float q = fminf(fmaxf(rintf(v / s.scale) + s.zero, -128.f), 127.f);
-    return static_cast<uint32_t>(static_cast<int32_t>(q)) & 0xffu;
+    const float q = fminf(fmaxf(round_to_integer(divide(v, s)) + s.zero, -128.f), 127.f);
+    // q is an integer in [-128, 127]: the low byte of q + 1.5·2^23's bits is its two's complement.
+    return __float_as_uint(__fadd_rn(q, kRoundMagic)) & 0xffu;
   } else {  // fp8 and mxfp8: e4m3 with saturation
-    return e4m3_code(v / s.scale);
+    return e4m3_code(divide(v, s));
   }
 }
 
@@ -351,17 +376,24 @@ __global__ void __launch_bounds__(kThreads) quantize_segments(Params p, int thre
 //   block b, slot j:  segments b·kBatch·(256/T) + j·(256/T) + threadIdx.x / T
 constexpr int kBatch = 4;
 
+// Where slot b of a thread lies: its segment's row and group (32-bit arithmetic; launch() checks
+// that M·groups fits), and the start of the thread's chunk.
+struct Slot {
+  bool active;
+  int32_t row, group;
+  int32_t k1, c;  // within the row
+};
+
 template <Mode kMode, typename T>
-__device__ void quantize_batch(const Params& p, int t, const int64_t (&segments)[kBatch],
-                               const Chunk<T> (&chunks)[kBatch], const Stats (&stats)[kBatch]) {
+__device__ void quantize_batch(const Params& p, int t, const Slot (&slots)[kBatch], const Chunk<T> (&chunks)[kBatch],
+                               const Stats (&stats)[kBatch]) {
 #pragma unroll
   for (int b = 0; b < kBatch; ++b) {
-    if (segments[b] >= p.rows * p.groups) continue;
-    const int64_t row = segments[b] / p.groups, group = segments[b] % p.groups;
-    const int64_t k0 = group * p.group, k1 = min(p.k, k0 + p.group), c = k0 + static_cast<int64_t>(t) * kChunk;
+    if (!slots[b].active) continue;
     const SegmentScale s = segment_scale(p, stats[b]);
-    if (t == 0 && (!p.per_tensor || p.scale_row_stride != 0 || segments[b] == 0)) store_scale(p, row, group, s);
-    if (c < k1) store_chunk<kMode>(p, s, row, c, k1, chunks[b]);
+    if (t == 0 && (!p.per_tensor || p.scale_row_stride != 0 || slots[b].row == 0))
+      store_scale(p, slots[b].row, slots[b].group, s);
+    if (slots[b].c < slots[b].k1) store_chunk<kMode>(p, s, slots[b].row, slots[b].c, slots[b].k1, chunks[b]);
   }
 }
 
@@ -369,19 +401,23 @@ template <typename T>
 __global__ void __launch_bounds__(kThreads) quantize_short_segments(Params p, int threads) {
   const int per_slot = kThreads / threads;
   const int t = static_cast<int>(threadIdx.x) % threads;
-  int64_t segments[kBatch];
+  const auto groups = static_cast<uint32_t>(p.groups), total = static_cast<uint32_t>(p.rows * p.groups);
+  Slot slots[kBatch];
   Chunk<T> chunks[kBatch];
   Stats stats[kBatch];
 #pragma unroll
   for (int b = 0; b < kBatch; ++b) {
-    segments[b] = (static_cast<int64_t>(blockIdx.x) * kBatch + b) * per_slot + threadIdx.x / threads;
-    if (segments[b] < p.rows * p.groups) {
-      const int64_t row = segments[b] / p.groups, k0 = segments[b] % p.groups * p.group;
-      const int64_t k1 = min(p.k, k0 + p.group), c = k0 + static_cast<int64_t>(t) * kChunk;
-      if (c < k1) {
-        chunks[b].load(static_cast<const T*>(p.x) + row * p.k, c, k1, p.vector_io);
-        stats[b].add(chunks[b], p.mode == Mode::int8_asymmetric);
-      }
+    const uint32_t segment = (blockIdx.x * kBatch + b) * per_slot + threadIdx.x / threads;
+    Slot& slot = slots[b];
+    slot.active = segment < total;
+    slot.row = static_cast<int32_t>(segment / groups);
+    slot.group = static_cast<int32_t>(segment - static_cast<uint32_t>(slot.row) * groups);
+    const int32_t k0 = slot.group * static_cast<int32_t>(p.group);
+    slot.k1 = min(static_cast<int32_t>(p.k), k0 + static_cast<int32_t>(p.group));
+    slot.c = k0 + t * kChunk;
+    if (slot.active && slot.c < slot.k1) {
+      chunks[b].load(static_cast<const T*>(p.x) + static_cast<int64_t>(slot.row) * p.k, slot.c, slot.k1, p.vector_io);
+      stats[b].add(chunks[b], p.mode == Mode::int8_asymmetric);
     }
   }
 #pragma unroll
@@ -390,14 +426,14 @@ __global__ void __launch_bounds__(kThreads) quantize_short_segments(Params p, in
     stats[b].reduce(threads);
   }
   switch (p.mode) {
-    case Mode::passthrough: quantize_batch<Mode::passthrough>(p, t, segments, chunks, stats); break;
-    case Mode::int8_symmetric: quantize_batch<Mode::int8_symmetric>(p, t, segments, chunks, stats); break;
-    case Mode::int8_asymmetric: quantize_batch<Mode::int8_asymmetric>(p, t, segments, chunks, stats); break;
-    case Mode::int8_static: quantize_batch<Mode::int8_static>(p, t, segments, chunks, stats); break;
-    case Mode::fp8_dynamic: quantize_batch<Mode::fp8_dynamic>(p, t, segments, chunks, stats); break;
-    case Mode::fp8_static: quantize_batch<Mode::fp8_static>(p, t, segments, chunks, stats); break;
-    case Mode::nvfp4: quantize_batch<Mode::nvfp4>(p, t, segments, chunks, stats); break;
-    case Mode::mxfp8: quantize_batch<Mode::mxfp8>(p, t, segments, chunks, stats); break;
+    case Mode::passthrough: quantize_batch<Mode::passthrough>(p, t, slots, chunks, stats); break;
+    case Mode::int8_symmetric: quantize_batch<Mode::int8_symmetric>(p, t, slots, chunks, stats); break;
+    case Mode::int8_asymmetric: quantize_batch<Mode::int8_asymmetric>(p, t, slots, chunks, stats); break;
+    case Mode::int8_static: quantize_batch<Mode::int8_static>(p, t, slots, chunks, stats); break;
+    case Mode::fp8_dynamic: quantize_batch<Mode::fp8_dynamic>(p, t, slots, chunks, stats); break;
+    case Mode::fp8_static: quantize_batch<Mode::fp8_static>(p, t, slots, chunks, stats); break;
+    case Mode::nvfp4: quantize_batch<Mode::nvfp4>(p, t, slots, chunks, stats); break;
+    case Mode::mxfp8: quantize_batch<Mode::mxfp8>(p, t, slots, chunks, stats); break;
   }
 }
 
@@ -438,6 +474,8 @@ void launch(const Params& p, ScalarType x_type, cudaStream_t stream) {
   if (segments == 0) return;
   int threads = 1;
   if (chunks <= 32) {  // one chunk per thread, kBatch segments per thread
+    require(segments < (int64_t{1} << 31) && p.k < (int64_t{1} << 30),
+            "activation quantization: ", segments, " scale groups of ", p.k, " elements; at most 2^31 and 2^30");
     while (threads < chunks) threads *= 2;
     const int64_t per_block = static_cast<int64_t>(kThreads / threads) * kBatch;
     const auto blocks = static_cast<unsigned>((segments + per_block - 1) / per_block);
