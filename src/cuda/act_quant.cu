@@ -203,8 +203,10 @@ __device__ SegmentScale segment_scale(const Params& p, Stats s) {
 // to a zero code in every format here either way, and an infinite y is the overflowing quotient.
 __device__ float divide(float x, const SegmentScale& s) {
   const float y = __fmul_rn(x, s.reciprocal);
-  if (y == 0.f || !isfinite(y) || fabsf(y) < 0x1p-126f) return y;
-  return __fmaf_rn(s.reciprocal, __fmaf_rn(-y, s.scale, x), y);
+  const float q = __fmaf_rn(s.reciprocal, __fmaf_rn(-y, s.scale, x), y);
+  // Normal |y|, [2^-126, inf), without branches: its bits minus those of 2^-126 stay below the gap.
+  const bool normal = __float_as_uint(fabsf(y)) - 0x00800000u < 0x7f000000u;
+  return normal ? q : y;
 }
 
 // rne(a) for |a| <= 2^22 by adding and removing 1.5·2^23 (the sum's last mantissa bit is the
@@ -257,13 +259,29 @@ __device__ void store_scale(const Params& p, int64_t row, int64_t group, const S
     p.zero_points[row * p.zero_point_row_stride] = static_cast<int32_t>(s.zero);
 }
 
+// The codes of a chunk; e4m3 two at a time (one paired conversion instruction).
+template <Mode kMode, typename T>
+__device__ void encode_chunk(const Chunk<T>& chunk, const SegmentScale& s, uint32_t (&codes)[kChunk]) {
+  if constexpr (kMode == Mode::fp8_dynamic || kMode == Mode::fp8_static || kMode == Mode::mxfp8) {
+#pragma unroll
+    for (int i = 0; i < kChunk; i += 2) {
+      const uint32_t pair =
+          __nv_cvt_float2_to_fp8x2(make_float2(divide(chunk[i], s), divide(chunk[i + 1], s)), __NV_SATFINITE, __NV_E4M3);
+      codes[i] = pair & 0xffu;  // .x in the low byte
+      codes[i + 1] = pair >> 8;
+    }
+  } else {
+#pragma unroll
+    for (int i = 0; i < kChunk; ++i) codes[i] = encode<kMode>(chunk[i], s);
+  }
+}
+
 // Codes (or x̂) of elements [c, min(c + 8, end)) of a row.
 template <Mode kMode, typename T>
 __device__ void store_chunk(const Params& p, const SegmentScale& s, int64_t row, int64_t c, int64_t end,
                             const Chunk<T>& chunk) {
   uint32_t codes[kChunk];
-#pragma unroll
-  for (int i = 0; i < kChunk; ++i) codes[i] = encode<kMode>(chunk[i], s);
+  encode_chunk<kMode>(chunk, s, codes);
   const int64_t at = row * p.codes_ld + c;
   const bool whole = p.vector_io && c + kChunk <= end;
   if (p.dequantized) {
