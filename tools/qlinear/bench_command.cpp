@@ -92,6 +92,8 @@ void add_bench(CLI::App& app, int& exit_code) {
   command->add_option("--note", note, "a note on the run (e.g. 'contended: 2 shared cores'), kept in the JSON");
   command->add_option("--seed", seed, "random seed of the layers and inputs");
   command->callback([command, &exit_code] {
+    // Asks for the device's timer first, so that a build without CUDA says so for --device cuda.
+    if (device_text.starts_with("cuda")) (void)bench::make_bench_device(Device::parse(device_text));
     const Platform platform = target_platform(device_text);
     require(platform.detected, "bench needs a device of this machine; '", device_text, "' is a named target");
     const LayerConfig flagged = flags.config();  // --family and the config flags; also --n/--k
