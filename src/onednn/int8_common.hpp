@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "qlinear/error.hpp"
 #include "qlinear/kernel.hpp"
 
 namespace qlinear::onednn {
@@ -18,6 +19,25 @@ namespace qlinear::onednn {
 Verdict int8_supported(const Platform& platform);
 // Σ_k (q - z)·w must fit the int32 accumulator: |q - z| <= 255, |w| <= 128, so K <= 65536.
 Verdict int8_fits_int32(const LayerConfig& config);
+
+// What both kernels are alike in: provider, family, platform check, and weights prepared on the
+// CPU by `Prepared(config, weights)`.
+template <class Prepared>
+class Int8Kernel : public Kernel {
+ public:
+  explicit Int8Kernel(std::string name) : info_{std::move(name), Provider::onednn, Family::int8_scaled_mm} {}
+  const KernelInfo& info() const override { return info_; }
+  Verdict supported(const Platform& platform) const override { return int8_supported(platform); }
+  std::shared_ptr<const PreparedWeights> process_weights(const LayerConfig& config,
+                                                         const LayerWeights& weights,
+                                                         Device device) const override {
+    require(device.is_cpu(), name(), ": weights must be on the CPU, not ", device.str());
+    return std::make_shared<Prepared>(config, weights);
+  }
+
+ private:
+  KernelInfo info_;
+};
 
 // The weight scale of every output row (per-tensor scales repeated), f32 [N].
 std::vector<float> weight_scales_per_n(const LayerConfig& config, const LayerWeights& weights);

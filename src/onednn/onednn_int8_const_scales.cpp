@@ -58,11 +58,9 @@ struct Prepared final : PreparedWeights {
   std::vector<float> zero_term;  // -z · colsum[n], with zero points only
 };
 
-class OnednnInt8ConstScales final : public Kernel {
+class OnednnInt8ConstScales final : public Int8Kernel<Prepared> {
  public:
-  const KernelInfo& info() const override { return info_; }
-
-  Verdict supported(const Platform& platform) const override { return int8_supported(platform); }
+  OnednnInt8ConstScales() : Int8Kernel("onednn_int8_const_scales") {}
 
   Verdict can_implement(const LayerConfig& config) const override {
     if (!config.act_scale_static)
@@ -73,13 +71,6 @@ class OnednnInt8ConstScales final : public Kernel {
                              " not supported; supported: bf16, fp32 (oneDNN 2.6 has no f16 matmul "
                              "output on CPUs without AVX512-FP16)"));
     return int8_fits_int32(config);
-  }
-
-  std::shared_ptr<const PreparedWeights> process_weights(const LayerConfig& config,
-                                                         const LayerWeights& weights,
-                                                         Device device) const override {
-    require(device.is_cpu(), name(), ": weights must be on the CPU, not ", device.str());
-    return std::make_shared<Prepared>(config, weights);
   }
 
   void apply(const PreparedWeights& prepared, const TensorView& x, const TensorView& bias,
@@ -112,9 +103,6 @@ class OnednnInt8ConstScales final : public Kernel {
   double tolerance(const LayerConfig& config) const override {
     return Kernel::tolerance(config) + 4 * unit_roundoff(ScalarType::fp32);
   }
-
- private:
-  KernelInfo info_{"onednn_int8_const_scales", Provider::onednn, Family::int8_scaled_mm};
 };
 
 }  // namespace

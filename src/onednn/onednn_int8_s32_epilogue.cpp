@@ -39,20 +39,11 @@ struct Prepared final : PreparedWeights {
   Int8ActivationScheme scheme;
 };
 
-class OnednnInt8S32Epilogue final : public Kernel {
+class OnednnInt8S32Epilogue final : public Int8Kernel<Prepared> {
  public:
-  const KernelInfo& info() const override { return info_; }
-
-  Verdict supported(const Platform& platform) const override { return int8_supported(platform); }
+  OnednnInt8S32Epilogue() : Int8Kernel("onednn_int8_s32_epilogue") {}
 
   Verdict can_implement(const LayerConfig& config) const override { return int8_fits_int32(config); }
-
-  std::shared_ptr<const PreparedWeights> process_weights(const LayerConfig& config,
-                                                         const LayerWeights& weights,
-                                                         Device device) const override {
-    require(device.is_cpu(), name(), ": weights must be on the CPU, not ", device.str());
-    return std::make_shared<Prepared>(config, weights);
-  }
 
   void apply(const PreparedWeights& prepared, const TensorView& x, const TensorView& bias,
              const TensorView& out, Stream) const override {
@@ -79,9 +70,6 @@ class OnednnInt8S32Epilogue final : public Kernel {
                      row_scale[s], p.col_scale.data(), bias_f32, out.dtype(), y + r * row_bytes);
     }
   }
-
- private:
-  KernelInfo info_{"onednn_int8_s32_epilogue", Provider::onednn, Family::int8_scaled_mm};
 };
 
 }  // namespace

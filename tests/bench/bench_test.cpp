@@ -2,6 +2,7 @@
 // asserted): presets, shapes, floors, speedups, weight-copy rotation, registration errors.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cmath>
 
 #include "qlinear/bench.hpp"
@@ -11,33 +12,25 @@
 namespace qlinear::bench {
 namespace {
 
+// [n, k, partition_n, partition_k] of each layer.
+std::vector<std::array<int64_t, 4>> dims(const std::vector<Shape>& shapes) {
+  std::vector<std::array<int64_t, 4>> d;
+  for (const Shape& s : shapes) d.push_back({s.n, s.k, s.partition_n, s.partition_k});
+  return d;
+}
+
 TEST(BenchPresets, Llama3LayersAndTheirTensorParallelSplit) {
-  const std::vector<Shape> s8 = preset("llama3-8b");
-  ASSERT_EQ(4u, s8.size());
-  EXPECT_EQ(6144, s8[0].n);
-  EXPECT_EQ(4096, s8[0].k);   // qkv
-  EXPECT_EQ(4096, s8[1].n);
-  EXPECT_EQ(4096, s8[1].k);   // o
-  EXPECT_EQ(28672, s8[2].n);
-  EXPECT_EQ(4096, s8[2].k);  // gate_up
-  EXPECT_EQ(4096, s8[3].n);
-  EXPECT_EQ(14336, s8[3].k);  // down
+  // qkv, o, gate_up, down.
+  EXPECT_EQ((std::vector<std::array<int64_t, 4>>{
+                {6144, 4096, 0, 0}, {4096, 4096, 0, 0}, {28672, 4096, 0, 0}, {4096, 14336, 0, 0}}),
+            dims(preset("llama3-8b")));
   // 70B over 8 ranks: qkv (8192 + 2·1024)/8 x 8192, o 8192 x 8192/8, gate_up 2·28672/8 x 8192,
   // down 8192 x 28672/8.
-  const std::vector<Shape> s70 = preset("llama3-70b-tp8");
-  ASSERT_EQ(4u, s70.size());
-  EXPECT_EQ(10240, s70[0].n);
-  EXPECT_EQ(1280, s70[0].partition_n);
-  EXPECT_EQ(8192, s70[0].k);
-  EXPECT_EQ(8192, s70[1].n);
-  EXPECT_EQ(8192, s70[1].k);
-  EXPECT_EQ(1024, s70[1].partition_k);
-  EXPECT_EQ(57344, s70[2].n);
-  EXPECT_EQ(7168, s70[2].partition_n);
-  EXPECT_EQ(8192, s70[2].k);
-  EXPECT_EQ(8192, s70[3].n);
-  EXPECT_EQ(28672, s70[3].k);
-  EXPECT_EQ(3584, s70[3].partition_k);
+  EXPECT_EQ((std::vector<std::array<int64_t, 4>>{{10240, 8192, 1280, 0},
+                                                 {8192, 8192, 0, 1024},
+                                                 {57344, 8192, 7168, 0},
+                                                 {8192, 28672, 0, 3584}}),
+            dims(preset("llama3-70b-tp8")));
   EXPECT_THROW(preset("llama2"), Error);
 }
 
