@@ -88,8 +88,8 @@ std::vector<const Peer*> peers(PlatformKind platform);
 
 // ---- layer shapes
 struct Shape {
-  std::string name;    // "qkv", "o", ... or "NxK"
-  int64_t n = 0, k = 0;                     // full layer
+  std::string name;                          // "qkv", "o", ... or "NxK"
+  int64_t n = 0, k = 0;                      // full layer
   int64_t partition_n = 0, partition_k = 0;  // this tensor-parallel rank (0: the full size)
 };
 // Real layers: "llama3-8b" (qkv, o, gate_up, down), "llama3-70b-tp8" (the same layers of
@@ -103,11 +103,13 @@ Shape parse_shape(std::string_view text);
 struct Options {
   Device device;
   std::vector<LayerConfig> configs;  // one per layer to time (family variant and shape)
-  std::vector<std::string> kernels;  // empty: every kernel that runs the config, except the reference
+  // Empty: every kernel that runs the config, except the reference.
+  std::vector<std::string> kernels;
   std::vector<int64_t> m_values{1, 16, 64, 256};
   int reps = 30;
   int warmup = 5;
-  int64_t rotate_bytes = int64_t{1} << 30;  // weight copies per case; 0: the same weights every call
+  // Bytes of weight copies each case rotates over; 0: the same weights every call.
+  int64_t rotate_bytes = int64_t{1} << 30;
   std::string baseline;  // a peer name; empty: the first peer in the platform's list that applies
   uint64_t seed = 1;
 };
@@ -117,16 +119,16 @@ struct Record {
   bool peer = false;
   std::string family, device, config, implementation;
   int64_t m = 0, n = 0, k = 0;
-  int copies = 1;             // weight copies rotated over
-  double us = 0;              // median time of one call
-  double tflops = 0;          // 2·M·N·K / us
-  double gbs = 0;             // bytes moved / us (GB = 1e9 B)
+  int copies = 1;               // weight copies rotated over
+  double us = 0;                // median time of one call
+  double tflops = 0;            // 2·M·N·K / us
+  double gbs = 0;               // bytes moved / us (GB = 1e9 B)
   double memory_floor_us = 0;   // bytes / measured read bandwidth
   double compute_floor_us = 0;  // 2·M·N·K / peak rate
   double floor_us = 0;          // max of the two
   std::string baseline;
   double baseline_us = 0;
-  double speedup = 0;  // baseline_us / us
+  double speedup = 0;                      // baseline_us / us
   std::map<std::string, double> peers_us;  // every peer measured at this layer and M
 };
 

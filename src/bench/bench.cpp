@@ -23,7 +23,8 @@ struct Registry {
 Registry& registry() {
   static Registry* r = [] {
     auto* made = new Registry;  // never destroyed, like the kernel registry
-    for (auto& [type, factory] : detail::built_in_bench_devices()) made->devices[type] = std::move(factory);
+    for (auto& [type, factory] : detail::built_in_bench_devices())
+      made->devices[type] = std::move(factory);
     made->peers = detail::built_in_peers();
     return made;
   }();
@@ -36,7 +37,8 @@ int64_t bytes_of(const TensorView& t) { return t.defined() ? t.nbytes() : 0; }
 // canonical weights, each converted by the kernel on its own.
 class KernelCase final : public PeerCase {
  public:
-  KernelCase(const Kernel& kernel, const RandomLayer& layer, int copies, Device device, uint64_t seed)
+  KernelCase(const Kernel& kernel, const RandomLayer& layer, int copies, Device device,
+             uint64_t seed)
       : config_(layer.config), device_(device), seed_(seed) {
     const LayerWeights host = layer.weights();
     const auto move = [&](const TensorView& t) -> TensorView {
@@ -54,14 +56,16 @@ class KernelCase final : public PeerCase {
     w.input_scale = move(host.input_scale);
     w.input_zero_point = move(host.input_zero_point);
     // keep_ stays alive: a kernel whose layout is the canonical one may keep views into it.
-    for (int i = 0; i < copies; ++i) linears_.push_back(std::make_unique<QuantizedLinear>(config_, w, kernel, device));
+    for (int i = 0; i < copies; ++i)
+      linears_.push_back(std::make_unique<QuantizedLinear>(config_, w, kernel, device));
     if (config_.bias)
-      bias_ = Tensor::copy_of(random_activations(ScalarType::fp32, std::array{config_.part_n()}, seed + 2), device);
+      bias_ = Tensor::copy_of(
+          random_activations(ScalarType::fp32, std::array{config_.part_n()}, seed + 2), device);
   }
 
   void prepare_m(int64_t m) override {
-    x_ = Tensor::copy_of(random_activations(config_.act_type, std::array{m, config_.part_k()}, seed_ + m),
-                         device_);
+    x_ = Tensor::copy_of(
+        random_activations(config_.act_type, std::array{m, config_.part_k()}, seed_ + m), device_);
     out_ = Tensor::empty(config_.out_type, {m, config_.part_n()}, device_);
   }
   void run(int copy, Stream stream) override {
@@ -162,7 +166,8 @@ std::unique_ptr<BenchDevice> make_bench_device(Device device) {
     throw Error(cat("bench: no timer is registered for ", device.str(),
                     " (the CUDA bench device belongs in src/bench/bench_list.cpp)"));
 #else
-    throw Error(cat("bench: cannot time ", device.str(), ": qlinear was built without CUDA "
+    throw Error(cat("bench: cannot time ", device.str(),
+                    ": qlinear was built without CUDA "
                     "(-DQLINEAR_CUDA=OFF or no CUDA toolkit found)"));
 #endif
   }
@@ -208,8 +213,9 @@ Run run(const Options& o, const std::function<void(const Record&)>& on_record) {
         baseline = o.baseline;
         std::rotate(applicable.begin(), it, it + 1);
       } else {
-        result.notes.push_back(cat("baseline ", o.baseline, " does not apply to ", config.describe(),
-                                   "; using ", baseline.empty() ? "none" : baseline));
+        result.notes.push_back(cat("baseline ", o.baseline, " does not apply to ",
+                                   config.describe(), "; using ",
+                                   baseline.empty() ? "none" : baseline));
       }
     }
     const std::vector<const Kernel*> kernels = kernels_for(o, config, platform, result.notes);
@@ -217,11 +223,13 @@ Run run(const Options& o, const std::function<void(const Record&)>& on_record) {
       result.notes.push_back(cat("nothing to time for ", config.describe()));
       continue;
     }
-    const int64_t budget = device->copy_budget_bytes() / static_cast<int64_t>(kernels.size() + applicable.size());
+    const int64_t budget =
+        device->copy_budget_bytes() / static_cast<int64_t>(kernels.size() + applicable.size());
 
     std::vector<Case> cases;
     for (const Peer* p : applicable) {
-      Case c{p->name(), true, p->multiply_type(), copies_for(o, p->weight_bytes(config), budget), nullptr};
+      Case c{p->name(), true, p->multiply_type(), copies_for(o, p->weight_bytes(config), budget),
+             nullptr};
       c.impl = p->prepare(config, c.copies, o.device);
       cases.push_back(std::move(c));
     }
@@ -267,7 +275,8 @@ Run run(const Options& o, const std::function<void(const Record&)>& on_record) {
         r.m = m, r.n = n, r.k = k;
         r.copies = c.copies;
         r.us = median(samples[i]);
-        const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
+        const double flops =
+            2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
         const auto bytes = static_cast<double>(c.impl->bytes(m));
         r.tflops = flops / r.us * 1e-6;
         r.gbs = bytes / r.us * 1e-3;

@@ -50,17 +50,28 @@ struct Rates {
 Rates rates_of(const CpuFeatures& f) {
   Rates r{4, 4, 4, 4};
   switch (f.isa) {
-    case CpuIsa::amx: r = {2048, 1024, 64, 64}; break;
-    case CpuIsa::avx512_vnni: r = {256, 128, 64, 64}; break;
-    case CpuIsa::avx512: r = {128, 64, 64, 64}; break;
-    case CpuIsa::avx2: r = {64, 32, 32, 32}; break;
-    case CpuIsa::scalar: break;
+    case CpuIsa::amx:
+      r = {2048, 1024, 64, 64};
+      break;
+    case CpuIsa::avx512_vnni:
+      r = {256, 128, 64, 64};
+      break;
+    case CpuIsa::avx512:
+      r = {128, 64, 64, 64};
+      break;
+    case CpuIsa::avx2:
+      r = {64, 32, 32, 32};
+      break;
+    case CpuIsa::scalar:
+      break;
   }
   if (f.avx512_fp16 && f.isa >= CpuIsa::avx512) r.fp16 = 128;
 #if defined(__x86_64__)
   unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
-  const unsigned family = __get_cpuid(1, &eax, &ebx, &ecx, &edx) ? ((eax >> 8) & 0xf) + ((eax >> 20) & 0xff) : 0;
-  if (f.vendor == "AuthenticAMD" && family == 0x19 && f.isa >= CpuIsa::avx512 && f.isa != CpuIsa::amx)
+  const unsigned family =
+      __get_cpuid(1, &eax, &ebx, &ecx, &edx) ? ((eax >> 8) & 0xf) + ((eax >> 20) & 0xff) : 0;
+  if (f.vendor == "AuthenticAMD" && family == 0x19 && f.isa >= CpuIsa::avx512 &&
+      f.isa != CpuIsa::amx)
     r = {r.int8 / 2, r.bf16 / 2, r.fp16 / 2, r.fp32 / 2};
 #endif
   return r;
@@ -75,9 +86,10 @@ double measure_clock_hz() {
     uint64_t x = 0;
     const auto t0 = Clock::now();
     for (int64_t i = 0; i < kIterations; ++i)
-      asm volatile("add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\t"
-                   "add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0"
-                   : "+r"(x));
+      asm volatile(
+          "add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\t"
+          "add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0"
+          : "+r"(x));
     best = std::max(best, 8.0 * kIterations / seconds_since(t0));
   }
   return best;
@@ -108,7 +120,8 @@ class CpuBenchDevice final : public BenchDevice {
     return cat("cpu: ", platform_.cpu.brand, ", ", threads_, " threads, ", platform_.str());
   }
 
-  std::vector<double> time(const std::function<void(int, Stream)>& body, int warmup, int reps) override {
+  std::vector<double> time(const std::function<void(int, Stream)>& body, int warmup,
+                           int reps) override {
     std::vector<double> us;
     us.reserve(static_cast<size_t>(reps));
     for (int i = 0; i < warmup + reps; ++i) {
@@ -124,11 +137,13 @@ class CpuBenchDevice final : public BenchDevice {
   // that the adds never limit it (the first touch, by the same threads, places the pages). Best
   // of 20: other processes on a shared machine only ever slow it down.
   double measure_read_bandwidth() override {
-    const int64_t bytes = std::min<int64_t>(int64_t{1} << 30, available_memory_bytes() / 4) / 4096 * 4096;
+    const int64_t bytes =
+        std::min<int64_t>(int64_t{1} << 30, available_memory_bytes() / 4) / 4096 * 4096;
     const int64_t n = bytes / 8 / 4 * 4;
     std::unique_ptr<int64_t, decltype(&std::free)> buffer(
         static_cast<int64_t*>(std::aligned_alloc(4096, static_cast<size_t>(bytes))), &std::free);
-    require(buffer != nullptr, "bench: could not allocate ", bytes, " bytes for the bandwidth probe");
+    require(buffer != nullptr, "bench: could not allocate ", bytes,
+            " bytes for the bandwidth probe");
     int64_t* a = buffer.get();
 #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < n; ++i) a[i] = i;
@@ -152,10 +167,17 @@ class CpuBenchDevice final : public BenchDevice {
     double per_cycle = rates_.bf16;
     switch (type) {
       case ScalarType::int8:
-      case ScalarType::uint8: per_cycle = rates_.int8; break;
-      case ScalarType::fp16: per_cycle = rates_.fp16; break;
-      case ScalarType::fp32: per_cycle = rates_.fp32; break;
-      default: break;
+      case ScalarType::uint8:
+        per_cycle = rates_.int8;
+        break;
+      case ScalarType::fp16:
+        per_cycle = rates_.fp16;
+        break;
+      case ScalarType::fp32:
+        per_cycle = rates_.fp32;
+        break;
+      default:
+        break;
     }
     return per_cycle * threads_ * clock_hz_;
   }

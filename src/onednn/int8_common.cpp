@@ -34,7 +34,8 @@ QLINEAR_AVX512 inline __m512 load16(ScalarType type, const void* row, int64_t i,
     }
     case ScalarType::fp16:
       return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask, static_cast<const uint16_t*>(row) + i));
-    default: return _mm512_maskz_loadu_ps(mask, static_cast<const float*>(row) + i);
+    default:
+      return _mm512_maskz_loadu_ps(mask, static_cast<const float*>(row) + i);
   }
 }
 
@@ -70,7 +71,8 @@ QLINEAR_AVX512 void quantize_row(ScalarType type, const void* row, int64_t k, fl
 }
 
 // The scale and zero point of one scale row from its statistics (dynamic schemes).
-void dynamic_scale(const Int8ActivationScheme& scheme, const RowStats& st, float& scale, float& zero) {
+void dynamic_scale(const Int8ActivationScheme& scheme, const RowStats& st, float& scale,
+                   float& zero) {
   if (scheme.zero_points) {
     scale = (st.hi - st.lo) / 255.f;
     if (scale == 0) scale = 1.f;
@@ -86,14 +88,16 @@ void dynamic_scale(const Int8ActivationScheme& scheme, const RowStats& st, float
 Verdict int8_supported(const Platform& platform) {
   if (platform.kind != PlatformKind::cpu) return Verdict::no("oneDNN runs on the CPU only");
   if (platform.cpu.isa < CpuIsa::avx512_vnni)
-    return Verdict::no(cat("needs avx512_vnni (", name(platform.cpu.isa),
-                           " here): oneDNN 2.6's int8 below AVX-512 VNNI saturates 16-bit pair sums"));
+    return Verdict::no(
+        cat("needs avx512_vnni (", name(platform.cpu.isa),
+            " here): oneDNN 2.6's int8 below AVX-512 VNNI saturates 16-bit pair sums"));
   return Verdict::yes();
 }
 
 Verdict int8_fits_int32(const LayerConfig& config) {
   if (config.part_k() > 65536)
-    return Verdict::no(cat("K (", config.part_k(), ") above 65536 could overflow the int32 accumulator"));
+    return Verdict::no(
+        cat("K (", config.part_k(), ") above 65536 could overflow the int32 accumulator"));
   return Verdict::yes();
 }
 
@@ -101,7 +105,8 @@ std::vector<float> weight_scales_per_n(const LayerConfig& config, const LayerWei
   const int64_t n = config.part_n();
   const auto* s = weights.weight_scale.data_as<const float>();
   std::vector<float> per_n(static_cast<size_t>(n));
-  for (int64_t j = 0; j < n; ++j) per_n[j] = config.weight_scale == Granularity::per_tensor ? s[0] : s[j];
+  for (int64_t j = 0; j < n; ++j)
+    per_n[j] = config.weight_scale == Granularity::per_tensor ? s[0] : s[j];
   return per_n;
 }
 
@@ -146,7 +151,8 @@ void quantize_int8(const Int8ActivationScheme& scheme, const TensorView& x, int8
     scales[0] = scale;
     if (zeros) zeros[0] = static_cast<int32_t>(zero);
 #pragma omp parallel for schedule(static) if (threaded)
-    for (int64_t r = 0; r < m; ++r) quantize_row(type, base + r * row_bytes, k, scale, zero, codes + r * k);
+    for (int64_t r = 0; r < m; ++r)
+      quantize_row(type, base + r * row_bytes, k, scale, zero, codes + r * k);
     return;
   }
 #pragma omp parallel for schedule(static) if (threaded)
@@ -168,7 +174,8 @@ QLINEAR_AVX512 void dequantize_row(const int32_t* acc, int64_t n, int32_t zero,
   for (int64_t j = 0; j < n; j += 16) {
     const __mmask16 m = tail_mask(n - j);
     __m512i a = _mm512_maskz_loadu_epi32(m, acc + j);
-    if (zero != 0) a = _mm512_sub_epi32(a, _mm512_mullo_epi32(z, _mm512_maskz_loadu_epi32(m, colsum + j)));
+    if (zero != 0)
+      a = _mm512_sub_epi32(a, _mm512_mullo_epi32(z, _mm512_maskz_loadu_epi32(m, colsum + j)));
     const __m512 s = _mm512_mul_ps(rs, _mm512_maskz_loadu_ps(m, col_scale + j));
     __m512 y = _mm512_mul_ps(_mm512_cvtepi32_ps(a), s);
     if (bias) y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(m, bias + j));
@@ -181,7 +188,9 @@ QLINEAR_AVX512 void dequantize_row(const int32_t* acc, int64_t n, int32_t zero,
         _mm256_mask_storeu_epi16(static_cast<uint16_t*>(out) + j, m,
                                  _mm512_cvtps_ph(y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
         break;
-      default: _mm512_mask_storeu_ps(static_cast<float*>(out) + j, m, y); break;
+      default:
+        _mm512_mask_storeu_ps(static_cast<float*>(out) + j, m, y);
+        break;
     }
   }
 }

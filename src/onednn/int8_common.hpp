@@ -25,7 +25,8 @@ Verdict int8_fits_int32(const LayerConfig& config);
 template <class Prepared>
 class Int8Kernel : public Kernel {
  public:
-  explicit Int8Kernel(std::string name) : info_{std::move(name), Provider::onednn, Family::int8_scaled_mm} {}
+  explicit Int8Kernel(std::string name)
+      : info_{std::move(name), Provider::onednn, Family::int8_scaled_mm} {}
   const KernelInfo& info() const override { return info_; }
   Verdict supported(const Platform& platform) const override { return int8_supported(platform); }
   std::shared_ptr<const PreparedWeights> process_weights(const LayerConfig& config,
@@ -46,9 +47,9 @@ std::vector<int32_t> column_sums(const LayerWeights& weights);
 
 // The per-call activation scheme of an int8_scaled_mm config.
 struct Int8ActivationScheme {
-  bool per_token = false;     // one scale per row, else one for the whole tensor
-  bool zero_points = false;   // azp: x̂ = (q - z) · s
-  bool is_static = false;     // scale (and zero) from the checkpoint
+  bool per_token = false;    // one scale per row, else one for the whole tensor
+  bool zero_points = false;  // azp: x̂ = (q - z) · s
+  bool is_static = false;    // scale (and zero) from the checkpoint
   float static_scale = 1.f;
   int32_t static_zero = 0;
 };

@@ -15,24 +15,36 @@ using tag = dnnl::memory::format_tag;
 // oneDNN's ISA for a qlinear level (avx512_vnni is VNNI + BF16, oneDNN's avx512_core_bf16).
 dnnl::cpu_isa onednn_isa(CpuIsa isa) {
   switch (isa) {
-    case CpuIsa::scalar: return dnnl::cpu_isa::sse41;
-    case CpuIsa::avx2: return dnnl::cpu_isa::avx2;
-    case CpuIsa::avx512: return dnnl::cpu_isa::avx512_core;
-    case CpuIsa::avx512_vnni: return dnnl::cpu_isa::avx512_core_bf16;
-    case CpuIsa::amx: return dnnl::cpu_isa::all;
+    case CpuIsa::scalar:
+      return dnnl::cpu_isa::sse41;
+    case CpuIsa::avx2:
+      return dnnl::cpu_isa::avx2;
+    case CpuIsa::avx512:
+      return dnnl::cpu_isa::avx512_core;
+    case CpuIsa::avx512_vnni:
+      return dnnl::cpu_isa::avx512_core_bf16;
+    case CpuIsa::amx:
+      return dnnl::cpu_isa::all;
   }
   return dnnl::cpu_isa::all;
 }
 
 const char* type_name(dt type) {
   switch (type) {
-    case dt::s8: return "s8";
-    case dt::u8: return "u8";
-    case dt::s32: return "s32";
-    case dt::bf16: return "bf16";
-    case dt::f16: return "f16";
-    case dt::f32: return "f32";
-    default: return "other";
+    case dt::s8:
+      return "s8";
+    case dt::u8:
+      return "u8";
+    case dt::s32:
+      return "s32";
+    case dt::bf16:
+      return "bf16";
+    case dt::f16:
+      return "f16";
+    case dt::f32:
+      return "f32";
+    default:
+      return "other";
   }
 }
 
@@ -84,7 +96,8 @@ PackedMatmul::PackedMatmul(MatmulSpec spec, const void* weight) : spec_(std::mov
   stream.wait();
 }
 
-dnnl::matmul::primitive_desc PackedMatmul::describe(int64_t m, const dnnl::memory::desc& weights) const {
+dnnl::matmul::primitive_desc PackedMatmul::describe(int64_t m,
+                                                    const dnnl::memory::desc& weights) const {
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
   if (spec_.runtime_scales) {
@@ -97,7 +110,8 @@ dnnl::matmul::primitive_desc PackedMatmul::describe(int64_t m, const dnnl::memor
   const dnnl::memory::desc bias =
       spec_.bias ? dnnl::memory::desc({1, spec_.n}, dt::f32, tag::ab) : dnnl::memory::desc();
   try {
-    return dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, weights, bias, dst), attr, engine());
+    return dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, weights, bias, dst), attr,
+                                        engine());
   } catch (const dnnl::error& e) {
     throw Error(cat("onednn: no matmul for M=", m, " N=", spec_.n, " K=", spec_.k, " (src ",
                     type_name(spec_.src), ", wei ", type_name(spec_.wei), ", dst ",
@@ -134,7 +148,9 @@ void PackedMatmul::run(int64_t m, const void* src, void* dst, const float* bias,
       {DNNL_ARG_WEIGHTS, weights_},
       {DNNL_ARG_DST, dnnl::memory(p.dst, e, dst)},
       {DNNL_ARG_SCRATCHPAD,
-       dnnl::memory(p.scratchpad, e, thread_buffer(kThreadBufferSlots - 1, static_cast<int64_t>(p.scratchpad.get_size())))}};
+       dnnl::memory(
+           p.scratchpad, e,
+           thread_buffer(kThreadBufferSlots - 1, static_cast<int64_t>(p.scratchpad.get_size())))}};
   if (spec_.bias) {
     require(bias != nullptr, "onednn matmul: the primitive takes a bias; none given");
     args.emplace(DNNL_ARG_BIAS,

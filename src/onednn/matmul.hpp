@@ -9,9 +9,8 @@
 //   in the accumulator domain, before the scale (probed on this build, see bench/NOTES.md).
 #pragma once
 
-#include <dnnl.hpp>
-
 #include <cstdint>
+#include <dnnl.hpp>
 #include <map>
 #include <memory>
 #include <shared_mutex>

@@ -22,8 +22,9 @@ std::vector<float> output_scales(const LayerConfig& config, const LayerWeights& 
   std::vector<float> scales = weight_scales_per_n(config, weights);
   for (size_t j = 0; j < scales.size(); ++j) {
     // The bias is divided by the scale to enter the accumulator domain.
-    require(std::isfinite(scales[j]) && scales[j] > 0, "onednn_int8_const_scales: weight_scale of row ",
-            j, " is ", scales[j], "; expected a positive finite scale");
+    require(std::isfinite(scales[j]) && scales[j] > 0,
+            "onednn_int8_const_scales: weight_scale of row ", j, " is ", scales[j],
+            "; expected a positive finite scale");
     scales[j] *= input_scale;
   }
   return scales;
@@ -64,8 +65,9 @@ class OnednnInt8ConstScales final : public Int8Kernel<Prepared> {
 
   Verdict can_implement(const LayerConfig& config) const override {
     if (!config.act_scale_static)
-      return Verdict::no("activation scales are dynamic; oneDNN 2.6 keeps its fast int8 path only "
-                         "with scales fixed at creation (onednn_int8_s32_epilogue takes these)");
+      return Verdict::no(
+          "activation scales are dynamic; oneDNN 2.6 keeps its fast int8 path only "
+          "with scales fixed at creation (onednn_int8_s32_epilogue takes these)");
     if (config.out_type != ScalarType::bf16 && config.out_type != ScalarType::fp32)
       return Verdict::no(cat("out_type ", qlinear::name(config.out_type),
                              " not supported; supported: bf16, fp32 (oneDNN 2.6 has no f16 matmul "

@@ -30,7 +30,8 @@ struct Prepared final : PreparedWeights {
     scheme.is_static = config.act_scale_static;
     if (scheme.is_static) {
       scheme.static_scale = *weights.input_scale.data_as<const float>();
-      if (scheme.zero_points) scheme.static_zero = *weights.input_zero_point.data_as<const int32_t>();
+      if (scheme.zero_points)
+        scheme.static_zero = *weights.input_zero_point.data_as<const int32_t>();
     }
   }
   PackedMatmul matmul;
@@ -43,7 +44,9 @@ class OnednnInt8S32Epilogue final : public Int8Kernel<Prepared> {
  public:
   OnednnInt8S32Epilogue() : Int8Kernel("onednn_int8_s32_epilogue") {}
 
-  Verdict can_implement(const LayerConfig& config) const override { return int8_fits_int32(config); }
+  Verdict can_implement(const LayerConfig& config) const override {
+    return int8_fits_int32(config);
+  }
 
   void apply(const PreparedWeights& prepared, const TensorView& x, const TensorView& bias,
              const TensorView& out, Stream) const override {

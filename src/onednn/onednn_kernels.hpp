@@ -7,7 +7,7 @@
 
 namespace qlinear::onednn {
 
-std::shared_ptr<const Kernel> make_int8_const_scales();    // onednn_int8_const_scales.cpp
-std::shared_ptr<const Kernel> make_int8_s32_epilogue();    // onednn_int8_s32_epilogue.cpp
+std::shared_ptr<const Kernel> make_int8_const_scales();  // onednn_int8_const_scales.cpp
+std::shared_ptr<const Kernel> make_int8_s32_epilogue();  // onednn_int8_s32_epilogue.cpp
 
 }  // namespace qlinear::onednn

@@ -9,7 +9,8 @@
 
 namespace qlinear::onednn {
 
-// u8 x s8 -> bf16 with per-N output scales fixed at creation (oneDNN's brgemm path). int8_scaled_mm.
+// u8 x s8 -> bf16 with per-N output scales fixed at creation (oneDNN's brgemm path).
+// int8_scaled_mm.
 std::shared_ptr<const bench::Peer> make_int8_const_scales_peer();
 // u8 x s8 -> f32 with per-N output scales given at run time (gemm:jit in 2.6). int8_scaled_mm.
 std::shared_ptr<const bench::Peer> make_int8_runtime_scales_peer();

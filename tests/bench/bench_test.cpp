@@ -1,11 +1,12 @@
 // The bench runner's arithmetic and seams, with a fake device and a fake peer (no timing is
 // asserted): presets, shapes, floors, speedups, weight-copy rotation, registration errors.
+#include "qlinear/bench.hpp"
+
 #include <gtest/gtest.h>
 
 #include <array>
 #include <cmath>
 
-#include "qlinear/bench.hpp"
 #include "qlinear/error.hpp"
 #include "qlinear/version.hpp"
 
@@ -56,7 +57,8 @@ TEST(BenchDevices, CudaWithoutTheCudaBuildSaysSo) {
 class FakeDevice final : public BenchDevice {
  public:
   std::string describe() const override { return "fake"; }
-  std::vector<double> time(const std::function<void(int, Stream)>& body, int warmup, int reps) override {
+  std::vector<double> time(const std::function<void(int, Stream)>& body, int warmup,
+                           int reps) override {
     for (int i = 0; i < warmup + reps; ++i) body(i, Stream{});
     return std::vector<double>(static_cast<size_t>(reps), 10.0);
   }
@@ -120,7 +122,9 @@ TEST(BenchRun, FloorsSpeedupsAndRotationFromAFakeDevice) {
     if (r.kernel == "fake_peer" || r.kernel == "reference_mxfp8") records.push_back(r);
 
   ASSERT_EQ(4u, records.size());
-  EXPECT_EQ((std::vector<std::string>{"fake_peer", "reference_mxfp8", "fake_peer", "reference_mxfp8"}), seen);
+  EXPECT_EQ(
+      (std::vector<std::string>{"fake_peer", "reference_mxfp8", "fake_peer", "reference_mxfp8"}),
+      seen);
   for (const Record& r : records) {
     EXPECT_EQ("fake_peer", r.baseline);
     EXPECT_DOUBLE_EQ(10.0, r.us);
@@ -139,7 +143,9 @@ TEST(BenchRun, FloorsSpeedupsAndRotationFromAFakeDevice) {
   // Every copy was called (warm-up covers each once per M), and the calls go round the copies.
   const std::vector<int>& calls = *peer->calls;
   for (int c : calls) EXPECT_GE(c, 2);
-  EXPECT_LE(*std::max_element(calls.begin(), calls.end()) - *std::min_element(calls.begin(), calls.end()), 1);
+  EXPECT_LE(
+      *std::max_element(calls.begin(), calls.end()) - *std::min_element(calls.begin(), calls.end()),
+      1);
 }
 
 }  // namespace

@@ -26,8 +26,8 @@ const Kernel& kernel_named(const std::string& name) {
 }
 
 // Skips (saying why) when the host cannot run the oneDNN int8 kernels.
-#define SKIP_UNLESS_SUPPORTED(kernel)                                                  \
-  if (Verdict v_ = (kernel).supported(host_platform()); !v_)                           \
+#define SKIP_UNLESS_SUPPORTED(kernel)                                                     \
+  if (Verdict v_ = (kernel).supported(host_platform()); !v_)                              \
   GTEST_SKIP() << (kernel).name() << " does not run on " << host_platform().str() << ": " \
                << v_.reason()
 
@@ -96,7 +96,8 @@ TEST_P(OnednnInt8, SeveralThreadsGiveTheResultOfOne) {
     });
   for (auto& th : threads) th.join();
   for (int t = 0; t < 6; ++t)
-    EXPECT_EQ(0, std::memcmp(expected[t].data(), got[t].data(), expected[t].nbytes())) << "thread " << t;
+    EXPECT_EQ(0, std::memcmp(expected[t].data(), got[t].data(), expected[t].nbytes()))
+        << "thread " << t;
 }
 
 INSTANTIATE_TEST_SUITE_P(Kernels, OnednnInt8, ::testing::ValuesIn(kKernels),
@@ -106,11 +107,14 @@ TEST(OnednnInt8Selection, StaticScalesGoToTheFusedKernelDynamicToTheEpilogue) {
   LayerConfig c = default_config(Family::int8_scaled_mm, 256, 256);
   if (!kernel_named("onednn_int8_s32_epilogue").supported(host_platform()))
     GTEST_SKIP() << "oneDNN int8 kernels do not run on " << host_platform().str();
-  EXPECT_EQ("onednn_int8_s32_epilogue", Registry::global().choose(c, host_platform()).kernel->name());
+  EXPECT_EQ("onednn_int8_s32_epilogue",
+            Registry::global().choose(c, host_platform()).kernel->name());
   c.act_scale = G::per_tensor, c.act_scale_static = true;
-  EXPECT_EQ("onednn_int8_const_scales", Registry::global().choose(c, host_platform()).kernel->name());
+  EXPECT_EQ("onednn_int8_const_scales",
+            Registry::global().choose(c, host_platform()).kernel->name());
   c.out_type = T::fp16;
-  EXPECT_EQ("onednn_int8_s32_epilogue", Registry::global().choose(c, host_platform()).kernel->name());
+  EXPECT_EQ("onednn_int8_s32_epilogue",
+            Registry::global().choose(c, host_platform()).kernel->name());
 }
 
 TEST(OnednnInt8Selection, BelowVnniTheKernelsSayWhy) {

@@ -58,18 +58,20 @@ nlohmann::json to_json(const bench::Record& r) {
 }
 
 void print_row(const bench::Record& r) {
-  std::printf("%-28s %-15s %5lld %6lld %6lld %10.1f %8.3f %8.1f %9.1f %9.1f %6.0f%% %-28s %10.1f %7.2fx\n",
-              r.kernel.c_str(), r.family.c_str(), static_cast<long long>(r.m),
-              static_cast<long long>(r.n), static_cast<long long>(r.k), r.us, r.tflops, r.gbs,
-              r.memory_floor_us, r.compute_floor_us, 100.0 * r.floor_us / r.us,
-              r.baseline.empty() ? "-" : r.baseline.c_str(), r.baseline_us, r.speedup);
+  std::printf(
+      "%-28s %-15s %5lld %6lld %6lld %10.1f %8.3f %8.1f %9.1f %9.1f %6.0f%% %-28s %10.1f %7.2fx\n",
+      r.kernel.c_str(), r.family.c_str(), static_cast<long long>(r.m), static_cast<long long>(r.n),
+      static_cast<long long>(r.k), r.us, r.tflops, r.gbs, r.memory_floor_us, r.compute_floor_us,
+      100.0 * r.floor_us / r.us, r.baseline.empty() ? "-" : r.baseline.c_str(), r.baseline_us,
+      r.speedup);
   std::fflush(stdout);
 }
 
 }  // namespace
 
 void add_bench(CLI::App& app, int& exit_code) {
-  auto* command = app.add_subcommand("bench", "time kernels on layer shapes against the peers, with the floors");
+  auto* command = app.add_subcommand(
+      "bench", "time kernels on layer shapes against the peers, with the floors");
   static ConfigFlags flags;
   static std::string device_text = "default", preset_name, json_path, baseline, note;
   static std::vector<std::string> kernels, shapes;
@@ -78,24 +80,30 @@ void add_bench(CLI::App& app, int& exit_code) {
   static int64_t rotate_mib = 1024;
   static uint64_t seed = 1;
   flags.add_to(*command);
-  command->add_option("--device", device_text, "cpu, cuda, cuda:N or default (the GPU if there is one)");
-  command->add_option("--kernel", kernels, "only these kernels (default: every kernel but the reference that runs)");
+  command->add_option("--device", device_text,
+                      "cpu, cuda, cuda:N or default (the GPU if there is one)");
+  command->add_option("--kernel", kernels,
+                      "only these kernels (default: every kernel but the reference that runs)");
   command->add_option("--m", m_values, "M values (default 1 16 64 256)");
   command->add_option("--nk", shapes, "layer shapes NxK (default: --n x --k)");
   command->add_option("--preset", preset_name, "real layers: llama3-8b, llama3-70b-tp8");
   command->add_option("--reps", reps, "timed calls per row; the median is reported (default 30)");
   command->add_option("--warmup", warmup, "untimed calls before them (default 5)");
   command->add_option("--rotate-mib", rotate_mib,
-                      "weight copies rotated over, MiB per case, so weights come from memory (default 1024; 0: none)");
-  command->add_option("--baseline", baseline, "the peer to compare with (default: the most specific that applies)");
+                      "weight copies rotated over, MiB per case, so weights come from memory "
+                      "(default 1024; 0: none)");
+  command->add_option("--baseline", baseline,
+                      "the peer to compare with (default: the most specific that applies)");
   command->add_option("--json", json_path, "write the records to this file");
-  command->add_option("--note", note, "a note on the run (e.g. 'contended: 2 shared cores'), kept in the JSON");
+  command->add_option("--note", note,
+                      "a note on the run (e.g. 'contended: 2 shared cores'), kept in the JSON");
   command->add_option("--seed", seed, "random seed of the layers and inputs");
   command->callback([command, &exit_code] {
     // Asks for the device's timer first, so that a build without CUDA says so for --device cuda.
     if (device_text.starts_with("cuda")) (void)bench::make_bench_device(Device::parse(device_text));
     const Platform platform = target_platform(device_text);
-    require(platform.detected, "bench needs a device of this machine; '", device_text, "' is a named target");
+    require(platform.detected, "bench needs a device of this machine; '", device_text,
+            "' is a named target");
     const LayerConfig flagged = flags.config();  // --family and the config flags; also --n/--k
 
     std::vector<bench::Shape> layer_shapes;
@@ -141,8 +149,8 @@ void add_bench(CLI::App& app, int& exit_code) {
         }
       }
 
-    std::printf("qlinear bench on %s%s%s\n", options.device.str().c_str(), note.empty() ? "" : " -- ",
-                note.c_str());
+    std::printf("qlinear bench on %s%s%s\n", options.device.str().c_str(),
+                note.empty() ? "" : " -- ", note.c_str());
     std::string last_config;
     const bench::Run run = bench::run(options, [&](const bench::Record& r) {
       if (r.config != last_config) {
@@ -155,20 +163,25 @@ void add_bench(CLI::App& app, int& exit_code) {
       }
       print_row(r);
     });
-    std::printf("device: %s\nread bandwidth (measured): %.1f GB/s\npeak rates: %s\n", run.device.c_str(),
-                run.read_gbs, run.peak_source.c_str());
+    std::printf("device: %s\nread bandwidth (measured): %.1f GB/s\npeak rates: %s\n",
+                run.device.c_str(), run.read_gbs, run.peak_source.c_str());
     for (const std::string& s : skipped) std::printf("skipped: %s\n", s.c_str());
     for (const std::string& n : run.notes) std::printf("note: %s\n", n.c_str());
 
     if (!json_path.empty()) {
       nlohmann::json records = nlohmann::json::array();
       for (const bench::Record& r : run.records) records.push_back(to_json(r));
-      const nlohmann::json document{
-          {"run",
-           {{"date", utc_now()}, {"device", run.device}, {"read_gbs", run.read_gbs},
-            {"peak_source", run.peak_source}, {"note", note}, {"reps", reps}, {"warmup", warmup},
-            {"rotate_mib", rotate_mib}, {"notes", run.notes}}},
-          {"records", records}};
+      const nlohmann::json document{{"run",
+                                     {{"date", utc_now()},
+                                      {"device", run.device},
+                                      {"read_gbs", run.read_gbs},
+                                      {"peak_source", run.peak_source},
+                                      {"note", note},
+                                      {"reps", reps},
+                                      {"warmup", warmup},
+                                      {"rotate_mib", rotate_mib},
+                                      {"notes", run.notes}}},
+                                    {"records", records}};
       std::ofstream out(json_path);
       require(out.good(), "--json '", json_path, "': cannot open for writing");
       out << document.dump(1) << "\n";
