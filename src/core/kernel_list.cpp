@@ -3,6 +3,9 @@
 #include "core/kernel_list.hpp"
 
 #include "qlinear/reference.hpp"
+#if defined(QLINEAR_CPU_X86)
+#include "cpu/kernels.hpp"
+#endif
 
 namespace qlinear::detail {
 
@@ -10,6 +13,12 @@ std::vector<std::pair<PlatformKind, std::shared_ptr<const Kernel>>> built_in_ker
   using P = PlatformKind;
   std::vector<std::pair<PlatformKind, std::shared_ptr<const Kernel>>> list;
   // ---- cpu
+#if defined(QLINEAR_CPU_X86)
+  list.emplace_back(P::cpu, cpu::make_mixed_precision_kernel(CpuIsa::avx512_vnni));
+  list.emplace_back(P::cpu, cpu::make_mixed_precision_kernel(CpuIsa::avx512));
+  list.emplace_back(P::cpu, cpu::make_mixed_precision_kernel(CpuIsa::avx2));
+  list.emplace_back(P::cpu, cpu::make_mixed_precision_kernel(CpuIsa::scalar));
+#endif
   for (Family family : all_families()) list.emplace_back(P::cpu, reference::make_kernel(family));
   return list;
 }

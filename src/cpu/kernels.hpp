@@ -1,0 +1,15 @@
+// Factories of the cpu provider's kernels, for the priority list (src/core/kernel_list.cpp).
+// Each kernel exists once per ISA level; its name is "<family>_<level>", the file that holds its
+// vector code.
+#pragma once
+
+#include <memory>
+
+#include "qlinear/kernel.hpp"
+
+namespace qlinear::cpu {
+
+// mixed_precision_{scalar,avx2,avx512,avx512_vnni}
+std::shared_ptr<const Kernel> make_mixed_precision_kernel(CpuIsa isa);
+
+}  // namespace qlinear::cpu

@@ -1,0 +1,120 @@
+// The mixed-precision tile with AVX-512 F: one zmm holds the 16 columns of a tile in fp32.
+//
+// Per pair of K positions one 16-byte load brings 32 codes (4-bit) or 16 (8-bit); codes become
+// fp32 values (code - offset) through a 16-entry vpermps table (symmetric 4-bit: the index is the
+// nibble itself) or through vpsubd + vcvtdq2ps (zero points, 8-bit). x is broadcast from memory
+// into vfmadd231ps. Each row keeps one fp32 sum per segment, scaled once at the segment's end.
+//
+// NOTES: at one row the loop is bound by the FMA latency of its sums, so a row spreads its sum
+// over `kChains` accumulators (four K positions in flight); with four or more rows the rows are
+// the independent chains and one accumulator each keeps registers free (8 rows: 8 sums + 8
+// segment sums + 4 weights).
+#include <immintrin.h>
+
+#include "cpu/mixed_precision_tile.hpp"
+
+namespace qlinear::cpu {
+namespace {
+
+// The 16 columns of K positions k0..k0+3 of a segment, as fp32 (code - offset).
+template <int Bits>
+inline void load_four(const uint8_t* codes, bool table_lookup, __m512 table, __m512i offset,
+                      __m512 w[4]) {
+  if constexpr (Bits == 4) {
+    const __m512i lo_pair =
+        _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(codes)));
+    const __m512i hi_pair = _mm512_cvtepu8_epi32(
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(codes + kMixedTileN)));
+    const __m512i nibbles[4] = {lo_pair, _mm512_srli_epi32(lo_pair, 4), hi_pair,
+                                _mm512_srli_epi32(hi_pair, 4)};
+    for (int i = 0; i < 4; ++i) {
+      if (table_lookup) {
+        w[i] = _mm512_permutexvar_ps(nibbles[i], table);  // uses the low 4 bits of each index
+      } else {
+        const __m512i code = _mm512_and_si512(nibbles[i], _mm512_set1_epi32(0xf));
+        w[i] = _mm512_cvtepi32_ps(_mm512_sub_epi32(code, offset));
+      }
+    }
+  } else {
+    for (int i = 0; i < 4; ++i) {
+      const __m512i code = _mm512_cvtepu8_epi32(
+          _mm_loadu_si128(reinterpret_cast<const __m128i*>(codes + i * kMixedTileN)));
+      w[i] = _mm512_cvtepi32_ps(_mm512_sub_epi32(code, offset));
+    }
+  }
+}
+
+template <int Bits, int Rows>
+void tile(const MixedTileArgs& a) {
+  constexpr int kChains = Rows >= 4 ? 1 : 4;
+  const auto* x = static_cast<const float*>(a.x);
+  __m512 acc[Rows];
+  for (int r = 0; r < Rows; ++r) acc[r] = _mm512_setzero_ps();
+  // Symmetric 4-bit: value(code) = code - offset for the 16 codes, looked up by nibble.
+  const __m512 table =
+      _mm512_sub_ps(_mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                    _mm512_set1_ps(static_cast<float>(a.code_offset)));
+  const uint8_t* p = a.weights;
+  for (int64_t s = 0; s < a.segments; ++s) {
+    const int64_t length = a.segment_lengths[s];
+    const uint8_t* codes = p;
+    p += length * kMixedTileN * Bits / 8;
+    const __m512 scale = _mm512_loadu_ps(reinterpret_cast<const float*>(p));
+    p += kMixedTileN * 4;
+    __m512i offset = _mm512_set1_epi32(a.code_offset);
+    if (a.zero_points) {
+      offset = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+      p += kMixedTileN;
+    }
+    const bool table_lookup = !a.zero_points;
+    __m512 part[kChains][Rows];
+    for (int c = 0; c < kChains; ++c)
+      for (int r = 0; r < Rows; ++r) part[c][r] = _mm512_setzero_ps();
+    for (int64_t i = 0; i < length; i += 4) {
+      __m512 w[4];
+      load_four<Bits>(codes, table_lookup, table, offset, w);
+      codes += 4 * kMixedTileN * Bits / 8;
+      for (int j = 0; j < 4; ++j)
+        for (int r = 0; r < Rows; ++r)
+          part[j % kChains][r] = _mm512_fmadd_ps(_mm512_set1_ps(x[r * a.x_stride + i + j]), w[j],
+                                                 part[j % kChains][r]);
+    }
+    for (int r = 0; r < Rows; ++r) {
+      __m512 sum = part[0][r];
+      for (int c = 1; c < kChains; ++c) sum = _mm512_add_ps(sum, part[c][r]);
+      acc[r] = _mm512_fmadd_ps(sum, scale, acc[r]);
+    }
+    x += length;
+  }
+  for (int r = 0; r < Rows; ++r) _mm512_storeu_ps(a.y + r * kMixedTileN, acc[r]);
+}
+
+template <int Bits>
+void rows_in_blocks(const MixedTileArgs& a) {
+  MixedTileArgs block = a;
+  for (int64_t done = 0; done < a.rows;) {
+    const int64_t left = a.rows - done;
+    block.x = static_cast<const float*>(a.x) + done * a.x_stride;
+    block.y = a.y + done * kMixedTileN;
+    if (left >= 8) {
+      tile<Bits, 8>(block), done += 8;
+    } else if (left >= 4) {
+      tile<Bits, 4>(block), done += 4;
+    } else if (left >= 2) {
+      tile<Bits, 2>(block), done += 2;
+    } else {
+      tile<Bits, 1>(block), done += 1;
+    }
+  }
+}
+
+}  // namespace
+
+void mixed_precision_tile_avx512(const MixedTileArgs& a) {
+  if (a.bits == 4)
+    rows_in_blocks<4>(a);
+  else
+    rows_in_blocks<8>(a);
+}
+
+}  // namespace qlinear::cpu

@@ -1,0 +1,134 @@
+// The mixed-precision tile with AVX-512 BF16 (vdpbf16ps), for bf16 activations.
+//
+// (code - offset) is an integer of at most 8 significant bits, so it is exact in bf16, and so is
+// a bf16 activation: every product vdpbf16ps forms is exact and its sums are fp32, the arithmetic
+// of the fp32 tiles with half the instructions per product. One 32-bit lane holds a column's pair
+// of K positions (2p, 2p + 1) — the packing's nibble pair — and x's pair is one broadcast dword.
+//   symmetric 4-bit: idx = b | b << 12 puts the low nibble in the low word's index bits and the
+//                    high nibble in the high word's; vpermw looks both up in a 32-word table
+//   zero points, 8-bit: fp32 of (code - offset) has 16 zero low bits; its high half is the bf16
+// NOTES: vdpbf16ps treats bf16 subnormal inputs as zero and flushes subnormal results; values of
+// x below 2^-126 do not occur in activations, and a flushed sum is below the tolerance.
+#include <immintrin.h>
+
+#include "cpu/mixed_precision_tile.hpp"
+
+namespace qlinear::cpu {
+namespace {
+
+inline __m512i bf16_pair(__m512i lo, __m512i hi, __m512i offset) {
+  const __m512i lo_f = _mm512_castps_si512(_mm512_cvtepi32_ps(_mm512_sub_epi32(lo, offset)));
+  const __m512i hi_f = _mm512_castps_si512(_mm512_cvtepi32_ps(_mm512_sub_epi32(hi, offset)));
+  return _mm512_mask_blend_epi16(0xaaaaaaaau, _mm512_srli_epi32(lo_f, 16), hi_f);
+}
+
+// Column pairs of K positions (i, i + 1) for i = k0 and k0 + 2, as bf16 pairs.
+template <int Bits>
+inline void load_two_pairs(const uint8_t* codes, bool table_lookup, __m512i table, __m512i offset,
+                           __m512i w[2]) {
+  const __m512i low4 = _mm512_set1_epi32(0xf);
+  for (int q = 0; q < 2; ++q) {
+    if constexpr (Bits == 4) {
+      const __m512i b = _mm512_cvtepu8_epi32(
+          _mm_loadu_si128(reinterpret_cast<const __m128i*>(codes + q * kMixedTileN)));
+      if (table_lookup)
+        w[q] = _mm512_permutexvar_epi16(_mm512_or_si512(b, _mm512_slli_epi32(b, 12)), table);
+      else
+        w[q] = bf16_pair(_mm512_and_si512(b, low4), _mm512_srli_epi32(b, 4), offset);
+    } else {
+      const uint8_t* row = codes + 2 * q * kMixedTileN;
+      const __m512i lo =
+          _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row)));
+      const __m512i hi = _mm512_cvtepu8_epi32(
+          _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + kMixedTileN)));
+      w[q] = bf16_pair(lo, hi, offset);
+    }
+  }
+}
+
+inline __m512i broadcast_pair(const uint16_t* x) {
+  int32_t pair;
+  __builtin_memcpy(&pair, x, 4);
+  return _mm512_set1_epi32(pair);
+}
+
+template <int Bits, int Rows>
+void tile(const MixedTileArgs& a) {
+  constexpr int kChains = Rows >= 4 ? 1 : 2;
+  const auto* x = static_cast<const uint16_t*>(a.x);
+  __m512 acc[Rows];
+  for (int r = 0; r < Rows; ++r) acc[r] = _mm512_setzero_ps();
+  // bf16 of (t mod 16) - offset for t in [0, 32).
+  alignas(64) uint16_t table_words[32];
+  for (int t = 0; t < 32; ++t) {
+    const float value = static_cast<float>((t & 15) - a.code_offset);
+    uint32_t bits;
+    __builtin_memcpy(&bits, &value, 4);
+    table_words[t] = static_cast<uint16_t>(bits >> 16);
+  }
+  const __m512i table = _mm512_load_si512(table_words);
+  const uint8_t* p = a.weights;
+  for (int64_t s = 0; s < a.segments; ++s) {
+    const int64_t length = a.segment_lengths[s];
+    const uint8_t* codes = p;
+    p += length * kMixedTileN * Bits / 8;
+    const __m512 scale = _mm512_loadu_ps(reinterpret_cast<const float*>(p));
+    p += kMixedTileN * 4;
+    __m512i offset = _mm512_set1_epi32(a.code_offset);
+    if (a.zero_points) {
+      offset = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+      p += kMixedTileN;
+    }
+    const bool table_lookup = !a.zero_points;
+    __m512 part[kChains][Rows];
+    for (int c = 0; c < kChains; ++c)
+      for (int r = 0; r < Rows; ++r) part[c][r] = _mm512_setzero_ps();
+    for (int64_t i = 0; i < length; i += 4) {
+      __m512i w[2];
+      load_two_pairs<Bits>(codes, table_lookup, table, offset, w);
+      codes += 4 * kMixedTileN * Bits / 8;
+      for (int q = 0; q < 2; ++q)
+        for (int r = 0; r < Rows; ++r)
+          part[q % kChains][r] = _mm512_dpbf16_ps(
+              part[q % kChains][r], (__m512bh)broadcast_pair(x + r * a.x_stride + i + 2 * q),
+              (__m512bh)w[q]);
+    }
+    for (int r = 0; r < Rows; ++r) {
+      __m512 sum = part[0][r];
+      for (int c = 1; c < kChains; ++c) sum = _mm512_add_ps(sum, part[c][r]);
+      acc[r] = _mm512_fmadd_ps(sum, scale, acc[r]);
+    }
+    x += length;
+  }
+  for (int r = 0; r < Rows; ++r) _mm512_storeu_ps(a.y + r * kMixedTileN, acc[r]);
+}
+
+template <int Bits>
+void rows_in_blocks(const MixedTileArgs& a) {
+  MixedTileArgs block = a;
+  for (int64_t done = 0; done < a.rows;) {
+    const int64_t left = a.rows - done;
+    block.x = static_cast<const uint16_t*>(a.x) + done * a.x_stride;
+    block.y = a.y + done * kMixedTileN;
+    if (left >= 8) {
+      tile<Bits, 8>(block), done += 8;
+    } else if (left >= 4) {
+      tile<Bits, 4>(block), done += 4;
+    } else if (left >= 2) {
+      tile<Bits, 2>(block), done += 2;
+    } else {
+      tile<Bits, 1>(block), done += 1;
+    }
+  }
+}
+
+}  // namespace
+
+void mixed_precision_tile_avx512_vnni(const MixedTileArgs& a) {
+  if (a.bits == 4)
+    rows_in_blocks<4>(a);
+  else
+    rows_in_blocks<8>(a);
+}
+
+}  // namespace qlinear::cpu

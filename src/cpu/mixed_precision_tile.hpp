@@ -1,0 +1,49 @@
+// The contract between the mixed-precision driver (mixed_precision.cpp) and its per-ISA tile
+// functions (mixed_precision_<isa>.cpp).
+//
+// NOTES: files compiled with ISA flags include only this header, <immintrin.h> and C headers, and
+// keep their code in an anonymous namespace: an inline function or template shared with the
+// generic files would be emitted with AVX-512 instructions and could be the copy the linker keeps
+// for a machine without them.
+#pragma once
+
+#include <cstdint>
+
+namespace qlinear::cpu {
+
+// Output columns per tile: one AVX-512 vector of fp32 (two AVX2 vectors).
+inline constexpr int kMixedTileN = 16;
+
+// Packed weights of one tile of 16 output columns, segment after segment. A segment is a run of K
+// positions sharing one scale column (a group, the whole K for per-channel scales, or under act
+// order the positions of one g_idx group, gathered). Its extent is padded to a multiple of 4 with
+// positions whose activation is 0.
+//   4-bit codes  [len / 2][16] bytes: byte j of pair p holds column j at k = 2p (low nibble) and
+//                k = 2p + 1 (high nibble)
+//   8-bit codes  [len][16] bytes, unsigned (int8 stored as code + 128)
+//   scales       [16] fp32
+//   zero points  [16] uint8, only with zero points
+// Column j of the tile at position k in the segment has the value code - offset, where offset is
+// the zero point or, without them, the type's bias (8 for uint4b8, 128 for uint8b128 and int8).
+struct MixedTileArgs {
+  const uint8_t* weights;          // this tile's segments
+  const int32_t* segment_lengths;  // padded K extent of each segment
+  int64_t segments;
+  int bits;  // 4 or 8
+  bool zero_points;
+  int32_t code_offset;  // without zero points
+  const void* x;        // [rows][x_stride] activations in segment order: fp32 (bf16 for _vnni)
+  int64_t x_stride;
+  int64_t rows;  // 1 to kMixedTileRows
+  float* y;      // [rows][16]: Σ_k x·w for each row and column of the tile
+};
+inline constexpr int kMixedTileRows = 8;
+
+using MixedTileFn = void (*)(const MixedTileArgs&);
+
+void mixed_precision_tile_scalar(const MixedTileArgs& args);
+void mixed_precision_tile_avx2(const MixedTileArgs& args);
+void mixed_precision_tile_avx512(const MixedTileArgs& args);
+void mixed_precision_tile_avx512_vnni(const MixedTileArgs& args);
+
+}  // namespace qlinear::cpu
