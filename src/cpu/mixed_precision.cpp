@@ -181,25 +181,30 @@ class MixedPrecisionKernel final : public Kernel {
     const int64_t m = x.rows(), n = c.part_n(), k = c.part_k();
     const auto kp = static_cast<int64_t>(p.source_k.size());
 
-    // x in segment order, padded with zeros: fp32, or bf16 bits for the vdpbf16ps tile.
-    const int64_t element = bf16_x_ ? 2 : 4;
-    std::vector<uint8_t> xs(static_cast<size_t>(m * kp * element));
-    parallel_for(m, 16, [&](int64_t r0, int64_t r1) {
-      for (int64_t r = r0; r < r1; ++r)
-        for (int64_t i = 0; i < kp; ++i) {
-          const int32_t src = p.source_k[i];
-          if (bf16_x_) {
-            reinterpret_cast<uint16_t*>(xs.data())[r * kp + i] =
-                src < 0 ? 0 : x.data_as<const uint16_t>()[r * k + src];
-          } else {
-            reinterpret_cast<float*>(xs.data())[r * kp + i] =
-                src < 0 ? 0.f : load_float(x.data(), c.act_type, r * k + src);
+    // x in segment order, padded with zeros, in blocks of 8 rows interleaved as the tiles read
+    // them (see MixedTileArgs::x): fp32, or bf16 bits for the vdpbf16ps tile.
+    const int64_t blocks = (m + kMixedTileRows - 1) / kMixedTileRows;
+    const int64_t block_elements = kMixedTileRows * kp;
+    std::vector<float> xs_fp32(bf16_x_ ? 0 : static_cast<size_t>(blocks * block_elements));
+    std::vector<uint16_t> xs_bf16(bf16_x_ ? static_cast<size_t>(blocks * block_elements) : 0);
+    parallel_for(blocks, 1, [&](int64_t b0, int64_t b1) {
+      for (int64_t b = b0; b < b1; ++b)
+        for (int64_t r = 0; r < kMixedTileRows; ++r) {
+          const int64_t row = b * kMixedTileRows + r;
+          for (int64_t i = 0; i < kp; ++i) {
+            const int32_t src = row < m ? p.source_k[i] : -1;
+            if (bf16_x_)
+              xs_bf16[b * block_elements + (i / 2) * 16 + r * 2 + i % 2] =
+                  src < 0 ? 0 : x.data_as<const uint16_t>()[row * k + src];
+            else
+              xs_fp32[b * block_elements + i * kMixedTileRows + r] =
+                  src < 0 ? 0.f : load_float(x.data(), c.act_type, row * k + src);
           }
         }
     });
 
-    for (int64_t chunk = 0; chunk < m; chunk += kRowChunk) {
-      const int64_t chunk_end = std::min(m, chunk + kRowChunk);
+    for (int64_t chunk = 0; chunk < blocks; chunk += kRowChunk / kMixedTileRows) {
+      const int64_t chunk_end = std::min(blocks, chunk + kRowChunk / kMixedTileRows);
       parallel_for(p.tiles, 4, [&](int64_t t0, int64_t t1) {
         float y[kMixedTileRows * kMixedTileN];
         MixedTileArgs a{};
@@ -208,15 +213,15 @@ class MixedPrecisionKernel final : public Kernel {
         a.bits = p.bits;
         a.zero_points = p.zero_points;
         a.code_offset = p.code_offset;
-        a.x_stride = kp;
         a.y = y;
         for (int64_t t = t0; t < t1; ++t) {
           a.weights = p.weights.data() + t * p.tile_bytes;
-          for (int64_t r = chunk; r < chunk_end; r += kMixedTileRows) {
-            a.rows = std::min<int64_t>(kMixedTileRows, chunk_end - r);
-            a.x = xs.data() + r * kp * element;
+          for (int64_t b = chunk; b < chunk_end; ++b) {
+            a.rows = std::min<int64_t>(kMixedTileRows, m - b * kMixedTileRows);
+            a.x = bf16_x_ ? static_cast<const void*>(xs_bf16.data() + b * block_elements)
+                          : static_cast<const void*>(xs_fp32.data() + b * block_elements);
             tile_(a);
-            store_rows(c, y, r, a.rows, t * kMixedTileN,
+            store_rows(c, y, b * kMixedTileRows, a.rows, t * kMixedTileN,
                        std::min<int64_t>(kMixedTileN, n - t * kMixedTileN), bias, out);
           }
         }

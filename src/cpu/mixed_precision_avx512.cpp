@@ -20,13 +20,14 @@ namespace {
 template <int Bits>
 inline void load_four(const uint8_t* codes, bool table_lookup, __m512 table, __m512i offset,
                       __m512 w[4]) {
+  const auto bytes = [&](int row) {
+    return _mm512_cvtepu8_epi32(
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(codes + row * kMixedTileN)));
+  };
   if constexpr (Bits == 4) {
-    const __m512i lo_pair =
-        _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(codes)));
-    const __m512i hi_pair = _mm512_cvtepu8_epi32(
-        _mm_loadu_si128(reinterpret_cast<const __m128i*>(codes + kMixedTileN)));
-    const __m512i nibbles[4] = {lo_pair, _mm512_srli_epi32(lo_pair, 4), hi_pair,
-                                _mm512_srli_epi32(hi_pair, 4)};
+    const __m512i pair0 = bytes(0), pair1 = bytes(1);
+    const __m512i nibbles[4] = {pair0, _mm512_srli_epi32(pair0, 4), pair1,
+                                _mm512_srli_epi32(pair1, 4)};
     for (int i = 0; i < 4; ++i) {
       if (table_lookup) {
         w[i] = _mm512_permutexvar_ps(nibbles[i], table);  // uses the low 4 bits of each index
@@ -36,18 +37,13 @@ inline void load_four(const uint8_t* codes, bool table_lookup, __m512 table, __m
       }
     }
   } else {
-    for (int i = 0; i < 4; ++i) {
-      const __m512i code = _mm512_cvtepu8_epi32(
-          _mm_loadu_si128(reinterpret_cast<const __m128i*>(codes + i * kMixedTileN)));
-      w[i] = _mm512_cvtepi32_ps(_mm512_sub_epi32(code, offset));
-    }
+    for (int i = 0; i < 4; ++i) w[i] = _mm512_cvtepi32_ps(_mm512_sub_epi32(bytes(i), offset));
   }
 }
 
 template <int Bits, int Rows>
-void tile(const MixedTileArgs& a) {
+void tile(const MixedTileArgs& a, const float* x, float* y) {
   constexpr int kChains = Rows >= 4 ? 1 : 4;
-  const auto* x = static_cast<const float*>(a.x);
   __m512 acc[Rows];
   for (int r = 0; r < Rows; ++r) acc[r] = _mm512_setzero_ps();
   // Symmetric 4-bit: value(code) = code - offset for the 16 codes, looked up by nibble.
@@ -66,44 +62,42 @@ void tile(const MixedTileArgs& a) {
       offset = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
       p += kMixedTileN;
     }
-    const bool table_lookup = !a.zero_points;
     __m512 part[kChains][Rows];
     for (int c = 0; c < kChains; ++c)
       for (int r = 0; r < Rows; ++r) part[c][r] = _mm512_setzero_ps();
     for (int64_t i = 0; i < length; i += 4) {
       __m512 w[4];
-      load_four<Bits>(codes, table_lookup, table, offset, w);
+      load_four<Bits>(codes, !a.zero_points, table, offset, w);
       codes += 4 * kMixedTileN * Bits / 8;
       for (int j = 0; j < 4; ++j)
         for (int r = 0; r < Rows; ++r)
-          part[j % kChains][r] = _mm512_fmadd_ps(_mm512_set1_ps(x[r * a.x_stride + i + j]), w[j],
+          part[j % kChains][r] = _mm512_fmadd_ps(_mm512_set1_ps(x[j * kMixedTileRows + r]), w[j],
                                                  part[j % kChains][r]);
+      x += 4 * kMixedTileRows;
     }
     for (int r = 0; r < Rows; ++r) {
       __m512 sum = part[0][r];
       for (int c = 1; c < kChains; ++c) sum = _mm512_add_ps(sum, part[c][r]);
       acc[r] = _mm512_fmadd_ps(sum, scale, acc[r]);
     }
-    x += length;
   }
-  for (int r = 0; r < Rows; ++r) _mm512_storeu_ps(a.y + r * kMixedTileN, acc[r]);
+  for (int r = 0; r < Rows; ++r) _mm512_storeu_ps(y + r * kMixedTileN, acc[r]);
 }
 
 template <int Bits>
 void rows_in_blocks(const MixedTileArgs& a) {
-  MixedTileArgs block = a;
+  const auto* x = static_cast<const float*>(a.x);
   for (int64_t done = 0; done < a.rows;) {
     const int64_t left = a.rows - done;
-    block.x = static_cast<const float*>(a.x) + done * a.x_stride;
-    block.y = a.y + done * kMixedTileN;
+    float* y = a.y + done * kMixedTileN;
     if (left >= 8) {
-      tile<Bits, 8>(block), done += 8;
+      tile<Bits, 8>(a, x + done, y), done += 8;
     } else if (left >= 4) {
-      tile<Bits, 4>(block), done += 4;
+      tile<Bits, 4>(a, x + done, y), done += 4;
     } else if (left >= 2) {
-      tile<Bits, 2>(block), done += 2;
+      tile<Bits, 2>(a, x + done, y), done += 2;
     } else {
-      tile<Bits, 1>(block), done += 1;
+      tile<Bits, 1>(a, x + done, y), done += 1;
     }
   }
 }

@@ -53,9 +53,8 @@ inline __m512i broadcast_pair(const uint16_t* x) {
 }
 
 template <int Bits, int Rows>
-void tile(const MixedTileArgs& a) {
+void tile(const MixedTileArgs& a, const uint16_t* x, float* y) {
   constexpr int kChains = Rows >= 4 ? 1 : 2;
-  const auto* x = static_cast<const uint16_t*>(a.x);
   __m512 acc[Rows];
   for (int r = 0; r < Rows; ++r) acc[r] = _mm512_setzero_ps();
   // bf16 of (t mod 16) - offset for t in [0, 32).
@@ -79,45 +78,43 @@ void tile(const MixedTileArgs& a) {
       offset = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
       p += kMixedTileN;
     }
-    const bool table_lookup = !a.zero_points;
     __m512 part[kChains][Rows];
     for (int c = 0; c < kChains; ++c)
       for (int r = 0; r < Rows; ++r) part[c][r] = _mm512_setzero_ps();
     for (int64_t i = 0; i < length; i += 4) {
       __m512i w[2];
-      load_two_pairs<Bits>(codes, table_lookup, table, offset, w);
+      load_two_pairs<Bits>(codes, !a.zero_points, table, offset, w);
       codes += 4 * kMixedTileN * Bits / 8;
       for (int q = 0; q < 2; ++q)
         for (int r = 0; r < Rows; ++r)
-          part[q % kChains][r] = _mm512_dpbf16_ps(
-              part[q % kChains][r], (__m512bh)broadcast_pair(x + r * a.x_stride + i + 2 * q),
-              (__m512bh)w[q]);
+          part[q % kChains][r] =
+              _mm512_dpbf16_ps(part[q % kChains][r], (__m512bh)w[q],
+                               (__m512bh)broadcast_pair(x + q * 2 * kMixedTileRows + 2 * r));
+      x += 4 * kMixedTileRows;
     }
     for (int r = 0; r < Rows; ++r) {
       __m512 sum = part[0][r];
       for (int c = 1; c < kChains; ++c) sum = _mm512_add_ps(sum, part[c][r]);
       acc[r] = _mm512_fmadd_ps(sum, scale, acc[r]);
     }
-    x += length;
   }
-  for (int r = 0; r < Rows; ++r) _mm512_storeu_ps(a.y + r * kMixedTileN, acc[r]);
+  for (int r = 0; r < Rows; ++r) _mm512_storeu_ps(y + r * kMixedTileN, acc[r]);
 }
 
 template <int Bits>
 void rows_in_blocks(const MixedTileArgs& a) {
-  MixedTileArgs block = a;
+  const auto* x = static_cast<const uint16_t*>(a.x);
   for (int64_t done = 0; done < a.rows;) {
     const int64_t left = a.rows - done;
-    block.x = static_cast<const uint16_t*>(a.x) + done * a.x_stride;
-    block.y = a.y + done * kMixedTileN;
+    float* y = a.y + done * kMixedTileN;
     if (left >= 8) {
-      tile<Bits, 8>(block), done += 8;
+      tile<Bits, 8>(a, x + 2 * done, y), done += 8;
     } else if (left >= 4) {
-      tile<Bits, 4>(block), done += 4;
+      tile<Bits, 4>(a, x + 2 * done, y), done += 4;
     } else if (left >= 2) {
-      tile<Bits, 2>(block), done += 2;
+      tile<Bits, 2>(a, x + 2 * done, y), done += 2;
     } else {
-      tile<Bits, 1>(block), done += 1;
+      tile<Bits, 1>(a, x + 2 * done, y), done += 1;
     }
   }
 }

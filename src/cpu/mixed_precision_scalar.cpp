@@ -26,7 +26,7 @@ void mixed_precision_tile_scalar(const MixedTileArgs& a) {
           const int32_t code = a.bits == 4
                                    ? (codes[(i / 2) * kMixedTileN + j] >> (i % 2 ? 4 : 0)) & 0xf
                                    : codes[i * kMixedTileN + j];
-          part += x[r * a.x_stride + k0 + i] * static_cast<float>(code - offset);
+          part += x[(k0 + i) * kMixedTileRows + r] * static_cast<float>(code - offset);
         }
         float scale;
         __builtin_memcpy(&scale, scales + 4 * j, 4);

@@ -32,9 +32,11 @@ struct MixedTileArgs {
   int bits;  // 4 or 8
   bool zero_points;
   int32_t code_offset;  // without zero points
-  const void* x;        // [rows][x_stride] activations in segment order: fp32 (bf16 for _vnni)
-  int64_t x_stride;
-  int64_t rows;  // 1 to kMixedTileRows
+  // A block of kMixedTileRows rows of x in segment order, interleaved so that one broadcast
+  // source serves every row: fp32 element (r, i) at i * 8 + r; bf16 (the _vnni tile, which
+  // multiplies K pairs) at (i / 2) * 16 + r * 2 + i % 2.
+  const void* x;
+  int64_t rows;  // rows of the block to compute, 1 to kMixedTileRows
   float* y;      // [rows][16]: Σ_k x·w for each row and column of the tile
 };
 inline constexpr int kMixedTileRows = 8;
