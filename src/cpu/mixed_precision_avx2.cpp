@@ -57,6 +57,7 @@ void tile(const MixedTileArgs& a, const float* x, float* y) {
       for (int r = 0; r < Rows; ++r) part[c][r][0] = part[c][r][1] = _mm256_setzero_ps();
     for (int64_t i = 0; i < length; i += 2) {
       __m256 w[2][2];
+      _mm_prefetch(reinterpret_cast<const char*>(codes) + kMixedPrefetchBytes, _MM_HINT_T0);
       load_pair<Bits>(codes, offset, w);
       codes += 2 * kMixedTileN * Bits / 8;
       for (int j = 0; j < 2; ++j)

@@ -67,6 +67,7 @@ void tile(const MixedTileArgs& a, const float* x, float* y) {
       for (int r = 0; r < Rows; ++r) part[c][r] = _mm512_setzero_ps();
     for (int64_t i = 0; i < length; i += 4) {
       __m512 w[4];
+      _mm_prefetch(reinterpret_cast<const char*>(codes) + kMixedPrefetchBytes, _MM_HINT_T0);
       load_four<Bits>(codes, !a.zero_points, table, offset, w);
       codes += 4 * kMixedTileN * Bits / 8;
       for (int j = 0; j < 4; ++j)

@@ -83,6 +83,7 @@ void tile(const MixedTileArgs& a, const uint16_t* x, float* y) {
       for (int r = 0; r < Rows; ++r) part[c][r] = _mm512_setzero_ps();
     for (int64_t i = 0; i < length; i += 4) {
       __m512i w[2];
+      _mm_prefetch(reinterpret_cast<const char*>(codes) + kMixedPrefetchBytes, _MM_HINT_T0);
       load_two_pairs<Bits>(codes, !a.zero_points, table, offset, w);
       codes += 4 * kMixedTileN * Bits / 8;
       for (int q = 0; q < 2; ++q)
