@@ -11,5 +11,7 @@ namespace qlinear::cpu {
 
 // mixed_precision_{scalar,avx2,avx512,avx512_vnni}
 std::shared_ptr<const Kernel> make_mixed_precision_kernel(CpuIsa isa);
+// int8_scaled_mm_{scalar,avx2,avx512_vnni}
+std::shared_ptr<const Kernel> make_int8_scaled_mm_kernel(CpuIsa isa);
 
 }  // namespace qlinear::cpu

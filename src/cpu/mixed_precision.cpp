@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "cpu/convert.hpp"
+#include "cpu/driver.hpp"
 #include "cpu/kernels.hpp"
 #include "cpu/mixed_precision_tile.hpp"
 #include "cpu/parallel.hpp"
@@ -23,6 +24,8 @@
 
 namespace qlinear::cpu {
 namespace {
+
+static_assert(kMixedTileN == kTileN && kMixedTileRows == kBlockRows, "tiles follow tiling.hpp");
 
 constexpr int64_t kSegmentAlign = 4;  // tiles step through K four positions at a time
 constexpr int64_t kRowChunk = 64;
@@ -82,13 +85,7 @@ class MixedPrecisionKernel final : public Kernel {
 
   const KernelInfo& info() const override { return info_; }
 
-  Verdict supported(const Platform& platform) const override {
-    if (platform.kind != PlatformKind::cpu) return Verdict::no("runs on the CPU only");
-    if (platform.cpu.isa < isa_)
-      return Verdict::no(cat("needs ISA level ", qlinear::name(isa_), "; this CPU offers ",
-                             qlinear::name(platform.cpu.isa)));
-    return Verdict::yes();
-  }
+  Verdict supported(const Platform& platform) const override { return runs_at(platform, isa_); }
 
   Verdict can_implement(const LayerConfig& c) const override {
     // vdpbf16ps multiplies bf16 pairs: exact for bf16 activations only.
@@ -178,12 +175,12 @@ class MixedPrecisionKernel final : public Kernel {
              const TensorView& out, Stream) const override {
     const auto& p = static_cast<const Packed&>(prepared);
     const LayerConfig& c = p.config();
-    const int64_t m = x.rows(), n = c.part_n(), k = c.part_k();
+    const int64_t m = x.rows(), k = c.part_k();
     const auto kp = static_cast<int64_t>(p.source_k.size());
 
     // x in segment order, padded with zeros, in blocks of 8 rows interleaved as the tiles read
     // them (see MixedTileArgs::x): fp32, or bf16 bits for the vdpbf16ps tile.
-    const int64_t blocks = (m + kMixedTileRows - 1) / kMixedTileRows;
+    const int64_t blocks = (m + kBlockRows - 1) / kBlockRows;
     const int64_t block_elements = kMixedTileRows * kp;
     std::vector<float> xs_fp32(bf16_x_ ? 0 : static_cast<size_t>(blocks * block_elements));
     std::vector<uint16_t> xs_bf16(bf16_x_ ? static_cast<size_t>(blocks * block_elements) : 0);
@@ -203,30 +200,22 @@ class MixedPrecisionKernel final : public Kernel {
         }
     });
 
-    for (int64_t chunk = 0; chunk < blocks; chunk += kRowChunk / kMixedTileRows) {
-      const int64_t chunk_end = std::min(blocks, chunk + kRowChunk / kMixedTileRows);
-      parallel_for(p.tiles, 4, [&](int64_t t0, int64_t t1) {
-        float y[kMixedTileRows * kMixedTileN];
-        MixedTileArgs a{};
-        a.segment_lengths = p.segment_lengths.data();
-        a.segments = static_cast<int64_t>(p.segment_lengths.size());
-        a.bits = p.bits;
-        a.zero_points = p.zero_points;
-        a.code_offset = p.code_offset;
-        a.y = y;
-        for (int64_t t = t0; t < t1; ++t) {
-          a.weights = p.weights.data() + t * p.tile_bytes;
-          for (int64_t b = chunk; b < chunk_end; ++b) {
-            a.rows = std::min<int64_t>(kMixedTileRows, m - b * kMixedTileRows);
-            a.x = bf16_x_ ? static_cast<const void*>(xs_bf16.data() + b * block_elements)
-                          : static_cast<const void*>(xs_fp32.data() + b * block_elements);
-            tile_(a);
-            store_rows(c, y, b * kMixedTileRows, a.rows, t * kMixedTileN,
-                       std::min<int64_t>(kMixedTileN, n - t * kMixedTileN), bias, out);
-          }
-        }
-      });
-    }
+    MixedTileArgs a{};
+    a.segment_lengths = p.segment_lengths.data();
+    a.segments = static_cast<int64_t>(p.segment_lengths.size());
+    a.bits = p.bits;
+    a.zero_points = p.zero_points;
+    a.code_offset = p.code_offset;
+    for_each_tile(p.tiles, blocks, kRowChunk / kBlockRows, [&](int64_t t, int64_t b, float* y) {
+      MixedTileArgs args = a;
+      args.weights = p.weights.data() + t * p.tile_bytes;
+      args.rows = std::min<int64_t>(kBlockRows, m - b * kBlockRows);
+      args.x = bf16_x_ ? static_cast<const void*>(xs_bf16.data() + b * block_elements)
+                       : static_cast<const void*>(xs_fp32.data() + b * block_elements);
+      args.y = y;
+      tile_(args);
+      store_tile(y, nullptr, b * kBlockRows, args.rows, t * kTileN, bias, out);
+    });
   }
 
   // fp32 throughout: each product x·(code - offset) rounds once, each segment's sum is scaled
@@ -238,18 +227,6 @@ class MixedPrecisionKernel final : public Kernel {
   }
 
  private:
-  // Adds the bias to y[rows][16] and stores columns [col, col + cols) of rows [row, row + rows).
-  static void store_rows(const LayerConfig& c, const float* y, int64_t row, int64_t rows,
-                         int64_t col, int64_t cols, const TensorView& bias, const TensorView& out) {
-    const int64_t n = c.part_n();
-    for (int64_t r = 0; r < rows; ++r)
-      for (int64_t j = 0; j < cols; ++j) {
-        float v = y[r * kMixedTileN + j];
-        if (bias.defined()) v += load_float(bias.data(), bias.dtype(), col + j);
-        store_float(out.data(), c.out_type, (row + r) * n + col + j, v);
-      }
-  }
-
   KernelInfo info_;
   CpuIsa isa_;
   MixedTileFn tile_;

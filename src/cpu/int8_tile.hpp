@@ -1,0 +1,43 @@
+// The contract between the int8 dot-product driver (int8_dot.cpp: int8_scaled_mm and w4a8_int)
+// and its per-ISA tile functions (int8_scaled_mm_<isa>.cpp). Files compiled with ISA flags
+// include only this header, <immintrin.h> and C headers (see mixed_precision_tile.hpp).
+#pragma once
+
+#include <cstdint>
+
+namespace qlinear::cpu {
+
+inline constexpr int kInt8TileN = 16;    // output columns per tile
+inline constexpr int kInt8TileRows = 8;  // rows of x per block
+
+// Packed weights of one tile of 16 columns, segment after segment (a segment is a run of K
+// positions sharing one weight scale: a group, or all of K). Its extent is padded to a multiple
+// of 4 with zero weights.
+//   codes    [len / 4][16][4] int8: the 4 consecutive K positions of a column in one dword, the
+//            operand layout of vpdpbusd
+//   colsums  [16] int32: Σ_k w over the segment
+//   scales   [16] fp32: the weight scale of each column for this segment
+//
+// x is quantized to int8 q and stored as unsigned u = q + 128, in blocks of 8 rows with the
+// 4 positions of a quad adjacent: element (r, i) at (i / 4) * 32 + r * 4 + i % 4.
+// The tile returns, for each row r and column j,
+//   y[r][j] = Σ_segments scale[j] · fp32(Σ_k u[r,k]·w[k,j] - shift[r]·colsum[j])
+// which with shift = 128 + zero point is Σ_segments scale · Σ_k (q - z)·w, exact until the fp32
+// conversion.
+struct Int8TileArgs {
+  const uint8_t* weights;
+  const int32_t* segment_lengths;
+  int64_t segments;
+  const uint8_t* x;      // one block of rows
+  const int32_t* shift;  // [rows] 128 + zero point of each row
+  int64_t rows;          // 1 to kInt8TileRows
+  float* y;              // [rows][16]
+};
+
+using Int8TileFn = void (*)(const Int8TileArgs&);
+
+void int8_tile_scalar(const Int8TileArgs& args);
+void int8_tile_avx2(const Int8TileArgs& args);
+void int8_tile_avx512_vnni(const Int8TileArgs& args);
+
+}  // namespace qlinear::cpu
