@@ -30,7 +30,7 @@ constexpr int64_t kMaxK = 65536;    // keeps |Σ u·w| below 2^31 (255 · 128 ·
 struct Packed final : PreparedWeights {
   using PreparedWeights::PreparedWeights;
   std::vector<uint8_t> weights;          // [tiles][tile_bytes]
-  std::vector<int32_t> segment_lengths;  // padded to multiples of 4
+  std::vector<int32_t> segment_lengths;  // padded to multiples of kInt8SegmentAlign
   std::vector<int32_t> source_k;         // [Kp]: K position each padded position reads, -1 = pad
   int64_t tiles = 0, tile_bytes = 0;
   float input_scale = 0;
@@ -130,7 +130,8 @@ class Int8DotKernel final : public Kernel {
     const int64_t n = c.part_n(), k = c.part_k();
     const int64_t group = c.weight_scale == Granularity::per_group ? c.group_size : k;
     for (int64_t k0 = 0; k0 < k; k0 += group) {
-      const int64_t padded = (group + 3) / 4 * 4;
+      const int64_t padded =
+          (group + kInt8SegmentAlign - 1) / kInt8SegmentAlign * kInt8SegmentAlign;
       p->segment_lengths.push_back(static_cast<int32_t>(padded));
       for (int64_t i = 0; i < padded; ++i)
         p->source_k.push_back(i < group ? static_cast<int32_t>(k0 + i) : -1);

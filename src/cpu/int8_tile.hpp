@@ -7,12 +7,13 @@
 
 namespace qlinear::cpu {
 
-inline constexpr int kInt8TileN = 16;    // output columns per tile
-inline constexpr int kInt8TileRows = 8;  // rows of x per block
+inline constexpr int kInt8TileN = 16;         // output columns per tile
+inline constexpr int kInt8TileRows = 8;       // rows of x per block
+inline constexpr int kInt8SegmentAlign = 16;  // 4 quads: the tiles' loops need no remainder
 
 // Packed weights of one tile of 16 columns, segment after segment (a segment is a run of K
 // positions sharing one weight scale: a group, or all of K). Its extent is padded to a multiple
-// of 4 with zero weights.
+// of kInt8SegmentAlign with zero weights.
 //   codes    [len / 4][16][4] int8: the 4 consecutive K positions of a column in one dword, the
 //            operand layout of vpdpbusd
 //   colsums  [16] int32: Σ_k w over the segment

@@ -46,6 +46,13 @@ inline void load_two_pairs(const uint8_t* codes, bool table_lookup, __m512i tabl
   }
 }
 
+// acc += a[2i]·b[2i] + a[2i+1]·b[2i+1] per fp32 lane. NOTES: GCC 12 compiles _mm512_dpbf16_ps in a
+// loop with register copies around each instruction (it does not tie the accumulator); the asm
+// ties it.
+inline void dpbf16(__m512& acc, __m512i a, __m512i b) {
+  asm("vdpbf16ps %2, %1, %0" : "+v"(acc) : "v"(a), "v"(b));
+}
+
 inline __m512i broadcast_pair(const uint16_t* x) {
   int32_t pair;
   __builtin_memcpy(&pair, x, 4);
@@ -88,9 +95,7 @@ void tile(const MixedTileArgs& a, const uint16_t* x, float* y) {
       codes += 4 * kMixedTileN * Bits / 8;
       for (int q = 0; q < 2; ++q)
         for (int r = 0; r < Rows; ++r)
-          part[q % kChains][r] =
-              _mm512_dpbf16_ps(part[q % kChains][r], (__m512bh)w[q],
-                               (__m512bh)broadcast_pair(x + q * 2 * kMixedTileRows + 2 * r));
+          dpbf16(part[q % kChains][r], w[q], broadcast_pair(x + q * 2 * kMixedTileRows + 2 * r));
       x += 4 * kMixedTileRows;
     }
     for (int r = 0; r < Rows; ++r) {
