@@ -21,6 +21,9 @@ std::vector<std::pair<PlatformKind, std::shared_ptr<const Kernel>>> built_in_ker
   list.emplace_back(P::cpu, cpu::make_int8_scaled_mm_kernel(CpuIsa::avx512_vnni));
   list.emplace_back(P::cpu, cpu::make_int8_scaled_mm_kernel(CpuIsa::avx2));
   list.emplace_back(P::cpu, cpu::make_int8_scaled_mm_kernel(CpuIsa::scalar));
+  list.emplace_back(P::cpu, cpu::make_w4a8_int_kernel(CpuIsa::avx512_vnni));
+  list.emplace_back(P::cpu, cpu::make_w4a8_int_kernel(CpuIsa::avx2));
+  list.emplace_back(P::cpu, cpu::make_w4a8_int_kernel(CpuIsa::scalar));
 #endif
   for (Family family : all_families()) list.emplace_back(P::cpu, reference::make_kernel(family));
   return list;

@@ -27,11 +27,17 @@ static_assert(kInt8TileN == kTileN && kInt8TileRows == kBlockRows, "tiles follow
 constexpr int64_t kRowChunk = 128;  // 128 rows x K bytes of codes stay in L2 for K up to 8192
 constexpr int64_t kMaxK = 65536;    // keeps |Σ u·w| below 2^31 (255 · 128 · K)
 
+// K positions [source, source + count) of x land at [target, target + count) of the padded row.
+struct Run {
+  int64_t source, target, count;
+};
+
 struct Packed final : PreparedWeights {
   using PreparedWeights::PreparedWeights;
   std::vector<uint8_t> weights;          // [tiles][tile_bytes]
   std::vector<int32_t> segment_lengths;  // padded to multiples of kInt8SegmentAlign
   std::vector<int32_t> source_k;         // [Kp]: K position each padded position reads, -1 = pad
+  std::vector<Run> runs;                 // the same as contiguous runs
   int64_t tiles = 0, tile_bytes = 0;
   float input_scale = 0;
   int32_t input_zero_point = 0;
@@ -52,54 +58,68 @@ struct QuantizedX {
   std::vector<int32_t> shift;  // [blocks * 8]: 128 + zero point
 };
 
-// The scale and zero point of the values of x in rows [r0, r1), dynamic (see reference.hpp).
-void dynamic_scale(const LayerConfig& c, const TensorView& x, int64_t r0, int64_t r1, float& scale,
-                   float& zero) {
-  const int64_t k = c.part_k();
-  float lo = load_float(x.data(), c.act_type, r0 * k), hi = lo, amax = 0;
-  for (int64_t i = r0 * k; i < r1 * k; ++i) {
-    const float v = load_float(x.data(), c.act_type, i);
-    lo = std::min(lo, v), hi = std::max(hi, v), amax = std::max(amax, std::fabs(v));
-  }
+// The ISA's activation routines.
+struct ActivationFns {
+  RowStatsFn stats;
+  QuantizeRowFn quantize;
+};
+
+int type_code(ScalarType t) { return t == ScalarType::bf16 ? 0 : t == ScalarType::fp16 ? 1 : 2; }
+
+// A dynamic scale and zero point from the statistics of the values it covers (see reference.hpp).
+void dynamic_scale(const LayerConfig& c, RowStats s, float& scale, float& zero) {
   if (c.act_zero_points) {
-    scale = (hi - lo) / 255.f;
+    scale = (s.hi - s.lo) / 255.f;
     if (scale == 0) scale = 1.f;
-    zero = std::nearbyint(-128.f - lo / scale);
+    zero = std::nearbyint(-128.f - s.lo / scale);
   } else {
-    scale = amax > 0 ? amax / 127.f : 1.f;
+    scale = s.amax > 0 ? s.amax / 127.f : 1.f;
     zero = 0;
   }
 }
 
-QuantizedX quantize(const Packed& p, const TensorView& x) {
+QuantizedX quantize(const Packed& p, const TensorView& x, ActivationFns fns) {
   const LayerConfig& c = p.config();
   const int64_t m = x.rows(), k = c.part_k();
   const auto kp = static_cast<int64_t>(p.source_k.size());
   const int64_t blocks = (m + kBlockRows - 1) / kBlockRows;
+  const int type = type_code(c.act_type);
+  const int64_t element = info(c.act_type).bits / 8;
+  const auto* x_bytes = static_cast<const uint8_t*>(x.data());
   QuantizedX q;
-  q.codes.assign(static_cast<size_t>(blocks * kBlockRows * kp), 128);
+  q.codes.resize(static_cast<size_t>(blocks * kBlockRows * kp));
   q.scale.assign(static_cast<size_t>(blocks * kBlockRows), 0.f);
   q.shift.assign(static_cast<size_t>(blocks * kBlockRows), 128);
 
   float tensor_scale = p.input_scale, tensor_zero = static_cast<float>(p.input_zero_point);
-  if (!c.act_scale_static && c.act_scale == Granularity::per_tensor)
-    dynamic_scale(c, x, 0, m, tensor_scale, tensor_zero);
+  if (!c.act_scale_static && c.act_scale == Granularity::per_tensor) {
+    RowStats all = fns.stats(x_bytes, type, k);
+    for (int64_t row = 1; row < m; ++row) {
+      const RowStats s = fns.stats(x_bytes + row * k * element, type, k);
+      all = {std::min(all.lo, s.lo), std::max(all.hi, s.hi), std::max(all.amax, s.amax)};
+    }
+    dynamic_scale(c, all, tensor_scale, tensor_zero);
+  }
   const bool per_row = c.act_scale == Granularity::per_token;
-  parallel_for(m, 8, [&](int64_t r0, int64_t r1) {
-    for (int64_t row = r0; row < r1; ++row) {
-      float scale = tensor_scale, zero = tensor_zero;
-      if (per_row) dynamic_scale(c, x, row, row + 1, scale, zero);
-      q.scale[row] = scale;
-      q.shift[row] = 128 + static_cast<int32_t>(zero);
-      uint8_t* block = q.codes.data() + (row / kBlockRows) * kBlockRows * kp;
-      const int64_t r = row % kBlockRows;
-      for (int64_t i = 0; i < kp; ++i) {
-        const int32_t src = p.source_k[i];
-        if (src < 0) continue;
-        const float v = load_float(x.data(), c.act_type, row * k + src);
-        const float code = std::clamp(std::nearbyint(v / scale) + zero, -128.f, 127.f);
-        block[(i / 4) * 4 * kBlockRows + r * 4 + i % 4] =
-            static_cast<uint8_t>(static_cast<int32_t>(code) + 128);
+  parallel_for(blocks, 1, [&](int64_t b0, int64_t b1) {
+    std::vector<uint8_t> line(static_cast<size_t>(kp));
+    for (int64_t b = b0; b < b1; ++b) {
+      uint8_t* block = q.codes.data() + b * kBlockRows * kp;
+      for (int64_t r = 0; r < kBlockRows; ++r) {
+        const int64_t row = b * kBlockRows + r;
+        std::fill(line.begin(), line.end(), uint8_t{128});  // padding and rows past M: q = 0
+        if (row < m) {
+          const uint8_t* x_row = x_bytes + row * k * element;
+          float scale = tensor_scale, zero = tensor_zero;
+          if (per_row) dynamic_scale(c, fns.stats(x_row, type, k), scale, zero);
+          q.scale[row] = scale;
+          q.shift[row] = 128 + static_cast<int32_t>(zero);
+          for (const Run& run : p.runs)
+            fns.quantize(x_row + run.source * element, type, run.count, scale, zero,
+                         line.data() + run.target);
+        }
+        for (int64_t i = 0; i < kp; i += 4)
+          std::memcpy(block + i * kBlockRows + r * 4, line.data() + i, 4);
       }
     }
   });
@@ -108,10 +128,11 @@ QuantizedX quantize(const Packed& p, const TensorView& x) {
 
 class Int8DotKernel final : public Kernel {
  public:
-  Int8DotKernel(Family family, CpuIsa isa, Int8TileFn tile)
+  Int8DotKernel(Family family, CpuIsa isa, Int8TileFn tile, ActivationFns activation)
       : info_{cat(qlinear::name(family), "_", qlinear::name(isa)), Provider::cpu, family},
         isa_(isa),
-        tile_(tile) {}
+        tile_(tile),
+        activation_(activation) {}
 
   const KernelInfo& info() const override { return info_; }
   Verdict supported(const Platform& platform) const override { return runs_at(platform, isa_); }
@@ -132,6 +153,7 @@ class Int8DotKernel final : public Kernel {
     for (int64_t k0 = 0; k0 < k; k0 += group) {
       const int64_t padded =
           (group + kInt8SegmentAlign - 1) / kInt8SegmentAlign * kInt8SegmentAlign;
+      p->runs.push_back({k0, static_cast<int64_t>(p->source_k.size()), std::min(group, k - k0)});
       p->segment_lengths.push_back(static_cast<int32_t>(padded));
       for (int64_t i = 0; i < padded; ++i)
         p->source_k.push_back(i < group ? static_cast<int32_t>(k0 + i) : -1);
@@ -178,7 +200,7 @@ class Int8DotKernel final : public Kernel {
     const auto& p = static_cast<const Packed&>(prepared);
     const int64_t m = x.rows();
     const auto kp = static_cast<int64_t>(p.source_k.size());
-    const QuantizedX q = quantize(p, x);
+    const QuantizedX q = quantize(p, x, activation_);
     const int64_t blocks = (m + kBlockRows - 1) / kBlockRows;
     Int8TileArgs a{};
     a.segment_lengths = p.segment_lengths.data();
@@ -208,26 +230,33 @@ class Int8DotKernel final : public Kernel {
   KernelInfo info_;
   CpuIsa isa_;
   Int8TileFn tile_;
+  ActivationFns activation_;
 };
 
-Int8TileFn int8_tile(CpuIsa isa) {
+std::shared_ptr<const Kernel> make_kernel(Family family, CpuIsa isa) {
+  const ActivationFns scalar{row_stats_scalar, quantize_row_scalar};
   switch (isa) {
     case CpuIsa::scalar:
-      return int8_tile_scalar;
+      return std::make_shared<Int8DotKernel>(family, isa, int8_tile_scalar, scalar);
     case CpuIsa::avx2:
-      return int8_tile_avx2;
+      return std::make_shared<Int8DotKernel>(family, isa, int8_tile_avx2, scalar);
     case CpuIsa::avx512_vnni:
-      return int8_tile_avx512_vnni;
+      return std::make_shared<Int8DotKernel>(family, isa, int8_tile_avx512_vnni,
+                                             ActivationFns{row_stats_avx512, quantize_row_avx512});
     default:
       break;
   }
-  throw Error(cat("int8 dot products: no cpu tile for ISA level ", name(isa)));
+  throw Error(cat(name(family), ": no cpu kernel for ISA level ", name(isa)));
 }
 
 }  // namespace
 
 std::shared_ptr<const Kernel> make_int8_scaled_mm_kernel(CpuIsa isa) {
-  return std::make_shared<Int8DotKernel>(Family::int8_scaled_mm, isa, int8_tile(isa));
+  return make_kernel(Family::int8_scaled_mm, isa);
+}
+
+std::shared_ptr<const Kernel> make_w4a8_int_kernel(CpuIsa isa) {
+  return make_kernel(Family::w4a8_int, isa);
 }
 
 }  // namespace qlinear::cpu

@@ -59,7 +59,52 @@ void tile(const Int8TileArgs& a, const uint8_t* x, const int32_t* shift, float* 
   for (int r = 0; r < Rows; ++r) _mm512_storeu_ps(y + r * kInt8TileN, acc[r]);
 }
 
+// 16 activations from i on (fewer under `mask`) as fp32; masked-off lanes are 0.
+inline __m512 load16(const void* x, int type, int64_t i, __mmask16 mask) {
+  switch (type) {
+    case 0: {
+      const __m256i bits = _mm256_maskz_loadu_epi16(mask, static_cast<const uint16_t*>(x) + i);
+      return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(bits), 16));
+    }
+    case 1:
+      return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask, static_cast<const uint16_t*>(x) + i));
+    default:
+      return _mm512_maskz_loadu_ps(mask, static_cast<const float*>(x) + i);
+  }
+}
+
+inline __mmask16 mask_of(int64_t left) {
+  return left >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << left) - 1);
+}
+
 }  // namespace
+
+RowStats row_stats_avx512(const void* x, int type, int64_t n) {
+  const __m512 first = _mm512_set1_ps(_mm512_cvtss_f32(load16(x, type, 0, 1)));
+  __m512 lo = first, hi = first, amax = _mm512_setzero_ps();
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 mask = mask_of(n - i);
+    const __m512 v = load16(x, type, i, mask);
+    lo = _mm512_mask_min_ps(lo, mask, lo, v);
+    hi = _mm512_mask_max_ps(hi, mask, hi, v);
+    amax = _mm512_max_ps(amax, _mm512_abs_ps(v));
+  }
+  return {_mm512_reduce_min_ps(lo), _mm512_reduce_max_ps(hi), _mm512_reduce_max_ps(amax)};
+}
+
+void quantize_row_avx512(const void* x, int type, int64_t n, float scale, float zero,
+                         uint8_t* out) {
+  const __m512 s = _mm512_set1_ps(scale), z = _mm512_set1_ps(zero);
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 mask = mask_of(n - i);
+    __m512 q = _mm512_roundscale_ps(_mm512_div_ps(load16(x, type, i, mask), s),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    q = _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(q, z), _mm512_set1_ps(-128.f)),
+                      _mm512_set1_ps(127.f));
+    const __m512i u = _mm512_add_epi32(_mm512_cvtps_epi32(q), _mm512_set1_epi32(128));
+    _mm_mask_storeu_epi8(out + i, mask, _mm512_cvtepi32_epi8(u));
+  }
+}
 
 void int8_tile_avx512_vnni(const Int8TileArgs& a) {
   for (int64_t done = 0; done < a.rows;) {

@@ -37,6 +37,21 @@ struct Int8TileArgs {
 
 using Int8TileFn = void (*)(const Int8TileArgs&);
 
+// Activation quantization, per ISA. `type` is the activation type: 0 bf16, 1 fp16, 2 fp32.
+// Statistics of n values for a dynamic scale: min, max, max |v|.
+struct RowStats {
+  float lo, hi, amax;
+};
+using RowStatsFn = RowStats (*)(const void* x, int type, int64_t n);
+// out[i] = clamp(nearbyint(x[i] / scale) + zero, -128, 127) + 128, in fp32 as reference.hpp says.
+using QuantizeRowFn = void (*)(const void* x, int type, int64_t n, float scale, float zero,
+                               uint8_t* out);
+
+RowStats row_stats_scalar(const void* x, int type, int64_t n);
+void quantize_row_scalar(const void* x, int type, int64_t n, float scale, float zero, uint8_t* out);
+RowStats row_stats_avx512(const void* x, int type, int64_t n);
+void quantize_row_avx512(const void* x, int type, int64_t n, float scale, float zero, uint8_t* out);
+
 void int8_tile_scalar(const Int8TileArgs& args);
 void int8_tile_avx2(const Int8TileArgs& args);
 void int8_tile_avx512_vnni(const Int8TileArgs& args);

@@ -13,5 +13,8 @@ namespace qlinear::cpu {
 std::shared_ptr<const Kernel> make_mixed_precision_kernel(CpuIsa isa);
 // int8_scaled_mm_{scalar,avx2,avx512_vnni}
 std::shared_ptr<const Kernel> make_int8_scaled_mm_kernel(CpuIsa isa);
+// w4a8_int_{scalar,avx2,avx512_vnni}: int4 weights widened to int8 at load, then the
+// int8_scaled_mm_<isa> tiles
+std::shared_ptr<const Kernel> make_w4a8_int_kernel(CpuIsa isa);
 
 }  // namespace qlinear::cpu
