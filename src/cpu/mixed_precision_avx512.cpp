@@ -11,14 +11,15 @@
 // segment sums + 4 weights).
 #include <immintrin.h>
 
+#include "cpu/avx512_decode.hpp"
 #include "cpu/mixed_precision_tile.hpp"
 
 namespace qlinear::cpu {
 namespace {
 
-// The 16 columns of K positions k0..k0+3 of a segment, as fp32 (code - offset).
+// The 16 columns of K positions k0..k0+3 of a segment, as fp32 values.
 template <int Bits>
-inline void load_four(const uint8_t* codes, bool table_lookup, __m512 table, __m512i offset,
+inline void load_four(const MixedTileArgs& a, const uint8_t* codes, __m512 table, __m512i offset,
                       __m512 w[4]) {
   const auto bytes = [&](int row) {
     return _mm512_cvtepu8_epi32(
@@ -29,7 +30,7 @@ inline void load_four(const uint8_t* codes, bool table_lookup, __m512 table, __m
     const __m512i nibbles[4] = {pair0, _mm512_srli_epi32(pair0, 4), pair1,
                                 _mm512_srli_epi32(pair1, 4)};
     for (int i = 0; i < 4; ++i) {
-      if (table_lookup) {
+      if (!a.zero_points) {
         w[i] = _mm512_permutexvar_ps(nibbles[i], table);  // uses the low 4 bits of each index
       } else {
         const __m512i code = _mm512_and_si512(nibbles[i], _mm512_set1_epi32(0xf));
@@ -37,19 +38,18 @@ inline void load_four(const uint8_t* codes, bool table_lookup, __m512 table, __m
       }
     }
   } else {
-    for (int i = 0; i < 4; ++i) w[i] = _mm512_cvtepi32_ps(_mm512_sub_epi32(bytes(i), offset));
+    for (int i = 0; i < 4; ++i)
+      w[i] =
+          a.e4m3 ? e4m3_to_fp32(bytes(i)) : _mm512_cvtepi32_ps(_mm512_sub_epi32(bytes(i), offset));
   }
 }
 
 template <int Bits, int Rows>
-void tile(const MixedTileArgs& a, const float* x, float* y) {
+void tile(const MixedTileArgs& a, int64_t row0, const float* x, float* y) {
   constexpr int kChains = Rows >= 4 ? 1 : 4;
   __m512 acc[Rows];
   for (int r = 0; r < Rows; ++r) acc[r] = _mm512_setzero_ps();
-  // Symmetric 4-bit: value(code) = code - offset for the 16 codes, looked up by nibble.
-  const __m512 table =
-      _mm512_sub_ps(_mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                    _mm512_set1_ps(static_cast<float>(a.code_offset)));
+  const __m512 table = _mm512_loadu_ps(a.values);  // 4-bit codes without zero points
   const uint8_t* p = a.weights;
   for (int64_t s = 0; s < a.segments; ++s) {
     const int64_t length = a.segment_lengths[s];
@@ -68,7 +68,7 @@ void tile(const MixedTileArgs& a, const float* x, float* y) {
     for (int64_t i = 0; i < length; i += 4) {
       __m512 w[4];
       _mm_prefetch(reinterpret_cast<const char*>(codes) + kMixedPrefetchBytes, _MM_HINT_T0);
-      load_four<Bits>(codes, !a.zero_points, table, offset, w);
+      load_four<Bits>(a, codes, table, offset, w);
       codes += 4 * kMixedTileN * Bits / 8;
       for (int j = 0; j < 4; ++j)
         for (int r = 0; r < Rows; ++r)
@@ -79,7 +79,11 @@ void tile(const MixedTileArgs& a, const float* x, float* y) {
     for (int r = 0; r < Rows; ++r) {
       __m512 sum = part[0][r];
       for (int c = 1; c < kChains; ++c) sum = _mm512_add_ps(sum, part[c][r]);
-      acc[r] = _mm512_fmadd_ps(sum, scale, acc[r]);
+      const __m512 row_scale =
+          a.x_scales
+              ? _mm512_mul_ps(scale, _mm512_set1_ps(a.x_scales[s * kMixedTileRows + row0 + r]))
+              : scale;
+      acc[r] = _mm512_fmadd_ps(sum, row_scale, acc[r]);
     }
   }
   for (int r = 0; r < Rows; ++r) _mm512_storeu_ps(y + r * kMixedTileN, acc[r]);
@@ -92,13 +96,13 @@ void rows_in_blocks(const MixedTileArgs& a) {
     const int64_t left = a.rows - done;
     float* y = a.y + done * kMixedTileN;
     if (left >= 8) {
-      tile<Bits, 8>(a, x + done, y), done += 8;
+      tile<Bits, 8>(a, done, x + done, y), done += 8;
     } else if (left >= 4) {
-      tile<Bits, 4>(a, x + done, y), done += 4;
+      tile<Bits, 4>(a, done, x + done, y), done += 4;
     } else if (left >= 2) {
-      tile<Bits, 2>(a, x + done, y), done += 2;
+      tile<Bits, 2>(a, done, x + done, y), done += 2;
     } else {
-      tile<Bits, 1>(a, x + done, y), done += 1;
+      tile<Bits, 1>(a, done, x + done, y), done += 1;
     }
   }
 }

@@ -11,37 +11,43 @@
 // x below 2^-126 do not occur in activations, and a flushed sum is below the tolerance.
 #include <immintrin.h>
 
+#include "cpu/avx512_decode.hpp"
 #include "cpu/mixed_precision_tile.hpp"
 
 namespace qlinear::cpu {
 namespace {
 
-inline __m512i bf16_pair(__m512i lo, __m512i hi, __m512i offset) {
-  const __m512i lo_f = _mm512_castps_si512(_mm512_cvtepi32_ps(_mm512_sub_epi32(lo, offset)));
-  const __m512i hi_f = _mm512_castps_si512(_mm512_cvtepi32_ps(_mm512_sub_epi32(hi, offset)));
-  return _mm512_mask_blend_epi16(0xaaaaaaaau, _mm512_srli_epi32(lo_f, 16), hi_f);
+// Two fp32 vectors of values exact in bf16 as one vector of bf16 pairs (lo in the low word).
+inline __m512i bf16_pair(__m512 lo, __m512 hi) {
+  return _mm512_mask_blend_epi16(0xaaaaaaaau, _mm512_srli_epi32(_mm512_castps_si512(lo), 16),
+                                 _mm512_castps_si512(hi));
+}
+
+inline __m512 integer_value(__m512i code, __m512i offset) {
+  return _mm512_cvtepi32_ps(_mm512_sub_epi32(code, offset));
 }
 
 // Column pairs of K positions (i, i + 1) for i = k0 and k0 + 2, as bf16 pairs.
 template <int Bits>
-inline void load_two_pairs(const uint8_t* codes, bool table_lookup, __m512i table, __m512i offset,
-                           __m512i w[2]) {
-  const __m512i low4 = _mm512_set1_epi32(0xf);
+inline void load_two_pairs(const MixedTileArgs& a, const uint8_t* codes, __m512i table,
+                           __m512i offset, __m512i w[2]) {
+  const auto bytes = [&](int row) {
+    return _mm512_cvtepu8_epi32(
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(codes + row * kMixedTileN)));
+  };
   for (int q = 0; q < 2; ++q) {
     if constexpr (Bits == 4) {
-      const __m512i b = _mm512_cvtepu8_epi32(
-          _mm_loadu_si128(reinterpret_cast<const __m128i*>(codes + q * kMixedTileN)));
-      if (table_lookup)
+      const __m512i b = bytes(q);
+      if (!a.zero_points)
         w[q] = _mm512_permutexvar_epi16(_mm512_or_si512(b, _mm512_slli_epi32(b, 12)), table);
       else
-        w[q] = bf16_pair(_mm512_and_si512(b, low4), _mm512_srli_epi32(b, 4), offset);
+        w[q] = bf16_pair(integer_value(_mm512_and_si512(b, _mm512_set1_epi32(0xf)), offset),
+                         integer_value(_mm512_srli_epi32(b, 4), offset));
+    } else if (a.e4m3) {
+      w[q] = bf16_pair(e4m3_to_fp32(bytes(2 * q)), e4m3_to_fp32(bytes(2 * q + 1)));
     } else {
-      const uint8_t* row = codes + 2 * q * kMixedTileN;
-      const __m512i lo =
-          _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row)));
-      const __m512i hi = _mm512_cvtepu8_epi32(
-          _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + kMixedTileN)));
-      w[q] = bf16_pair(lo, hi, offset);
+      w[q] =
+          bf16_pair(integer_value(bytes(2 * q), offset), integer_value(bytes(2 * q + 1), offset));
     }
   }
 }
@@ -60,16 +66,15 @@ inline __m512i broadcast_pair(const uint16_t* x) {
 }
 
 template <int Bits, int Rows>
-void tile(const MixedTileArgs& a, const uint16_t* x, float* y) {
+void tile(const MixedTileArgs& a, int64_t row0, const uint16_t* x, float* y) {
   constexpr int kChains = Rows >= 4 ? 1 : 2;
   __m512 acc[Rows];
   for (int r = 0; r < Rows; ++r) acc[r] = _mm512_setzero_ps();
-  // bf16 of (t mod 16) - offset for t in [0, 32).
+  // bf16 of values[t mod 16] for t in [0, 32) (the 4-bit values are exact in bf16).
   alignas(64) uint16_t table_words[32];
   for (int t = 0; t < 32; ++t) {
-    const float value = static_cast<float>((t & 15) - a.code_offset);
     uint32_t bits;
-    __builtin_memcpy(&bits, &value, 4);
+    __builtin_memcpy(&bits, a.values + (t & 15), 4);
     table_words[t] = static_cast<uint16_t>(bits >> 16);
   }
   const __m512i table = _mm512_load_si512(table_words);
@@ -91,7 +96,7 @@ void tile(const MixedTileArgs& a, const uint16_t* x, float* y) {
     for (int64_t i = 0; i < length; i += 4) {
       __m512i w[2];
       _mm_prefetch(reinterpret_cast<const char*>(codes) + kMixedPrefetchBytes, _MM_HINT_T0);
-      load_two_pairs<Bits>(codes, !a.zero_points, table, offset, w);
+      load_two_pairs<Bits>(a, codes, table, offset, w);
       codes += 4 * kMixedTileN * Bits / 8;
       for (int q = 0; q < 2; ++q)
         for (int r = 0; r < Rows; ++r)
@@ -101,7 +106,11 @@ void tile(const MixedTileArgs& a, const uint16_t* x, float* y) {
     for (int r = 0; r < Rows; ++r) {
       __m512 sum = part[0][r];
       for (int c = 1; c < kChains; ++c) sum = _mm512_add_ps(sum, part[c][r]);
-      acc[r] = _mm512_fmadd_ps(sum, scale, acc[r]);
+      const __m512 row_scale =
+          a.x_scales
+              ? _mm512_mul_ps(scale, _mm512_set1_ps(a.x_scales[s * kMixedTileRows + row0 + r]))
+              : scale;
+      acc[r] = _mm512_fmadd_ps(sum, row_scale, acc[r]);
     }
   }
   for (int r = 0; r < Rows; ++r) _mm512_storeu_ps(y + r * kMixedTileN, acc[r]);
@@ -114,13 +123,13 @@ void rows_in_blocks(const MixedTileArgs& a) {
     const int64_t left = a.rows - done;
     float* y = a.y + done * kMixedTileN;
     if (left >= 8) {
-      tile<Bits, 8>(a, x + 2 * done, y), done += 8;
+      tile<Bits, 8>(a, done, x + 2 * done, y), done += 8;
     } else if (left >= 4) {
-      tile<Bits, 4>(a, x + 2 * done, y), done += 4;
+      tile<Bits, 4>(a, done, x + 2 * done, y), done += 4;
     } else if (left >= 2) {
-      tile<Bits, 2>(a, x + 2 * done, y), done += 2;
+      tile<Bits, 2>(a, done, x + 2 * done, y), done += 2;
     } else {
-      tile<Bits, 1>(a, x + 2 * done, y), done += 1;
+      tile<Bits, 1>(a, done, x + 2 * done, y), done += 1;
     }
   }
 }

@@ -15,27 +15,33 @@ namespace qlinear::cpu {
 inline constexpr int kMixedTileN = 16;
 
 // Packed weights of one tile of 16 output columns, segment after segment. A segment is a run of K
-// positions sharing one scale column (a group, the whole K for per-channel scales, or under act
-// order the positions of one g_idx group, gathered). Its extent is padded to a multiple of 4 with
-// positions whose activation is 0.
+// positions sharing one scale column (a group or block along K, the whole K for per-channel
+// scales, or under act order the positions of one g_idx group, gathered). Its extent is padded to
+// a multiple of 4 with positions whose activation is 0.
 //   4-bit codes  [len / 2][16] bytes: byte j of pair p holds column j at k = 2p (low nibble) and
 //                k = 2p + 1 (high nibble)
-//   8-bit codes  [len][16] bytes, unsigned (int8 stored as code + 128)
+//   8-bit codes  [len][16] bytes
 //   scales       [16] fp32
 //   zero points  [16] uint8, only with zero points
-// Column j of the tile at position k in the segment has the value code - offset, where offset is
-// the zero point or, without them, the type's bias (8 for uint4b8, 128 for uint8b128 and int8).
+// The value of a code: with zero points, code - zero point; else 4-bit codes through `values`
+// (code - 8 for uint4b8, the e2m1 value for float4_e2m1f); 8-bit codes are float8_e4m3fn when
+// `e4m3`, else integers code - code_offset (int8 is stored as code + 128).
 struct MixedTileArgs {
   const uint8_t* weights;          // this tile's segments
   const int32_t* segment_lengths;  // padded K extent of each segment
   int64_t segments;
   int bits;  // 4 or 8
   bool zero_points;
-  int32_t code_offset;  // without zero points
+  bool e4m3;
+  int32_t code_offset;  // 8-bit integer codes without zero points
+  const float* values;  // [16]: 4-bit codes without zero points
   // A block of kMixedTileRows rows of x in segment order, interleaved so that one broadcast
   // source serves every row: fp32 element (r, i) at i * 8 + r; bf16 (the _vnni tile, which
   // multiplies K pairs) at (i / 2) * 16 + r * 2 + i % 2.
   const void* x;
+  // [segments][kMixedTileRows] scales of x per segment and row (quantized activations with
+  // per-group scales), or null: each segment's sum is multiplied by scale[j] · x_scales[s][r].
+  const float* x_scales;
   int64_t rows;  // rows of the block to compute, 1 to kMixedTileRows
   float* y;      // [rows][16]: Σ_k x·w for each row and column of the tile
 };
