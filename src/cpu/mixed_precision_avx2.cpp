@@ -30,7 +30,7 @@ inline __m256 e4m3_to_fp32(__m256i code) {
 }
 
 // w[position][half]: K positions (i, i + 1), column halves [0, 8) and [8, 16), as fp32.
-template <int Bits>
+template <int Bits, bool E4m3>
 inline void load_pair(const MixedTileArgs& a, const uint8_t* codes, const __m256 table[2],
                       const __m256i offset[2], __m256 w[2][2]) {
   const auto bytes = [&](int row, int h) {
@@ -51,13 +51,13 @@ inline void load_pair(const MixedTileArgs& a, const uint8_t* codes, const __m256
       }
     } else {
       for (int i = 0; i < 2; ++i)
-        w[i][h] = a.e4m3 ? e4m3_to_fp32(bytes(i, h))
-                         : _mm256_cvtepi32_ps(_mm256_sub_epi32(bytes(i, h), offset[h]));
+        w[i][h] = E4m3 ? e4m3_to_fp32(bytes(i, h))
+                       : _mm256_cvtepi32_ps(_mm256_sub_epi32(bytes(i, h), offset[h]));
     }
   }
 }
 
-template <int Bits, int Rows>
+template <int Bits, bool E4m3, int Rows>
 void tile(const MixedTileArgs& a, int64_t row0, const float* x, float* y) {
   constexpr int kChains = Rows == 1 ? 2 : 1;
   __m256 acc[Rows][2];
@@ -84,7 +84,7 @@ void tile(const MixedTileArgs& a, int64_t row0, const float* x, float* y) {
     for (int64_t i = 0; i < length; i += 2) {
       __m256 w[2][2];
       _mm_prefetch(reinterpret_cast<const char*>(codes) + kMixedPrefetchBytes, _MM_HINT_T0);
-      load_pair<Bits>(a, codes, table, offset, w);
+      load_pair<Bits, E4m3>(a, codes, table, offset, w);
       codes += 2 * kMixedTileN * Bits / 8;
       for (int j = 0; j < 2; ++j)
         for (int r = 0; r < Rows; ++r) {
@@ -109,15 +109,15 @@ void tile(const MixedTileArgs& a, int64_t row0, const float* x, float* y) {
     for (int h = 0; h < 2; ++h) _mm256_storeu_ps(y + r * kMixedTileN + 8 * h, acc[r][h]);
 }
 
-template <int Bits>
+template <int Bits, bool E4m3>
 void rows_in_blocks(const MixedTileArgs& a) {
   const auto* x = static_cast<const float*>(a.x);
   for (int64_t done = 0; done < a.rows;) {
     float* y = a.y + done * kMixedTileN;
     if (a.rows - done >= 2) {
-      tile<Bits, 2>(a, done, x + done, y), done += 2;
+      tile<Bits, E4m3, 2>(a, done, x + done, y), done += 2;
     } else {
-      tile<Bits, 1>(a, done, x + done, y), done += 1;
+      tile<Bits, E4m3, 1>(a, done, x + done, y), done += 1;
     }
   }
 }
@@ -126,9 +126,11 @@ void rows_in_blocks(const MixedTileArgs& a) {
 
 void mixed_precision_tile_avx2(const MixedTileArgs& a) {
   if (a.bits == 4)
-    rows_in_blocks<4>(a);
+    rows_in_blocks<4, false>(a);
+  else if (a.e4m3)
+    rows_in_blocks<8, true>(a);
   else
-    rows_in_blocks<8>(a);
+    rows_in_blocks<8, false>(a);
 }
 
 }  // namespace qlinear::cpu

@@ -18,7 +18,7 @@ namespace qlinear::cpu {
 namespace {
 
 // The 16 columns of K positions k0..k0+3 of a segment, as fp32 values.
-template <int Bits>
+template <int Bits, bool E4m3>
 inline void load_four(const MixedTileArgs& a, const uint8_t* codes, __m512 table, __m512i offset,
                       __m512 w[4]) {
   const auto bytes = [&](int row) {
@@ -39,12 +39,11 @@ inline void load_four(const MixedTileArgs& a, const uint8_t* codes, __m512 table
     }
   } else {
     for (int i = 0; i < 4; ++i)
-      w[i] =
-          a.e4m3 ? e4m3_to_fp32(bytes(i)) : _mm512_cvtepi32_ps(_mm512_sub_epi32(bytes(i), offset));
+      w[i] = E4m3 ? e4m3_to_fp32(bytes(i)) : _mm512_cvtepi32_ps(_mm512_sub_epi32(bytes(i), offset));
   }
 }
 
-template <int Bits, int Rows>
+template <int Bits, bool E4m3, int Rows>
 void tile(const MixedTileArgs& a, int64_t row0, const float* x, float* y) {
   constexpr int kChains = Rows >= 4 ? 1 : 4;
   __m512 acc[Rows];
@@ -68,7 +67,7 @@ void tile(const MixedTileArgs& a, int64_t row0, const float* x, float* y) {
     for (int64_t i = 0; i < length; i += 4) {
       __m512 w[4];
       _mm_prefetch(reinterpret_cast<const char*>(codes) + kMixedPrefetchBytes, _MM_HINT_T0);
-      load_four<Bits>(a, codes, table, offset, w);
+      load_four<Bits, E4m3>(a, codes, table, offset, w);
       codes += 4 * kMixedTileN * Bits / 8;
       for (int j = 0; j < 4; ++j)
         for (int r = 0; r < Rows; ++r)
@@ -89,20 +88,20 @@ void tile(const MixedTileArgs& a, int64_t row0, const float* x, float* y) {
   for (int r = 0; r < Rows; ++r) _mm512_storeu_ps(y + r * kMixedTileN, acc[r]);
 }
 
-template <int Bits>
+template <int Bits, bool E4m3>
 void rows_in_blocks(const MixedTileArgs& a) {
   const auto* x = static_cast<const float*>(a.x);
   for (int64_t done = 0; done < a.rows;) {
     const int64_t left = a.rows - done;
     float* y = a.y + done * kMixedTileN;
     if (left >= 8) {
-      tile<Bits, 8>(a, done, x + done, y), done += 8;
+      tile<Bits, E4m3, 8>(a, done, x + done, y), done += 8;
     } else if (left >= 4) {
-      tile<Bits, 4>(a, done, x + done, y), done += 4;
+      tile<Bits, E4m3, 4>(a, done, x + done, y), done += 4;
     } else if (left >= 2) {
-      tile<Bits, 2>(a, done, x + done, y), done += 2;
+      tile<Bits, E4m3, 2>(a, done, x + done, y), done += 2;
     } else {
-      tile<Bits, 1>(a, done, x + done, y), done += 1;
+      tile<Bits, E4m3, 1>(a, done, x + done, y), done += 1;
     }
   }
 }
@@ -111,9 +110,11 @@ void rows_in_blocks(const MixedTileArgs& a) {
 
 void mixed_precision_tile_avx512(const MixedTileArgs& a) {
   if (a.bits == 4)
-    rows_in_blocks<4>(a);
+    rows_in_blocks<4, false>(a);
+  else if (a.e4m3)
+    rows_in_blocks<8, true>(a);
   else
-    rows_in_blocks<8>(a);
+    rows_in_blocks<8, false>(a);
 }
 
 }  // namespace qlinear::cpu

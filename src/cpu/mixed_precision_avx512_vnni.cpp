@@ -28,7 +28,7 @@ inline __m512 integer_value(__m512i code, __m512i offset) {
 }
 
 // Column pairs of K positions (i, i + 1) for i = k0 and k0 + 2, as bf16 pairs.
-template <int Bits>
+template <int Bits, bool E4m3>
 inline void load_two_pairs(const MixedTileArgs& a, const uint8_t* codes, __m512i table,
                            __m512i offset, __m512i w[2]) {
   const auto bytes = [&](int row) {
@@ -43,7 +43,7 @@ inline void load_two_pairs(const MixedTileArgs& a, const uint8_t* codes, __m512i
       else
         w[q] = bf16_pair(integer_value(_mm512_and_si512(b, _mm512_set1_epi32(0xf)), offset),
                          integer_value(_mm512_srli_epi32(b, 4), offset));
-    } else if (a.e4m3) {
+    } else if constexpr (E4m3) {
       w[q] = bf16_pair(e4m3_to_fp32(bytes(2 * q)), e4m3_to_fp32(bytes(2 * q + 1)));
     } else {
       w[q] =
@@ -65,7 +65,7 @@ inline __m512i broadcast_pair(const uint16_t* x) {
   return _mm512_set1_epi32(pair);
 }
 
-template <int Bits, int Rows>
+template <int Bits, bool E4m3, int Rows>
 void tile(const MixedTileArgs& a, int64_t row0, const uint16_t* x, float* y) {
   constexpr int kChains = Rows >= 4 ? 1 : 2;
   __m512 acc[Rows];
@@ -96,7 +96,7 @@ void tile(const MixedTileArgs& a, int64_t row0, const uint16_t* x, float* y) {
     for (int64_t i = 0; i < length; i += 4) {
       __m512i w[2];
       _mm_prefetch(reinterpret_cast<const char*>(codes) + kMixedPrefetchBytes, _MM_HINT_T0);
-      load_two_pairs<Bits>(a, codes, table, offset, w);
+      load_two_pairs<Bits, E4m3>(a, codes, table, offset, w);
       codes += 4 * kMixedTileN * Bits / 8;
       for (int q = 0; q < 2; ++q)
         for (int r = 0; r < Rows; ++r)
@@ -116,20 +116,20 @@ void tile(const MixedTileArgs& a, int64_t row0, const uint16_t* x, float* y) {
   for (int r = 0; r < Rows; ++r) _mm512_storeu_ps(y + r * kMixedTileN, acc[r]);
 }
 
-template <int Bits>
+template <int Bits, bool E4m3>
 void rows_in_blocks(const MixedTileArgs& a) {
   const auto* x = static_cast<const uint16_t*>(a.x);
   for (int64_t done = 0; done < a.rows;) {
     const int64_t left = a.rows - done;
     float* y = a.y + done * kMixedTileN;
     if (left >= 8) {
-      tile<Bits, 8>(a, done, x + 2 * done, y), done += 8;
+      tile<Bits, E4m3, 8>(a, done, x + 2 * done, y), done += 8;
     } else if (left >= 4) {
-      tile<Bits, 4>(a, done, x + 2 * done, y), done += 4;
+      tile<Bits, E4m3, 4>(a, done, x + 2 * done, y), done += 4;
     } else if (left >= 2) {
-      tile<Bits, 2>(a, done, x + 2 * done, y), done += 2;
+      tile<Bits, E4m3, 2>(a, done, x + 2 * done, y), done += 2;
     } else {
-      tile<Bits, 1>(a, done, x + 2 * done, y), done += 1;
+      tile<Bits, E4m3, 1>(a, done, x + 2 * done, y), done += 1;
     }
   }
 }
@@ -138,9 +138,11 @@ void rows_in_blocks(const MixedTileArgs& a) {
 
 void mixed_precision_tile_avx512_vnni(const MixedTileArgs& a) {
   if (a.bits == 4)
-    rows_in_blocks<4>(a);
+    rows_in_blocks<4, false>(a);
+  else if (a.e4m3)
+    rows_in_blocks<8, true>(a);
   else
-    rows_in_blocks<8>(a);
+    rows_in_blocks<8, false>(a);
 }
 
 }  // namespace qlinear::cpu

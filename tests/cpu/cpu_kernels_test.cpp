@@ -6,6 +6,7 @@
 #include <cstring>
 #include <thread>
 
+#include "cpu/convert.hpp"
 #include "qlinear/conformance.hpp"
 #include "qlinear/error.hpp"
 #include "qlinear/linear.hpp"
@@ -111,6 +112,19 @@ TEST_P(CpuKernel, BadCallsGetErrors) {
 
 INSTANTIATE_TEST_SUITE_P(Cpu, CpuKernel, ::testing::ValuesIn(cpu_kernel_names()),
                          [](const auto& info) { return info.param; });
+
+// The fast float8 / float4 rounding of the activation quantizers agrees with the scalar-type table.
+TEST(CpuConvert, RoundingMatchesTheTypeTable) {
+  for (double v = -500; v <= 500; v += 0.0078125 * 1.37) {
+    for (double scale : {1.0, 0x1p-8, 0x1p-12}) {
+      const auto f = static_cast<float>(v * scale);
+      EXPECT_EQ(cpu::round_to_e4m3(f), static_cast<float>(round_to(ScalarType::float8_e4m3fn, f)))
+          << f;
+      EXPECT_EQ(cpu::round_to_e2m1(f), static_cast<float>(round_to(ScalarType::float4_e2m1f, f)))
+          << f;
+    }
+  }
+}
 
 // AMX kernels need a CPU with AMX tiles and the kernel's permission to use them.
 TEST(CpuPlatform, AmxAvailability) {
