@@ -5,6 +5,7 @@
 #include <immintrin.h>
 
 #include "cpu/int8_tile.hpp"
+#include "cpu/tile_rows.hpp"
 
 namespace qlinear::cpu {
 namespace {
@@ -63,15 +64,9 @@ void tile(const Int8TileArgs& a, const uint8_t* x, const int32_t* shift, float* 
 }  // namespace
 
 void int8_tile_avx2(const Int8TileArgs& a) {
-  for (int64_t done = 0; done < a.rows;) {
-    const uint8_t* x = a.x + 4 * done;
-    float* y = a.y + done * kInt8TileN;
-    if (a.rows - done >= 2) {
-      tile<2>(a, x, a.shift + done, y), done += 2;
-    } else {
-      tile<1>(a, x, a.shift + done, y), done += 1;
-    }
-  }
+  for_row_blocks<2>(a.rows, [&](auto rows, int64_t done) {
+    tile<rows>(a, a.x + 4 * done, a.shift + done, a.y + done * kInt8TileN);
+  });
 }
 
 }  // namespace qlinear::cpu

@@ -8,6 +8,7 @@
 #include <immintrin.h>
 
 #include "cpu/int8_tile.hpp"
+#include "cpu/tile_rows.hpp"
 
 namespace qlinear::cpu {
 namespace {
@@ -107,20 +108,9 @@ void quantize_row_avx512(const void* x, int type, int64_t n, float scale, float 
 }
 
 void int8_tile_avx512_vnni(const Int8TileArgs& a) {
-  for (int64_t done = 0; done < a.rows;) {
-    const int64_t left = a.rows - done;
-    const uint8_t* x = a.x + 4 * done;
-    float* y = a.y + done * kInt8TileN;
-    if (left >= 8) {
-      tile<8>(a, x, a.shift + done, y), done += 8;
-    } else if (left >= 4) {
-      tile<4>(a, x, a.shift + done, y), done += 4;
-    } else if (left >= 2) {
-      tile<2>(a, x, a.shift + done, y), done += 2;
-    } else {
-      tile<1>(a, x, a.shift + done, y), done += 1;
-    }
-  }
+  for_row_blocks<8>(a.rows, [&](auto rows, int64_t done) {
+    tile<rows>(a, a.x + 4 * done, a.shift + done, a.y + done * kInt8TileN);
+  });
 }
 
 }  // namespace qlinear::cpu

@@ -8,6 +8,7 @@
 #include <immintrin.h>
 
 #include "cpu/mixed_precision_tile.hpp"
+#include "cpu/tile_rows.hpp"
 
 namespace qlinear::cpu {
 namespace {
@@ -109,28 +110,15 @@ void tile(const MixedTileArgs& a, int64_t row0, const float* x, float* y) {
     for (int h = 0; h < 2; ++h) _mm256_storeu_ps(y + r * kMixedTileN + 8 * h, acc[r][h]);
 }
 
-template <int Bits, bool E4m3>
-void rows_in_blocks(const MixedTileArgs& a) {
-  const auto* x = static_cast<const float*>(a.x);
-  for (int64_t done = 0; done < a.rows;) {
-    float* y = a.y + done * kMixedTileN;
-    if (a.rows - done >= 2) {
-      tile<Bits, E4m3, 2>(a, done, x + done, y), done += 2;
-    } else {
-      tile<Bits, E4m3, 1>(a, done, x + done, y), done += 1;
-    }
-  }
-}
-
 }  // namespace
 
 void mixed_precision_tile_avx2(const MixedTileArgs& a) {
-  if (a.bits == 4)
-    rows_in_blocks<4, false>(a);
-  else if (a.e4m3)
-    rows_in_blocks<8, true>(a);
-  else
-    rows_in_blocks<8, false>(a);
+  const auto* x = static_cast<const float*>(a.x);
+  for_code_kind(a, [&](auto bits, auto e4m3) {
+    for_row_blocks<2>(a.rows, [&](auto rows, int64_t done) {
+      tile<bits, e4m3, rows>(a, done, x + done, a.y + done * kMixedTileN);
+    });
+  });
 }
 
 }  // namespace qlinear::cpu

@@ -13,6 +13,7 @@
 
 #include "cpu/avx512_decode.hpp"
 #include "cpu/mixed_precision_tile.hpp"
+#include "cpu/tile_rows.hpp"
 
 namespace qlinear::cpu {
 namespace {
@@ -81,15 +82,10 @@ void tile(const MixedTileArgs& a, int64_t row0, const uint16_t* x, float* y) {
   const uint8_t* p = a.weights;
   for (int64_t s = 0; s < a.segments; ++s) {
     const int64_t length = a.segment_lengths[s];
-    const uint8_t* codes = p;
-    p += length * kMixedTileN * Bits / 8;
-    const __m512 scale = _mm512_loadu_ps(reinterpret_cast<const float*>(p));
-    p += kMixedTileN * 4;
-    __m512i offset = _mm512_set1_epi32(a.code_offset);
-    if (a.zero_points) {
-      offset = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-      p += kMixedTileN;
-    }
+    const Segment segment = next_segment<Bits>(a, p, length);
+    const uint8_t* codes = segment.codes;
+    const __m512 scale = segment.scale;
+    const __m512i offset = segment.offset;
     __m512 part[kChains][Rows];
     for (int c = 0; c < kChains; ++c)
       for (int r = 0; r < Rows; ++r) part[c][r] = _mm512_setzero_ps();
@@ -103,46 +99,20 @@ void tile(const MixedTileArgs& a, int64_t row0, const uint16_t* x, float* y) {
           dpbf16(part[q % kChains][r], w[q], broadcast_pair(x + q * 2 * kMixedTileRows + 2 * r));
       x += 4 * kMixedTileRows;
     }
-    for (int r = 0; r < Rows; ++r) {
-      __m512 sum = part[0][r];
-      for (int c = 1; c < kChains; ++c) sum = _mm512_add_ps(sum, part[c][r]);
-      const __m512 row_scale =
-          a.x_scales
-              ? _mm512_mul_ps(scale, _mm512_set1_ps(a.x_scales[s * kMixedTileRows + row0 + r]))
-              : scale;
-      acc[r] = _mm512_fmadd_ps(sum, row_scale, acc[r]);
-    }
+    finish_segment(a, s, row0, scale, part, acc);
   }
   for (int r = 0; r < Rows; ++r) _mm512_storeu_ps(y + r * kMixedTileN, acc[r]);
-}
-
-template <int Bits, bool E4m3>
-void rows_in_blocks(const MixedTileArgs& a) {
-  const auto* x = static_cast<const uint16_t*>(a.x);
-  for (int64_t done = 0; done < a.rows;) {
-    const int64_t left = a.rows - done;
-    float* y = a.y + done * kMixedTileN;
-    if (left >= 8) {
-      tile<Bits, E4m3, 8>(a, done, x + 2 * done, y), done += 8;
-    } else if (left >= 4) {
-      tile<Bits, E4m3, 4>(a, done, x + 2 * done, y), done += 4;
-    } else if (left >= 2) {
-      tile<Bits, E4m3, 2>(a, done, x + 2 * done, y), done += 2;
-    } else {
-      tile<Bits, E4m3, 1>(a, done, x + 2 * done, y), done += 1;
-    }
-  }
 }
 
 }  // namespace
 
 void mixed_precision_tile_avx512_vnni(const MixedTileArgs& a) {
-  if (a.bits == 4)
-    rows_in_blocks<4, false>(a);
-  else if (a.e4m3)
-    rows_in_blocks<8, true>(a);
-  else
-    rows_in_blocks<8, false>(a);
+  const auto* x = static_cast<const uint16_t*>(a.x);
+  for_code_kind(a, [&](auto bits, auto e4m3) {
+    for_row_blocks<8>(a.rows, [&](auto rows, int64_t done) {
+      tile<bits, e4m3, rows>(a, done, x + 2 * done, a.y + done * kMixedTileN);
+    });
+  });
 }
 
 }  // namespace qlinear::cpu

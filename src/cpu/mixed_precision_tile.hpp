@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 
 namespace qlinear::cpu {
 
@@ -54,6 +55,22 @@ inline constexpr int kMixedTileRows = 8;
 inline constexpr int kMixedPrefetchBytes = 8192;
 
 using MixedTileFn = void (*)(const MixedTileArgs&);
+
+namespace {  // NOLINT(google-build-namespaces): instantiated in ISA files only, one copy each
+
+// Calls run(bits, e4m3) with the tile's code kind as compile-time constants: 4-bit, 8-bit
+// integer, or 8-bit float8_e4m3fn.
+template <typename Run>
+inline void for_code_kind(const MixedTileArgs& a, Run&& run) {
+  if (a.bits == 4)
+    run(std::integral_constant<int, 4>{}, std::false_type{});
+  else if (a.e4m3)
+    run(std::integral_constant<int, 8>{}, std::true_type{});
+  else
+    run(std::integral_constant<int, 8>{}, std::false_type{});
+}
+
+}  // namespace
 
 void mixed_precision_tile_scalar(const MixedTileArgs& args);
 void mixed_precision_tile_avx2(const MixedTileArgs& args);
