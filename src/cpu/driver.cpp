@@ -17,13 +17,11 @@ Verdict runs_at(const Platform& platform, CpuIsa needed) {
 }
 
 void for_each_tile(int64_t tiles, int64_t blocks, int64_t chunk_blocks,
-                   const std::function<void(int64_t, int64_t, float*)>& body) {
+                   const std::function<void(int64_t, int64_t, int64_t)>& body) {
   for (int64_t chunk = 0; chunk < blocks; chunk += chunk_blocks) {
     const int64_t chunk_end = std::min(blocks, chunk + chunk_blocks);
     parallel_for(tiles, 4, [&](int64_t t0, int64_t t1) {
-      float y[kBlockRows * kTileN];
-      for (int64_t t = t0; t < t1; ++t)
-        for (int64_t b = chunk; b < chunk_end; ++b) body(t, b, y);
+      for (int64_t t = t0; t < t1; ++t) body(t, chunk, chunk_end);
     });
   }
 }

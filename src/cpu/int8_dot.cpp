@@ -24,8 +24,7 @@ namespace {
 
 static_assert(kInt8TileN == kTileN && kInt8TileRows == kBlockRows, "tiles follow driver.hpp");
 
-constexpr int64_t kRowChunk = 128;  // 128 rows x K bytes of codes stay in L2 for K up to 8192
-constexpr int64_t kMaxK = 65536;    // keeps |Σ u·w| below 2^31 (255 · 128 · K)
+constexpr int64_t kMaxK = 65536;  // keeps |Σ u·w| below 2^31 (255 · 128 · K)
 
 // K positions [source, source + count) of x land at [target, target + count) of the padded row.
 struct Run {
@@ -205,17 +204,20 @@ class Int8DotKernel final : public Kernel {
     Int8TileArgs a{};
     a.segment_lengths = p.segment_lengths.data();
     a.segments = static_cast<int64_t>(p.segment_lengths.size());
-    for_each_tile(p.tiles, blocks, kRowChunk / kBlockRows, [&](int64_t t, int64_t b, float* y) {
-      Int8TileArgs args = a;
-      args.weights = p.weights.data() + t * p.tile_bytes;
-      args.x = q.codes.data() + b * kBlockRows * kp;
-      args.shift = q.shift.data() + b * kBlockRows;
-      args.rows = std::min<int64_t>(kBlockRows, m - b * kBlockRows);
-      args.y = y;
-      tile_(args);
-      store_tile(y, q.scale.data() + b * kBlockRows, b * kBlockRows, args.rows, t * kTileN, bias,
-                 out);
-    });
+    for_each_tile(p.tiles, blocks, kInt8ChunkRows / kBlockRows,
+                  [&](int64_t t, int64_t b0, int64_t b1) {
+                    float y[kInt8ChunkRows * kTileN];
+                    Int8TileArgs args = a;
+                    args.weights = p.weights.data() + t * p.tile_bytes;
+                    args.x = q.codes.data() + b0 * kBlockRows * kp;
+                    args.x_block_stride = kBlockRows * kp;
+                    args.shift = q.shift.data() + b0 * kBlockRows;
+                    args.rows = std::min(b1 * kBlockRows, m) - b0 * kBlockRows;
+                    args.y = y;
+                    tile_(args);
+                    store_tile(y, q.scale.data() + b0 * kBlockRows, b0 * kBlockRows, args.rows,
+                               t * kTileN, bias, out);
+                  });
   }
 
   // Integer sums are exact; then per segment one conversion to fp32 and one fused multiply-add

@@ -64,9 +64,13 @@ void tile(const Int8TileArgs& a, const uint8_t* x, const int32_t* shift, float* 
 }  // namespace
 
 void int8_tile_avx2(const Int8TileArgs& a) {
-  for_row_blocks<2>(a.rows, [&](auto rows, int64_t done) {
-    tile<rows>(a, a.x + 4 * done, a.shift + done, a.y + done * kInt8TileN);
-  });
+  for (int64_t first = 0; first < a.rows; first += kInt8TileRows) {
+    const uint8_t* block = a.x + (first / kInt8TileRows) * a.x_block_stride;
+    const int64_t rows = a.rows - first < kInt8TileRows ? a.rows - first : kInt8TileRows;
+    for_row_blocks<2>(rows, [&](auto rows, int64_t done) {
+      tile<rows>(a, block + 4 * done, a.shift + first + done, a.y + (first + done) * kInt8TileN);
+    });
+  }
 }
 
 }  // namespace qlinear::cpu

@@ -4,7 +4,8 @@
 // segment with the column sums (see int8_tile.hpp), so the integer result is exact.
 //
 // NOTES: at one or two rows the loop is bound by vpdpbusd's latency on the row's sum, so the sum
-// is split over 4 / 2 chains; from 4 rows on the rows are the independent chains.
+// is split over 4 / 2 chains; from 4 rows on the rows are the independent chains. The int32 sums
+// of a segment live in a buffer between K steps (see kStepQuads).
 #include <immintrin.h>
 
 #include "cpu/int8_tile.hpp"
@@ -14,6 +15,9 @@ namespace qlinear::cpu {
 namespace {
 
 constexpr int kPrefetchBytes = 8192;  // as in mixed_precision_tile.hpp: stream at one row
+// K is taken 512 positions at a time for every row block of the chunk: the tile's 8 KiB of
+// weights for those positions stay in L1 while each block's activations stream from L2.
+constexpr int64_t kStepQuads = 128;
 
 // acc += Σ_4 u8(a)·s8(b) per dword. NOTES: GCC 12 compiles _mm512_dpbusd_epi32 in a loop with
 // two register copies per instruction (it does not tie the accumulator); the asm ties it.
@@ -21,43 +25,32 @@ inline void dpbusd(__m512i& acc, __m512i a, __m512i b) {
   asm("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(a), "v"(b));
 }
 
+// sums[r][16] += Σ_{quads} u[r]·w for the Rows rows of one block from x on (quad after quad).
 template <int Rows>
-void tile(const Int8TileArgs& a, const uint8_t* x, const int32_t* shift, float* y) {
+void step(const uint8_t* codes, const uint8_t* x, int64_t quads, int32_t* sums) {
   constexpr int kChains = Rows >= 4 ? 1 : 4 / Rows;  // divides kInt8SegmentAlign / 4
-  __m512 acc[Rows];
-  for (int r = 0; r < Rows; ++r) acc[r] = _mm512_setzero_ps();
-  const uint8_t* p = a.weights;
-  for (int64_t s = 0; s < a.segments; ++s) {
-    const int64_t length = a.segment_lengths[s];
-    const uint8_t* codes = p;
-    p += length * kInt8TileN;
-    const __m512i colsum = _mm512_loadu_si512(p);
-    const __m512 scale = _mm512_loadu_ps(reinterpret_cast<const float*>(p + 64));
-    p += 128;
-    __m512i sum[kChains][Rows];
-    for (int c = 0; c < kChains; ++c)
-      for (int r = 0; r < Rows; ++r) sum[c][r] = _mm512_setzero_si512();
-    for (int64_t quad = 0; quad < length / 4; quad += kChains) {
-      _mm_prefetch(reinterpret_cast<const char*>(codes) + kPrefetchBytes, _MM_HINT_T0);
-      for (int c = 0; c < kChains; ++c) {
-        const __m512i w = _mm512_loadu_si512(codes + c * 64);
-        for (int r = 0; r < Rows; ++r) {
-          int32_t xq;
-          __builtin_memcpy(&xq, x + c * 4 * kInt8TileRows + 4 * r, 4);
-          dpbusd(sum[c][r], _mm512_set1_epi32(xq), w);
-        }
-      }
-      codes += kChains * 64;
-      x += kChains * 4 * kInt8TileRows;
-    }
-    for (int r = 0; r < Rows; ++r) {
-      __m512i total =
-          _mm512_sub_epi32(sum[0][r], _mm512_mullo_epi32(_mm512_set1_epi32(shift[r]), colsum));
-      for (int c = 1; c < kChains; ++c) total = _mm512_add_epi32(total, sum[c][r]);
-      acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(total), scale, acc[r]);
-    }
+  __m512i sum[kChains][Rows];
+  for (int r = 0; r < Rows; ++r) {
+    sum[0][r] = _mm512_loadu_si512(sums + r * kInt8TileN);
+    for (int c = 1; c < kChains; ++c) sum[c][r] = _mm512_setzero_si512();
   }
-  for (int r = 0; r < Rows; ++r) _mm512_storeu_ps(y + r * kInt8TileN, acc[r]);
+  for (int64_t quad = 0; quad < quads; quad += kChains) {
+    _mm_prefetch(reinterpret_cast<const char*>(codes) + kPrefetchBytes, _MM_HINT_T0);
+    for (int c = 0; c < kChains; ++c) {
+      const __m512i w = _mm512_loadu_si512(codes + c * 64);
+      for (int r = 0; r < Rows; ++r) {
+        int32_t xq;
+        __builtin_memcpy(&xq, x + c * 4 * kInt8TileRows + 4 * r, 4);
+        dpbusd(sum[c][r], _mm512_set1_epi32(xq), w);
+      }
+    }
+    codes += kChains * 64;
+    x += kChains * 4 * kInt8TileRows;
+  }
+  for (int r = 0; r < Rows; ++r) {
+    for (int c = 1; c < kChains; ++c) sum[0][r] = _mm512_add_epi32(sum[0][r], sum[c][r]);
+    _mm512_storeu_si512(sums + r * kInt8TileN, sum[0][r]);
+  }
 }
 
 // 16 activations from i on (fewer under `mask`) as fp32; masked-off lanes are 0.
@@ -108,9 +101,39 @@ void quantize_row_avx512(const void* x, int type, int64_t n, float scale, float 
 }
 
 void int8_tile_avx512_vnni(const Int8TileArgs& a) {
-  for_row_blocks<8>(a.rows, [&](auto rows, int64_t done) {
-    tile<rows>(a, a.x + 4 * done, a.shift + done, a.y + done * kInt8TileN);
-  });
+  alignas(64) int32_t sums[kInt8ChunkRows * kInt8TileN];
+  for (int64_t i = 0; i < a.rows * kInt8TileN; ++i) a.y[i] = 0.f;
+  const uint8_t* p = a.weights;
+  int64_t quads_before = 0;  // quads of x in the segments before this one
+  for (int64_t s = 0; s < a.segments; ++s) {
+    const int64_t quads = a.segment_lengths[s] / 4;
+    const uint8_t* codes = p;
+    p += quads * 4 * kInt8TileN;
+    const __m512i colsum = _mm512_loadu_si512(p);
+    const __m512 scale = _mm512_loadu_ps(reinterpret_cast<const float*>(p + 64));
+    p += 128;
+    for (int64_t i = 0; i < a.rows * kInt8TileN; ++i) sums[i] = 0;
+    for (int64_t q0 = 0; q0 < quads; q0 += kStepQuads) {
+      const int64_t step_quads = quads - q0 < kStepQuads ? quads - q0 : kStepQuads;
+      for (int64_t first = 0; first < a.rows; first += kInt8TileRows) {
+        const uint8_t* block = a.x + (first / kInt8TileRows) * a.x_block_stride +
+                               (quads_before + q0) * 4 * kInt8TileRows;
+        const int64_t rows = a.rows - first < kInt8TileRows ? a.rows - first : kInt8TileRows;
+        for_row_blocks<8>(rows, [&](auto rows, int64_t done) {
+          step<rows>(codes + q0 * 64, block + 4 * done, step_quads,
+                     sums + (first + done) * kInt8TileN);
+        });
+      }
+    }
+    for (int64_t r = 0; r < a.rows; ++r) {
+      const __m512i total =
+          _mm512_sub_epi32(_mm512_loadu_si512(sums + r * kInt8TileN),
+                           _mm512_mullo_epi32(_mm512_set1_epi32(a.shift[r]), colsum));
+      float* y = a.y + r * kInt8TileN;
+      _mm512_storeu_ps(y, _mm512_fmadd_ps(_mm512_cvtepi32_ps(total), scale, _mm512_loadu_ps(y)));
+    }
+    quads_before += quads;
+  }
 }
 
 }  // namespace qlinear::cpu

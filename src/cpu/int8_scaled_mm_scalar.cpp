@@ -52,7 +52,7 @@ void int8_tile_scalar(const Int8TileArgs& a) {
   for (int64_t r = 0; r < a.rows; ++r) {
     float acc[kInt8TileN] = {};
     const uint8_t* p = a.weights;
-    const uint8_t* x = a.x;
+    const uint8_t* x = a.x + (r / kInt8TileRows) * a.x_block_stride + (r % kInt8TileRows) * 4;
     for (int64_t s = 0; s < a.segments; ++s) {
       const int64_t length = a.segment_lengths[s];
       const auto* codes = reinterpret_cast<const int8_t*>(p);
@@ -65,7 +65,7 @@ void int8_tile_scalar(const Int8TileArgs& a) {
       for (int j = 0; j < kInt8TileN; ++j) {
         int32_t sum = 0;
         for (int64_t i = 0; i < length; ++i)
-          sum += static_cast<int32_t>(x[(i / 4) * 4 * kInt8TileRows + r * 4 + i % 4]) *
+          sum += static_cast<int32_t>(x[(i / 4) * 4 * kInt8TileRows + i % 4]) *
                  codes[(i / 4) * 4 * kInt8TileN + j * 4 + i % 4];
         acc[j] += static_cast<float>(sum - a.shift[r] * colsums[j]) * scales[j];
       }

@@ -9,6 +9,7 @@ namespace qlinear::cpu {
 
 inline constexpr int kInt8TileN = 16;         // output columns per tile
 inline constexpr int kInt8TileRows = 8;       // rows of x per block
+inline constexpr int kInt8ChunkRows = 128;    // rows per tile call: 128 x K codes stay in L2
 inline constexpr int kInt8SegmentAlign = 16;  // 4 quads: the tiles' loops need no remainder
 
 // Packed weights of one tile of 16 columns, segment after segment (a segment is a run of K
@@ -20,7 +21,8 @@ inline constexpr int kInt8SegmentAlign = 16;  // 4 quads: the tiles' loops need 
 //   scales   [16] fp32: the weight scale of each column for this segment
 //
 // x is quantized to int8 q and stored as unsigned u = q + 128, in blocks of 8 rows with the
-// 4 positions of a quad adjacent: element (r, i) at (i / 4) * 32 + r * 4 + i % 4.
+// 4 positions of a quad adjacent: element (r, i) of a block at (i / 4) * 32 + r * 4 + i % 4; one
+// call takes a chunk of consecutive blocks (up to kInt8ChunkRows rows).
 // The tile returns, for each row r and column j,
 //   y[r][j] = Σ_segments scale[j] · fp32(Σ_k u[r,k]·w[k,j] - shift[r]·colsum[j])
 // which with shift = 128 + zero point is Σ_segments scale · Σ_k (q - z)·w, exact until the fp32
@@ -29,10 +31,11 @@ struct Int8TileArgs {
   const uint8_t* weights;
   const int32_t* segment_lengths;
   int64_t segments;
-  const uint8_t* x;      // one block of rows
-  const int32_t* shift;  // [rows] 128 + zero point of each row
-  int64_t rows;          // 1 to kInt8TileRows
-  float* y;              // [rows][16]
+  const uint8_t* x;        // the first block of the chunk
+  int64_t x_block_stride;  // bytes from one block to the next
+  const int32_t* shift;    // [rows] 128 + zero point of each row
+  int64_t rows;            // 1 to kInt8ChunkRows
+  float* y;                // [rows][16]
 };
 
 using Int8TileFn = void (*)(const Int8TileArgs&);

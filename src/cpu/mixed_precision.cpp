@@ -298,17 +298,20 @@ class DequantKernel final : public Kernel {
     a.e4m3 = p.e4m3;
     a.code_offset = p.code_offset;
     a.values = p.values.data();
-    for_each_tile(p.tiles, blocks, kRowChunk / kBlockRows, [&](int64_t t, int64_t b, float* y) {
+    for_each_tile(p.tiles, blocks, kRowChunk / kBlockRows, [&](int64_t t, int64_t b0, int64_t b1) {
+      float y[kBlockRows * kTileN];
       MixedTileArgs args = a;
       args.weights = p.weights.data() + t * p.tile_bytes;
-      args.rows = std::min<int64_t>(kBlockRows, m - b * kBlockRows);
-      args.x = bf16_x_ ? static_cast<const void*>(xs_bf16.data() + b * block_elements)
-                       : static_cast<const void*>(xs_fp32.data() + b * block_elements);
-      args.x_scales = group_scales ? x_scales.data() + b * segments * kBlockRows : nullptr;
       args.y = y;
-      tile_(args);
-      store_tile(y, row_scales.empty() ? nullptr : row_scales.data() + b * kBlockRows,
-                 b * kBlockRows, args.rows, t * kTileN, bias, out);
+      for (int64_t b = b0; b < b1; ++b) {
+        args.rows = std::min<int64_t>(kBlockRows, m - b * kBlockRows);
+        args.x = bf16_x_ ? static_cast<const void*>(xs_bf16.data() + b * block_elements)
+                         : static_cast<const void*>(xs_fp32.data() + b * block_elements);
+        args.x_scales = group_scales ? x_scales.data() + b * segments * kBlockRows : nullptr;
+        tile_(args);
+        store_tile(y, row_scales.empty() ? nullptr : row_scales.data() + b * kBlockRows,
+                   b * kBlockRows, args.rows, t * kTileN, bias, out);
+      }
     });
   }
 
