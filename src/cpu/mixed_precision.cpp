@@ -9,9 +9,9 @@
 // Work partition (one call):
 //
 //   x [M, K] --(quantize,) gather into segment order, pad--> xs [M, Kp] (fp32, or bf16 for _vnni)
-//   for each chunk of up to kRowChunk rows of xs (kept in L2 across tiles):
+//   for each chunk of up to 64 rows of xs (kept in L2 across tiles):
 //     parallel over N tiles of 16 columns:
-//       for each block of up to 8 rows: tile(rows, 16 columns, all of Kp) -> fp32 -> epilogue
+//       tile(chunk rows, 16 columns, all of Kp) -> fp32 -> epilogue
 //
 // The weights stream once per row chunk, so at small M the layer reads each packed byte once.
 // Segments (see mixed_precision_tile.hpp) carry act order: K is permuted once at load so that each
@@ -36,7 +36,6 @@ namespace {
 static_assert(kMixedTileN == kTileN && kMixedTileRows == kBlockRows, "tiles follow driver.hpp");
 
 constexpr int64_t kSegmentAlign = 4;  // tiles step through K four positions at a time
-constexpr int64_t kRowChunk = 64;
 
 struct Packed final : PreparedWeights {
   using PreparedWeights::PreparedWeights;
@@ -298,21 +297,21 @@ class DequantKernel final : public Kernel {
     a.e4m3 = p.e4m3;
     a.code_offset = p.code_offset;
     a.values = p.values.data();
-    for_each_tile(p.tiles, blocks, kRowChunk / kBlockRows, [&](int64_t t, int64_t b0, int64_t b1) {
-      float y[kBlockRows * kTileN];
-      MixedTileArgs args = a;
-      args.weights = p.weights.data() + t * p.tile_bytes;
-      args.y = y;
-      for (int64_t b = b0; b < b1; ++b) {
-        args.rows = std::min<int64_t>(kBlockRows, m - b * kBlockRows);
-        args.x = bf16_x_ ? static_cast<const void*>(xs_bf16.data() + b * block_elements)
-                         : static_cast<const void*>(xs_fp32.data() + b * block_elements);
-        args.x_scales = group_scales ? x_scales.data() + b * segments * kBlockRows : nullptr;
-        tile_(args);
-        store_tile(y, row_scales.empty() ? nullptr : row_scales.data() + b * kBlockRows,
-                   b * kBlockRows, args.rows, t * kTileN, bias, out);
-      }
-    });
+    for_each_tile(
+        p.tiles, blocks, kMixedChunkRows / kBlockRows, [&](int64_t t, int64_t b0, int64_t b1) {
+          float y[kMixedChunkRows * kTileN];
+          MixedTileArgs args = a;
+          args.weights = p.weights.data() + t * p.tile_bytes;
+          args.x = bf16_x_ ? static_cast<const void*>(xs_bf16.data() + b0 * block_elements)
+                           : static_cast<const void*>(xs_fp32.data() + b0 * block_elements);
+          args.x_block_stride = block_elements;
+          args.x_scales = group_scales ? x_scales.data() + b0 * segments * kBlockRows : nullptr;
+          args.rows = std::min(b1 * kBlockRows, m) - b0 * kBlockRows;
+          args.y = y;
+          tile_(args);
+          store_tile(y, row_scales.empty() ? nullptr : row_scales.data() + b0 * kBlockRows,
+                     b0 * kBlockRows, args.rows, t * kTileN, bias, out);
+        });
   }
 
   // fp32 throughout: each product x·value(code) rounds once, each segment's sum is scaled once

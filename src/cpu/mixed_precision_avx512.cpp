@@ -79,10 +79,12 @@ void tile(const MixedTileArgs& a, int64_t row0, const float* x, float* y) {
 }  // namespace
 
 void mixed_precision_tile_avx512(const MixedTileArgs& a) {
-  const auto* x = static_cast<const float*>(a.x);
-  for_code_kind(a, [&](auto bits, auto e4m3) {
-    for_row_blocks<8>(a.rows, [&](auto rows, int64_t done) {
-      tile<bits, e4m3, rows>(a, done, x + done, a.y + done * kMixedTileN);
+  for_each_block<float>(a, [&](const MixedTileArgs& block) {
+    const auto* x = static_cast<const float*>(block.x);
+    for_code_kind(block, [&](auto bits, auto e4m3) {
+      for_row_blocks<8>(block.rows, [&](auto rows, int64_t done) {
+        tile<bits, e4m3, rows>(block, done, x + done, block.y + done * kMixedTileN);
+      });
     });
   });
 }

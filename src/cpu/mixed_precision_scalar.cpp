@@ -20,8 +20,10 @@ float e4m3_value(uint8_t code) {
 }  // namespace
 
 void mixed_precision_tile_scalar(const MixedTileArgs& a) {
-  const auto* x = static_cast<const float*>(a.x);
-  for (int64_t r = 0; r < a.rows; ++r) {
+  for (int64_t row = 0; row < a.rows; ++row) {
+    const int64_t block = row / kMixedTileRows, r = row % kMixedTileRows;
+    const float* x = static_cast<const float*>(a.x) + block * a.x_block_stride;
+    const float* x_scales = a.x_scales ? a.x_scales + block * a.segments * kMixedTileRows : nullptr;
     float acc[kMixedTileN] = {};
     const uint8_t* p = a.weights;
     int64_t k0 = 0;
@@ -48,12 +50,12 @@ void mixed_precision_tile_scalar(const MixedTileArgs& a) {
           }
           part += x[(k0 + i) * kMixedTileRows + r] * w;
         }
-        const float scale = a.x_scales ? scales[j] * a.x_scales[s * kMixedTileRows + r] : scales[j];
+        const float scale = x_scales ? scales[j] * x_scales[s * kMixedTileRows + r] : scales[j];
         acc[j] += part * scale;
       }
       k0 += length;
     }
-    std::memcpy(a.y + r * kMixedTileN, acc, sizeof acc);
+    std::memcpy(a.y + row * kMixedTileN, acc, sizeof acc);
   }
 }
 

@@ -36,17 +36,20 @@ struct MixedTileArgs {
   bool e4m3;
   int32_t code_offset;  // 8-bit integer codes without zero points
   const float* values;  // [16]: 4-bit codes without zero points
-  // A block of kMixedTileRows rows of x in segment order, interleaved so that one broadcast
-  // source serves every row: fp32 element (r, i) at i * 8 + r; bf16 (the _vnni tile, which
-  // multiplies K pairs) at (i / 2) * 16 + r * 2 + i % 2.
+  // x in segment order, in blocks of kMixedTileRows rows interleaved so that one broadcast
+  // source serves every row of a block: fp32 element (r, i) of a block at i * 8 + r; bf16 (the
+  // _vnni tile, which multiplies K pairs) at (i / 2) * 16 + r * 2 + i % 2. One call takes a chunk
+  // of consecutive blocks (up to kMixedChunkRows rows).
   const void* x;
-  // [segments][kMixedTileRows] scales of x per segment and row (quantized activations with
-  // per-group scales), or null: each segment's sum is multiplied by scale[j] · x_scales[s][r].
+  int64_t x_block_stride;  // elements from one block to the next
+  // [blocks][segments][kMixedTileRows] scales of x per segment and row (quantized activations
+  // with per-group scales), or null: each segment's sum is multiplied by scale[j] · x_scales.
   const float* x_scales;
-  int64_t rows;  // rows of the block to compute, 1 to kMixedTileRows
+  int64_t rows;  // rows of the chunk to compute, 1 to kMixedChunkRows
   float* y;      // [rows][16]: Σ_k x·w for each row and column of the tile
 };
 inline constexpr int kMixedTileRows = 8;
+inline constexpr int kMixedChunkRows = 64;
 
 // How far ahead of its loads a tile prefetches its weights. At one row a tile spends ~16
 // instructions per 64-byte line, so the out-of-order window holds too few misses to stream from
@@ -68,6 +71,21 @@ inline void for_code_kind(const MixedTileArgs& a, Run&& run) {
     run(std::integral_constant<int, 8>{}, std::true_type{});
   else
     run(std::integral_constant<int, 8>{}, std::false_type{});
+}
+
+// Calls run(block) for each block of kMixedTileRows rows of the chunk `a`, `block` describing
+// that block alone; Element is the type of x (float, or uint16_t bf16 bits).
+template <typename Element, typename Run>
+inline void for_each_block(const MixedTileArgs& a, Run&& run) {
+  for (int64_t first = 0; first < a.rows; first += kMixedTileRows) {
+    MixedTileArgs block = a;
+    const int64_t b = first / kMixedTileRows;
+    block.x = static_cast<const Element*>(a.x) + b * a.x_block_stride;
+    if (a.x_scales) block.x_scales = a.x_scales + b * a.segments * kMixedTileRows;
+    block.rows = a.rows - first < kMixedTileRows ? a.rows - first : kMixedTileRows;
+    block.y = a.y + first * kMixedTileN;
+    run(block);
+  }
 }
 
 }  // namespace

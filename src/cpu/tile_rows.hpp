@@ -1,5 +1,5 @@
-// How the vector tiles split a block of rows into register blocks: the largest of 8, 4, 2, 1 rows
-// (up to MaxRows) that fits what is left, each a compile-time row count.
+// How the vector tiles split rows into register blocks: the largest of 16, 8, 4, 2, 1 rows (up to
+// MaxRows) that fits what is left, each a compile-time row count.
 // NOTES: for the files compiled with ISA flags; internal linkage, as avx512_decode.hpp explains.
 #pragma once
 
@@ -12,10 +12,16 @@ namespace {  // NOLINT(google-build-namespaces): one private copy per ISA file
 // Calls run(std::integral_constant<int, R>{}, first_row) over [0, rows).
 template <int MaxRows, typename Run>
 inline void for_row_blocks(int64_t rows, Run&& run) {
-  static_assert(MaxRows == 8 || MaxRows == 2, "register blocks of 8, 4, 2, 1 rows or of 2, 1 rows");
+  static_assert(MaxRows == 16 || MaxRows == 8 || MaxRows == 2, "16, 8 or 2 rows at most");
   for (int64_t done = 0; done < rows;) {
     const int64_t left = rows - done;
-    if constexpr (MaxRows == 8) {
+    if constexpr (MaxRows == 16) {
+      if (left >= 16) {
+        run(std::integral_constant<int, 16>{}, done), done += 16;
+        continue;
+      }
+    }
+    if constexpr (MaxRows >= 8) {
       if (left >= 8) {
         run(std::integral_constant<int, 8>{}, done), done += 8;
         continue;
