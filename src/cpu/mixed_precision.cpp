@@ -94,8 +94,9 @@ int64_t scale_row(const LayerConfig& c, int64_t n) {
   }
 }
 
+// The activation code nearest to value (float8_e4m3fn or float4_e2m1f), as fp32.
 float round_to_float(ScalarType type, float value) {
-  return static_cast<float>(round_to(type, value));
+  return type == ScalarType::float4_e2m1f ? round_to_e2m1(value) : round_to_e4m3(value);
 }
 
 // Activations of the quantizing families, as the tiles take them: the code values of one row,
