@@ -59,6 +59,28 @@ TEST_P(CpuKernel, MatchesTheReference) {
   EXPECT_GT(ran, 0) << GetParam() << " implements none of its family's conformance configs";
 }
 
+// Shapes off every grid the kernels use: one output column, 17 columns, odd K where the format
+// allows it (4-bit weights pack K in pairs), and K past a 512-position step.
+TEST_P(CpuKernel, OddShapesMatchTheReference) {
+  const Kernel& kernel = kernel_named(GetParam());
+  const LayerConfig base = conformance_configs(kernel.family()).front();
+  const bool packed = info(base.weight_type).bits == 4;
+  const int64_t unit = base.group_size > 0 ? base.group_size : (packed ? 2 : 1);
+  for (const auto [n, k] : {std::pair<int64_t, int64_t>{1, 3 * unit},
+                            {17, 5 * unit},
+                            {33, 9 * unit},
+                            {20, (600 / unit + 1) * unit}}) {
+    LayerConfig config = base;
+    config.n = n, config.k = k;
+    if (!kernel.can_implement(config)) continue;
+    for (int64_t m : {int64_t{1}, int64_t{9}}) {
+      const ConformanceResult r = run_against_reference(kernel, {config, m, 5}, Device::cpu());
+      EXPECT_TRUE(r.pass) << config.describe() << " M=" << m << ": error " << r.max_error
+                          << " > tolerance " << r.tolerance << "; " << r.detail;
+    }
+  }
+}
+
 TEST_P(CpuKernel, SeveralThreadsGiveTheSameResultAsOne) {
   const Kernel& kernel = kernel_named(GetParam());
   for (const LayerConfig& config : conformance_configs(kernel.family())) {
