@@ -173,6 +173,7 @@ CheckpointLayer int_quantized(const LayerSource& src, const Args& w, const json*
   const bool act = input && input->is_object();
   LayerConfig c =
       base_config(src.checkpoint, act ? Family::int8_scaled_mm : Family::mixed_precision, n, k);
+  c.group_size = 0;
   if (w.strategy == "tensor") {
     c.weight_scale = Granularity::per_tensor;
   } else if (w.strategy == "channel") {
@@ -246,32 +247,17 @@ CheckpointLayer float_quantized(const LayerSource& src, const Args& w, const jso
             "; MXFP8 scales cover 32 along K");
     LayerConfig c =
         base_config(src.checkpoint, act ? Family::mxfp8 : Family::mxfp8_weight_only, n, k);
-    c.weight_type = ScalarType::float8_e4m3fn;
-    c.weight_scale = Granularity::per_group;
-    c.weight_scale_type = ScalarType::float8_e8m0fnu;
-    c.group_size = 32;
-    if (act) {
+    if (act)
       require(in.dynamic && in.strategy == "group" && in.group_size == 32, where,
               "input_activations: MXFP8 activations are dynamic, per group of 32");
-      c.act_quant = ScalarType::float8_e4m3fn;
-      c.act_scale = Granularity::per_group;
-      c.act_group_size = 32;
-    }
     CheckpointLayer layer = start_layer(
         src, cat("compressed-tensors float-quantized mxfp8", act ? "" : " weight-only"), c);
-    layer.weight = copy_as(weight, ScalarType::float8_e4m3fn, {n, k});
-    layer.weight_scale =
-        copy_as(src.need("weight_scale", {Dtype::U8, Dtype::F8_E8M0},
-                         std::vector<int64_t>{n, k / 32}, "e8m0 exponents per 32 along K"),
-                ScalarType::float8_e8m0fnu, {n, k / 32});
+    read_microscaled(src, layer, "weight");
     return finish_layer(std::move(layer));
   }
   require(act, where,
           "float8 weights without input_activations: qlinear has no fp8 weight-only family");
-  LayerConfig c = base_config(src.checkpoint, Family::fp8_scaled_mm, n, k);
-  c.weight_type = ScalarType::float8_e4m3fn;
-  c.weight_scale_type = ScalarType::fp32;
-  c.act_quant = ScalarType::float8_e4m3fn;
+  LayerConfig c = base_config(src.checkpoint, Family::fp8_scaled_mm, n, k);  // e4m3, fp32 scales
   if (w.strategy == "block") {
     require(w.block.size() == 2 && w.block[0] > 0 && w.block[1] > 0, where,
             "weights.block_structure should be [block_n, block_k]");
@@ -311,22 +297,9 @@ CheckpointLayer nvfp4_pack_quantized(const LayerSource& src, const Args& w, cons
   const bool act = input && input->is_object();
   LayerConfig c =
       base_config(src.checkpoint, act ? Family::nvfp4 : Family::nvfp4_weight_only, n, k);
-  c.weight_type = ScalarType::float4_e2m1f;
-  c.weight_scale = Granularity::per_group;
-  c.weight_scale_type = ScalarType::float8_e4m3fn;
-  c.group_size = 16;
-  if (act) {
-    c.act_quant = ScalarType::float4_e2m1f;
-    c.act_scale = Granularity::per_group;
-    c.act_group_size = 16;
-  }
   CheckpointLayer layer = start_layer(
       src, cat("compressed-tensors nvfp4-pack-quantized", act ? "" : " weight-only"), c);
-  layer.weight = copy_as(packed, ScalarType::float4_e2m1f, {n, k});
-  layer.weight_scale =
-      copy_as(src.need("weight_scale", {Dtype::F8_E4M3}, std::vector<int64_t>{n, k / 16},
-                       "e4m3 scales per 16 along K"),
-              ScalarType::float8_e4m3fn, {n, k / 16});
+  read_microscaled(src, layer, "weight_packed");
   const double global = src.need_scalar("weight_global_scale", {Dtype::F32}).value(0);
   require(global > 0 && std::isfinite(global), src.where(), "weight_global_scale is ", global,
           "; expected a positive divisor");

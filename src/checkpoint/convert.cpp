@@ -54,10 +54,7 @@ const TensorEntry& LayerSource::need_scalar(std::string_view suffix,
 }
 
 LayerConfig base_config(const Checkpoint& checkpoint, Family family, int64_t n, int64_t k) {
-  LayerConfig c;
-  c.family = family;
-  c.n = n;
-  c.k = k;
+  LayerConfig c = default_config(family, n, k);
   c.act_type = checkpoint.activation_type();
   c.out_type = c.act_type;
   return c;
@@ -76,6 +73,23 @@ CheckpointLayer start_layer(const LayerSource& source, std::string format,
     layer.config.bias = true;
   }
   return layer;
+}
+
+void read_microscaled(const LayerSource& src, CheckpointLayer& layer,
+                      std::string_view weight_suffix) {
+  const LayerConfig& c = layer.config;
+  const int64_t n = c.n, k = c.k, groups = k / c.group_size;
+  const bool fp4 = c.weight_type == ScalarType::float4_e2m1f;
+  layer.weight = copy_as(src.need(weight_suffix, {fp4 ? Dtype::U8 : Dtype::F8_E4M3},
+                                  std::vector<int64_t>{n, fp4 ? k / 2 : k},
+                                  fp4 ? "e2m1 codes, two a byte along K" : "e4m3 codes"),
+                         c.weight_type, {n, k});
+  const std::vector<int64_t> scale_shape{n, groups};
+  const std::string why = cat(name(c.weight_scale_type), " scales per ", c.group_size, " along K");
+  const TensorEntry& scale =
+      fp4 ? src.need("weight_scale", {Dtype::F8_E4M3}, scale_shape, why)
+          : src.need("weight_scale", {Dtype::U8, Dtype::F8_E8M0}, scale_shape, why);
+  layer.weight_scale = copy_as(scale, c.weight_scale_type, {n, groups});
 }
 
 CheckpointLayer finish_layer(CheckpointLayer layer) {

@@ -43,11 +43,16 @@ struct LayerSource {
   std::string where() const;
 };
 
-// A layer config with the checkpoint's activation/output type and the full shape.
+// The family's default config (core's default_config) with the checkpoint's activation/output
+// type and the full shape; converters override what their format says.
 LayerConfig base_config(const Checkpoint& checkpoint, Family family, int64_t n, int64_t k);
 // Starts the converted layer and reads the optional bias.
 CheckpointLayer start_layer(const LayerSource& source, std::string format,
                             const LayerConfig& config);
+// NVFP4 / MXFP8 (families of config.family): the codes `weight_suffix` (e2m1 pairs in uint8
+// [N, K/2], or e4m3 [N, K]) and weight_scale (e4m3 [N, K/16], or e8m0 as U8 / F8_E8M0 [N, K/32]).
+void read_microscaled(const LayerSource& source, CheckpointLayer& layer,
+                      std::string_view weight_suffix);
 // Final check: the result must be a valid canonical layer.
 CheckpointLayer finish_layer(CheckpointLayer layer);
 

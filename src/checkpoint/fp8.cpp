@@ -18,10 +18,7 @@ CheckpointLayer load_fp8(const LayerSource& src) {
   const TensorEntry& weight = src.need("weight", {Dtype::F8_E4M3});
   require(weight.shape.size() == 2, src.where(), weight.describe(), " should be [N, K]");
   const int64_t n = weight.shape[0], k = weight.shape[1];
-  LayerConfig c = base_config(src.checkpoint, Family::fp8_scaled_mm, n, k);
-  c.weight_type = ScalarType::float8_e4m3fn;
-  c.weight_scale_type = ScalarType::fp32;
-  c.act_quant = ScalarType::float8_e4m3fn;
+  LayerConfig c = base_config(src.checkpoint, Family::fp8_scaled_mm, n, k);  // e4m3, fp32 scales
 
   if (src.quant.contains("weight_block_size") && !src.quant["weight_block_size"].is_null()) {
     const json& block = src.quant["weight_block_size"];

@@ -59,11 +59,11 @@ CheckpointLayer load_gptq(const LayerSource& src) {
   layer.weight_scale = transposed(scales, c.weight_scale_type);
 
   if (!sym) {
+    require(n % per_word == 0, src.where(), "N = ", n, " must be a multiple of ", per_word,
+            " to pack qzeros");
     const TensorEntry& qzeros =
         src.need("qzeros", {Dtype::I32}, std::vector<int64_t>{groups, n / per_word},
                  cat("[K / group_size, N / ", per_word, "] zero points packed along N"));
-    require(n % per_word == 0, src.where(), "N = ", n, " must be a multiple of ", per_word,
-            " to pack qzeros");
     const uint32_t offset = format == "gptq" ? 1 : 0;
     const uint32_t mask = (1u << bits) - 1u;
     layer.weight_zero_point = Tensor::empty(ScalarType::uint8, {n, groups});

@@ -33,20 +33,9 @@ CheckpointLayer load_modelopt(const LayerSource& src) {
     require(group == 16, where, "group_size is ", group, "; NVFP4 scales cover 16 along K");
     src.need("weight", {Dtype::U8}, std::nullopt, "NVFP4 packs two e2m1 codes per byte");
     const int64_t n = weight.shape[0], k = weight.shape[1] * 2;
-    LayerConfig c = base_config(src.checkpoint, Family::nvfp4, n, k);
-    c.weight_type = ScalarType::float4_e2m1f;
-    c.weight_scale = Granularity::per_group;
-    c.weight_scale_type = ScalarType::float8_e4m3fn;
-    c.group_size = 16;
-    c.act_quant = ScalarType::float4_e2m1f;
-    c.act_scale = Granularity::per_group;
-    c.act_group_size = 16;
-    CheckpointLayer layer = start_layer(src, "modelopt nvfp4", c);
-    layer.weight = copy_as(weight, ScalarType::float4_e2m1f, {n, k});
-    layer.weight_scale =
-        copy_as(src.need("weight_scale", {Dtype::F8_E4M3}, std::vector<int64_t>{n, k / 16},
-                         "e4m3 scales per 16 along K"),
-                ScalarType::float8_e4m3fn, {n, k / 16});
+    CheckpointLayer layer =
+        start_layer(src, "modelopt nvfp4", base_config(src.checkpoint, Family::nvfp4, n, k));
+    read_microscaled(src, layer, "weight");
     layer.weight_global_scale =
         fp32_scalar(src.need_scalar("weight_scale_2", {Dtype::F32}).value(0));
     layer.input_scale = fp32_scalar(src.need_scalar("input_scale", {Dtype::F32}).value(0));
@@ -56,30 +45,16 @@ CheckpointLayer load_modelopt(const LayerSource& src) {
   src.need("weight", {Dtype::F8_E4M3}, std::nullopt, cat("quant_algo ", algo));
   const int64_t n = weight.shape[0], k = weight.shape[1];
   if (algo == "MXFP8") {
-    LayerConfig c = base_config(src.checkpoint, Family::mxfp8, n, k);
-    c.weight_type = ScalarType::float8_e4m3fn;
-    c.weight_scale = Granularity::per_group;
-    c.weight_scale_type = ScalarType::float8_e8m0fnu;
-    c.group_size = 32;
-    c.act_quant = ScalarType::float8_e4m3fn;
-    c.act_scale = Granularity::per_group;
-    c.act_group_size = 32;
-    CheckpointLayer layer = start_layer(src, "modelopt mxfp8", c);
-    layer.weight = copy_as(weight, ScalarType::float8_e4m3fn, {n, k});
-    layer.weight_scale =
-        copy_as(src.need("weight_scale", {Dtype::U8, Dtype::F8_E8M0},
-                         std::vector<int64_t>{n, k / 32}, "e8m0 exponents per 32 along K"),
-                ScalarType::float8_e8m0fnu, {n, k / 32});
+    CheckpointLayer layer =
+        start_layer(src, "modelopt mxfp8", base_config(src.checkpoint, Family::mxfp8, n, k));
+    read_microscaled(src, layer, "weight");
     return finish_layer(std::move(layer));
   }
   require(algo == "FP8" || algo == "FP8_PER_CHANNEL_PER_TOKEN", where, "quant_algo is '", algo,
           "'; qlinear reads FP8, FP8_PER_CHANNEL_PER_TOKEN, NVFP4 and MXFP8");
   const bool per_channel = algo == "FP8_PER_CHANNEL_PER_TOKEN";
-  LayerConfig c = base_config(src.checkpoint, Family::fp8_scaled_mm, n, k);
-  c.weight_type = ScalarType::float8_e4m3fn;
+  LayerConfig c = base_config(src.checkpoint, Family::fp8_scaled_mm, n, k);  // e4m3, fp32 scales
   c.weight_scale = per_channel ? Granularity::per_channel : Granularity::per_tensor;
-  c.weight_scale_type = ScalarType::fp32;
-  c.act_quant = ScalarType::float8_e4m3fn;
   c.act_scale = per_channel ? Granularity::per_token : Granularity::per_tensor;
   c.act_scale_static = !per_channel;
   CheckpointLayer layer =
