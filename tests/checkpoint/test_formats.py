@@ -284,6 +284,14 @@ def test_run_takes_leading_dimensions_and_bf16_bits(tmp_path):
     check(y.reshape(6, 200), ck.from_bf16_bits(bits).reshape(6, 256).astype(np.float64), w, b, torch_dtype)
 
 
+def test_run_rounds_float16_input_to_the_checkpoint_dtype(tmp_path):
+    model = str(tmp_path / "model")
+    w, b, torch_dtype, _ = make_checkpoint(model, "ct_w4a16_group", 200, 256, seed=8)  # bfloat16
+    x = np.random.default_rng(4).normal(size=(M, 256)).astype(np.float16)
+    y = run_layer(str(tmp_path), model, x)
+    check(y, ck.round_to("bfloat16", x.astype(np.float32)), w, b, torch_dtype)
+
+
 @pytest.mark.parametrize("split", ["columns", "rows"])
 @pytest.mark.parametrize("fmt", sorted(FORMATS))
 def test_tensor_parallel_shards_recombine(tmp_path, fmt, split):
