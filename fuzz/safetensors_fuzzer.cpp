@@ -10,7 +10,8 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace qlinear::checkpoint;
   try {
-    const auto file = SafetensorsFile::parse({reinterpret_cast<const std::byte*>(data), size}, "fuzz input");
+    const auto file =
+        SafetensorsFile::parse({reinterpret_cast<const std::byte*>(data), size}, "fuzz input");
     unsigned checksum = 0;
     for (const TensorEntry& t : file->tensors()) {
       // Every byte a tensor claims must be readable.
