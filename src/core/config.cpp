@@ -126,9 +126,9 @@ void validate_weights(const LayerConfig& c, const FamilySpec& s) {
                                            "; only per_group and block scales have one (set 0)")));
   }
   if (c.weight_scale == G::per_group)
-    require(c.part_k() % c.group_size == 0 && c.k % c.group_size == 0,
+    require(c.part_k() % c.group_size == 0 && (!c.act_order || c.k % c.group_size == 0),
             field_error(c, "group_size", cat("is ", c.group_size, "; it must divide the partition K (",
-                                             c.part_k(), ") and K (", c.k, ")")));
+                                             c.part_k(), c.act_order ? cat(") and K (", c.k) : "", ")")));
   if (c.weight_scale == G::block) {
     require(c.block_n > 0, field_error(c, "block_n", cat("is ", c.block_n, "; block scales need a positive block_n")));
   } else {

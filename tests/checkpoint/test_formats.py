@@ -162,6 +162,38 @@ def deepseek_fp8():
     return build, config, None, "bfloat16", x_fp8
 
 
+def fp8_per_tensor(scheme):
+    def build(rng, p, n, k):
+        codes, w = ck.fp8_weights(rng, p, n, k)
+        s = np.float32(0.0015)
+        t = {f"{p}.weight": ("F8_E4M3", codes), f"{p}.weight_scale": ("F32", np.array([s], dtype=np.float32))}
+        if scheme == "static":
+            t[f"{p}.input_scale"] = ("F32", np.array([2.0 ** -3], dtype=np.float32))
+        return t, w * np.float64(s)
+    return build, {"quant_method": "fp8", "activation_scheme": scheme}, None, "bfloat16", x_fp8
+
+
+def int8_weight_only(strategy, sym):
+    def build(rng, p, n, k):
+        q = rng.integers(-128, 128, size=(n, k))
+        groups = k // 128 if strategy == "group" else 1
+        scales = ck.random_scales(rng, (n, groups), "bfloat16", 0.002)
+        zp = np.zeros((n, groups), dtype=np.int64) if sym else rng.integers(-20, 20, size=(n, groups))
+        g = np.arange(k) // (128 if strategy == "group" else k)
+        t = {f"{p}.weight": ("I8", q.astype(np.int8)), f"{p}.weight_scale": ck.float_tensor("bfloat16", scales)}
+        if not sym:
+            t[f"{p}.weight_zero_point"] = ("I8", zp.astype(np.int8))
+        return t, (q - zp[:, g]) * scales[:, g]
+    weights = {"num_bits": 8, "type": "int", "symmetric": sym, "strategy": strategy,
+               "group_size": 128 if strategy == "group" else None}
+    return build, ck.ct_scheme("int-quantized", weights), None, "bfloat16", x_float
+
+
+def modelopt_in_config_json():
+    build, _, hf, torch_dtype, x = modelopt("FP8")
+    return build, {"quant_method": "modelopt", **hf}, None, torch_dtype, x
+
+
 def gptq(**options):
     def build(rng, p, n, k):
         return ck.gptq(rng, p, n, k, **options)
@@ -207,6 +239,11 @@ FORMATS = {
     "modelopt_nvfp4": modelopt("NVFP4"),
     "modelopt_mxfp8": modelopt("MXFP8"),
     "deepseek_fp8_block": deepseek_fp8(),
+    "fp8_per_tensor_static": fp8_per_tensor("static"),
+    "fp8_per_tensor_dynamic": fp8_per_tensor("dynamic"),
+    "ct_int8_weight_only_channel": int8_weight_only("channel", True),
+    "ct_int8_weight_only_group_asym": int8_weight_only("group", False),
+    "modelopt_fp8_in_config_json": modelopt_in_config_json(),
 }
 PREFIX = "model.layers.0.mlp.down_proj"
 
