@@ -100,9 +100,11 @@ CheckpointLayer pack_quantized(const LayerSource& src, const Args& w, const json
   const int bits = static_cast<int>(w.bits), per_word = 32 / bits;
   const TensorEntry& shape = src.need("weight_shape", {Dtype::I64, Dtype::I32},
                                       std::vector<int64_t>{2}, "the unpacked weight shape (N, K)");
-  const auto n = static_cast<int64_t>(shape.value(0)), k = static_cast<int64_t>(shape.value(1));
-  require(n > 0 && k > 0, src.where(), shape.describe(), " holds (", n, ", ", k,
-          "); expected positive sizes");
+  // Checked as doubles first: an int64 cast of an out-of-range value is undefined.
+  const double n_value = shape.value(0), k_value = shape.value(1);
+  require(n_value >= 1 && k_value >= 1 && n_value <= 0x1p40 && k_value <= 0x1p40, src.where(),
+          shape.describe(), " holds (", n_value, ", ", k_value, "); expected positive sizes");
+  const auto n = static_cast<int64_t>(n_value), k = static_cast<int64_t>(k_value);
   const int64_t words = (k + per_word - 1) / per_word;
   const TensorEntry& packed =
       src.need("weight_packed", {Dtype::I32}, std::vector<int64_t>{n, words},
