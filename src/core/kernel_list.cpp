@@ -10,6 +10,11 @@
 #include "onednn/onednn_kernels.hpp"
 #endif
 
+#if QLINEAR_WITH_CUDA
+#include "cublaslt/kernels.hpp"
+#include "cuda/emulation.hpp"
+#endif
+
 namespace qlinear::detail {
 
 std::vector<std::pair<PlatformKind, std::shared_ptr<const Kernel>>> built_in_kernels() {
@@ -58,6 +63,14 @@ std::vector<std::pair<PlatformKind, std::shared_ptr<const Kernel>>> built_in_ker
   list.emplace_back(P::cpu, onednn::make_int8_s32_epilogue());
 #endif
   for (Family family : all_families()) list.emplace_back(P::cpu, reference::make_kernel(family));
+#if QLINEAR_WITH_CUDA
+  // ---- cuda
+  list.emplace_back(P::cuda, cublaslt::make_fp8_scaled_mm());
+  list.emplace_back(P::cuda, cublaslt::make_fp8_block());
+  list.emplace_back(P::cuda, cublaslt::make_int8_scaled_mm());
+  // The emulation of every family: runs everything, fastest at nothing; last.
+  for (Family family : all_families()) list.emplace_back(P::cuda, cuda::make_emulation(family));
+#endif
   return list;
 }
 
