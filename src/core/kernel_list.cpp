@@ -3,6 +3,9 @@
 #include "core/kernel_list.hpp"
 
 #include "qlinear/reference.hpp"
+#if QLINEAR_WITH_CUDA
+#include "cuda/kernels.hpp"
+#endif
 
 namespace qlinear::detail {
 
@@ -11,6 +14,10 @@ std::vector<std::pair<PlatformKind, std::shared_ptr<const Kernel>>> built_in_ker
   std::vector<std::pair<PlatformKind, std::shared_ptr<const Kernel>>> list;
   // ---- cpu
   for (Family family : all_families()) list.emplace_back(P::cpu, reference::make_kernel(family));
+#if QLINEAR_WITH_CUDA
+  // ---- cuda
+  list.emplace_back(P::cuda, cuda::make_w4a16_mma_sm80());
+#endif
   return list;
 }
 
