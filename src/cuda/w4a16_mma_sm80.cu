@@ -34,6 +34,7 @@
 
 #include "cuda/check.hpp"
 #include "cuda/kernels.hpp"
+#include "cuda/stream_workspace.hpp"
 #include "qlinear/error.hpp"
 
 namespace qlinear::cuda {
@@ -43,7 +44,7 @@ constexpr int kRowsPerWarp = 16;                    // mma M
 constexpr int kWarps = 8;                           // warps a block
 constexpr int kRowsPerBlock = kRowsPerWarp * kWarps;
 constexpr int kBlockK = 64;                         // K of one 16-byte load per thread (4 mma k16)
-constexpr int kPrefetch = 4;                        // k-blocks in flight per thread
+constexpr int kPrefetch = 8;                        // k-blocks in flight per thread (4 KB a warp)
 constexpr int kMaxTokens = 1024;                    // tokens a launch (bounds the fp32 workspace)
 
 // ---- packed weight layout -----------------------------------------------------------------------
@@ -128,14 +129,15 @@ struct Problem {
   int kblocks;              // padded_k / kBlockK
 };
 
-// One block: 8 row tiles × one K slice × kTokens tokens.
+// One block: 8 row tiles × one K slice × kTokens (8, 16 or 32) tokens.
 template <typename T, int kTokens>
 __global__ void __launch_bounds__(kWarps * 32) w4a16_mma_kernel(Problem p) {
   constexpr int kTokenTiles = kTokens / 8;
   // K of X staged at a time: as much as fits the 48 KB of static shared memory, in whole rounds of
   // the weight pipeline (kPrefetch k-blocks).
-  constexpr int kChunkK = kTokens >= 64 ? 256 : 512;
+  constexpr int kChunkK = kTokens == 8 ? 2048 : kTokens == 16 ? 1024 : 512;
   static_assert(kChunkK % (kPrefetch * kBlockK) == 0, "a chunk holds whole rounds of the pipeline");
+  static_assert(kTokens * (kChunkK + 8) * 2 <= 48 * 1024, "X's chunk must fit static shared memory");
   // X chunk in shared memory: [kTokens][kChunkK + 8] — the 8-element pad shifts each token row by
   // 16 bytes so the B-fragment loads of 8 tokens × 4 lanes hit 32 different banks.
   constexpr int kRowStride = kChunkK + 8;
@@ -157,34 +159,44 @@ __global__ void __launch_bounds__(kWarps * 32) w4a16_mma_kernel(Problem p) {
   float acc[kTokenTiles][4] = {};        // Σ over folded groups, scales applied
   float group_acc[kTokenTiles][4] = {};  // the current group's partial sum, unscaled
 
-  // Scale and zero-point offsets of the group holding K position k. K padding past the last
-  // group reuses its scale: the padded activations are zero.
+  // Scales and zero-point offsets of the current group, and those of the next group, loaded one
+  // group ahead so that the fold at a group's end never waits on memory. K padding past the
+  // last group reuses its values: the padded activations are zero.
   using Pair = typename Act<T>::Pair;
-  float scale0 = 0, scale1 = 0;
-  Pair offset0, offset1;
-  const auto load_group = [&](int k) {
+  struct GroupParams {
+    float scale0, scale1, zero0, zero1;
+  };
+  const auto group_params = [&](int k) {
     const int64_t g = min(k / p.group_size, p.groups - 1);
-    scale0 = p.scales[row0 * p.groups + g];
-    scale1 = p.scales[row1 * p.groups + g];
-    const float z0 = p.zeros ? p.zeros[row0 * p.groups + g] : 8.f;
-    const float z1 = p.zeros ? p.zeros[row1 * p.groups + g] : 8.f;
-    offset0 = Act<T>::pair(Act<T>::kMagicValue + z0, Act<T>::kMagicValue + z0);
-    offset1 = Act<T>::pair(Act<T>::kMagicValue + z1, Act<T>::kMagicValue + z1);
+    return GroupParams{p.scales[row0 * p.groups + g], p.scales[row1 * p.groups + g],
+                       p.zeros ? p.zeros[row0 * p.groups + g] : 8.f,
+                       p.zeros ? p.zeros[row1 * p.groups + g] : 8.f};
+  };
+  GroupParams current{}, next{};
+  Pair offset0, offset1;
+  const auto enter_group = [&](int k) {
+    current = next;
+    next = group_params(k + p.group_size);
+    offset0 = Act<T>::pair(Act<T>::kMagicValue + current.zero0, Act<T>::kMagicValue + current.zero0);
+    offset1 = Act<T>::pair(Act<T>::kMagicValue + current.zero1, Act<T>::kMagicValue + current.zero1);
   };
   const auto fold = [&] {
 #pragma unroll
     for (int j = 0; j < kTokenTiles; ++j)
 #pragma unroll
       for (int r = 0; r < 4; ++r) {
-        acc[j][r] += (r < 2 ? scale0 : scale1) * group_acc[j][r];
+        acc[j][r] += (r < 2 ? current.scale0 : current.scale1) * group_acc[j][r];
         group_acc[j][r] = 0.f;
       }
   };
+  // k16 steps left in the current group (the slice may start inside a group).
+  int steps_left = (p.group_size - k_begin % p.group_size) / 16;
 
   // Weight pipeline: kPrefetch k-blocks in flight per thread; slot i holds k-block i (mod kPrefetch).
   uint4 in_flight[kPrefetch];
   if (active) {
-    load_group(k_begin);
+    next = group_params(k_begin);
+    enter_group(k_begin);
 #pragma unroll
     for (int i = 0; i < kPrefetch; ++i)
       if (i < kb_count) in_flight[i] = load_streaming(w + i * 32);
@@ -224,10 +236,10 @@ __global__ void __launch_bounds__(kWarps * 32) w4a16_mma_kernel(Problem p) {
             mma_16x8x16<T>(group_acc[j], a, *reinterpret_cast<const uint32_t*>(b),
                            *reinterpret_cast<const uint32_t*>(b + 8));
           }
-          const int k_next = k_begin + chunk + k_in_chunk + 16;
-          if (k_next % p.group_size == 0 && k_next < k_begin + k_len) {
+          if (--steps_left == 0) {
             fold();
-            load_group(k_next);
+            enter_group(k_begin + chunk + k_in_chunk + 16);
+            steps_left = p.group_size / 16;
           }
         }
       }
@@ -410,32 +422,29 @@ class W4a16MmaSm80 final : public Kernel {
       p.groups = w.groups;
       p.kblocks = w.kblocks;
 
-      // Split K until the blocks cover the SMs about twice, keeping slices of >= 4 k-blocks.
-      const int tokens = m <= 8 ? 8 : m <= 16 ? 16 : m <= 32 ? 32 : 64;
+      // Split K so that one wave of resident blocks covers every SM; slices of >= 4 k-blocks.
+      const int tokens = m <= 8 ? 8 : m <= 16 ? 16 : 32;
+      const bool bf16 = c.act_type == ScalarType::bf16;
       const int row_blocks = static_cast<int>((n + kRowsPerBlock - 1) / kRowsPerBlock);
       const int token_blocks = (m + tokens - 1) / tokens;
-      const int max_slices = std::max(1, w.kblocks / kPrefetch);
-      int slices = std::clamp((2 * sms + row_blocks * token_blocks - 1) / (row_blocks * token_blocks), 1, max_slices);
+      const int resident = sms * resident_blocks_per_sm(tokens, bf16);
+      const int max_slices = std::max(1, w.kblocks / 4);
+      int slices = std::clamp(resident / (row_blocks * token_blocks), 1, max_slices);
       p.slice_k = (w.kblocks + slices - 1) / slices * kBlockK;
       slices = (w.padded_k + p.slice_k - 1) / p.slice_k;
 
-      float* partials = nullptr;
-      const size_t partial_bytes = sizeof(float) * static_cast<size_t>(slices) * m * n;
-      check_cuda(cudaMallocAsync(reinterpret_cast<void**>(&partials), partial_bytes, s), "cudaMallocAsync");
-      p.partials = partials;
+      const StreamWorkspace partials(sizeof(float) * static_cast<size_t>(slices) * m * n, s, x.device().index);
+      p.partials = static_cast<float*>(partials.get());
       const dim3 grid(row_blocks, slices, token_blocks);
-      const bool bf16 = c.act_type == ScalarType::bf16;
       switch (tokens) {
         case 8: launch<8>(bf16, grid, s, p); break;
         case 16: launch<16>(bf16, grid, s, p); break;
-        case 32: launch<32>(bf16, grid, s, p); break;
-        default: launch<64>(bf16, grid, s, p); break;
+        default: launch<32>(bf16, grid, s, p); break;
       }
       const int64_t out_row_bytes = n * qlinear::info(out.dtype()).bits / 8;
       const TensorView out_rows(static_cast<char*>(out.data()) + m_begin * out_row_bytes, out.dtype(), {m, n},
                                 out.device());
-      reduce(partials, slices, m, static_cast<int>(n), bias, out_rows, s);
-      check_cuda(cudaFreeAsync(partials, s), "cudaFreeAsync");
+      reduce(p.partials, slices, m, static_cast<int>(n), bias, out_rows, s);
     }
   }
 
@@ -447,9 +456,27 @@ class W4a16MmaSm80 final : public Kernel {
 
  private:
   template <int kTokens>
+  static auto kernel_for(bool bf16) {
+    return bf16 ? w4a16_mma_kernel<__nv_bfloat16, kTokens> : w4a16_mma_kernel<__half, kTokens>;
+  }
+
+  // Blocks of a launch resident on one SM at once (registers and shared memory permitting).
+  static int resident_blocks_per_sm(int tokens, bool bf16) {
+    static const auto query = [](auto kernel) {
+      int blocks = 0;
+      check_cuda(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, kernel, kWarps * 32, 0),
+                 "cudaOccupancyMaxActiveBlocksPerMultiprocessor");
+      return std::max(blocks, 1);
+    };
+    static const int table[2][3] = {
+        {query(kernel_for<8>(false)), query(kernel_for<16>(false)), query(kernel_for<32>(false))},
+        {query(kernel_for<8>(true)), query(kernel_for<16>(true)), query(kernel_for<32>(true))}};
+    return table[bf16][tokens == 8 ? 0 : tokens == 16 ? 1 : 2];
+  }
+
+  template <int kTokens>
   static void launch(bool bf16, dim3 grid, cudaStream_t s, const Problem& p) {
-    const auto kernel = bf16 ? w4a16_mma_kernel<__nv_bfloat16, kTokens> : w4a16_mma_kernel<__half, kTokens>;
-    kernel<<<grid, kWarps * 32, 0, s>>>(p);
+    kernel_for<kTokens>(bf16)<<<grid, kWarps * 32, 0, s>>>(p);
     check_cuda(cudaGetLastError(), "w4a16_mma_kernel launch");
   }
 

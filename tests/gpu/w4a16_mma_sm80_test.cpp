@@ -25,7 +25,7 @@ TEST(W4a16MmaSm80, ConformanceConfigs) {
     if (!kernel->can_implement(c)) continue;
     for (int64_t m : {1, 7, 16, 33, 67, 300}) expect_conforms(*kernel, c, m, 10 + run++);
   }
-  EXPECT_GE(run, 5 * 6);
+  EXPECT_GE(run, 4 * 6);  // the int4 configs: uint4b8 g128, uint4 g64 fp16, act order, g32
 }
 
 TEST(W4a16MmaSm80, ShapesOffTheTiles) {
