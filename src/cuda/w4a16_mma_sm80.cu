@@ -45,6 +45,7 @@ constexpr int kWarps = 8;                           // warps a block
 constexpr int kRowsPerBlock = kRowsPerWarp * kWarps;
 constexpr int kBlockK = 64;                         // K of one 16-byte load per thread (4 mma k16)
 constexpr int kPrefetch = 8;                        // k-blocks in flight per thread (4 KB a warp)
+constexpr int kStageLoads = 4;                      // loads in flight per thread staging X
 constexpr int kMaxTokens = 1024;                    // tokens a launch (bounds the fp32 workspace)
 
 // ---- packed weight layout -----------------------------------------------------------------------
@@ -121,6 +122,7 @@ struct Problem {
   const uint8_t* zeros;     // [padded_n, groups] or null
   const int32_t* k_order;   // [K] act-order permutation (x column of each packed k) or null
   const void* x;            // [M, K]
+  bool x_vectors;           // x may be staged with 16-byte loads
   float* partials;          // [slices, m, n]
   int m, n, k, padded_k;    // m: tokens of this launch
   int group_size;           // in K elements, a multiple of 16; padded_k for per-channel
@@ -204,14 +206,45 @@ __global__ void __launch_bounds__(kWarps * 32) w4a16_mma_kernel(Problem p) {
 
   for (int chunk = 0; chunk < k_len; chunk += kChunkK) {
     const int chunk_len = min(kChunkK, k_len - chunk);
-    // Stage X[m0 .. m0 + kTokens) × this chunk of K, zero-padded, in act order if any.
+    // Stage X[m0 .. m0 + kTokens) × this chunk of K, zero-padded, in act order if any: each
+    // thread issues kStageLoads loads before it stores any, so a chunk costs one memory latency,
+    // not one per element; rows past M are zero-filled without loading.
     __syncthreads();
-    for (int i = threadIdx.x; i < kTokens * chunk_len; i += blockDim.x) {
-      const int t = i / chunk_len, kk = i % chunk_len;
-      const int m = m0 + t, k = k_begin + chunk + kk;
-      T v = T(0.f);
-      if (m < p.m && k < p.k) v = x[static_cast<int64_t>(m) * p.k + (p.k_order ? p.k_order[k] : k)];
-      sx[t * kRowStride + kk] = v;
+    if (p.x_vectors) {  // 16-byte loads: K % 8 == 0, no act order, x 16-byte aligned
+      const int per_row = chunk_len / 8, total = kTokens * per_row;
+      for (int base = threadIdx.x; base < total; base += kStageLoads * blockDim.x) {
+        uint4 v[kStageLoads];
+#pragma unroll
+        for (int u = 0; u < kStageLoads; ++u) {
+          const int i = base + u * blockDim.x, t = i / per_row, kk = (i % per_row) * 8;
+          const int m = m0 + t, k = k_begin + chunk + kk;
+          v[u] = make_uint4(0, 0, 0, 0);
+          if (i < total && m < p.m && k < p.k) v[u] = *reinterpret_cast<const uint4*>(x + static_cast<int64_t>(m) * p.k + k);
+        }
+#pragma unroll
+        for (int u = 0; u < kStageLoads; ++u) {
+          const int i = base + u * blockDim.x, t = i / per_row, kk = (i % per_row) * 8;
+          if (i < total) *reinterpret_cast<uint4*>(sx + t * kRowStride + kk) = v[u];
+        }
+      }
+    } else {
+      const int total = kTokens * chunk_len;
+      for (int base = threadIdx.x; base < total; base += kStageLoads * blockDim.x) {
+        T v[kStageLoads];
+#pragma unroll
+        for (int u = 0; u < kStageLoads; ++u) {
+          const int i = base + u * blockDim.x, t = i / chunk_len, kk = i % chunk_len;
+          const int m = m0 + t, k = k_begin + chunk + kk;
+          v[u] = T(0.f);
+          if (i < total && m < p.m && k < p.k)
+            v[u] = x[static_cast<int64_t>(m) * p.k + (p.k_order ? p.k_order[k] : k)];
+        }
+#pragma unroll
+        for (int u = 0; u < kStageLoads; ++u) {
+          const int i = base + u * blockDim.x;
+          if (i < total) sx[(i / chunk_len) * kRowStride + i % chunk_len] = v[u];
+        }
+      }
     }
     __syncthreads();
     if (!active) continue;
@@ -414,6 +447,7 @@ class W4a16MmaSm80 final : public Kernel {
       p.zeros = w.zeros.defined() ? w.zeros.data_as<const uint8_t>() : nullptr;
       p.k_order = w.k_order.defined() ? w.k_order.data_as<const int32_t>() : nullptr;
       p.x = static_cast<const char*>(x.data()) + m_begin * k * 2;
+      p.x_vectors = p.k_order == nullptr && k % 8 == 0 && reinterpret_cast<uintptr_t>(p.x) % 16 == 0;
       p.m = m;
       p.n = static_cast<int>(n);
       p.k = static_cast<int>(k);
