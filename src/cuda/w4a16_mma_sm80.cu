@@ -11,12 +11,12 @@
 // applied in fp32 when a group's partial sum is folded into the accumulator, never by rounding the
 // weight to bf16 — the error is that of an fp32 sum (see tolerance()).
 //
-// Work partition (one warp = one 16-row tile of W over one K slice; 8 warps a block):
+// Work partition (one warp = two 16-row tiles of W over one K slice; 8 warps a block):
 //
 //           K slice 0        K slice 1        ...      grid.y = slices
 //        +----------------+----------------+
-//  rows  | warp 0 (16 n)  |                |
-//  0-127 | warp 1         |    block        |          grid.x = ceil(N / 128)
+//  rows  | warp 0 (32 n)  |                |
+//  0-255 | warp 1         |    block        |          grid.x = ceil(N / 256)
 //        | ...            |    (x, 1)       |          grid.z = ceil(M / kTokens)
 //        | warp 7         |                |
 //        +----------------+----------------+
@@ -40,11 +40,12 @@
 namespace qlinear::cuda {
 namespace {
 
-constexpr int kRowsPerWarp = 16;                    // mma M
+constexpr int kRowsPerTile = 16;                    // mma M
+constexpr int kTilesPerWarp = 2;                    // one B fragment of X serves two tiles of W
 constexpr int kWarps = 8;                           // warps a block
-constexpr int kRowsPerBlock = kRowsPerWarp * kWarps;
+constexpr int kRowsPerBlock = kRowsPerTile * kTilesPerWarp * kWarps;
 constexpr int kBlockK = 64;                         // K of one 16-byte load per thread (4 mma k16)
-constexpr int kPrefetch = 8;                        // k-blocks in flight per thread (4 KB a warp)
+constexpr int kPrefetch = 4;                        // k-blocks of each tile in flight (4 KB a warp)
 constexpr int kStageLoads = 4;                      // loads in flight per thread staging X
 constexpr int kMaxTokens = 1024;                    // tokens a launch (bounds the fp32 workspace)
 
@@ -125,15 +126,15 @@ struct Problem {
   bool x_vectors;           // x may be staged with 16-byte loads
   float* partials;          // [slices, m, n]
   int m, n, k, padded_k;    // m: tokens of this launch
-  int group_size;           // in K elements, a multiple of 16; padded_k for per-channel
+  int group_size;           // in K elements: 32 or a multiple of 64; padded_k for per-channel
   int groups;
   int slice_k;              // multiple of kBlockK and of 16
   int kblocks;              // padded_k / kBlockK
 };
 
-// One block: 8 row tiles × one K slice × kTokens (8, 16 or 32) tokens.
+// One block: 8 warps × 2 row tiles × one K slice × kTokens (8, 16 or 32) tokens.
 template <typename T, int kTokens>
-__global__ void __launch_bounds__(kWarps * 32) w4a16_mma_kernel(Problem p) {
+__global__ void __launch_bounds__(kWarps * 32, kTokens == 8 ? 2 : 1) w4a16_mma_kernel(Problem p) {
   constexpr int kTokenTiles = kTokens / 8;
   // K of X staged at a time: as much as fits the 48 KB of static shared memory, in whole rounds of
   // the weight pipeline (kPrefetch k-blocks).
@@ -153,55 +154,74 @@ __global__ void __launch_bounds__(kWarps * 32) w4a16_mma_kernel(Problem p) {
   const int m0 = blockIdx.z * kTokens;
   const T* x = static_cast<const T*>(p.x);
 
-  const int tile = blockIdx.x * kWarps + warp;
-  const bool active = tile * kRowsPerWarp < p.n;  // idle warps still take part in staging X
-  const int row0 = tile * kRowsPerWarp + lane / 4, row1 = row0 + 8;
-  const uint4* w = p.weights + (static_cast<int64_t>(tile) * p.kblocks + k_begin / kBlockK) * 32 + lane;
+  const int first_tile = (blockIdx.x * kWarps + warp) * kTilesPerWarp;
+  const bool active = first_tile * kRowsPerTile < p.n;  // idle warps still take part in staging X
+  // Rows lane/4 and lane/4 + 8 of each tile: the rows of this lane's A-fragment halves.
+  int row[kTilesPerWarp][2];
+  const uint4* w[kTilesPerWarp];
+#pragma unroll
+  for (int t = 0; t < kTilesPerWarp; ++t) {
+    row[t][0] = (first_tile + t) * kRowsPerTile + lane / 4;
+    row[t][1] = row[t][0] + 8;
+    w[t] = p.weights + (static_cast<int64_t>(first_tile + t) * p.kblocks + k_begin / kBlockK) * 32 + lane;
+  }
 
-  float acc[kTokenTiles][4] = {};        // Σ over folded groups, scales applied
-  float group_acc[kTokenTiles][4] = {};  // the current group's partial sum, unscaled
+  float acc[kTilesPerWarp][kTokenTiles][4] = {};        // Σ over folded groups, scales applied
+  float group_acc[kTilesPerWarp][kTokenTiles][4] = {};  // the current group's sum, unscaled
 
-  // Scales and zero-point offsets of the current group, and those of the next group, loaded one
-  // group ahead so that the fold at a group's end never waits on memory. K padding past the
-  // last group reuses its values: the padded activations are zero.
+  // Scales and zero points of the current group, and of the next one, loaded a group ahead so
+  // that a fold never waits on memory. K padding past the last group reuses its values: the padded
+  // activations are zero.
   using Pair = typename Act<T>::Pair;
-  struct GroupParams {
-    float scale0, scale1, zero0, zero1;
+  float scale[kTilesPerWarp][2], next_scale[kTilesPerWarp][2], next_zero[kTilesPerWarp][2];
+  Pair offset[kTilesPerWarp][2];  // magic + zero point, subtracted from each dequantized pair
+  const auto load_next = [&](int k) {
+    const int g = min(k / p.group_size, p.groups - 1);
+#pragma unroll
+    for (int t = 0; t < kTilesPerWarp; ++t)
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        next_scale[t][h] = p.scales[row[t][h] * p.groups + g];
+        next_zero[t][h] = p.zeros ? p.zeros[row[t][h] * p.groups + g] : 8.f;
+      }
   };
-  const auto group_params = [&](int k) {
-    const int64_t g = min(k / p.group_size, p.groups - 1);
-    return GroupParams{p.scales[row0 * p.groups + g], p.scales[row1 * p.groups + g],
-                       p.zeros ? p.zeros[row0 * p.groups + g] : 8.f,
-                       p.zeros ? p.zeros[row1 * p.groups + g] : 8.f};
-  };
-  GroupParams current{}, next{};
-  Pair offset0, offset1;
-  const auto enter_group = [&](int k) {
-    current = next;
-    next = group_params(k + p.group_size);
-    offset0 = Act<T>::pair(Act<T>::kMagicValue + current.zero0, Act<T>::kMagicValue + current.zero0);
-    offset1 = Act<T>::pair(Act<T>::kMagicValue + current.zero1, Act<T>::kMagicValue + current.zero1);
+  const auto enter_group = [&](int k) {  // k: first K position of the group entered
+#pragma unroll
+    for (int t = 0; t < kTilesPerWarp; ++t)
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        scale[t][h] = next_scale[t][h];
+        const float o = Act<T>::kMagicValue + next_zero[t][h];
+        offset[t][h] = Act<T>::pair(o, o);
+      }
+    load_next(k + p.group_size);
   };
   const auto fold = [&] {
 #pragma unroll
-    for (int j = 0; j < kTokenTiles; ++j)
+    for (int t = 0; t < kTilesPerWarp; ++t)
 #pragma unroll
-      for (int r = 0; r < 4; ++r) {
-        acc[j][r] += (r < 2 ? current.scale0 : current.scale1) * group_acc[j][r];
-        group_acc[j][r] = 0.f;
-      }
+      for (int j = 0; j < kTokenTiles; ++j)
+#pragma unroll
+        for (int r = 0; r < 4; ++r) {
+          acc[t][j][r] += scale[t][r / 2] * group_acc[t][j][r];
+          group_acc[t][j][r] = 0.f;
+        }
   };
-  // k16 steps left in the current group (the slice may start inside a group).
-  int steps_left = (p.group_size - k_begin % p.group_size) / 16;
+  // Groups of 32 end twice in every k-block; larger groups (multiples of 64) end on a k-block
+  // boundary, counted down here (the slice may start inside a group).
+  const bool group_32 = p.group_size == 32;
+  int kblocks_left = (p.group_size - k_begin % p.group_size) / kBlockK;
 
-  // Weight pipeline: kPrefetch k-blocks in flight per thread; slot i holds k-block i (mod kPrefetch).
-  uint4 in_flight[kPrefetch];
+  // Weight pipeline: kPrefetch k-blocks of each tile in flight; slot i holds k-block i mod kPrefetch.
+  uint4 in_flight[kTilesPerWarp][kPrefetch];
   if (active) {
-    next = group_params(k_begin);
+    load_next(k_begin);
     enter_group(k_begin);
 #pragma unroll
     for (int i = 0; i < kPrefetch; ++i)
-      if (i < kb_count) in_flight[i] = load_streaming(w + i * 32);
+#pragma unroll
+      for (int t = 0; t < kTilesPerWarp; ++t)
+        if (i < kb_count) in_flight[t][i] = load_streaming(w[t] + i * 32);
   }
 
   for (int chunk = 0; chunk < k_len; chunk += kChunkK) {
@@ -249,31 +269,48 @@ __global__ void __launch_bounds__(kWarps * 32) w4a16_mma_kernel(Problem p) {
     __syncthreads();
     if (!active) continue;
 
-    // Main loop: dequantize each 16-byte word into A fragments, multiply with X from shared memory.
+    // Main loop: dequantize each tile's 16-byte word into A fragments; one B fragment of X from
+    // shared memory serves both tiles.
     const int kb_first = chunk / kBlockK, kb_last = kb_first + chunk_len / kBlockK;
     for (int kb = kb_first; kb < kb_last; kb += kPrefetch) {
 #pragma unroll
       for (int i = 0; i < kPrefetch; ++i) {
         if (kb + i >= kb_last) break;
-        const uint4 words = in_flight[i];
-        if (kb + i + kPrefetch < kb_count) in_flight[i] = load_streaming(w + (kb + i + kPrefetch) * 32);
-        const uint32_t word[4] = {words.x, words.y, words.z, words.w};
+        uint32_t word[kTilesPerWarp][4];
+#pragma unroll
+        for (int t = 0; t < kTilesPerWarp; ++t) {
+          const uint4 words = in_flight[t][i];
+          word[t][0] = words.x, word[t][1] = words.y, word[t][2] = words.z, word[t][3] = words.w;
+          if (kb + i + kPrefetch < kb_count) in_flight[t][i] = load_streaming(w[t] + (kb + i + kPrefetch) * 32);
+        }
+        const int k_block = (kb + i - kb_first) * kBlockK;  // within the chunk
 #pragma unroll
         for (int s = 0; s < 4; ++s) {
-          const int k_in_chunk = (kb + i - kb_first) * kBlockK + s * 16;
-          const uint32_t a[4] = {dequantize_pair<T>(word[s], 0, offset0), dequantize_pair<T>(word[s], 1, offset1),
-                                 dequantize_pair<T>(word[s], 2, offset0), dequantize_pair<T>(word[s], 3, offset1)};
+          uint32_t b[kTokenTiles][2];
 #pragma unroll
           for (int j = 0; j < kTokenTiles; ++j) {
-            const T* b = sx + (j * 8 + lane / 4) * kRowStride + k_in_chunk + 2 * (lane % 4);
-            mma_16x8x16<T>(group_acc[j], a, *reinterpret_cast<const uint32_t*>(b),
-                           *reinterpret_cast<const uint32_t*>(b + 8));
+            const T* src = sx + (j * 8 + lane / 4) * kRowStride + k_block + s * 16 + 2 * (lane % 4);
+            b[j][0] = *reinterpret_cast<const uint32_t*>(src);
+            b[j][1] = *reinterpret_cast<const uint32_t*>(src + 8);
           }
-          if (--steps_left == 0) {
+#pragma unroll
+          for (int t = 0; t < kTilesPerWarp; ++t) {
+            const uint32_t a[4] = {dequantize_pair<T>(word[t][s], 0, offset[t][0]),
+                                   dequantize_pair<T>(word[t][s], 1, offset[t][1]),
+                                   dequantize_pair<T>(word[t][s], 2, offset[t][0]),
+                                   dequantize_pair<T>(word[t][s], 3, offset[t][1])};
+#pragma unroll
+            for (int j = 0; j < kTokenTiles; ++j) mma_16x8x16<T>(group_acc[t][j], a, b[j][0], b[j][1]);
+          }
+          if (group_32 && s % 2 == 1) {
             fold();
-            enter_group(k_begin + chunk + k_in_chunk + 16);
-            steps_left = p.group_size / 16;
+            enter_group(k_begin + chunk + k_block + s * 16 + 16);
           }
+        }
+        if (!group_32 && --kblocks_left == 0) {
+          fold();
+          enter_group(k_begin + chunk + k_block + kBlockK);
+          kblocks_left = p.group_size / kBlockK;
         }
       }
     }
@@ -284,13 +321,15 @@ __global__ void __launch_bounds__(kWarps * 32) w4a16_mma_kernel(Problem p) {
   // Partial sums: register r of token tile j is (row lane/4 + 8·(r/2), token 2·(lane%4) + r%2).
   float* out = p.partials + static_cast<int64_t>(blockIdx.y) * p.m * p.n;
 #pragma unroll
-  for (int j = 0; j < kTokenTiles; ++j)
+  for (int t = 0; t < kTilesPerWarp; ++t)
 #pragma unroll
-    for (int r = 0; r < 4; ++r) {
-      const int n = r < 2 ? row0 : row1;
-      const int m = m0 + j * 8 + 2 * (lane % 4) + r % 2;
-      if (m < p.m && n < p.n) out[static_cast<int64_t>(m) * p.n + n] = acc[j][r];
-    }
+    for (int j = 0; j < kTokenTiles; ++j)
+#pragma unroll
+      for (int r = 0; r < 4; ++r) {
+        const int n = row[t][r / 2];
+        const int m = m0 + j * 8 + 2 * (lane % 4) + r % 2;
+        if (m < p.m && n < p.n) out[static_cast<int64_t>(m) * p.n + n] = acc[t][j][r];
+      }
 }
 
 template <typename Out>
@@ -333,7 +372,7 @@ struct Prepared final : PreparedWeights {
 // (act order) and padding N to 16 rows and K to 64 with code 8 / zero point 8 (value 0).
 std::vector<uint32_t> pack_weights(const Tensor& codes, int64_t n, int64_t k, int64_t padded_n,
                                    int64_t padded_k, const std::vector<int32_t>& order) {
-  const int64_t tiles = padded_n / kRowsPerWarp, kblocks = padded_k / kBlockK;
+  const int64_t tiles = padded_n / kRowsPerTile, kblocks = padded_k / kBlockK;
   std::vector<uint32_t> packed(static_cast<size_t>(tiles * kblocks * 32 * 4), 0x88888888u);
   const auto code = [&](int64_t row, int64_t kk) -> uint32_t {
     if (row >= n || kk >= k) return 8;  // value 0 for both uint4b8 and the padded zero point 8
@@ -382,8 +421,8 @@ class W4a16MmaSm80 final : public Kernel {
       return Verdict::no(cat("weight_type (", qlinear::name(c.weight_type), ") not supported; supported: uint4b8, uint4"));
     if (c.act_type != ScalarType::bf16 && c.act_type != ScalarType::fp16)
       return Verdict::no(cat("act_type (", qlinear::name(c.act_type), ") not supported; supported: bf16, fp16"));
-    if (c.weight_scale == Granularity::per_group && c.group_size % 16 != 0)
-      return Verdict::no(cat("group_size (", c.group_size, ") not supported; supported: multiples of 16"));
+    if (c.weight_scale == Granularity::per_group && c.group_size != 32 && c.group_size % kBlockK != 0)
+      return Verdict::no(cat("group_size (", c.group_size, ") not supported; supported: 32 and multiples of 64"));
     return Verdict::yes();
   }
 
