@@ -16,8 +16,8 @@
 //           K slice 0        K slice 1        ...      grid.y = slices
 //        +----------------+----------------+
 //  rows  | warp 0 (32 n)  |                |
-//  0-255 | warp 1         |    block        |          grid.x = ceil(N / 256)
-//        | ...            |    (x, 1)       |          grid.z = ceil(M / kTokens)
+//  0-255 | warp 1         |    block        |          grid.z = ceil(N / 256)
+//        | ...            |    (t, 1, z)    |          grid.x = ceil(M / kTokens)
 //        | warp 7         |                |
 //        +----------------+----------------+
 //
@@ -151,10 +151,10 @@ __global__ void __launch_bounds__(kWarps * 32, kTokens == 8 ? 2 : 1) w4a16_mma_k
   const int k_begin = blockIdx.y * p.slice_k;
   const int k_len = min(p.slice_k, p.padded_k - k_begin);
   const int kb_count = k_len / kBlockK;
-  const int m0 = blockIdx.z * kTokens;
+  const int m0 = blockIdx.x * kTokens;
   const T* x = static_cast<const T*>(p.x);
 
-  const int first_tile = (blockIdx.x * kWarps + warp) * kTilesPerWarp;
+  const int first_tile = (blockIdx.z * kWarps + warp) * kTilesPerWarp;
   const bool active = first_tile * kRowsPerTile < p.n;  // idle warps still take part in staging X
   // Rows lane/4 and lane/4 + 8 of each tile: the rows of this lane's A-fragment halves.
   int row[kTilesPerWarp][2];
@@ -508,7 +508,9 @@ class W4a16MmaSm80 final : public Kernel {
 
       const StreamWorkspace partials(sizeof(float) * static_cast<size_t>(slices) * m * n, s, x.device().index);
       p.partials = static_cast<float*>(partials.get());
-      const dim3 grid(row_blocks, slices, token_blocks);
+      // Token blocks vary fastest, so the blocks that read the same weights run together and the
+      // second and later reads come from L2.
+      const dim3 grid(token_blocks, slices, row_blocks);
       switch (tokens) {
         case 8: launch<8>(bf16, grid, s, p); break;
         case 16: launch<16>(bf16, grid, s, p); break;
