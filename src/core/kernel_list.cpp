@@ -13,6 +13,7 @@
 #if QLINEAR_WITH_CUDA
 #include "cublaslt/kernels.hpp"
 #include "cuda/emulation.hpp"
+#include "cuda/kernels.hpp"
 #endif
 
 namespace qlinear::detail {
@@ -65,6 +66,7 @@ std::vector<std::pair<PlatformKind, std::shared_ptr<const Kernel>>> built_in_ker
   for (Family family : all_families()) list.emplace_back(P::cpu, reference::make_kernel(family));
 #if QLINEAR_WITH_CUDA
   // ---- cuda
+  list.emplace_back(P::cuda, cuda::make_w4a16_mma_sm80());
   list.emplace_back(P::cuda, cublaslt::make_fp8_scaled_mm());
   list.emplace_back(P::cuda, cublaslt::make_fp8_block());
   list.emplace_back(P::cuda, cublaslt::make_int8_scaled_mm());
