@@ -159,15 +159,8 @@ std::vector<std::string> Checkpoint::tensor_names() const {
 }
 
 LayerWeights CheckpointLayer::weights() const {
-  LayerWeights w;
-  w.weight = weight;
-  w.weight_scale = weight_scale;
-  w.weight_zero_point = weight_zero_point;
-  w.weight_global_scale = weight_global_scale;
-  w.g_idx = g_idx;
-  w.input_scale = input_scale;
-  w.input_zero_point = input_zero_point;
-  return w;
+  return {weight, weight_scale, weight_zero_point, weight_global_scale,
+          g_idx,  input_scale,  input_zero_point};
 }
 
 std::vector<std::string> linear_layers(const Checkpoint& checkpoint) {
