@@ -329,6 +329,28 @@ def test_run_rounds_float16_input_to_the_checkpoint_dtype(tmp_path):
     check(y, ck.round_to("bfloat16", x.astype(np.float32)), w, b, torch_dtype)
 
 
+def test_pack_quantized_pads_k_to_whole_words(tmp_path):
+    model = str(tmp_path / "model")
+    rng = np.random.default_rng(9)
+    tensors, w = ck.ct_pack(rng, PREFIX, 24, 100, strategy="channel", sym=False)  # 100 = 12 words + 4 codes
+    assert tensors[f"{PREFIX}.weight_packed"][1].shape == (24, 13)
+    ck.write_checkpoint(model, tensors, {"quantization_config": FORMATS["ct_w4a16_channel_asym"][1]})
+    x = x_float(rng, (M, 100))
+    check(run_layer(str(tmp_path), model, x), ck.round_to("bfloat16", x), w, None, "bfloat16")
+
+
+def test_forced_kernel(tmp_path):
+    model = str(tmp_path / "model")
+    w, b, torch_dtype, make_x = make_checkpoint(model, "awq_4bit", 128, 256, seed=2)
+    x = make_x(np.random.default_rng(1), (M, 256))
+    check(run_layer(str(tmp_path), model, x, kernel="reference_mixed_precision"), ck.round_to(torch_dtype, x), w, b,
+          torch_dtype)
+    np.save(tmp_path / "x.npy", x)
+    r = run("run", "--model", model, "--layer", PREFIX, "--input", tmp_path / "x.npy", "--output", tmp_path / "y.npy",
+            "--device", "cpu", "--kernel", "reference_fp8_block", expect_ok=False)
+    assert r.returncode == 1 and "reference_fp8_block" in r.stderr, r.stderr
+
+
 @pytest.mark.parametrize("split", ["columns", "rows"])
 @pytest.mark.parametrize("fmt", sorted(FORMATS))
 def test_tensor_parallel_shards_recombine(tmp_path, fmt, split):
