@@ -111,8 +111,9 @@ void write_safetensors(const std::string& path, std::span<const TensorToWrite> t
 // ---- checkpoint folders --------------------------------------------------------------------
 
 // A checkpoint folder: config.json (optional: torch_dtype, quantization_config),
-// hf_quant_config.json (optional, ModelOpt), and model.safetensors.index.json with its shards,
-// or every *.safetensors file of the folder.
+// hf_quant_config.json (optional, ModelOpt; else AutoGPTQ's quantize_config.json or AutoAWQ's
+// quant_config.json), and model.safetensors.index.json with its shards, or every *.safetensors
+// file of the folder.
 class Checkpoint {
  public:
   static Checkpoint open(const std::string& directory);

@@ -107,14 +107,14 @@ def ct_nvfp4(act):
     return build, ck.ct_scheme("nvfp4-pack-quantized", weights, inputs), None, "bfloat16", x_nvfp4 if act else x_float
 
 
-def ct_mxfp8(act):
+def ct_mxfp8(act, fmt="mxfp8-quantized"):
     def build(rng, p, n, k):
         codes, exponents, w = ck.mxfp8_weights(rng, n, k)
         return {f"{p}.weight": ("F8_E4M3", codes), f"{p}.weight_scale": ("U8", exponents)}, w
     weights = {"num_bits": 8, "type": "float", "symmetric": True, "strategy": "group", "group_size": 32}
     inputs = {"num_bits": 8, "type": "float", "symmetric": True, "strategy": "group", "group_size": 32,
               "dynamic": True} if act else None
-    return build, ck.ct_scheme("float-quantized", weights, inputs), None, "bfloat16", x_fp8 if act else x_float
+    return build, ck.ct_scheme(fmt, weights, inputs), None, "bfloat16", x_fp8 if act else x_float
 
 
 def ct_block():
@@ -234,6 +234,7 @@ FORMATS = {
     "ct_nvfp4_w4a16": ct_nvfp4(False),
     "ct_mxfp8": ct_mxfp8(True),
     "ct_mxfp8_weight_only": ct_mxfp8(False),
+    "ct_mxfp8_as_float_quantized": ct_mxfp8(True, "float-quantized"),
     "modelopt_fp8": modelopt("FP8"),
     "modelopt_fp8_per_channel": modelopt("FP8_PER_CHANNEL_PER_TOKEN"),
     "modelopt_nvfp4": modelopt("NVFP4"),
@@ -404,6 +405,23 @@ def test_inspect_lists_a_sharded_multi_layer_checkpoint(tmp_path):
     assert "act-order" in next(l for l in out.splitlines() if l.startswith("model.layers.1.mlp.down_proj "))
     assert "unquantized" in next(l for l in out.splitlines() if l.startswith("lm_head "))
     assert "embed_tokens" not in out
+
+
+@pytest.mark.parametrize("file", ["quantize_config.json", "quant_config.json"])
+def test_older_quantization_config_files(tmp_path, file):
+    model = str(tmp_path / "model")
+    rng = np.random.default_rng(6)
+    if file == "quantize_config.json":  # AutoGPTQ
+        tensors, w = ck.gptq(rng, PREFIX, 64, 256, sym=False)
+        quant = {"bits": 4, "group_size": 128, "desc_act": False, "sym": False}
+    else:  # AutoAWQ
+        tensors, w = ck.awq(rng, PREFIX, 64, 256)
+        quant = {"w_bit": 4, "q_group_size": 128, "zero_point": True, "version": "GEMM"}
+    ck.write_checkpoint(model, tensors, {"torch_dtype": "float16"})
+    with open(os.path.join(model, file), "w") as f:
+        json.dump(quant, f)
+    x = x_float(rng, (M, 256))
+    check(run_layer(str(tmp_path), model, x), ck.round_to("float16", x), w, None, "float16")
 
 
 # ---- bad checkpoints: a clear error naming the file / tensor and the expectation, exit code 1 --
