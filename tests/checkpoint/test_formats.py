@@ -493,3 +493,33 @@ def test_index_that_names_a_tensor_the_shard_lacks(tmp_path):
     index["weight_map"][f"{PREFIX}.bias"] = "model-00001-of-00002.safetensors"
     json.dump(index, open(index_path, "w"))
     expect_error(tmp_path, model, f"weight_map places tensor {PREFIX}.bias in model-00001-of-00002.safetensors, which does not hold it")
+
+
+def test_inspect_and_run_refuse_what_is_not_a_checkpoint(tmp_path):
+    r = run("inspect", "--model", tmp_path / "missing", expect_ok=False)
+    assert r.returncode == 1 and "missing: not a checkpoint folder (no such directory)" in r.stderr, r.stderr
+    r = run("inspect", "--model", tmp_path, expect_ok=False)
+    assert r.returncode == 1 and "no model.safetensors.index.json and no *.safetensors file" in r.stderr, r.stderr
+
+
+def test_run_refuses_bad_inputs(tmp_path):
+    model = str(tmp_path / "model")
+    make_checkpoint(model, "gptq_v1_4bit_sym", 64, 256, seed=1)
+    cases = {
+        "k.npy": (np.ones((2, 100), dtype=np.float32), "x has K = 100; the layer takes K = 256"),
+        "int.npy": (np.ones((2, 256), dtype=np.int32), "is not float32 (<f4), float16 (<f2) or uint16"),
+        "u16.npy": (np.ones((2, 256), dtype=np.uint16), "uint16 input; pass --input-bf16"),
+        "fortran.npy": (np.asfortranarray(np.ones((2, 256), dtype=np.float32)), "Fortran order"),
+    }
+    for file, (x, needle) in cases.items():
+        np.save(tmp_path / file, x)
+        r = run("run", "--model", model, "--layer", PREFIX, "--input", tmp_path / file, "--output", tmp_path / "y.npy",
+                "--device", "cpu", expect_ok=False)
+        assert r.returncode == 1 and needle in r.stderr, (file, r.stderr)
+    (tmp_path / "junk.npy").write_bytes(b"not numpy")
+    r = run("run", "--model", model, "--layer", PREFIX, "--input", tmp_path / "junk.npy", "--output", tmp_path / "y.npy",
+            expect_ok=False)
+    assert r.returncode == 1 and "not a .npy file" in r.stderr, r.stderr
+    r = run("run", "--model", model, "--layer", "model.layers.9.mlp.up_proj", "--input", tmp_path / "k.npy",
+            "--output", tmp_path / "y.npy", expect_ok=False)
+    assert r.returncode == 1 and "no tensors under model.layers.9.mlp.up_proj" in r.stderr, r.stderr
