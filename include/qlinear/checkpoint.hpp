@@ -122,7 +122,6 @@ class Checkpoint {
   // The tensor of that name, or nullptr / a qlinear::Error naming the checkpoint.
   const TensorEntry* find(std::string_view name) const;
   const TensorEntry& get(std::string_view name) const;
-  std::vector<std::string> tensor_names() const;  // sorted
   int file_count() const;
   // config.json's torch_dtype (or dtype): the activation and output type of the layers; bf16
   // when absent.
@@ -131,6 +130,7 @@ class Checkpoint {
   // "fp8", or "none".
   std::string quant_method() const;
 
+  // The parsed folder, for the converters (src/checkpoint/convert.hpp defines it).
   struct Impl;
   const Impl& impl() const { return *impl_; }
 

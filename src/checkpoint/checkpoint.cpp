@@ -160,12 +160,6 @@ const TensorEntry& Checkpoint::get(std::string_view name) const {
   return *e;
 }
 
-std::vector<std::string> Checkpoint::tensor_names() const {
-  std::vector<std::string> names;
-  for (const auto& [name, entry] : impl_->tensors) names.push_back(name);
-  return names;
-}
-
 LayerWeights CheckpointLayer::weights() const {
   return {weight, weight_scale, weight_zero_point, weight_global_scale,
           g_idx,  input_scale,  input_zero_point};
