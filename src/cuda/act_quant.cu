@@ -13,11 +13,11 @@
 //
 // Every arithmetic step is the reference's (fp32, IEEE division, round-to-nearest-even, the same
 // operand order), so codes and scales match it bit for bit; min / max are order-independent.
-#include <algorithm>
-
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_fp8.h>
+
+#include <algorithm>
 
 #include "cuda/act_quant.hpp"
 #include "cuda/check.hpp"
@@ -62,7 +62,8 @@ struct Params {
   int32_t* zero_points;
   int64_t zero_point_row_stride;
   bool dequantized;
-  bool vector_io;  // 16-byte loads and 8-byte stores: K, the segment and the pitches are multiples of 8
+  bool vector_io;  // 16-byte loads and 8-byte stores: K, the segment and the pitches are multiples
+                   // of 8
 };
 
 constexpr int kChunk = 8;
@@ -130,7 +131,8 @@ struct Stats {
     if (threads <= 32) return;
     __shared__ float warp_stats[3][kThreads / 32];
     const int warp = static_cast<int>(threadIdx.x) / 32;
-    if (threadIdx.x % 32 == 0) warp_stats[0][warp] = amax, warp_stats[1][warp] = lo, warp_stats[2][warp] = hi;
+    if (threadIdx.x % 32 == 0)
+      warp_stats[0][warp] = amax, warp_stats[1][warp] = lo, warp_stats[2][warp] = hi;
     __syncthreads();
     const int first = warp / (threads / 32) * (threads / 32);
     for (int w = first; w < first + threads / 32; ++w) {
@@ -147,8 +149,8 @@ struct SegmentScale {
   float reciprocal = 1.f;  // RN(1 / scale), for divide()
   float zero = 0.f;
   float multiplier = 0.f;
-  float dequant = 1.f;     // x̂ = (q - zero) · dequant
-  uint32_t code = 0;       // what is stored: fp32 bits, the e4m3 code or the e8m0 code
+  float dequant = 1.f;  // x̂ = (q - zero) · dequant
+  uint32_t code = 0;    // what is stored: fp32 bits, the e4m3 code or the e8m0 code
 };
 
 __device__ SegmentScale segment_scale(const Params& p, Stats s) {
@@ -159,8 +161,11 @@ __device__ SegmentScale segment_scale(const Params& p, Stats s) {
   }
   SegmentScale r;
   switch (p.mode) {
-    case Mode::passthrough: break;
-    case Mode::int8_symmetric: r.scale = s.amax > 0 ? s.amax / 127.f : 1.f; break;
+    case Mode::passthrough:
+      break;
+    case Mode::int8_symmetric:
+      r.scale = s.amax > 0 ? s.amax / 127.f : 1.f;
+      break;
     case Mode::int8_asymmetric:
       r.scale = (s.hi - s.lo) / 255.f;
       if (r.scale == 0) r.scale = 1.f;
@@ -171,7 +176,9 @@ __device__ SegmentScale segment_scale(const Params& p, Stats s) {
       r.scale = *p.input_scale;
       if (p.input_zero_point != nullptr) r.zero = static_cast<float>(*p.input_zero_point);
       break;
-    case Mode::fp8_dynamic: r.scale = s.amax > 0 ? s.amax / 448.f : 1.f; break;
+    case Mode::fp8_dynamic:
+      r.scale = s.amax > 0 ? s.amax / 448.f : 1.f;
+      break;
     case Mode::nvfp4: {
       const float global = 1.f / *p.input_scale;
       r.code = e4m3_code(global * (s.amax / 6.f));
@@ -225,7 +232,8 @@ __device__ uint32_t encode(float v, const SegmentScale& s) {
     return 0;
   } else if constexpr (kMode == Mode::nvfp4) {
     return e2m1_code(v * s.multiplier);
-  } else if constexpr (kMode == Mode::int8_symmetric || kMode == Mode::int8_asymmetric || kMode == Mode::int8_static) {
+  } else if constexpr (kMode == Mode::int8_symmetric || kMode == Mode::int8_asymmetric ||
+                       kMode == Mode::int8_static) {
     const float q = fminf(fmaxf(round_to_integer(divide(v, s)) + s.zero, -128.f), 127.f);
     // q is an integer in [-128, 127]: the low byte of q + 1.5·2^23's bits is its two's complement.
     return __float_as_uint(__fadd_rn(q, kRoundMagic)) & 0xffu;
@@ -241,7 +249,8 @@ __device__ float decode(uint32_t code, float v, const SegmentScale& s) {
     return v;
   } else if constexpr (kMode == Mode::nvfp4) {
     return e2m1_value(code) * s.dequant;
-  } else if constexpr (kMode == Mode::int8_symmetric || kMode == Mode::int8_asymmetric || kMode == Mode::int8_static) {
+  } else if constexpr (kMode == Mode::int8_symmetric || kMode == Mode::int8_asymmetric ||
+                       kMode == Mode::int8_static) {
     return (static_cast<float>(static_cast<int8_t>(code)) - s.zero) * s.dequant;
   } else {
     return e4m3_value(code) * s.dequant;
@@ -261,12 +270,13 @@ __device__ void store_scale(const Params& p, int64_t row, int64_t group, const S
 
 // The codes of a chunk; e4m3 two at a time (one paired conversion instruction).
 template <Mode kMode, typename T>
-__device__ void encode_chunk(const Chunk<T>& chunk, const SegmentScale& s, uint32_t (&codes)[kChunk]) {
+__device__ void encode_chunk(const Chunk<T>& chunk, const SegmentScale& s,
+                             uint32_t (&codes)[kChunk]) {
   if constexpr (kMode == Mode::fp8_dynamic || kMode == Mode::fp8_static || kMode == Mode::mxfp8) {
 #pragma unroll
     for (int i = 0; i < kChunk; i += 2) {
-      const uint32_t pair =
-          __nv_cvt_float2_to_fp8x2(make_float2(divide(chunk[i], s), divide(chunk[i + 1], s)), __NV_SATFINITE, __NV_E4M3);
+      const uint32_t pair = __nv_cvt_float2_to_fp8x2(
+          make_float2(divide(chunk[i], s), divide(chunk[i + 1], s)), __NV_SATFINITE, __NV_E4M3);
       codes[i] = pair & 0xffu;  // .x in the low byte
       codes[i + 1] = pair >> 8;
     }
@@ -278,8 +288,8 @@ __device__ void encode_chunk(const Chunk<T>& chunk, const SegmentScale& s, uint3
 
 // Codes (or x̂) of elements [c, min(c + 8, end)) of a row.
 template <Mode kMode, typename T>
-__device__ void store_chunk(const Params& p, const SegmentScale& s, int64_t row, int64_t c, int64_t end,
-                            const Chunk<T>& chunk) {
+__device__ void store_chunk(const Params& p, const SegmentScale& s, int64_t row, int64_t c,
+                            int64_t end, const Chunk<T>& chunk) {
   uint32_t codes[kChunk];
   encode_chunk<kMode>(chunk, s, codes);
   const int64_t at = row * p.codes_ld + c;
@@ -288,7 +298,8 @@ __device__ void store_chunk(const Params& p, const SegmentScale& s, int64_t row,
     auto* out = static_cast<__nv_bfloat16*>(p.codes) + at;
     alignas(16) __nv_bfloat16 buffer[kChunk];
 #pragma unroll
-    for (int i = 0; i < kChunk; ++i) buffer[i] = __float2bfloat16_rn(decode<kMode>(codes[i], chunk[i], s));
+    for (int i = 0; i < kChunk; ++i)
+      buffer[i] = __float2bfloat16_rn(decode<kMode>(codes[i], chunk[i], s));
     if (whole) {
       *reinterpret_cast<uint4*>(out) = *reinterpret_cast<const uint4*>(buffer);
     } else {
@@ -296,7 +307,8 @@ __device__ void store_chunk(const Params& p, const SegmentScale& s, int64_t row,
       for (int i = 0; i < kChunk; ++i)
         if (c + i < end) out[i] = buffer[i];
     }
-  } else if constexpr (kMode == Mode::nvfp4) {  // two codes a byte, the lower k in the low nibble; c, end even
+  } else if constexpr (kMode == Mode::nvfp4) {  // two codes a byte, the lower k in the low nibble;
+                                                // c, end even
     auto* out = static_cast<uint8_t*>(p.codes) + at / 2;
     uint32_t packed = 0;
 #pragma unroll
@@ -327,8 +339,9 @@ __device__ void store_chunk(const Params& p, const SegmentScale& s, int64_t row,
 
 // Phase 2 of a thread for a mode known at compile time: the codes of its chunks.
 template <Mode kMode, typename T>
-__device__ void quantize_chunks(const Params& p, const SegmentScale& s, int64_t row, int64_t first, int64_t stride,
-                                int64_t end, const T* x, const Chunk<T> (&chunks)[kRegisterChunks]) {
+__device__ void quantize_chunks(const Params& p, const SegmentScale& s, int64_t row, int64_t first,
+                                int64_t stride, int64_t end, const T* x,
+                                const Chunk<T> (&chunks)[kRegisterChunks]) {
 #pragma unroll
   for (int j = 0; j < kRegisterChunks; ++j) {
     const int64_t c = first + j * stride;
@@ -343,7 +356,8 @@ __device__ void quantize_chunks(const Params& p, const SegmentScale& s, int64_t 
 
 template <typename T>
 __global__ void __launch_bounds__(kThreads) quantize_segments(Params p, int threads) {
-  const int64_t segment = static_cast<int64_t>(blockIdx.x) * (kThreads / threads) + threadIdx.x / threads;
+  const int64_t segment =
+      static_cast<int64_t>(blockIdx.x) * (kThreads / threads) + threadIdx.x / threads;
   const int t = static_cast<int>(threadIdx.x) % threads;
   const bool active = segment < p.rows * p.groups;
   const int64_t row = active ? segment / p.groups : 0, group = active ? segment % p.groups : 0;
@@ -374,16 +388,33 @@ __global__ void __launch_bounds__(kThreads) quantize_segments(Params p, int thre
 
   // Phase 2: the scale, then the codes.
   const SegmentScale s = segment_scale(p, stats);
-  if (t == 0 && (!p.per_tensor || p.scale_row_stride != 0 || segment == 0)) store_scale(p, row, group, s);
+  if (t == 0 && (!p.per_tensor || p.scale_row_stride != 0 || segment == 0))
+    store_scale(p, row, group, s);
   switch (p.mode) {
-    case Mode::passthrough: quantize_chunks<Mode::passthrough>(p, s, row, first, stride, k1, x, chunks); break;
-    case Mode::int8_symmetric: quantize_chunks<Mode::int8_symmetric>(p, s, row, first, stride, k1, x, chunks); break;
-    case Mode::int8_asymmetric: quantize_chunks<Mode::int8_asymmetric>(p, s, row, first, stride, k1, x, chunks); break;
-    case Mode::int8_static: quantize_chunks<Mode::int8_static>(p, s, row, first, stride, k1, x, chunks); break;
-    case Mode::fp8_dynamic: quantize_chunks<Mode::fp8_dynamic>(p, s, row, first, stride, k1, x, chunks); break;
-    case Mode::fp8_static: quantize_chunks<Mode::fp8_static>(p, s, row, first, stride, k1, x, chunks); break;
-    case Mode::nvfp4: quantize_chunks<Mode::nvfp4>(p, s, row, first, stride, k1, x, chunks); break;
-    case Mode::mxfp8: quantize_chunks<Mode::mxfp8>(p, s, row, first, stride, k1, x, chunks); break;
+    case Mode::passthrough:
+      quantize_chunks<Mode::passthrough>(p, s, row, first, stride, k1, x, chunks);
+      break;
+    case Mode::int8_symmetric:
+      quantize_chunks<Mode::int8_symmetric>(p, s, row, first, stride, k1, x, chunks);
+      break;
+    case Mode::int8_asymmetric:
+      quantize_chunks<Mode::int8_asymmetric>(p, s, row, first, stride, k1, x, chunks);
+      break;
+    case Mode::int8_static:
+      quantize_chunks<Mode::int8_static>(p, s, row, first, stride, k1, x, chunks);
+      break;
+    case Mode::fp8_dynamic:
+      quantize_chunks<Mode::fp8_dynamic>(p, s, row, first, stride, k1, x, chunks);
+      break;
+    case Mode::fp8_static:
+      quantize_chunks<Mode::fp8_static>(p, s, row, first, stride, k1, x, chunks);
+      break;
+    case Mode::nvfp4:
+      quantize_chunks<Mode::nvfp4>(p, s, row, first, stride, k1, x, chunks);
+      break;
+    case Mode::mxfp8:
+      quantize_chunks<Mode::mxfp8>(p, s, row, first, stride, k1, x, chunks);
+      break;
   }
 }
 
@@ -403,15 +434,16 @@ struct Slot {
 };
 
 template <Mode kMode, typename T>
-__device__ void quantize_batch(const Params& p, int t, const Slot (&slots)[kBatch], const Chunk<T> (&chunks)[kBatch],
-                               const Stats (&stats)[kBatch]) {
+__device__ void quantize_batch(const Params& p, int t, const Slot (&slots)[kBatch],
+                               const Chunk<T> (&chunks)[kBatch], const Stats (&stats)[kBatch]) {
 #pragma unroll
   for (int b = 0; b < kBatch; ++b) {
     if (!slots[b].active) continue;
     const SegmentScale s = segment_scale(p, stats[b]);
     if (t == 0 && (!p.per_tensor || p.scale_row_stride != 0 || slots[b].row == 0))
       store_scale(p, slots[b].row, slots[b].group, s);
-    if (slots[b].c < slots[b].k1) store_chunk<kMode>(p, s, slots[b].row, slots[b].c, slots[b].k1, chunks[b]);
+    if (slots[b].c < slots[b].k1)
+      store_chunk<kMode>(p, s, slots[b].row, slots[b].c, slots[b].k1, chunks[b]);
   }
 }
 
@@ -419,7 +451,8 @@ template <typename T>
 __global__ void __launch_bounds__(kThreads) quantize_short_segments(Params p, int threads) {
   const int per_slot = kThreads / threads;
   const int t = static_cast<int>(threadIdx.x) % threads;
-  const auto groups = static_cast<uint32_t>(p.groups), total = static_cast<uint32_t>(p.rows * p.groups);
+  const auto groups = static_cast<uint32_t>(p.groups),
+             total = static_cast<uint32_t>(p.rows * p.groups);
   Slot slots[kBatch];
   Chunk<T> chunks[kBatch];
   Stats stats[kBatch];
@@ -434,7 +467,8 @@ __global__ void __launch_bounds__(kThreads) quantize_short_segments(Params p, in
     slot.k1 = min(static_cast<int32_t>(p.k), k0 + static_cast<int32_t>(p.group));
     slot.c = k0 + t * kChunk;
     if (slot.active && slot.c < slot.k1) {
-      chunks[b].load(static_cast<const T*>(p.x) + static_cast<int64_t>(slot.row) * p.k, slot.c, slot.k1, p.vector_io);
+      chunks[b].load(static_cast<const T*>(p.x) + static_cast<int64_t>(slot.row) * p.k, slot.c,
+                     slot.k1, p.vector_io);
       stats[b].add(chunks[b], p.mode == Mode::int8_asymmetric);
     }
   }
@@ -444,20 +478,37 @@ __global__ void __launch_bounds__(kThreads) quantize_short_segments(Params p, in
     stats[b].reduce(threads);
   }
   switch (p.mode) {
-    case Mode::passthrough: quantize_batch<Mode::passthrough>(p, t, slots, chunks, stats); break;
-    case Mode::int8_symmetric: quantize_batch<Mode::int8_symmetric>(p, t, slots, chunks, stats); break;
-    case Mode::int8_asymmetric: quantize_batch<Mode::int8_asymmetric>(p, t, slots, chunks, stats); break;
-    case Mode::int8_static: quantize_batch<Mode::int8_static>(p, t, slots, chunks, stats); break;
-    case Mode::fp8_dynamic: quantize_batch<Mode::fp8_dynamic>(p, t, slots, chunks, stats); break;
-    case Mode::fp8_static: quantize_batch<Mode::fp8_static>(p, t, slots, chunks, stats); break;
-    case Mode::nvfp4: quantize_batch<Mode::nvfp4>(p, t, slots, chunks, stats); break;
-    case Mode::mxfp8: quantize_batch<Mode::mxfp8>(p, t, slots, chunks, stats); break;
+    case Mode::passthrough:
+      quantize_batch<Mode::passthrough>(p, t, slots, chunks, stats);
+      break;
+    case Mode::int8_symmetric:
+      quantize_batch<Mode::int8_symmetric>(p, t, slots, chunks, stats);
+      break;
+    case Mode::int8_asymmetric:
+      quantize_batch<Mode::int8_asymmetric>(p, t, slots, chunks, stats);
+      break;
+    case Mode::int8_static:
+      quantize_batch<Mode::int8_static>(p, t, slots, chunks, stats);
+      break;
+    case Mode::fp8_dynamic:
+      quantize_batch<Mode::fp8_dynamic>(p, t, slots, chunks, stats);
+      break;
+    case Mode::fp8_static:
+      quantize_batch<Mode::fp8_static>(p, t, slots, chunks, stats);
+      break;
+    case Mode::nvfp4:
+      quantize_batch<Mode::nvfp4>(p, t, slots, chunks, stats);
+      break;
+    case Mode::mxfp8:
+      quantize_batch<Mode::mxfp8>(p, t, slots, chunks, stats);
+      break;
   }
 }
 
 // max|x|, max x and min x over the whole tensor, as order keys (stats pre-set to 0, 0, ~0).
 template <typename T>
-__global__ void __launch_bounds__(kThreads) tensor_stats(const T* x, int64_t count, unsigned* keys) {
+__global__ void __launch_bounds__(kThreads)
+    tensor_stats(const T* x, int64_t count, unsigned* keys) {
   Stats s;
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * kThreads + threadIdx.x; i < count;
        i += static_cast<int64_t>(gridDim.x) * kThreads)
@@ -472,15 +523,19 @@ __global__ void __launch_bounds__(kThreads) tensor_stats(const T* x, int64_t cou
 
 Mode mode_of(const LayerConfig& c) {
   switch (c.family) {
-    case Family::nvfp4: return Mode::nvfp4;
-    case Family::mxfp8: return Mode::mxfp8;
+    case Family::nvfp4:
+      return Mode::nvfp4;
+    case Family::mxfp8:
+      return Mode::mxfp8;
     case Family::fp8_scaled_mm:
-    case Family::fp8_block: return c.act_scale_static ? Mode::fp8_static : Mode::fp8_dynamic;
+    case Family::fp8_block:
+      return c.act_scale_static ? Mode::fp8_static : Mode::fp8_dynamic;
     case Family::int8_scaled_mm:
     case Family::w4a8_int:
       if (c.act_scale_static) return Mode::int8_static;
       return c.act_zero_points ? Mode::int8_asymmetric : Mode::int8_symmetric;
-    default: throw Error(cat("activation quantization: ", name(c.family), " is a weight-only family"));
+    default:
+      throw Error(cat("activation quantization: ", name(c.family), " is a weight-only family"));
   }
 }
 
@@ -493,15 +548,24 @@ void launch(const Params& p, ScalarType x_type, cudaStream_t stream) {
   int threads = 1;
   if (chunks <= 32) {  // one chunk per thread, kBatch segments per thread
     require(segments < (int64_t{1} << 31) && p.k < (int64_t{1} << 30),
-            "activation quantization: ", segments, " scale groups of ", p.k, " elements; at most 2^31 and 2^30");
+            "activation quantization: ", segments, " scale groups of ", p.k,
+            " elements; at most 2^31 and 2^30");
     while (threads < chunks) threads *= 2;
     const int64_t per_block = static_cast<int64_t>(kThreads / threads) * kBatch;
     const auto blocks = static_cast<unsigned>((segments + per_block - 1) / per_block);
     switch (x_type) {
-      case ScalarType::bf16: quantize_short_segments<__nv_bfloat16><<<blocks, kThreads, 0, stream>>>(p, threads); break;
-      case ScalarType::fp16: quantize_short_segments<__half><<<blocks, kThreads, 0, stream>>>(p, threads); break;
-      case ScalarType::fp32: quantize_short_segments<float><<<blocks, kThreads, 0, stream>>>(p, threads); break;
-      default: throw Error(cat("activation quantization: x of ", name(x_type), "; expected bf16, fp16 or fp32"));
+      case ScalarType::bf16:
+        quantize_short_segments<__nv_bfloat16><<<blocks, kThreads, 0, stream>>>(p, threads);
+        break;
+      case ScalarType::fp16:
+        quantize_short_segments<__half><<<blocks, kThreads, 0, stream>>>(p, threads);
+        break;
+      case ScalarType::fp32:
+        quantize_short_segments<float><<<blocks, kThreads, 0, stream>>>(p, threads);
+        break;
+      default:
+        throw Error(
+            cat("activation quantization: x of ", name(x_type), "; expected bf16, fp16 or fp32"));
     }
     check_launch("quantize_short_segments");
     return;
@@ -511,10 +575,18 @@ void launch(const Params& p, ScalarType x_type, cudaStream_t stream) {
   const int per_block = kThreads / threads;
   const auto blocks = static_cast<unsigned>((segments + per_block - 1) / per_block);
   switch (x_type) {
-    case ScalarType::bf16: quantize_segments<__nv_bfloat16><<<blocks, kThreads, 0, stream>>>(p, threads); break;
-    case ScalarType::fp16: quantize_segments<__half><<<blocks, kThreads, 0, stream>>>(p, threads); break;
-    case ScalarType::fp32: quantize_segments<float><<<blocks, kThreads, 0, stream>>>(p, threads); break;
-    default: throw Error(cat("activation quantization: x of ", name(x_type), "; expected bf16, fp16 or fp32"));
+    case ScalarType::bf16:
+      quantize_segments<__nv_bfloat16><<<blocks, kThreads, 0, stream>>>(p, threads);
+      break;
+    case ScalarType::fp16:
+      quantize_segments<__half><<<blocks, kThreads, 0, stream>>>(p, threads);
+      break;
+    case ScalarType::fp32:
+      quantize_segments<float><<<blocks, kThreads, 0, stream>>>(p, threads);
+      break;
+    default:
+      throw Error(
+          cat("activation quantization: x of ", name(x_type), "; expected bf16, fp16 or fp32"));
   }
   check_launch("quantize_segments");
 }
@@ -522,7 +594,8 @@ void launch(const Params& p, ScalarType x_type, cudaStream_t stream) {
 }  // namespace
 
 void quantize_activations(const LayerConfig& c, const TensorView& x, const TensorView& input_scale,
-                          const TensorView& input_zero_point, const ActQuantTarget& t, void* stream_handle) {
+                          const TensorView& input_zero_point, const ActQuantTarget& t,
+                          void* stream_handle) {
   require(x.device().is_cuda() && x.is_contiguous(), "activation quantization: x ", x.describe(),
           " must be contiguous on a CUDA device");
   DeviceGuard guard(x.device().index);
@@ -536,13 +609,16 @@ void quantize_activations(const LayerConfig& c, const TensorView& x, const Tenso
   p.group = c.act_scale == Granularity::per_group ? c.act_group_size : p.k;
   p.groups = (p.k + p.group - 1) / p.group;
   if (c.has_static_input_scale()) p.input_scale = input_scale.data_as<const float>();
-  if (c.act_scale_static && c.act_zero_points) p.input_zero_point = input_zero_point.data_as<const int32_t>();
+  if (c.act_scale_static && c.act_zero_points)
+    p.input_zero_point = input_zero_point.data_as<const int32_t>();
   p.codes = t.codes;
   p.codes_ld = t.codes_row_stride;
   p.scales = t.scales;
   p.scale_row_stride = t.scale_row_stride;
   p.scale_group_stride = t.scale_group_stride;
-  p.scale_kind = c.family == Family::nvfp4 ? ScaleKind::e4m3 : c.family == Family::mxfp8 ? ScaleKind::e8m0 : ScaleKind::fp32;
+  p.scale_kind = c.family == Family::nvfp4   ? ScaleKind::e4m3
+                 : c.family == Family::mxfp8 ? ScaleKind::e8m0
+                                             : ScaleKind::fp32;
   p.zero_points = t.zero_points;
   p.zero_point_row_stride = t.zero_point_row_stride;
   p.dequantized = t.dequantized;
@@ -555,13 +631,24 @@ void quantize_activations(const LayerConfig& c, const TensorView& x, const Tenso
   Scratch keys(dynamic_per_tensor ? 3 * sizeof(unsigned) : 0, stream, x.device().index);
   if (dynamic_per_tensor) {
     check_cuda(cudaMemsetAsync(keys.get(), 0, 2 * sizeof(unsigned), stream), "cudaMemsetAsync");
-    check_cuda(cudaMemsetAsync(keys.get<unsigned>() + 2, 0xff, sizeof(unsigned), stream), "cudaMemsetAsync");
+    check_cuda(cudaMemsetAsync(keys.get<unsigned>() + 2, 0xff, sizeof(unsigned), stream),
+               "cudaMemsetAsync");
     const int64_t count = x.numel();
-    const auto blocks = static_cast<unsigned>(std::min<int64_t>((count + kThreads - 1) / kThreads, 1024));
+    const auto blocks =
+        static_cast<unsigned>(std::min<int64_t>((count + kThreads - 1) / kThreads, 1024));
     switch (x.dtype()) {
-      case ScalarType::bf16: tensor_stats<<<blocks, kThreads, 0, stream>>>(x.data_as<const __nv_bfloat16>(), count, keys.get<unsigned>()); break;
-      case ScalarType::fp16: tensor_stats<<<blocks, kThreads, 0, stream>>>(x.data_as<const __half>(), count, keys.get<unsigned>()); break;
-      default: tensor_stats<<<blocks, kThreads, 0, stream>>>(x.data_as<const float>(), count, keys.get<unsigned>()); break;
+      case ScalarType::bf16:
+        tensor_stats<<<blocks, kThreads, 0, stream>>>(x.data_as<const __nv_bfloat16>(), count,
+                                                      keys.get<unsigned>());
+        break;
+      case ScalarType::fp16:
+        tensor_stats<<<blocks, kThreads, 0, stream>>>(x.data_as<const __half>(), count,
+                                                      keys.get<unsigned>());
+        break;
+      default:
+        tensor_stats<<<blocks, kThreads, 0, stream>>>(x.data_as<const float>(), count,
+                                                      keys.get<unsigned>());
+        break;
     }
     check_launch("tensor_stats");
     p.tensor_stats = keys.get<unsigned>();

@@ -20,11 +20,21 @@ __global__ void fill(uint8_t* p, int64_t count, uint64_t seed, ScalarType type, 
     const float u = static_cast<float>(z >> 40) * 0x1p-24f;  // [0, 1)
     const float v = positive ? 0.01f + 0.002f * u : 4.f * u - 2.f;
     switch (type) {
-      case ScalarType::bf16: reinterpret_cast<__nv_bfloat16*>(p)[i] = __float2bfloat16_rn(v); break;
-      case ScalarType::fp16: reinterpret_cast<__half*>(p)[i] = __float2half_rn(v); break;
-      case ScalarType::fp32: reinterpret_cast<float*>(p)[i] = v; break;
-      case ScalarType::float8_e4m3fn: p[i] = __nv_cvt_float_to_fp8(100.f * v, __NV_SATFINITE, __NV_E4M3); break;
-      default: p[i] = static_cast<uint8_t>(z); break;
+      case ScalarType::bf16:
+        reinterpret_cast<__nv_bfloat16*>(p)[i] = __float2bfloat16_rn(v);
+        break;
+      case ScalarType::fp16:
+        reinterpret_cast<__half*>(p)[i] = __float2half_rn(v);
+        break;
+      case ScalarType::fp32:
+        reinterpret_cast<float*>(p)[i] = v;
+        break;
+      case ScalarType::float8_e4m3fn:
+        p[i] = __nv_cvt_float_to_fp8(100.f * v, __NV_SATFINITE, __NV_E4M3);
+        break;
+      default:
+        p[i] = static_cast<uint8_t>(z);
+        break;
     }
   }
 }
@@ -37,7 +47,8 @@ void fill_random(const TensorView& t, uint64_t seed, bool positive, void* stream
   const int64_t count = bytes ? t.nbytes() : t.numel();
   if (count == 0) return;
   const auto blocks = static_cast<unsigned>(std::min<int64_t>((count + 255) / 256, 4096));
-  fill<<<blocks, 256, 0, native(stream)>>>(static_cast<uint8_t*>(t.data()), count, seed, t.dtype(), positive);
+  fill<<<blocks, 256, 0, native(stream)>>>(static_cast<uint8_t*>(t.data()), count, seed, t.dtype(),
+                                           positive);
   check_launch("fill_random");
 }
 
