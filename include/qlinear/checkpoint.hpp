@@ -140,13 +140,11 @@ class Checkpoint {
 
 // A layer in the canonical meaning. `format` says how it was stored ("gptq v1 4-bit act order",
 // "compressed-tensors nvfp4-pack-quantized", ...); bias is [N] of the checkpoint's dtype.
-struct CheckpointLayer {
+struct CheckpointLayer : LayerTensors {
   std::string name;
   std::string format;
   LayerConfig config;
-  Tensor weight, weight_scale, weight_zero_point, weight_global_scale, g_idx, input_scale,
-      input_zero_point, bias;
-  LayerWeights weights() const;  // views of the tensors above
+  Tensor bias;
 };
 
 // The prefixes of every linear layer of the checkpoint (quantized or not), sorted.

@@ -160,11 +160,6 @@ const TensorEntry& Checkpoint::get(std::string_view name) const {
   return *e;
 }
 
-LayerWeights CheckpointLayer::weights() const {
-  return {weight, weight_scale, weight_zero_point, weight_global_scale,
-          g_idx,  input_scale,  input_zero_point};
-}
-
 std::vector<std::string> linear_layers(const Checkpoint& checkpoint) {
   std::set<std::string> layers;
   for (const auto& [name, entry] : checkpoint.impl().tensors) {
