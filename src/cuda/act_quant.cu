@@ -11,8 +11,9 @@
 //   row r:  | segment (r,0): threads 0..T-1 | segment (r,1) | ...                  K ->
 //           chunk j of thread t starts at k0 + 8·(t + T·j)
 //
-// Every arithmetic step is the reference's (fp32, IEEE division, round-to-nearest-even, the same
-// operand order), so codes and scales match it bit for bit; min / max are order-independent.
+// Every arithmetic step gives the reference's result (fp32, round-to-nearest-even, the same operand
+// order; the per-element division by a reciprocal and an FMA correction that equals IEEE division,
+// see divide()), so codes and scales match it bit for bit; min / max are order-independent.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_fp8.h>
