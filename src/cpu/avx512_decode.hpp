@@ -6,6 +6,7 @@
 #include <immintrin.h>
 
 #include "cpu/mixed_precision_tile.hpp"
+#include "cpu/tile_rows.hpp"
 
 namespace qlinear::cpu {
 namespace {  // NOLINT(google-build-namespaces): one private copy per ISA file, see above
@@ -41,18 +42,51 @@ inline Segment next_segment(const MixedTileArgs& a, const uint8_t*& p, int64_t l
   return s;
 }
 
-// The end of segment s for rows [row0, row0 + Rows) of a block: acc[r] += (Σ_c part[c][r]) ·
-// scale, the scale times the row's activation scale for the segment where the tile has them.
-template <int Chains, int Rows>
-inline void finish_segment(const MixedTileArgs& a, int64_t s, int64_t row0, __m512 scale,
-                           const __m512 (&part)[Chains][Rows], __m512 (&acc)[Rows]) {
-  for (int r = 0; r < Rows; ++r) {
-    __m512 sum = part[0][r];
-    for (int c = 1; c < Chains; ++c) sum = _mm512_add_ps(sum, part[c][r]);
-    const __m512 row_scale =
-        a.x_scales ? _mm512_mul_ps(scale, _mm512_set1_ps(a.x_scales[s * kMixedTileRows + row0 + r]))
-                   : scale;
-    acc[r] = _mm512_fmadd_ps(sum, row_scale, acc[r]);
+// K is taken up to 512 positions at a time (a segment, or a piece of a long one) for every row of
+// the chunk: the tile's codes for those positions stay in L1 while the rows' activations stream
+// from L2, and register blocks of up to 16 rows decode each weight vector once per 16 rows. The
+// fp32 sums of a segment live in a buffer between steps.
+inline constexpr int64_t kStepPositions = 512;
+
+// The K-stepped loop of the AVX-512 mixed-precision tiles over a chunk of rows. For each segment
+// and step it calls step(rows, codes, x, x_next, positions, part) for register blocks of
+// rows = 16, 8, 4, 2, 1 (compile-time), which adds the rows' sums over `positions` K positions from
+// `codes` on to part[rows][16] (x: the block's first row at the step's first position; x_next: the
+// next block, for rows 8 to 15). At each segment's end y += part · scale (· activation scale).
+// RowElements: elements between the rows of a block at one position (1 fp32, 2 bf16 pairs).
+template <int Bits, int RowElements, typename Element, typename Step>
+inline void run_chunk(const MixedTileArgs& a, Step&& step) {
+  const auto* x = static_cast<const Element*>(a.x);
+  alignas(64) float part[kMixedChunkRows * kMixedTileN];
+  for (int64_t i = 0; i < a.rows * kMixedTileN; ++i) a.y[i] = 0.f;
+  const uint8_t* p = a.weights;
+  int64_t before = 0;  // K positions of the segments before this one
+  for (int64_t s = 0; s < a.segments; ++s) {
+    const int64_t length = a.segment_lengths[s];
+    const Segment segment = next_segment<Bits>(a, p, length);
+    for (int64_t i = 0; i < a.rows * kMixedTileN; ++i) part[i] = 0.f;
+    for (int64_t i0 = 0; i0 < length; i0 += kStepPositions) {
+      const int64_t positions = length - i0 < kStepPositions ? length - i0 : kStepPositions;
+      const uint8_t* codes = segment.codes + i0 * kMixedTileN * Bits / 8;
+      for_row_blocks<16>(a.rows, [&](auto rows, int64_t first) {
+        const Element* block = x + (first / kMixedTileRows) * a.x_block_stride +
+                               RowElements * (first % kMixedTileRows) +
+                               (before + i0) * kMixedTileRows;
+        step(rows, segment, codes, block, block + a.x_block_stride, positions,
+             part + first * kMixedTileN);
+      });
+    }
+    for (int64_t r = 0; r < a.rows; ++r) {
+      const int64_t scale_index =
+          (r / kMixedTileRows * a.segments + s) * kMixedTileRows + r % kMixedTileRows;
+      const __m512 scale =
+          a.x_scales ? _mm512_mul_ps(segment.scale, _mm512_set1_ps(a.x_scales[scale_index]))
+                     : segment.scale;
+      float* y = a.y + r * kMixedTileN;
+      _mm512_storeu_ps(
+          y, _mm512_fmadd_ps(_mm512_loadu_ps(part + r * kMixedTileN), scale, _mm512_loadu_ps(y)));
+    }
+    before += length;
   }
 }
 

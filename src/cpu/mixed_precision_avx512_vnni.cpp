@@ -18,12 +18,6 @@
 namespace qlinear::cpu {
 namespace {
 
-// K is taken up to 512 positions at a time (a segment, or a piece of a long one) for every row of
-// the chunk: the tile's codes for those positions stay in L1 while the rows' activations stream
-// from L2, and 16-row register blocks decode each weight vector once per 16 rows. The fp32 sums
-// of a segment live in a buffer between steps.
-constexpr int64_t kStepPositions = 512;
-
 // Two fp32 vectors of values exact in bf16 as one vector of bf16 pairs (lo in the low word).
 inline __m512i bf16_pair(__m512 lo, __m512 hi) {
   return _mm512_mask_blend_epi16(0xaaaaaaaau, _mm512_srli_epi32(_mm512_castps_si512(lo), 16),
@@ -111,40 +105,11 @@ void chunk(const MixedTileArgs& a) {
     table_words[t] = static_cast<uint16_t>(bits >> 16);
   }
   const __m512i table = _mm512_load_si512(table_words);
-  const auto* x = static_cast<const uint16_t*>(a.x);
-  alignas(64) float part[kMixedChunkRows * kMixedTileN];
-  for (int64_t i = 0; i < a.rows * kMixedTileN; ++i) a.y[i] = 0.f;
-  const uint8_t* p = a.weights;
-  int64_t before = 0;  // K positions of the segments before this one
-  for (int64_t s = 0; s < a.segments; ++s) {
-    const int64_t length = a.segment_lengths[s];
-    const Segment segment = next_segment<Bits>(a, p, length);
-    for (int64_t i = 0; i < a.rows * kMixedTileN; ++i) part[i] = 0.f;
-    for (int64_t i0 = 0; i0 < length; i0 += kStepPositions) {
-      const int64_t positions = length - i0 < kStepPositions ? length - i0 : kStepPositions;
-      const uint8_t* codes = segment.codes + i0 * kMixedTileN * Bits / 8;
-      for_row_blocks<16>(a.rows, [&](auto rows, int64_t first) {
-        const uint16_t* block = x + (first / kMixedTileRows) * a.x_block_stride +
-                                2 * (first % kMixedTileRows) + (before + i0) * kMixedTileRows;
-        step<Bits, E4m3, rows>(a, codes, table, segment.offset, block, block + a.x_block_stride,
-                               positions, part + first * kMixedTileN);
+  run_chunk<Bits, 2, uint16_t>(
+      a, [&](auto rows, const Segment& segment, const uint8_t* codes, const uint16_t* x,
+             const uint16_t* x_next, int64_t positions, float* part) {
+        step<Bits, E4m3, rows>(a, codes, table, segment.offset, x, x_next, positions, part);
       });
-    }
-    for (int64_t r = 0; r < a.rows; ++r) {
-      const int64_t b = r / kMixedTileRows;
-      const __m512 scale =
-          a.x_scales
-              ? _mm512_mul_ps(
-                    segment.scale,
-                    _mm512_set1_ps(
-                        a.x_scales[(b * a.segments + s) * kMixedTileRows + r % kMixedTileRows]))
-              : segment.scale;
-      float* y = a.y + r * kMixedTileN;
-      _mm512_storeu_ps(
-          y, _mm512_fmadd_ps(_mm512_loadu_ps(part + r * kMixedTileN), scale, _mm512_loadu_ps(y)));
-    }
-    before += length;
-  }
 }
 
 }  // namespace
