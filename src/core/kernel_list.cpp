@@ -6,6 +6,15 @@
 #if defined(QLINEAR_CPU_X86)
 #include "cpu/kernels.hpp"
 #endif
+#if QLINEAR_WITH_ONEDNN
+#include "onednn/onednn_kernels.hpp"
+#endif
+
+#if QLINEAR_WITH_CUDA
+#include "cublaslt/kernels.hpp"
+#include "cuda/emulation.hpp"
+#include "cuda/kernels.hpp"
+#endif
 
 namespace qlinear::detail {
 
@@ -49,7 +58,21 @@ std::vector<std::pair<PlatformKind, std::shared_ptr<const Kernel>>> built_in_ker
   list.emplace_back(P::cpu, cpu::make_w4a8_int_kernel(CpuIsa::avx2));
   list.emplace_back(P::cpu, cpu::make_w4a8_int_kernel(CpuIsa::scalar));
 #endif
+#if QLINEAR_WITH_ONEDNN
+  // Static activation scales: one fused oneDNN call; everything else: int32 out + own epilogue.
+  list.emplace_back(P::cpu, onednn::make_int8_const_scales());
+  list.emplace_back(P::cpu, onednn::make_int8_s32_epilogue());
+#endif
   for (Family family : all_families()) list.emplace_back(P::cpu, reference::make_kernel(family));
+#if QLINEAR_WITH_CUDA
+  // ---- cuda
+  list.emplace_back(P::cuda, cuda::make_w4a16_mma_sm80());
+  list.emplace_back(P::cuda, cublaslt::make_fp8_scaled_mm());
+  list.emplace_back(P::cuda, cublaslt::make_fp8_block());
+  list.emplace_back(P::cuda, cublaslt::make_int8_scaled_mm());
+  // The emulation of every family: runs everything, fastest at nothing; last.
+  for (Family family : all_families()) list.emplace_back(P::cuda, cuda::make_emulation(family));
+#endif
   return list;
 }
 

@@ -173,7 +173,9 @@ TEST_P(ReferenceAgainstIndependent, EveryConformanceConfig) {
       Tensor bias;
       if (c.bias) bias = random_activations(ScalarType::bf16, std::array{n}, ++seed);
 
-      const QuantizedLinear linear(c, layer.weights(), *reference::make_kernel(c.family));
+      // The layer keeps a reference to its kernel: the kernel must outlive it.
+      const std::shared_ptr<const Kernel> kernel = reference::make_kernel(c.family);
+      const QuantizedLinear linear(c, layer.weights(), *kernel);
       const Tensor y = linear.forward(x, bias);
 
       const std::vector<double> xq = independent_activations(c, layer, x, m, k);

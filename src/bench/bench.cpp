@@ -1,0 +1,307 @@
+// The benchmark runner: registries of bench devices and peers, and the timing loop.
+#include "qlinear/bench.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <mutex>
+
+#include "bench/bench_list.hpp"
+#include "qlinear/conformance.hpp"
+#include "qlinear/error.hpp"
+#include "qlinear/linear.hpp"
+#include "qlinear/registry.hpp"
+
+namespace qlinear::bench {
+namespace {
+
+struct Registry {
+  std::mutex mutex;
+  std::map<DeviceType, BenchDeviceFactory> devices;
+  std::vector<std::pair<PlatformKind, std::shared_ptr<const Peer>>> peers;
+};
+
+Registry& registry() {
+  static Registry* r = [] {
+    auto* made = new Registry;  // never destroyed, like the kernel registry
+    for (auto& [type, factory] : detail::built_in_bench_devices())
+      made->devices[type] = std::move(factory);
+    made->peers = detail::built_in_peers();
+    return made;
+  }();
+  return *r;
+}
+
+int64_t bytes_of(const TensorView& t) { return t.defined() ? t.nbytes() : 0; }
+
+// A kernel under test as a case of the timing loop: `copies` layers built from the same
+// canonical weights, each converted by the kernel on its own.
+class KernelCase final : public PeerCase {
+ public:
+  KernelCase(const Kernel& kernel, const RandomLayer& layer, int copies, Device device,
+             uint64_t seed)
+      : config_(layer.config), device_(device), seed_(seed) {
+    const LayerWeights host = layer.weights();
+    const auto move = [&](const TensorView& t) -> TensorView {
+      if (!t.defined()) return {};
+      keep_.push_back(Tensor::copy_of(t, device));
+      weight_bytes_ += t.nbytes();
+      return keep_.back();
+    };
+    LayerWeights w;
+    w.weight = move(host.weight);
+    w.weight_scale = move(host.weight_scale);
+    w.weight_zero_point = move(host.weight_zero_point);
+    w.weight_global_scale = move(host.weight_global_scale);
+    w.g_idx = move(host.g_idx);
+    w.input_scale = move(host.input_scale);
+    w.input_zero_point = move(host.input_zero_point);
+    // keep_ stays alive: a kernel whose layout is the canonical one may keep views into it.
+    for (int i = 0; i < copies; ++i)
+      linears_.push_back(std::make_unique<QuantizedLinear>(config_, w, kernel, device));
+    if (config_.bias)
+      bias_ = Tensor::copy_of(
+          random_activations(ScalarType::fp32, std::array{config_.part_n()}, seed + 2), device);
+  }
+
+  void prepare_m(int64_t m) override {
+    x_ = Tensor::copy_of(
+        random_activations(config_.act_type, std::array{m, config_.part_k()}, seed_ + m), device_);
+    out_ = Tensor::empty(config_.out_type, {m, config_.part_n()}, device_);
+  }
+  void run(int copy, Stream stream) override {
+    linears_[static_cast<size_t>(copy)]->forward_into(x_, out_, bias_, stream);
+  }
+  int64_t bytes(int64_t m) const override {
+    return weight_bytes_ + storage_bytes(config_.act_type, m * config_.part_k()) +
+           storage_bytes(config_.out_type, m * config_.part_n()) + bytes_of(bias_);
+  }
+  std::string implementation(int64_t) const override { return ""; }
+
+ private:
+  LayerConfig config_;
+  Device device_;
+  uint64_t seed_;
+  std::vector<Tensor> keep_;
+  int64_t weight_bytes_ = 0;
+  std::vector<std::unique_ptr<QuantizedLinear>> linears_;
+  Tensor x_, out_, bias_;
+};
+
+struct Case {
+  std::string name;
+  bool peer = false;
+  ScalarType multiply_type = ScalarType::bf16;
+  int copies = 1;
+  std::unique_ptr<PeerCase> impl;
+  int calls = 0;  // calls so far: the weight copy of the next one is calls % copies
+};
+
+int copies_for(const Options& o, int64_t weight_bytes, int64_t budget) {
+  if (o.rotate_bytes <= 0 || weight_bytes <= 0) return 1;
+  const int64_t wanted = (o.rotate_bytes + weight_bytes - 1) / weight_bytes;
+  return static_cast<int>(std::max<int64_t>(1, std::min(wanted, budget / weight_bytes)));
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n == 0 ? 0 : (n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]));
+}
+
+int64_t canonical_weight_bytes(const LayerConfig& c) {
+  const auto s = c.weight_scale_shape();
+  int64_t bytes = storage_bytes(c.weight_type, c.part_n() * c.part_k()) +
+                  storage_bytes(c.weight_scale_type, s[0] * s[1]);
+  if (c.zero_points) bytes += s[0] * s[1];
+  if (c.act_order) bytes += 4 * c.part_k();
+  return bytes;
+}
+
+// The kernels of the run for `config`: those asked for (or all but the reference) that run here.
+std::vector<const Kernel*> kernels_for(const Options& o, const LayerConfig& config,
+                                       const Platform& platform, std::vector<std::string>& notes) {
+  std::vector<const Kernel*> chosen;
+  for (const Kernel* k : qlinear::Registry::global().kernels(platform.kind)) {
+    if (k->family() != config.family) continue;
+    const bool named = std::find(o.kernels.begin(), o.kernels.end(), k->name()) != o.kernels.end();
+    if (o.kernels.empty() ? k->info().provider == Provider::reference : !named) continue;
+    if (Verdict v = k->supported(platform); !v) {
+      notes.push_back(cat(k->name(), ": does not run on ", platform.str(), ": ", v.reason()));
+    } else if (Verdict c = k->can_implement(config); !c) {
+      notes.push_back(cat(k->name(), ": cannot run ", config.describe(), ": ", c.reason()));
+    } else {
+      chosen.push_back(k);
+    }
+  }
+  return chosen;
+}
+
+}  // namespace
+
+void register_bench_device(DeviceType type, BenchDeviceFactory factory) {
+  Registry& r = registry();
+  std::lock_guard lock(r.mutex);
+  r.devices[type] = std::move(factory);
+}
+
+void register_peer(PlatformKind platform, std::shared_ptr<const Peer> peer) {
+  require(peer != nullptr, "register_peer: peer is null");
+  Registry& r = registry();
+  std::lock_guard lock(r.mutex);
+  for (const auto& [kind, p] : r.peers)
+    require(!(kind == platform && p->name() == peer->name()), "register_peer: '", peer->name(),
+            "' is already registered for ", name(platform));
+  r.peers.emplace_back(platform, std::move(peer));
+}
+
+std::unique_ptr<BenchDevice> make_bench_device(Device device) {
+  Registry& r = registry();
+  BenchDeviceFactory factory;
+  {
+    std::lock_guard lock(r.mutex);
+    if (auto it = r.devices.find(device.type); it != r.devices.end()) factory = it->second;
+  }
+  if (!factory) {
+#if QLINEAR_WITH_CUDA
+    throw Error(cat("bench: no timer is registered for ", device.str(),
+                    " (the CUDA bench device belongs in src/bench/bench_list.cpp)"));
+#else
+    throw Error(cat("bench: cannot time ", device.str(),
+                    ": qlinear was built without CUDA "
+                    "(-DQLINEAR_CUDA=OFF or no CUDA toolkit found)"));
+#endif
+  }
+  return factory(device);
+}
+
+std::vector<const Peer*> peers(PlatformKind platform) {
+  Registry& r = registry();
+  std::lock_guard lock(r.mutex);
+  std::vector<const Peer*> list;
+  for (const auto& [kind, p] : r.peers)
+    if (kind == platform) list.push_back(p.get());
+  return list;
+}
+
+Run run(const Options& o, const std::function<void(const Record&)>& on_record) {
+  require(o.reps > 0, "bench: reps is ", o.reps, "; expected at least 1");
+  require(!o.m_values.empty(), "bench: no M values");
+  for (int64_t m : o.m_values) require(m > 0, "bench: M = ", m, "; expected positive values");
+  for (const std::string& k : o.kernels)
+    require(qlinear::Registry::global().find(k) != nullptr, "bench: kernel '", k,
+            "' is not registered; see `qlinear kernels`");
+
+  const Platform& platform = platform_of(o.device);
+  std::unique_ptr<BenchDevice> device = make_bench_device(o.device);
+  Run result;
+  result.device = device->describe();
+  result.peak_source = device->peak_source();
+  result.read_gbs = device->measure_read_bandwidth();
+
+  for (const LayerConfig& config : o.configs) {
+    validate(config);
+    // Peers that apply, the baseline first; then the kernels.
+    std::vector<const Peer*> applicable;
+    for (const Peer* p : peers(platform.kind)) {
+      if (Verdict v = p->applies(config, platform); v) applicable.push_back(p);
+    }
+    std::string baseline = applicable.empty() ? "" : applicable.front()->name();
+    if (!o.baseline.empty()) {
+      const auto it = std::find_if(applicable.begin(), applicable.end(),
+                                   [&](const Peer* p) { return p->name() == o.baseline; });
+      if (it != applicable.end()) {
+        baseline = o.baseline;
+        std::rotate(applicable.begin(), it, it + 1);
+      } else {
+        result.notes.push_back(cat("baseline ", o.baseline, " does not apply to ",
+                                   config.describe(), "; using ",
+                                   baseline.empty() ? "none" : baseline));
+      }
+    }
+    const std::vector<const Kernel*> kernels = kernels_for(o, config, platform, result.notes);
+    if (kernels.empty() && applicable.empty()) {
+      result.notes.push_back(cat("nothing to time for ", config.describe()));
+      continue;
+    }
+    const int64_t budget =
+        device->copy_budget_bytes() / static_cast<int64_t>(kernels.size() + applicable.size());
+
+    std::vector<Case> cases;
+    for (const Peer* p : applicable) {
+      Case c{p->name(), true, p->multiply_type(), copies_for(o, p->weight_bytes(config), budget),
+             nullptr};
+      c.impl = p->prepare(config, c.copies, o.device);
+      cases.push_back(std::move(c));
+    }
+    if (!kernels.empty()) {
+      const RandomLayer layer = make_random_layer(config, o.seed);
+      for (const Kernel* k : kernels) {
+        Case c{k->name(), false, config.act_quant.value_or(config.act_type),
+               copies_for(o, canonical_weight_bytes(config), budget), nullptr};
+        c.impl = std::make_unique<KernelCase>(*k, layer, c.copies, o.device, o.seed);
+        cases.push_back(std::move(c));
+      }
+    }
+
+    const int64_t n = config.part_n(), k = config.part_k();
+    for (int64_t m : o.m_values) {
+      // The cases take turns, a few calls at a time, so that load from other processes falls on
+      // all of them alike; each case's median is over its calls of every round.
+      const int rounds = std::min(o.reps, 5);
+      std::vector<std::vector<double>> samples(cases.size());
+      for (Case& c : cases) c.impl->prepare_m(m);
+      for (int round = 0; round < rounds; ++round)
+        for (size_t i = 0; i < cases.size(); ++i) {
+          Case& c = cases[i];
+          const int reps = o.reps / rounds + (round < o.reps % rounds ? 1 : 0);
+          // The first round warms up every weight copy once (whatever a copy sets up on its first
+          // call for this M, such as a oneDNN primitive, stays out of the timing) and then some;
+          // every later round makes one untimed call, after the other cases have had the caches.
+          const int warmup = round == 0 ? c.copies + o.warmup : 1;
+          const std::vector<double> t = device->time(
+              [&c](int, Stream s) { c.impl->run(c.calls++ % c.copies, s); }, warmup, reps);
+          samples[i].insert(samples[i].end(), t.begin(), t.end());
+        }
+      std::vector<Record> rows;
+      for (size_t i = 0; i < cases.size(); ++i) {
+        const Case& c = cases[i];
+        Record r;
+        r.kernel = c.name;
+        r.peer = c.peer;
+        r.family = std::string(name(config.family));
+        r.device = o.device.str();
+        r.config = config.describe();
+        r.implementation = c.impl->implementation(m);
+        r.m = m, r.n = n, r.k = k;
+        r.copies = c.copies;
+        r.us = median(samples[i]);
+        const double flops =
+            2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
+        const auto bytes = static_cast<double>(c.impl->bytes(m));
+        r.tflops = flops / r.us * 1e-6;
+        r.gbs = bytes / r.us * 1e-3;
+        r.memory_floor_us = bytes / (result.read_gbs * 1e3);
+        const double peak = device->peak_ops(c.multiply_type);
+        r.compute_floor_us = peak > 0 ? flops / peak * 1e6 : 0;
+        r.floor_us = std::max(r.memory_floor_us, r.compute_floor_us);
+        rows.push_back(r);
+      }
+      std::map<std::string, double> peers_us;
+      for (const Record& r : rows)
+        if (r.peer) peers_us[r.kernel] = r.us;
+      for (Record& r : rows) {
+        r.peers_us = peers_us;
+        if (!baseline.empty()) {
+          r.baseline = baseline;
+          r.baseline_us = peers_us[baseline];
+          r.speedup = r.baseline_us / r.us;
+        }
+        if (on_record) on_record(r);
+        result.records.push_back(r);
+      }
+    }
+  }
+  return result;
+}
+
+}  // namespace qlinear::bench

@@ -1,0 +1,152 @@
+// The bench runner's arithmetic and seams, with a fake device and a fake peer (no timing is
+// asserted): presets, shapes, floors, speedups, weight-copy rotation, registration errors.
+#include "qlinear/bench.hpp"
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cmath>
+
+#include "qlinear/error.hpp"
+#include "qlinear/version.hpp"
+
+namespace qlinear::bench {
+namespace {
+
+// [n, k, partition_n, partition_k] of each layer.
+std::vector<std::array<int64_t, 4>> dims(const std::vector<Shape>& shapes) {
+  std::vector<std::array<int64_t, 4>> d;
+  for (const Shape& s : shapes) d.push_back({s.n, s.k, s.partition_n, s.partition_k});
+  return d;
+}
+
+TEST(BenchPresets, Llama3LayersAndTheirTensorParallelSplit) {
+  // qkv, o, gate_up, down.
+  EXPECT_EQ((std::vector<std::array<int64_t, 4>>{
+                {6144, 4096, 0, 0}, {4096, 4096, 0, 0}, {28672, 4096, 0, 0}, {4096, 14336, 0, 0}}),
+            dims(preset("llama3-8b")));
+  // 70B over 8 ranks: qkv (8192 + 2·1024)/8 x 8192, o 8192 x 8192/8, gate_up 2·28672/8 x 8192,
+  // down 8192 x 28672/8.
+  EXPECT_EQ((std::vector<std::array<int64_t, 4>>{{10240, 8192, 1280, 0},
+                                                 {8192, 8192, 0, 1024},
+                                                 {57344, 8192, 7168, 0},
+                                                 {8192, 28672, 0, 3584}}),
+            dims(preset("llama3-70b-tp8")));
+  EXPECT_THROW(preset("llama2"), Error);
+}
+
+TEST(BenchShapes, ParseNxK) {
+  const Shape s = parse_shape("4096x14336");
+  EXPECT_EQ(4096, s.n);
+  EXPECT_EQ(14336, s.k);
+  for (const char* bad : {"4096", "x4096", "4096x", "0x5", "4096*14336", "12x3y"})
+    EXPECT_THROW(parse_shape(bad), Error) << bad;
+}
+
+TEST(BenchDevices, CudaWithoutTheCudaBuildSaysSo) {
+  if (kCudaBuilt) GTEST_SKIP() << "this is the CUDA build";
+  try {
+    make_bench_device(Device::cuda(0));
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("built without CUDA"), std::string::npos) << e.what();
+  }
+}
+
+// 10 µs per call; 100 GB/s; 1 Tops/s for every type.
+class FakeDevice final : public BenchDevice {
+ public:
+  std::string describe() const override { return "fake"; }
+  std::vector<double> time(const std::function<void(int, Stream)>& body, int warmup,
+                           int reps) override {
+    for (int i = 0; i < warmup + reps; ++i) body(i, Stream{});
+    return std::vector<double>(static_cast<size_t>(reps), 10.0);
+  }
+  double measure_read_bandwidth() override { return 100.0; }
+  int64_t copy_budget_bytes() const override { return int64_t{1} << 40; }
+  double peak_ops(ScalarType) const override { return 1e12; }
+  std::string peak_source() const override { return "fake"; }
+};
+
+// A peer that counts its calls per weight copy.
+class FakePeer final : public Peer {
+ public:
+  struct Case final : PeerCase {
+    std::vector<int>* calls;
+    int64_t n, k;
+    void prepare_m(int64_t) override {}
+    void run(int copy, Stream) override { ++(*calls)[static_cast<size_t>(copy)]; }
+    int64_t bytes(int64_t m) const override { return n * k + m * k + m * n; }
+    std::string implementation(int64_t) const override { return "fake"; }
+  };
+  const std::string& name() const override { return name_; }
+  ScalarType multiply_type() const override { return ScalarType::int8; }
+  Verdict applies(const LayerConfig& c, const Platform&) const override {
+    return c.family == Family::mxfp8 ? Verdict::yes() : Verdict::no("mxfp8 only");
+  }
+  int64_t weight_bytes(const LayerConfig& c) const override { return c.part_n() * c.part_k(); }
+  std::unique_ptr<PeerCase> prepare(const LayerConfig& c, int copies, Device) const override {
+    calls->assign(static_cast<size_t>(copies), 0);
+    auto made = std::make_unique<Case>();
+    made->calls = calls.get();
+    made->n = c.part_n(), made->k = c.part_k();
+    return made;
+  }
+  std::shared_ptr<std::vector<int>> calls = std::make_shared<std::vector<int>>();
+
+ private:
+  std::string name_ = "fake_peer";
+};
+
+TEST(BenchRun, FloorsSpeedupsAndRotationFromAFakeDevice) {
+  register_bench_device(DeviceType::cpu, [](Device) { return std::make_unique<FakeDevice>(); });
+  auto peer = std::make_shared<FakePeer>();
+  register_peer(PlatformKind::cpu, peer);
+  EXPECT_THROW(register_peer(PlatformKind::cpu, peer), Error);  // the name is taken
+
+  Options o;
+  o.device = Device::cpu();
+  o.configs = {default_config(Family::mxfp8, 64, 96)};
+  o.kernels = {"reference_mxfp8"};
+  o.m_values = {1, 3};
+  o.reps = 7;
+  o.warmup = 2;
+  o.rotate_bytes = 64 * 96 * 10 + 1;  // 11 copies of the peer's 64·96 bytes
+  o.baseline = "fake_peer";  // built-in peers (oneDNN bf16 dense) may apply too; they come after it
+  std::vector<std::string> seen;
+  const bench::Run result = bench::run(o, [&](const Record& r) {
+    if (r.kernel == "fake_peer" || r.kernel == "reference_mxfp8") seen.push_back(r.kernel);
+  });
+  std::vector<Record> records;
+  for (const Record& r : result.records)
+    if (r.kernel == "fake_peer" || r.kernel == "reference_mxfp8") records.push_back(r);
+
+  ASSERT_EQ(4u, records.size());
+  EXPECT_EQ(
+      (std::vector<std::string>{"fake_peer", "reference_mxfp8", "fake_peer", "reference_mxfp8"}),
+      seen);
+  for (const Record& r : records) {
+    EXPECT_EQ("fake_peer", r.baseline);
+    EXPECT_DOUBLE_EQ(10.0, r.us);
+    EXPECT_DOUBLE_EQ(10.0, r.baseline_us);
+    EXPECT_DOUBLE_EQ(1.0, r.speedup);
+    const double flops = 2.0 * r.m * 64 * 96;
+    EXPECT_DOUBLE_EQ(flops / 10.0 * 1e-6, r.tflops);
+    EXPECT_DOUBLE_EQ(flops / 1e12 * 1e6, r.compute_floor_us);
+    EXPECT_DOUBLE_EQ(r.gbs * 10.0 / 100.0, r.memory_floor_us);  // bytes / 100 GB/s
+    EXPECT_DOUBLE_EQ(std::max(r.memory_floor_us, r.compute_floor_us), r.floor_us);
+  }
+  const Record& p = records[0];
+  EXPECT_TRUE(p.peer);
+  EXPECT_EQ(11, p.copies);
+  EXPECT_DOUBLE_EQ(64.0 * 96 + 96 + 64, p.gbs * 10.0 * 1e3);  // the peer's own bytes at M = 1
+  // Every copy was called (warm-up covers each once per M), and the calls go round the copies.
+  const std::vector<int>& calls = *peer->calls;
+  for (int c : calls) EXPECT_GE(c, 2);
+  EXPECT_LE(
+      *std::max_element(calls.begin(), calls.end()) - *std::min_element(calls.begin(), calls.end()),
+      1);
+}
+
+}  // namespace
+}  // namespace qlinear::bench

@@ -1,0 +1,195 @@
+// `qlinear bench`: kernels timed on layer shapes against the device's peers, with the floors of
+// this machine next to every time; a table on stdout and, with --json, the records in a file.
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "commands.hpp"
+#include "config_flags.hpp"
+#include "qlinear/bench.hpp"
+#include "qlinear/error.hpp"
+#include "qlinear/registry.hpp"
+
+namespace qlinear::tool {
+namespace {
+
+// Families with a kernel other than the reference that runs on `platform`.
+std::vector<Family> families_with_kernels(const Platform& platform) {
+  std::vector<Family> families;
+  for (Family f : all_families())
+    for (const Kernel* k : Registry::global().kernels(platform.kind))
+      if (k->family() == f && k->info().provider != Provider::reference && k->supported(platform)) {
+        families.push_back(f);
+        break;
+      }
+  return families;
+}
+
+std::string utc_now() {
+  const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return text;
+}
+
+nlohmann::json to_json(const bench::Record& r) {
+  return {{"kernel", r.kernel},
+          {"family", r.family},
+          {"device", r.device},
+          {"M", r.m},
+          {"N", r.n},
+          {"K", r.k},
+          {"us", r.us},
+          {"tflops", r.tflops},
+          {"gbs", r.gbs},
+          {"floor_us", r.floor_us},
+          {"baseline", r.baseline},
+          {"baseline_us", r.baseline_us},
+          {"speedup", r.speedup},
+          {"peer", r.peer},
+          {"config", r.config},
+          {"implementation", r.implementation},
+          {"memory_floor_us", r.memory_floor_us},
+          {"compute_floor_us", r.compute_floor_us},
+          {"copies", r.copies},
+          {"peers_us", r.peers_us}};
+}
+
+void print_row(const bench::Record& r) {
+  std::printf(
+      "%-28s %-15s %5lld %6lld %6lld %10.1f %8.3f %8.1f %9.1f %9.1f %6.0f%% %-28s %10.1f %7.2fx\n",
+      r.kernel.c_str(), r.family.c_str(), static_cast<long long>(r.m), static_cast<long long>(r.n),
+      static_cast<long long>(r.k), r.us, r.tflops, r.gbs, r.memory_floor_us, r.compute_floor_us,
+      100.0 * r.floor_us / r.us, r.baseline.empty() ? "-" : r.baseline.c_str(), r.baseline_us,
+      r.speedup);
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+void add_bench(CLI::App& app, int& exit_code) {
+  auto* command = app.add_subcommand(
+      "bench", "time kernels on layer shapes against the peers, with the floors");
+  static ConfigFlags flags;
+  static std::string device_text = "default", preset_name, json_path, baseline, note;
+  static std::vector<std::string> kernels, shapes;
+  static std::vector<int64_t> m_values{1, 16, 64, 256};
+  static int reps = 30, warmup = 5;
+  static int64_t rotate_mib = 1024;
+  static uint64_t seed = 1;
+  flags.add_to(*command);
+  command->add_option("--device", device_text,
+                      "cpu, cuda, cuda:N or default (the GPU if there is one)");
+  command->add_option("--kernel", kernels,
+                      "only these kernels (default: every kernel but the reference that runs)");
+  command->add_option("--m", m_values, "M values (default 1 16 64 256)");
+  command->add_option("--nk", shapes, "layer shapes NxK (default: --n x --k)");
+  command->add_option("--preset", preset_name, "real layers: llama3-8b, llama3-70b-tp8");
+  command->add_option("--reps", reps, "timed calls per row; the median is reported (default 30)");
+  command->add_option("--warmup", warmup, "untimed calls before them (default 5)");
+  command->add_option("--rotate-mib", rotate_mib,
+                      "weight copies rotated over, MiB per case, so weights come from memory "
+                      "(default 1024; 0: none)");
+  command->add_option("--baseline", baseline,
+                      "the peer to compare with (default: the most specific that applies)");
+  command->add_option("--json", json_path, "write the records to this file");
+  command->add_option("--note", note,
+                      "a note on the run (e.g. 'contended: 2 shared cores'), kept in the JSON");
+  command->add_option("--seed", seed, "random seed of the layers and inputs");
+  command->callback([command, &exit_code] {
+    // Asks for the device's timer first, so that a build without CUDA says so for --device cuda.
+    if (device_text.starts_with("cuda")) (void)bench::make_bench_device(Device::parse(device_text));
+    const Platform platform = target_platform(device_text);
+    require(platform.detected, "bench needs a device of this machine; '", device_text,
+            "' is a named target");
+    const LayerConfig flagged = flags.config();  // --family and the config flags; also --n/--k
+
+    std::vector<bench::Shape> layer_shapes;
+    if (!preset_name.empty()) layer_shapes = bench::preset(preset_name);
+    for (const std::string& s : shapes) layer_shapes.push_back(bench::parse_shape(s));
+    if (layer_shapes.empty())
+      layer_shapes.push_back({"", flagged.n, flagged.k, flagged.partition_n, flagged.partition_k});
+
+    // Config flags describe the layer when --family is given; else every family's typical layer.
+    std::vector<Family> families;
+    if (command->count("--family")) {
+      families.push_back(flagged.family);
+    } else if (!kernels.empty()) {
+      for (const std::string& k : kernels) {
+        const Kernel* kernel = Registry::global().find(k);
+        require(kernel != nullptr, "--kernel '", k, "' is not registered; see `qlinear kernels`");
+        if (std::find(families.begin(), families.end(), kernel->family()) == families.end())
+          families.push_back(kernel->family());
+      }
+    } else {
+      families = families_with_kernels(platform);
+    }
+
+    bench::Options options;
+    options.device = platform.device();
+    options.kernels = kernels;
+    options.m_values = m_values;
+    options.reps = reps;
+    options.warmup = warmup;
+    options.rotate_bytes = rotate_mib << 20;
+    options.baseline = baseline;
+    options.seed = seed;
+    std::vector<std::string> skipped;
+    for (Family f : families)
+      for (const bench::Shape& s : layer_shapes) {
+        LayerConfig c = command->count("--family") ? flagged : default_config(f, s.n, s.k);
+        c.n = s.n, c.k = s.k, c.partition_n = s.partition_n, c.partition_k = s.partition_k;
+        try {
+          validate(c);
+          options.configs.push_back(c);
+        } catch (const Error& e) {
+          skipped.push_back(cat(s.name.empty() ? "" : s.name + ": ", e.what()));
+        }
+      }
+
+    std::printf("qlinear bench on %s%s%s\n", options.device.str().c_str(),
+                note.empty() ? "" : " -- ", note.c_str());
+    std::string last_config;
+    const bench::Run run = bench::run(options, [&](const bench::Record& r) {
+      if (r.config != last_config) {
+        if (last_config.empty())
+          std::printf("%-28s %-15s %5s %6s %6s %10s %8s %8s %9s %9s %7s %-28s %10s %8s\n", "kernel",
+                      "family", "M", "N", "K", "us", "TFLOP/s", "GB/s", "mem_fl_us", "cmp_fl_us",
+                      "floor", "baseline", "base_us", "speedup");
+        std::printf("-- %s\n", r.config.c_str());
+        last_config = r.config;
+      }
+      print_row(r);
+    });
+    std::printf("device: %s\nread bandwidth (measured): %.1f GB/s\npeak rates: %s\n",
+                run.device.c_str(), run.read_gbs, run.peak_source.c_str());
+    for (const std::string& s : skipped) std::printf("skipped: %s\n", s.c_str());
+    for (const std::string& n : run.notes) std::printf("note: %s\n", n.c_str());
+
+    if (!json_path.empty()) {
+      nlohmann::json records = nlohmann::json::array();
+      for (const bench::Record& r : run.records) records.push_back(to_json(r));
+      const nlohmann::json document{{"run",
+                                     {{"date", utc_now()},
+                                      {"device", run.device},
+                                      {"read_gbs", run.read_gbs},
+                                      {"peak_source", run.peak_source},
+                                      {"note", note},
+                                      {"reps", reps},
+                                      {"warmup", warmup},
+                                      {"rotate_mib", rotate_mib},
+                                      {"notes", run.notes}}},
+                                    {"records", records}};
+      std::ofstream out(json_path);
+      require(out.good(), "--json '", json_path, "': cannot open for writing");
+      out << document.dump(1) << "\n";
+      require(out.good(), "--json '", json_path, "': write failed");
+      std::printf("wrote %zu records to %s\n", run.records.size(), json_path.c_str());
+    }
+    exit_code = run.records.empty() ? 1 : 0;
+  });
+}
+
+}  // namespace qlinear::tool
