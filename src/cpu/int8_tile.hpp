@@ -1,6 +1,6 @@
 // The contract between the int8 dot-product driver (int8_dot.cpp: int8_scaled_mm and w4a8_int)
 // and its per-ISA tile functions (int8_scaled_mm_<isa>.cpp). Files compiled with ISA flags
-// include only this header, <immintrin.h> and C headers (see mixed_precision_tile.hpp).
+// include only the tile headers (see mixed_precision_tile.hpp).
 #pragma once
 
 #include <cstdint>
