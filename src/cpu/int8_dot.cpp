@@ -35,8 +35,8 @@ struct Packed final : PreparedWeights {
   using PreparedWeights::PreparedWeights;
   std::vector<uint8_t> weights;          // [tiles][tile_bytes]
   std::vector<int32_t> segment_lengths;  // padded to multiples of kInt8SegmentAlign
-  std::vector<int32_t> source_k;         // [Kp]: K position each padded position reads, -1 = pad
-  std::vector<Run> runs;                 // the same as contiguous runs
+  std::vector<Run> runs;                 // where x's K positions land in the padded K
+  int64_t padded_k = 0;                  // Kp: K with every segment padded
   int64_t tiles = 0, tile_bytes = 0;
   float input_scale = 0;
   int32_t input_zero_point = 0;
@@ -80,7 +80,7 @@ void dynamic_scale(const LayerConfig& c, RowStats s, float& scale, float& zero) 
 QuantizedX quantize(const Packed& p, const TensorView& x, ActivationFns fns) {
   const LayerConfig& c = p.config();
   const int64_t m = x.rows(), k = c.part_k();
-  const auto kp = static_cast<int64_t>(p.source_k.size());
+  const int64_t kp = p.padded_k;
   const int64_t blocks = (m + kBlockRows - 1) / kBlockRows;
   const int type = type_code(c.act_type);
   const int64_t element = info(c.act_type).bits / 8;
@@ -152,14 +152,13 @@ class Int8DotKernel final : public Kernel {
     for (int64_t k0 = 0; k0 < k; k0 += group) {
       const int64_t padded =
           (group + kInt8SegmentAlign - 1) / kInt8SegmentAlign * kInt8SegmentAlign;
-      p->runs.push_back({k0, static_cast<int64_t>(p->source_k.size()), std::min(group, k - k0)});
+      p->runs.push_back({k0, p->padded_k, std::min(group, k - k0)});
       p->segment_lengths.push_back(static_cast<int32_t>(padded));
-      for (int64_t i = 0; i < padded; ++i)
-        p->source_k.push_back(i < group ? static_cast<int32_t>(k0 + i) : -1);
+      p->padded_k += padded;
     }
     const auto segments = static_cast<int64_t>(p->segment_lengths.size());
     p->tiles = (n + kTileN - 1) / kTileN;
-    p->tile_bytes = static_cast<int64_t>(p->source_k.size()) * kTileN + segments * 128;
+    p->tile_bytes = p->padded_k * kTileN + segments * 128;
     p->weights.assign(static_cast<size_t>(p->tiles * p->tile_bytes), 0);
     const auto* weight = w.weight.data_as<const uint8_t>();
     const int64_t scale_columns = c.weight_scale_shape()[1];
@@ -198,7 +197,7 @@ class Int8DotKernel final : public Kernel {
              const TensorView& out, Stream) const override {
     const auto& p = static_cast<const Packed&>(prepared);
     const int64_t m = x.rows();
-    const auto kp = static_cast<int64_t>(p.source_k.size());
+    const int64_t kp = p.padded_k;
     const QuantizedX q = quantize(p, x, activation_);
     const int64_t blocks = (m + kBlockRows - 1) / kBlockRows;
     Int8TileArgs a{};
