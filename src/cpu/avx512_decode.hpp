@@ -42,6 +42,49 @@ inline Segment next_segment(const MixedTileArgs& a, const uint8_t*& p, int64_t l
   return s;
 }
 
+// The end of segment s for rows [row0, row0 + Rows) of a block: acc[r] += (Σ_c part[c][r]) ·
+// scale, the scale times the row's activation scale for the segment where the tile has them.
+template <int Chains, int Rows>
+inline void finish_segment(const MixedTileArgs& a, int64_t s, int64_t row0, __m512 scale,
+                           const __m512 (&part)[Chains][Rows], __m512 (&acc)[Rows]) {
+  for (int r = 0; r < Rows; ++r) {
+    __m512 sum = part[0][r];
+    for (int c = 1; c < Chains; ++c) sum = _mm512_add_ps(sum, part[c][r]);
+    const __m512 row_scale =
+        a.x_scales ? _mm512_mul_ps(scale, _mm512_set1_ps(a.x_scales[s * kMixedTileRows + row0 + r]))
+                   : scale;
+    acc[r] = _mm512_fmadd_ps(sum, row_scale, acc[r]);
+  }
+}
+
+// A chunk of at most one block of rows (M <= 8: the weights stream once, nothing to keep in
+// cache) runs with every sum in registers: for register blocks of rows = 8, 4, 2, 1 it calls
+// accumulate(rows, segment, x, part) over each whole segment, part being the block's register
+// sums (zeroed per segment), and scales them into the rows' accumulators.
+// MaxChains: sums per row for blocks of fewer than 4 rows (see the tiles' NOTES).
+template <int Bits, int RowElements, typename Element, int MaxChains, typename Accumulate>
+inline void run_rows_in_registers(const MixedTileArgs& a, Accumulate&& accumulate) {
+  for_row_blocks<8>(a.rows, [&](auto rows, int64_t row0) {
+    constexpr int kRows = decltype(rows)::value;
+    constexpr int Chains = kRows >= 4 ? 1 : MaxChains;
+    __m512 acc[kRows];
+    for (int r = 0; r < kRows; ++r) acc[r] = _mm512_setzero_ps();
+    const auto* x = static_cast<const Element*>(a.x) + RowElements * row0;
+    const uint8_t* p = a.weights;
+    for (int64_t s = 0; s < a.segments; ++s) {
+      const int64_t length = a.segment_lengths[s];
+      const Segment segment = next_segment<Bits>(a, p, length);
+      __m512 part[Chains][kRows];
+      for (int c = 0; c < Chains; ++c)
+        for (int r = 0; r < kRows; ++r) part[c][r] = _mm512_setzero_ps();
+      accumulate(rows, segment, length, x, part);
+      finish_segment(a, s, row0, segment.scale, part, acc);
+      x += length * kMixedTileRows;
+    }
+    for (int r = 0; r < kRows; ++r) _mm512_storeu_ps(a.y + (row0 + r) * kMixedTileN, acc[r]);
+  });
+}
+
 // K is taken up to 512 positions at a time (a segment, or a piece of a long one) for every row of
 // the chunk: the tile's codes for those positions stay in L1 while the rows' activations stream
 // from L2, and register blocks of up to 16 rows decode each weight vector once per 16 rows. The

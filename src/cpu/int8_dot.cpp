@@ -37,6 +37,7 @@ struct Packed final : PreparedWeights {
   std::vector<int32_t> segment_lengths;  // padded to multiples of kInt8SegmentAlign
   std::vector<Run> runs;                 // where x's K positions land in the padded K
   int64_t padded_k = 0;                  // Kp: K with every segment padded
+  int code_bits = 8;
   int64_t tiles = 0, tile_bytes = 0;
   float input_scale = 0;
   int32_t input_zero_point = 0;
@@ -131,7 +132,8 @@ class Int8DotKernel final : public Kernel {
       : info_{cat(qlinear::name(family), "_", qlinear::name(isa)), Provider::cpu, family},
         isa_(isa),
         tile_(tile),
-        activation_(activation) {}
+        activation_(activation),
+        code_bits_(family == Family::w4a8_int && isa == CpuIsa::avx512_vnni ? 4 : 8) {}
 
   const KernelInfo& info() const override { return info_; }
   Verdict supported(const Platform& platform) const override { return runs_at(platform, isa_); }
@@ -158,8 +160,10 @@ class Int8DotKernel final : public Kernel {
     }
     const auto segments = static_cast<int64_t>(p->segment_lengths.size());
     p->tiles = (n + kTileN - 1) / kTileN;
-    p->tile_bytes = p->padded_k * kTileN + segments * 128;
-    p->weights.assign(static_cast<size_t>(p->tiles * p->tile_bytes), 0);
+    p->code_bits = code_bits_;
+    p->tile_bytes = p->padded_k * kTileN * code_bits_ / 8 + segments * 128;
+    // Nibbles hold value + 8: 0x88 is two zero weights, for the padding.
+    p->weights.assign(static_cast<size_t>(p->tiles * p->tile_bytes), code_bits_ == 4 ? 0x88 : 0);
     const auto* weight = w.weight.data_as<const uint8_t>();
     const int64_t scale_columns = c.weight_scale_shape()[1];
     parallel_for(p->tiles, 1, [&](int64_t t0, int64_t t1) {
@@ -173,14 +177,20 @@ class Int8DotKernel final : public Kernel {
             const int64_t col = t * kTileN + j;
             for (int64_t i = 0; i < std::min(length, group); ++i) {
               const int8_t v = weight_at(c, weight, col, s * group + i);
-              out[(i / 4) * 4 * kTileN + j * 4 + i % 4] = static_cast<uint8_t>(v);
               colsums[j] += v;
+              if (code_bits_ == 8) {
+                out[(i / 4) * 4 * kTileN + j * 4 + i % 4] = static_cast<uint8_t>(v);
+              } else {
+                uint8_t& byte = out[(i / 4) * 2 * kTileN + j * 2 + (i % 4) / 2];
+                const int shift = 4 * (i % 2);
+                byte = static_cast<uint8_t>((byte & ~(0xf << shift)) | ((v + 8) << shift));
+              }
             }
             const int64_t scale_index =
                 c.weight_scale == Granularity::per_tensor ? 0 : col * scale_columns + s;
             scales[j] = static_cast<float>(load_value(w.weight_scale, scale_index));
           }
-          out += length * kTileN;
+          out += length * kTileN * code_bits_ / 8;
           std::memcpy(out, colsums, sizeof colsums);
           std::memcpy(out + sizeof colsums, scales, sizeof scales);
           out += 128;
@@ -201,6 +211,7 @@ class Int8DotKernel final : public Kernel {
     const QuantizedX q = quantize(p, x, activation_);
     const int64_t blocks = (m + kBlockRows - 1) / kBlockRows;
     Int8TileArgs a{};
+    a.code_bits = p.code_bits;
     a.segment_lengths = p.segment_lengths.data();
     a.segments = static_cast<int64_t>(p.segment_lengths.size());
     for_each_tile(p.tiles, blocks, kInt8ChunkRows / kBlockRows,
@@ -232,6 +243,7 @@ class Int8DotKernel final : public Kernel {
   CpuIsa isa_;
   Int8TileFn tile_;
   ActivationFns activation_;
+  int code_bits_;  // 4: int4 weights stay nibbles (the VNNI tile widens them in registers)
 };
 
 std::shared_ptr<const Kernel> make_kernel(Family family, CpuIsa isa) {

@@ -25,9 +25,29 @@ inline void dpbusd(__m512i& acc, __m512i a, __m512i b) {
   asm("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(a), "v"(b));
 }
 
+// The 16 columns x 4 positions of one quad as int8 in vpdpbusd's layout: from 64 int8 codes, or
+// from 16 words of 4 nibbles (value + 8): the nibbles spread to bytes in two shift-and-mask steps
+// (pairs to the halves of the dword, then to bytes), less 8 per byte.
+template <int Bits>
+inline __m512i quad_weights(const uint8_t* codes) {
+  if constexpr (Bits == 8) {
+    return _mm512_loadu_si512(codes);
+  } else {
+    const __m512i words =
+        _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes)));
+    // (A | B) & C is ternary-logic 0xA8 with A = shifted, B = words, C = mask.
+    const __m512i pairs = _mm512_ternarylogic_epi32(_mm512_slli_epi32(words, 8), words,
+                                                    _mm512_set1_epi32(0x00ff00ff), 0xa8);
+    const __m512i bytes = _mm512_ternarylogic_epi32(_mm512_slli_epi32(pairs, 4), pairs,
+                                                    _mm512_set1_epi32(0x0f0f0f0f), 0xa8);
+    return _mm512_sub_epi8(bytes, _mm512_set1_epi8(8));
+  }
+}
+
 // sums[r][16] += Σ_{quads} u[r]·w for the Rows rows of one block from x on (quad after quad).
-template <int Rows>
+template <int Bits, int Rows>
 void step(const uint8_t* codes, const uint8_t* x, int64_t quads, int32_t* sums) {
+  constexpr int kQuadBytes = 4 * kInt8TileN * Bits / 8;
   constexpr int kChains = Rows >= 4 ? 1 : 4 / Rows;  // divides kInt8SegmentAlign / 4
   __m512i sum[kChains][Rows];
   for (int r = 0; r < Rows; ++r) {
@@ -37,14 +57,14 @@ void step(const uint8_t* codes, const uint8_t* x, int64_t quads, int32_t* sums) 
   for (int64_t quad = 0; quad < quads; quad += kChains) {
     _mm_prefetch(reinterpret_cast<const char*>(codes) + kPrefetchBytes, _MM_HINT_T0);
     for (int c = 0; c < kChains; ++c) {
-      const __m512i w = _mm512_loadu_si512(codes + c * 64);
+      const __m512i w = quad_weights<Bits>(codes + c * kQuadBytes);
       for (int r = 0; r < Rows; ++r) {
         int32_t xq;
         __builtin_memcpy(&xq, x + c * 4 * kInt8TileRows + 4 * r, 4);
         dpbusd(sum[c][r], _mm512_set1_epi32(xq), w);
       }
     }
-    codes += kChains * 64;
+    codes += kChains * kQuadBytes;
     x += kChains * 4 * kInt8TileRows;
   }
   for (int r = 0; r < Rows; ++r) {
@@ -100,7 +120,10 @@ void quantize_row_avx512(const void* x, int type, int64_t n, float scale, float 
   }
 }
 
-void int8_tile_avx512_vnni(const Int8TileArgs& a) {
+namespace {
+
+template <int Bits>
+void chunk(const Int8TileArgs& a) {
   alignas(64) int32_t sums[kInt8ChunkRows * kInt8TileN];
   for (int64_t i = 0; i < a.rows * kInt8TileN; ++i) a.y[i] = 0.f;
   const uint8_t* p = a.weights;
@@ -108,7 +131,7 @@ void int8_tile_avx512_vnni(const Int8TileArgs& a) {
   for (int64_t s = 0; s < a.segments; ++s) {
     const int64_t quads = a.segment_lengths[s] / 4;
     const uint8_t* codes = p;
-    p += quads * 4 * kInt8TileN;
+    p += quads * 4 * kInt8TileN * Bits / 8;
     const __m512i colsum = _mm512_loadu_si512(p);
     const __m512 scale = _mm512_loadu_ps(reinterpret_cast<const float*>(p + 64));
     p += 128;
@@ -120,8 +143,8 @@ void int8_tile_avx512_vnni(const Int8TileArgs& a) {
                                (quads_before + q0) * 4 * kInt8TileRows;
         const int64_t rows = a.rows - first < kInt8TileRows ? a.rows - first : kInt8TileRows;
         for_row_blocks<8>(rows, [&](auto rows, int64_t done) {
-          step<rows>(codes + q0 * 64, block + 4 * done, step_quads,
-                     sums + (first + done) * kInt8TileN);
+          step<Bits, rows>(codes + q0 * 4 * kInt8TileN * Bits / 8, block + 4 * done, step_quads,
+                           sums + (first + done) * kInt8TileN);
         });
       }
     }
@@ -134,6 +157,15 @@ void int8_tile_avx512_vnni(const Int8TileArgs& a) {
     }
     quads_before += quads;
   }
+}
+
+}  // namespace
+
+void int8_tile_avx512_vnni(const Int8TileArgs& a) {
+  if (a.code_bits == 4)
+    chunk<4>(a);
+  else
+    chunk<8>(a);
 }
 
 }  // namespace qlinear::cpu

@@ -17,6 +17,8 @@
 namespace qlinear::cpu {
 namespace {
 
+constexpr int kMaxChains = 4;  // sums per row below 4 rows: one per position of a 4-position step
+
 // The 16 columns of K positions k0..k0+3 of a segment, as fp32 values.
 template <int Bits, bool E4m3>
 inline void load_four(const MixedTileArgs& a, const uint8_t* codes, __m512 table, __m512i offset,
@@ -43,17 +45,13 @@ inline void load_four(const MixedTileArgs& a, const uint8_t* codes, __m512 table
   }
 }
 
-// part[r][16] += Σ_{positions} x[r]·w for Rows rows (up to 16: rows 8.. from the next block,
-// `x_next`), over `positions` K positions of the tile's codes from `codes` on.
-template <int Bits, bool E4m3, int Rows>
-void step(const MixedTileArgs& a, const uint8_t* codes, __m512 table, __m512i offset,
-          const float* x, const float* x_next, int64_t positions, float* part) {
-  constexpr int kChains = Rows >= 4 ? 1 : 4;
-  __m512 sum[kChains][Rows];
-  for (int r = 0; r < Rows; ++r) {
-    sum[0][r] = _mm512_loadu_ps(part + r * kMixedTileN);
-    for (int c = 1; c < kChains; ++c) sum[c][r] = _mm512_setzero_ps();
-  }
+// sum[c][r] += x[r]·w over `positions` K positions of the tile's codes from `codes` on, for Rows
+// rows (up to 16: rows 8.. from the next block, `x_next`), position j of each 4 into chain
+// j % Chains.
+template <int Bits, bool E4m3, int Rows, int Chains>
+inline void accumulate(const MixedTileArgs& a, const uint8_t* codes, __m512 table, __m512i offset,
+                       const float* x, const float* x_next, int64_t positions,
+                       __m512 (&sum)[Chains][Rows]) {
   for (int64_t i = 0; i < positions; i += 4) {
     __m512 w[4];
     _mm_prefetch(reinterpret_cast<const char*>(codes) + kMixedPrefetchBytes, _MM_HINT_T0);
@@ -62,10 +60,23 @@ void step(const MixedTileArgs& a, const uint8_t* codes, __m512 table, __m512i of
     for (int j = 0; j < 4; ++j)
       for (int r = 0; r < Rows; ++r) {
         const float* row = r < kMixedTileRows ? x + r : x_next + (r - kMixedTileRows);
-        sum[j % kChains][r] = _mm512_fmadd_ps(_mm512_set1_ps(row[(i + j) * kMixedTileRows]), w[j],
-                                              sum[j % kChains][r]);
+        sum[j % Chains][r] = _mm512_fmadd_ps(_mm512_set1_ps(row[(i + j) * kMixedTileRows]), w[j],
+                                             sum[j % Chains][r]);
       }
   }
+}
+
+// part[r][16] += the same, through registers (the K-stepped path of run_chunk).
+template <int Bits, bool E4m3, int Rows>
+void step(const MixedTileArgs& a, const uint8_t* codes, __m512 table, __m512i offset,
+          const float* x, const float* x_next, int64_t positions, float* part) {
+  constexpr int kChains = Rows >= 4 ? 1 : kMaxChains;
+  __m512 sum[kChains][Rows];
+  for (int r = 0; r < Rows; ++r) {
+    sum[0][r] = _mm512_loadu_ps(part + r * kMixedTileN);
+    for (int c = 1; c < kChains; ++c) sum[c][r] = _mm512_setzero_ps();
+  }
+  accumulate<Bits, E4m3>(a, codes, table, offset, x, x_next, positions, sum);
   for (int r = 0; r < Rows; ++r) {
     for (int c = 1; c < kChains; ++c) sum[0][r] = _mm512_add_ps(sum[0][r], sum[c][r]);
     _mm512_storeu_ps(part + r * kMixedTileN, sum[0][r]);
@@ -77,6 +88,14 @@ void step(const MixedTileArgs& a, const uint8_t* codes, __m512 table, __m512i of
 void mixed_precision_tile_avx512(const MixedTileArgs& a) {
   const __m512 table = _mm512_loadu_ps(a.values);  // 4-bit codes without zero points
   for_code_kind(a, [&](auto bits, auto e4m3) {
+    if (a.rows <= kMixedTileRows) {
+      run_rows_in_registers<bits, 1, float, kMaxChains>(
+          a, [&](auto rows, const Segment& segment, int64_t length, const float* x, auto& part) {
+            accumulate<bits, e4m3, rows>(a, segment.codes, table, segment.offset, x, x, length,
+                                         part);
+          });
+      return;
+    }
     run_chunk<bits, 1, float>(
         a, [&](auto rows, const Segment& segment, const uint8_t* codes, const float* x,
                const float* x_next, int64_t positions, float* part) {

@@ -18,6 +18,8 @@
 namespace qlinear::cpu {
 namespace {
 
+constexpr int kMaxChains = 2;  // sums per row below 4 rows: a 4-position step has 2 pairs
+
 // Two fp32 vectors of values exact in bf16 as one vector of bf16 pairs (lo in the low word).
 inline __m512i bf16_pair(__m512 lo, __m512 hi) {
   return _mm512_mask_blend_epi16(0xaaaaaaaau, _mm512_srli_epi32(_mm512_castps_si512(lo), 16),
@@ -66,17 +68,12 @@ inline __m512i broadcast_pair(const uint16_t* x) {
   return _mm512_set1_epi32(pair);
 }
 
-// part[r][16] += Σ_{positions} x[r]·w for Rows rows (up to 16: rows 8.. from the next block,
-// `x_next`), over `positions` K positions of the tile's codes from `codes` on.
-template <int Bits, bool E4m3, int Rows>
-void step(const MixedTileArgs& a, const uint8_t* codes, __m512i table, __m512i offset,
-          const uint16_t* x, const uint16_t* x_next, int64_t positions, float* part) {
-  constexpr int kChains = Rows >= 4 ? 1 : 2;
-  __m512 sum[kChains][Rows];
-  for (int r = 0; r < Rows; ++r) {
-    sum[0][r] = _mm512_loadu_ps(part + r * kMixedTileN);
-    for (int c = 1; c < kChains; ++c) sum[c][r] = _mm512_setzero_ps();
-  }
+// sum[c][r] += x[r]·w over `positions` K positions of the tile's codes from `codes` on, for Rows
+// rows (up to 16: rows 8.. from the next block, `x_next`), pair q of each 4 into chain q % Chains.
+template <int Bits, bool E4m3, int Rows, int Chains>
+inline void accumulate(const MixedTileArgs& a, const uint8_t* codes, __m512i table, __m512i offset,
+                       const uint16_t* x, const uint16_t* x_next, int64_t positions,
+                       __m512 (&sum)[Chains][Rows]) {
   for (int64_t i = 0; i < positions; i += 4) {
     __m512i w[2];
     _mm_prefetch(reinterpret_cast<const char*>(codes) + kMixedPrefetchBytes, _MM_HINT_T0);
@@ -85,10 +82,23 @@ void step(const MixedTileArgs& a, const uint8_t* codes, __m512i table, __m512i o
     for (int q = 0; q < 2; ++q)
       for (int r = 0; r < Rows; ++r) {
         const uint16_t* row = r < kMixedTileRows ? x + 2 * r : x_next + 2 * (r - kMixedTileRows);
-        dpbf16(sum[q % kChains][r], w[q],
+        dpbf16(sum[q % Chains][r], w[q],
                broadcast_pair(row + i * kMixedTileRows + q * 2 * kMixedTileRows));
       }
   }
+}
+
+// part[r][16] += the same, through registers (the K-stepped path of run_chunk).
+template <int Bits, bool E4m3, int Rows>
+void step(const MixedTileArgs& a, const uint8_t* codes, __m512i table, __m512i offset,
+          const uint16_t* x, const uint16_t* x_next, int64_t positions, float* part) {
+  constexpr int kChains = Rows >= 4 ? 1 : kMaxChains;
+  __m512 sum[kChains][Rows];
+  for (int r = 0; r < Rows; ++r) {
+    sum[0][r] = _mm512_loadu_ps(part + r * kMixedTileN);
+    for (int c = 1; c < kChains; ++c) sum[c][r] = _mm512_setzero_ps();
+  }
+  accumulate<Bits, E4m3>(a, codes, table, offset, x, x_next, positions, sum);
   for (int r = 0; r < Rows; ++r) {
     for (int c = 1; c < kChains; ++c) sum[0][r] = _mm512_add_ps(sum[0][r], sum[c][r]);
     _mm512_storeu_ps(part + r * kMixedTileN, sum[0][r]);
@@ -105,6 +115,13 @@ void chunk(const MixedTileArgs& a) {
     table_words[t] = static_cast<uint16_t>(bits >> 16);
   }
   const __m512i table = _mm512_load_si512(table_words);
+  if (a.rows <= kMixedTileRows) {
+    run_rows_in_registers<Bits, 2, uint16_t, kMaxChains>(
+        a, [&](auto rows, const Segment& segment, int64_t length, const uint16_t* x, auto& part) {
+          accumulate<Bits, E4m3, rows>(a, segment.codes, table, segment.offset, x, x, length, part);
+        });
+    return;
+  }
   run_chunk<Bits, 2, uint16_t>(
       a, [&](auto rows, const Segment& segment, const uint8_t* codes, const uint16_t* x,
              const uint16_t* x_next, int64_t positions, float* part) {
