@@ -44,19 +44,18 @@ inline __m512i quad_weights(const uint8_t* codes) {
   }
 }
 
-// sums[r][16] += Σ_{quads} u[r]·w for the Rows rows of one block from x on (quad after quad).
-template <int Bits, int Rows>
-void step(const uint8_t* codes, const uint8_t* x, int64_t quads, int32_t* sums) {
+template <int Rows>
+inline constexpr int kChains = Rows >= 4 ? 1 : 4 / Rows;  // divides kInt8SegmentAlign / 4
+
+// sum[c][r] += Σ_{quads} u[r]·w for the Rows rows of one block from x on, quad q into chain
+// q % Chains.
+template <int Bits, int Rows, int Chains>
+inline void accumulate(const uint8_t* codes, const uint8_t* x, int64_t quads,
+                       __m512i (&sum)[Chains][Rows]) {
   constexpr int kQuadBytes = 4 * kInt8TileN * Bits / 8;
-  constexpr int kChains = Rows >= 4 ? 1 : 4 / Rows;  // divides kInt8SegmentAlign / 4
-  __m512i sum[kChains][Rows];
-  for (int r = 0; r < Rows; ++r) {
-    sum[0][r] = _mm512_loadu_si512(sums + r * kInt8TileN);
-    for (int c = 1; c < kChains; ++c) sum[c][r] = _mm512_setzero_si512();
-  }
-  for (int64_t quad = 0; quad < quads; quad += kChains) {
+  for (int64_t quad = 0; quad < quads; quad += Chains) {
     _mm_prefetch(reinterpret_cast<const char*>(codes) + kPrefetchBytes, _MM_HINT_T0);
-    for (int c = 0; c < kChains; ++c) {
+    for (int c = 0; c < Chains; ++c) {
       const __m512i w = quad_weights<Bits>(codes + c * kQuadBytes);
       for (int r = 0; r < Rows; ++r) {
         int32_t xq;
@@ -64,13 +63,53 @@ void step(const uint8_t* codes, const uint8_t* x, int64_t quads, int32_t* sums) 
         dpbusd(sum[c][r], _mm512_set1_epi32(xq), w);
       }
     }
-    codes += kChains * kQuadBytes;
-    x += kChains * 4 * kInt8TileRows;
+    codes += Chains * kQuadBytes;
+    x += Chains * 4 * kInt8TileRows;
   }
+}
+
+// sums[r][16] += the same, through registers (the K-stepped path).
+template <int Bits, int Rows>
+void step(const uint8_t* codes, const uint8_t* x, int64_t quads, int32_t* sums) {
+  __m512i sum[kChains<Rows>][Rows];
   for (int r = 0; r < Rows; ++r) {
-    for (int c = 1; c < kChains; ++c) sum[0][r] = _mm512_add_epi32(sum[0][r], sum[c][r]);
+    sum[0][r] = _mm512_loadu_si512(sums + r * kInt8TileN);
+    for (int c = 1; c < kChains<Rows>; ++c) sum[c][r] = _mm512_setzero_si512();
+  }
+  accumulate<Bits>(codes, x, quads, sum);
+  for (int r = 0; r < Rows; ++r) {
+    for (int c = 1; c < kChains<Rows>; ++c) sum[0][r] = _mm512_add_epi32(sum[0][r], sum[c][r]);
     _mm512_storeu_si512(sums + r * kInt8TileN, sum[0][r]);
   }
+}
+
+// y[r] = Σ_segments scale · fp32(Σ u·w - shift[r]·colsum) for Rows rows of one block, every sum in
+// registers (a chunk of at most 8 rows: the weights stream once).
+template <int Bits, int Rows>
+void block_in_registers(const Int8TileArgs& a, const uint8_t* x, const int32_t* shift, float* y) {
+  __m512 acc[Rows];
+  for (int r = 0; r < Rows; ++r) acc[r] = _mm512_setzero_ps();
+  const uint8_t* p = a.weights;
+  for (int64_t s = 0; s < a.segments; ++s) {
+    const int64_t quads = a.segment_lengths[s] / 4;
+    const uint8_t* codes = p;
+    p += quads * 4 * kInt8TileN * Bits / 8;
+    const __m512i colsum = _mm512_loadu_si512(p);
+    const __m512 scale = _mm512_loadu_ps(reinterpret_cast<const float*>(p + 64));
+    p += 128;
+    __m512i sum[kChains<Rows>][Rows];
+    for (int c = 0; c < kChains<Rows>; ++c)
+      for (int r = 0; r < Rows; ++r) sum[c][r] = _mm512_setzero_si512();
+    accumulate<Bits>(codes, x, quads, sum);
+    for (int r = 0; r < Rows; ++r) {
+      __m512i total =
+          _mm512_sub_epi32(sum[0][r], _mm512_mullo_epi32(_mm512_set1_epi32(shift[r]), colsum));
+      for (int c = 1; c < kChains<Rows>; ++c) total = _mm512_add_epi32(total, sum[c][r]);
+      acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(total), scale, acc[r]);
+    }
+    x += quads * 4 * kInt8TileRows;
+  }
+  for (int r = 0; r < Rows; ++r) _mm512_storeu_ps(y + r * kInt8TileN, acc[r]);
 }
 
 // 16 activations from i on (fewer under `mask`) as fp32; masked-off lanes are 0.
@@ -124,6 +163,12 @@ namespace {
 
 template <int Bits>
 void chunk(const Int8TileArgs& a) {
+  if (a.rows <= kInt8TileRows) {
+    for_row_blocks<8>(a.rows, [&](auto rows, int64_t done) {
+      block_in_registers<Bits, rows>(a, a.x + 4 * done, a.shift + done, a.y + done * kInt8TileN);
+    });
+    return;
+  }
   alignas(64) int32_t sums[kInt8ChunkRows * kInt8TileN];
   for (int64_t i = 0; i < a.rows * kInt8TileN; ++i) a.y[i] = 0.f;
   const uint8_t* p = a.weights;
