@@ -44,6 +44,29 @@ inline __m512i quad_weights(const uint8_t* codes) {
   }
 }
 
+// acc + scale · fp32(sum - shift · colsum): a segment's exact integer sum, shifted back to q - z.
+inline __m512 finish_segment(__m512i sum, int32_t shift, __m512i colsum, __m512 scale, __m512 acc) {
+  const __m512i total = _mm512_sub_epi32(sum, _mm512_mullo_epi32(_mm512_set1_epi32(shift), colsum));
+  return _mm512_fmadd_ps(_mm512_cvtepi32_ps(total), scale, acc);
+}
+
+// Segment s of a tile at p: its codes, quads, column sums and scales; advances p past it.
+struct Segment {
+  const uint8_t* codes;
+  int64_t quads;
+  __m512i colsum;
+  __m512 scale;
+};
+template <int Bits>
+inline Segment next_segment(const Int8TileArgs& a, int64_t s, const uint8_t*& p) {
+  Segment segment{p, a.segment_lengths[s] / 4, _mm512_setzero_si512(), _mm512_setzero_ps()};
+  p += segment.quads * 4 * kInt8TileN * Bits / 8;
+  segment.colsum = _mm512_loadu_si512(p);
+  segment.scale = _mm512_loadu_ps(reinterpret_cast<const float*>(p + 64));
+  p += 128;
+  return segment;
+}
+
 template <int Rows>
 inline constexpr int kChains = Rows >= 4 ? 1 : 4 / Rows;  // divides kInt8SegmentAlign / 4
 
@@ -91,21 +114,14 @@ void block_in_registers(const Int8TileArgs& a, const uint8_t* x, const int32_t* 
   for (int r = 0; r < Rows; ++r) acc[r] = _mm512_setzero_ps();
   const uint8_t* p = a.weights;
   for (int64_t s = 0; s < a.segments; ++s) {
-    const int64_t quads = a.segment_lengths[s] / 4;
-    const uint8_t* codes = p;
-    p += quads * 4 * kInt8TileN * Bits / 8;
-    const __m512i colsum = _mm512_loadu_si512(p);
-    const __m512 scale = _mm512_loadu_ps(reinterpret_cast<const float*>(p + 64));
-    p += 128;
+    const auto [codes, quads, colsum, scale] = next_segment<Bits>(a, s, p);
     __m512i sum[kChains<Rows>][Rows];
     for (int c = 0; c < kChains<Rows>; ++c)
       for (int r = 0; r < Rows; ++r) sum[c][r] = _mm512_setzero_si512();
     accumulate<Bits>(codes, x, quads, sum);
     for (int r = 0; r < Rows; ++r) {
-      __m512i total =
-          _mm512_sub_epi32(sum[0][r], _mm512_mullo_epi32(_mm512_set1_epi32(shift[r]), colsum));
-      for (int c = 1; c < kChains<Rows>; ++c) total = _mm512_add_epi32(total, sum[c][r]);
-      acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(total), scale, acc[r]);
+      for (int c = 1; c < kChains<Rows>; ++c) sum[0][r] = _mm512_add_epi32(sum[0][r], sum[c][r]);
+      acc[r] = finish_segment(sum[0][r], shift[r], colsum, scale, acc[r]);
     }
     x += quads * 4 * kInt8TileRows;
   }
@@ -174,12 +190,7 @@ void chunk(const Int8TileArgs& a) {
   const uint8_t* p = a.weights;
   int64_t quads_before = 0;  // quads of x in the segments before this one
   for (int64_t s = 0; s < a.segments; ++s) {
-    const int64_t quads = a.segment_lengths[s] / 4;
-    const uint8_t* codes = p;
-    p += quads * 4 * kInt8TileN * Bits / 8;
-    const __m512i colsum = _mm512_loadu_si512(p);
-    const __m512 scale = _mm512_loadu_ps(reinterpret_cast<const float*>(p + 64));
-    p += 128;
+    const auto [codes, quads, colsum, scale] = next_segment<Bits>(a, s, p);
     for (int64_t i = 0; i < a.rows * kInt8TileN; ++i) sums[i] = 0;
     for (int64_t q0 = 0; q0 < quads; q0 += kStepQuads) {
       const int64_t step_quads = quads - q0 < kStepQuads ? quads - q0 : kStepQuads;
@@ -194,11 +205,9 @@ void chunk(const Int8TileArgs& a) {
       }
     }
     for (int64_t r = 0; r < a.rows; ++r) {
-      const __m512i total =
-          _mm512_sub_epi32(_mm512_loadu_si512(sums + r * kInt8TileN),
-                           _mm512_mullo_epi32(_mm512_set1_epi32(a.shift[r]), colsum));
       float* y = a.y + r * kInt8TileN;
-      _mm512_storeu_ps(y, _mm512_fmadd_ps(_mm512_cvtepi32_ps(total), scale, _mm512_loadu_ps(y)));
+      _mm512_storeu_ps(y, finish_segment(_mm512_loadu_si512(sums + r * kInt8TileN), a.shift[r],
+                                         colsum, scale, _mm512_loadu_ps(y)));
     }
     quads_before += quads;
   }
