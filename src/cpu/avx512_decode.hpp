@@ -85,22 +85,6 @@ inline void run_rows_in_registers(const MixedTileArgs& a, Accumulate&& accumulat
   });
 }
 
-// part[r][16] += what accumulate(sum) adds to the register sums sum[Chains][Rows], which start
-// as part (chain 0) and zeros, and are folded back into part.
-template <int Rows, int Chains, typename Accumulate>
-inline void through_registers(float* part, Accumulate&& accumulate) {
-  __m512 sum[Chains][Rows];
-  for (int r = 0; r < Rows; ++r) {
-    sum[0][r] = _mm512_loadu_ps(part + r * kMixedTileN);
-    for (int c = 1; c < Chains; ++c) sum[c][r] = _mm512_setzero_ps();
-  }
-  accumulate(sum);
-  for (int r = 0; r < Rows; ++r) {
-    for (int c = 1; c < Chains; ++c) sum[0][r] = _mm512_add_ps(sum[0][r], sum[c][r]);
-    _mm512_storeu_ps(part + r * kMixedTileN, sum[0][r]);
-  }
-}
-
 // K is taken up to 512 positions at a time (a segment, or a piece of a long one) for every row of
 // the chunk: the tile's codes for those positions stay in L1 while the rows' activations stream
 // from L2, and register blocks of up to 16 rows decode each weight vector once per 16 rows. The

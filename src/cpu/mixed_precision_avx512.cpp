@@ -66,6 +66,23 @@ inline void accumulate(const MixedTileArgs& a, const uint8_t* codes, __m512 tabl
   }
 }
 
+// part[r][16] += the same, through registers (the K-stepped path of run_chunk).
+template <int Bits, bool E4m3, int Rows>
+void step(const MixedTileArgs& a, const uint8_t* codes, __m512 table, __m512i offset,
+          const float* x, const float* x_next, int64_t positions, float* part) {
+  constexpr int kChains = Rows >= 4 ? 1 : kMaxChains;
+  __m512 sum[kChains][Rows];
+  for (int r = 0; r < Rows; ++r) {
+    sum[0][r] = _mm512_loadu_ps(part + r * kMixedTileN);
+    for (int c = 1; c < kChains; ++c) sum[c][r] = _mm512_setzero_ps();
+  }
+  accumulate<Bits, E4m3>(a, codes, table, offset, x, x_next, positions, sum);
+  for (int r = 0; r < Rows; ++r) {
+    for (int c = 1; c < kChains; ++c) sum[0][r] = _mm512_add_ps(sum[0][r], sum[c][r]);
+    _mm512_storeu_ps(part + r * kMixedTileN, sum[0][r]);
+  }
+}
+
 }  // namespace
 
 void mixed_precision_tile_avx512(const MixedTileArgs& a) {
@@ -79,14 +96,11 @@ void mixed_precision_tile_avx512(const MixedTileArgs& a) {
           });
       return;
     }
-    run_chunk<bits, 1, float>(a, [&](auto rows, const Segment& segment, const uint8_t* codes,
-                                     const float* x, const float* x_next, int64_t positions,
-                                     float* part) {
-      constexpr int kChains = decltype(rows)::value >= 4 ? 1 : kMaxChains;
-      through_registers<rows, kChains>(part, [&](auto& sum) {
-        accumulate<bits, e4m3, rows>(a, codes, table, segment.offset, x, x_next, positions, sum);
-      });
-    });
+    run_chunk<bits, 1, float>(
+        a, [&](auto rows, const Segment& segment, const uint8_t* codes, const float* x,
+               const float* x_next, int64_t positions, float* part) {
+          step<bits, e4m3, rows>(a, codes, table, segment.offset, x, x_next, positions, part);
+        });
   });
 }
 

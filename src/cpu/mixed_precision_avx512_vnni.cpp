@@ -88,6 +88,23 @@ inline void accumulate(const MixedTileArgs& a, const uint8_t* codes, __m512i tab
   }
 }
 
+// part[r][16] += the same, through registers (the K-stepped path of run_chunk).
+template <int Bits, bool E4m3, int Rows>
+void step(const MixedTileArgs& a, const uint8_t* codes, __m512i table, __m512i offset,
+          const uint16_t* x, const uint16_t* x_next, int64_t positions, float* part) {
+  constexpr int kChains = Rows >= 4 ? 1 : kMaxChains;
+  __m512 sum[kChains][Rows];
+  for (int r = 0; r < Rows; ++r) {
+    sum[0][r] = _mm512_loadu_ps(part + r * kMixedTileN);
+    for (int c = 1; c < kChains; ++c) sum[c][r] = _mm512_setzero_ps();
+  }
+  accumulate<Bits, E4m3>(a, codes, table, offset, x, x_next, positions, sum);
+  for (int r = 0; r < Rows; ++r) {
+    for (int c = 1; c < kChains; ++c) sum[0][r] = _mm512_add_ps(sum[0][r], sum[c][r]);
+    _mm512_storeu_ps(part + r * kMixedTileN, sum[0][r]);
+  }
+}
+
 template <int Bits, bool E4m3>
 void chunk(const MixedTileArgs& a) {
   // bf16 of values[t mod 16] for t in [0, 32) (the 4-bit values are exact in bf16).
@@ -108,10 +125,7 @@ void chunk(const MixedTileArgs& a) {
   run_chunk<Bits, 2, uint16_t>(
       a, [&](auto rows, const Segment& segment, const uint8_t* codes, const uint16_t* x,
              const uint16_t* x_next, int64_t positions, float* part) {
-        constexpr int kChains = decltype(rows)::value >= 4 ? 1 : kMaxChains;
-        through_registers<rows, kChains>(part, [&](auto& sum) {
-          accumulate<Bits, E4m3, rows>(a, codes, table, segment.offset, x, x_next, positions, sum);
-        });
+        step<Bits, E4m3, rows>(a, codes, table, segment.offset, x, x_next, positions, part);
       });
 }
 
