@@ -11,13 +11,18 @@
 namespace qlinear::cpu {
 namespace {  // NOLINT(google-build-namespaces): one private copy per ISA file, see above
 
-// float8_e4m3fn codes (zero-extended in 32-bit lanes) as fp32: moved into fp16's bit positions
-// (exponent bias 15 instead of 7, subnormals included) and scaled by 2^8, exactly.
+// float8_e4m3fn codes (zero-extended in 32-bit lanes) as fp32, exactly: exponent and mantissa
+// moved to fp32's bit positions give 2^(e - 127)·1.m (e4m3 subnormals land on fp32 subnormals),
+// times 2^120 is the e4m3 value (bias 7); then the sign to bit 31.
+// NOTES: assumes denormals-are-zero off (the default): with DAZ set, subnormal weights read as 0.
 inline __m512 e4m3_to_fp32(__m512i code) {
-  const __m512i sign = _mm512_slli_epi32(_mm512_and_si512(code, _mm512_set1_epi32(0x80)), 8);
-  const __m512i rest = _mm512_slli_epi32(_mm512_and_si512(code, _mm512_set1_epi32(0x7f)), 7);
-  const __m256i half = _mm512_cvtepi32_epi16(_mm512_or_si512(sign, rest));
-  return _mm512_mul_ps(_mm512_cvtph_ps(half), _mm512_set1_ps(256.f));
+  const __m512i magnitude =
+      _mm512_and_si512(_mm512_slli_epi32(code, 20), _mm512_set1_epi32(0x07f00000));
+  const __m512 value = _mm512_mul_ps(_mm512_castsi512_ps(magnitude), _mm512_set1_ps(0x1p120f));
+  // A | (B & C) is ternary-logic 0xF8 with A = value, B = the shifted sign, C = the sign bit.
+  return _mm512_castsi512_ps(
+      _mm512_ternarylogic_epi32(_mm512_castps_si512(value), _mm512_slli_epi32(code, 24),
+                                _mm512_set1_epi32(static_cast<int>(0x80000000u)), 0xf8));
 }
 
 // One segment of a mixed-precision tile (mixed_precision_tile.hpp): where its codes start, its

@@ -180,6 +180,39 @@ TEST(CpuConvert, RoundingMatchesTheTypeTable) {
   }
 }
 
+// Every float8_e4m3fn weight code (NaN aside) through every cpu kernel that decodes them: one-hot
+// rows of x pick single weights, so each output is one decoded code, exactly.
+TEST(CpuDecode, EveryE4m3WeightCodeIsExact) {
+  constexpr int64_t n = 16, k = 256;
+  LayerConfig c = default_config(Family::mxfp8_weight_only, n, k);
+  c.out_type = ScalarType::fp32;
+  const auto code_at = [](int64_t row, int64_t col) {
+    const auto code = static_cast<uint32_t>((col + 37 * row) % 256);
+    return (code & 0x7f) == 0x7f ? 0u : code;  // S.1111.111 is NaN
+  };
+  Tensor weight = Tensor::empty(ScalarType::float8_e4m3fn, {n, k});
+  Tensor scale = Tensor::empty(ScalarType::float8_e8m0fnu, {n, k / 32});
+  for (int64_t i = 0; i < n * k; ++i) store_code(weight, i, code_at(i / k, i % k));
+  for (int64_t i = 0; i < scale.numel(); ++i) store_code(scale, i, 127);  // 2^0
+  LayerWeights w;
+  w.weight = weight, w.weight_scale = scale;
+  Tensor x = Tensor::empty(ScalarType::bf16, {k, k});
+  for (int64_t i = 0; i < k * k; ++i) store_value(x, i, i / k == i % k ? 1.0 : 0.0);
+  int checked = 0;
+  for (const std::string& name : cpu_kernel_names()) {
+    const Kernel& kernel = kernel_named(name);
+    if (kernel.family() != c.family || !kernel.supported(host_platform())) continue;
+    const QuantizedLinear linear(c, w, kernel);
+    const Tensor y = linear.forward(x);
+    for (int64_t m = 0; m < k; ++m)
+      for (int64_t j = 0; j < n; ++j)
+        ASSERT_EQ(load_value(y, m * n + j), decode(ScalarType::float8_e4m3fn, code_at(j, m)))
+            << name << ": code " << code_at(j, m);
+    ++checked;
+  }
+  EXPECT_GT(checked, 0);
+}
+
 // AMX kernels need a CPU with AMX tiles and the kernel's permission to use them.
 TEST(CpuPlatform, AmxAvailability) {
   const CpuFeatures& f = host_platform().cpu;
