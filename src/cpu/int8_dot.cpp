@@ -12,7 +12,6 @@
 #include <cstring>
 #include <vector>
 
-#include "cpu/convert.hpp"
 #include "cpu/driver.hpp"
 #include "cpu/int8_tile.hpp"
 #include "cpu/kernels.hpp"

@@ -20,7 +20,6 @@
 #include <array>
 #include <cmath>
 #include <cstring>
-#include <numeric>
 #include <vector>
 
 #include "cpu/convert.hpp"
