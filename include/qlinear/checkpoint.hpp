@@ -111,8 +111,9 @@ void write_safetensors(const std::string& path, std::span<const TensorToWrite> t
 // ---- checkpoint folders --------------------------------------------------------------------
 
 // A checkpoint folder: config.json (optional: torch_dtype, quantization_config),
-// hf_quant_config.json (optional, ModelOpt), and model.safetensors.index.json with its shards,
-// or every *.safetensors file of the folder.
+// hf_quant_config.json (optional, ModelOpt; else AutoGPTQ's quantize_config.json or AutoAWQ's
+// quant_config.json), and model.safetensors.index.json with its shards, or every *.safetensors
+// file of the folder.
 class Checkpoint {
  public:
   static Checkpoint open(const std::string& directory);
@@ -121,7 +122,6 @@ class Checkpoint {
   // The tensor of that name, or nullptr / a qlinear::Error naming the checkpoint.
   const TensorEntry* find(std::string_view name) const;
   const TensorEntry& get(std::string_view name) const;
-  std::vector<std::string> tensor_names() const;  // sorted
   int file_count() const;
   // config.json's torch_dtype (or dtype): the activation and output type of the layers; bf16
   // when absent.
@@ -130,6 +130,7 @@ class Checkpoint {
   // "fp8", or "none".
   std::string quant_method() const;
 
+  // The parsed folder, for the converters (src/checkpoint/convert.hpp defines it).
   struct Impl;
   const Impl& impl() const { return *impl_; }
 
@@ -139,13 +140,11 @@ class Checkpoint {
 
 // A layer in the canonical meaning. `format` says how it was stored ("gptq v1 4-bit act order",
 // "compressed-tensors nvfp4-pack-quantized", ...); bias is [N] of the checkpoint's dtype.
-struct CheckpointLayer {
+struct CheckpointLayer : LayerTensors {
   std::string name;
   std::string format;
   LayerConfig config;
-  Tensor weight, weight_scale, weight_zero_point, weight_global_scale, g_idx, input_scale,
-      input_zero_point, bias;
-  LayerWeights weights() const;  // views of the tensors above
+  Tensor bias;
 };
 
 // The prefixes of every linear layer of the checkpoint (quantized or not), sorted.

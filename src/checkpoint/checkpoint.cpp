@@ -1,5 +1,5 @@
-// Checkpoint folders: config.json, hf_quant_config.json, the shard index, and the dispatch of a
-// layer to its format's converter.
+// Checkpoint folders: config.json, hf_quant_config.json (or the older quantize_config.json /
+// quant_config.json), the shard index, and the dispatch of a layer to its format's converter.
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -54,6 +54,14 @@ void read_quantization(Checkpoint::Impl& impl, const json& config) {
             "/hf_quant_config.json: expected an object with a \"quantization\" object");
     impl.quant = hf["quantization"];
     impl.method = "modelopt";
+  } else if (fs::exists(dir / "quantize_config.json") || fs::exists(dir / "quant_config.json")) {
+    // Older AutoGPTQ (quantize_config.json) and AutoAWQ (quant_config.json) folders.
+    const bool gptq = fs::exists(dir / "quantize_config.json");
+    const fs::path path = dir / (gptq ? "quantize_config.json" : "quant_config.json");
+    impl.quant = read_json(path);
+    require(impl.quant.is_object(), path.string(), ": expected a JSON object");
+    impl.method =
+        json_string(impl.quant, "quant_method", gptq ? "gptq" : "awq", path.string() + ": ");
   } else {
     impl.method = "none";
     return;
@@ -150,24 +158,6 @@ const TensorEntry& Checkpoint::get(std::string_view name) const {
   const TensorEntry* e = find(name);
   require(e != nullptr, "checkpoint ", impl_->directory, ": no tensor named ", name);
   return *e;
-}
-
-std::vector<std::string> Checkpoint::tensor_names() const {
-  std::vector<std::string> names;
-  for (const auto& [name, entry] : impl_->tensors) names.push_back(name);
-  return names;
-}
-
-LayerWeights CheckpointLayer::weights() const {
-  LayerWeights w;
-  w.weight = weight;
-  w.weight_scale = weight_scale;
-  w.weight_zero_point = weight_zero_point;
-  w.weight_global_scale = weight_global_scale;
-  w.g_idx = g_idx;
-  w.input_scale = input_scale;
-  w.input_zero_point = input_zero_point;
-  return w;
 }
 
 std::vector<std::string> linear_layers(const Checkpoint& checkpoint) {

@@ -10,6 +10,7 @@
 //   float-quantized       weight e4m3 [N, K]; weight_scale [1], [N, 1], block [ceil(N/bn),
 //   ceil(K/bk)]
 //                         or, with e8m0 (U8) scales per 32 along K, MXFP8; input_scale when static
+//   mxfp8-quantized       weight e4m3 [N, K], weight_scale e8m0 as U8 [N, K/32] (auto-round)
 //   nvfp4-pack-quantized  weight_packed uint8 [N, K/2] (e2m1, low nibble first), weight_scale e4m3
 //                         [N, K/16]; weight_global_scale and input_global_scale are *divisors*
 //                         (w = q · scale / global), the reciprocals of qlinear's global scales
@@ -229,7 +230,7 @@ CheckpointLayer int_quantized(const LayerSource& src, const Args& w, const json*
 }
 
 CheckpointLayer float_quantized(const LayerSource& src, const Args& w, const json* input,
-                                const std::string& where) {
+                                bool mxfp8_format, const std::string& where) {
   require(w.type == "float" && w.bits == 8, where, "weights are ", w.type, w.bits,
           "; float-quantized holds float8 (e4m3)");
   const TensorEntry& weight = src.need("weight", {Dtype::F8_E4M3});
@@ -241,10 +242,10 @@ CheckpointLayer float_quantized(const LayerSource& src, const Args& w, const jso
     require(in.type == "float" && in.bits == 8, where, "input_activations are ", in.type, in.bits,
             "; float8 weights pair with float8 activations");
 
-  // MXFP8: e8m0 scales per 32 along K.
+  // MXFP8: e8m0 scales per 32 along K (format mxfp8-quantized, or float-quantized with U8 scales).
   const TensorEntry* scale_entry = src.find("weight_scale");
-  if (w.strategy == "group" && scale_entry &&
-      (scale_entry->dtype == Dtype::U8 || scale_entry->dtype == Dtype::F8_E8M0)) {
+  if (mxfp8_format || (w.strategy == "group" && scale_entry &&
+                       (scale_entry->dtype == Dtype::U8 || scale_entry->dtype == Dtype::F8_E8M0))) {
     require(w.group_size == 32, where, "weights.group_size is ", w.group_size,
             "; MXFP8 scales cover 32 along K");
     LayerConfig c =
@@ -338,11 +339,12 @@ CheckpointLayer load_compressed_tensors(const LayerSource& src) {
       scheme->contains("input_activations") ? &(*scheme)["input_activations"] : nullptr;
   if (format == "pack-quantized") return pack_quantized(src, w, input, where);
   if (format == "int-quantized") return int_quantized(src, w, input, where);
-  if (format == "float-quantized") return float_quantized(src, w, input, where);
+  if (format == "float-quantized" || format == "mxfp8-quantized")
+    return float_quantized(src, w, input, format == "mxfp8-quantized", where);
   if (format == "nvfp4-pack-quantized") return nvfp4_pack_quantized(src, w, input, where);
-  throw Error(cat(
-      where, "format is '", format,
-      "'; qlinear reads pack-quantized, int-quantized, float-quantized and nvfp4-pack-quantized"));
+  throw Error(cat(where, "format is '", format,
+                  "'; qlinear reads pack-quantized, int-quantized, float-quantized, "
+                  "mxfp8-quantized and nvfp4-pack-quantized"));
 }
 
 }  // namespace qlinear::checkpoint

@@ -423,6 +423,9 @@ class W4a16MmaSm80 final : public Kernel {
       return Verdict::no(cat("act_type (", qlinear::name(c.act_type), ") not supported; supported: bf16, fp16"));
     if (c.weight_scale == Granularity::per_group && c.group_size != 32 && c.group_size % kBlockK != 0)
       return Verdict::no(cat("group_size (", c.group_size, ") not supported; supported: 32 and multiples of 64"));
+    if (c.act_order && c.part_k() != c.k)
+      return Verdict::no(cat("act order on a row-split partition (K ", c.part_k(), " of ", c.k,
+                             ") not supported: its groups are not whole, contiguous runs of K"));
     return Verdict::yes();
   }
 

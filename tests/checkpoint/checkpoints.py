@@ -127,9 +127,11 @@ def pack_along_rows(codes, bits):
 
 
 def pack_along_columns(codes, bits, order=None):
-    """int32 words of 32/bits codes of consecutive columns; field i holds column order[i]."""
+    """int32 words of 32/bits codes of consecutive columns; field i holds column order[i]. Columns
+    are padded with zero codes to whole words (as compressed-tensors' pack_to_int32 does)."""
     per = 32 // bits
     order = order or list(range(per))
+    codes = np.pad(codes, ((0, 0), (0, -codes.shape[1] % per)))
     words = np.zeros((codes.shape[0], codes.shape[1] // per), dtype=np.uint32)
     for i in range(per):
         words |= codes[:, order[i]::per].astype(np.uint32) << np.uint32(bits * i)

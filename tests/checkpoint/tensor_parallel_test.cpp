@@ -16,9 +16,7 @@ CheckpointLayer as_checkpoint_layer(const RandomLayer& r) {
   CheckpointLayer l;
   l.name = "test";
   l.config = r.config;
-  l.weight = r.weight, l.weight_scale = r.weight_scale, l.weight_zero_point = r.weight_zero_point;
-  l.weight_global_scale = r.weight_global_scale, l.g_idx = r.g_idx, l.input_scale = r.input_scale;
-  l.input_zero_point = r.input_zero_point;
+  static_cast<LayerTensors&>(l) = r;
   if (r.config.bias) {
     l.bias = Tensor::empty(ScalarType::fp32, {r.config.n});
     for (int64_t i = 0; i < r.config.n; ++i) l.bias.data_as<float>()[i] = static_cast<float>(i);

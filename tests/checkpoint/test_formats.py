@@ -107,14 +107,14 @@ def ct_nvfp4(act):
     return build, ck.ct_scheme("nvfp4-pack-quantized", weights, inputs), None, "bfloat16", x_nvfp4 if act else x_float
 
 
-def ct_mxfp8(act):
+def ct_mxfp8(act, fmt="mxfp8-quantized"):
     def build(rng, p, n, k):
         codes, exponents, w = ck.mxfp8_weights(rng, n, k)
         return {f"{p}.weight": ("F8_E4M3", codes), f"{p}.weight_scale": ("U8", exponents)}, w
     weights = {"num_bits": 8, "type": "float", "symmetric": True, "strategy": "group", "group_size": 32}
     inputs = {"num_bits": 8, "type": "float", "symmetric": True, "strategy": "group", "group_size": 32,
               "dynamic": True} if act else None
-    return build, ck.ct_scheme("float-quantized", weights, inputs), None, "bfloat16", x_fp8 if act else x_float
+    return build, ck.ct_scheme(fmt, weights, inputs), None, "bfloat16", x_fp8 if act else x_float
 
 
 def ct_block():
@@ -234,6 +234,7 @@ FORMATS = {
     "ct_nvfp4_w4a16": ct_nvfp4(False),
     "ct_mxfp8": ct_mxfp8(True),
     "ct_mxfp8_weight_only": ct_mxfp8(False),
+    "ct_mxfp8_as_float_quantized": ct_mxfp8(True, "float-quantized"),
     "modelopt_fp8": modelopt("FP8"),
     "modelopt_fp8_per_channel": modelopt("FP8_PER_CHANNEL_PER_TOKEN"),
     "modelopt_nvfp4": modelopt("NVFP4"),
@@ -329,6 +330,28 @@ def test_run_rounds_float16_input_to_the_checkpoint_dtype(tmp_path):
     check(y, ck.round_to("bfloat16", x.astype(np.float32)), w, b, torch_dtype)
 
 
+def test_pack_quantized_pads_k_to_whole_words(tmp_path):
+    model = str(tmp_path / "model")
+    rng = np.random.default_rng(9)
+    tensors, w = ck.ct_pack(rng, PREFIX, 24, 100, strategy="channel", sym=False)  # 100 = 12 words + 4 codes
+    assert tensors[f"{PREFIX}.weight_packed"][1].shape == (24, 13)
+    ck.write_checkpoint(model, tensors, {"quantization_config": FORMATS["ct_w4a16_channel_asym"][1]})
+    x = x_float(rng, (M, 100))
+    check(run_layer(str(tmp_path), model, x), ck.round_to("bfloat16", x), w, None, "bfloat16")
+
+
+def test_forced_kernel(tmp_path):
+    model = str(tmp_path / "model")
+    w, b, torch_dtype, make_x = make_checkpoint(model, "awq_4bit", 128, 256, seed=2)
+    x = make_x(np.random.default_rng(1), (M, 256))
+    check(run_layer(str(tmp_path), model, x, kernel="reference_mixed_precision"), ck.round_to(torch_dtype, x), w, b,
+          torch_dtype)
+    np.save(tmp_path / "x.npy", x)
+    r = run("run", "--model", model, "--layer", PREFIX, "--input", tmp_path / "x.npy", "--output", tmp_path / "y.npy",
+            "--device", "cpu", "--kernel", "reference_fp8_block", expect_ok=False)
+    assert r.returncode == 1 and "reference_fp8_block" in r.stderr, r.stderr
+
+
 @pytest.mark.parametrize("split", ["columns", "rows"])
 @pytest.mark.parametrize("fmt", sorted(FORMATS))
 def test_tensor_parallel_shards_recombine(tmp_path, fmt, split):
@@ -382,6 +405,23 @@ def test_inspect_lists_a_sharded_multi_layer_checkpoint(tmp_path):
     assert "act-order" in next(l for l in out.splitlines() if l.startswith("model.layers.1.mlp.down_proj "))
     assert "unquantized" in next(l for l in out.splitlines() if l.startswith("lm_head "))
     assert "embed_tokens" not in out
+
+
+@pytest.mark.parametrize("file", ["quantize_config.json", "quant_config.json"])
+def test_older_quantization_config_files(tmp_path, file):
+    model = str(tmp_path / "model")
+    rng = np.random.default_rng(6)
+    if file == "quantize_config.json":  # AutoGPTQ
+        tensors, w = ck.gptq(rng, PREFIX, 64, 256, sym=False)
+        quant = {"bits": 4, "group_size": 128, "desc_act": False, "sym": False}
+    else:  # AutoAWQ
+        tensors, w = ck.awq(rng, PREFIX, 64, 256)
+        quant = {"w_bit": 4, "q_group_size": 128, "zero_point": True, "version": "GEMM"}
+    ck.write_checkpoint(model, tensors, {"torch_dtype": "float16"})
+    with open(os.path.join(model, file), "w") as f:
+        json.dump(quant, f)
+    x = x_float(rng, (M, 256))
+    check(run_layer(str(tmp_path), model, x), ck.round_to("float16", x), w, None, "float16")
 
 
 # ---- bad checkpoints: a clear error naming the file / tensor and the expectation, exit code 1 --
@@ -453,3 +493,33 @@ def test_index_that_names_a_tensor_the_shard_lacks(tmp_path):
     index["weight_map"][f"{PREFIX}.bias"] = "model-00001-of-00002.safetensors"
     json.dump(index, open(index_path, "w"))
     expect_error(tmp_path, model, f"weight_map places tensor {PREFIX}.bias in model-00001-of-00002.safetensors, which does not hold it")
+
+
+def test_inspect_and_run_refuse_what_is_not_a_checkpoint(tmp_path):
+    r = run("inspect", "--model", tmp_path / "missing", expect_ok=False)
+    assert r.returncode == 1 and "missing: not a checkpoint folder (no such directory)" in r.stderr, r.stderr
+    r = run("inspect", "--model", tmp_path, expect_ok=False)
+    assert r.returncode == 1 and "no model.safetensors.index.json and no *.safetensors file" in r.stderr, r.stderr
+
+
+def test_run_refuses_bad_inputs(tmp_path):
+    model = str(tmp_path / "model")
+    make_checkpoint(model, "gptq_v1_4bit_sym", 64, 256, seed=1)
+    cases = {
+        "k.npy": (np.ones((2, 100), dtype=np.float32), "x has K = 100; the layer takes K = 256"),
+        "int.npy": (np.ones((2, 256), dtype=np.int32), "is not float32 (<f4), float16 (<f2) or uint16"),
+        "u16.npy": (np.ones((2, 256), dtype=np.uint16), "uint16 input; pass --input-bf16"),
+        "fortran.npy": (np.asfortranarray(np.ones((2, 256), dtype=np.float32)), "Fortran order"),
+    }
+    for file, (x, needle) in cases.items():
+        np.save(tmp_path / file, x)
+        r = run("run", "--model", model, "--layer", PREFIX, "--input", tmp_path / file, "--output", tmp_path / "y.npy",
+                "--device", "cpu", expect_ok=False)
+        assert r.returncode == 1 and needle in r.stderr, (file, r.stderr)
+    (tmp_path / "junk.npy").write_bytes(b"not numpy")
+    r = run("run", "--model", model, "--layer", PREFIX, "--input", tmp_path / "junk.npy", "--output", tmp_path / "y.npy",
+            expect_ok=False)
+    assert r.returncode == 1 and "not a .npy file" in r.stderr, r.stderr
+    r = run("run", "--model", model, "--layer", "model.layers.9.mlp.up_proj", "--input", tmp_path / "k.npy",
+            "--output", tmp_path / "y.npy", expect_ok=False)
+    assert r.returncode == 1 and "no tensors under model.layers.9.mlp.up_proj" in r.stderr, r.stderr

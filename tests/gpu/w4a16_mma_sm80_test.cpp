@@ -60,6 +60,9 @@ TEST(W4a16MmaSm80, ChosenOnTheGpuAndRefusesWhatItCannotDo) {
   LayerConfig eight = c;
   eight.weight_type = T::uint8b128;
   EXPECT_NE(kernel->can_implement(eight).reason().find("weight_type (uint8b128) not supported"), std::string::npos);
+  LayerConfig split = c;
+  split.act_order = true, split.partition_k = 2048;
+  EXPECT_NE(kernel->can_implement(split).reason().find("row-split"), std::string::npos);
   EXPECT_FALSE(kernel->supported(parse_target("cuda:sm_75")));
   EXPECT_TRUE(kernel->supported(parse_target("cuda:sm_80")));
 }
