@@ -50,13 +50,13 @@ TensorView::TensorView(void* data, ScalarType dtype, std::span<const int64_t> sh
 
 int64_t TensorView::size(int dim) const {
   const int d = dim < 0 ? dim + ndim_ : dim;
-  require(d >= 0 && d < ndim_, "tensor ", describe(), " has no dimension ", dim);
+  QLINEAR_CHECK(d >= 0 && d < ndim_, "tensor ", describe(), " has no dimension ", dim);
   return shape_[d];
 }
 
 int64_t TensorView::stride(int dim) const {
   const int d = dim < 0 ? dim + ndim_ : dim;
-  require(d >= 0 && d < ndim_, "tensor ", describe(), " has no dimension ", dim);
+  QLINEAR_CHECK(d >= 0 && d < ndim_, "tensor ", describe(), " has no dimension ", dim);
   return strides_[d];
 }
 
