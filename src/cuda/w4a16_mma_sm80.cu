@@ -24,11 +24,12 @@
 // Each slice writes fp32 partial sums [slice][m][n]; a second kernel adds the slices in a fixed
 // order (deterministic), adds the bias and rounds to the output type once.
 //
-// Past kMaxTokens tokens the weights are no longer the bottleneck and this kernel is not the tool
-// (one launch serves at most 32 tokens a block): such calls go to the emulation path instead —
-// weights dequantized to bf16 per call and a cuBLASLt bf16 GEMM — until a Hopper (wgmma) prefill
-// kernel exists. The qlinear bench run of 2026-11-25 (bench/NOTES.md) measured this kernel at
-// 0.2-0.4x of cuBLAS bf16 at M >= 256 against 0.6-0.7x for the emulation.
+// Past kMaxTokens tokens this kernel is not the tool (a block serves at most 32 tokens, and the
+// weights are re-read per token block): such calls go to the emulation path instead — weights
+// dequantized to bf16 per call and a cuBLASLt bf16 GEMM — until a Hopper (wgmma) prefill kernel
+// exists. qlinear bench, H100, 2026-11-25 (bench/NOTES.md), llama3-8b layers, as a fraction of
+// cuBLAS bf16: this kernel 0.28-0.42x at M = 256 and 0.20x at M = 4096; the per-call emulation
+// 0.13-0.19x at M = 256 and 0.44-0.51x at M = 4096.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
@@ -54,7 +55,7 @@ constexpr int kRowsPerBlock = kRowsPerTile * kTilesPerWarp * kWarps;
 constexpr int kBlockK = 64;                         // K of one 16-byte load per thread (4 mma k16)
 constexpr int kPrefetch = 4;                        // k-blocks of each tile in flight (4 KB a warp)
 constexpr int kStageLoads = 4;                      // loads in flight per thread staging X
-constexpr int kMaxTokens = 64;                      // larger M goes to the emulation path
+constexpr int kMaxTokens = 1024;                    // larger M goes to the emulation path
 
 // ---- packed weight layout -----------------------------------------------------------------------
 // For row tile t (16 rows) and k-block b (64 K), lane l holds 16 bytes = 4 words, one per k16 step.
