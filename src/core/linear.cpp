@@ -16,12 +16,15 @@ std::string shape_text(std::span<const int64_t> shape) {
 }
 
 void expect_on(const TensorView& t, std::string_view role, Device device) {
-  require(t.device() == device, role, " is on ", t.device().str(), "; expected ", device.str());
-  require(t.is_contiguous(), role, " ", t.describe(), " must be contiguous (row-major)");
+  // The messages are built only on failure: describe() formats through a stream, and these
+  // checks run on every call (they cost microseconds per call when built eagerly).
+  if (t.device() != device)
+    throw Error(cat(role, " is on ", t.device().str(), "; expected ", device.str()));
+  if (!t.is_contiguous()) throw Error(cat(role, " ", t.describe(), " must be contiguous (row-major)"));
   const auto address = reinterpret_cast<uintptr_t>(t.data());
   const int64_t element = std::max(1, info(t.dtype()).bits / 8);
-  require(address % element == 0, role, " ", t.describe(), " is not aligned to its ", element,
-          "-byte elements");
+  if (address % element != 0)
+    throw Error(cat(role, " ", t.describe(), " is not aligned to its ", element, "-byte elements"));
 }
 
 void expect(const TensorView& t, std::string_view role, ScalarType dtype,
@@ -34,7 +37,7 @@ void expect(const TensorView& t, std::string_view role, ScalarType dtype,
 }
 
 void expect_absent(const TensorView& t, std::string_view role, std::string_view why) {
-  require(!t.defined(), role, " ", t.describe(), " was given, but ", why);
+  if (t.defined()) throw Error(cat(role, " ", t.describe(), " was given, but ", why));
 }
 
 }  // namespace
@@ -97,19 +100,23 @@ void validate_call(const LayerConfig& c, const TensorView& x, const TensorView& 
   require(x.defined() && x.ndim() >= 1, "x is missing; expected ", name(c.act_type), "[..., ",
           c.part_k(), "]");
   require(x.dtype() == c.act_type, "x has dtype ", name(x.dtype()), "; the layer takes ", name(c.act_type));
-  require(x.size(-1) == c.part_k(), "x has shape ", shape_text(x.shape()), "; expected [..., ",
-          c.part_k(), "] (K of the layer)");
+  if (x.size(-1) != c.part_k())
+    throw Error(cat("x has shape ", shape_text(x.shape()), "; expected [..., ", c.part_k(),
+                    "] (K of the layer)"));
   expect_on(x, "x", device);
 
-  require(out.defined() && out.ndim() == x.ndim(), "out must have x's leading shape and N; got ",
-          out.defined() ? out.describe() : "nothing");
+  if (!out.defined() || out.ndim() != x.ndim())
+    throw Error(cat("out must have x's leading shape and N; got ",
+                    out.defined() ? out.describe() : "nothing"));
   require(out.dtype() == c.out_type, "out has dtype ", name(out.dtype()), "; the layer writes ",
           name(c.out_type));
   for (int d = 0; d + 1 < x.ndim(); ++d)
-    require(out.size(d) == x.size(d), "out has shape ", shape_text(out.shape()),
-            "; expected x's leading shape with N = ", c.part_n());
-  require(out.size(-1) == c.part_n(), "out has shape ", shape_text(out.shape()), "; expected [..., ",
-          c.part_n(), "] (N of the layer)");
+    if (out.size(d) != x.size(d))
+      throw Error(cat("out has shape ", shape_text(out.shape()),
+                      "; expected x's leading shape with N = ", c.part_n()));
+  if (out.size(-1) != c.part_n())
+    throw Error(cat("out has shape ", shape_text(out.shape()), "; expected [..., ", c.part_n(),
+                    "] (N of the layer)"));
   expect_on(out, "out", device);
 
   if (c.bias) {
@@ -117,8 +124,8 @@ void validate_call(const LayerConfig& c, const TensorView& x, const TensorView& 
     require(bias.dtype() == ScalarType::fp32 || bias.dtype() == ScalarType::bf16 ||
                 bias.dtype() == ScalarType::fp16,
             "bias has dtype ", name(bias.dtype()), "; expected fp32, bf16 or fp16");
-    require(bias.ndim() == 1 && bias.size(0) == c.part_n(), "bias has shape ",
-            shape_text(bias.shape()), "; expected [", c.part_n(), "]");
+    if (bias.ndim() != 1 || bias.size(0) != c.part_n())
+      throw Error(cat("bias has shape ", shape_text(bias.shape()), "; expected [", c.part_n(), "]"));
     expect_on(bias, "bias", device);
   } else {
     expect_absent(bias, "bias", "the config has bias = false");
