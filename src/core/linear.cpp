@@ -20,7 +20,8 @@ void expect_on(const TensorView& t, std::string_view role, Device device) {
   // checks run on every call (they cost microseconds per call when built eagerly).
   if (t.device() != device)
     throw Error(cat(role, " is on ", t.device().str(), "; expected ", device.str()));
-  if (!t.is_contiguous()) throw Error(cat(role, " ", t.describe(), " must be contiguous (row-major)"));
+  if (!t.is_contiguous())
+    throw Error(cat(role, " ", t.describe(), " must be contiguous (row-major)"));
   const auto address = reinterpret_cast<uintptr_t>(t.data());
   const int64_t element = std::max(1, info(t.dtype()).bits / 8);
   if (address % element != 0)
