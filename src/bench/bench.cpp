@@ -97,9 +97,12 @@ struct Case {
   int calls = 0;  // calls so far: the weight copy of the next one is calls % copies
 };
 
+// Weight copies for rotation: enough for rotate_bytes in all, within the budget, and at most
+// kMaxCopies (tiny layers would need hundreds of thousands; their copies then cover less).
+constexpr int64_t kMaxCopies = 512;
 int copies_for(const Options& o, int64_t weight_bytes, int64_t budget) {
   if (o.rotate_bytes <= 0 || weight_bytes <= 0) return 1;
-  const int64_t wanted = (o.rotate_bytes + weight_bytes - 1) / weight_bytes;
+  const int64_t wanted = std::min((o.rotate_bytes + weight_bytes - 1) / weight_bytes, kMaxCopies);
   return static_cast<int>(std::max<int64_t>(1, std::min(wanted, budget / weight_bytes)));
 }
 
@@ -245,8 +248,11 @@ Run run(const Options& o, const std::function<void(const Record&)>& on_record) {
     if (!kernels.empty()) {
       const RandomLayer layer = make_random_layer(config, o.seed);
       for (const Kernel* k : kernels) {
-        Case c{k->name(), false, config.act_quant.value_or(config.act_type),
-               copies_for(o, canonical_weight_bytes(config), budget), nullptr};
+        // The reference keeps float64 weights (8 bytes each): timed on one copy.
+        const int copies = k->info().provider == Provider::reference
+                               ? 1
+                               : copies_for(o, canonical_weight_bytes(config), budget);
+        Case c{k->name(), false, config.act_quant.value_or(config.act_type), copies, nullptr};
         c.impl = std::make_unique<KernelCase>(*k, layer, c.copies, o.device, o.seed);
         cases.push_back(std::move(c));
       }
