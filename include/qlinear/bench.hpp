@@ -121,6 +121,7 @@ struct Record {
   int64_t m = 0, n = 0, k = 0;
   int copies = 1;               // weight copies rotated over
   double us = 0;                // median time of one call
+  double us_min = 0;            // fastest call (less sensitive to other load on a shared machine)
   double tflops = 0;            // 2·M·N·K / us
   double gbs = 0;               // bytes moved / us (GB = 1e9 B)
   double memory_floor_us = 0;   // bytes / measured read bandwidth

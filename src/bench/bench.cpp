@@ -298,6 +298,7 @@ Run run(const Options& o, const std::function<void(const Record&)>& on_record) {
         r.m = m, r.n = n, r.k = k;
         r.copies = c.copies;
         r.us = median(samples[i]);
+        r.us_min = *std::min_element(samples[i].begin(), samples[i].end());
         const double flops =
             2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
         const auto bytes = static_cast<double>(c.impl->bytes(m));

@@ -48,6 +48,7 @@ nlohmann::json to_json(const bench::Record& r) {
           {"baseline", r.baseline},
           {"baseline_us", r.baseline_us},
           {"speedup", r.speedup},
+          {"us_min", r.us_min},
           {"peer", r.peer},
           {"config", r.config},
           {"implementation", r.implementation},
