@@ -77,7 +77,8 @@ struct LayerConfig {
   // Number of weight scale groups along K (1 for per-tensor and per-channel).
   int64_t weight_groups_k() const;
   // Canonical weight-scale (and zero-point) tensor shape: [rows, cols] over the partition.
-  //   per_tensor [1, 1]; per_channel [N, 1]; per_group [N, K / group_size];
+  //   per_tensor [1, 1]; per_channel [N, 1]; per_group [N, K / group_size] (with act_order, the
+  //   full K: a rank's g_idx may name any group);
   //   block [ceil(N / block_n), ceil(K / group_size)].
   std::array<int64_t, 2> weight_scale_shape() const;
   // Family-implied parts.

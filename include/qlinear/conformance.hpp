@@ -14,11 +14,8 @@ namespace qlinear {
 // A layer's canonical tensors with random contents that look like a real checkpoint's: codes
 // spread over the type's range (never all zero), scales of a plausible size, a random act-order
 // permutation, calibrated static scales. Deterministic in `seed`. Tensors are on the CPU.
-struct RandomLayer {
+struct RandomLayer : LayerTensors {
   LayerConfig config;
-  Tensor weight, weight_scale, weight_zero_point, weight_global_scale, g_idx, input_scale,
-      input_zero_point;
-  LayerWeights weights() const;  // views of the tensors above
 };
 RandomLayer make_random_layer(const LayerConfig& config, uint64_t seed);
 

@@ -23,10 +23,23 @@ std::string cat(Parts&&... parts) {
   return out.str();
 }
 
-// Throws qlinear::Error with the concatenated message unless `condition` holds.
+// Throws qlinear::Error with the concatenated message unless `condition` holds. The message parts
+// are evaluated before the call; on paths run for every call of a layer use QLINEAR_CHECK, which
+// builds the message only when the check fails.
 template <typename... Parts>
 void require(bool condition, Parts&&... message) {
   if (!condition) throw Error(cat(std::forward<Parts>(message)...));
 }
+
+}  // namespace qlinear
+
+// require() for hot paths: the message (anything streamable, comma separated) is only built on failure.
+#define QLINEAR_CHECK(condition, ...) \
+  do {                                \
+    if (!(condition)) [[unlikely]]    \
+      throw ::qlinear::Error(::qlinear::cat(__VA_ARGS__)); \
+  } while (0)
+
+namespace qlinear {
 
 }  // namespace qlinear

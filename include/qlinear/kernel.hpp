@@ -53,6 +53,16 @@ struct LayerWeights {
   TensorView input_zero_point;
 };
 
+// Owning storage for the tensors of a LayerWeights (what checkpoint converters and random layers
+// produce); weights() hands out the views.
+struct LayerTensors {
+  Tensor weight, weight_scale, weight_zero_point, weight_global_scale, g_idx, input_scale,
+      input_zero_point;
+  LayerWeights weights() const;
+  // A copy of every defined tensor on `device`.
+  LayerTensors to(Device device) const;
+};
+
 // A kernel's own layout of a layer's weights, made once by process_weights. Kernels subclass it.
 class PreparedWeights {
  public:

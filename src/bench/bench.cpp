@@ -41,22 +41,12 @@ class KernelCase final : public PeerCase {
   KernelCase(const Kernel& kernel, const RandomLayer& layer, int copies, Device device,
              uint64_t seed)
       : config_(layer.config), device_(device), seed_(seed) {
-    const LayerWeights host = layer.weights();
-    const auto move = [&](const TensorView& t) -> TensorView {
-      if (!t.defined()) return {};
-      keep_.push_back(Tensor::copy_of(t, device));
-      weight_bytes_ += t.nbytes();
-      return keep_.back();
-    };
-    LayerWeights w;
-    w.weight = move(host.weight);
-    w.weight_scale = move(host.weight_scale);
-    w.weight_zero_point = move(host.weight_zero_point);
-    w.weight_global_scale = move(host.weight_global_scale);
-    w.g_idx = move(host.g_idx);
-    w.input_scale = move(host.input_scale);
-    w.input_zero_point = move(host.input_zero_point);
-    // keep_ stays alive: a kernel whose layout is the canonical one may keep views into it.
+    // on_device_ stays alive: a kernel whose layout is the canonical one may keep views into it.
+    on_device_ = layer.to(device);
+    const LayerWeights w = on_device_.weights();
+    for (const TensorView& t : {w.weight, w.weight_scale, w.weight_zero_point, w.weight_global_scale, w.g_idx,
+                                w.input_scale, w.input_zero_point})
+      if (t.defined()) weight_bytes_ += t.nbytes();
     for (int i = 0; i < copies; ++i)
       linears_.push_back(std::make_unique<QuantizedLinear>(config_, w, kernel, device));
     if (config_.bias)
@@ -82,7 +72,7 @@ class KernelCase final : public PeerCase {
   LayerConfig config_;
   Device device_;
   uint64_t seed_;
-  std::vector<Tensor> keep_;
+  LayerTensors on_device_;
   int64_t weight_bytes_ = 0;
   std::vector<std::unique_ptr<QuantizedLinear>> linears_;
   Tensor x_, out_, bias_;

@@ -126,9 +126,9 @@ void validate_weights(const LayerConfig& c, const FamilySpec& s) {
                                            "; only per_group and block scales have one (set 0)")));
   }
   if (c.weight_scale == G::per_group)
-    require(c.part_k() % c.group_size == 0,
+    require(c.part_k() % c.group_size == 0 && (!c.act_order || c.k % c.group_size == 0),
             field_error(c, "group_size", cat("is ", c.group_size, "; it must divide the partition K (",
-                                             c.part_k(), ")")));
+                                             c.part_k(), c.act_order ? cat(") and K (", c.k) : "", ")")));
   if (c.weight_scale == G::block) {
     require(c.block_n > 0, field_error(c, "block_n", cat("is ", c.block_n, "; block scales need a positive block_n")));
   } else {
@@ -217,7 +217,8 @@ std::array<int64_t, 2> LayerConfig::weight_scale_shape() const {
   switch (weight_scale) {
     case G::per_tensor: return {1, 1};
     case G::per_channel: return {pn, 1};
-    case G::per_group: return {pn, group_size > 0 ? pk / group_size : 0};
+    // Act order: a rank's K slice may name any group of the full K, so every group's scale stays.
+    case G::per_group: return {pn, group_size > 0 ? (act_order ? k : pk) / group_size : 0};
     case G::block:
       return {block_n > 0 ? (pn + block_n - 1) / block_n : 0,
               group_size > 0 ? (pk + group_size - 1) / group_size : 0};

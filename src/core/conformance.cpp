@@ -13,29 +13,6 @@ namespace {
 using T = ScalarType;
 using G = Granularity;
 
-// A copy of the layer's canonical tensors on `device`.
-struct DeviceLayer {
-  std::vector<Tensor> keep;
-  LayerWeights weights;
-};
-DeviceLayer to_device(const RandomLayer& layer, Device device) {
-  DeviceLayer d;
-  const LayerWeights host = layer.weights();
-  const auto move = [&](const TensorView& t) -> TensorView {
-    if (!t.defined()) return {};
-    d.keep.push_back(Tensor::copy_of(t, device));
-    return d.keep.back();
-  };
-  d.weights.weight = move(host.weight);
-  d.weights.weight_scale = move(host.weight_scale);
-  d.weights.weight_zero_point = move(host.weight_zero_point);
-  d.weights.weight_global_scale = move(host.weight_global_scale);
-  d.weights.g_idx = move(host.g_idx);
-  d.weights.input_scale = move(host.input_scale);
-  d.weights.input_zero_point = move(host.input_zero_point);
-  return d;
-}
-
 void poison(const Tensor& out) {
   const Tensor host = Tensor::empty(out.dtype(), out.shape());
   for (int64_t i = 0; i < host.numel(); ++i) store_code(host, i, encode(out.dtype(), std::nan("")));
@@ -60,8 +37,8 @@ ConformanceResult run_against_reference(const Kernel& kernel, const ConformanceC
   const std::vector<double> magnitude = reference::magnitude_f64(x_hat, w_hat, m, n, k, bias);
 
   // The kernel under test, on its device.
-  const DeviceLayer on_device = to_device(layer, device);
-  const QuantizedLinear linear(c, on_device.weights, kernel, device);
+  const LayerTensors on_device = layer.to(device);
+  const QuantizedLinear linear(c, on_device.weights(), kernel, device);
   const Tensor x_dev = Tensor::copy_of(x, device);
   const Tensor bias_dev = c.bias ? Tensor::copy_of(bias, device) : Tensor();
   const Tensor out_dev = Tensor::empty(c.out_type, {m, n}, device);

@@ -11,6 +11,17 @@ std::string_view name(Provider provider) {
   return kNames[static_cast<int>(provider)];
 }
 
+LayerWeights LayerTensors::weights() const {
+  return {weight, weight_scale, weight_zero_point, weight_global_scale, g_idx, input_scale,
+          input_zero_point};
+}
+
+LayerTensors LayerTensors::to(Device device) const {
+  const auto copy = [&](const Tensor& t) { return t.defined() ? Tensor::copy_of(t, device) : Tensor(); };
+  return {copy(weight),      copy(weight_scale), copy(weight_zero_point), copy(weight_global_scale),
+          copy(g_idx),       copy(input_scale),  copy(input_zero_point)};
+}
+
 double unit_roundoff(ScalarType type) { return std::ldexp(1.0, -(info(type).mantissa_bits + 1)); }
 
 double Kernel::tolerance(const LayerConfig& config) const {

@@ -3,8 +3,17 @@
 #include "core/kernel_list.hpp"
 
 #include "qlinear/reference.hpp"
+#if defined(QLINEAR_CPU_X86)
+#include "cpu/kernels.hpp"
+#endif
 #if QLINEAR_WITH_ONEDNN
 #include "onednn/onednn_kernels.hpp"
+#endif
+
+#if QLINEAR_WITH_CUDA
+#include "cublaslt/kernels.hpp"
+#include "cuda/emulation.hpp"
+#include "cuda/kernels.hpp"
 #endif
 
 namespace qlinear::detail {
@@ -13,12 +22,57 @@ std::vector<std::pair<PlatformKind, std::shared_ptr<const Kernel>>> built_in_ker
   using P = PlatformKind;
   std::vector<std::pair<PlatformKind, std::shared_ptr<const Kernel>>> list;
   // ---- cpu
+#if defined(QLINEAR_CPU_X86)
+  list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::mixed_precision, CpuIsa::avx512_vnni));
+  list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::mixed_precision, CpuIsa::avx512));
+  list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::mixed_precision, CpuIsa::avx2));
+  list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::mixed_precision, CpuIsa::scalar));
+  list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::nvfp4_weight_only, CpuIsa::avx512_vnni));
+  list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::nvfp4_weight_only, CpuIsa::avx512));
+  list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::nvfp4_weight_only, CpuIsa::avx2));
+  list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::nvfp4_weight_only, CpuIsa::scalar));
+  list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::mxfp8_weight_only, CpuIsa::avx512_vnni));
+  list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::mxfp8_weight_only, CpuIsa::avx512));
+  list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::mxfp8_weight_only, CpuIsa::avx2));
+  list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::mxfp8_weight_only, CpuIsa::scalar));
+  list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::fp8_scaled_mm, CpuIsa::avx512_vnni));
+  list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::fp8_scaled_mm, CpuIsa::avx512));
+  list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::fp8_scaled_mm, CpuIsa::avx2));
+  list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::fp8_scaled_mm, CpuIsa::scalar));
+  list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::fp8_block, CpuIsa::avx512_vnni));
+  list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::fp8_block, CpuIsa::avx512));
+  list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::fp8_block, CpuIsa::avx2));
+  list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::fp8_block, CpuIsa::scalar));
+  list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::nvfp4, CpuIsa::avx512_vnni));
+  list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::nvfp4, CpuIsa::avx512));
+  list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::nvfp4, CpuIsa::avx2));
+  list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::nvfp4, CpuIsa::scalar));
+  list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::mxfp8, CpuIsa::avx512_vnni));
+  list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::mxfp8, CpuIsa::avx512));
+  list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::mxfp8, CpuIsa::avx2));
+  list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::mxfp8, CpuIsa::scalar));
+  list.emplace_back(P::cpu, cpu::make_int8_scaled_mm_kernel(CpuIsa::avx512_vnni));
+  list.emplace_back(P::cpu, cpu::make_int8_scaled_mm_kernel(CpuIsa::avx2));
+  list.emplace_back(P::cpu, cpu::make_int8_scaled_mm_kernel(CpuIsa::scalar));
+  list.emplace_back(P::cpu, cpu::make_w4a8_int_kernel(CpuIsa::avx512_vnni));
+  list.emplace_back(P::cpu, cpu::make_w4a8_int_kernel(CpuIsa::avx2));
+  list.emplace_back(P::cpu, cpu::make_w4a8_int_kernel(CpuIsa::scalar));
+#endif
 #if QLINEAR_WITH_ONEDNN
   // Static activation scales: one fused oneDNN call; everything else: int32 out + own epilogue.
   list.emplace_back(P::cpu, onednn::make_int8_const_scales());
   list.emplace_back(P::cpu, onednn::make_int8_s32_epilogue());
 #endif
   for (Family family : all_families()) list.emplace_back(P::cpu, reference::make_kernel(family));
+#if QLINEAR_WITH_CUDA
+  // ---- cuda
+  list.emplace_back(P::cuda, cuda::make_w4a16_mma_sm80());
+  list.emplace_back(P::cuda, cublaslt::make_fp8_scaled_mm());
+  list.emplace_back(P::cuda, cublaslt::make_fp8_block());
+  list.emplace_back(P::cuda, cublaslt::make_int8_scaled_mm());
+  // The emulation of every family: runs everything, fastest at nothing; last.
+  for (Family family : all_families()) list.emplace_back(P::cuda, cuda::make_emulation(family));
+#endif
   return list;
 }
 

@@ -16,16 +16,12 @@ std::string shape_text(std::span<const int64_t> shape) {
 }
 
 void expect_on(const TensorView& t, std::string_view role, Device device) {
-  // The messages are built only on failure: describe() formats through a stream, and these
-  // checks run on every call (they cost microseconds per call when built eagerly).
-  if (t.device() != device)
-    throw Error(cat(role, " is on ", t.device().str(), "; expected ", device.str()));
-  if (!t.is_contiguous())
-    throw Error(cat(role, " ", t.describe(), " must be contiguous (row-major)"));
+  QLINEAR_CHECK(t.device() == device, role, " is on ", t.device().str(), "; expected ", device.str());
+  QLINEAR_CHECK(t.is_contiguous(), role, " ", t.describe(), " must be contiguous (row-major)");
   const auto address = reinterpret_cast<uintptr_t>(t.data());
   const int64_t element = std::max(1, info(t.dtype()).bits / 8);
-  if (address % element != 0)
-    throw Error(cat(role, " ", t.describe(), " is not aligned to its ", element, "-byte elements"));
+  QLINEAR_CHECK(address % element == 0, role, " ", t.describe(), " is not aligned to its ", element,
+                "-byte elements");
 }
 
 void expect(const TensorView& t, std::string_view role, ScalarType dtype,
@@ -38,7 +34,7 @@ void expect(const TensorView& t, std::string_view role, ScalarType dtype,
 }
 
 void expect_absent(const TensorView& t, std::string_view role, std::string_view why) {
-  if (t.defined()) throw Error(cat(role, " ", t.describe(), " was given, but ", why));
+  QLINEAR_CHECK(!t.defined(), role, " ", t.describe(), " was given, but ", why);
 }
 
 }  // namespace
@@ -98,35 +94,31 @@ void validate_weights(const LayerConfig& c, const LayerWeights& w, Device device
 
 void validate_call(const LayerConfig& c, const TensorView& x, const TensorView& bias,
                    const TensorView& out, Device device) {
-  require(x.defined() && x.ndim() >= 1, "x is missing; expected ", name(c.act_type), "[..., ",
+  QLINEAR_CHECK(x.defined() && x.ndim() >= 1, "x is missing; expected ", name(c.act_type), "[..., ",
           c.part_k(), "]");
-  require(x.dtype() == c.act_type, "x has dtype ", name(x.dtype()), "; the layer takes ", name(c.act_type));
-  if (x.size(-1) != c.part_k())
-    throw Error(cat("x has shape ", shape_text(x.shape()), "; expected [..., ", c.part_k(),
-                    "] (K of the layer)"));
+  QLINEAR_CHECK(x.dtype() == c.act_type, "x has dtype ", name(x.dtype()), "; the layer takes ", name(c.act_type));
+  QLINEAR_CHECK(x.size(-1) == c.part_k(), "x has shape ", shape_text(x.shape()), "; expected [..., ",
+          c.part_k(), "] (K of the layer)");
   expect_on(x, "x", device);
 
-  if (!out.defined() || out.ndim() != x.ndim())
-    throw Error(cat("out must have x's leading shape and N; got ",
-                    out.defined() ? out.describe() : "nothing"));
-  require(out.dtype() == c.out_type, "out has dtype ", name(out.dtype()), "; the layer writes ",
+  QLINEAR_CHECK(out.defined() && out.ndim() == x.ndim(), "out must have x's leading shape and N; got ",
+          out.defined() ? out.describe() : "nothing");
+  QLINEAR_CHECK(out.dtype() == c.out_type, "out has dtype ", name(out.dtype()), "; the layer writes ",
           name(c.out_type));
   for (int d = 0; d + 1 < x.ndim(); ++d)
-    if (out.size(d) != x.size(d))
-      throw Error(cat("out has shape ", shape_text(out.shape()),
-                      "; expected x's leading shape with N = ", c.part_n()));
-  if (out.size(-1) != c.part_n())
-    throw Error(cat("out has shape ", shape_text(out.shape()), "; expected [..., ", c.part_n(),
-                    "] (N of the layer)"));
+    QLINEAR_CHECK(out.size(d) == x.size(d), "out has shape ", shape_text(out.shape()),
+            "; expected x's leading shape with N = ", c.part_n());
+  QLINEAR_CHECK(out.size(-1) == c.part_n(), "out has shape ", shape_text(out.shape()), "; expected [..., ",
+          c.part_n(), "] (N of the layer)");
   expect_on(out, "out", device);
 
   if (c.bias) {
-    require(bias.defined(), "bias is missing; the config has bias = true");
-    require(bias.dtype() == ScalarType::fp32 || bias.dtype() == ScalarType::bf16 ||
+    QLINEAR_CHECK(bias.defined(), "bias is missing; the config has bias = true");
+    QLINEAR_CHECK(bias.dtype() == ScalarType::fp32 || bias.dtype() == ScalarType::bf16 ||
                 bias.dtype() == ScalarType::fp16,
             "bias has dtype ", name(bias.dtype()), "; expected fp32, bf16 or fp16");
-    if (bias.ndim() != 1 || bias.size(0) != c.part_n())
-      throw Error(cat("bias has shape ", shape_text(bias.shape()), "; expected [", c.part_n(), "]"));
+    QLINEAR_CHECK(bias.ndim() == 1 && bias.size(0) == c.part_n(), "bias has shape ",
+            shape_text(bias.shape()), "; expected [", c.part_n(), "]");
     expect_on(bias, "bias", device);
   } else {
     expect_absent(bias, "bias", "the config has bias = false");

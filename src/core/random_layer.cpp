@@ -53,18 +53,6 @@ Tensor scalar_fp32(double value) {
 
 }  // namespace
 
-LayerWeights RandomLayer::weights() const {
-  LayerWeights w;
-  w.weight = weight;
-  w.weight_scale = weight_scale;
-  w.weight_zero_point = weight_zero_point;
-  w.weight_global_scale = weight_global_scale;
-  w.g_idx = g_idx;
-  w.input_scale = input_scale;
-  w.input_zero_point = input_zero_point;
-  return w;
-}
-
 RandomLayer make_random_layer(const LayerConfig& c, uint64_t seed) {
   validate(c);
   Rng rng(seed);

@@ -13,6 +13,12 @@ inline void check_cuda(cudaError_t status, const char* call) {
     throw Error(cat(call, " failed: ", cudaGetErrorName(status), " (", cudaGetErrorString(status), ")"));
 }
 
+// After a kernel launch: a bad launch configuration surfaces here, named after the kernel.
+inline void check_launch(const char* kernel) { check_cuda(cudaGetLastError(), kernel); }
+
+// The caller's stream handle (qlinear::Stream) as the runtime's type; null is the legacy stream.
+inline cudaStream_t native(void* stream) { return static_cast<cudaStream_t>(stream); }
+
 // Makes `device` current for the scope of one call and restores the previous device after.
 class DeviceGuard {
  public:

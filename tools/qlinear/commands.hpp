@@ -19,5 +19,7 @@ void add_kernels(CLI::App& app, int& exit_code);
 void add_select(CLI::App& app, int& exit_code);
 void add_check(CLI::App& app, int& exit_code);
 void add_bench(CLI::App& app, int& exit_code);
+void add_run(CLI::App& app, int& exit_code);
+void add_inspect(CLI::App& app, int& exit_code);
 
 }  // namespace qlinear::tool

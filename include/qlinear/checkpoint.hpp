@@ -1,0 +1,179 @@
+// Checkpoints as quantization tools write them: safetensors files (one, or shards listed in
+// model.safetensors.index.json), config.json and hf_quant_config.json; and the converters that
+// turn one linear layer of GPTQ, AWQ, compressed-tensors, ModelOpt, block-FP8 or MXFP8 into a
+// LayerConfig plus canonical tensors (LayerWeights, see kernel.hpp), optionally split for one
+// tensor-parallel rank.
+//
+// Every error is a qlinear::Error naming the file, the tensor and what was expected.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "qlinear/kernel.hpp"
+#include "qlinear/tensor.hpp"
+
+namespace qlinear::checkpoint {
+
+// ---- safetensors ---------------------------------------------------------------------------
+// File layout: u64 little-endian header length L, L bytes of JSON
+//   {"__metadata__": {str: str}, NAME: {"dtype": D, "shape": [..], "data_offsets": [begin, end]}}
+// then the tensor bytes; offsets are relative to the end of the header.
+
+// The format's dtype strings.
+enum class Dtype : uint8_t {
+  BOOL,
+  U8,
+  I8,
+  F8_E5M2,
+  F8_E4M3,
+  F8_E8M0,
+  I16,
+  U16,
+  F16,
+  BF16,
+  I32,
+  U32,
+  F32,
+  F64,
+  I64,
+  U64
+};
+std::string_view name(Dtype dtype);
+std::optional<Dtype> parse_dtype(std::string_view text);
+int element_bytes(Dtype dtype);
+// The qlinear type with the same bits (U8 -> uint8, F8_E4M3 -> float8_e4m3fn, ...); nullopt for
+// BOOL, I16, U16, U32, F64, I64, U64.
+std::optional<ScalarType> scalar_type(Dtype dtype);
+
+struct TensorEntry {
+  std::string name;
+  Dtype dtype = Dtype::U8;
+  std::vector<int64_t> shape;  // [] for a scalar
+  const std::byte* data = nullptr;
+  int64_t nbytes = 0;
+  std::string file;  // the file it lives in, for messages
+
+  int64_t numel() const;
+  // "model.layers.0.mlp.down_proj.qweight (I32[128, 4096] in model-00001-of-00002.safetensors)"
+  std::string describe() const;
+  // Element i of a numeric dtype as a double (any dtype but BOOL).
+  double value(int64_t index) const;
+};
+
+// One safetensors file, memory-mapped (or parsed from bytes held in memory). Opening validates the
+// whole header: JSON well formed, every dtype known, every shape's byte size equal to its
+// data_offsets span, every span inside the file, no two spans overlapping.
+class SafetensorsFile {
+ public:
+  static std::shared_ptr<const SafetensorsFile> open(const std::string& path);
+  // The same checks on bytes in memory (copied); `label` names them in messages.
+  static std::shared_ptr<const SafetensorsFile> parse(std::span<const std::byte> bytes,
+                                                      const std::string& label);
+  ~SafetensorsFile();
+  SafetensorsFile(const SafetensorsFile&) = delete;
+  SafetensorsFile& operator=(const SafetensorsFile&) = delete;
+
+  const std::string& path() const { return path_; }
+  const std::vector<TensorEntry>& tensors() const { return tensors_; }
+  const TensorEntry* find(std::string_view name) const;
+  const std::map<std::string, std::string>& metadata() const { return metadata_; }
+
+ private:
+  SafetensorsFile() = default;
+  void read_header();
+  std::string path_;
+  const std::byte* bytes_ = nullptr;
+  int64_t size_ = 0;
+  void* mapping_ = nullptr;       // mmap'ed region, or nullptr
+  std::vector<std::byte> owned_;  // bytes of a parsed buffer
+  std::vector<TensorEntry> tensors_;
+  std::map<std::string, std::string> metadata_;
+};
+
+struct TensorToWrite {
+  std::string name;
+  Dtype dtype;
+  std::vector<int64_t> shape;
+  std::span<const std::byte> bytes;  // numel * element_bytes(dtype) bytes
+};
+// Writes a safetensors file (tensors in the given order, header padded to 8 bytes).
+void write_safetensors(const std::string& path, std::span<const TensorToWrite> tensors,
+                       const std::map<std::string, std::string>& metadata = {});
+
+// ---- checkpoint folders --------------------------------------------------------------------
+
+// A checkpoint folder: config.json (optional: torch_dtype, quantization_config),
+// hf_quant_config.json (optional, ModelOpt; else AutoGPTQ's quantize_config.json or AutoAWQ's
+// quant_config.json), and model.safetensors.index.json with its shards, or every *.safetensors
+// file of the folder.
+class Checkpoint {
+ public:
+  static Checkpoint open(const std::string& directory);
+
+  const std::string& directory() const;
+  // The tensor of that name, or nullptr / a qlinear::Error naming the checkpoint.
+  const TensorEntry* find(std::string_view name) const;
+  const TensorEntry& get(std::string_view name) const;
+  int file_count() const;
+  // config.json's torch_dtype (or dtype): the activation and output type of the layers; bf16
+  // when absent.
+  ScalarType activation_type() const;
+  // The quantization format of the folder: "gptq", "awq", "compressed-tensors", "modelopt",
+  // "fp8", or "none".
+  std::string quant_method() const;
+
+  // The parsed folder, for the converters (src/checkpoint/convert.hpp defines it).
+  struct Impl;
+  const Impl& impl() const { return *impl_; }
+
+ private:
+  std::shared_ptr<const Impl> impl_;
+};
+
+// A layer in the canonical meaning. `format` says how it was stored ("gptq v1 4-bit act order",
+// "compressed-tensors nvfp4-pack-quantized", ...); bias is [N] of the checkpoint's dtype.
+struct CheckpointLayer : LayerTensors {
+  std::string name;
+  std::string format;
+  LayerConfig config;
+  Tensor bias;
+};
+
+// The prefixes of every linear layer of the checkpoint (quantized or not), sorted.
+std::vector<std::string> linear_layers(const Checkpoint& checkpoint);
+// Whether the quantization config leaves the layer unquantized (ignored / excluded, or a plain
+// floating-point weight); such layers have no qlinear family.
+bool is_unquantized(const Checkpoint& checkpoint, std::string_view layer);
+// Reads the layer `prefix` (e.g. "model.layers.0.mlp.down_proj") and converts it. The result
+// passes validate() and validate_weights().
+CheckpointLayer load_layer(const Checkpoint& checkpoint, std::string_view prefix);
+
+// ---- tensor parallelism --------------------------------------------------------------------
+
+// Column parallel: rank r holds output rows [r·N/s, (r+1)·N/s) and its slice of the bias; the
+// outputs concatenate. Row parallel: rank r holds input columns [r·K/s, (r+1)·K/s) and takes that
+// slice of x; the outputs sum, and only rank 0 adds the bias (as vLLM's RowParallelLinear does).
+enum class Split : uint8_t { columns, rows };
+std::string_view name(Split split);
+struct TensorParallel {
+  Split split = Split::columns;
+  int rank = 0;
+  int size = 1;
+};
+// The split an engine uses for a layer of this name: rows for o_proj, down_proj, out_proj,
+// dense_4h_to_h, fc2, w2 and wo; columns otherwise.
+Split default_split(std::string_view layer);
+// Rank `tp.rank`'s part of the layer. Throws when the split would cut a group, a block or a
+// packed byte, or N (K) is not a multiple of the size, saying which. Act-order layers split by
+// rows keep every group's scales (the rank's g_idx may name any group).
+CheckpointLayer split_layer(const CheckpointLayer& layer, const TensorParallel& tp);
+
+}  // namespace qlinear::checkpoint

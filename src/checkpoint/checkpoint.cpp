@@ -1,0 +1,213 @@
+// Checkpoint folders: config.json, hf_quant_config.json (or the older quantize_config.json /
+// quant_config.json), the shard index, and the dispatch of a layer to its format's converter.
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "checkpoint/convert.hpp"
+
+namespace qlinear::checkpoint {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::string_view kMethods = "gptq, awq, compressed-tensors, modelopt, fp8";
+
+json read_json(const fs::path& path) {
+  std::ifstream in(path);
+  require(in.good(), path.string(), ": cannot open");
+  try {
+    return json::parse(in);
+  } catch (const json::exception& e) {
+    throw Error(cat(path.string(), ": not valid JSON (", e.what(), ")"));
+  }
+}
+
+ScalarType torch_dtype(const json& config, const std::string& where) {
+  for (const char* key : {"torch_dtype", "dtype"}) {
+    if (!config.contains(key)) continue;
+    const std::string text = json_string(config, key, "", where);
+    const auto type = parse_scalar_type(text);
+    require(type == ScalarType::bf16 || type == ScalarType::fp16 || type == ScalarType::fp32, where,
+            key, " is '", text, "'; expected bfloat16, float16 or float32");
+    return *type;
+  }
+  return ScalarType::bf16;
+}
+
+// The quantization description and its method name.
+void read_quantization(Checkpoint::Impl& impl, const json& config) {
+  const fs::path dir(impl.directory);
+  if (config.contains("quantization_config")) {
+    const std::string where = cat(impl.directory, "/config.json: quantization_config.");
+    impl.quant = config["quantization_config"];
+    require(impl.quant.is_object(), where, " is not an object");
+    impl.method = json_string(impl.quant, "quant_method", "", where);
+    require(!impl.method.empty(), where, "quant_method is missing; expected one of ", kMethods);
+    if (impl.method == "modelopt" && impl.quant.contains("quantization"))
+      impl.quant = impl.quant["quantization"];
+  } else if (fs::exists(dir / "hf_quant_config.json")) {
+    const json hf = read_json(dir / "hf_quant_config.json");
+    require(hf.is_object() && hf.contains("quantization") && hf["quantization"].is_object(),
+            impl.directory,
+            "/hf_quant_config.json: expected an object with a \"quantization\" object");
+    impl.quant = hf["quantization"];
+    impl.method = "modelopt";
+  } else if (fs::exists(dir / "quantize_config.json") || fs::exists(dir / "quant_config.json")) {
+    // Older AutoGPTQ (quantize_config.json) and AutoAWQ (quant_config.json) folders.
+    const bool gptq = fs::exists(dir / "quantize_config.json");
+    const fs::path path = dir / (gptq ? "quantize_config.json" : "quant_config.json");
+    impl.quant = read_json(path);
+    require(impl.quant.is_object(), path.string(), ": expected a JSON object");
+    impl.method =
+        json_string(impl.quant, "quant_method", gptq ? "gptq" : "awq", path.string() + ": ");
+  } else {
+    impl.method = "none";
+    return;
+  }
+  std::transform(impl.method.begin(), impl.method.end(), impl.method.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  require(impl.method == "gptq" || impl.method == "awq" || impl.method == "compressed-tensors" ||
+              impl.method == "modelopt" || impl.method == "fp8",
+          impl.directory, ": quantization method '", impl.method,
+          "' is not supported; supported: ", kMethods);
+}
+
+void add_file(Checkpoint::Impl& impl, const fs::path& path) {
+  impl.files.push_back(SafetensorsFile::open(path.string()));
+  for (const TensorEntry& t : impl.files.back()->tensors()) {
+    const auto [it, inserted] = impl.tensors.emplace(t.name, &t);
+    require(inserted, impl.directory, ": tensor ", t.name, " is in both ", it->second->file,
+            " and ", t.file);
+  }
+}
+
+void read_shards(Checkpoint::Impl& impl) {
+  const fs::path dir(impl.directory);
+  const fs::path index_path = dir / "model.safetensors.index.json";
+  if (fs::exists(index_path)) {
+    const json index = read_json(index_path);
+    const std::string where = cat(index_path.string(), ": ");
+    require(index.is_object() && index.contains("weight_map") && index["weight_map"].is_object(),
+            where, "expected an object with a \"weight_map\" object");
+    std::set<std::string> shards;
+    for (const auto& [tensor, file] : index["weight_map"].items()) {
+      require(file.is_string(), where, "weight_map[\"", tensor, "\"] is ", file.dump(),
+              "; expected a file name");
+      const std::string f = file.get<std::string>();
+      require(!f.empty() && f.find("..") == std::string::npos && f[0] != '/', where,
+              "weight_map[\"", tensor, "\"] names '", f, "'; expected a file inside the folder");
+      shards.insert(f);
+    }
+    for (const std::string& f : shards) add_file(impl, dir / f);
+    for (const auto& [tensor, file] : index["weight_map"].items()) {
+      const auto it = impl.tensors.find(tensor);
+      require(it != impl.tensors.end(), where, "weight_map places tensor ", tensor, " in ",
+              file.get<std::string>(), ", which does not hold it");
+    }
+    return;
+  }
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::directory_iterator(dir))
+    if (entry.path().extension() == ".safetensors") files.push_back(entry.path());
+  std::sort(files.begin(), files.end());
+  require(!files.empty(), impl.directory,
+          ": no model.safetensors.index.json and no *.safetensors file");
+  for (const auto& f : files) add_file(impl, f);
+}
+
+bool ends_with(std::string_view text, std::string_view suffix) {
+  return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
+}
+
+bool is_float_weight(const TensorEntry* e) {
+  return e && (e->dtype == Dtype::BF16 || e->dtype == Dtype::F16 || e->dtype == Dtype::F32);
+}
+
+}  // namespace
+
+Checkpoint Checkpoint::open(const std::string& directory) {
+  require(fs::is_directory(directory), directory, ": not a checkpoint folder (no such directory)");
+  auto impl = std::make_shared<Impl>();
+  impl->directory = directory;
+  json config = json::object();
+  if (fs::exists(fs::path(directory) / "config.json")) {
+    config = read_json(fs::path(directory) / "config.json");
+    require(config.is_object(), directory, "/config.json: expected a JSON object");
+  }
+  impl->act_type = torch_dtype(config, cat(directory, "/config.json: "));
+  read_quantization(*impl, config);
+  read_shards(*impl);
+  Checkpoint c;
+  c.impl_ = std::move(impl);
+  return c;
+}
+
+const std::string& Checkpoint::directory() const { return impl_->directory; }
+int Checkpoint::file_count() const { return static_cast<int>(impl_->files.size()); }
+ScalarType Checkpoint::activation_type() const { return impl_->act_type; }
+std::string Checkpoint::quant_method() const { return impl_->method; }
+
+const TensorEntry* Checkpoint::find(std::string_view name) const {
+  const auto it = impl_->tensors.find(name);
+  return it == impl_->tensors.end() ? nullptr : it->second;
+}
+
+const TensorEntry& Checkpoint::get(std::string_view name) const {
+  const TensorEntry* e = find(name);
+  require(e != nullptr, "checkpoint ", impl_->directory, ": no tensor named ", name);
+  return *e;
+}
+
+std::vector<std::string> linear_layers(const Checkpoint& checkpoint) {
+  std::set<std::string> layers;
+  for (const auto& [name, entry] : checkpoint.impl().tensors) {
+    for (std::string_view suffix : {".qweight", ".weight_packed", ".weight"}) {
+      if (!ends_with(name, suffix)) continue;
+      const std::string prefix = name.substr(0, name.size() - suffix.size());
+      const std::string last = prefix.substr(prefix.rfind('.') + 1);
+      const bool plain = suffix == ".weight" && is_float_weight(entry);
+      // Plain float 2-D weights are linear layers unless they are embeddings or norms.
+      if (plain && (entry->shape.size() != 2 || last.find("embed") != std::string::npos ||
+                    last.find("norm") != std::string::npos))
+        break;
+      layers.insert(prefix);
+      break;
+    }
+  }
+  return {layers.begin(), layers.end()};
+}
+
+bool is_unquantized(const Checkpoint& checkpoint, std::string_view layer) {
+  const std::string prefix(layer);
+  if (checkpoint.find(prefix + ".qweight") || checkpoint.find(prefix + ".weight_packed"))
+    return false;
+  return is_float_weight(checkpoint.find(prefix + ".weight"));
+}
+
+CheckpointLayer load_layer(const Checkpoint& checkpoint, std::string_view prefix) {
+  const auto& impl = checkpoint.impl();
+  const std::string p(prefix);
+  const auto first = impl.tensors.lower_bound(p + ".");
+  require(first != impl.tensors.end() && first->first.starts_with(p + "."), "checkpoint ",
+          impl.directory, ": no tensors under ", p, " (expected ", p, ".weight, ", p,
+          ".qweight or ", p, ".weight_packed)");
+  if (is_unquantized(checkpoint, p))
+    throw Error(cat("checkpoint ", impl.directory, ", layer ", p, ": the weight is ",
+                    checkpoint.get(p + ".weight").describe(),
+                    ", not quantized; qlinear runs quantized layers only"));
+  const LayerSource source{checkpoint, p, impl.quant};
+  if (impl.method == "gptq") return load_gptq(source);
+  if (impl.method == "awq") return load_awq(source);
+  if (impl.method == "compressed-tensors") return load_compressed_tensors(source);
+  if (impl.method == "modelopt") return load_modelopt(source);
+  if (impl.method == "fp8") return load_fp8(source);
+  throw Error(
+      cat("checkpoint ", impl.directory, ": layer ", p,
+          " holds quantized tensors but the folder names no quantization method (config.json "
+          "quantization_config or hf_quant_config.json); expected one of ",
+          kMethods));
+}
+
+}  // namespace qlinear::checkpoint

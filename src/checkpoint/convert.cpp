@@ -1,0 +1,183 @@
+// Helpers every converter uses: checked tensor look-ups and small re-layouts.
+#include "checkpoint/convert.hpp"
+
+#include <cstring>
+
+#include "qlinear/linear.hpp"
+
+namespace qlinear::checkpoint {
+namespace {
+
+std::string shape_text(std::span<const int64_t> shape) {
+  std::string text = "[";
+  for (size_t i = 0; i < shape.size(); ++i) text += cat(i ? ", " : "", shape[i]);
+  return text + "]";
+}
+
+std::string dtype_list(std::initializer_list<Dtype> dtypes) {
+  std::string text;
+  for (Dtype d : dtypes) text += cat(text.empty() ? "" : " or ", name(d));
+  return text;
+}
+
+}  // namespace
+
+std::string LayerSource::where() const {
+  return cat("checkpoint ", checkpoint.directory(), ", layer ", prefix, ": ");
+}
+
+const TensorEntry* LayerSource::find(std::string_view suffix) const {
+  return checkpoint.find(tensor_name(suffix));
+}
+
+const TensorEntry& LayerSource::need(std::string_view suffix, std::initializer_list<Dtype> dtypes,
+                                     std::optional<std::vector<int64_t>> shape,
+                                     std::string_view why) const {
+  const TensorEntry* e = find(suffix);
+  const std::string because = why.empty() ? "" : cat(" (", why, ")");
+  require(e != nullptr, where(), "tensor ", tensor_name(suffix), " is missing; expected ",
+          dtype_list(dtypes), shape ? shape_text(*shape) : "", because);
+  require(std::find(dtypes.begin(), dtypes.end(), e->dtype) != dtypes.end(), where(), "tensor ",
+          e->describe(), " has dtype ", name(e->dtype), "; expected ", dtype_list(dtypes), because);
+  if (shape)
+    require(e->shape == *shape, where(), "tensor ", e->describe(), " has shape ",
+            shape_text(e->shape), "; expected ", shape_text(*shape), because);
+  return *e;
+}
+
+const TensorEntry& LayerSource::need_scalar(std::string_view suffix,
+                                            std::initializer_list<Dtype> dtypes) const {
+  const TensorEntry& e = need(suffix, dtypes);
+  require(e.numel() == 1 && e.shape.size() <= 2, where(), "tensor ", e.describe(),
+          " should be one per-tensor value (shape [], [1] or [1, 1])");
+  return e;
+}
+
+LayerConfig base_config(const Checkpoint& checkpoint, Family family, int64_t n, int64_t k) {
+  LayerConfig c = default_config(family, n, k);
+  c.act_type = checkpoint.activation_type();
+  c.out_type = c.act_type;
+  return c;
+}
+
+CheckpointLayer start_layer(const LayerSource& source, std::string format,
+                            const LayerConfig& config) {
+  CheckpointLayer layer;
+  layer.name = source.prefix;
+  layer.format = std::move(format);
+  layer.config = config;
+  if (source.find("bias")) {
+    const TensorEntry& bias = source.need("bias", kFloatScales, std::vector<int64_t>{config.n},
+                                          "one bias per output row");
+    layer.bias = copy_as(bias, scale_type_of(bias), {config.n});
+    layer.config.bias = true;
+  }
+  return layer;
+}
+
+void read_microscaled(const LayerSource& src, CheckpointLayer& layer,
+                      std::string_view weight_suffix) {
+  const LayerConfig& c = layer.config;
+  const int64_t n = c.n, k = c.k, groups = k / c.group_size;
+  const bool fp4 = c.weight_type == ScalarType::float4_e2m1f;
+  layer.weight = copy_as(src.need(weight_suffix, {fp4 ? Dtype::U8 : Dtype::F8_E4M3},
+                                  std::vector<int64_t>{n, fp4 ? k / 2 : k},
+                                  fp4 ? "e2m1 codes, two a byte along K" : "e4m3 codes"),
+                         c.weight_type, {n, k});
+  const std::vector<int64_t> scale_shape{n, groups};
+  const std::string why = cat(name(c.weight_scale_type), " scales per ", c.group_size, " along K");
+  const TensorEntry& scale =
+      fp4 ? src.need("weight_scale", {Dtype::F8_E4M3}, scale_shape, why)
+          : src.need("weight_scale", {Dtype::U8, Dtype::F8_E8M0}, scale_shape, why);
+  layer.weight_scale = copy_as(scale, c.weight_scale_type, {n, groups});
+}
+
+CheckpointLayer finish_layer(CheckpointLayer layer) {
+  try {
+    validate(layer.config);
+    validate_weights(layer.config, layer.weights(), Device::cpu());
+  } catch (const Error& e) {
+    throw Error(cat("layer ", layer.name, " (", layer.format, "): ", e.what()));
+  }
+  return layer;
+}
+
+ScalarType scale_type_of(const TensorEntry& e) {
+  const auto t = scalar_type(e.dtype);
+  require(t && (*t == ScalarType::fp16 || *t == ScalarType::bf16 || *t == ScalarType::fp32),
+          e.describe(), ": expected a F16, BF16 or F32 scale");
+  return *t;
+}
+
+Tensor copy_as(const TensorEntry& e, ScalarType type, std::vector<int64_t> shape) {
+  Tensor t = Tensor::empty(type, shape);
+  require(t.nbytes() == e.nbytes, e.describe(), ": ", e.nbytes, " bytes cannot hold ",
+          t.view().describe());
+  if (e.nbytes) std::memcpy(t.data(), e.data, static_cast<size_t>(e.nbytes));
+  return t;
+}
+
+Tensor transposed(const TensorEntry& e, ScalarType type) {
+  require(e.shape.size() == 2, e.describe(), ": expected a 2-D tensor");
+  const int64_t rows = e.shape[0], cols = e.shape[1];
+  const int64_t size = element_bytes(e.dtype);
+  Tensor t = Tensor::empty(type, {cols, rows});
+  require(size * 8 == info(type).bits, e.describe(), ": element size differs from ", name(type));
+  auto* out = static_cast<std::byte*>(t.data());
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c)
+      std::memcpy(out + (c * rows + r) * size, e.data + (r * cols + c) * size,
+                  static_cast<size_t>(size));
+  return t;
+}
+
+Tensor read_scale(const LayerSource& src, std::string_view suffix, const LayerConfig& c,
+                  ScalarType type) {
+  const auto shape = c.weight_scale_shape();
+  const TensorEntry& e = c.weight_scale == Granularity::per_tensor
+                             ? src.need_scalar(suffix, kFloatScales)
+                             : src.need(suffix, kFloatScales);
+  require(e.numel() == shape[0] * shape[1] && (e.shape.empty() || e.shape[0] == shape[0]),
+          src.where(), "tensor ", e.describe(), " should be [", shape[0], ", ", shape[1], "] for ",
+          name(c.weight_scale), " weight scales");
+  Tensor t = Tensor::empty(type, {shape[0], shape[1]});
+  for (int64_t i = 0; i < e.numel(); ++i) store_value(t, i, e.value(i));
+  return t;
+}
+
+Tensor fp32_scalar(double value) {
+  Tensor t = Tensor::empty(ScalarType::fp32, {1});
+  *t.data_as<float>() = static_cast<float>(value);
+  return t;
+}
+
+bool glob_match(std::string_view pattern, std::string_view text) {
+  if (pattern.empty()) return text.empty();
+  if (pattern[0] == '*')
+    return glob_match(pattern.substr(1), text) ||
+           (!text.empty() && glob_match(pattern, text.substr(1)));
+  return !text.empty() && (pattern[0] == '?' || pattern[0] == text[0]) &&
+         glob_match(pattern.substr(1), text.substr(1));
+}
+
+int64_t json_int(const json& o, const std::string& key, int64_t fallback,
+                 const std::string& where) {
+  if (!o.is_object() || !o.contains(key) || o[key].is_null()) return fallback;
+  require(o[key].is_number_integer(), where, key, " is ", o[key].dump(), "; expected an integer");
+  return o[key].get<int64_t>();
+}
+
+bool json_bool(const json& o, const std::string& key, bool fallback, const std::string& where) {
+  if (!o.is_object() || !o.contains(key) || o[key].is_null()) return fallback;
+  require(o[key].is_boolean(), where, key, " is ", o[key].dump(), "; expected true or false");
+  return o[key].get<bool>();
+}
+
+std::string json_string(const json& o, const std::string& key, const std::string& fallback,
+                        const std::string& where) {
+  if (!o.is_object() || !o.contains(key) || o[key].is_null()) return fallback;
+  require(o[key].is_string(), where, key, " is ", o[key].dump(), "; expected a string");
+  return o[key].get<std::string>();
+}
+
+}  // namespace qlinear::checkpoint

@@ -1,0 +1,102 @@
+// Shared by the converters: the checkpoint's insides, tensor look-ups that check dtype and shape
+// with messages naming the file, and the few re-layouts every format needs.
+#pragma once
+
+#include <functional>
+#include <initializer_list>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "qlinear/checkpoint.hpp"
+#include "qlinear/error.hpp"
+
+namespace qlinear::checkpoint {
+
+using json = nlohmann::json;
+
+struct Checkpoint::Impl {
+  std::string directory;
+  std::vector<std::shared_ptr<const SafetensorsFile>> files;
+  std::map<std::string, const TensorEntry*, std::less<>> tensors;
+  json quant;          // quantization_config (config.json) or "quantization" (hf_quant_config.json)
+  std::string method;  // "gptq", "awq", "compressed-tensors", "modelopt", "fp8", "none"
+  ScalarType act_type = ScalarType::bf16;
+};
+
+// What a converter sees of one layer.
+struct LayerSource {
+  const Checkpoint& checkpoint;
+  std::string prefix;
+  const json& quant;
+
+  std::string tensor_name(std::string_view suffix) const { return cat(prefix, ".", suffix); }
+  const TensorEntry* find(std::string_view suffix) const;
+  // The tensor `prefix.suffix`, which must have one of `dtypes` and, where `shape` is given, that
+  // shape; `why` says where the expectation comes from (e.g. "qweight packs 8 codes per int32").
+  const TensorEntry& need(std::string_view suffix, std::initializer_list<Dtype> dtypes,
+                          std::optional<std::vector<int64_t>> shape = std::nullopt,
+                          std::string_view why = {}) const;
+  // A per-tensor scalar: shape [], [1] or [1, 1].
+  const TensorEntry& need_scalar(std::string_view suffix,
+                                 std::initializer_list<Dtype> dtypes) const;
+  // The error prefix "checkpoint DIR, layer P: ".
+  std::string where() const;
+};
+
+// The family's default config (core's default_config) with the checkpoint's activation/output
+// type and the full shape; converters override what their format says.
+LayerConfig base_config(const Checkpoint& checkpoint, Family family, int64_t n, int64_t k);
+// Starts the converted layer and reads the optional bias.
+CheckpointLayer start_layer(const LayerSource& source, std::string format,
+                            const LayerConfig& config);
+// NVFP4 / MXFP8 (families of config.family): the codes `weight_suffix` (e2m1 pairs in uint8
+// [N, K/2], or e4m3 [N, K]) and weight_scale (e4m3 [N, K/16], or e8m0 as U8 / F8_E8M0 [N, K/32]).
+void read_microscaled(const LayerSource& source, CheckpointLayer& layer,
+                      std::string_view weight_suffix);
+// Final check: the result must be a valid canonical layer.
+CheckpointLayer finish_layer(CheckpointLayer layer);
+
+constexpr std::initializer_list<Dtype> kFloatScales = {Dtype::F16, Dtype::BF16, Dtype::F32};
+ScalarType scale_type_of(const TensorEntry& entry);  // F16/BF16/F32 -> fp16/bf16/fp32
+
+// The entry's bytes as a tensor of `type` and `shape` (same element count and byte size).
+Tensor copy_as(const TensorEntry& entry, ScalarType type, std::vector<int64_t> shape);
+// [rows, cols] -> [cols, rows], same dtype (8, 16 or 32-bit elements).
+Tensor transposed(const TensorEntry& entry, ScalarType type);
+// The scale tensor `suffix` (any float dtype) as the canonical weight-scale tensor of `c`, in
+// `type`; the conversion is exact (fp16 / bf16 into fp32, or the same type). A per-tensor scale may
+// be [], [1] or [1, 1]; a per-channel one [N] or [N, 1].
+Tensor read_scale(const LayerSource& source, std::string_view suffix, const LayerConfig& c,
+                  ScalarType type);
+// A one-element fp32 tensor [1].
+Tensor fp32_scalar(double value);
+// The bits-wide field `index` of 32-bit word w (low bits first).
+inline uint32_t field(uint32_t w, int bits, int index) {
+  return (w >> (bits * index)) & ((1u << bits) - 1u);
+}
+inline uint32_t word(const TensorEntry& e, int64_t index) {
+  uint32_t w;
+  std::memcpy(&w, e.data + 4 * index, 4);
+  return w;
+}
+
+// Glob as ModelOpt's exclude_modules use it ('*' any run, '?' one character).
+bool glob_match(std::string_view pattern, std::string_view text);
+
+// JSON fields with a default and a type check naming the field.
+int64_t json_int(const json& object, const std::string& key, int64_t fallback,
+                 const std::string& where);
+bool json_bool(const json& object, const std::string& key, bool fallback, const std::string& where);
+std::string json_string(const json& object, const std::string& key, const std::string& fallback,
+                        const std::string& where);
+
+// The converters, one per format (each in its own file).
+CheckpointLayer load_gptq(const LayerSource& source);
+CheckpointLayer load_awq(const LayerSource& source);
+CheckpointLayer load_compressed_tensors(const LayerSource& source);
+bool compressed_tensors_ignores(const json& quant, std::string_view layer);
+CheckpointLayer load_modelopt(const LayerSource& source);
+bool modelopt_excludes(const json& quant, std::string_view layer);
+CheckpointLayer load_fp8(const LayerSource& source);
+
+}  // namespace qlinear::checkpoint

@@ -1,0 +1,284 @@
+// safetensors: reader (memory-mapped, every header field checked before any byte is trusted) and
+// writer. This file depends only on the scalar-type table and nlohmann-json, so that the fuzz
+// target can build it alone.
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <cstring>
+#include <fstream>
+#include <limits>
+#include <nlohmann/json.hpp>
+
+#include "qlinear/checkpoint.hpp"
+#include "qlinear/error.hpp"
+
+namespace qlinear::checkpoint {
+namespace {
+
+using json = nlohmann::json;
+
+struct DtypeRow {
+  Dtype dtype;
+  std::string_view name;
+  int bytes;
+  std::optional<ScalarType> type;
+};
+// clang-format off
+constexpr std::array<DtypeRow, 16> kDtypes{{
+  {Dtype::BOOL, "BOOL", 1, std::nullopt},          {Dtype::U8, "U8", 1, ScalarType::uint8},
+  {Dtype::I8, "I8", 1, ScalarType::int8},          {Dtype::F8_E5M2, "F8_E5M2", 1, ScalarType::float8_e5m2},
+  {Dtype::F8_E4M3, "F8_E4M3", 1, ScalarType::float8_e4m3fn},
+  {Dtype::F8_E8M0, "F8_E8M0", 1, ScalarType::float8_e8m0fnu},
+  {Dtype::I16, "I16", 2, std::nullopt},            {Dtype::U16, "U16", 2, std::nullopt},
+  {Dtype::F16, "F16", 2, ScalarType::fp16},        {Dtype::BF16, "BF16", 2, ScalarType::bf16},
+  {Dtype::I32, "I32", 4, ScalarType::int32},       {Dtype::U32, "U32", 4, std::nullopt},
+  {Dtype::F32, "F32", 4, ScalarType::fp32},        {Dtype::F64, "F64", 8, std::nullopt},
+  {Dtype::I64, "I64", 8, std::nullopt},            {Dtype::U64, "U64", 8, std::nullopt},
+}};
+// clang-format on
+static_assert(std::endian::native == std::endian::little, "safetensors is little-endian");
+
+const DtypeRow& row(Dtype d) { return kDtypes[static_cast<int>(d)]; }
+
+std::string shape_text(const std::vector<int64_t>& shape) {
+  std::string text = "[";
+  for (size_t i = 0; i < shape.size(); ++i) text += cat(i ? ", " : "", shape[i]);
+  return text + "]";
+}
+
+// A non-negative integer that fits int64 (JSON numbers may be negative, fractional or huge).
+int64_t header_integer(const json& value, const std::string& where) {
+  require(value.is_number_unsigned() || (value.is_number_integer() && value.get<int64_t>() >= 0),
+          where, " is ", value.dump(), "; expected a non-negative integer");
+  const auto v = value.get<uint64_t>();
+  require(v <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max()), where, " is ", v,
+          "; too large");
+  return static_cast<int64_t>(v);
+}
+
+}  // namespace
+
+std::string_view name(Dtype dtype) { return row(dtype).name; }
+int element_bytes(Dtype dtype) { return row(dtype).bytes; }
+std::optional<ScalarType> scalar_type(Dtype dtype) { return row(dtype).type; }
+std::optional<Dtype> parse_dtype(std::string_view text) {
+  for (const auto& r : kDtypes)
+    if (r.name == text) return r.dtype;
+  return std::nullopt;
+}
+
+int64_t TensorEntry::numel() const {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  return n;
+}
+
+std::string TensorEntry::describe() const {
+  return cat(name, " (", checkpoint::name(dtype), shape_text(shape), " in ", file, ")");
+}
+
+double TensorEntry::value(int64_t index) const {
+  require(index >= 0 && index < numel(), describe(), ": element ", index, " is out of range");
+  const std::byte* p = data + index * element_bytes(dtype);
+  const auto read = [p]<typename T>(T) {
+    T v;
+    std::memcpy(&v, p, sizeof(T));
+    return v;
+  };
+  switch (dtype) {
+    case Dtype::BOOL:
+      return static_cast<double>(read(uint8_t{}) != 0);
+    case Dtype::I16:
+      return read(int16_t{});
+    case Dtype::U16:
+      return read(uint16_t{});
+    case Dtype::U32:
+      return read(uint32_t{});
+    case Dtype::F64:
+      return read(double{});
+    case Dtype::I64:
+      return static_cast<double>(read(int64_t{}));
+    case Dtype::U64:
+      return static_cast<double>(read(uint64_t{}));
+    default: {
+      const ScalarType t = *scalar_type(dtype);
+      uint32_t code = 0;
+      std::memcpy(&code, p, static_cast<size_t>(element_bytes(dtype)));
+      return decode(t, code);
+    }
+  }
+}
+
+SafetensorsFile::~SafetensorsFile() {
+  if (mapping_) munmap(mapping_, static_cast<size_t>(size_));
+}
+
+std::shared_ptr<const SafetensorsFile> SafetensorsFile::open(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  require(fd >= 0, path, ": cannot open (", std::strerror(errno), ")");
+  struct stat st {};
+  const bool stat_ok = fstat(fd, &st) == 0;
+  std::shared_ptr<SafetensorsFile> file(new SafetensorsFile);
+  file->path_ = path;
+  file->size_ = stat_ok ? static_cast<int64_t>(st.st_size) : 0;
+  if (!stat_ok || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    throw Error(cat(path, ": not a regular file"));
+  }
+  if (file->size_ > 0) {
+    void* p = mmap(nullptr, static_cast<size_t>(file->size_), PROT_READ, MAP_PRIVATE, fd, 0);
+    if (p == MAP_FAILED) {
+      ::close(fd);
+      throw Error(cat(path, ": cannot map ", file->size_, " bytes (", std::strerror(errno), ")"));
+    }
+    file->mapping_ = p;
+    file->bytes_ = static_cast<const std::byte*>(p);
+  }
+  ::close(fd);
+  file->read_header();
+  return file;
+}
+
+std::shared_ptr<const SafetensorsFile> SafetensorsFile::parse(std::span<const std::byte> bytes,
+                                                              const std::string& label) {
+  std::shared_ptr<SafetensorsFile> file(new SafetensorsFile);
+  file->path_ = label;
+  file->owned_.assign(bytes.begin(), bytes.end());
+  file->bytes_ = file->owned_.data();
+  file->size_ = static_cast<int64_t>(bytes.size());
+  file->read_header();
+  return file;
+}
+
+const TensorEntry* SafetensorsFile::find(std::string_view name) const {
+  const auto it =
+      std::lower_bound(tensors_.begin(), tensors_.end(), name,
+                       [](const TensorEntry& e, std::string_view n) { return e.name < n; });
+  return it != tensors_.end() && it->name == name ? &*it : nullptr;
+}
+
+void SafetensorsFile::read_header() {
+  const std::string& f = path_;
+  require(size_ >= 8, f, ": file has ", size_,
+          " bytes; a safetensors file starts with an 8-byte header length");
+  uint64_t header_length = 0;
+  std::memcpy(&header_length, bytes_, 8);
+  require(header_length <= static_cast<uint64_t>(size_ - 8), f, ": header length ", header_length,
+          " runs past the end of the file (", size_, " bytes)");
+  const auto* header_begin = reinterpret_cast<const char*>(bytes_ + 8);
+  json header;
+  try {
+    header = json::parse(header_begin, header_begin + header_length);
+  } catch (const json::exception& e) {
+    throw Error(cat(f, ": header is not valid JSON (", e.what(), ")"));
+  }
+  require(header.is_object(), f, ": header is ", header.type_name(), "; expected a JSON object");
+  const int64_t data_begin = 8 + static_cast<int64_t>(header_length);
+  const int64_t data_size = size_ - data_begin;
+
+  struct Span {
+    int64_t begin, end;
+    const std::string* name;
+  };
+  std::vector<Span> spans;
+  for (const auto& [key, value] : header.items()) {
+    if (key == "__metadata__") {
+      require(value.is_object(), f, ": __metadata__ is ", value.type_name(),
+              "; expected an object of strings");
+      for (const auto& [mk, mv] : value.items()) {
+        require(mv.is_string(), f, ": __metadata__ entry '", mk, "' is ", mv.type_name(),
+                "; expected a string");
+        metadata_[mk] = mv.get<std::string>();
+      }
+      continue;
+    }
+    const std::string where = cat(f, ": tensor ", key);
+    require(value.is_object(), where, " is ", value.type_name(),
+            "; expected {dtype, shape, data_offsets}");
+    require(value.contains("dtype") && value["dtype"].is_string(), where, " has no dtype string");
+    const auto dtype = parse_dtype(value["dtype"].get<std::string>());
+    require(dtype.has_value(), where, " has dtype '", value["dtype"].get<std::string>(),
+            "'; expected one of BOOL, U8, I8, F8_E5M2, F8_E4M3, F8_E8M0, I16, U16, F16, BF16, I32, "
+            "U32, F32, F64, I64, U64");
+    require(value.contains("shape") && value["shape"].is_array(), where, " has no shape array");
+    require(value["shape"].size() <= static_cast<size_t>(kMaxDims), where, " has ",
+            value["shape"].size(), " dimensions; at most ", kMaxDims, " are supported");
+    TensorEntry entry;
+    entry.name = key;
+    entry.dtype = *dtype;
+    entry.file = f;
+    // Byte size computed with an overflow check: a shape may claim more elements than exist.
+    int64_t bytes = element_bytes(*dtype);
+    for (const auto& d : value["shape"]) {
+      const int64_t extent = header_integer(d, cat(where, " shape entry"));
+      entry.shape.push_back(extent);
+      require(extent == 0 || bytes <= std::numeric_limits<int64_t>::max() / extent, where,
+              " has shape ", value["shape"].dump(), ", too large to address");
+      bytes *= extent;
+    }
+    require(value.contains("data_offsets") && value["data_offsets"].is_array() &&
+                value["data_offsets"].size() == 2,
+            where, " has no data_offsets [begin, end]");
+    const int64_t begin = header_integer(value["data_offsets"][0], cat(where, " data_offsets[0]"));
+    const int64_t end = header_integer(value["data_offsets"][1], cat(where, " data_offsets[1]"));
+    require(begin <= end, where, " has data_offsets [", begin, ", ", end,
+            "]; begin must not exceed end");
+    require(end <= data_size, where, " has data_offsets [", begin, ", ", end,
+            "] past the end of the data (", data_size, " bytes)");
+    require(end - begin == bytes, where, ": ", name(*dtype), shape_text(entry.shape), " needs ",
+            bytes, " bytes; data_offsets [", begin, ", ", end, "] hold ", end - begin);
+    entry.data = bytes_ + data_begin + begin;
+    entry.nbytes = bytes;
+    tensors_.push_back(std::move(entry));
+  }
+  std::sort(tensors_.begin(), tensors_.end(),
+            [](const TensorEntry& a, const TensorEntry& b) { return a.name < b.name; });
+  for (const auto& t : tensors_) {
+    const int64_t begin = t.data - (bytes_ + data_begin);
+    spans.push_back({begin, begin + t.nbytes, &t.name});
+  }
+  std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& b) {
+    return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
+  });
+  for (size_t i = 1; i < spans.size(); ++i)
+    require(spans[i].begin >= spans[i - 1].end || spans[i].begin == spans[i].end ||
+                spans[i - 1].begin == spans[i - 1].end,
+            f, ": tensors ", *spans[i - 1].name, " [", spans[i - 1].begin, ", ", spans[i - 1].end,
+            ") and ", *spans[i].name, " [", spans[i].begin, ", ", spans[i].end, ") overlap");
+}
+
+void write_safetensors(const std::string& path, std::span<const TensorToWrite> tensors,
+                       const std::map<std::string, std::string>& metadata) {
+  json header = json::object();
+  if (!metadata.empty()) header["__metadata__"] = metadata;
+  int64_t offset = 0;
+  for (const auto& t : tensors) {
+    int64_t numel = 1;
+    for (int64_t d : t.shape) numel *= d;
+    const int64_t bytes = numel * element_bytes(t.dtype);
+    require(static_cast<int64_t>(t.bytes.size()) == bytes, path, ": tensor ", t.name, " is ",
+            name(t.dtype), shape_text(t.shape), " (", bytes, " bytes) but ", t.bytes.size(),
+            " bytes were given");
+    header[t.name] = {
+        {"dtype", name(t.dtype)}, {"shape", t.shape}, {"data_offsets", {offset, offset + bytes}}};
+    offset += bytes;
+  }
+  std::string text = header.dump();
+  text.append((8 - text.size() % 8) % 8, ' ');  // the format pads the header with spaces
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  require(out.good(), path, ": cannot open for writing");
+  const uint64_t length = text.size();
+  out.write(reinterpret_cast<const char*>(&length), 8);
+  out.write(text.data(), static_cast<std::streamsize>(text.size()));
+  for (const auto& t : tensors)
+    out.write(reinterpret_cast<const char*>(t.bytes.data()),
+              static_cast<std::streamsize>(t.bytes.size()));
+  require(out.good(), path, ": write failed");
+}
+
+}  // namespace qlinear::checkpoint

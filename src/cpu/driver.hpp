@@ -1,0 +1,30 @@
+// What every cpu driver shares: the ISA check, the loop over tiles of 16 output columns by blocks
+// of 8 rows, and the epilogue that writes a tile's fp32 results to the output.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+
+#include "qlinear/kernel.hpp"
+
+namespace qlinear::cpu {
+
+inline constexpr int64_t kTileN = 16;
+inline constexpr int64_t kBlockRows = 8;
+
+// Yes when `platform` is a CPU at ISA level `needed` or above; else why not.
+Verdict runs_at(const Platform& platform, CpuIsa needed);
+
+// Calls body(tile, first_block, end_block) for every tile of N and every chunk of up to
+// `chunk_blocks` blocks of kBlockRows rows: chunk after chunk, so that a chunk of x stays in cache
+// while every tile (spread over the cores) passes over it.
+void for_each_tile(
+    int64_t tiles, int64_t blocks, int64_t chunk_blocks,
+    const std::function<void(int64_t tile, int64_t first_block, int64_t end_block)>& body);
+
+// Writes y[rows][kTileN] to out[row0 + r, col0 + j] for j < min(kTileN, N - col0), each value
+// times row_scale[r] (when given) plus bias[col0 + j] (when defined), rounded once to out's type.
+void store_tile(const float* y, const float* row_scale, int64_t row0, int64_t rows, int64_t col0,
+                const TensorView& bias, const TensorView& out);
+
+}  // namespace qlinear::cpu

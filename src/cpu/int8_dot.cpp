@@ -1,0 +1,264 @@
+// The cpu provider's integer dot-product kernels: int8_scaled_mm (W8A8) and w4a8_int (int4
+// weights as int8, int8 per-token activations). x is quantized exactly as the reference prescribes
+// (qlinear/reference.hpp), then every tile takes exact int32 sums (int8_tile.hpp), converted to
+// fp32 once per weight segment:
+//
+//   y[m, n] = s_x[m] · Σ_segments s_w[n, seg] · (Σ_k (q[m,k] - z[m]) · w[n,k])  (+ bias[n])
+//
+// Work partition as in mixed_precision.cpp: blocks of 8 rows in chunks kept in cache, tiles of 16
+// columns spread over the cores.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "cpu/convert.hpp"
+#include "cpu/driver.hpp"
+#include "cpu/int8_tile.hpp"
+#include "cpu/kernels.hpp"
+#include "cpu/parallel.hpp"
+#include "qlinear/error.hpp"
+
+namespace qlinear::cpu {
+namespace {
+
+static_assert(kInt8TileN == kTileN && kInt8TileRows == kBlockRows, "tiles follow driver.hpp");
+
+constexpr int64_t kMaxK = 65536;  // keeps |Σ u·w| below 2^31 (255 · 128 · K)
+
+// K positions [source, source + count) of x land at [target, target + count) of the padded row.
+struct Run {
+  int64_t source, target, count;
+};
+
+struct Packed final : PreparedWeights {
+  using PreparedWeights::PreparedWeights;
+  std::vector<uint8_t> weights;          // [tiles][tile_bytes]
+  std::vector<int32_t> segment_lengths;  // padded to multiples of kInt8SegmentAlign
+  std::vector<int32_t> source_k;         // [Kp]: K position each padded position reads, -1 = pad
+  std::vector<Run> runs;                 // the same as contiguous runs
+  int64_t tiles = 0, tile_bytes = 0;
+  float input_scale = 0;
+  int32_t input_zero_point = 0;
+};
+
+// Weight value of column n at K position k: int8 as is, uint4b8 as code - 8.
+int8_t weight_at(const LayerConfig& c, const uint8_t* weight, int64_t n, int64_t k) {
+  const int64_t kk = c.part_k();
+  if (c.weight_type == ScalarType::int8) return static_cast<int8_t>(weight[n * kk + k]);
+  const uint8_t byte = weight[n * (kk / 2) + k / 2];
+  return static_cast<int8_t>((k % 2 ? byte >> 4 : byte & 0xf) - 8);
+}
+
+// x quantized to u = q + 128 in the tiles' block layout, with each row's scale and shift.
+struct QuantizedX {
+  std::vector<uint8_t> codes;  // [blocks][Kp / 4][8][4]
+  std::vector<float> scale;    // [blocks * 8]
+  std::vector<int32_t> shift;  // [blocks * 8]: 128 + zero point
+};
+
+// The ISA's activation routines.
+struct ActivationFns {
+  RowStatsFn stats;
+  QuantizeRowFn quantize;
+};
+
+int type_code(ScalarType t) { return t == ScalarType::bf16 ? 0 : t == ScalarType::fp16 ? 1 : 2; }
+
+// A dynamic scale and zero point from the statistics of the values it covers (see reference.hpp).
+void dynamic_scale(const LayerConfig& c, RowStats s, float& scale, float& zero) {
+  if (c.act_zero_points) {
+    scale = (s.hi - s.lo) / 255.f;
+    if (scale == 0) scale = 1.f;
+    zero = std::nearbyint(-128.f - s.lo / scale);
+  } else {
+    scale = s.amax > 0 ? s.amax / 127.f : 1.f;
+    zero = 0;
+  }
+}
+
+QuantizedX quantize(const Packed& p, const TensorView& x, ActivationFns fns) {
+  const LayerConfig& c = p.config();
+  const int64_t m = x.rows(), k = c.part_k();
+  const auto kp = static_cast<int64_t>(p.source_k.size());
+  const int64_t blocks = (m + kBlockRows - 1) / kBlockRows;
+  const int type = type_code(c.act_type);
+  const int64_t element = info(c.act_type).bits / 8;
+  const auto* x_bytes = static_cast<const uint8_t*>(x.data());
+  QuantizedX q;
+  q.codes.resize(static_cast<size_t>(blocks * kBlockRows * kp));
+  q.scale.assign(static_cast<size_t>(blocks * kBlockRows), 0.f);
+  q.shift.assign(static_cast<size_t>(blocks * kBlockRows), 128);
+
+  float tensor_scale = p.input_scale, tensor_zero = static_cast<float>(p.input_zero_point);
+  if (!c.act_scale_static && c.act_scale == Granularity::per_tensor) {
+    RowStats all = fns.stats(x_bytes, type, k);
+    for (int64_t row = 1; row < m; ++row) {
+      const RowStats s = fns.stats(x_bytes + row * k * element, type, k);
+      all = {std::min(all.lo, s.lo), std::max(all.hi, s.hi), std::max(all.amax, s.amax)};
+    }
+    dynamic_scale(c, all, tensor_scale, tensor_zero);
+  }
+  const bool per_row = c.act_scale == Granularity::per_token;
+  parallel_for(blocks, 1, [&](int64_t b0, int64_t b1) {
+    std::vector<uint8_t> line(static_cast<size_t>(kp));
+    for (int64_t b = b0; b < b1; ++b) {
+      uint8_t* block = q.codes.data() + b * kBlockRows * kp;
+      for (int64_t r = 0; r < kBlockRows; ++r) {
+        const int64_t row = b * kBlockRows + r;
+        std::fill(line.begin(), line.end(), uint8_t{128});  // padding and rows past M: q = 0
+        if (row < m) {
+          const uint8_t* x_row = x_bytes + row * k * element;
+          float scale = tensor_scale, zero = tensor_zero;
+          if (per_row) dynamic_scale(c, fns.stats(x_row, type, k), scale, zero);
+          q.scale[row] = scale;
+          q.shift[row] = 128 + static_cast<int32_t>(zero);
+          for (const Run& run : p.runs)
+            fns.quantize(x_row + run.source * element, type, run.count, scale, zero,
+                         line.data() + run.target);
+        }
+        for (int64_t i = 0; i < kp; i += 4)
+          std::memcpy(block + i * kBlockRows + r * 4, line.data() + i, 4);
+      }
+    }
+  });
+  return q;
+}
+
+class Int8DotKernel final : public Kernel {
+ public:
+  Int8DotKernel(Family family, CpuIsa isa, Int8TileFn tile, ActivationFns activation)
+      : info_{cat(qlinear::name(family), "_", qlinear::name(isa)), Provider::cpu, family},
+        isa_(isa),
+        tile_(tile),
+        activation_(activation) {}
+
+  const KernelInfo& info() const override { return info_; }
+  Verdict supported(const Platform& platform) const override { return runs_at(platform, isa_); }
+
+  Verdict can_implement(const LayerConfig& c) const override {
+    if (c.part_k() > kMaxK)
+      return Verdict::no(cat("K (", c.part_k(), ") above ", kMaxK, ": int32 sums could overflow"));
+    return Verdict::yes();
+  }
+
+  std::shared_ptr<const PreparedWeights> process_weights(const LayerConfig& c,
+                                                         const LayerWeights& w,
+                                                         Device device) const override {
+    require(device.is_cpu(), name(), ": weights must be on the CPU, not ", device.str());
+    auto p = std::make_shared<Packed>(c);
+    const int64_t n = c.part_n(), k = c.part_k();
+    const int64_t group = c.weight_scale == Granularity::per_group ? c.group_size : k;
+    for (int64_t k0 = 0; k0 < k; k0 += group) {
+      const int64_t padded =
+          (group + kInt8SegmentAlign - 1) / kInt8SegmentAlign * kInt8SegmentAlign;
+      p->runs.push_back({k0, static_cast<int64_t>(p->source_k.size()), std::min(group, k - k0)});
+      p->segment_lengths.push_back(static_cast<int32_t>(padded));
+      for (int64_t i = 0; i < padded; ++i)
+        p->source_k.push_back(i < group ? static_cast<int32_t>(k0 + i) : -1);
+    }
+    const auto segments = static_cast<int64_t>(p->segment_lengths.size());
+    p->tiles = (n + kTileN - 1) / kTileN;
+    p->tile_bytes = static_cast<int64_t>(p->source_k.size()) * kTileN + segments * 128;
+    p->weights.assign(static_cast<size_t>(p->tiles * p->tile_bytes), 0);
+    const auto* weight = w.weight.data_as<const uint8_t>();
+    const int64_t scale_columns = c.weight_scale_shape()[1];
+    parallel_for(p->tiles, 1, [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t) {
+        uint8_t* out = p->weights.data() + t * p->tile_bytes;
+        for (int64_t s = 0; s < segments; ++s) {
+          const int64_t length = p->segment_lengths[s];
+          int32_t colsums[kTileN] = {};
+          float scales[kTileN] = {};
+          for (int64_t j = 0; j < kTileN && t * kTileN + j < n; ++j) {
+            const int64_t col = t * kTileN + j;
+            for (int64_t i = 0; i < std::min(length, group); ++i) {
+              const int8_t v = weight_at(c, weight, col, s * group + i);
+              out[(i / 4) * 4 * kTileN + j * 4 + i % 4] = static_cast<uint8_t>(v);
+              colsums[j] += v;
+            }
+            const int64_t scale_index =
+                c.weight_scale == Granularity::per_tensor ? 0 : col * scale_columns + s;
+            scales[j] = static_cast<float>(load_value(w.weight_scale, scale_index));
+          }
+          out += length * kTileN;
+          std::memcpy(out, colsums, sizeof colsums);
+          std::memcpy(out + sizeof colsums, scales, sizeof scales);
+          out += 128;
+        }
+      }
+    });
+    if (w.input_scale.defined()) p->input_scale = *w.input_scale.data_as<const float>();
+    if (w.input_zero_point.defined())
+      p->input_zero_point = *w.input_zero_point.data_as<const int32_t>();
+    return p;
+  }
+
+  void apply(const PreparedWeights& prepared, const TensorView& x, const TensorView& bias,
+             const TensorView& out, Stream) const override {
+    const auto& p = static_cast<const Packed&>(prepared);
+    const int64_t m = x.rows();
+    const auto kp = static_cast<int64_t>(p.source_k.size());
+    const QuantizedX q = quantize(p, x, activation_);
+    const int64_t blocks = (m + kBlockRows - 1) / kBlockRows;
+    Int8TileArgs a{};
+    a.segment_lengths = p.segment_lengths.data();
+    a.segments = static_cast<int64_t>(p.segment_lengths.size());
+    for_each_tile(p.tiles, blocks, kInt8ChunkRows / kBlockRows,
+                  [&](int64_t t, int64_t b0, int64_t b1) {
+                    float y[kInt8ChunkRows * kTileN];
+                    Int8TileArgs args = a;
+                    args.weights = p.weights.data() + t * p.tile_bytes;
+                    args.x = q.codes.data() + b0 * kBlockRows * kp;
+                    args.x_block_stride = kBlockRows * kp;
+                    args.shift = q.shift.data() + b0 * kBlockRows;
+                    args.rows = std::min(b1 * kBlockRows, m) - b0 * kBlockRows;
+                    args.y = y;
+                    tile_(args);
+                    store_tile(y, q.scale.data() + b0 * kBlockRows, b0 * kBlockRows, args.rows,
+                               t * kTileN, bias, out);
+                  });
+  }
+
+  // Integer sums are exact; then per segment one conversion to fp32 and one fused multiply-add
+  // with the weight scale (the segment sums add up: one more rounding each), one multiply by the
+  // activation scale, one bias addition, and the rounding to out_type.
+  double tolerance(const LayerConfig& c) const override {
+    return unit_roundoff(c.out_type) +
+           static_cast<double>(2 * c.weight_groups_k() + 3) * unit_roundoff(ScalarType::fp32);
+  }
+
+ private:
+  KernelInfo info_;
+  CpuIsa isa_;
+  Int8TileFn tile_;
+  ActivationFns activation_;
+};
+
+std::shared_ptr<const Kernel> make_kernel(Family family, CpuIsa isa) {
+  const ActivationFns scalar{row_stats_scalar, quantize_row_scalar};
+  switch (isa) {
+    case CpuIsa::scalar:
+      return std::make_shared<Int8DotKernel>(family, isa, int8_tile_scalar, scalar);
+    case CpuIsa::avx2:
+      return std::make_shared<Int8DotKernel>(family, isa, int8_tile_avx2, scalar);
+    case CpuIsa::avx512_vnni:
+      return std::make_shared<Int8DotKernel>(family, isa, int8_tile_avx512_vnni,
+                                             ActivationFns{row_stats_avx512, quantize_row_avx512});
+    default:
+      break;
+  }
+  throw Error(cat(name(family), ": no cpu kernel for ISA level ", name(isa)));
+}
+
+}  // namespace
+
+std::shared_ptr<const Kernel> make_int8_scaled_mm_kernel(CpuIsa isa) {
+  return make_kernel(Family::int8_scaled_mm, isa);
+}
+
+std::shared_ptr<const Kernel> make_w4a8_int_kernel(CpuIsa isa) {
+  return make_kernel(Family::w4a8_int, isa);
+}
+
+}  // namespace qlinear::cpu

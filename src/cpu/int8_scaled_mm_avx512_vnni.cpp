@@ -1,0 +1,139 @@
+// The int8 dot-product tile with AVX-512 VNNI: vpdpbusd multiplies the 4 unsigned activation
+// bytes of a broadcast dword (u = q + 128) by the 4 signed weight bytes of each of 16 columns and
+// adds the four products to the column's int32 sum. The +128 is taken back at the end of each
+// segment with the column sums (see int8_tile.hpp), so the integer result is exact.
+//
+// NOTES: at one or two rows the loop is bound by vpdpbusd's latency on the row's sum, so the sum
+// is split over 4 / 2 chains; from 4 rows on the rows are the independent chains. The int32 sums
+// of a segment live in a buffer between K steps (see kStepQuads).
+#include <immintrin.h>
+
+#include "cpu/int8_tile.hpp"
+#include "cpu/tile_rows.hpp"
+
+namespace qlinear::cpu {
+namespace {
+
+constexpr int kPrefetchBytes = 8192;  // as in mixed_precision_tile.hpp: stream at one row
+// K is taken 512 positions at a time for every row block of the chunk: the tile's 8 KiB of
+// weights for those positions stay in L1 while each block's activations stream from L2.
+constexpr int64_t kStepQuads = 128;
+
+// acc += Σ_4 u8(a)·s8(b) per dword. NOTES: GCC 12 compiles _mm512_dpbusd_epi32 in a loop with
+// two register copies per instruction (it does not tie the accumulator); the asm ties it.
+inline void dpbusd(__m512i& acc, __m512i a, __m512i b) {
+  asm("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(a), "v"(b));
+}
+
+// sums[r][16] += Σ_{quads} u[r]·w for the Rows rows of one block from x on (quad after quad).
+template <int Rows>
+void step(const uint8_t* codes, const uint8_t* x, int64_t quads, int32_t* sums) {
+  constexpr int kChains = Rows >= 4 ? 1 : 4 / Rows;  // divides kInt8SegmentAlign / 4
+  __m512i sum[kChains][Rows];
+  for (int r = 0; r < Rows; ++r) {
+    sum[0][r] = _mm512_loadu_si512(sums + r * kInt8TileN);
+    for (int c = 1; c < kChains; ++c) sum[c][r] = _mm512_setzero_si512();
+  }
+  for (int64_t quad = 0; quad < quads; quad += kChains) {
+    _mm_prefetch(reinterpret_cast<const char*>(codes) + kPrefetchBytes, _MM_HINT_T0);
+    for (int c = 0; c < kChains; ++c) {
+      const __m512i w = _mm512_loadu_si512(codes + c * 64);
+      for (int r = 0; r < Rows; ++r) {
+        int32_t xq;
+        __builtin_memcpy(&xq, x + c * 4 * kInt8TileRows + 4 * r, 4);
+        dpbusd(sum[c][r], _mm512_set1_epi32(xq), w);
+      }
+    }
+    codes += kChains * 64;
+    x += kChains * 4 * kInt8TileRows;
+  }
+  for (int r = 0; r < Rows; ++r) {
+    for (int c = 1; c < kChains; ++c) sum[0][r] = _mm512_add_epi32(sum[0][r], sum[c][r]);
+    _mm512_storeu_si512(sums + r * kInt8TileN, sum[0][r]);
+  }
+}
+
+// 16 activations from i on (fewer under `mask`) as fp32; masked-off lanes are 0.
+inline __m512 load16(const void* x, int type, int64_t i, __mmask16 mask) {
+  switch (type) {
+    case 0: {
+      const __m256i bits = _mm256_maskz_loadu_epi16(mask, static_cast<const uint16_t*>(x) + i);
+      return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(bits), 16));
+    }
+    case 1:
+      return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask, static_cast<const uint16_t*>(x) + i));
+    default:
+      return _mm512_maskz_loadu_ps(mask, static_cast<const float*>(x) + i);
+  }
+}
+
+inline __mmask16 mask_of(int64_t left) {
+  return left >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << left) - 1);
+}
+
+}  // namespace
+
+RowStats row_stats_avx512(const void* x, int type, int64_t n) {
+  const __m512 first = _mm512_set1_ps(_mm512_cvtss_f32(load16(x, type, 0, 1)));
+  __m512 lo = first, hi = first, amax = _mm512_setzero_ps();
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 mask = mask_of(n - i);
+    const __m512 v = load16(x, type, i, mask);
+    lo = _mm512_mask_min_ps(lo, mask, lo, v);
+    hi = _mm512_mask_max_ps(hi, mask, hi, v);
+    amax = _mm512_max_ps(amax, _mm512_abs_ps(v));
+  }
+  return {_mm512_reduce_min_ps(lo), _mm512_reduce_max_ps(hi), _mm512_reduce_max_ps(amax)};
+}
+
+void quantize_row_avx512(const void* x, int type, int64_t n, float scale, float zero,
+                         uint8_t* out) {
+  const __m512 s = _mm512_set1_ps(scale), z = _mm512_set1_ps(zero);
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 mask = mask_of(n - i);
+    __m512 q = _mm512_roundscale_ps(_mm512_div_ps(load16(x, type, i, mask), s),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    q = _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(q, z), _mm512_set1_ps(-128.f)),
+                      _mm512_set1_ps(127.f));
+    const __m512i u = _mm512_add_epi32(_mm512_cvtps_epi32(q), _mm512_set1_epi32(128));
+    _mm_mask_storeu_epi8(out + i, mask, _mm512_cvtepi32_epi8(u));
+  }
+}
+
+void int8_tile_avx512_vnni(const Int8TileArgs& a) {
+  alignas(64) int32_t sums[kInt8ChunkRows * kInt8TileN];
+  for (int64_t i = 0; i < a.rows * kInt8TileN; ++i) a.y[i] = 0.f;
+  const uint8_t* p = a.weights;
+  int64_t quads_before = 0;  // quads of x in the segments before this one
+  for (int64_t s = 0; s < a.segments; ++s) {
+    const int64_t quads = a.segment_lengths[s] / 4;
+    const uint8_t* codes = p;
+    p += quads * 4 * kInt8TileN;
+    const __m512i colsum = _mm512_loadu_si512(p);
+    const __m512 scale = _mm512_loadu_ps(reinterpret_cast<const float*>(p + 64));
+    p += 128;
+    for (int64_t i = 0; i < a.rows * kInt8TileN; ++i) sums[i] = 0;
+    for (int64_t q0 = 0; q0 < quads; q0 += kStepQuads) {
+      const int64_t step_quads = quads - q0 < kStepQuads ? quads - q0 : kStepQuads;
+      for (int64_t first = 0; first < a.rows; first += kInt8TileRows) {
+        const uint8_t* block = a.x + (first / kInt8TileRows) * a.x_block_stride +
+                               (quads_before + q0) * 4 * kInt8TileRows;
+        const int64_t rows = a.rows - first < kInt8TileRows ? a.rows - first : kInt8TileRows;
+        for_row_blocks<8>(rows, [&](auto rows, int64_t done) {
+          step<rows>(codes + q0 * 64, block + 4 * done, step_quads,
+                     sums + (first + done) * kInt8TileN);
+        });
+      }
+    }
+    for (int64_t r = 0; r < a.rows; ++r) {
+      const __m512i total =
+          _mm512_sub_epi32(_mm512_loadu_si512(sums + r * kInt8TileN),
+                           _mm512_mullo_epi32(_mm512_set1_epi32(a.shift[r]), colsum));
+      float* y = a.y + r * kInt8TileN;
+      _mm512_storeu_ps(y, _mm512_fmadd_ps(_mm512_cvtepi32_ps(total), scale, _mm512_loadu_ps(y)));
+    }
+    quads_before += quads;
+  }
+}
+
+}  // namespace qlinear::cpu

@@ -1,0 +1,62 @@
+// The contract between the int8 dot-product driver (int8_dot.cpp: int8_scaled_mm and w4a8_int)
+// and its per-ISA tile functions (int8_scaled_mm_<isa>.cpp). Files compiled with ISA flags
+// include only this header, <immintrin.h> and C headers (see mixed_precision_tile.hpp).
+#pragma once
+
+#include <cstdint>
+
+namespace qlinear::cpu {
+
+inline constexpr int kInt8TileN = 16;         // output columns per tile
+inline constexpr int kInt8TileRows = 8;       // rows of x per block
+inline constexpr int kInt8ChunkRows = 128;    // rows per tile call: 128 x K codes stay in L2
+inline constexpr int kInt8SegmentAlign = 16;  // 4 quads: the tiles' loops need no remainder
+
+// Packed weights of one tile of 16 columns, segment after segment (a segment is a run of K
+// positions sharing one weight scale: a group, or all of K). Its extent is padded to a multiple
+// of kInt8SegmentAlign with zero weights.
+//   codes    [len / 4][16][4] int8: the 4 consecutive K positions of a column in one dword, the
+//            operand layout of vpdpbusd
+//   colsums  [16] int32: Σ_k w over the segment
+//   scales   [16] fp32: the weight scale of each column for this segment
+//
+// x is quantized to int8 q and stored as unsigned u = q + 128, in blocks of 8 rows with the
+// 4 positions of a quad adjacent: element (r, i) of a block at (i / 4) * 32 + r * 4 + i % 4; one
+// call takes a chunk of consecutive blocks (up to kInt8ChunkRows rows).
+// The tile returns, for each row r and column j,
+//   y[r][j] = Σ_segments scale[j] · fp32(Σ_k u[r,k]·w[k,j] - shift[r]·colsum[j])
+// which with shift = 128 + zero point is Σ_segments scale · Σ_k (q - z)·w, exact until the fp32
+// conversion.
+struct Int8TileArgs {
+  const uint8_t* weights;
+  const int32_t* segment_lengths;
+  int64_t segments;
+  const uint8_t* x;        // the first block of the chunk
+  int64_t x_block_stride;  // bytes from one block to the next
+  const int32_t* shift;    // [rows] 128 + zero point of each row
+  int64_t rows;            // 1 to kInt8ChunkRows
+  float* y;                // [rows][16]
+};
+
+using Int8TileFn = void (*)(const Int8TileArgs&);
+
+// Activation quantization, per ISA. `type` is the activation type: 0 bf16, 1 fp16, 2 fp32.
+// Statistics of n values for a dynamic scale: min, max, max |v|.
+struct RowStats {
+  float lo, hi, amax;
+};
+using RowStatsFn = RowStats (*)(const void* x, int type, int64_t n);
+// out[i] = clamp(nearbyint(x[i] / scale) + zero, -128, 127) + 128, in fp32 as reference.hpp says.
+using QuantizeRowFn = void (*)(const void* x, int type, int64_t n, float scale, float zero,
+                               uint8_t* out);
+
+RowStats row_stats_scalar(const void* x, int type, int64_t n);
+void quantize_row_scalar(const void* x, int type, int64_t n, float scale, float zero, uint8_t* out);
+RowStats row_stats_avx512(const void* x, int type, int64_t n);
+void quantize_row_avx512(const void* x, int type, int64_t n, float scale, float zero, uint8_t* out);
+
+void int8_tile_scalar(const Int8TileArgs& args);
+void int8_tile_avx2(const Int8TileArgs& args);
+void int8_tile_avx512_vnni(const Int8TileArgs& args);
+
+}  // namespace qlinear::cpu

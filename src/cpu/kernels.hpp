@@ -1,0 +1,22 @@
+// Factories of the cpu provider's kernels, for the priority list (src/core/kernel_list.cpp).
+// Each kernel exists once per ISA level; its name is "<family>_<level>", the file that holds its
+// vector code.
+#pragma once
+
+#include <memory>
+
+#include "qlinear/kernel.hpp"
+
+namespace qlinear::cpu {
+
+// <family>_{scalar,avx2,avx512,avx512_vnni} for mixed_precision, nvfp4_weight_only,
+// mxfp8_weight_only, fp8_scaled_mm, fp8_block, nvfp4 and mxfp8: codes decoded in the tile,
+// products in fp32 (bf16 pairs in the _avx512_vnni tile); tiles in mixed_precision_<isa>.cpp
+std::shared_ptr<const Kernel> make_dequant_kernel(Family family, CpuIsa isa);
+// int8_scaled_mm_{scalar,avx2,avx512_vnni}
+std::shared_ptr<const Kernel> make_int8_scaled_mm_kernel(CpuIsa isa);
+// w4a8_int_{scalar,avx2,avx512_vnni}: int4 weights widened to int8 at load, then the
+// int8_scaled_mm_<isa> tiles
+std::shared_ptr<const Kernel> make_w4a8_int_kernel(CpuIsa isa);
+
+}  // namespace qlinear::cpu

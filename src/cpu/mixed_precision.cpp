@@ -1,0 +1,371 @@
+// The cpu provider's kernels that decode weight codes to fp32 (bf16 in the _vnni tile) inside the
+// tile and multiply in floating point: mixed_precision (W4A16 / W8A16), nvfp4_weight_only,
+// mxfp8_weight_only, and the float8 / float4 families with quantized activations (fp8_scaled_mm,
+// fp8_block, nvfp4, mxfp8), whose activations are quantized as the reference prescribes and enter
+// the tile as their code values, the activation scales applied per segment or per row. Every
+// product of two decoded codes is exact; the packing and the driver are shared by every ISA
+// level; the inner tile is per ISA (mixed_precision_<isa>.cpp).
+//
+// Work partition (one call):
+//
+//   x [M, K] --(quantize,) gather into segment order, pad--> xs [M, Kp] (fp32, or bf16 for _vnni)
+//   for each chunk of up to 64 rows of xs (kept in L2 across tiles):
+//     parallel over N tiles of 16 columns:
+//       tile(chunk rows, 16 columns, all of Kp) -> fp32 -> epilogue
+//
+// The weights stream once per row chunk, so at small M the layer reads each packed byte once.
+// Segments (see mixed_precision_tile.hpp) carry act order: K is permuted once at load so that each
+// g_idx group is contiguous, and x is gathered through the same permutation on every call.
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstring>
+#include <numeric>
+#include <vector>
+
+#include "cpu/convert.hpp"
+#include "cpu/driver.hpp"
+#include "cpu/kernels.hpp"
+#include "cpu/mixed_precision_tile.hpp"
+#include "cpu/parallel.hpp"
+#include "qlinear/error.hpp"
+
+namespace qlinear::cpu {
+namespace {
+
+static_assert(kMixedTileN == kTileN && kMixedTileRows == kBlockRows, "tiles follow driver.hpp");
+
+constexpr int64_t kSegmentAlign = 4;  // tiles step through K four positions at a time
+
+struct Packed final : PreparedWeights {
+  using PreparedWeights::PreparedWeights;
+  std::vector<uint8_t> weights;          // [tiles][tile_bytes]
+  std::vector<int32_t> segment_lengths;  // padded
+  std::vector<int32_t> source_k;         // [Kp]: K position of x each padded position reads, -1 = 0
+  int64_t tiles = 0, tile_bytes = 0;
+  int bits = 4;
+  bool zero_points = false;
+  bool e4m3 = false;
+  int32_t code_offset = 0;
+  std::array<float, 16> values{};  // 4-bit codes without zero points
+  float input_scale = 0;
+};
+
+// The K positions of each segment, in order, and the scale column each one uses.
+struct Segment {
+  int64_t scale_column;
+  std::vector<int64_t> positions;
+};
+
+std::vector<Segment> segments_of(const LayerConfig& c, const LayerWeights& w) {
+  const int64_t k = c.part_k();
+  const int64_t groups = c.weight_groups_k();
+  const bool along_k =
+      c.weight_scale == Granularity::per_group || c.weight_scale == Granularity::block;
+  std::vector<Segment> segments(static_cast<size_t>(groups));
+  for (int64_t g = 0; g < groups; ++g) segments[g].scale_column = g;
+  const auto* g_idx = c.act_order ? w.g_idx.data_as<const int32_t>() : nullptr;
+  for (int64_t i = 0; i < k; ++i)
+    segments[g_idx ? g_idx[i] : along_k ? i / c.group_size : 0].positions.push_back(i);
+  std::erase_if(segments, [](const Segment& s) { return s.positions.empty(); });
+  return segments;
+}
+
+// The code of column n at K position k as the tiles read it (int8 as unsigned code + 128).
+uint8_t code_at(const LayerConfig& c, const uint8_t* weight, int64_t n, int64_t k) {
+  const int64_t kk = c.part_k();
+  if (info(c.weight_type).bits == 4) {
+    const uint8_t byte = weight[n * (kk / 2) + k / 2];
+    return k % 2 ? byte >> 4 : byte & 0xf;
+  }
+  const uint8_t byte = weight[n * kk + k];
+  return c.weight_type == ScalarType::int8 ? byte ^ 0x80 : byte;
+}
+
+// Row of the weight scale tensor that column n uses.
+int64_t scale_row(const LayerConfig& c, int64_t n) {
+  switch (c.weight_scale) {
+    case Granularity::per_tensor:
+      return 0;
+    case Granularity::block:
+      return n / c.block_n;
+    default:
+      return n;
+  }
+}
+
+// The activation code nearest to value (float8_e4m3fn or float4_e2m1f), as fp32.
+float round_to_float(ScalarType type, float value) {
+  return type == ScalarType::float4_e2m1f ? round_to_e2m1(value) : round_to_e4m3(value);
+}
+
+// Activations of the quantizing families, as the tiles take them: the code values of one row,
+// and the scale of the row (per tensor / per token) or of each group along K.
+struct RowScales {
+  float row = 1.f;
+  float* groups = nullptr;  // [ceil(K / act_group_size)] for per-group activation scales
+};
+
+// Quantizes v[K] (fp32 values of one row of x) to code values q[K], exactly as
+// reference::quantize_activations: scales and divisions in fp32, codes rounded to nearest even.
+void quantize_row(const LayerConfig& c, float input_scale, float tensor_scale, const float* v,
+                  float* q, RowScales& scales) {
+  const int64_t k = c.part_k();
+  const auto amax_of = [&](int64_t k0, int64_t k1) {
+    float amax = 0;
+    for (int64_t i = k0; i < k1; ++i) amax = std::max(amax, std::fabs(v[i]));
+    return amax;
+  };
+  const ScalarType qtype = *c.act_quant;
+  if (c.act_scale != Granularity::per_group) {  // fp8_scaled_mm
+    float scale = tensor_scale;
+    if (c.act_scale == Granularity::per_token) {
+      const float amax = amax_of(0, k);
+      scale = amax > 0 ? amax / 448.f : 1.f;
+    }
+    for (int64_t i = 0; i < k; ++i) q[i] = round_to_float(qtype, v[i] / scale);
+    scales.row = scale;
+    return;
+  }
+  const int64_t group = c.act_group_size;
+  for (int64_t g = 0; g * group < k; ++g) {
+    const int64_t k0 = g * group, k1 = std::min(k, k0 + group);
+    const float amax = amax_of(k0, k1);
+    if (c.family == Family::nvfp4) {
+      const float global = 1.f / input_scale;
+      const float sf = round_to_float(ScalarType::float8_e4m3fn, global * (amax / 6.f));
+      const float multiplier = sf != 0 ? 1.f / (sf * (1.f / global)) : 0.f;
+      for (int64_t i = k0; i < k1; ++i) q[i] = round_to_float(qtype, v[i] * multiplier);
+      scales.groups[g] = sf * input_scale;
+      continue;
+    }
+    float scale;
+    if (c.family == Family::mxfp8)
+      scale = std::ldexp(1.f, amax > 0 ? std::clamp(std::ilogb(amax) - 8, -127, 127) : -127);
+    else  // fp8_block
+      scale = amax > 0 ? amax / 448.f : 1.f;
+    for (int64_t i = k0; i < k1; ++i) q[i] = round_to_float(qtype, v[i] / scale);
+    scales.groups[g] = scale;
+  }
+}
+
+class DequantKernel final : public Kernel {
+ public:
+  DequantKernel(Family family, CpuIsa isa, MixedTileFn tile)
+      : info_{cat(qlinear::name(family), "_", qlinear::name(isa)), Provider::cpu, family},
+        isa_(isa),
+        tile_(tile),
+        bf16_x_(isa == CpuIsa::avx512_vnni) {}
+
+  const KernelInfo& info() const override { return info_; }
+  Verdict supported(const Platform& platform) const override { return runs_at(platform, isa_); }
+
+  Verdict can_implement(const LayerConfig& c) const override {
+    // vdpbf16ps multiplies bf16 pairs: exact for bf16 activations, and for the code values of
+    // quantized ones (float8 / float4), but not for fp16 or fp32 activations.
+    if (bf16_x_ && !c.act_quant && c.act_type != ScalarType::bf16)
+      return Verdict::no(cat("act_type ", qlinear::name(c.act_type),
+                             " is not exact in bf16; this kernel takes bf16 activations"));
+    if (c.part_k() > (int64_t{1} << 30)) return Verdict::no(cat("K (", c.part_k(), ") above 2^30"));
+    return Verdict::yes();
+  }
+
+  std::shared_ptr<const PreparedWeights> process_weights(const LayerConfig& c,
+                                                         const LayerWeights& w,
+                                                         Device device) const override {
+    require(device.is_cpu(), name(), ": weights must be on the CPU, not ", device.str());
+    auto p = std::make_shared<Packed>(c);
+    const int64_t n = c.part_n();
+    const auto* weight = w.weight.data_as<const uint8_t>();
+    p->bits = qlinear::info(c.weight_type).bits;
+    p->zero_points = c.zero_points;
+    p->e4m3 = c.weight_type == ScalarType::float8_e4m3fn;
+    p->code_offset =
+        c.zero_points || p->e4m3 ? 0 : static_cast<int32_t>(qlinear::info(c.weight_type).bias);
+    if (c.weight_type == ScalarType::int8) p->code_offset = 128;
+    if (p->bits == 4)
+      for (uint32_t code = 0; code < 16; ++code)
+        p->values[code] = static_cast<float>(decode(c.weight_type, code));
+    if (w.input_scale.defined()) p->input_scale = *w.input_scale.data_as<const float>();
+    const float global = c.has_global_scale() ? *w.weight_global_scale.data_as<const float>() : 1.f;
+
+    const std::vector<Segment> segments = segments_of(c, w);
+    for (const Segment& s : segments) {
+      const auto length = static_cast<int64_t>(s.positions.size());
+      const int64_t padded = (length + kSegmentAlign - 1) / kSegmentAlign * kSegmentAlign;
+      p->segment_lengths.push_back(static_cast<int32_t>(padded));
+      p->source_k.insert(p->source_k.end(), s.positions.begin(), s.positions.end());
+      p->source_k.insert(p->source_k.end(), static_cast<size_t>(padded - length), -1);
+    }
+    const int64_t extras = kMixedTileN * 4 + (c.zero_points ? kMixedTileN : 0);  // scales, zps
+    p->tiles = (n + kMixedTileN - 1) / kMixedTileN;
+    p->tile_bytes = 0;
+    for (int32_t length : p->segment_lengths)
+      p->tile_bytes += length * kMixedTileN * p->bits / 8 + extras;
+    p->weights.assign(static_cast<size_t>(p->tiles * p->tile_bytes), 0);
+
+    const int64_t scale_columns = c.weight_scale_shape()[1];
+    parallel_for(p->tiles, 1, [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t) {
+        uint8_t* out = p->weights.data() + t * p->tile_bytes;
+        for (size_t s = 0; s < segments.size(); ++s) {
+          const std::vector<int64_t>& pos = segments[s].positions;
+          const int64_t length = p->segment_lengths[s];
+          float scales[kMixedTileN] = {};  // columns past N: scale 0, code 0
+          for (int64_t j = 0; j < kMixedTileN && t * kMixedTileN + j < n; ++j) {
+            const int64_t col = t * kMixedTileN + j;
+            for (size_t i = 0; i < pos.size(); ++i) {
+              const uint8_t code = code_at(c, weight, col, pos[i]);
+              if (p->bits == 4)
+                out[(i / 2) * kMixedTileN + j] |= static_cast<uint8_t>(code << (i % 2 ? 4 : 0));
+              else
+                out[i * kMixedTileN + j] = code;
+            }
+            const int64_t scale_index =
+                scale_row(c, col) * scale_columns + segments[s].scale_column;
+            scales[j] = static_cast<float>(load_value(w.weight_scale, scale_index)) * global;
+            if (c.zero_points)
+              out[length * kMixedTileN * p->bits / 8 + sizeof scales + j] =
+                  static_cast<uint8_t>(load_code(w.weight_zero_point, scale_index));
+          }
+          out += length * kMixedTileN * p->bits / 8;
+          std::memcpy(out, scales, sizeof scales);
+          out += sizeof scales + (c.zero_points ? kMixedTileN : 0);
+        }
+      }
+    });
+    return p;
+  }
+
+  void apply(const PreparedWeights& prepared, const TensorView& x, const TensorView& bias,
+             const TensorView& out, Stream) const override {
+    const auto& p = static_cast<const Packed&>(prepared);
+    const LayerConfig& c = p.config();
+    const int64_t m = x.rows(), k = c.part_k();
+    const auto kp = static_cast<int64_t>(p.source_k.size());
+    const auto segments = static_cast<int64_t>(p.segment_lengths.size());
+    const bool quantized = c.act_quant.has_value();
+    const bool group_scales = quantized && c.act_scale == Granularity::per_group;
+
+    // x (quantized to code values where the family says so) in segment order, padded with zeros,
+    // in blocks of 8 rows interleaved as the tiles read them (see MixedTileArgs::x): fp32, or bf16
+    // bits for the vdpbf16ps tile; with the activation scales per row or per segment.
+    const int64_t blocks = (m + kBlockRows - 1) / kBlockRows;
+    const int64_t block_elements = kMixedTileRows * kp;
+    std::vector<float> xs_fp32(bf16_x_ ? 0 : static_cast<size_t>(blocks * block_elements));
+    std::vector<uint16_t> xs_bf16(bf16_x_ ? static_cast<size_t>(blocks * block_elements) : 0);
+    std::vector<float> row_scales(
+        quantized && !group_scales ? static_cast<size_t>(blocks * kBlockRows) : 0);
+    std::vector<float> x_scales(
+        group_scales ? static_cast<size_t>(blocks * segments * kBlockRows) : 0, 1.f);
+    const float tensor_scale =
+        quantized && !group_scales ? fp8_tensor_scale(c, p.input_scale, x) : 1.f;
+    parallel_for(blocks, 1, [&](int64_t b0, int64_t b1) {
+      std::vector<float> v(static_cast<size_t>(k)), q(static_cast<size_t>(k)),
+          groups(static_cast<size_t>(segments));
+      for (int64_t b = b0; b < b1; ++b)
+        for (int64_t r = 0; r < kMixedTileRows; ++r) {
+          const int64_t row = b * kMixedTileRows + r;
+          if (row >= m) {
+            for (int64_t i = 0; i < kp; ++i)
+              store_x(xs_fp32, xs_bf16, b * block_elements, i, r, 0.f);
+            continue;
+          }
+          for (int64_t i = 0; i < k; ++i) v[i] = load_float(x.data(), c.act_type, row * k + i);
+          const float* values = v.data();
+          if (quantized) {
+            RowScales scales{1.f, groups.data()};
+            quantize_row(c, p.input_scale, tensor_scale, v.data(), q.data(), scales);
+            values = q.data();
+            if (group_scales)
+              for (int64_t s = 0; s < segments; ++s)
+                x_scales[(b * segments + s) * kBlockRows + r] = groups[s];
+            else
+              row_scales[row] = scales.row;
+          }
+          for (int64_t i = 0; i < kp; ++i) {
+            const int32_t src = p.source_k[i];
+            store_x(xs_fp32, xs_bf16, b * block_elements, i, r, src < 0 ? 0.f : values[src]);
+          }
+        }
+    });
+
+    MixedTileArgs a{};
+    a.segment_lengths = p.segment_lengths.data();
+    a.segments = segments;
+    a.bits = p.bits;
+    a.zero_points = p.zero_points;
+    a.e4m3 = p.e4m3;
+    a.code_offset = p.code_offset;
+    a.values = p.values.data();
+    for_each_tile(
+        p.tiles, blocks, kMixedChunkRows / kBlockRows, [&](int64_t t, int64_t b0, int64_t b1) {
+          float y[kMixedChunkRows * kTileN];
+          MixedTileArgs args = a;
+          args.weights = p.weights.data() + t * p.tile_bytes;
+          args.x = bf16_x_ ? static_cast<const void*>(xs_bf16.data() + b0 * block_elements)
+                           : static_cast<const void*>(xs_fp32.data() + b0 * block_elements);
+          args.x_block_stride = block_elements;
+          args.x_scales = group_scales ? x_scales.data() + b0 * segments * kBlockRows : nullptr;
+          args.rows = std::min(b1 * kBlockRows, m) - b0 * kBlockRows;
+          args.y = y;
+          tile_(args);
+          store_tile(y, row_scales.empty() ? nullptr : row_scales.data() + b0 * kBlockRows,
+                     b0 * kBlockRows, args.rows, t * kTileN, bias, out);
+        });
+  }
+
+  // fp32 throughout: each product x·value(code) rounds once, each segment's sum is scaled once
+  // (twice with activation scales per group), a term passes through at most K + groups additions,
+  // a row scale and the bias addition, then one rounding to out_type.
+  double tolerance(const LayerConfig& c) const override {
+    return unit_roundoff(c.out_type) +
+           static_cast<double>(c.part_k() + 2 * c.weight_groups_k() + 4) *
+               unit_roundoff(ScalarType::fp32);
+  }
+
+ private:
+  // Element (r, i) of a block of x, at the position the tile reads it from.
+  void store_x(std::vector<float>& fp32, std::vector<uint16_t>& bf16, int64_t block, int64_t i,
+               int64_t r, float value) const {
+    if (bf16_x_)
+      bf16[block + (i / 2) * 16 + r * 2 + i % 2] = float_to_bf16(value);
+    else
+      fp32[block + i * kMixedTileRows + r] = value;
+  }
+
+  // The per-tensor activation scale of fp8_scaled_mm: static, or amax / 448 over all of x.
+  static float fp8_tensor_scale(const LayerConfig& c, float input_scale, const TensorView& x) {
+    if (c.act_scale_static) return input_scale;
+    if (c.act_scale != Granularity::per_tensor) return 1.f;
+    float amax = 0;
+    for (int64_t i = 0; i < x.numel(); ++i)
+      amax = std::max(amax, std::fabs(load_float(x.data(), c.act_type, i)));
+    return amax > 0 ? amax / 448.f : 1.f;
+  }
+
+  KernelInfo info_;
+  CpuIsa isa_;
+  MixedTileFn tile_;
+  bool bf16_x_;
+};
+
+}  // namespace
+
+std::shared_ptr<const Kernel> make_dequant_kernel(Family family, CpuIsa isa) {
+  switch (isa) {
+    case CpuIsa::scalar:
+      return std::make_shared<DequantKernel>(family, isa, mixed_precision_tile_scalar);
+    case CpuIsa::avx2:
+      return std::make_shared<DequantKernel>(family, isa, mixed_precision_tile_avx2);
+    case CpuIsa::avx512:
+      return std::make_shared<DequantKernel>(family, isa, mixed_precision_tile_avx512);
+    case CpuIsa::avx512_vnni:
+      return std::make_shared<DequantKernel>(family, isa, mixed_precision_tile_avx512_vnni);
+    case CpuIsa::amx:
+      break;
+  }
+  throw Error(cat(name(family), ": no cpu kernel for ISA level ", name(isa)));
+}
+
+}  // namespace qlinear::cpu

@@ -1,0 +1,98 @@
+// The contract between the mixed-precision driver (mixed_precision.cpp) and its per-ISA tile
+// functions (mixed_precision_<isa>.cpp).
+//
+// NOTES: files compiled with ISA flags include only this header, <immintrin.h> and C headers, and
+// keep their code in an anonymous namespace: an inline function or template shared with the
+// generic files would be emitted with AVX-512 instructions and could be the copy the linker keeps
+// for a machine without them.
+#pragma once
+
+#include <cstdint>
+#include <type_traits>
+
+namespace qlinear::cpu {
+
+// Output columns per tile: one AVX-512 vector of fp32 (two AVX2 vectors).
+inline constexpr int kMixedTileN = 16;
+
+// Packed weights of one tile of 16 output columns, segment after segment. A segment is a run of K
+// positions sharing one scale column (a group or block along K, the whole K for per-channel
+// scales, or under act order the positions of one g_idx group, gathered). Its extent is padded to
+// a multiple of 4 with positions whose activation is 0.
+//   4-bit codes  [len / 2][16] bytes: byte j of pair p holds column j at k = 2p (low nibble) and
+//                k = 2p + 1 (high nibble)
+//   8-bit codes  [len][16] bytes
+//   scales       [16] fp32
+//   zero points  [16] uint8, only with zero points
+// The value of a code: with zero points, code - zero point; else 4-bit codes through `values`
+// (code - 8 for uint4b8, the e2m1 value for float4_e2m1f); 8-bit codes are float8_e4m3fn when
+// `e4m3`, else integers code - code_offset (int8 is stored as code + 128).
+struct MixedTileArgs {
+  const uint8_t* weights;          // this tile's segments
+  const int32_t* segment_lengths;  // padded K extent of each segment
+  int64_t segments;
+  int bits;  // 4 or 8
+  bool zero_points;
+  bool e4m3;
+  int32_t code_offset;  // 8-bit integer codes without zero points
+  const float* values;  // [16]: 4-bit codes without zero points
+  // x in segment order, in blocks of kMixedTileRows rows interleaved so that one broadcast
+  // source serves every row of a block: fp32 element (r, i) of a block at i * 8 + r; bf16 (the
+  // _vnni tile, which multiplies K pairs) at (i / 2) * 16 + r * 2 + i % 2. One call takes a chunk
+  // of consecutive blocks (up to kMixedChunkRows rows).
+  const void* x;
+  int64_t x_block_stride;  // elements from one block to the next
+  // [blocks][segments][kMixedTileRows] scales of x per segment and row (quantized activations
+  // with per-group scales), or null: each segment's sum is multiplied by scale[j] · x_scales.
+  const float* x_scales;
+  int64_t rows;  // rows of the chunk to compute, 1 to kMixedChunkRows
+  float* y;      // [rows][16]: Σ_k x·w for each row and column of the tile
+};
+inline constexpr int kMixedTileRows = 8;
+inline constexpr int kMixedChunkRows = 64;
+
+// How far ahead of its loads a tile prefetches its weights. At one row a tile spends ~16
+// instructions per 64-byte line, so the out-of-order window holds too few misses to stream from
+// memory by itself; prefetching 8 KiB ahead took M = 1 int4 4096x4096 from ~7 to ~27 GB/s on the
+// 2-core EPYC (rough: shared machine), 2 KiB ahead gave ~14.
+inline constexpr int kMixedPrefetchBytes = 8192;
+
+using MixedTileFn = void (*)(const MixedTileArgs&);
+
+namespace {  // NOLINT(google-build-namespaces): instantiated in ISA files only, one copy each
+
+// Calls run(bits, e4m3) with the tile's code kind as compile-time constants: 4-bit, 8-bit
+// integer, or 8-bit float8_e4m3fn.
+template <typename Run>
+inline void for_code_kind(const MixedTileArgs& a, Run&& run) {
+  if (a.bits == 4)
+    run(std::integral_constant<int, 4>{}, std::false_type{});
+  else if (a.e4m3)
+    run(std::integral_constant<int, 8>{}, std::true_type{});
+  else
+    run(std::integral_constant<int, 8>{}, std::false_type{});
+}
+
+// Calls run(block) for each block of kMixedTileRows rows of the chunk `a`, `block` describing
+// that block alone; Element is the type of x (float, or uint16_t bf16 bits).
+template <typename Element, typename Run>
+inline void for_each_block(const MixedTileArgs& a, Run&& run) {
+  for (int64_t first = 0; first < a.rows; first += kMixedTileRows) {
+    MixedTileArgs block = a;
+    const int64_t b = first / kMixedTileRows;
+    block.x = static_cast<const Element*>(a.x) + b * a.x_block_stride;
+    if (a.x_scales) block.x_scales = a.x_scales + b * a.segments * kMixedTileRows;
+    block.rows = a.rows - first < kMixedTileRows ? a.rows - first : kMixedTileRows;
+    block.y = a.y + first * kMixedTileN;
+    run(block);
+  }
+}
+
+}  // namespace
+
+void mixed_precision_tile_scalar(const MixedTileArgs& args);
+void mixed_precision_tile_avx2(const MixedTileArgs& args);
+void mixed_precision_tile_avx512(const MixedTileArgs& args);
+void mixed_precision_tile_avx512_vnni(const MixedTileArgs& args);
+
+}  // namespace qlinear::cpu

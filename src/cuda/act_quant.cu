@@ -1,0 +1,532 @@
+// Activation quantization kernels (see act_quant.hpp). A segment (the elements sharing one scale)
+// is covered by T threads, T a power of two; each thread loads its 8-element chunks once into
+// registers (16-byte loads where K, the group and the pitches allow), the T threads combine their
+// statistics (warp shuffles, and shared memory across warps when T > 32), and the codes are made
+// from the registers: one read of x, one write of the codes. Two shapes of work:
+//   short segments (<= 32 chunks: the 1x16, 1x32, 1x128 groups): one chunk per thread and
+//     kBatch segments per thread, so that every thread has several loads in flight;
+//   long segments (per-token rows): up to 256 threads per segment, kRegisterChunks chunks each;
+//     chunks beyond that (rows longer than 8192 elements) are read a second time.
+//
+//   row r:  | segment (r,0): threads 0..T-1 | segment (r,1) | ...                  K ->
+//           chunk j of thread t starts at k0 + 8·(t + T·j)
+//
+// Every arithmetic step is the reference's (fp32, IEEE division, round-to-nearest-even, the same
+// operand order), so codes and scales match it bit for bit; min / max are order-independent.
+#include <algorithm>
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_fp8.h>
+
+#include "cuda/act_quant.hpp"
+#include "cuda/check.hpp"
+#include "cuda/detail/formats.cuh"
+#include "cuda/scratch.hpp"
+#include "qlinear/error.hpp"
+
+namespace qlinear::cuda {
+namespace {
+
+using detail::e2m1_code;
+using detail::e2m1_value;
+using detail::e4m3_code;
+using detail::e4m3_value;
+
+enum class Mode : int {
+  passthrough,      // x as bf16 (weight-only emulation)
+  int8_symmetric,   // s = amax / 127
+  int8_asymmetric,  // s = (max - min) / 255, z = rne(-128 - min / s)
+  int8_static,      // s = input_scale, z = input_zero_point or 0
+  fp8_dynamic,      // s = amax / 448
+  fp8_static,       // s = input_scale
+  nvfp4,            // e4m3 scale per 16 under the global 1 / input_scale
+  mxfp8,            // e8m0 scale per 32
+};
+enum class ScaleKind : int { fp32, e4m3, e8m0 };
+
+struct Params {
+  const void* x;
+  int64_t rows, k;
+  int64_t group, groups;  // K extent of a segment; segments per row
+  Mode mode;
+  bool per_tensor;
+  const float* input_scale;
+  const int32_t* input_zero_point;
+  const unsigned* tensor_stats;  // dynamic per-tensor: order keys of max|x|, max x, min x
+  void* codes;
+  int64_t codes_ld;
+  void* scales;
+  int64_t scale_row_stride, scale_group_stride;
+  ScaleKind scale_kind;
+  int32_t* zero_points;
+  int64_t zero_point_row_stride;
+  bool dequantized;
+  bool vector_io;  // 16-byte loads and 8-byte stores: K, the segment and the pitches are multiples of 8
+};
+
+constexpr int kChunk = 8;
+constexpr int kThreads = 256;
+constexpr int kRegisterChunks = 4;
+
+__device__ float to_float(__nv_bfloat16 v) { return __bfloat162float(v); }
+__device__ float to_float(__half v) { return __half2float(v); }
+__device__ float to_float(float v) { return v; }
+
+// Elements [c, c + 8) of a row that ends at `end` (c < end). Past the end, the chunk repeats
+// element c, which leaves amax / min / max unchanged; those elements are never stored.
+template <typename T>
+struct Chunk {
+  alignas(16) T raw[kChunk];
+  __device__ void load(const T* row, int64_t c, int64_t end, bool vector_io) {
+    if (vector_io && c + kChunk <= end) {
+      const auto* source = reinterpret_cast<const uint4*>(row + c);
+      auto* target = reinterpret_cast<uint4*>(raw);
+#pragma unroll
+      for (int i = 0; i < static_cast<int>(kChunk * sizeof(T) / 16); ++i) target[i] = source[i];
+    } else {
+#pragma unroll
+      for (int i = 0; i < kChunk; ++i) raw[i] = row[c + i < end ? c + i : c];
+    }
+  }
+  __device__ float operator[](int i) const { return to_float(raw[i]); }
+};
+
+// Order-preserving map of floats onto unsigned integers, for atomicMax / atomicMin.
+__device__ unsigned order_key(float f) {
+  const unsigned b = __float_as_uint(f);
+  return (b & 0x80000000u) ? ~b : (b | 0x80000000u);
+}
+__device__ float from_order_key(unsigned key) {
+  return __uint_as_float((key & 0x80000000u) ? (key & 0x7fffffffu) : ~key);
+}
+
+struct Stats {
+  float amax = 0.f, lo = INFINITY, hi = -INFINITY;
+  __device__ void add(float v) {
+    amax = fmaxf(amax, fabsf(v));
+    lo = fminf(lo, v);
+    hi = fmaxf(hi, v);
+  }
+  // A chunk; min and max only where the scheme needs them (asymmetric int8).
+  template <typename T>
+  __device__ void add(const Chunk<T>& chunk, bool range) {
+    if (range) {
+#pragma unroll
+      for (int i = 0; i < kChunk; ++i) add(chunk[i]);
+    } else {
+#pragma unroll
+      for (int i = 0; i < kChunk; ++i) amax = fmaxf(amax, fabsf(chunk[i]));
+    }
+  }
+  // Combines the statistics of the segment's T threads (T a power of two; every thread of the
+  // block takes part, as the block-wide step needs a barrier).
+  __device__ void reduce(int threads) {
+    for (int offset = min(threads, 32) / 2; offset > 0; offset /= 2) {
+      amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, offset));
+      lo = fminf(lo, __shfl_xor_sync(0xffffffffu, lo, offset));
+      hi = fmaxf(hi, __shfl_xor_sync(0xffffffffu, hi, offset));
+    }
+    if (threads <= 32) return;
+    __shared__ float warp_stats[3][kThreads / 32];
+    const int warp = static_cast<int>(threadIdx.x) / 32;
+    if (threadIdx.x % 32 == 0) warp_stats[0][warp] = amax, warp_stats[1][warp] = lo, warp_stats[2][warp] = hi;
+    __syncthreads();
+    const int first = warp / (threads / 32) * (threads / 32);
+    for (int w = first; w < first + threads / 32; ++w) {
+      amax = fmaxf(amax, warp_stats[0][w]);
+      lo = fminf(lo, warp_stats[1][w]);
+      hi = fmaxf(hi, warp_stats[2][w]);
+    }
+  }
+};
+
+// A segment's scale, as the reference computes it.
+struct SegmentScale {
+  float scale = 1.f;       // q = x / scale (or x · multiplier for nvfp4)
+  float zero = 0.f;
+  float multiplier = 0.f;
+  float dequant = 1.f;     // x̂ = (q - zero) · dequant
+  uint32_t code = 0;       // what is stored: fp32 bits, the e4m3 code or the e8m0 code
+};
+
+__device__ SegmentScale segment_scale(const Params& p, Stats s) {
+  if (p.per_tensor && p.tensor_stats != nullptr) {
+    s.amax = from_order_key(p.tensor_stats[0]);
+    s.hi = from_order_key(p.tensor_stats[1]);
+    s.lo = from_order_key(p.tensor_stats[2]);
+  }
+  SegmentScale r;
+  switch (p.mode) {
+    case Mode::passthrough: break;
+    case Mode::int8_symmetric: r.scale = s.amax > 0 ? s.amax / 127.f : 1.f; break;
+    case Mode::int8_asymmetric:
+      r.scale = (s.hi - s.lo) / 255.f;
+      if (r.scale == 0) r.scale = 1.f;
+      r.zero = rintf(-128.f - s.lo / r.scale);
+      break;
+    case Mode::int8_static:
+    case Mode::fp8_static:
+      r.scale = *p.input_scale;
+      if (p.input_zero_point != nullptr) r.zero = static_cast<float>(*p.input_zero_point);
+      break;
+    case Mode::fp8_dynamic: r.scale = s.amax > 0 ? s.amax / 448.f : 1.f; break;
+    case Mode::nvfp4: {
+      const float global = 1.f / *p.input_scale;
+      r.code = e4m3_code(global * (s.amax / 6.f));
+      const float sf = e4m3_value(r.code);
+      r.multiplier = sf != 0 ? 1.f / (sf * (1.f / global)) : 0.f;
+      r.dequant = sf * *p.input_scale;
+      return r;
+    }
+    case Mode::mxfp8: {
+      const int e = s.amax > 0 ? max(-127, min(127, ilogbf(s.amax) - 8)) : -127;
+      r.code = static_cast<uint32_t>(e + 127);
+      r.scale = ldexpf(1.f, e);
+      r.dequant = r.scale;
+      return r;
+    }
+  }
+  r.code = __float_as_uint(r.scale);
+  r.dequant = r.scale;
+  return r;
+}
+
+// One element's code, for a mode known at compile time.
+template <Mode kMode>
+__device__ uint32_t encode(float v, const SegmentScale& s) {
+  if constexpr (kMode == Mode::passthrough) {
+    return 0;
+  } else if constexpr (kMode == Mode::nvfp4) {
+    return e2m1_code(v * s.multiplier);
+  } else if constexpr (kMode == Mode::int8_symmetric || kMode == Mode::int8_asymmetric || kMode == Mode::int8_static) {
+    const float q = fminf(fmaxf(rintf(v / s.scale) + s.zero, -128.f), 127.f);
+    return static_cast<uint32_t>(static_cast<int32_t>(q)) & 0xffu;
+  } else {  // fp8 and mxfp8: e4m3 with saturation
+    return e4m3_code(v / s.scale);
+  }
+}
+
+// x̂ of an element from its code: (q - zero) · dequant (x itself for passthrough).
+template <Mode kMode>
+__device__ float decode(uint32_t code, float v, const SegmentScale& s) {
+  if constexpr (kMode == Mode::passthrough) {
+    return v;
+  } else if constexpr (kMode == Mode::nvfp4) {
+    return e2m1_value(code) * s.dequant;
+  } else if constexpr (kMode == Mode::int8_symmetric || kMode == Mode::int8_asymmetric || kMode == Mode::int8_static) {
+    return (static_cast<float>(static_cast<int8_t>(code)) - s.zero) * s.dequant;
+  } else {
+    return e4m3_value(code) * s.dequant;
+  }
+}
+
+__device__ void store_scale(const Params& p, int64_t row, int64_t group, const SegmentScale& s) {
+  if (p.scales == nullptr) return;  // passthrough
+  const int64_t at = row * p.scale_row_stride + group * p.scale_group_stride;
+  if (p.scale_kind == ScaleKind::fp32)
+    static_cast<float*>(p.scales)[at] = __uint_as_float(s.code);
+  else
+    static_cast<uint8_t*>(p.scales)[at] = static_cast<uint8_t>(s.code);
+  if (p.zero_points != nullptr)
+    p.zero_points[row * p.zero_point_row_stride] = static_cast<int32_t>(s.zero);
+}
+
+// Codes (or x̂) of elements [c, min(c + 8, end)) of a row.
+template <Mode kMode, typename T>
+__device__ void store_chunk(const Params& p, const SegmentScale& s, int64_t row, int64_t c, int64_t end,
+                            const Chunk<T>& chunk) {
+  uint32_t codes[kChunk];
+#pragma unroll
+  for (int i = 0; i < kChunk; ++i) codes[i] = encode<kMode>(chunk[i], s);
+  const int64_t at = row * p.codes_ld + c;
+  const bool whole = p.vector_io && c + kChunk <= end;
+  if (p.dequantized) {
+    auto* out = static_cast<__nv_bfloat16*>(p.codes) + at;
+    alignas(16) __nv_bfloat16 buffer[kChunk];
+#pragma unroll
+    for (int i = 0; i < kChunk; ++i) buffer[i] = __float2bfloat16_rn(decode<kMode>(codes[i], chunk[i], s));
+    if (whole) {
+      *reinterpret_cast<uint4*>(out) = *reinterpret_cast<const uint4*>(buffer);
+    } else {
+#pragma unroll
+      for (int i = 0; i < kChunk; ++i)
+        if (c + i < end) out[i] = buffer[i];
+    }
+  } else if constexpr (kMode == Mode::nvfp4) {  // two codes a byte, the lower k in the low nibble; c, end even
+    auto* out = static_cast<uint8_t*>(p.codes) + at / 2;
+    uint32_t packed = 0;
+#pragma unroll
+    for (int i = 0; i < kChunk; ++i) packed |= (codes[i] & 0xfu) << (4 * i);
+    if (whole) {
+      *reinterpret_cast<uint32_t*>(out) = packed;
+    } else {
+#pragma unroll
+      for (int i = 0; i < kChunk; i += 2)
+        if (c + i < end) out[i / 2] = static_cast<uint8_t>(packed >> (4 * i));
+    }
+  } else {
+    auto* out = static_cast<uint8_t*>(p.codes) + at;
+    if (whole) {
+      uint2 packed{0, 0};
+#pragma unroll
+      for (int i = 0; i < 4; ++i) packed.x |= (codes[i] & 0xffu) << (8 * i);
+#pragma unroll
+      for (int i = 0; i < 4; ++i) packed.y |= (codes[4 + i] & 0xffu) << (8 * i);
+      *reinterpret_cast<uint2*>(out) = packed;
+    } else {
+#pragma unroll
+      for (int i = 0; i < kChunk; ++i)
+        if (c + i < end) out[i] = static_cast<uint8_t>(codes[i]);
+    }
+  }
+}
+
+// Phase 2 of a thread for a mode known at compile time: the codes of its chunks.
+template <Mode kMode, typename T>
+__device__ void quantize_chunks(const Params& p, const SegmentScale& s, int64_t row, int64_t first, int64_t stride,
+                                int64_t end, const T* x, const Chunk<T> (&chunks)[kRegisterChunks]) {
+#pragma unroll
+  for (int j = 0; j < kRegisterChunks; ++j) {
+    const int64_t c = first + j * stride;
+    if (c < end) store_chunk<kMode>(p, s, row, c, end, chunks[j]);
+  }
+  for (int64_t c = first + kRegisterChunks * stride; c < end; c += stride) {
+    Chunk<T> extra;
+    extra.load(x, c, end, p.vector_io);
+    store_chunk<kMode>(p, s, row, c, end, extra);
+  }
+}
+
+template <typename T>
+__global__ void __launch_bounds__(kThreads) quantize_segments(Params p, int threads) {
+  const int64_t segment = static_cast<int64_t>(blockIdx.x) * (kThreads / threads) + threadIdx.x / threads;
+  const int t = static_cast<int>(threadIdx.x) % threads;
+  const bool active = segment < p.rows * p.groups;
+  const int64_t row = active ? segment / p.groups : 0, group = active ? segment % p.groups : 0;
+  const int64_t k0 = group * p.group, k1 = active ? min(p.k, k0 + p.group) : 0;
+  const T* x = static_cast<const T*>(p.x) + row * p.k;
+  const int64_t stride = static_cast<int64_t>(threads) * kChunk;
+  const int64_t first = k0 + static_cast<int64_t>(t) * kChunk;
+
+  // Phase 1: load the chunks (registers, then any beyond them) and take the statistics.
+  Chunk<T> chunks[kRegisterChunks];
+  Stats stats;
+#pragma unroll
+  for (int j = 0; j < kRegisterChunks; ++j) {
+    const int64_t c = first + j * stride;
+    if (c < k1) {
+      chunks[j].load(x, c, k1, p.vector_io);
+      stats.add(chunks[j], p.mode == Mode::int8_asymmetric);
+    }
+  }
+  for (int64_t c = first + kRegisterChunks * stride; c < k1; c += stride) {
+    Chunk<T> extra;
+    extra.load(x, c, k1, p.vector_io);
+    stats.add(extra, p.mode == Mode::int8_asymmetric);
+  }
+  if (p.per_tensor) stats = Stats();  // the tensor-wide statistics come from tensor_stats
+  stats.reduce(threads);
+  if (!active) return;
+
+  // Phase 2: the scale, then the codes.
+  const SegmentScale s = segment_scale(p, stats);
+  if (t == 0 && (!p.per_tensor || p.scale_row_stride != 0 || segment == 0)) store_scale(p, row, group, s);
+  switch (p.mode) {
+    case Mode::passthrough: quantize_chunks<Mode::passthrough>(p, s, row, first, stride, k1, x, chunks); break;
+    case Mode::int8_symmetric: quantize_chunks<Mode::int8_symmetric>(p, s, row, first, stride, k1, x, chunks); break;
+    case Mode::int8_asymmetric: quantize_chunks<Mode::int8_asymmetric>(p, s, row, first, stride, k1, x, chunks); break;
+    case Mode::int8_static: quantize_chunks<Mode::int8_static>(p, s, row, first, stride, k1, x, chunks); break;
+    case Mode::fp8_dynamic: quantize_chunks<Mode::fp8_dynamic>(p, s, row, first, stride, k1, x, chunks); break;
+    case Mode::fp8_static: quantize_chunks<Mode::fp8_static>(p, s, row, first, stride, k1, x, chunks); break;
+    case Mode::nvfp4: quantize_chunks<Mode::nvfp4>(p, s, row, first, stride, k1, x, chunks); break;
+    case Mode::mxfp8: quantize_chunks<Mode::mxfp8>(p, s, row, first, stride, k1, x, chunks); break;
+  }
+}
+
+// Segments of at most 32 chunks (the 1x16, 1x32 and 1x128 groups, rows of up to 256 elements):
+// T <= 32 threads per segment, one chunk each, and kBatch segments per thread, so that each thread
+// has kBatch loads in flight and the statistics need only warp shuffles.
+//
+//   block b, slot j:  segments b·kBatch·(256/T) + j·(256/T) + threadIdx.x / T
+constexpr int kBatch = 4;
+
+template <Mode kMode, typename T>
+__device__ void quantize_batch(const Params& p, int t, const int64_t (&segments)[kBatch],
+                               const Chunk<T> (&chunks)[kBatch], const Stats (&stats)[kBatch]) {
+#pragma unroll
+  for (int b = 0; b < kBatch; ++b) {
+    if (segments[b] >= p.rows * p.groups) continue;
+    const int64_t row = segments[b] / p.groups, group = segments[b] % p.groups;
+    const int64_t k0 = group * p.group, k1 = min(p.k, k0 + p.group), c = k0 + static_cast<int64_t>(t) * kChunk;
+    const SegmentScale s = segment_scale(p, stats[b]);
+    if (t == 0 && (!p.per_tensor || p.scale_row_stride != 0 || segments[b] == 0)) store_scale(p, row, group, s);
+    if (c < k1) store_chunk<kMode>(p, s, row, c, k1, chunks[b]);
+  }
+}
+
+template <typename T>
+__global__ void __launch_bounds__(kThreads) quantize_short_segments(Params p, int threads) {
+  const int per_slot = kThreads / threads;
+  const int t = static_cast<int>(threadIdx.x) % threads;
+  int64_t segments[kBatch];
+  Chunk<T> chunks[kBatch];
+  Stats stats[kBatch];
+#pragma unroll
+  for (int b = 0; b < kBatch; ++b) {
+    segments[b] = (static_cast<int64_t>(blockIdx.x) * kBatch + b) * per_slot + threadIdx.x / threads;
+    if (segments[b] < p.rows * p.groups) {
+      const int64_t row = segments[b] / p.groups, k0 = segments[b] % p.groups * p.group;
+      const int64_t k1 = min(p.k, k0 + p.group), c = k0 + static_cast<int64_t>(t) * kChunk;
+      if (c < k1) {
+        chunks[b].load(static_cast<const T*>(p.x) + row * p.k, c, k1, p.vector_io);
+        stats[b].add(chunks[b], p.mode == Mode::int8_asymmetric);
+      }
+    }
+  }
+#pragma unroll
+  for (int b = 0; b < kBatch; ++b) {
+    if (p.per_tensor) stats[b] = Stats();  // the tensor-wide statistics come from tensor_stats
+    stats[b].reduce(threads);
+  }
+  switch (p.mode) {
+    case Mode::passthrough: quantize_batch<Mode::passthrough>(p, t, segments, chunks, stats); break;
+    case Mode::int8_symmetric: quantize_batch<Mode::int8_symmetric>(p, t, segments, chunks, stats); break;
+    case Mode::int8_asymmetric: quantize_batch<Mode::int8_asymmetric>(p, t, segments, chunks, stats); break;
+    case Mode::int8_static: quantize_batch<Mode::int8_static>(p, t, segments, chunks, stats); break;
+    case Mode::fp8_dynamic: quantize_batch<Mode::fp8_dynamic>(p, t, segments, chunks, stats); break;
+    case Mode::fp8_static: quantize_batch<Mode::fp8_static>(p, t, segments, chunks, stats); break;
+    case Mode::nvfp4: quantize_batch<Mode::nvfp4>(p, t, segments, chunks, stats); break;
+    case Mode::mxfp8: quantize_batch<Mode::mxfp8>(p, t, segments, chunks, stats); break;
+  }
+}
+
+// max|x|, max x and min x over the whole tensor, as order keys (stats pre-set to 0, 0, ~0).
+template <typename T>
+__global__ void __launch_bounds__(kThreads) tensor_stats(const T* x, int64_t count, unsigned* keys) {
+  Stats s;
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * kThreads + threadIdx.x; i < count;
+       i += static_cast<int64_t>(gridDim.x) * kThreads)
+    s.add(to_float(x[i]));
+  s.reduce(32);
+  if (threadIdx.x % 32 == 0) {
+    atomicMax(&keys[0], order_key(s.amax));
+    atomicMax(&keys[1], order_key(s.hi));
+    atomicMin(&keys[2], order_key(s.lo));
+  }
+}
+
+Mode mode_of(const LayerConfig& c) {
+  switch (c.family) {
+    case Family::nvfp4: return Mode::nvfp4;
+    case Family::mxfp8: return Mode::mxfp8;
+    case Family::fp8_scaled_mm:
+    case Family::fp8_block: return c.act_scale_static ? Mode::fp8_static : Mode::fp8_dynamic;
+    case Family::int8_scaled_mm:
+    case Family::w4a8_int:
+      if (c.act_scale_static) return Mode::int8_static;
+      return c.act_zero_points ? Mode::int8_asymmetric : Mode::int8_symmetric;
+    default: throw Error(cat("activation quantization: ", name(c.family), " is a weight-only family"));
+  }
+}
+
+bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
+
+void launch(const Params& p, ScalarType x_type, cudaStream_t stream) {
+  const int64_t chunks = (p.group + kChunk - 1) / kChunk;
+  const int64_t segments = p.rows * p.groups;
+  if (segments == 0) return;
+  int threads = 1;
+  if (chunks <= 32) {  // one chunk per thread, kBatch segments per thread
+    while (threads < chunks) threads *= 2;
+    const int64_t per_block = static_cast<int64_t>(kThreads / threads) * kBatch;
+    const auto blocks = static_cast<unsigned>((segments + per_block - 1) / per_block);
+    switch (x_type) {
+      case ScalarType::bf16: quantize_short_segments<__nv_bfloat16><<<blocks, kThreads, 0, stream>>>(p, threads); break;
+      case ScalarType::fp16: quantize_short_segments<__half><<<blocks, kThreads, 0, stream>>>(p, threads); break;
+      case ScalarType::fp32: quantize_short_segments<float><<<blocks, kThreads, 0, stream>>>(p, threads); break;
+      default: throw Error(cat("activation quantization: x of ", name(x_type), "; expected bf16, fp16 or fp32"));
+    }
+    check_launch("quantize_short_segments");
+    return;
+  }
+  // Long segments: up to kThreads threads with several chunks each.
+  while (threads < kThreads && threads * 2 <= chunks) threads *= 2;
+  const int per_block = kThreads / threads;
+  const auto blocks = static_cast<unsigned>((segments + per_block - 1) / per_block);
+  switch (x_type) {
+    case ScalarType::bf16: quantize_segments<__nv_bfloat16><<<blocks, kThreads, 0, stream>>>(p, threads); break;
+    case ScalarType::fp16: quantize_segments<__half><<<blocks, kThreads, 0, stream>>>(p, threads); break;
+    case ScalarType::fp32: quantize_segments<float><<<blocks, kThreads, 0, stream>>>(p, threads); break;
+    default: throw Error(cat("activation quantization: x of ", name(x_type), "; expected bf16, fp16 or fp32"));
+  }
+  check_launch("quantize_segments");
+}
+
+}  // namespace
+
+void quantize_activations(const LayerConfig& c, const TensorView& x, const TensorView& input_scale,
+                          const TensorView& input_zero_point, const ActQuantTarget& t, void* stream_handle) {
+  require(x.device().is_cuda() && x.is_contiguous(), "activation quantization: x ", x.describe(),
+          " must be contiguous on a CUDA device");
+  DeviceGuard guard(x.device().index);
+  const cudaStream_t stream = native(stream_handle);
+  Params p{};
+  p.x = x.data();
+  p.rows = x.rows();
+  p.k = c.part_k();
+  p.mode = mode_of(c);
+  p.per_tensor = c.act_scale == Granularity::per_tensor;
+  p.group = c.act_scale == Granularity::per_group ? c.act_group_size : p.k;
+  p.groups = (p.k + p.group - 1) / p.group;
+  if (c.has_static_input_scale()) p.input_scale = input_scale.data_as<const float>();
+  if (c.act_scale_static && c.act_zero_points) p.input_zero_point = input_zero_point.data_as<const int32_t>();
+  p.codes = t.codes;
+  p.codes_ld = t.codes_row_stride;
+  p.scales = t.scales;
+  p.scale_row_stride = t.scale_row_stride;
+  p.scale_group_stride = t.scale_group_stride;
+  p.scale_kind = c.family == Family::nvfp4 ? ScaleKind::e4m3 : c.family == Family::mxfp8 ? ScaleKind::e8m0 : ScaleKind::fp32;
+  p.zero_points = t.zero_points;
+  p.zero_point_row_stride = t.zero_point_row_stride;
+  p.dequantized = t.dequantized;
+  p.vector_io = p.k % kChunk == 0 && p.group % kChunk == 0 && p.codes_ld % kChunk == 0 &&
+                aligned16(p.x) && aligned16(p.codes);
+  require(p.mode != Mode::nvfp4 || (p.k % 2 == 0 && p.codes_ld % 2 == 0),
+          "activation quantization: packed 4-bit codes need an even K and pitch");
+
+  const bool dynamic_per_tensor = p.per_tensor && !c.act_scale_static;
+  Scratch keys(dynamic_per_tensor ? 3 * sizeof(unsigned) : 0, stream, x.device().index);
+  if (dynamic_per_tensor) {
+    check_cuda(cudaMemsetAsync(keys.get(), 0, 2 * sizeof(unsigned), stream), "cudaMemsetAsync");
+    check_cuda(cudaMemsetAsync(keys.get<unsigned>() + 2, 0xff, sizeof(unsigned), stream), "cudaMemsetAsync");
+    const int64_t count = x.numel();
+    const auto blocks = static_cast<unsigned>(std::min<int64_t>((count + kThreads - 1) / kThreads, 1024));
+    switch (x.dtype()) {
+      case ScalarType::bf16: tensor_stats<<<blocks, kThreads, 0, stream>>>(x.data_as<const __nv_bfloat16>(), count, keys.get<unsigned>()); break;
+      case ScalarType::fp16: tensor_stats<<<blocks, kThreads, 0, stream>>>(x.data_as<const __half>(), count, keys.get<unsigned>()); break;
+      default: tensor_stats<<<blocks, kThreads, 0, stream>>>(x.data_as<const float>(), count, keys.get<unsigned>()); break;
+    }
+    check_launch("tensor_stats");
+    p.tensor_stats = keys.get<unsigned>();
+  }
+  launch(p, x.dtype(), stream);
+}
+
+void convert_to_bf16(const TensorView& x, void* out, int64_t row_stride, void* stream_handle) {
+  DeviceGuard guard(x.device().index);
+  Params p{};
+  p.x = x.data();
+  p.rows = x.rows();
+  p.k = x.size(-1);
+  p.group = p.k;
+  p.groups = 1;
+  p.mode = Mode::passthrough;
+  p.codes = out;
+  p.codes_ld = row_stride;
+  p.dequantized = true;
+  p.vector_io = p.k % kChunk == 0 && row_stride % kChunk == 0 && aligned16(p.x) && aligned16(out);
+  launch(p, x.dtype(), native(stream_handle));
+}
+
+}  // namespace qlinear::cuda

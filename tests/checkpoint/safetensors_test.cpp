@@ -1,0 +1,147 @@
+// The safetensors reader and writer: every dtype round trips, and every malformed header is an
+// error naming the file, the tensor and what was expected.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <filesystem>
+
+#include "qlinear/checkpoint.hpp"
+#include "qlinear/error.hpp"
+
+namespace qlinear::checkpoint {
+namespace {
+
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+
+// A file image: 8-byte length, the header text as given, then `data_bytes` bytes.
+std::vector<std::byte> image(const std::string& header, size_t data_bytes) {
+  std::vector<std::byte> bytes(8 + header.size() + data_bytes, std::byte{0x5a});
+  const uint64_t length = header.size();
+  std::memcpy(bytes.data(), &length, 8);
+  std::memcpy(bytes.data() + 8, header.data(), header.size());
+  return bytes;
+}
+
+std::string parse_error(const std::vector<std::byte>& bytes) {
+  try {
+    SafetensorsFile::parse(bytes, "bad.safetensors");
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+TEST(Safetensors, EveryDtypeRoundTrips) {
+  const auto path = std::filesystem::temp_directory_path() / "qlinear_roundtrip.safetensors";
+  std::vector<std::vector<std::byte>> storage;
+  std::vector<TensorToWrite> tensors;
+  for (int d = 0; d < 16; ++d) {
+    const auto dtype = static_cast<Dtype>(d);
+    std::vector<std::byte> bytes(static_cast<size_t>(6 * element_bytes(dtype)));
+    for (size_t i = 0; i < bytes.size(); ++i)
+      bytes[i] =
+          static_cast<std::byte>(i % element_bytes(dtype) == 0 ? i / element_bytes(dtype) + 1 : 0);
+    storage.push_back(std::move(bytes));
+    tensors.push_back({cat("t.", name(dtype)), dtype, {2, 3}, storage.back()});
+  }
+  const std::byte scalar[4] = {};
+  tensors.push_back({"scalar", Dtype::F32, {}, scalar});
+  tensors.push_back({"empty", Dtype::I32, {0, 4}, {}});
+  write_safetensors(path.string(), tensors, {{"format", "pt"}});
+
+  const auto file = SafetensorsFile::open(path.string());
+  EXPECT_EQ(file->metadata().at("format"), "pt");
+  ASSERT_EQ(file->tensors().size(), 18u);
+  for (int d = 0; d < 16; ++d) {
+    const auto dtype = static_cast<Dtype>(d);
+    const TensorEntry* t = file->find(cat("t.", name(dtype)));
+    ASSERT_NE(t, nullptr) << name(dtype);
+    EXPECT_EQ(parse_dtype(name(dtype)), dtype);
+    EXPECT_EQ(t->dtype, dtype);
+    EXPECT_EQ(t->shape, (std::vector<int64_t>{2, 3}));
+    EXPECT_EQ(std::memcmp(t->data, storage[d].data(), storage[d].size()), 0);
+    if (dtype == Dtype::U8 || dtype == Dtype::I32 || dtype == Dtype::I64 || dtype == Dtype::U16)
+      EXPECT_EQ(t->value(4), 5.0) << name(dtype);
+  }
+  EXPECT_EQ(file->find("scalar")->numel(), 1);
+  EXPECT_TRUE(file->find("scalar")->shape.empty());
+  EXPECT_EQ(file->find("empty")->nbytes, 0);
+  EXPECT_EQ(scalar_type(Dtype::F8_E4M3), ScalarType::float8_e4m3fn);
+  EXPECT_EQ(scalar_type(Dtype::F8_E5M2), ScalarType::float8_e5m2);
+  EXPECT_EQ(scalar_type(Dtype::F8_E8M0), ScalarType::float8_e8m0fnu);
+  EXPECT_EQ(scalar_type(Dtype::BF16), ScalarType::bf16);
+  std::filesystem::remove(path);
+}
+
+TEST(Safetensors, DecodesFloatTypes) {
+  const uint8_t e4m3[] = {0x38, 0xFE, 0x7F};  // 1.0, -448, NaN
+  const uint8_t e8m0[] = {127, 130};          // 1, 8
+  const uint16_t bf16[] = {0x3F80, 0xC000};   // 1, -2
+  const auto file =
+      SafetensorsFile::parse(image(R"({"a":{"dtype":"F8_E4M3","shape":[3],"data_offsets":[0,3]},)"
+                                   R"("b":{"dtype":"F8_E8M0","shape":[2],"data_offsets":[3,5]},)"
+                                   R"("c":{"dtype":"BF16","shape":[2],"data_offsets":[5,9]}})",
+                                   9),
+                             "floats");
+  auto* bytes = const_cast<std::byte*>(file->find("a")->data);
+  std::memcpy(bytes, e4m3, 3);
+  std::memcpy(bytes + 3, e8m0, 2);
+  std::memcpy(bytes + 5, bf16, 4);
+  EXPECT_EQ(file->find("a")->value(0), 1.0);
+  EXPECT_EQ(file->find("a")->value(1), -448.0);
+  EXPECT_TRUE(std::isnan(file->find("a")->value(2)));
+  EXPECT_EQ(file->find("b")->value(1), 8.0);
+  EXPECT_EQ(file->find("c")->value(1), -2.0);
+}
+
+TEST(Safetensors, BadInputsNameFileTensorAndExpectation) {
+  EXPECT_THAT(parse_error({std::byte{1}, std::byte{2}}),
+              AllOf(HasSubstr("bad.safetensors"), HasSubstr("8-byte header length")));
+  auto past_end = image("{}", 0);
+  past_end[0] = std::byte{100};
+  EXPECT_THAT(parse_error(past_end), AllOf(HasSubstr("header length 100 runs past the end")));
+  EXPECT_THAT(parse_error(image("{\"a\": ", 0)), HasSubstr("header is not valid JSON"));
+  EXPECT_THAT(parse_error(image("[1, 2]", 0)), HasSubstr("expected a JSON object"));
+  EXPECT_THAT(parse_error(image(R"({"w":{"dtype":"F7","shape":[1],"data_offsets":[0,1]}})", 1)),
+              AllOf(HasSubstr("tensor w has dtype 'F7'"), HasSubstr("expected one of BOOL")));
+  EXPECT_THAT(
+      parse_error(image(R"({"w":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})", 8)),
+      AllOf(HasSubstr("tensor w has data_offsets [0, 16] past the end of the data (8 bytes)")));
+  EXPECT_THAT(parse_error(image(R"({"w":{"dtype":"F32","shape":[3],"data_offsets":[0,16]}})", 16)),
+              HasSubstr("tensor w: F32[3] needs 12 bytes; data_offsets [0, 16] hold 16"));
+  EXPECT_THAT(parse_error(image(R"({"a":{"dtype":"U8","shape":[8],"data_offsets":[0,8]},)"
+                                R"("b":{"dtype":"U8","shape":[8],"data_offsets":[4,12]}})",
+                                16)),
+              HasSubstr("tensors a [0, 8) and b [4, 12) overlap"));
+  EXPECT_THAT(parse_error(image(R"({"w":{"dtype":"U8","shape":[-1],"data_offsets":[0,0]}})", 0)),
+              HasSubstr("tensor w shape entry is -1; expected a non-negative integer"));
+  EXPECT_THAT(
+      parse_error(image(
+          R"({"w":{"dtype":"F64","shape":[4294967296,4294967296],"data_offsets":[0,0]}})", 0)),
+      HasSubstr("too large to address"));
+  EXPECT_THAT(parse_error(image(R"({"w":{"dtype":"U8","shape":[2],"data_offsets":[2,1]}})", 2)),
+              HasSubstr("begin must not exceed end"));
+  EXPECT_THAT(parse_error(image(R"({"w":{"dtype":"U8","shape":[2]}})", 2)),
+              HasSubstr("tensor w has no data_offsets"));
+  EXPECT_THAT(parse_error(image(R"({"w":[1]})", 0)), HasSubstr("tensor w is array"));
+  EXPECT_THAT(parse_error(image(R"({"__metadata__":{"k":1}})", 0)),
+              HasSubstr("__metadata__ entry 'k' is number"));
+  EXPECT_THAT(
+      parse_error(image(R"({"w":{"dtype":"U8","shape":[1,1,1,1,1,1,1],"data_offsets":[0,1]}})", 1)),
+      HasSubstr("has 7 dimensions"));
+}
+
+TEST(Safetensors, OpenReportsMissingFiles) {
+  try {
+    SafetensorsFile::open("/nonexistent/model.safetensors");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("/nonexistent/model.safetensors: cannot open"));
+  }
+  EXPECT_THROW(SafetensorsFile::open(std::filesystem::temp_directory_path().string()), Error);
+}
+
+}  // namespace
+}  // namespace qlinear::checkpoint

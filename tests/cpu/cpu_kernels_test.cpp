@@ -1,0 +1,160 @@
+// The cpu provider's kernels: each one (one per ISA level) against the reference on every
+// conformance config at M = 1, 7, 67 and 300; skipped, with the reason, where this machine lacks
+// its ISA level. Plus: bad calls get errors, several threads on one layer agree with one thread.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <thread>
+
+#include "cpu/convert.hpp"
+#include "qlinear/conformance.hpp"
+#include "qlinear/error.hpp"
+#include "qlinear/linear.hpp"
+#include "qlinear/registry.hpp"
+
+namespace qlinear {
+namespace {
+
+std::vector<std::string> cpu_kernel_names() {
+  std::vector<std::string> names;
+  for (const Kernel* k : Registry::global().kernels(PlatformKind::cpu))
+    if (k->info().provider == Provider::cpu) names.push_back(k->name());
+  return names;
+}
+
+const Kernel& kernel_named(const std::string& name) {
+  const Kernel* k = Registry::global().find(name);
+  if (k == nullptr) throw Error(cat("no kernel ", name));
+  return *k;
+}
+
+class CpuKernel : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    const Kernel& k = kernel_named(GetParam());
+    if (Verdict v = k.supported(host_platform()); !v)
+      GTEST_SKIP() << GetParam() << " does not run here (" << host_platform().str()
+                   << "): " << v.reason();
+  }
+};
+
+TEST_P(CpuKernel, MatchesTheReference) {
+  const Kernel& kernel = kernel_named(GetParam());
+  int ran = 0;
+  std::vector<LayerConfig> configs = conformance_configs(kernel.family());
+  // fp32 outputs too: their tolerance is the kernel's own arithmetic, not a bf16 rounding.
+  for (LayerConfig config : conformance_configs(kernel.family())) {
+    config.out_type = ScalarType::fp32;
+    configs.push_back(config);
+  }
+  for (const LayerConfig& config : configs) {
+    if (!kernel.can_implement(config)) continue;
+    for (int64_t m : {int64_t{1}, int64_t{7}, int64_t{67}, int64_t{300}}) {
+      const ConformanceResult r = run_against_reference(kernel, {config, m, 11}, Device::cpu());
+      EXPECT_TRUE(r.pass) << config.describe() << " M=" << m << ": error " << r.max_error
+                          << " > tolerance " << r.tolerance << "; " << r.detail;
+      ++ran;
+    }
+  }
+  EXPECT_GT(ran, 0) << GetParam() << " implements none of its family's conformance configs";
+}
+
+// Shapes off every grid the kernels use: one output column, 17 columns, odd K where the format
+// allows it (4-bit weights pack K in pairs), and K past a 512-position step.
+TEST_P(CpuKernel, OddShapesMatchTheReference) {
+  const Kernel& kernel = kernel_named(GetParam());
+  const LayerConfig base = conformance_configs(kernel.family()).front();
+  const bool packed = info(base.weight_type).bits == 4;
+  const int64_t unit = base.group_size > 0 ? base.group_size : (packed ? 2 : 1);
+  for (const auto [n, k] : {std::pair<int64_t, int64_t>{1, 3 * unit},
+                            {17, 5 * unit},
+                            {33, 9 * unit},
+                            {20, (600 / unit + 1) * unit}}) {
+    LayerConfig config = base;
+    config.n = n, config.k = k;
+    if (!kernel.can_implement(config)) continue;
+    for (int64_t m : {int64_t{1}, int64_t{9}}) {
+      const ConformanceResult r = run_against_reference(kernel, {config, m, 5}, Device::cpu());
+      EXPECT_TRUE(r.pass) << config.describe() << " M=" << m << ": error " << r.max_error
+                          << " > tolerance " << r.tolerance << "; " << r.detail;
+    }
+  }
+}
+
+TEST_P(CpuKernel, SeveralThreadsGiveTheSameResultAsOne) {
+  const Kernel& kernel = kernel_named(GetParam());
+  for (const LayerConfig& config : conformance_configs(kernel.family())) {
+    if (!kernel.can_implement(config)) continue;
+    const RandomLayer layer = make_random_layer(config, 21);
+    const QuantizedLinear linear(config, layer.weights(), kernel);
+    const Tensor x =
+        random_activations(config.act_type, std::array<int64_t, 2>{37, config.part_k()}, 22);
+    Tensor bias;
+    if (config.bias)
+      bias = random_activations(ScalarType::fp32, std::array<int64_t, 1>{config.part_n()}, 23);
+    const Tensor alone = linear.forward(x, bias);
+    std::vector<Tensor> outs(4);
+    std::vector<std::thread> threads;
+    for (auto& o : outs)
+      threads.emplace_back([&] {
+        for (int i = 0; i < 5; ++i) o = linear.forward(x, bias);
+      });
+    for (auto& t : threads) t.join();
+    for (const auto& o : outs)
+      EXPECT_EQ(0, std::memcmp(o.data(), alone.data(), static_cast<size_t>(alone.nbytes())))
+          << config.describe();
+    return;  // one config is enough: the kernels share their driver across configs
+  }
+}
+
+TEST_P(CpuKernel, BadCallsGetErrors) {
+  const Kernel& kernel = kernel_named(GetParam());
+  for (const LayerConfig& config : conformance_configs(kernel.family())) {
+    if (!kernel.can_implement(config) || config.bias || info(config.act_type).bits != 16) continue;
+    const RandomLayer layer = make_random_layer(config, 31);
+    const QuantizedLinear linear(config, layer.weights(), kernel);
+    const int64_t k = config.part_k(), n = config.part_n();
+    Tensor out = Tensor::empty(config.out_type, {4, n});
+    const ScalarType other =
+        config.act_type == ScalarType::bf16 ? ScalarType::fp16 : ScalarType::bf16;
+    EXPECT_THROW(
+        linear.forward_into(random_activations(other, std::array<int64_t, 2>{4, k}, 1), out),
+        Error);
+    Tensor raw = Tensor::empty(ScalarType::uint8, {2 * 4 * k + 2});
+    const TensorView misaligned(static_cast<char*>(raw.data()) + 1, config.act_type, {4, k});
+    EXPECT_THROW(linear.forward_into(misaligned, out), Error);
+    const Tensor x = random_activations(config.act_type, std::array<int64_t, 2>{8, k}, 2);
+    const int64_t shape[] = {4, k};
+    const int64_t strides[] = {2 * k, 1};
+    const TensorView strided(x.view().base(), config.act_type, shape, Device::cpu(), strides);
+    EXPECT_THROW(linear.forward_into(strided, out), Error);
+    return;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Cpu, CpuKernel, ::testing::ValuesIn(cpu_kernel_names()),
+                         [](const auto& info) { return info.param; });
+
+// The fast float8 / float4 rounding of the activation quantizers agrees with the scalar-type table.
+TEST(CpuConvert, RoundingMatchesTheTypeTable) {
+  for (double v = -500; v <= 500; v += 0.0078125 * 1.37) {
+    for (double scale : {1.0, 0x1p-8, 0x1p-12}) {
+      const auto f = static_cast<float>(v * scale);
+      EXPECT_EQ(cpu::round_to_e4m3(f), static_cast<float>(round_to(ScalarType::float8_e4m3fn, f)))
+          << f;
+      EXPECT_EQ(cpu::round_to_e2m1(f), static_cast<float>(round_to(ScalarType::float4_e2m1f, f)))
+          << f;
+    }
+  }
+}
+
+// AMX kernels need a CPU with AMX tiles and the kernel's permission to use them.
+TEST(CpuPlatform, AmxAvailability) {
+  const CpuFeatures& f = host_platform().cpu;
+  if (!f.amx_tile)
+    GTEST_SKIP() << "no AMX on this CPU (" << f.brand << "): AMX paths untested here";
+  EXPECT_TRUE(f.amx_permitted) << "the kernel refused XTILEDATA permission";
+}
+
+}  // namespace
+}  // namespace qlinear

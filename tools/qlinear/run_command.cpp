@@ -1,0 +1,113 @@
+// `qlinear run`: one layer of a checkpoint on a .npy input, as an engine would run it: the layer
+// converted to the canonical layout (and split for a tensor-parallel rank), a kernel chosen or
+// forced, x rounded to the checkpoint's activation dtype, the output written as float32 .npy.
+#include <cstdio>
+#include <cstring>
+
+#include "commands.hpp"
+#include "npy.hpp"
+#include "qlinear/checkpoint.hpp"
+#include "qlinear/error.hpp"
+#include "qlinear/linear.hpp"
+
+namespace qlinear::tool {
+namespace {
+
+Tensor on_device(const Tensor& t, Device device) {
+  return t.defined() && !device.is_cpu() ? Tensor::copy_of(t, device) : t;
+}
+
+// x as the layer's activation dtype: the columns [k0, k0 + k) of each row, each value rounded.
+Tensor activations(const NpyArray& array, bool bf16_input, ScalarType act_type, int64_t k0,
+                   int64_t k, const std::string& path) {
+  require(!array.shape.empty(), path, ": x must have at least one dimension ([..., K])");
+  ScalarType source = ScalarType::fp32;
+  if (array.descr == "<f2") source = ScalarType::fp16;
+  if (array.descr == "<u2") {
+    require(bf16_input, path, ": uint16 input; pass --input-bf16 if it holds bfloat16 bits");
+    source = ScalarType::bf16;
+  }
+  const int64_t width = array.shape.back();
+  std::vector<int64_t> shape = array.shape;
+  shape.back() = k;
+  Tensor x = Tensor::empty(act_type, shape);
+  const TensorView in(const_cast<uint8_t*>(array.data.data()), source,
+                      std::span<const int64_t>(array.shape));
+  for (int64_t row = 0; row < x.view().rows(); ++row)
+    for (int64_t c = 0; c < k; ++c)
+      store_value(x, row * k + c, load_value(in, row * width + k0 + c));
+  return x;
+}
+
+}  // namespace
+
+void add_run(CLI::App& app, int& exit_code) {
+  auto* command = app.add_subcommand("run", "run one layer of a checkpoint on a .npy input");
+  static std::string model, layer_name, input, output, kernel, device_text = "default", split_text;
+  static int tp_rank = 0, tp_size = 1;
+  static bool bf16_input = false;
+  command->add_option("--model", model, "checkpoint folder")->required();
+  command->add_option("--layer", layer_name, "module prefix, e.g. model.layers.0.mlp.down_proj")
+      ->required();
+  command
+      ->add_option("--input", input,
+                   "x as .npy [..., K]: float32, float16, or uint16 with --input-bf16")
+      ->required();
+  command->add_option("--output", output, "y as float32 .npy [..., N]")->required();
+  command->add_option("--kernel", kernel, "force this kernel");
+  command->add_option("--device", device_text,
+                      "cpu, cuda, cuda:N or default (the GPU if there is one)");
+  command->add_option("--tp-rank", tp_rank, "tensor-parallel rank");
+  command->add_option("--tp-size", tp_size, "tensor-parallel size");
+  command
+      ->add_option("--tp-split", split_text,
+                   "columns (outputs concatenate) or rows (outputs sum; bias on rank 0); default "
+                   "from the layer name")
+      ->check(CLI::IsMember({"columns", "rows"}));
+  command->add_flag("--input-bf16", bf16_input, "the uint16 input holds bfloat16 bits");
+  command->callback([&exit_code] {
+    using namespace checkpoint;
+    const Checkpoint ckpt = Checkpoint::open(model);
+    CheckpointLayer layer = load_layer(ckpt, layer_name);
+    TensorParallel tp;
+    tp.split = split_text.empty()     ? default_split(layer_name)
+               : split_text == "rows" ? Split::rows
+                                      : Split::columns;
+    tp.rank = tp_rank;
+    tp.size = tp_size;
+    layer = split_layer(layer, tp);
+    const LayerConfig& c = layer.config;
+
+    const NpyArray array = read_npy(input);
+    const int64_t width = array.shape.empty() ? 0 : array.shape.back();
+    // A row-parallel rank takes its slice of x; given the full x, it cuts the slice itself.
+    const bool full_x = tp.split == Split::rows && tp.size > 1 && width == c.k;
+    require(width == c.part_k() || full_x, input, ": x has K = ", width, "; the layer ",
+            tp.size > 1 ? "partition " : "", "takes K = ", c.part_k(),
+            full_x ? "" : cat(" (or the full ", c.k, ")"));
+    const Tensor x_host = activations(array, bf16_input, c.act_type,
+                                      full_x ? tp.rank * c.part_k() : 0, c.part_k(), input);
+
+    const Platform platform = target_platform(device_text);
+    const Device device = platform.device();
+    CheckpointLayer on = layer;
+    for (Tensor* t : {&on.weight, &on.weight_scale, &on.weight_zero_point, &on.weight_global_scale,
+                      &on.g_idx, &on.input_scale, &on.input_zero_point, &on.bias})
+      *t = on_device(*t, device);
+    ChooseOptions options;
+    options.force = kernel;
+    const QuantizedLinear linear(c, on.weights(), device, options);
+    const Tensor y =
+        Tensor::copy_of(linear.forward(on_device(x_host, device), on.bias), Device::cpu());
+
+    std::vector<float> values(static_cast<size_t>(y.numel()));
+    for (int64_t i = 0; i < y.numel(); ++i) values[i] = static_cast<float>(load_value(y, i));
+    write_npy_f32(output, {y.shape().begin(), y.shape().end()}, values);
+    std::printf("layer:  %s (%s)\nconfig: %s\nkernel: %s on %s\noutput: %s\n", layer.name.c_str(),
+                layer.format.c_str(), c.describe().c_str(), linear.kernel().name().c_str(),
+                device.str().c_str(), output.c_str());
+    exit_code = 0;
+  });
+}
+
+}  // namespace qlinear::tool
