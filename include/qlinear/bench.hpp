@@ -103,7 +103,9 @@ Shape parse_shape(std::string_view text);
 struct Options {
   Device device;
   std::vector<LayerConfig> configs;  // one per layer to time (family variant and shape)
-  // Empty: every kernel that runs the config, except the reference.
+  // Kernel names. Empty: each provider's first kernel (priority order) that runs the config, as
+  // selection would pick within the provider, the reference aside. {"all"}: every kernel that
+  // runs it but the reference.
   std::vector<std::string> kernels;
   std::vector<int64_t> m_values{1, 16, 64, 256};
   int reps = 30;

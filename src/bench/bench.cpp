@@ -44,8 +44,8 @@ class KernelCase final : public PeerCase {
     // on_device_ stays alive: a kernel whose layout is the canonical one may keep views into it.
     on_device_ = layer.to(device);
     const LayerWeights w = on_device_.weights();
-    for (const TensorView& t : {w.weight, w.weight_scale, w.weight_zero_point, w.weight_global_scale, w.g_idx,
-                                w.input_scale, w.input_zero_point})
+    for (const TensorView& t : {w.weight, w.weight_scale, w.weight_zero_point,
+                                w.weight_global_scale, w.g_idx, w.input_scale, w.input_zero_point})
       if (t.defined()) weight_bytes_ += t.nbytes();
     for (int i = 0; i < copies; ++i)
       linears_.push_back(std::make_unique<QuantizedLinear>(config_, w, kernel, device));
@@ -112,19 +112,33 @@ int64_t canonical_weight_bytes(const LayerConfig& c) {
 }
 
 // The kernels of the run for `config`: those asked for (or all but the reference) that run here.
+// The kernels of the run for `config`: those named; or with none named, each provider's first
+// kernel (in priority order) that runs the config here, as selection would pick within the
+// provider (the reference aside); or with "all", every kernel but the reference.
 std::vector<const Kernel*> kernels_for(const Options& o, const LayerConfig& config,
                                        const Platform& platform, std::vector<std::string>& notes) {
+  const bool all = o.kernels.size() == 1 && o.kernels.front() == "all";
+  const bool named_only = !o.kernels.empty() && !all;
   std::vector<const Kernel*> chosen;
+  std::vector<Provider> providers_done;
   for (const Kernel* k : qlinear::Registry::global().kernels(platform.kind)) {
     if (k->family() != config.family) continue;
-    const bool named = std::find(o.kernels.begin(), o.kernels.end(), k->name()) != o.kernels.end();
-    if (o.kernels.empty() ? k->info().provider == Provider::reference : !named) continue;
+    const Provider provider = k->info().provider;
+    if (named_only) {
+      if (std::find(o.kernels.begin(), o.kernels.end(), k->name()) == o.kernels.end()) continue;
+    } else if (provider == Provider::reference ||
+               std::find(providers_done.begin(), providers_done.end(), provider) !=
+                   providers_done.end()) {
+      continue;
+    }
     if (Verdict v = k->supported(platform); !v) {
-      notes.push_back(cat(k->name(), ": does not run on ", platform.str(), ": ", v.reason()));
+      if (named_only)
+        notes.push_back(cat(k->name(), ": does not run on ", platform.str(), ": ", v.reason()));
     } else if (Verdict c = k->can_implement(config); !c) {
       notes.push_back(cat(k->name(), ": cannot run ", config.describe(), ": ", c.reason()));
     } else {
       chosen.push_back(k);
+      if (!all) providers_done.push_back(provider);
     }
   }
   return chosen;
@@ -182,7 +196,7 @@ Run run(const Options& o, const std::function<void(const Record&)>& on_record) {
   require(!o.m_values.empty(), "bench: no M values");
   for (int64_t m : o.m_values) require(m > 0, "bench: M = ", m, "; expected positive values");
   for (const std::string& k : o.kernels)
-    require(qlinear::Registry::global().find(k) != nullptr, "bench: kernel '", k,
+    require(k == "all" || qlinear::Registry::global().find(k) != nullptr, "bench: kernel '", k,
             "' is not registered; see `qlinear kernels`");
 
   const Platform& platform = platform_of(o.device);
