@@ -6,13 +6,19 @@
 #if QLINEAR_WITH_ONEDNN
 #include "onednn/onednn_peers.hpp"
 #endif
+#if QLINEAR_WITH_CUDA
+#include "cublaslt/peers.hpp"
+#include "cuda/bench_device.hpp"
+#endif
 
 namespace qlinear::bench::detail {
 
 std::vector<std::pair<DeviceType, BenchDeviceFactory>> built_in_bench_devices() {
   std::vector<std::pair<DeviceType, BenchDeviceFactory>> list;
   list.emplace_back(DeviceType::cpu, make_cpu_bench_device);
-  // cuda: the CUDA build adds its BenchDevice (CUDA events, device bandwidth, H100 peaks) here.
+#if QLINEAR_WITH_CUDA
+  list.emplace_back(DeviceType::cuda, cuda::make_cuda_bench_device);
+#endif
   return list;
 }
 
@@ -23,7 +29,13 @@ std::vector<std::pair<PlatformKind, std::shared_ptr<const Peer>>> built_in_peers
   list.emplace_back(PlatformKind::cpu, onednn::make_int8_runtime_scales_peer());
   list.emplace_back(PlatformKind::cpu, onednn::make_bf16_dense_peer());
 #endif
-  // cuda: the cuBLASLt peers (fp8 / int8 where the family has them, then bf16 dense) go here.
+#if QLINEAR_WITH_CUDA
+  list.emplace_back(PlatformKind::cuda, cublaslt::make_fp8_block128_peer());
+  list.emplace_back(PlatformKind::cuda, cublaslt::make_fp8_rowwise_peer());
+  list.emplace_back(PlatformKind::cuda, cublaslt::make_fp8_tensorwise_peer());
+  list.emplace_back(PlatformKind::cuda, cublaslt::make_int8_peer());
+  list.emplace_back(PlatformKind::cuda, cublaslt::make_bf16_dense_peer());
+#endif
   return list;
 }
 

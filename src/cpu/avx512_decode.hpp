@@ -6,17 +6,23 @@
 #include <immintrin.h>
 
 #include "cpu/mixed_precision_tile.hpp"
+#include "cpu/tile_rows.hpp"
 
 namespace qlinear::cpu {
 namespace {  // NOLINT(google-build-namespaces): one private copy per ISA file, see above
 
-// float8_e4m3fn codes (zero-extended in 32-bit lanes) as fp32: moved into fp16's bit positions
-// (exponent bias 15 instead of 7, subnormals included) and scaled by 2^8, exactly.
+// float8_e4m3fn codes (zero-extended in 32-bit lanes) as fp32, exactly: exponent and mantissa
+// moved to fp32's bit positions give 2^(e - 127)·1.m (e4m3 subnormals land on fp32 subnormals),
+// times 2^120 is the e4m3 value (bias 7); then the sign to bit 31.
+// NOTES: assumes denormals-are-zero off (the default): with DAZ set, subnormal weights read as 0.
 inline __m512 e4m3_to_fp32(__m512i code) {
-  const __m512i sign = _mm512_slli_epi32(_mm512_and_si512(code, _mm512_set1_epi32(0x80)), 8);
-  const __m512i rest = _mm512_slli_epi32(_mm512_and_si512(code, _mm512_set1_epi32(0x7f)), 7);
-  const __m256i half = _mm512_cvtepi32_epi16(_mm512_or_si512(sign, rest));
-  return _mm512_mul_ps(_mm512_cvtph_ps(half), _mm512_set1_ps(256.f));
+  const __m512i magnitude =
+      _mm512_and_si512(_mm512_slli_epi32(code, 20), _mm512_set1_epi32(0x07f00000));
+  const __m512 value = _mm512_mul_ps(_mm512_castsi512_ps(magnitude), _mm512_set1_ps(0x1p120f));
+  // A | (B & C) is ternary-logic 0xF8 with A = value, B = the shifted sign, C = the sign bit.
+  return _mm512_castsi512_ps(
+      _mm512_ternarylogic_epi32(_mm512_castps_si512(value), _mm512_slli_epi32(code, 24),
+                                _mm512_set1_epi32(static_cast<int>(0x80000000u)), 0xf8));
 }
 
 // One segment of a mixed-precision tile (mixed_precision_tile.hpp): where its codes start, its
@@ -53,6 +59,82 @@ inline void finish_segment(const MixedTileArgs& a, int64_t s, int64_t row0, __m5
         a.x_scales ? _mm512_mul_ps(scale, _mm512_set1_ps(a.x_scales[s * kMixedTileRows + row0 + r]))
                    : scale;
     acc[r] = _mm512_fmadd_ps(sum, row_scale, acc[r]);
+  }
+}
+
+// A chunk of at most one block of rows (M <= 8: the weights stream once, nothing to keep in
+// cache) runs with every sum in registers: for register blocks of rows = 8, 4, 2, 1 it calls
+// accumulate(rows, segment, x, part) over each whole segment, part being the block's register
+// sums (zeroed per segment), and scales them into the rows' accumulators.
+// MaxChains: sums per row for blocks of fewer than 4 rows (see the tiles' NOTES).
+template <int Bits, int RowElements, typename Element, int MaxChains, typename Accumulate>
+inline void run_rows_in_registers(const MixedTileArgs& a, Accumulate&& accumulate) {
+  for_row_blocks<8>(a.rows, [&](auto rows, int64_t row0) {
+    constexpr int kRows = decltype(rows)::value;
+    constexpr int Chains = kRows >= 4 ? 1 : MaxChains;
+    __m512 acc[kRows];
+    for (int r = 0; r < kRows; ++r) acc[r] = _mm512_setzero_ps();
+    const auto* x = static_cast<const Element*>(a.x) + RowElements * row0;
+    const uint8_t* p = a.weights;
+    for (int64_t s = 0; s < a.segments; ++s) {
+      const int64_t length = a.segment_lengths[s];
+      const Segment segment = next_segment<Bits>(a, p, length);
+      __m512 part[Chains][kRows];
+      for (int c = 0; c < Chains; ++c)
+        for (int r = 0; r < kRows; ++r) part[c][r] = _mm512_setzero_ps();
+      accumulate(rows, segment, length, x, part);
+      finish_segment(a, s, row0, segment.scale, part, acc);
+      x += length * kMixedTileRows;
+    }
+    for (int r = 0; r < kRows; ++r) _mm512_storeu_ps(a.y + (row0 + r) * kMixedTileN, acc[r]);
+  });
+}
+
+// K is taken up to 512 positions at a time (a segment, or a piece of a long one) for every row of
+// the chunk: the tile's codes for those positions stay in L1 while the rows' activations stream
+// from L2, and register blocks of up to 16 rows decode each weight vector once per 16 rows. The
+// fp32 sums of a segment live in a buffer between steps.
+inline constexpr int64_t kStepPositions = 512;
+
+// The K-stepped loop of the AVX-512 mixed-precision tiles over a chunk of rows. For each segment
+// and step it calls step(rows, codes, x, x_next, positions, part) for register blocks of
+// rows = 16, 8, 4, 2, 1 (compile-time), which adds the rows' sums over `positions` K positions from
+// `codes` on to part[rows][16] (x: the block's first row at the step's first position; x_next: the
+// next block, for rows 8 to 15). At each segment's end y += part · scale (· activation scale).
+// RowElements: elements between the rows of a block at one position (1 fp32, 2 bf16 pairs).
+template <int Bits, int RowElements, typename Element, typename Step>
+inline void run_chunk(const MixedTileArgs& a, Step&& step) {
+  const auto* x = static_cast<const Element*>(a.x);
+  alignas(64) float part[kMixedChunkRows * kMixedTileN];
+  for (int64_t i = 0; i < a.rows * kMixedTileN; ++i) a.y[i] = 0.f;
+  const uint8_t* p = a.weights;
+  int64_t before = 0;  // K positions of the segments before this one
+  for (int64_t s = 0; s < a.segments; ++s) {
+    const int64_t length = a.segment_lengths[s];
+    const Segment segment = next_segment<Bits>(a, p, length);
+    for (int64_t i = 0; i < a.rows * kMixedTileN; ++i) part[i] = 0.f;
+    for (int64_t i0 = 0; i0 < length; i0 += kStepPositions) {
+      const int64_t positions = length - i0 < kStepPositions ? length - i0 : kStepPositions;
+      const uint8_t* codes = segment.codes + i0 * kMixedTileN * Bits / 8;
+      for_row_blocks<16>(a.rows, [&](auto rows, int64_t first) {
+        const Element* block = x + (first / kMixedTileRows) * a.x_block_stride +
+                               RowElements * (first % kMixedTileRows) +
+                               (before + i0) * kMixedTileRows;
+        step(rows, segment, codes, block, block + a.x_block_stride, positions,
+             part + first * kMixedTileN);
+      });
+    }
+    for (int64_t r = 0; r < a.rows; ++r) {
+      const int64_t scale_index =
+          (r / kMixedTileRows * a.segments + s) * kMixedTileRows + r % kMixedTileRows;
+      const __m512 scale =
+          a.x_scales ? _mm512_mul_ps(segment.scale, _mm512_set1_ps(a.x_scales[scale_index]))
+                     : segment.scale;
+      float* y = a.y + r * kMixedTileN;
+      _mm512_storeu_ps(
+          y, _mm512_fmadd_ps(_mm512_loadu_ps(part + r * kMixedTileN), scale, _mm512_loadu_ps(y)));
+    }
+    before += length;
   }
 }
 

@@ -28,7 +28,7 @@ void for_each_tile(int64_t tiles, int64_t blocks, int64_t chunk_blocks,
 
 void store_tile(const float* y, const float* row_scale, int64_t row0, int64_t rows, int64_t col0,
                 const TensorView& bias, const TensorView& out) {
-  const int64_t n = out.size(-1);
+  const int64_t n = out.shape()[out.ndim() - 1];
   const int64_t cols = std::min(kTileN, n - col0);
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t j = 0; j < cols; ++j) {

@@ -12,7 +12,6 @@
 #include <cstring>
 #include <vector>
 
-#include "cpu/convert.hpp"
 #include "cpu/driver.hpp"
 #include "cpu/int8_tile.hpp"
 #include "cpu/kernels.hpp"
@@ -35,8 +34,9 @@ struct Packed final : PreparedWeights {
   using PreparedWeights::PreparedWeights;
   std::vector<uint8_t> weights;          // [tiles][tile_bytes]
   std::vector<int32_t> segment_lengths;  // padded to multiples of kInt8SegmentAlign
-  std::vector<int32_t> source_k;         // [Kp]: K position each padded position reads, -1 = pad
-  std::vector<Run> runs;                 // the same as contiguous runs
+  std::vector<Run> runs;                 // where x's K positions land in the padded K
+  int64_t padded_k = 0;                  // Kp: K with every segment padded
+  int code_bits = 8;
   int64_t tiles = 0, tile_bytes = 0;
   float input_scale = 0;
   int32_t input_zero_point = 0;
@@ -80,7 +80,7 @@ void dynamic_scale(const LayerConfig& c, RowStats s, float& scale, float& zero) 
 QuantizedX quantize(const Packed& p, const TensorView& x, ActivationFns fns) {
   const LayerConfig& c = p.config();
   const int64_t m = x.rows(), k = c.part_k();
-  const auto kp = static_cast<int64_t>(p.source_k.size());
+  const int64_t kp = p.padded_k;
   const int64_t blocks = (m + kBlockRows - 1) / kBlockRows;
   const int type = type_code(c.act_type);
   const int64_t element = info(c.act_type).bits / 8;
@@ -131,7 +131,8 @@ class Int8DotKernel final : public Kernel {
       : info_{cat(qlinear::name(family), "_", qlinear::name(isa)), Provider::cpu, family},
         isa_(isa),
         tile_(tile),
-        activation_(activation) {}
+        activation_(activation),
+        code_bits_(family == Family::w4a8_int && isa == CpuIsa::avx512_vnni ? 4 : 8) {}
 
   const KernelInfo& info() const override { return info_; }
   Verdict supported(const Platform& platform) const override { return runs_at(platform, isa_); }
@@ -152,15 +153,16 @@ class Int8DotKernel final : public Kernel {
     for (int64_t k0 = 0; k0 < k; k0 += group) {
       const int64_t padded =
           (group + kInt8SegmentAlign - 1) / kInt8SegmentAlign * kInt8SegmentAlign;
-      p->runs.push_back({k0, static_cast<int64_t>(p->source_k.size()), std::min(group, k - k0)});
+      p->runs.push_back({k0, p->padded_k, std::min(group, k - k0)});
       p->segment_lengths.push_back(static_cast<int32_t>(padded));
-      for (int64_t i = 0; i < padded; ++i)
-        p->source_k.push_back(i < group ? static_cast<int32_t>(k0 + i) : -1);
+      p->padded_k += padded;
     }
     const auto segments = static_cast<int64_t>(p->segment_lengths.size());
     p->tiles = (n + kTileN - 1) / kTileN;
-    p->tile_bytes = static_cast<int64_t>(p->source_k.size()) * kTileN + segments * 128;
-    p->weights.assign(static_cast<size_t>(p->tiles * p->tile_bytes), 0);
+    p->code_bits = code_bits_;
+    p->tile_bytes = p->padded_k * kTileN * code_bits_ / 8 + segments * 128;
+    // Nibbles hold value + 8: 0x88 is two zero weights, for the padding.
+    p->weights.assign(static_cast<size_t>(p->tiles * p->tile_bytes), code_bits_ == 4 ? 0x88 : 0);
     const auto* weight = w.weight.data_as<const uint8_t>();
     const int64_t scale_columns = c.weight_scale_shape()[1];
     parallel_for(p->tiles, 1, [&](int64_t t0, int64_t t1) {
@@ -174,14 +176,20 @@ class Int8DotKernel final : public Kernel {
             const int64_t col = t * kTileN + j;
             for (int64_t i = 0; i < std::min(length, group); ++i) {
               const int8_t v = weight_at(c, weight, col, s * group + i);
-              out[(i / 4) * 4 * kTileN + j * 4 + i % 4] = static_cast<uint8_t>(v);
               colsums[j] += v;
+              if (code_bits_ == 8) {
+                out[(i / 4) * 4 * kTileN + j * 4 + i % 4] = static_cast<uint8_t>(v);
+              } else {
+                uint8_t& byte = out[(i / 4) * 2 * kTileN + j * 2 + (i % 4) / 2];
+                const int shift = 4 * (i % 2);
+                byte = static_cast<uint8_t>((byte & ~(0xf << shift)) | ((v + 8) << shift));
+              }
             }
             const int64_t scale_index =
                 c.weight_scale == Granularity::per_tensor ? 0 : col * scale_columns + s;
             scales[j] = static_cast<float>(load_value(w.weight_scale, scale_index));
           }
-          out += length * kTileN;
+          out += length * kTileN * code_bits_ / 8;
           std::memcpy(out, colsums, sizeof colsums);
           std::memcpy(out + sizeof colsums, scales, sizeof scales);
           out += 128;
@@ -198,10 +206,11 @@ class Int8DotKernel final : public Kernel {
              const TensorView& out, Stream) const override {
     const auto& p = static_cast<const Packed&>(prepared);
     const int64_t m = x.rows();
-    const auto kp = static_cast<int64_t>(p.source_k.size());
+    const int64_t kp = p.padded_k;
     const QuantizedX q = quantize(p, x, activation_);
     const int64_t blocks = (m + kBlockRows - 1) / kBlockRows;
     Int8TileArgs a{};
+    a.code_bits = p.code_bits;
     a.segment_lengths = p.segment_lengths.data();
     a.segments = static_cast<int64_t>(p.segment_lengths.size());
     for_each_tile(p.tiles, blocks, kInt8ChunkRows / kBlockRows,
@@ -233,6 +242,7 @@ class Int8DotKernel final : public Kernel {
   CpuIsa isa_;
   Int8TileFn tile_;
   ActivationFns activation_;
+  int code_bits_;  // 4: int4 weights stay nibbles (the VNNI tile widens them in registers)
 };
 
 std::shared_ptr<const Kernel> make_kernel(Family family, CpuIsa isa) {

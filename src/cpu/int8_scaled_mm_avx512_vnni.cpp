@@ -25,32 +25,107 @@ inline void dpbusd(__m512i& acc, __m512i a, __m512i b) {
   asm("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(a), "v"(b));
 }
 
-// sums[r][16] += Σ_{quads} u[r]·w for the Rows rows of one block from x on (quad after quad).
-template <int Rows>
-void step(const uint8_t* codes, const uint8_t* x, int64_t quads, int32_t* sums) {
-  constexpr int kChains = Rows >= 4 ? 1 : 4 / Rows;  // divides kInt8SegmentAlign / 4
-  __m512i sum[kChains][Rows];
-  for (int r = 0; r < Rows; ++r) {
-    sum[0][r] = _mm512_loadu_si512(sums + r * kInt8TileN);
-    for (int c = 1; c < kChains; ++c) sum[c][r] = _mm512_setzero_si512();
+// The 16 columns x 4 positions of one quad as int8 in vpdpbusd's layout: from 64 int8 codes, or
+// from 16 words of 4 nibbles (value + 8): the nibbles spread to bytes in two shift-and-mask steps
+// (pairs to the halves of the dword, then to bytes), less 8 per byte.
+template <int Bits>
+inline __m512i quad_weights(const uint8_t* codes) {
+  if constexpr (Bits == 8) {
+    return _mm512_loadu_si512(codes);
+  } else {
+    const __m512i words =
+        _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes)));
+    // (A | B) & C is ternary-logic 0xA8 with A = shifted, B = words, C = mask.
+    const __m512i pairs = _mm512_ternarylogic_epi32(_mm512_slli_epi32(words, 8), words,
+                                                    _mm512_set1_epi32(0x00ff00ff), 0xa8);
+    const __m512i bytes = _mm512_ternarylogic_epi32(_mm512_slli_epi32(pairs, 4), pairs,
+                                                    _mm512_set1_epi32(0x0f0f0f0f), 0xa8);
+    return _mm512_sub_epi8(bytes, _mm512_set1_epi8(8));
   }
-  for (int64_t quad = 0; quad < quads; quad += kChains) {
+}
+
+// acc + scale · fp32(sum - shift · colsum): a segment's exact integer sum, shifted back to q - z.
+inline __m512 finish_segment(__m512i sum, int32_t shift, __m512i colsum, __m512 scale, __m512 acc) {
+  const __m512i total = _mm512_sub_epi32(sum, _mm512_mullo_epi32(_mm512_set1_epi32(shift), colsum));
+  return _mm512_fmadd_ps(_mm512_cvtepi32_ps(total), scale, acc);
+}
+
+// Segment s of a tile at p: its codes, quads, column sums and scales; advances p past it.
+struct Segment {
+  const uint8_t* codes;
+  int64_t quads;
+  __m512i colsum;
+  __m512 scale;
+};
+template <int Bits>
+inline Segment next_segment(const Int8TileArgs& a, int64_t s, const uint8_t*& p) {
+  Segment segment{p, a.segment_lengths[s] / 4, _mm512_setzero_si512(), _mm512_setzero_ps()};
+  p += segment.quads * 4 * kInt8TileN * Bits / 8;
+  segment.colsum = _mm512_loadu_si512(p);
+  segment.scale = _mm512_loadu_ps(reinterpret_cast<const float*>(p + 64));
+  p += 128;
+  return segment;
+}
+
+template <int Rows>
+inline constexpr int kChains = Rows >= 4 ? 1 : 4 / Rows;  // divides kInt8SegmentAlign / 4
+
+// sum[c][r] += Σ_{quads} u[r]·w for the Rows rows of one block from x on, quad q into chain
+// q % Chains.
+template <int Bits, int Rows, int Chains>
+inline void accumulate(const uint8_t* codes, const uint8_t* x, int64_t quads,
+                       __m512i (&sum)[Chains][Rows]) {
+  constexpr int kQuadBytes = 4 * kInt8TileN * Bits / 8;
+  for (int64_t quad = 0; quad < quads; quad += Chains) {
     _mm_prefetch(reinterpret_cast<const char*>(codes) + kPrefetchBytes, _MM_HINT_T0);
-    for (int c = 0; c < kChains; ++c) {
-      const __m512i w = _mm512_loadu_si512(codes + c * 64);
+    for (int c = 0; c < Chains; ++c) {
+      const __m512i w = quad_weights<Bits>(codes + c * kQuadBytes);
       for (int r = 0; r < Rows; ++r) {
         int32_t xq;
         __builtin_memcpy(&xq, x + c * 4 * kInt8TileRows + 4 * r, 4);
         dpbusd(sum[c][r], _mm512_set1_epi32(xq), w);
       }
     }
-    codes += kChains * 64;
-    x += kChains * 4 * kInt8TileRows;
+    codes += Chains * kQuadBytes;
+    x += Chains * 4 * kInt8TileRows;
   }
+}
+
+// sums[r][16] += the same, through registers (the K-stepped path).
+template <int Bits, int Rows>
+void step(const uint8_t* codes, const uint8_t* x, int64_t quads, int32_t* sums) {
+  __m512i sum[kChains<Rows>][Rows];
   for (int r = 0; r < Rows; ++r) {
-    for (int c = 1; c < kChains; ++c) sum[0][r] = _mm512_add_epi32(sum[0][r], sum[c][r]);
+    sum[0][r] = _mm512_loadu_si512(sums + r * kInt8TileN);
+    for (int c = 1; c < kChains<Rows>; ++c) sum[c][r] = _mm512_setzero_si512();
+  }
+  accumulate<Bits>(codes, x, quads, sum);
+  for (int r = 0; r < Rows; ++r) {
+    for (int c = 1; c < kChains<Rows>; ++c) sum[0][r] = _mm512_add_epi32(sum[0][r], sum[c][r]);
     _mm512_storeu_si512(sums + r * kInt8TileN, sum[0][r]);
   }
+}
+
+// y[r] = Σ_segments scale · fp32(Σ u·w - shift[r]·colsum) for Rows rows of one block, every sum in
+// registers (a chunk of at most 8 rows: the weights stream once).
+template <int Bits, int Rows>
+void block_in_registers(const Int8TileArgs& a, const uint8_t* x, const int32_t* shift, float* y) {
+  __m512 acc[Rows];
+  for (int r = 0; r < Rows; ++r) acc[r] = _mm512_setzero_ps();
+  const uint8_t* p = a.weights;
+  for (int64_t s = 0; s < a.segments; ++s) {
+    const auto [codes, quads, colsum, scale] = next_segment<Bits>(a, s, p);
+    __m512i sum[kChains<Rows>][Rows];
+    for (int c = 0; c < kChains<Rows>; ++c)
+      for (int r = 0; r < Rows; ++r) sum[c][r] = _mm512_setzero_si512();
+    accumulate<Bits>(codes, x, quads, sum);
+    for (int r = 0; r < Rows; ++r) {
+      for (int c = 1; c < kChains<Rows>; ++c) sum[0][r] = _mm512_add_epi32(sum[0][r], sum[c][r]);
+      acc[r] = finish_segment(sum[0][r], shift[r], colsum, scale, acc[r]);
+    }
+    x += quads * 4 * kInt8TileRows;
+  }
+  for (int r = 0; r < Rows; ++r) _mm512_storeu_ps(y + r * kInt8TileN, acc[r]);
 }
 
 // 16 activations from i on (fewer under `mask`) as fp32; masked-off lanes are 0.
@@ -100,18 +175,22 @@ void quantize_row_avx512(const void* x, int type, int64_t n, float scale, float 
   }
 }
 
-void int8_tile_avx512_vnni(const Int8TileArgs& a) {
+namespace {
+
+template <int Bits>
+void chunk(const Int8TileArgs& a) {
+  if (a.rows <= kInt8TileRows) {
+    for_row_blocks<8>(a.rows, [&](auto rows, int64_t done) {
+      block_in_registers<Bits, rows>(a, a.x + 4 * done, a.shift + done, a.y + done * kInt8TileN);
+    });
+    return;
+  }
   alignas(64) int32_t sums[kInt8ChunkRows * kInt8TileN];
   for (int64_t i = 0; i < a.rows * kInt8TileN; ++i) a.y[i] = 0.f;
   const uint8_t* p = a.weights;
   int64_t quads_before = 0;  // quads of x in the segments before this one
   for (int64_t s = 0; s < a.segments; ++s) {
-    const int64_t quads = a.segment_lengths[s] / 4;
-    const uint8_t* codes = p;
-    p += quads * 4 * kInt8TileN;
-    const __m512i colsum = _mm512_loadu_si512(p);
-    const __m512 scale = _mm512_loadu_ps(reinterpret_cast<const float*>(p + 64));
-    p += 128;
+    const auto [codes, quads, colsum, scale] = next_segment<Bits>(a, s, p);
     for (int64_t i = 0; i < a.rows * kInt8TileN; ++i) sums[i] = 0;
     for (int64_t q0 = 0; q0 < quads; q0 += kStepQuads) {
       const int64_t step_quads = quads - q0 < kStepQuads ? quads - q0 : kStepQuads;
@@ -120,20 +199,27 @@ void int8_tile_avx512_vnni(const Int8TileArgs& a) {
                                (quads_before + q0) * 4 * kInt8TileRows;
         const int64_t rows = a.rows - first < kInt8TileRows ? a.rows - first : kInt8TileRows;
         for_row_blocks<8>(rows, [&](auto rows, int64_t done) {
-          step<rows>(codes + q0 * 64, block + 4 * done, step_quads,
-                     sums + (first + done) * kInt8TileN);
+          step<Bits, rows>(codes + q0 * 4 * kInt8TileN * Bits / 8, block + 4 * done, step_quads,
+                           sums + (first + done) * kInt8TileN);
         });
       }
     }
     for (int64_t r = 0; r < a.rows; ++r) {
-      const __m512i total =
-          _mm512_sub_epi32(_mm512_loadu_si512(sums + r * kInt8TileN),
-                           _mm512_mullo_epi32(_mm512_set1_epi32(a.shift[r]), colsum));
       float* y = a.y + r * kInt8TileN;
-      _mm512_storeu_ps(y, _mm512_fmadd_ps(_mm512_cvtepi32_ps(total), scale, _mm512_loadu_ps(y)));
+      _mm512_storeu_ps(y, finish_segment(_mm512_loadu_si512(sums + r * kInt8TileN), a.shift[r],
+                                         colsum, scale, _mm512_loadu_ps(y)));
     }
     quads_before += quads;
   }
+}
+
+}  // namespace
+
+void int8_tile_avx512_vnni(const Int8TileArgs& a) {
+  if (a.code_bits == 4)
+    chunk<4>(a);
+  else
+    chunk<8>(a);
 }
 
 }  // namespace qlinear::cpu

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <vector>
 
 #include "cpu/int8_tile.hpp"
 
@@ -49,30 +50,37 @@ void quantize_row_scalar(const void* x, int type, int64_t n, float scale, float 
 }
 
 void int8_tile_scalar(const Int8TileArgs& a) {
-  for (int64_t r = 0; r < a.rows; ++r) {
-    float acc[kInt8TileN] = {};
-    const uint8_t* p = a.weights;
-    const uint8_t* x = a.x + (r / kInt8TileRows) * a.x_block_stride + (r % kInt8TileRows) * 4;
-    for (int64_t s = 0; s < a.segments; ++s) {
-      const int64_t length = a.segment_lengths[s];
-      const auto* codes = reinterpret_cast<const int8_t*>(p);
-      p += length * kInt8TileN;
-      int32_t colsums[kInt8TileN];
-      float scales[kInt8TileN];
-      std::memcpy(colsums, p, sizeof colsums);
-      std::memcpy(scales, p + sizeof colsums, sizeof scales);
-      p += sizeof colsums + sizeof scales;
-      for (int j = 0; j < kInt8TileN; ++j) {
-        int32_t sum = 0;
-        for (int64_t i = 0; i < length; ++i)
-          sum += static_cast<int32_t>(x[(i / 4) * 4 * kInt8TileRows + i % 4]) *
-                 codes[(i / 4) * 4 * kInt8TileN + j * 4 + i % 4];
-        acc[j] += static_cast<float>(sum - a.shift[r] * colsums[j]) * scales[j];
+  std::vector<float> acc(static_cast<size_t>(a.rows * kInt8TileN), 0.f);
+  std::vector<int32_t> w;
+  const uint8_t* p = a.weights;
+  int64_t k0 = 0;
+  for (int64_t s = 0; s < a.segments; ++s) {
+    const int64_t length = a.segment_lengths[s];
+    const auto* codes = reinterpret_cast<const int8_t*>(p);
+    p += length * kInt8TileN;
+    int32_t colsums[kInt8TileN];
+    float scales[kInt8TileN];
+    std::memcpy(colsums, p, sizeof colsums);
+    std::memcpy(scales, p + sizeof colsums, sizeof scales);
+    p += sizeof colsums + sizeof scales;
+    // The segment's weights as int32 [length][16], for every row.
+    w.resize(static_cast<size_t>(length * kInt8TileN));
+    for (int64_t i = 0; i < length; ++i)
+      for (int j = 0; j < kInt8TileN; ++j)
+        w[i * kInt8TileN + j] = codes[(i / 4) * 4 * kInt8TileN + j * 4 + i % 4];
+    for (int64_t r = 0; r < a.rows; ++r) {
+      const uint8_t* x = a.x + (r / kInt8TileRows) * a.x_block_stride + (r % kInt8TileRows) * 4;
+      int32_t sum[kInt8TileN] = {};
+      for (int64_t i = 0; i < length; ++i) {
+        const int32_t u = x[((k0 + i) / 4) * 4 * kInt8TileRows + (k0 + i) % 4];
+        for (int j = 0; j < kInt8TileN; ++j) sum[j] += u * w[i * kInt8TileN + j];
       }
-      x += length * kInt8TileRows;
+      for (int j = 0; j < kInt8TileN; ++j)
+        acc[r * kInt8TileN + j] += static_cast<float>(sum[j] - a.shift[r] * colsums[j]) * scales[j];
     }
-    std::memcpy(a.y + r * kInt8TileN, acc, sizeof acc);
+    k0 += length;
   }
+  std::memcpy(a.y, acc.data(), acc.size() * sizeof(float));
 }
 
 }  // namespace qlinear::cpu

@@ -1,6 +1,6 @@
 // The contract between the int8 dot-product driver (int8_dot.cpp: int8_scaled_mm and w4a8_int)
 // and its per-ISA tile functions (int8_scaled_mm_<isa>.cpp). Files compiled with ISA flags
-// include only this header, <immintrin.h> and C headers (see mixed_precision_tile.hpp).
+// include only the tile headers (see mixed_precision_tile.hpp).
 #pragma once
 
 #include <cstdint>
@@ -16,7 +16,9 @@ inline constexpr int kInt8SegmentAlign = 16;  // 4 quads: the tiles' loops need 
 // positions sharing one weight scale: a group, or all of K). Its extent is padded to a multiple
 // of kInt8SegmentAlign with zero weights.
 //   codes    [len / 4][16][4] int8: the 4 consecutive K positions of a column in one dword, the
-//            operand layout of vpdpbusd
+//            operand layout of vpdpbusd; or, with code_bits 4 (w4a8_int in the _avx512_vnni
+//            tile), [len / 4][16] 16-bit words, word j holding column j's 4 positions as nibbles
+//            (position 4q + t at bits 4t), each the value + 8
 //   colsums  [16] int32: Σ_k w over the segment
 //   scales   [16] fp32: the weight scale of each column for this segment
 //
@@ -29,6 +31,7 @@ inline constexpr int kInt8SegmentAlign = 16;  // 4 quads: the tiles' loops need 
 // conversion.
 struct Int8TileArgs {
   const uint8_t* weights;
+  int code_bits;  // 8, or 4 (see above)
   const int32_t* segment_lengths;
   int64_t segments;
   const uint8_t* x;        // the first block of the chunk

@@ -20,7 +20,6 @@
 #include <array>
 #include <cmath>
 #include <cstring>
-#include <numeric>
 #include <vector>
 
 #include "cpu/convert.hpp"
@@ -266,9 +265,13 @@ class DequantKernel final : public Kernel {
       for (int64_t b = b0; b < b1; ++b)
         for (int64_t r = 0; r < kMixedTileRows; ++r) {
           const int64_t row = b * kMixedTileRows + r;
-          if (row >= m) {
-            for (int64_t i = 0; i < kp; ++i)
-              store_x(xs_fp32, xs_bf16, b * block_elements, i, r, 0.f);
+          if (row >= m) break;          // rows past M stay 0, as the buffers start
+          if (bf16_x_ && !quantized) {  // bf16 activations as they are
+            const auto* bits = x.data_as<const uint16_t>() + row * k;
+            for (int64_t i = 0; i < kp; ++i) {
+              const int32_t src = p.source_k[i];
+              xs_bf16[b * block_elements + (i / 2) * 16 + r * 2 + i % 2] = src < 0 ? 0 : bits[src];
+            }
             continue;
           }
           for (int64_t i = 0; i < k; ++i) v[i] = load_float(x.data(), c.act_type, row * k + i);

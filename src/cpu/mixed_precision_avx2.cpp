@@ -20,14 +20,15 @@ inline __m256 lookup16(__m256i index, const __m256 table[2]) {
   return _mm256_blendv_ps(low, high, _mm256_castsi256_ps(_mm256_slli_epi32(index, 28)));
 }
 
-// float8_e4m3fn codes (in 32-bit lanes) as fp32: fp16 bit positions, then times 2^8 (exact).
+// float8_e4m3fn codes (in 32-bit lanes) as fp32, as in avx512_decode.hpp: exponent and mantissa
+// in fp32's positions times 2^120 (exact, subnormals included, DAZ off), the sign to bit 31.
 inline __m256 e4m3_to_fp32(__m256i code) {
-  const __m256i sign = _mm256_slli_epi32(_mm256_and_si256(code, _mm256_set1_epi32(0x80)), 8);
-  const __m256i rest = _mm256_slli_epi32(_mm256_and_si256(code, _mm256_set1_epi32(0x7f)), 7);
-  const __m256i half32 = _mm256_or_si256(sign, rest);
-  const __m128i half =
-      _mm_packus_epi32(_mm256_castsi256_si128(half32), _mm256_extracti128_si256(half32, 1));
-  return _mm256_mul_ps(_mm256_cvtph_ps(half), _mm256_set1_ps(256.f));
+  const __m256i magnitude =
+      _mm256_and_si256(_mm256_slli_epi32(code, 20), _mm256_set1_epi32(0x07f00000));
+  const __m256 value = _mm256_mul_ps(_mm256_castsi256_ps(magnitude), _mm256_set1_ps(0x1p120f));
+  const __m256i sign = _mm256_and_si256(_mm256_slli_epi32(code, 24),
+                                        _mm256_set1_epi32(static_cast<int>(0x80000000u)));
+  return _mm256_or_ps(value, _mm256_castsi256_ps(sign));
 }
 
 // w[position][half]: K positions (i, i + 1), column halves [0, 8) and [8, 16), as fp32.

@@ -7,8 +7,7 @@
 //
 // NOTES: at one row the loop is bound by the FMA latency of its sums, so a row spreads its sum
 // over `kChains` accumulators (four K positions in flight); with four or more rows the rows are
-// the independent chains and one accumulator each keeps registers free (8 rows: 8 sums + 8
-// segment sums + 4 weights).
+// the independent chains (16 rows: 16 sums + 4 weights + the table). K steps: see run_chunk.
 #include <immintrin.h>
 
 #include "cpu/avx512_decode.hpp"
@@ -17,6 +16,8 @@
 
 namespace qlinear::cpu {
 namespace {
+
+constexpr int kMaxChains = 4;  // sums per row below 4 rows: one per position of a 4-position step
 
 // The 16 columns of K positions k0..k0+3 of a segment, as fp32 values.
 template <int Bits, bool E4m3>
@@ -44,48 +45,62 @@ inline void load_four(const MixedTileArgs& a, const uint8_t* codes, __m512 table
   }
 }
 
-template <int Bits, bool E4m3, int Rows>
-void tile(const MixedTileArgs& a, int64_t row0, const float* x, float* y) {
-  constexpr int kChains = Rows >= 4 ? 1 : 4;
-  __m512 acc[Rows];
-  for (int r = 0; r < Rows; ++r) acc[r] = _mm512_setzero_ps();
-  const __m512 table = _mm512_loadu_ps(a.values);  // 4-bit codes without zero points
-  const uint8_t* p = a.weights;
-  for (int64_t s = 0; s < a.segments; ++s) {
-    const int64_t length = a.segment_lengths[s];
-    const Segment segment = next_segment<Bits>(a, p, length);
-    const uint8_t* codes = segment.codes;
-    const __m512 scale = segment.scale;
-    const __m512i offset = segment.offset;
-    __m512 part[kChains][Rows];
-    for (int c = 0; c < kChains; ++c)
-      for (int r = 0; r < Rows; ++r) part[c][r] = _mm512_setzero_ps();
-    for (int64_t i = 0; i < length; i += 4) {
-      __m512 w[4];
-      _mm_prefetch(reinterpret_cast<const char*>(codes) + kMixedPrefetchBytes, _MM_HINT_T0);
-      load_four<Bits, E4m3>(a, codes, table, offset, w);
-      codes += 4 * kMixedTileN * Bits / 8;
-      for (int j = 0; j < 4; ++j)
-        for (int r = 0; r < Rows; ++r)
-          part[j % kChains][r] = _mm512_fmadd_ps(_mm512_set1_ps(x[j * kMixedTileRows + r]), w[j],
-                                                 part[j % kChains][r]);
-      x += 4 * kMixedTileRows;
-    }
-    finish_segment(a, s, row0, scale, part, acc);
+// sum[c][r] += x[r]·w over `positions` K positions of the tile's codes from `codes` on, for Rows
+// rows (up to 16: rows 8.. from the next block, `x_next`), position j of each 4 into chain
+// j % Chains.
+template <int Bits, bool E4m3, int Rows, int Chains>
+inline void accumulate(const MixedTileArgs& a, const uint8_t* codes, __m512 table, __m512i offset,
+                       const float* x, const float* x_next, int64_t positions,
+                       __m512 (&sum)[Chains][Rows]) {
+  for (int64_t i = 0; i < positions; i += 4) {
+    __m512 w[4];
+    _mm_prefetch(reinterpret_cast<const char*>(codes) + kMixedPrefetchBytes, _MM_HINT_T0);
+    load_four<Bits, E4m3>(a, codes, table, offset, w);
+    codes += 4 * kMixedTileN * Bits / 8;
+    for (int j = 0; j < 4; ++j)
+      for (int r = 0; r < Rows; ++r) {
+        const float* row = r < kMixedTileRows ? x + r : x_next + (r - kMixedTileRows);
+        sum[j % Chains][r] = _mm512_fmadd_ps(_mm512_set1_ps(row[(i + j) * kMixedTileRows]), w[j],
+                                             sum[j % Chains][r]);
+      }
   }
-  for (int r = 0; r < Rows; ++r) _mm512_storeu_ps(y + r * kMixedTileN, acc[r]);
+}
+
+// part[r][16] += the same, through registers (the K-stepped path of run_chunk).
+template <int Bits, bool E4m3, int Rows>
+void step(const MixedTileArgs& a, const uint8_t* codes, __m512 table, __m512i offset,
+          const float* x, const float* x_next, int64_t positions, float* part) {
+  constexpr int kChains = Rows >= 4 ? 1 : kMaxChains;
+  __m512 sum[kChains][Rows];
+  for (int r = 0; r < Rows; ++r) {
+    sum[0][r] = _mm512_loadu_ps(part + r * kMixedTileN);
+    for (int c = 1; c < kChains; ++c) sum[c][r] = _mm512_setzero_ps();
+  }
+  accumulate<Bits, E4m3>(a, codes, table, offset, x, x_next, positions, sum);
+  for (int r = 0; r < Rows; ++r) {
+    for (int c = 1; c < kChains; ++c) sum[0][r] = _mm512_add_ps(sum[0][r], sum[c][r]);
+    _mm512_storeu_ps(part + r * kMixedTileN, sum[0][r]);
+  }
 }
 
 }  // namespace
 
 void mixed_precision_tile_avx512(const MixedTileArgs& a) {
-  for_each_block<float>(a, [&](const MixedTileArgs& block) {
-    const auto* x = static_cast<const float*>(block.x);
-    for_code_kind(block, [&](auto bits, auto e4m3) {
-      for_row_blocks<8>(block.rows, [&](auto rows, int64_t done) {
-        tile<bits, e4m3, rows>(block, done, x + done, block.y + done * kMixedTileN);
-      });
-    });
+  const __m512 table = _mm512_loadu_ps(a.values);  // 4-bit codes without zero points
+  for_code_kind(a, [&](auto bits, auto e4m3) {
+    if (a.rows <= kMixedTileRows) {
+      run_rows_in_registers<bits, 1, float, kMaxChains>(
+          a, [&](auto rows, const Segment& segment, int64_t length, const float* x, auto& part) {
+            accumulate<bits, e4m3, rows>(a, segment.codes, table, segment.offset, x, x, length,
+                                         part);
+          });
+      return;
+    }
+    run_chunk<bits, 1, float>(
+        a, [&](auto rows, const Segment& segment, const uint8_t* codes, const float* x,
+               const float* x_next, int64_t positions, float* part) {
+          step<bits, e4m3, rows>(a, codes, table, segment.offset, x, x_next, positions, part);
+        });
   });
 }
 

@@ -18,11 +18,7 @@
 namespace qlinear::cpu {
 namespace {
 
-// K is taken up to 512 positions at a time (a segment, or a piece of a long one) for every row of
-// the chunk: the tile's codes for those positions stay in L1 while the rows' activations stream
-// from L2, and 16-row register blocks decode each weight vector once per 16 rows. The fp32 sums
-// of a segment live in a buffer between steps.
-constexpr int64_t kStepPositions = 512;
+constexpr int kMaxChains = 2;  // sums per row below 4 rows: a 4-position step has 2 pairs
 
 // Two fp32 vectors of values exact in bf16 as one vector of bf16 pairs (lo in the low word).
 inline __m512i bf16_pair(__m512 lo, __m512 hi) {
@@ -72,17 +68,12 @@ inline __m512i broadcast_pair(const uint16_t* x) {
   return _mm512_set1_epi32(pair);
 }
 
-// part[r][16] += Σ_{positions} x[r]·w for Rows rows (up to 16: rows 8.. from the next block,
-// `x_next`), over `positions` K positions of the tile's codes from `codes` on.
-template <int Bits, bool E4m3, int Rows>
-void step(const MixedTileArgs& a, const uint8_t* codes, __m512i table, __m512i offset,
-          const uint16_t* x, const uint16_t* x_next, int64_t positions, float* part) {
-  constexpr int kChains = Rows >= 4 ? 1 : 2;
-  __m512 sum[kChains][Rows];
-  for (int r = 0; r < Rows; ++r) {
-    sum[0][r] = _mm512_loadu_ps(part + r * kMixedTileN);
-    for (int c = 1; c < kChains; ++c) sum[c][r] = _mm512_setzero_ps();
-  }
+// sum[c][r] += x[r]·w over `positions` K positions of the tile's codes from `codes` on, for Rows
+// rows (up to 16: rows 8.. from the next block, `x_next`), pair q of each 4 into chain q % Chains.
+template <int Bits, bool E4m3, int Rows, int Chains>
+inline void accumulate(const MixedTileArgs& a, const uint8_t* codes, __m512i table, __m512i offset,
+                       const uint16_t* x, const uint16_t* x_next, int64_t positions,
+                       __m512 (&sum)[Chains][Rows]) {
   for (int64_t i = 0; i < positions; i += 4) {
     __m512i w[2];
     _mm_prefetch(reinterpret_cast<const char*>(codes) + kMixedPrefetchBytes, _MM_HINT_T0);
@@ -91,10 +82,23 @@ void step(const MixedTileArgs& a, const uint8_t* codes, __m512i table, __m512i o
     for (int q = 0; q < 2; ++q)
       for (int r = 0; r < Rows; ++r) {
         const uint16_t* row = r < kMixedTileRows ? x + 2 * r : x_next + 2 * (r - kMixedTileRows);
-        dpbf16(sum[q % kChains][r], w[q],
+        dpbf16(sum[q % Chains][r], w[q],
                broadcast_pair(row + i * kMixedTileRows + q * 2 * kMixedTileRows));
       }
   }
+}
+
+// part[r][16] += the same, through registers (the K-stepped path of run_chunk).
+template <int Bits, bool E4m3, int Rows>
+void step(const MixedTileArgs& a, const uint8_t* codes, __m512i table, __m512i offset,
+          const uint16_t* x, const uint16_t* x_next, int64_t positions, float* part) {
+  constexpr int kChains = Rows >= 4 ? 1 : kMaxChains;
+  __m512 sum[kChains][Rows];
+  for (int r = 0; r < Rows; ++r) {
+    sum[0][r] = _mm512_loadu_ps(part + r * kMixedTileN);
+    for (int c = 1; c < kChains; ++c) sum[c][r] = _mm512_setzero_ps();
+  }
+  accumulate<Bits, E4m3>(a, codes, table, offset, x, x_next, positions, sum);
   for (int r = 0; r < Rows; ++r) {
     for (int c = 1; c < kChains; ++c) sum[0][r] = _mm512_add_ps(sum[0][r], sum[c][r]);
     _mm512_storeu_ps(part + r * kMixedTileN, sum[0][r]);
@@ -111,40 +115,18 @@ void chunk(const MixedTileArgs& a) {
     table_words[t] = static_cast<uint16_t>(bits >> 16);
   }
   const __m512i table = _mm512_load_si512(table_words);
-  const auto* x = static_cast<const uint16_t*>(a.x);
-  alignas(64) float part[kMixedChunkRows * kMixedTileN];
-  for (int64_t i = 0; i < a.rows * kMixedTileN; ++i) a.y[i] = 0.f;
-  const uint8_t* p = a.weights;
-  int64_t before = 0;  // K positions of the segments before this one
-  for (int64_t s = 0; s < a.segments; ++s) {
-    const int64_t length = a.segment_lengths[s];
-    const Segment segment = next_segment<Bits>(a, p, length);
-    for (int64_t i = 0; i < a.rows * kMixedTileN; ++i) part[i] = 0.f;
-    for (int64_t i0 = 0; i0 < length; i0 += kStepPositions) {
-      const int64_t positions = length - i0 < kStepPositions ? length - i0 : kStepPositions;
-      const uint8_t* codes = segment.codes + i0 * kMixedTileN * Bits / 8;
-      for_row_blocks<16>(a.rows, [&](auto rows, int64_t first) {
-        const uint16_t* block = x + (first / kMixedTileRows) * a.x_block_stride +
-                                2 * (first % kMixedTileRows) + (before + i0) * kMixedTileRows;
-        step<Bits, E4m3, rows>(a, codes, table, segment.offset, block, block + a.x_block_stride,
-                               positions, part + first * kMixedTileN);
-      });
-    }
-    for (int64_t r = 0; r < a.rows; ++r) {
-      const int64_t b = r / kMixedTileRows;
-      const __m512 scale =
-          a.x_scales
-              ? _mm512_mul_ps(
-                    segment.scale,
-                    _mm512_set1_ps(
-                        a.x_scales[(b * a.segments + s) * kMixedTileRows + r % kMixedTileRows]))
-              : segment.scale;
-      float* y = a.y + r * kMixedTileN;
-      _mm512_storeu_ps(
-          y, _mm512_fmadd_ps(_mm512_loadu_ps(part + r * kMixedTileN), scale, _mm512_loadu_ps(y)));
-    }
-    before += length;
+  if (a.rows <= kMixedTileRows) {
+    run_rows_in_registers<Bits, 2, uint16_t, kMaxChains>(
+        a, [&](auto rows, const Segment& segment, int64_t length, const uint16_t* x, auto& part) {
+          accumulate<Bits, E4m3, rows>(a, segment.codes, table, segment.offset, x, x, length, part);
+        });
+    return;
   }
+  run_chunk<Bits, 2, uint16_t>(
+      a, [&](auto rows, const Segment& segment, const uint8_t* codes, const uint16_t* x,
+             const uint16_t* x_next, int64_t positions, float* part) {
+        step<Bits, E4m3, rows>(a, codes, table, segment.offset, x, x_next, positions, part);
+      });
 }
 
 }  // namespace

@@ -1,10 +1,11 @@
 // The contract between the mixed-precision driver (mixed_precision.cpp) and its per-ISA tile
 // functions (mixed_precision_<isa>.cpp).
 //
-// NOTES: files compiled with ISA flags include only this header, <immintrin.h> and C headers, and
-// keep their code in an anonymous namespace: an inline function or template shared with the
-// generic files would be emitted with AVX-512 instructions and could be the copy the linker keeps
-// for a machine without them.
+// NOTES: files compiled with ISA flags include only the tile headers (this one, int8_tile.hpp,
+// avx512_decode.hpp, tile_rows.hpp), <immintrin.h> and headers without code, and keep their code
+// in an anonymous namespace: an inline function or template shared with the generic files would
+// be emitted with AVX-512 instructions and could be the copy the linker keeps for a machine
+// without them. The test cpu_isa_objects_export_nothing_shared checks it.
 #pragma once
 
 #include <cstdint>
@@ -46,7 +47,7 @@ struct MixedTileArgs {
   // with per-group scales), or null: each segment's sum is multiplied by scale[j] · x_scales.
   const float* x_scales;
   int64_t rows;  // rows of the chunk to compute, 1 to kMixedChunkRows
-  float* y;      // [rows][16]: Σ_k x·w for each row and column of the tile
+  float* y;  // [rows][16]: Σ_segments scale · (x scale) · Σ_k x·value(code), per row and column
 };
 inline constexpr int kMixedTileRows = 8;
 inline constexpr int kMixedChunkRows = 64;

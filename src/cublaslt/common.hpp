@@ -28,8 +28,8 @@ struct PaddedWeights final : PreparedWeights {
 
 // The common part of process_weights: codes padded to kAlignK along K and to `align_n` rows, static
 // activation tensors copied. The kernel fills weight_scale (and col_sum).
-std::shared_ptr<PaddedWeights> pad_weights(const LayerConfig& config, const LayerWeights& weights, Device device,
-                                           int64_t align_n);
+std::shared_ptr<PaddedWeights> pad_weights(const LayerConfig& config, const LayerWeights& weights,
+                                           Device device, int64_t align_n);
 
 // cuBLASLt's type of a qlinear scalar type (bf16, fp16, fp32, int32, int8, float8_e4m3fn).
 cudaDataType_t cuda_type(ScalarType type);

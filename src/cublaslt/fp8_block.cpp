@@ -31,7 +31,8 @@ class Fp8Block final : public Kernel {
     return Verdict::yes();
   }
 
-  std::shared_ptr<const PreparedWeights> process_weights(const LayerConfig& c, const LayerWeights& w,
+  std::shared_ptr<const PreparedWeights> process_weights(const LayerConfig& c,
+                                                         const LayerWeights& w,
                                                          Device device) const override {
     auto p = pad_weights(c, w, device, kAlignNFp8);
     const auto [rows, cols] = c.weight_scale_shape();
@@ -40,13 +41,14 @@ class Fp8Block final : public Kernel {
     const Tensor padded = Tensor::empty(ScalarType::fp32, {rows, padded_cols});
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t g = 0; g < padded_cols; ++g)
-        padded.data_as<float>()[r * padded_cols + g] = g < cols ? host.data_as<const float>()[r * cols + g] : 0.f;
+        padded.data_as<float>()[r * padded_cols + g] =
+            g < cols ? host.data_as<const float>()[r * cols + g] : 0.f;
     p->weight_scale = Tensor::copy_of(padded, device);
     return p;
   }
 
-  void apply(const PreparedWeights& prepared, const TensorView& x, const TensorView& bias, const TensorView& out,
-             Stream stream_handle) const override {
+  void apply(const PreparedWeights& prepared, const TensorView& x, const TensorView& bias,
+             const TensorView& out, Stream stream_handle) const override {
     const auto& p = static_cast<const PaddedWeights&>(prepared);
     const LayerConfig& c = p.config();
     cuda::DeviceGuard guard(p.device.index);
@@ -55,11 +57,13 @@ class Fp8Block final : public Kernel {
     const int64_t groups = (c.part_k() + kBlock - 1) / kBlock;
 
     cuda::Scratch codes(m_padded * kp, stream, p.device.index);
-    cuda::Scratch scales(groups * m_padded * static_cast<int64_t>(sizeof(float)), stream, p.device.index);
+    cuda::Scratch scales(groups * m_padded * static_cast<int64_t>(sizeof(float)), stream,
+                         p.device.index);
     if (kp != c.part_k() || m_padded != m)
       cuda::check_cuda(cudaMemsetAsync(codes.get(), 0, m_padded * kp, stream), "cudaMemsetAsync");
     if (m_padded != m)
-      cuda::check_cuda(cudaMemsetAsync(scales.get(), 0, groups * m_padded * sizeof(float), stream), "cudaMemsetAsync");
+      cuda::check_cuda(cudaMemsetAsync(scales.get(), 0, groups * m_padded * sizeof(float), stream),
+                       "cudaMemsetAsync");
     cuda::ActQuantTarget target;
     target.codes = codes.get();
     target.codes_row_stride = kp;
@@ -80,8 +84,9 @@ class Fp8Block final : public Kernel {
     problem.y_type = cuda_type(c.out_type);
     problem.w_scaling = Scaling::block128x128;
     problem.x_scaling = Scaling::vec128;
-    matmul(problem, {p.weight.data(), codes.get(), y.data(), p.weight_scale.data_as<const float>(),
-                     scales.get<const float>()},
+    matmul(problem,
+           {p.weight.data(), codes.get(), y.data(), p.weight_scale.data_as<const float>(),
+            scales.get<const float>()},
            stream);
     y.finish(bias);
   }

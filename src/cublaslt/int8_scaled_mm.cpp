@@ -25,21 +25,22 @@ class Int8ScaledMm final : public Kernel {
   }
   Verdict can_implement(const LayerConfig&) const override { return Verdict::yes(); }
 
-  std::shared_ptr<const PreparedWeights> process_weights(const LayerConfig& c, const LayerWeights& w,
+  std::shared_ptr<const PreparedWeights> process_weights(const LayerConfig& c,
+                                                         const LayerWeights& w,
                                                          Device device) const override {
     auto p = pad_weights(c, w, device, 1);
     p->weight_scale = Tensor::copy_of(w.weight_scale, device);
     if (c.act_zero_points) {
       p->col_sum = Tensor::empty(ScalarType::int32, {c.part_n()}, device);
-      cuda::int8_row_sums(p->weight.data(), c.part_n(), p->k_padded, p->k_padded, p->col_sum.data_as<int32_t>(),
-                          nullptr);
+      cuda::int8_row_sums(p->weight.data(), c.part_n(), p->k_padded, p->k_padded,
+                          p->col_sum.data_as<int32_t>(), nullptr);
       cuda::check_cuda(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
     }
     return p;
   }
 
-  void apply(const PreparedWeights& prepared, const TensorView& x, const TensorView& bias, const TensorView& out,
-             Stream stream_handle) const override {
+  void apply(const PreparedWeights& prepared, const TensorView& x, const TensorView& bias,
+             const TensorView& out, Stream stream_handle) const override {
     const auto& p = static_cast<const PaddedWeights&>(prepared);
     const LayerConfig& c = p.config();
     cuda::DeviceGuard guard(p.device.index);
@@ -50,9 +51,10 @@ class Int8ScaledMm final : public Kernel {
 
     cuda::Scratch codes(m * kp, stream, p.device.index);
     cuda::Scratch scales(scale_count * static_cast<int64_t>(sizeof(float)), stream, p.device.index);
-    cuda::Scratch zeros(c.act_zero_points ? scale_count * static_cast<int64_t>(sizeof(int32_t)) : 0, stream,
-                        p.device.index);
-    if (kp != c.part_k()) cuda::check_cuda(cudaMemsetAsync(codes.get(), 0, m * kp, stream), "cudaMemsetAsync");
+    cuda::Scratch zeros(c.act_zero_points ? scale_count * static_cast<int64_t>(sizeof(int32_t)) : 0,
+                        stream, p.device.index);
+    if (kp != c.part_k())
+      cuda::check_cuda(cudaMemsetAsync(codes.get(), 0, m * kp, stream), "cudaMemsetAsync");
     cuda::ActQuantTarget target;
     target.codes = codes.get();
     target.codes_row_stride = kp;
@@ -64,7 +66,8 @@ class Int8ScaledMm final : public Kernel {
 
     // int32 rows 16-byte aligned.
     const int64_t acc_stride = cuda::round_up(n, 4);
-    cuda::Scratch acc(m * acc_stride * static_cast<int64_t>(sizeof(int32_t)), stream, p.device.index);
+    cuda::Scratch acc(m * acc_stride * static_cast<int64_t>(sizeof(int32_t)), stream,
+                      p.device.index);
     Problem problem;
     problem.device = p.device.index;
     problem.m = m;

@@ -1,8 +1,8 @@
 #include "cublaslt/matmul.hpp"
 
 #include <algorithm>
-#include <cmath>
 #include <atomic>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -49,7 +49,8 @@ cublasLtHandle_t handle_for(int device) {
 }
 
 template <typename V>
-void set(cublasLtMatmulDesc_t desc, cublasLtMatmulDescAttributes_t attribute, const V& value, const char* what) {
+void set(cublasLtMatmulDesc_t desc, cublasLtMatmulDescAttributes_t attribute, const V& value,
+         const char* what) {
   check_cublas(cublasLtMatmulDescSetAttribute(desc, attribute, &value, sizeof(value)), what);
 }
 
@@ -75,18 +76,19 @@ std::atomic<bool>& tuning() {
 }
 
 // The heuristic's first `count` candidates (at least one, or an error naming the problem).
-std::vector<Algorithm> candidates(cublasLtHandle_t handle, cublasLtMatmulDesc_t desc, cublasLtMatrixLayout_t a,
-                                  cublasLtMatrixLayout_t b, cublasLtMatrixLayout_t d, int count,
-                                  const std::string& problem) {
+std::vector<Algorithm> candidates(cublasLtHandle_t handle, cublasLtMatmulDesc_t desc,
+                                  cublasLtMatrixLayout_t a, cublasLtMatrixLayout_t b,
+                                  cublasLtMatrixLayout_t d, int count, const std::string& problem) {
   Preference preference;
   check_cublas(cublasLtMatmulPreferenceCreate(preference.out()), "cublasLtMatmulPreferenceCreate");
-  check_cublas(cublasLtMatmulPreferenceSetAttribute(preference.get(), CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
+  check_cublas(cublasLtMatmulPreferenceSetAttribute(preference.get(),
+                                                    CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
                                                     &kMaxWorkspace, sizeof(kMaxWorkspace)),
                "cublasLtMatmulPreferenceSetAttribute(MAX_WORKSPACE_BYTES)");
   std::vector<cublasLtMatmulHeuristicResult_t> results(static_cast<size_t>(count));
   int returned = 0;
-  const cublasStatus_t status =
-      cublasLtMatmulAlgoGetHeuristic(handle, desc, a, b, d, d, preference.get(), count, results.data(), &returned);
+  const cublasStatus_t status = cublasLtMatmulAlgoGetHeuristic(
+      handle, desc, a, b, d, d, preference.get(), count, results.data(), &returned);
   if (status == CUBLAS_STATUS_NOT_SUPPORTED || (status == CUBLAS_STATUS_SUCCESS && returned == 0))
     throw Error(cat("cuBLASLt has no algorithm for ", problem));
   check_cublas(status, "cublasLtMatmulAlgoGetHeuristic");
@@ -97,7 +99,8 @@ std::vector<Algorithm> candidates(cublasLtHandle_t handle, cublasLtMatmulDesc_t 
 
 // The candidate with the least median time over 5 runs (after one warm-up) on the call's operands.
 template <typename Run>
-Algorithm fastest(const std::vector<Algorithm>& options, const Run& run, cudaStream_t stream, int device) {
+Algorithm fastest(const std::vector<Algorithm>& options, const Run& run, cudaStream_t stream,
+                  int device) {
   cuda::Scratch workspace(static_cast<int64_t>(kMaxWorkspace), stream, device);
   cudaEvent_t start, stop;
   cuda::check_cuda(cudaEventCreate(&start), "cudaEventCreate");
@@ -127,14 +130,16 @@ Algorithm fastest(const std::vector<Algorithm>& options, const Run& run, cudaStr
 
 void check_cublas(cublasStatus_t status, const char* call) {
   if (status != CUBLAS_STATUS_SUCCESS)
-    throw Error(cat(call, " failed: ", cublasLtGetStatusName(status), " (", cublasLtGetStatusString(status), ")"));
+    throw Error(cat(call, " failed: ", cublasLtGetStatusName(status), " (",
+                    cublasLtGetStatusString(status), ")"));
 }
 
 std::string Problem::describe() const {
-  return cat("cuda:", device, " M=", m, " N=", n, " K=", k, " ld w/x/y=", w_row_stride, "/", x_row_stride, "/",
-             y_row_stride, " types w/x/y=", static_cast<int>(w_type), "/", static_cast<int>(x_type), "/",
-             static_cast<int>(y_type), " compute=", static_cast<int>(compute), " scaling w/x=",
-             static_cast<int>(w_scaling), "/", static_cast<int>(x_scaling));
+  return cat("cuda:", device, " M=", m, " N=", n, " K=", k, " ld w/x/y=", w_row_stride, "/",
+             x_row_stride, "/", y_row_stride, " types w/x/y=", static_cast<int>(w_type), "/",
+             static_cast<int>(x_type), "/", static_cast<int>(y_type),
+             " compute=", static_cast<int>(compute), " scaling w/x=", static_cast<int>(w_scaling),
+             "/", static_cast<int>(x_scaling));
 }
 
 void matmul(const Problem& p, const Operands& o, cudaStream_t stream) {
@@ -142,15 +147,19 @@ void matmul(const Problem& p, const Operands& o, cudaStream_t stream) {
   MatmulDesc desc;
   check_cublas(cublasLtMatmulDescCreate(desc.out(), p.compute, integer ? CUDA_R_32I : CUDA_R_32F),
                "cublasLtMatmulDescCreate");
-  set(desc.get(), CUBLASLT_MATMUL_DESC_TRANSA, CUBLAS_OP_T, "cublasLtMatmulDescSetAttribute(TRANSA)");
-  set(desc.get(), CUBLASLT_MATMUL_DESC_TRANSB, CUBLAS_OP_N, "cublasLtMatmulDescSetAttribute(TRANSB)");
+  set(desc.get(), CUBLASLT_MATMUL_DESC_TRANSA, CUBLAS_OP_T,
+      "cublasLtMatmulDescSetAttribute(TRANSA)");
+  set(desc.get(), CUBLASLT_MATMUL_DESC_TRANSB, CUBLAS_OP_N,
+      "cublasLtMatmulDescSetAttribute(TRANSB)");
   if (p.w_scaling != Scaling::none) {
-    set(desc.get(), CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, o.w_scale, "cublasLtMatmulDescSetAttribute(A_SCALE_POINTER)");
+    set(desc.get(), CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, o.w_scale,
+        "cublasLtMatmulDescSetAttribute(A_SCALE_POINTER)");
     set(desc.get(), CUBLASLT_MATMUL_DESC_A_SCALE_MODE, static_cast<int32_t>(p.w_scaling),
         "cublasLtMatmulDescSetAttribute(A_SCALE_MODE)");
   }
   if (p.x_scaling != Scaling::none) {
-    set(desc.get(), CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, o.x_scale, "cublasLtMatmulDescSetAttribute(B_SCALE_POINTER)");
+    set(desc.get(), CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, o.x_scale,
+        "cublasLtMatmulDescSetAttribute(B_SCALE_POINTER)");
     set(desc.get(), CUBLASLT_MATMUL_DESC_B_SCALE_MODE, static_cast<int32_t>(p.x_scaling),
         "cublasLtMatmulDescSetAttribute(B_SCALE_MODE)");
   }
@@ -165,9 +174,10 @@ void matmul(const Problem& p, const Operands& o, cudaStream_t stream) {
   const void* alpha = integer ? static_cast<const void*>(&alpha_i) : &alpha_f;
   const void* beta = integer ? static_cast<const void*>(&beta_i) : &beta_f;
   const auto run = [&](const Algorithm& algorithm, void* workspace) {
-    check_cublas(cublasLtMatmul(handle, desc.get(), alpha, o.w, a.get(), o.x, b.get(), beta, o.y, d.get(), o.y,
-                                d.get(), &algorithm.algo, workspace, algorithm.workspace, stream),
-                 "cublasLtMatmul");
+    check_cublas(
+        cublasLtMatmul(handle, desc.get(), alpha, o.w, a.get(), o.x, b.get(), beta, o.y, d.get(),
+                       o.y, d.get(), &algorithm.algo, workspace, algorithm.workspace, stream),
+        "cublasLtMatmul");
   };
 
   // The algorithm, once per problem (and tuning mode).
@@ -180,8 +190,8 @@ void matmul(const Problem& p, const Operands& o, cudaStream_t stream) {
     std::lock_guard lock(mutex);
     auto found = cache.find(key);
     if (found == cache.end()) {
-      const std::vector<Algorithm> options =
-          candidates(handle, desc.get(), a.get(), b.get(), d.get(), tune ? kTuneCandidates : 1, key);
+      const std::vector<Algorithm> options = candidates(handle, desc.get(), a.get(), b.get(),
+                                                        d.get(), tune ? kTuneCandidates : 1, key);
       Algorithm best = options.front();
       if (tune && options.size() > 1) best = fastest(options, run, stream, p.device);
       found = cache.emplace(key, best).first;

@@ -11,13 +11,14 @@
 //   row r:  | segment (r,0): threads 0..T-1 | segment (r,1) | ...                  K ->
 //           chunk j of thread t starts at k0 + 8·(t + T·j)
 //
-// Every arithmetic step is the reference's (fp32, IEEE division, round-to-nearest-even, the same
-// operand order), so codes and scales match it bit for bit; min / max are order-independent.
-#include <algorithm>
-
+// Every arithmetic step gives the reference's result (fp32, round-to-nearest-even, the same operand
+// order; the per-element division by a reciprocal and an FMA correction that equals IEEE division,
+// see divide()), so codes and scales match it bit for bit; min / max are order-independent.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_fp8.h>
+
+#include <algorithm>
 
 #include "cuda/act_quant.hpp"
 #include "cuda/check.hpp"
@@ -62,7 +63,8 @@ struct Params {
   int32_t* zero_points;
   int64_t zero_point_row_stride;
   bool dequantized;
-  bool vector_io;  // 16-byte loads and 8-byte stores: K, the segment and the pitches are multiples of 8
+  bool vector_io;  // 16-byte loads and 8-byte stores: K, the segment and the pitches are multiples
+                   // of 8
 };
 
 constexpr int kChunk = 8;
@@ -130,7 +132,8 @@ struct Stats {
     if (threads <= 32) return;
     __shared__ float warp_stats[3][kThreads / 32];
     const int warp = static_cast<int>(threadIdx.x) / 32;
-    if (threadIdx.x % 32 == 0) warp_stats[0][warp] = amax, warp_stats[1][warp] = lo, warp_stats[2][warp] = hi;
+    if (threadIdx.x % 32 == 0)
+      warp_stats[0][warp] = amax, warp_stats[1][warp] = lo, warp_stats[2][warp] = hi;
     __syncthreads();
     const int first = warp / (threads / 32) * (threads / 32);
     for (int w = first; w < first + threads / 32; ++w) {
@@ -144,10 +147,11 @@ struct Stats {
 // A segment's scale, as the reference computes it.
 struct SegmentScale {
   float scale = 1.f;       // q = x / scale (or x · multiplier for nvfp4)
+  float reciprocal = 1.f;  // RN(1 / scale), for divide()
   float zero = 0.f;
   float multiplier = 0.f;
-  float dequant = 1.f;     // x̂ = (q - zero) · dequant
-  uint32_t code = 0;       // what is stored: fp32 bits, the e4m3 code or the e8m0 code
+  float dequant = 1.f;  // x̂ = (q - zero) · dequant
+  uint32_t code = 0;    // what is stored: fp32 bits, the e4m3 code or the e8m0 code
 };
 
 __device__ SegmentScale segment_scale(const Params& p, Stats s) {
@@ -158,8 +162,11 @@ __device__ SegmentScale segment_scale(const Params& p, Stats s) {
   }
   SegmentScale r;
   switch (p.mode) {
-    case Mode::passthrough: break;
-    case Mode::int8_symmetric: r.scale = s.amax > 0 ? s.amax / 127.f : 1.f; break;
+    case Mode::passthrough:
+      break;
+    case Mode::int8_symmetric:
+      r.scale = s.amax > 0 ? s.amax / 127.f : 1.f;
+      break;
     case Mode::int8_asymmetric:
       r.scale = (s.hi - s.lo) / 255.f;
       if (r.scale == 0) r.scale = 1.f;
@@ -170,7 +177,9 @@ __device__ SegmentScale segment_scale(const Params& p, Stats s) {
       r.scale = *p.input_scale;
       if (p.input_zero_point != nullptr) r.zero = static_cast<float>(*p.input_zero_point);
       break;
-    case Mode::fp8_dynamic: r.scale = s.amax > 0 ? s.amax / 448.f : 1.f; break;
+    case Mode::fp8_dynamic:
+      r.scale = s.amax > 0 ? s.amax / 448.f : 1.f;
+      break;
     case Mode::nvfp4: {
       const float global = 1.f / *p.input_scale;
       r.code = e4m3_code(global * (s.amax / 6.f));
@@ -183,13 +192,38 @@ __device__ SegmentScale segment_scale(const Params& p, Stats s) {
       const int e = s.amax > 0 ? max(-127, min(127, ilogbf(s.amax) - 8)) : -127;
       r.code = static_cast<uint32_t>(e + 127);
       r.scale = ldexpf(1.f, e);
+      r.reciprocal = ldexpf(1.f, -e);
       r.dequant = r.scale;
       return r;
     }
   }
   r.code = __float_as_uint(r.scale);
   r.dequant = r.scale;
+  r.reciprocal = 1.f / r.scale;
   return r;
+}
+
+// x / scale rounded to nearest even, bit for bit what IEEE division gives, without a division per
+// element (whose reciprocal would run on the quarter-rate MUFU pipe): y = RN(x·r) with r = RN(1/s)
+// is within an ulp of x/s, the FMA residual x - y·s is then exact, and RN(y + r·residual) is the
+// correctly rounded quotient (Markstein's theorem), while x/s is a normal float. Outside that
+// range y is returned: a zero keeps x's sign as the division does, a quotient below 2^-126 rounds
+// to a zero code in every format here either way, and an infinite y is the overflowing quotient.
+__device__ float divide(float x, const SegmentScale& s) {
+  const float y = __fmul_rn(x, s.reciprocal);
+  const float q = __fmaf_rn(s.reciprocal, __fmaf_rn(-y, s.scale, x), y);
+  // Normal |y|, [2^-126, inf), without branches: its bits minus those of 2^-126 stay below the gap.
+  const bool normal = __float_as_uint(fabsf(y)) - 0x00800000u < 0x7f000000u;
+  return normal ? q : y;
+}
+
+// rne(a) for |a| <= 2^22 by adding and removing 1.5·2^23 (the sum's last mantissa bit is the
+// units digit): two adds instead of the quarter-rate FRND. Larger |a| are clamped first, which
+// leaves every int8 result unchanged (it saturates either way for zero points below 2^21).
+constexpr float kRoundMagic = 12582912.f;
+__device__ float round_to_integer(float a) {
+  a = fminf(fmaxf(a, -4194304.f), 4194304.f);
+  return __fsub_rn(__fadd_rn(a, kRoundMagic), kRoundMagic);
 }
 
 // One element's code, for a mode known at compile time.
@@ -199,11 +233,13 @@ __device__ uint32_t encode(float v, const SegmentScale& s) {
     return 0;
   } else if constexpr (kMode == Mode::nvfp4) {
     return e2m1_code(v * s.multiplier);
-  } else if constexpr (kMode == Mode::int8_symmetric || kMode == Mode::int8_asymmetric || kMode == Mode::int8_static) {
-    const float q = fminf(fmaxf(rintf(v / s.scale) + s.zero, -128.f), 127.f);
-    return static_cast<uint32_t>(static_cast<int32_t>(q)) & 0xffu;
+  } else if constexpr (kMode == Mode::int8_symmetric || kMode == Mode::int8_asymmetric ||
+                       kMode == Mode::int8_static) {
+    const float q = fminf(fmaxf(round_to_integer(divide(v, s)) + s.zero, -128.f), 127.f);
+    // q is an integer in [-128, 127]: the low byte of q + 1.5·2^23's bits is its two's complement.
+    return __float_as_uint(__fadd_rn(q, kRoundMagic)) & 0xffu;
   } else {  // fp8 and mxfp8: e4m3 with saturation
-    return e4m3_code(v / s.scale);
+    return e4m3_code(divide(v, s));
   }
 }
 
@@ -214,7 +250,8 @@ __device__ float decode(uint32_t code, float v, const SegmentScale& s) {
     return v;
   } else if constexpr (kMode == Mode::nvfp4) {
     return e2m1_value(code) * s.dequant;
-  } else if constexpr (kMode == Mode::int8_symmetric || kMode == Mode::int8_asymmetric || kMode == Mode::int8_static) {
+  } else if constexpr (kMode == Mode::int8_symmetric || kMode == Mode::int8_asymmetric ||
+                       kMode == Mode::int8_static) {
     return (static_cast<float>(static_cast<int8_t>(code)) - s.zero) * s.dequant;
   } else {
     return e4m3_value(code) * s.dequant;
@@ -232,20 +269,38 @@ __device__ void store_scale(const Params& p, int64_t row, int64_t group, const S
     p.zero_points[row * p.zero_point_row_stride] = static_cast<int32_t>(s.zero);
 }
 
+// The codes of a chunk; e4m3 two at a time (one paired conversion instruction).
+template <Mode kMode, typename T>
+__device__ void encode_chunk(const Chunk<T>& chunk, const SegmentScale& s,
+                             uint32_t (&codes)[kChunk]) {
+  if constexpr (kMode == Mode::fp8_dynamic || kMode == Mode::fp8_static || kMode == Mode::mxfp8) {
+#pragma unroll
+    for (int i = 0; i < kChunk; i += 2) {
+      const uint32_t pair = __nv_cvt_float2_to_fp8x2(
+          make_float2(divide(chunk[i], s), divide(chunk[i + 1], s)), __NV_SATFINITE, __NV_E4M3);
+      codes[i] = pair & 0xffu;  // .x in the low byte
+      codes[i + 1] = pair >> 8;
+    }
+  } else {
+#pragma unroll
+    for (int i = 0; i < kChunk; ++i) codes[i] = encode<kMode>(chunk[i], s);
+  }
+}
+
 // Codes (or x̂) of elements [c, min(c + 8, end)) of a row.
 template <Mode kMode, typename T>
-__device__ void store_chunk(const Params& p, const SegmentScale& s, int64_t row, int64_t c, int64_t end,
-                            const Chunk<T>& chunk) {
+__device__ void store_chunk(const Params& p, const SegmentScale& s, int64_t row, int64_t c,
+                            int64_t end, const Chunk<T>& chunk) {
   uint32_t codes[kChunk];
-#pragma unroll
-  for (int i = 0; i < kChunk; ++i) codes[i] = encode<kMode>(chunk[i], s);
+  encode_chunk<kMode>(chunk, s, codes);
   const int64_t at = row * p.codes_ld + c;
   const bool whole = p.vector_io && c + kChunk <= end;
   if (p.dequantized) {
     auto* out = static_cast<__nv_bfloat16*>(p.codes) + at;
     alignas(16) __nv_bfloat16 buffer[kChunk];
 #pragma unroll
-    for (int i = 0; i < kChunk; ++i) buffer[i] = __float2bfloat16_rn(decode<kMode>(codes[i], chunk[i], s));
+    for (int i = 0; i < kChunk; ++i)
+      buffer[i] = __float2bfloat16_rn(decode<kMode>(codes[i], chunk[i], s));
     if (whole) {
       *reinterpret_cast<uint4*>(out) = *reinterpret_cast<const uint4*>(buffer);
     } else {
@@ -253,7 +308,8 @@ __device__ void store_chunk(const Params& p, const SegmentScale& s, int64_t row,
       for (int i = 0; i < kChunk; ++i)
         if (c + i < end) out[i] = buffer[i];
     }
-  } else if constexpr (kMode == Mode::nvfp4) {  // two codes a byte, the lower k in the low nibble; c, end even
+  } else if constexpr (kMode == Mode::nvfp4) {  // two codes a byte, the lower k in the low nibble;
+                                                // c, end even
     auto* out = static_cast<uint8_t*>(p.codes) + at / 2;
     uint32_t packed = 0;
 #pragma unroll
@@ -284,8 +340,9 @@ __device__ void store_chunk(const Params& p, const SegmentScale& s, int64_t row,
 
 // Phase 2 of a thread for a mode known at compile time: the codes of its chunks.
 template <Mode kMode, typename T>
-__device__ void quantize_chunks(const Params& p, const SegmentScale& s, int64_t row, int64_t first, int64_t stride,
-                                int64_t end, const T* x, const Chunk<T> (&chunks)[kRegisterChunks]) {
+__device__ void quantize_chunks(const Params& p, const SegmentScale& s, int64_t row, int64_t first,
+                                int64_t stride, int64_t end, const T* x,
+                                const Chunk<T> (&chunks)[kRegisterChunks]) {
 #pragma unroll
   for (int j = 0; j < kRegisterChunks; ++j) {
     const int64_t c = first + j * stride;
@@ -300,7 +357,8 @@ __device__ void quantize_chunks(const Params& p, const SegmentScale& s, int64_t 
 
 template <typename T>
 __global__ void __launch_bounds__(kThreads) quantize_segments(Params p, int threads) {
-  const int64_t segment = static_cast<int64_t>(blockIdx.x) * (kThreads / threads) + threadIdx.x / threads;
+  const int64_t segment =
+      static_cast<int64_t>(blockIdx.x) * (kThreads / threads) + threadIdx.x / threads;
   const int t = static_cast<int>(threadIdx.x) % threads;
   const bool active = segment < p.rows * p.groups;
   const int64_t row = active ? segment / p.groups : 0, group = active ? segment % p.groups : 0;
@@ -331,16 +389,33 @@ __global__ void __launch_bounds__(kThreads) quantize_segments(Params p, int thre
 
   // Phase 2: the scale, then the codes.
   const SegmentScale s = segment_scale(p, stats);
-  if (t == 0 && (!p.per_tensor || p.scale_row_stride != 0 || segment == 0)) store_scale(p, row, group, s);
+  if (t == 0 && (!p.per_tensor || p.scale_row_stride != 0 || segment == 0))
+    store_scale(p, row, group, s);
   switch (p.mode) {
-    case Mode::passthrough: quantize_chunks<Mode::passthrough>(p, s, row, first, stride, k1, x, chunks); break;
-    case Mode::int8_symmetric: quantize_chunks<Mode::int8_symmetric>(p, s, row, first, stride, k1, x, chunks); break;
-    case Mode::int8_asymmetric: quantize_chunks<Mode::int8_asymmetric>(p, s, row, first, stride, k1, x, chunks); break;
-    case Mode::int8_static: quantize_chunks<Mode::int8_static>(p, s, row, first, stride, k1, x, chunks); break;
-    case Mode::fp8_dynamic: quantize_chunks<Mode::fp8_dynamic>(p, s, row, first, stride, k1, x, chunks); break;
-    case Mode::fp8_static: quantize_chunks<Mode::fp8_static>(p, s, row, first, stride, k1, x, chunks); break;
-    case Mode::nvfp4: quantize_chunks<Mode::nvfp4>(p, s, row, first, stride, k1, x, chunks); break;
-    case Mode::mxfp8: quantize_chunks<Mode::mxfp8>(p, s, row, first, stride, k1, x, chunks); break;
+    case Mode::passthrough:
+      quantize_chunks<Mode::passthrough>(p, s, row, first, stride, k1, x, chunks);
+      break;
+    case Mode::int8_symmetric:
+      quantize_chunks<Mode::int8_symmetric>(p, s, row, first, stride, k1, x, chunks);
+      break;
+    case Mode::int8_asymmetric:
+      quantize_chunks<Mode::int8_asymmetric>(p, s, row, first, stride, k1, x, chunks);
+      break;
+    case Mode::int8_static:
+      quantize_chunks<Mode::int8_static>(p, s, row, first, stride, k1, x, chunks);
+      break;
+    case Mode::fp8_dynamic:
+      quantize_chunks<Mode::fp8_dynamic>(p, s, row, first, stride, k1, x, chunks);
+      break;
+    case Mode::fp8_static:
+      quantize_chunks<Mode::fp8_static>(p, s, row, first, stride, k1, x, chunks);
+      break;
+    case Mode::nvfp4:
+      quantize_chunks<Mode::nvfp4>(p, s, row, first, stride, k1, x, chunks);
+      break;
+    case Mode::mxfp8:
+      quantize_chunks<Mode::mxfp8>(p, s, row, first, stride, k1, x, chunks);
+      break;
   }
 }
 
@@ -351,17 +426,25 @@ __global__ void __launch_bounds__(kThreads) quantize_segments(Params p, int thre
 //   block b, slot j:  segments b·kBatch·(256/T) + j·(256/T) + threadIdx.x / T
 constexpr int kBatch = 4;
 
+// Where slot b of a thread lies: its segment's row and group (32-bit arithmetic; launch() checks
+// that M·groups fits), and the start of the thread's chunk.
+struct Slot {
+  bool active;
+  int32_t row, group;
+  int32_t k1, c;  // within the row
+};
+
 template <Mode kMode, typename T>
-__device__ void quantize_batch(const Params& p, int t, const int64_t (&segments)[kBatch],
+__device__ void quantize_batch(const Params& p, int t, const Slot (&slots)[kBatch],
                                const Chunk<T> (&chunks)[kBatch], const Stats (&stats)[kBatch]) {
 #pragma unroll
   for (int b = 0; b < kBatch; ++b) {
-    if (segments[b] >= p.rows * p.groups) continue;
-    const int64_t row = segments[b] / p.groups, group = segments[b] % p.groups;
-    const int64_t k0 = group * p.group, k1 = min(p.k, k0 + p.group), c = k0 + static_cast<int64_t>(t) * kChunk;
+    if (!slots[b].active) continue;
     const SegmentScale s = segment_scale(p, stats[b]);
-    if (t == 0 && (!p.per_tensor || p.scale_row_stride != 0 || segments[b] == 0)) store_scale(p, row, group, s);
-    if (c < k1) store_chunk<kMode>(p, s, row, c, k1, chunks[b]);
+    if (t == 0 && (!p.per_tensor || p.scale_row_stride != 0 || slots[b].row == 0))
+      store_scale(p, slots[b].row, slots[b].group, s);
+    if (slots[b].c < slots[b].k1)
+      store_chunk<kMode>(p, s, slots[b].row, slots[b].c, slots[b].k1, chunks[b]);
   }
 }
 
@@ -369,19 +452,25 @@ template <typename T>
 __global__ void __launch_bounds__(kThreads) quantize_short_segments(Params p, int threads) {
   const int per_slot = kThreads / threads;
   const int t = static_cast<int>(threadIdx.x) % threads;
-  int64_t segments[kBatch];
+  const auto groups = static_cast<uint32_t>(p.groups),
+             total = static_cast<uint32_t>(p.rows * p.groups);
+  Slot slots[kBatch];
   Chunk<T> chunks[kBatch];
   Stats stats[kBatch];
 #pragma unroll
   for (int b = 0; b < kBatch; ++b) {
-    segments[b] = (static_cast<int64_t>(blockIdx.x) * kBatch + b) * per_slot + threadIdx.x / threads;
-    if (segments[b] < p.rows * p.groups) {
-      const int64_t row = segments[b] / p.groups, k0 = segments[b] % p.groups * p.group;
-      const int64_t k1 = min(p.k, k0 + p.group), c = k0 + static_cast<int64_t>(t) * kChunk;
-      if (c < k1) {
-        chunks[b].load(static_cast<const T*>(p.x) + row * p.k, c, k1, p.vector_io);
-        stats[b].add(chunks[b], p.mode == Mode::int8_asymmetric);
-      }
+    const uint32_t segment = (blockIdx.x * kBatch + b) * per_slot + threadIdx.x / threads;
+    Slot& slot = slots[b];
+    slot.active = segment < total;
+    slot.row = static_cast<int32_t>(segment / groups);
+    slot.group = static_cast<int32_t>(segment - static_cast<uint32_t>(slot.row) * groups);
+    const int32_t k0 = slot.group * static_cast<int32_t>(p.group);
+    slot.k1 = min(static_cast<int32_t>(p.k), k0 + static_cast<int32_t>(p.group));
+    slot.c = k0 + t * kChunk;
+    if (slot.active && slot.c < slot.k1) {
+      chunks[b].load(static_cast<const T*>(p.x) + static_cast<int64_t>(slot.row) * p.k, slot.c,
+                     slot.k1, p.vector_io);
+      stats[b].add(chunks[b], p.mode == Mode::int8_asymmetric);
     }
   }
 #pragma unroll
@@ -390,20 +479,37 @@ __global__ void __launch_bounds__(kThreads) quantize_short_segments(Params p, in
     stats[b].reduce(threads);
   }
   switch (p.mode) {
-    case Mode::passthrough: quantize_batch<Mode::passthrough>(p, t, segments, chunks, stats); break;
-    case Mode::int8_symmetric: quantize_batch<Mode::int8_symmetric>(p, t, segments, chunks, stats); break;
-    case Mode::int8_asymmetric: quantize_batch<Mode::int8_asymmetric>(p, t, segments, chunks, stats); break;
-    case Mode::int8_static: quantize_batch<Mode::int8_static>(p, t, segments, chunks, stats); break;
-    case Mode::fp8_dynamic: quantize_batch<Mode::fp8_dynamic>(p, t, segments, chunks, stats); break;
-    case Mode::fp8_static: quantize_batch<Mode::fp8_static>(p, t, segments, chunks, stats); break;
-    case Mode::nvfp4: quantize_batch<Mode::nvfp4>(p, t, segments, chunks, stats); break;
-    case Mode::mxfp8: quantize_batch<Mode::mxfp8>(p, t, segments, chunks, stats); break;
+    case Mode::passthrough:
+      quantize_batch<Mode::passthrough>(p, t, slots, chunks, stats);
+      break;
+    case Mode::int8_symmetric:
+      quantize_batch<Mode::int8_symmetric>(p, t, slots, chunks, stats);
+      break;
+    case Mode::int8_asymmetric:
+      quantize_batch<Mode::int8_asymmetric>(p, t, slots, chunks, stats);
+      break;
+    case Mode::int8_static:
+      quantize_batch<Mode::int8_static>(p, t, slots, chunks, stats);
+      break;
+    case Mode::fp8_dynamic:
+      quantize_batch<Mode::fp8_dynamic>(p, t, slots, chunks, stats);
+      break;
+    case Mode::fp8_static:
+      quantize_batch<Mode::fp8_static>(p, t, slots, chunks, stats);
+      break;
+    case Mode::nvfp4:
+      quantize_batch<Mode::nvfp4>(p, t, slots, chunks, stats);
+      break;
+    case Mode::mxfp8:
+      quantize_batch<Mode::mxfp8>(p, t, slots, chunks, stats);
+      break;
   }
 }
 
 // max|x|, max x and min x over the whole tensor, as order keys (stats pre-set to 0, 0, ~0).
 template <typename T>
-__global__ void __launch_bounds__(kThreads) tensor_stats(const T* x, int64_t count, unsigned* keys) {
+__global__ void __launch_bounds__(kThreads)
+    tensor_stats(const T* x, int64_t count, unsigned* keys) {
   Stats s;
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * kThreads + threadIdx.x; i < count;
        i += static_cast<int64_t>(gridDim.x) * kThreads)
@@ -418,15 +524,19 @@ __global__ void __launch_bounds__(kThreads) tensor_stats(const T* x, int64_t cou
 
 Mode mode_of(const LayerConfig& c) {
   switch (c.family) {
-    case Family::nvfp4: return Mode::nvfp4;
-    case Family::mxfp8: return Mode::mxfp8;
+    case Family::nvfp4:
+      return Mode::nvfp4;
+    case Family::mxfp8:
+      return Mode::mxfp8;
     case Family::fp8_scaled_mm:
-    case Family::fp8_block: return c.act_scale_static ? Mode::fp8_static : Mode::fp8_dynamic;
+    case Family::fp8_block:
+      return c.act_scale_static ? Mode::fp8_static : Mode::fp8_dynamic;
     case Family::int8_scaled_mm:
     case Family::w4a8_int:
       if (c.act_scale_static) return Mode::int8_static;
       return c.act_zero_points ? Mode::int8_asymmetric : Mode::int8_symmetric;
-    default: throw Error(cat("activation quantization: ", name(c.family), " is a weight-only family"));
+    default:
+      throw Error(cat("activation quantization: ", name(c.family), " is a weight-only family"));
   }
 }
 
@@ -438,14 +548,25 @@ void launch(const Params& p, ScalarType x_type, cudaStream_t stream) {
   if (segments == 0) return;
   int threads = 1;
   if (chunks <= 32) {  // one chunk per thread, kBatch segments per thread
+    require(segments < (int64_t{1} << 31) && p.k < (int64_t{1} << 30),
+            "activation quantization: ", segments, " scale groups of ", p.k,
+            " elements; at most 2^31 and 2^30");
     while (threads < chunks) threads *= 2;
     const int64_t per_block = static_cast<int64_t>(kThreads / threads) * kBatch;
     const auto blocks = static_cast<unsigned>((segments + per_block - 1) / per_block);
     switch (x_type) {
-      case ScalarType::bf16: quantize_short_segments<__nv_bfloat16><<<blocks, kThreads, 0, stream>>>(p, threads); break;
-      case ScalarType::fp16: quantize_short_segments<__half><<<blocks, kThreads, 0, stream>>>(p, threads); break;
-      case ScalarType::fp32: quantize_short_segments<float><<<blocks, kThreads, 0, stream>>>(p, threads); break;
-      default: throw Error(cat("activation quantization: x of ", name(x_type), "; expected bf16, fp16 or fp32"));
+      case ScalarType::bf16:
+        quantize_short_segments<__nv_bfloat16><<<blocks, kThreads, 0, stream>>>(p, threads);
+        break;
+      case ScalarType::fp16:
+        quantize_short_segments<__half><<<blocks, kThreads, 0, stream>>>(p, threads);
+        break;
+      case ScalarType::fp32:
+        quantize_short_segments<float><<<blocks, kThreads, 0, stream>>>(p, threads);
+        break;
+      default:
+        throw Error(
+            cat("activation quantization: x of ", name(x_type), "; expected bf16, fp16 or fp32"));
     }
     check_launch("quantize_short_segments");
     return;
@@ -455,10 +576,18 @@ void launch(const Params& p, ScalarType x_type, cudaStream_t stream) {
   const int per_block = kThreads / threads;
   const auto blocks = static_cast<unsigned>((segments + per_block - 1) / per_block);
   switch (x_type) {
-    case ScalarType::bf16: quantize_segments<__nv_bfloat16><<<blocks, kThreads, 0, stream>>>(p, threads); break;
-    case ScalarType::fp16: quantize_segments<__half><<<blocks, kThreads, 0, stream>>>(p, threads); break;
-    case ScalarType::fp32: quantize_segments<float><<<blocks, kThreads, 0, stream>>>(p, threads); break;
-    default: throw Error(cat("activation quantization: x of ", name(x_type), "; expected bf16, fp16 or fp32"));
+    case ScalarType::bf16:
+      quantize_segments<__nv_bfloat16><<<blocks, kThreads, 0, stream>>>(p, threads);
+      break;
+    case ScalarType::fp16:
+      quantize_segments<__half><<<blocks, kThreads, 0, stream>>>(p, threads);
+      break;
+    case ScalarType::fp32:
+      quantize_segments<float><<<blocks, kThreads, 0, stream>>>(p, threads);
+      break;
+    default:
+      throw Error(
+          cat("activation quantization: x of ", name(x_type), "; expected bf16, fp16 or fp32"));
   }
   check_launch("quantize_segments");
 }
@@ -466,7 +595,8 @@ void launch(const Params& p, ScalarType x_type, cudaStream_t stream) {
 }  // namespace
 
 void quantize_activations(const LayerConfig& c, const TensorView& x, const TensorView& input_scale,
-                          const TensorView& input_zero_point, const ActQuantTarget& t, void* stream_handle) {
+                          const TensorView& input_zero_point, const ActQuantTarget& t,
+                          void* stream_handle) {
   require(x.device().is_cuda() && x.is_contiguous(), "activation quantization: x ", x.describe(),
           " must be contiguous on a CUDA device");
   DeviceGuard guard(x.device().index);
@@ -480,13 +610,16 @@ void quantize_activations(const LayerConfig& c, const TensorView& x, const Tenso
   p.group = c.act_scale == Granularity::per_group ? c.act_group_size : p.k;
   p.groups = (p.k + p.group - 1) / p.group;
   if (c.has_static_input_scale()) p.input_scale = input_scale.data_as<const float>();
-  if (c.act_scale_static && c.act_zero_points) p.input_zero_point = input_zero_point.data_as<const int32_t>();
+  if (c.act_scale_static && c.act_zero_points)
+    p.input_zero_point = input_zero_point.data_as<const int32_t>();
   p.codes = t.codes;
   p.codes_ld = t.codes_row_stride;
   p.scales = t.scales;
   p.scale_row_stride = t.scale_row_stride;
   p.scale_group_stride = t.scale_group_stride;
-  p.scale_kind = c.family == Family::nvfp4 ? ScaleKind::e4m3 : c.family == Family::mxfp8 ? ScaleKind::e8m0 : ScaleKind::fp32;
+  p.scale_kind = c.family == Family::nvfp4   ? ScaleKind::e4m3
+                 : c.family == Family::mxfp8 ? ScaleKind::e8m0
+                                             : ScaleKind::fp32;
   p.zero_points = t.zero_points;
   p.zero_point_row_stride = t.zero_point_row_stride;
   p.dequantized = t.dequantized;
@@ -499,13 +632,24 @@ void quantize_activations(const LayerConfig& c, const TensorView& x, const Tenso
   Scratch keys(dynamic_per_tensor ? 3 * sizeof(unsigned) : 0, stream, x.device().index);
   if (dynamic_per_tensor) {
     check_cuda(cudaMemsetAsync(keys.get(), 0, 2 * sizeof(unsigned), stream), "cudaMemsetAsync");
-    check_cuda(cudaMemsetAsync(keys.get<unsigned>() + 2, 0xff, sizeof(unsigned), stream), "cudaMemsetAsync");
+    check_cuda(cudaMemsetAsync(keys.get<unsigned>() + 2, 0xff, sizeof(unsigned), stream),
+               "cudaMemsetAsync");
     const int64_t count = x.numel();
-    const auto blocks = static_cast<unsigned>(std::min<int64_t>((count + kThreads - 1) / kThreads, 1024));
+    const auto blocks =
+        static_cast<unsigned>(std::min<int64_t>((count + kThreads - 1) / kThreads, 1024));
     switch (x.dtype()) {
-      case ScalarType::bf16: tensor_stats<<<blocks, kThreads, 0, stream>>>(x.data_as<const __nv_bfloat16>(), count, keys.get<unsigned>()); break;
-      case ScalarType::fp16: tensor_stats<<<blocks, kThreads, 0, stream>>>(x.data_as<const __half>(), count, keys.get<unsigned>()); break;
-      default: tensor_stats<<<blocks, kThreads, 0, stream>>>(x.data_as<const float>(), count, keys.get<unsigned>()); break;
+      case ScalarType::bf16:
+        tensor_stats<<<blocks, kThreads, 0, stream>>>(x.data_as<const __nv_bfloat16>(), count,
+                                                      keys.get<unsigned>());
+        break;
+      case ScalarType::fp16:
+        tensor_stats<<<blocks, kThreads, 0, stream>>>(x.data_as<const __half>(), count,
+                                                      keys.get<unsigned>());
+        break;
+      default:
+        tensor_stats<<<blocks, kThreads, 0, stream>>>(x.data_as<const float>(), count,
+                                                      keys.get<unsigned>());
+        break;
     }
     check_launch("tensor_stats");
     p.tensor_stats = keys.get<unsigned>();

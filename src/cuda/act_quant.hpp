@@ -36,9 +36,9 @@ struct ActQuantTarget {
 
 // Quantizes x [M, K] (bf16, fp16 or fp32 on a CUDA device, contiguous) as `config` prescribes.
 // input_scale / input_zero_point: the layer's static tensors on the device (or undefined views).
-void quantize_activations(const LayerConfig& config, const TensorView& x, const TensorView& input_scale,
-                          const TensorView& input_zero_point, const ActQuantTarget& target,
-                          void* stream);
+void quantize_activations(const LayerConfig& config, const TensorView& x,
+                          const TensorView& input_scale, const TensorView& input_zero_point,
+                          const ActQuantTarget& target, void* stream);
 
 // x converted to bf16 with row pitch `row_stride` (weight-only families' emulation).
 void convert_to_bf16(const TensorView& x, void* out, int64_t row_stride, void* stream);

@@ -10,7 +10,8 @@ namespace qlinear::cuda {
 
 inline void check_cuda(cudaError_t status, const char* call) {
   if (status != cudaSuccess)
-    throw Error(cat(call, " failed: ", cudaGetErrorName(status), " (", cudaGetErrorString(status), ")"));
+    throw Error(
+        cat(call, " failed: ", cudaGetErrorName(status), " (", cudaGetErrorString(status), ")"));
 }
 
 // After a kernel launch: a bad launch configuration surfaces here, named after the kernel.

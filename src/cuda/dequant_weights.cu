@@ -1,8 +1,8 @@
 // One thread per element of ŵ; this runs once per layer (or once per call when memory is short),
 // so it favours one plain kernel for every family over speed.
-#include <algorithm>
-
 #include <cuda_bf16.h>
+
+#include <algorithm>
 
 #include "cuda/check.hpp"
 #include "cuda/dequant_weights.hpp"
@@ -32,26 +32,40 @@ __device__ uint32_t load_code(const uint8_t* base, T type, int64_t index) {
   switch (type) {
     case T::uint4b8:
     case T::uint4:
-    case T::float4_e2m1f: return (base[index / 2] >> ((index % 2) * 4)) & 0xfu;
+    case T::float4_e2m1f:
+      return (base[index / 2] >> ((index % 2) * 4)) & 0xfu;
     case T::bf16:
-    case T::fp16: return reinterpret_cast<const uint16_t*>(base)[index];
-    case T::fp32: return reinterpret_cast<const uint32_t*>(base)[index];
-    default: return base[index];
+    case T::fp16:
+      return reinterpret_cast<const uint16_t*>(base)[index];
+    case T::fp32:
+      return reinterpret_cast<const uint32_t*>(base)[index];
+    default:
+      return base[index];
   }
 }
 
 __device__ float value_of(T type, uint32_t code) {
   switch (type) {
-    case T::uint4b8: return static_cast<float>(static_cast<int>(code) - 8);
-    case T::uint8b128: return static_cast<float>(static_cast<int>(code) - 128);
-    case T::int8: return static_cast<float>(static_cast<int8_t>(code));
-    case T::float8_e4m3fn: return detail::e4m3_value(code);
-    case T::float4_e2m1f: return detail::e2m1_value(code);
-    case T::float8_e8m0fnu: return code == 0xffu ? NAN : ldexpf(1.f, static_cast<int>(code) - 127);
-    case T::bf16: return __uint_as_float(code << 16);
-    case T::fp16: return __half2float(__ushort_as_half(static_cast<unsigned short>(code)));
-    case T::fp32: return __uint_as_float(code);
-    default: return static_cast<float>(code);  // uint4, uint8
+    case T::uint4b8:
+      return static_cast<float>(static_cast<int>(code) - 8);
+    case T::uint8b128:
+      return static_cast<float>(static_cast<int>(code) - 128);
+    case T::int8:
+      return static_cast<float>(static_cast<int8_t>(code));
+    case T::float8_e4m3fn:
+      return detail::e4m3_value(code);
+    case T::float4_e2m1f:
+      return detail::e2m1_value(code);
+    case T::float8_e8m0fnu:
+      return code == 0xffu ? NAN : ldexpf(1.f, static_cast<int>(code) - 127);
+    case T::bf16:
+      return __uint_as_float(code << 16);
+    case T::fp16:
+      return __half2float(__ushort_as_half(static_cast<unsigned short>(code)));
+    case T::fp32:
+      return __uint_as_float(code);
+    default:
+      return static_cast<float>(code);  // uint4, uint8
   }
 }
 
@@ -66,10 +80,17 @@ __global__ void dequantize(Params p) {
     }
     int64_t row = 0, group = 0;
     switch (p.granularity) {
-      case Granularity::per_channel: row = n; break;
-      case Granularity::per_group: row = n, group = p.g_idx ? p.g_idx[k] : k / p.group_size; break;
-      case Granularity::block: row = n / p.block_n, group = k / p.group_size; break;
-      default: break;
+      case Granularity::per_channel:
+        row = n;
+        break;
+      case Granularity::per_group:
+        row = n, group = p.g_idx ? p.g_idx[k] : k / p.group_size;
+        break;
+      case Granularity::block:
+        row = n / p.block_n, group = k / p.group_size;
+        break;
+      default:
+        break;
     }
     const int64_t s = row * p.scale_cols + group;
     float value = value_of(p.weight_type, load_code(p.weight, p.weight_type, n * p.k + k));
@@ -82,8 +103,8 @@ __global__ void dequantize(Params p) {
 
 }  // namespace
 
-void dequantize_weights_bf16(const LayerConfig& c, const LayerWeights& w, void* out, int64_t row_stride,
-                             void* stream) {
+void dequantize_weights_bf16(const LayerConfig& c, const LayerWeights& w, void* out,
+                             int64_t row_stride, void* stream) {
   DeviceGuard guard(w.weight.device().index);
   Params p{};
   p.weight = static_cast<const uint8_t*>(w.weight.data());

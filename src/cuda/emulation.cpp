@@ -4,6 +4,8 @@
 // prescribes (the same quantizer as the real kernels, writing x̂ in bf16), then a cuBLASLt bf16
 // GEMM into fp32 and qlinear's epilogue for bias and output type. Runs every valid config of every
 // family on any sm_80+ GPU: the fallback, and the baseline every faster kernel is measured against.
+#include "cuda/emulation.hpp"
+
 #include <cstdlib>
 #include <cstring>
 
@@ -12,7 +14,6 @@
 #include "cuda/act_quant.hpp"
 #include "cuda/check.hpp"
 #include "cuda/dequant_weights.hpp"
-#include "cuda/emulation.hpp"
 #include "cuda/epilogue.hpp"
 #include "cuda/scratch.hpp"
 #include "qlinear/error.hpp"
@@ -32,7 +33,7 @@ struct Prepared final : PreparedWeights {
   using PreparedWeights::PreparedWeights;
   Device device;
   int64_t k_padded = 0;
-  Tensor w_hat;                  // bf16 [N, k_padded], or undefined when dequantized per call
+  Tensor w_hat;                   // bf16 [N, k_padded], or undefined when dequantized per call
   std::vector<Tensor> canonical;  // per call: the canonical tensors, kept on the device
   LayerWeights weights;           // views of `canonical`
   Tensor input_scale, input_zero_point;
@@ -44,18 +45,21 @@ Tensor copy_if_defined(const TensorView& t, Device device) {
 
 class Emulation final : public Kernel {
  public:
-  explicit Emulation(Family family) : info_{cat("emulation_", qlinear::name(family)), Provider::cuda, family} {}
+  Emulation(Family family, bool per_call)
+      : info_{cat("emulation_", qlinear::name(family)), Provider::cuda, family}, per_call_(per_call) {}
   const KernelInfo& info() const override { return info_; }
 
   Verdict supported(const Platform& platform) const override {
     if (platform.kind != PlatformKind::cuda) return Verdict::no("needs a CUDA device");
     if (platform.compute_capability < 80)
-      return Verdict::no(cat("bf16 tensor cores need sm_80 or later; this is sm_", platform.compute_capability));
+      return Verdict::no(
+          cat("bf16 tensor cores need sm_80 or later; this is sm_", platform.compute_capability));
     return Verdict::yes();
   }
   Verdict can_implement(const LayerConfig&) const override { return Verdict::yes(); }
 
-  std::shared_ptr<const PreparedWeights> process_weights(const LayerConfig& c, const LayerWeights& w,
+  std::shared_ptr<const PreparedWeights> process_weights(const LayerConfig& c,
+                                                         const LayerWeights& w,
                                                          Device device) const override {
     require(device.is_cuda(), name(), ": weights must be on a CUDA device, not ", device.str());
     DeviceGuard guard(device.index);
@@ -64,7 +68,7 @@ class Emulation final : public Kernel {
     p->k_padded = round_up(c.part_k(), kAlignK);
     p->input_scale = copy_if_defined(w.input_scale, device);
     p->input_zero_point = copy_if_defined(w.input_zero_point, device);
-    if (dequantize_per_call()) {
+    if (per_call_ || dequantize_per_call()) {
       const auto keep = [&](const TensorView& t) -> TensorView {
         if (!t.defined()) return {};
         p->canonical.push_back(Tensor::copy_of(t, device));
@@ -83,8 +87,8 @@ class Emulation final : public Kernel {
     return p;
   }
 
-  void apply(const PreparedWeights& prepared, const TensorView& x, const TensorView& bias, const TensorView& out,
-             Stream stream_handle) const override {
+  void apply(const PreparedWeights& prepared, const TensorView& x, const TensorView& bias,
+             const TensorView& out, Stream stream_handle) const override {
     const auto& p = static_cast<const Prepared&>(prepared);
     const LayerConfig& c = p.config();
     DeviceGuard guard(p.device.index);
@@ -98,7 +102,8 @@ class Emulation final : public Kernel {
 
     // x̂ in bf16, zero beyond K.
     Scratch x_hat(m * kp * kBf16, stream, p.device.index);
-    if (kp != c.part_k()) check_cuda(cudaMemsetAsync(x_hat.get(), 0, m * kp * kBf16, stream), "cudaMemsetAsync");
+    if (kp != c.part_k())
+      check_cuda(cudaMemsetAsync(x_hat.get(), 0, m * kp * kBf16, stream), "cudaMemsetAsync");
     if (c.act_quant) {
       const bool per_group = c.act_scale == Granularity::per_group;
       const int64_t groups = per_group ? (c.part_k() + c.act_group_size - 1) / c.act_group_size : 1;
@@ -156,10 +161,13 @@ class Emulation final : public Kernel {
 
  private:
   KernelInfo info_;
+  bool per_call_;
 };
 
 }  // namespace
 
-std::shared_ptr<const Kernel> make_emulation(Family family) { return std::make_shared<Emulation>(family); }
+std::shared_ptr<const Kernel> make_emulation(Family family, bool per_call) {
+  return std::make_shared<Emulation>(family, per_call);
+}
 
 }  // namespace qlinear::cuda

@@ -13,18 +13,28 @@ using T = ScalarType;
 
 __device__ float load(const void* base, T type, int64_t i) {
   switch (type) {
-    case T::int32: return static_cast<float>(static_cast<const int32_t*>(base)[i]);
-    case T::bf16: return __bfloat162float(static_cast<const __nv_bfloat16*>(base)[i]);
-    case T::fp16: return __half2float(static_cast<const __half*>(base)[i]);
-    default: return static_cast<const float*>(base)[i];
+    case T::int32:
+      return static_cast<float>(static_cast<const int32_t*>(base)[i]);
+    case T::bf16:
+      return __bfloat162float(static_cast<const __nv_bfloat16*>(base)[i]);
+    case T::fp16:
+      return __half2float(static_cast<const __half*>(base)[i]);
+    default:
+      return static_cast<const float*>(base)[i];
   }
 }
 
 __device__ void store(void* base, T type, int64_t i, float v) {
   switch (type) {
-    case T::bf16: static_cast<__nv_bfloat16*>(base)[i] = __float2bfloat16_rn(v); break;
-    case T::fp16: static_cast<__half*>(base)[i] = __float2half_rn(v); break;
-    default: static_cast<float*>(base)[i] = v; break;
+    case T::bf16:
+      static_cast<__nv_bfloat16*>(base)[i] = __float2bfloat16_rn(v);
+      break;
+    case T::fp16:
+      static_cast<__half*>(base)[i] = __float2half_rn(v);
+      break;
+    default:
+      static_cast<float*>(base)[i] = v;
+      break;
   }
 }
 
@@ -49,7 +59,8 @@ __global__ void epilogue(Epilogue e) {
   }
 }
 
-__global__ void row_sums(const int8_t* w, int64_t rows, int64_t cols, int64_t row_stride, int32_t* sums) {
+__global__ void row_sums(const int8_t* w, int64_t rows, int64_t cols, int64_t row_stride,
+                         int32_t* sums) {
   const int64_t row = blockIdx.x;
   int32_t sum = 0;
   for (int64_t k = threadIdx.x; k < cols; k += blockDim.x) sum += w[row * row_stride + k];
@@ -74,10 +85,11 @@ void run_epilogue(const Epilogue& e, void* stream) {
   check_launch("epilogue");
 }
 
-void int8_row_sums(const void* w, int64_t rows, int64_t cols, int64_t row_stride, int32_t* sums, void* stream) {
+void int8_row_sums(const void* w, int64_t rows, int64_t cols, int64_t row_stride, int32_t* sums,
+                   void* stream) {
   if (rows == 0) return;
-  row_sums<<<static_cast<unsigned>(rows), 256, 0, native(stream)>>>(static_cast<const int8_t*>(w), rows, cols,
-                                                                    row_stride, sums);
+  row_sums<<<static_cast<unsigned>(rows), 256, 0, native(stream)>>>(static_cast<const int8_t*>(w),
+                                                                    rows, cols, row_stride, sums);
   check_launch("int8_row_sums");
 }
 

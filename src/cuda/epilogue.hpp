@@ -24,12 +24,13 @@ struct Epilogue {
   const int32_t* col_sum = nullptr;  // Σ_k w[n, k] of int8 weights
   const void* bias = nullptr;        // [N] of bias_type (fp32, bf16 or fp16), or null
   ScalarType bias_type = ScalarType::fp32;
-  void* out = nullptr;               // [rows, cols] contiguous
+  void* out = nullptr;  // [rows, cols] contiguous
   ScalarType out_type = ScalarType::bf16;
 };
 void run_epilogue(const Epilogue& e, void* stream);
 
 // sums[n] = Σ_k w[n, k] over int8 rows with pitch `row_stride` (the azp correction's col_sum).
-void int8_row_sums(const void* w, int64_t rows, int64_t cols, int64_t row_stride, int32_t* sums, void* stream);
+void int8_row_sums(const void* w, int64_t rows, int64_t cols, int64_t row_stride, int32_t* sums,
+                   void* stream);
 
 }  // namespace qlinear::cuda

@@ -1,9 +1,8 @@
 // The CUDA build's implementation of the core's hooks (core/cuda_hooks.hpp) with cudart.
-#include "core/cuda_hooks.hpp"
-
 #include <array>
 #include <mutex>
 
+#include "core/cuda_hooks.hpp"
 #include "cuda/check.hpp"
 #include "cuda/scratch.hpp"
 

@@ -23,6 +23,12 @@
 //
 // Each slice writes fp32 partial sums [slice][m][n]; a second kernel adds the slices in a fixed
 // order (deterministic), adds the bias and rounds to the output type once.
+//
+// Past kMaxTokens tokens the weights are no longer the bottleneck and this kernel is not the tool
+// (one launch serves at most 32 tokens a block): such calls go to the emulation path instead —
+// weights dequantized to bf16 per call and a cuBLASLt bf16 GEMM — until a Hopper (wgmma) prefill
+// kernel exists. The qlinear bench run of 2026-11-25 (bench/NOTES.md) measured this kernel at
+// 0.2-0.4x of cuBLAS bf16 at M >= 256 against 0.6-0.7x for the emulation.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
@@ -33,6 +39,7 @@
 #include <vector>
 
 #include "cuda/check.hpp"
+#include "cuda/emulation.hpp"
 #include "cuda/kernels.hpp"
 #include "cuda/scratch.hpp"
 #include "qlinear/error.hpp"
@@ -47,7 +54,7 @@ constexpr int kRowsPerBlock = kRowsPerTile * kTilesPerWarp * kWarps;
 constexpr int kBlockK = 64;                         // K of one 16-byte load per thread (4 mma k16)
 constexpr int kPrefetch = 4;                        // k-blocks of each tile in flight (4 KB a warp)
 constexpr int kStageLoads = 4;                      // loads in flight per thread staging X
-constexpr int kMaxTokens = 1024;                    // tokens a launch (bounds the fp32 workspace)
+constexpr int kMaxTokens = 64;                      // larger M goes to the emulation path
 
 // ---- packed weight layout -----------------------------------------------------------------------
 // For row tile t (16 rows) and k-block b (64 K), lane l holds 16 bytes = 4 words, one per k16 step.
@@ -366,6 +373,9 @@ struct Prepared final : PreparedWeights {
   using PreparedWeights::PreparedWeights;
   Tensor weights, scales, zeros, k_order;  // on the device
   int padded_k = 0, group_size = 0, groups = 0, kblocks = 0;
+  // M > kMaxTokens: the emulation kernel, dequantizing the canonical weights in every call.
+  std::shared_ptr<const Kernel> large_m_kernel;
+  std::shared_ptr<const PreparedWeights> large_m;
 };
 
 // Packs canonical [N, K] codes into the fragment-ordered layout above, permuting K by `order`
@@ -469,6 +479,8 @@ class W4a16MmaSm80 final : public Kernel {
     prepared->scales = to_device(scale_f32, ScalarType::fp32, device);
     if (c.zero_points) prepared->zeros = to_device(zeros, ScalarType::uint8, device);
     if (c.act_order) prepared->k_order = to_device(order, ScalarType::int32, device);
+    prepared->large_m_kernel = make_emulation(Family::mixed_precision, /*per_call=*/true);
+    prepared->large_m = prepared->large_m_kernel->process_weights(c, w, device);
     return prepared;
   }
 
@@ -478,58 +490,58 @@ class W4a16MmaSm80 final : public Kernel {
     const LayerConfig& c = w.config();
     auto s = static_cast<cudaStream_t>(stream.handle);
     DeviceGuard guard(x.device().index);
-    const int64_t m_total = x.rows(), n = c.part_n(), k = c.part_k();
-    const int sms = platform_of(x.device()).sm_count;
-
-    for (int64_t m_begin = 0; m_begin < m_total; m_begin += kMaxTokens) {
-      const int m = static_cast<int>(std::min<int64_t>(kMaxTokens, m_total - m_begin));
-      Problem p{};
-      p.weights = w.weights.data_as<const uint4>();
-      p.scales = w.scales.data_as<const float>();
-      p.zeros = w.zeros.defined() ? w.zeros.data_as<const uint8_t>() : nullptr;
-      p.k_order = w.k_order.defined() ? w.k_order.data_as<const int32_t>() : nullptr;
-      p.x = static_cast<const char*>(x.data()) + m_begin * k * 2;
-      p.x_vectors = p.k_order == nullptr && k % 8 == 0 && reinterpret_cast<uintptr_t>(p.x) % 16 == 0;
-      p.m = m;
-      p.n = static_cast<int>(n);
-      p.k = static_cast<int>(k);
-      p.padded_k = w.padded_k;
-      p.group_size = w.group_size;
-      p.groups = w.groups;
-      p.kblocks = w.kblocks;
-
-      // Split K so that one wave of resident blocks covers every SM; slices of >= 4 k-blocks.
-      const int tokens = m <= 8 ? 8 : m <= 16 ? 16 : 32;
-      const bool bf16 = c.act_type == ScalarType::bf16;
-      const int row_blocks = static_cast<int>((n + kRowsPerBlock - 1) / kRowsPerBlock);
-      const int token_blocks = (m + tokens - 1) / tokens;
-      const int resident = sms * resident_blocks_per_sm(tokens, bf16);
-      const int max_slices = std::max(1, w.kblocks / 4);
-      int slices = std::clamp(resident / (row_blocks * token_blocks), 1, max_slices);
-      p.slice_k = (w.kblocks + slices - 1) / slices * kBlockK;
-      slices = (w.padded_k + p.slice_k - 1) / p.slice_k;
-
-      const Scratch partials(static_cast<int64_t>(sizeof(float)) * slices * m * n, s, x.device().index);
-      p.partials = partials.get<float>();
-      // Token blocks vary fastest, so the blocks that read the same weights run together and the
-      // second and later reads come from L2.
-      const dim3 grid(token_blocks, slices, row_blocks);
-      switch (tokens) {
-        case 8: launch<8>(bf16, grid, s, p); break;
-        case 16: launch<16>(bf16, grid, s, p); break;
-        default: launch<32>(bf16, grid, s, p); break;
-      }
-      const int64_t out_row_bytes = n * qlinear::info(out.dtype()).bits / 8;
-      const TensorView out_rows(static_cast<char*>(out.data()) + m_begin * out_row_bytes, out.dtype(), {m, n},
-                                out.device());
-      reduce(p.partials, slices, m, static_cast<int>(n), bias, out_rows, s);
+    const int64_t n = c.part_n(), k = c.part_k();
+    if (x.rows() > kMaxTokens) {
+      w.large_m_kernel->apply(*w.large_m, x, bias, out, stream);
+      return;
     }
+    const int m = static_cast<int>(x.rows());
+    const int sms = platform_of(x.device()).sm_count;
+    Problem p{};
+    p.weights = w.weights.data_as<const uint4>();
+    p.scales = w.scales.data_as<const float>();
+    p.zeros = w.zeros.defined() ? w.zeros.data_as<const uint8_t>() : nullptr;
+    p.k_order = w.k_order.defined() ? w.k_order.data_as<const int32_t>() : nullptr;
+    p.x = x.data();
+    p.x_vectors = p.k_order == nullptr && k % 8 == 0 && reinterpret_cast<uintptr_t>(p.x) % 16 == 0;
+    p.m = m;
+    p.n = static_cast<int>(n);
+    p.k = static_cast<int>(k);
+    p.padded_k = w.padded_k;
+    p.group_size = w.group_size;
+    p.groups = w.groups;
+    p.kblocks = w.kblocks;
+
+    // Split K so that one wave of resident blocks covers every SM; slices of >= 4 k-blocks.
+    const int tokens = m <= 8 ? 8 : m <= 16 ? 16 : 32;
+    const bool bf16 = c.act_type == ScalarType::bf16;
+    const int row_blocks = static_cast<int>((n + kRowsPerBlock - 1) / kRowsPerBlock);
+    const int token_blocks = (m + tokens - 1) / tokens;
+    const int resident = sms * resident_blocks_per_sm(tokens, bf16);
+    const int max_slices = std::max(1, w.kblocks / 4);
+    int slices = std::clamp(resident / (row_blocks * token_blocks), 1, max_slices);
+    p.slice_k = (w.kblocks + slices - 1) / slices * kBlockK;
+    slices = (w.padded_k + p.slice_k - 1) / p.slice_k;
+
+    const Scratch partials(static_cast<int64_t>(sizeof(float)) * slices * m * n, s, x.device().index);
+    p.partials = partials.get<float>();
+    // Token blocks vary fastest, so the blocks that read the same weights run together and the
+    // second read comes from L2.
+    const dim3 grid(token_blocks, slices, row_blocks);
+    switch (tokens) {
+      case 8: launch<8>(bf16, grid, s, p); break;
+      case 16: launch<16>(bf16, grid, s, p); break;
+      default: launch<32>(bf16, grid, s, p); break;
+    }
+    reduce(p.partials, slices, m, static_cast<int>(n), bias, out, s);
   }
 
-  // Exact weights and activations; fp32 accumulation in the tensor cores and in the group folds
-  // (allowing twice the plain bound for the tensor cores' accumulation), one rounding to the output.
+  // Up to kMaxTokens: exact weights and activations, fp32 accumulation in the tensor cores and in
+  // the group folds (allowing twice the plain bound for the tensor cores' accumulation), one
+  // rounding to the output. Past it, the emulation's bound (weights rounded to bf16), the larger.
   double tolerance(const LayerConfig& c) const override {
-    return unit_roundoff(c.out_type) + 2.0 * static_cast<double>(c.part_k()) * unit_roundoff(ScalarType::fp32);
+    const double exact = unit_roundoff(c.out_type) + 2.0 * static_cast<double>(c.part_k()) * unit_roundoff(ScalarType::fp32);
+    return std::max(exact, make_emulation(Family::mixed_precision)->tolerance(c));
   }
 
  private:

@@ -81,6 +81,37 @@ TEST_P(CpuKernel, OddShapesMatchTheReference) {
   }
 }
 
+// The mixed-precision variants the conformance list leaves out: every weight type with and without
+// act order, zero points with act order, each activation and output type, a tensor-parallel part.
+TEST(CpuMixedPrecision, VariantsMatchTheReference) {
+  using T = ScalarType;
+  for (const std::string& name : cpu_kernel_names()) {
+    const Kernel& kernel = kernel_named(name);
+    if (kernel.family() != Family::mixed_precision || !kernel.supported(host_platform())) continue;
+    int variant = 0;
+    for (T weight : {T::uint4b8, T::uint4, T::uint8b128, T::uint8, T::int8})
+      for (bool act_order : {false, true})
+        for (T act : {T::bf16, T::fp16, T::fp32}) {
+          LayerConfig c = default_config(Family::mixed_precision, 50, 448);
+          c.weight_type = weight;
+          c.zero_points = weight == T::uint4 || weight == T::uint8;
+          c.act_order = act_order;
+          c.group_size = act_order || variant % 2 ? 64 : 32;
+          c.act_type = act;
+          c.out_type = variant % 3 == 0 ? T::fp32 : act;
+          c.weight_scale_type = variant % 4 == 0 ? T::fp32 : T::bf16;
+          c.bias = variant % 2 == 1;
+          if (variant % 5 == 0) c.partition_n = 34, c.partition_k = 192;
+          ++variant;
+          if (!kernel.can_implement(c)) continue;
+          const ConformanceResult r = run_against_reference(
+              kernel, {c, 11, static_cast<uint64_t>(40 + variant)}, Device::cpu());
+          EXPECT_TRUE(r.pass) << name << " " << c.describe() << ": error " << r.max_error
+                              << " > tolerance " << r.tolerance << "; " << r.detail;
+        }
+  }
+}
+
 TEST_P(CpuKernel, SeveralThreadsGiveTheSameResultAsOne) {
   const Kernel& kernel = kernel_named(GetParam());
   for (const LayerConfig& config : conformance_configs(kernel.family())) {
@@ -135,7 +166,8 @@ TEST_P(CpuKernel, BadCallsGetErrors) {
 INSTANTIATE_TEST_SUITE_P(Cpu, CpuKernel, ::testing::ValuesIn(cpu_kernel_names()),
                          [](const auto& info) { return info.param; });
 
-// The fast float8 / float4 rounding of the activation quantizers agrees with the scalar-type table.
+// The fast float8 / float4 rounding of the activation quantizers agrees with the scalar-type
+// table.
 TEST(CpuConvert, RoundingMatchesTheTypeTable) {
   for (double v = -500; v <= 500; v += 0.0078125 * 1.37) {
     for (double scale : {1.0, 0x1p-8, 0x1p-12}) {
@@ -146,6 +178,39 @@ TEST(CpuConvert, RoundingMatchesTheTypeTable) {
           << f;
     }
   }
+}
+
+// Every float8_e4m3fn weight code (NaN aside) through every cpu kernel that decodes them: one-hot
+// rows of x pick single weights, so each output is one decoded code, exactly.
+TEST(CpuDecode, EveryE4m3WeightCodeIsExact) {
+  constexpr int64_t n = 16, k = 256;
+  LayerConfig c = default_config(Family::mxfp8_weight_only, n, k);
+  c.out_type = ScalarType::fp32;
+  const auto code_at = [](int64_t row, int64_t col) {
+    const auto code = static_cast<uint32_t>((col + 37 * row) % 256);
+    return (code & 0x7f) == 0x7f ? 0u : code;  // S.1111.111 is NaN
+  };
+  Tensor weight = Tensor::empty(ScalarType::float8_e4m3fn, {n, k});
+  Tensor scale = Tensor::empty(ScalarType::float8_e8m0fnu, {n, k / 32});
+  for (int64_t i = 0; i < n * k; ++i) store_code(weight, i, code_at(i / k, i % k));
+  for (int64_t i = 0; i < scale.numel(); ++i) store_code(scale, i, 127);  // 2^0
+  LayerWeights w;
+  w.weight = weight, w.weight_scale = scale;
+  Tensor x = Tensor::empty(ScalarType::bf16, {k, k});
+  for (int64_t i = 0; i < k * k; ++i) store_value(x, i, i / k == i % k ? 1.0 : 0.0);
+  int checked = 0;
+  for (const std::string& name : cpu_kernel_names()) {
+    const Kernel& kernel = kernel_named(name);
+    if (kernel.family() != c.family || !kernel.supported(host_platform())) continue;
+    const QuantizedLinear linear(c, w, kernel);
+    const Tensor y = linear.forward(x);
+    for (int64_t m = 0; m < k; ++m)
+      for (int64_t j = 0; j < n; ++j)
+        ASSERT_EQ(load_value(y, m * n + j), decode(ScalarType::float8_e4m3fn, code_at(j, m)))
+            << name << ": code " << code_at(j, m);
+    ++checked;
+  }
+  EXPECT_GT(checked, 0);
 }
 
 // AMX kernels need a CPU with AMX tiles and the kernel's permission to use them.

@@ -4,9 +4,6 @@
 // kernels on the shapes of ../shared/peers (the same weights-rotation and median-of-events method
 // as peers.py), plus whole-layer times (quantization included) for the fp8 kernels.
 //   qlinear_gpu_bench [--json FILE] [--quick] [--profile-quantizers]
-#include <cuda_bf16.h>
-#include <cuda_fp8.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -17,6 +14,7 @@
 #include "cublaslt/matmul.hpp"
 #include "cuda/act_quant.hpp"
 #include "cuda/check.hpp"
+#include "cuda/fill.hpp"
 #include "qlinear/linear.hpp"
 #include "qlinear/registry.hpp"
 
@@ -25,31 +23,11 @@ namespace {
 
 using cuda::check_cuda;
 
-// Random contents by a hash of the index: bf16 / fp32 values uniform in [-2, 2), e4m3 codes of
-// such values, or raw bytes (int8).
-enum class Fill { bf16, fp32_positive, e4m3, bytes };
-__global__ void fill(uint8_t* p, int64_t count, uint64_t seed, Fill kind) {
-  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < count;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    uint64_t z = (i + 1) * 0x9e3779b97f4a7c15ull + seed;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    z ^= z >> 31;
-    const float u = static_cast<float>(z >> 40) * 0x1p-24f * 4.f - 2.f;
-    switch (kind) {
-      case Fill::bf16: reinterpret_cast<__nv_bfloat16*>(p)[i] = __float2bfloat16_rn(u); break;
-      case Fill::fp32_positive: reinterpret_cast<float*>(p)[i] = 0.01f + 0.001f * fabsf(u); break;
-      case Fill::e4m3: p[i] = __nv_cvt_float_to_fp8(u * 100.f, __NV_SATFINITE, __NV_E4M3); break;
-      case Fill::bytes: p[i] = static_cast<uint8_t>(z); break;
-    }
-  }
-}
-
-Tensor random_tensor(ScalarType dtype, std::initializer_list<int64_t> shape, Fill kind, uint64_t seed) {
+enum class Fill { values, positive };
+Tensor random_tensor(ScalarType dtype, std::initializer_list<int64_t> shape, Fill kind,
+                     uint64_t seed) {
   Tensor t = Tensor::empty(dtype, shape, Device::cuda(0));
-  const int64_t count = kind == Fill::bytes || kind == Fill::e4m3 ? t.nbytes() : t.numel();
-  fill<<<1024, 256>>>(static_cast<uint8_t*>(t.data()), count, seed, kind);
-  check_cuda(cudaGetLastError(), "fill");
+  cuda::fill_random(t, seed, kind == Fill::positive);
   return t;
 }
 
@@ -58,12 +36,14 @@ Tensor random_tensor(ScalarType dtype, std::initializer_list<int64_t> shape, Fil
 // L2 and keeps the GPU busy while the host enqueues the call, so the events time the GPU's work
 // and not the host's launch overhead.
 double median_us(const std::function<void(int)>& fn, int reps = 50, int warmup = 5) {
-  static const Tensor flush = Tensor::empty(ScalarType::uint8, {int64_t{256} << 20}, Device::cuda(0));
+  static const Tensor flush =
+      Tensor::empty(ScalarType::uint8, {int64_t{256} << 20}, Device::cuda(0));
   std::vector<cudaEvent_t> events(2 * reps);
   for (auto& e : events) check_cuda(cudaEventCreate(&e), "cudaEventCreate");
   for (int i = 0; i < warmup; ++i) fn(i);
   for (int i = 0; i < reps; ++i) {
-    check_cuda(cudaMemsetAsync(flush.data(), 0, static_cast<size_t>(flush.nbytes())), "cudaMemsetAsync");
+    check_cuda(cudaMemsetAsync(flush.data(), 0, static_cast<size_t>(flush.nbytes())),
+               "cudaMemsetAsync");
     check_cuda(cudaEventRecord(events[2 * i]), "cudaEventRecord");
     fn(i);
     check_cuda(cudaEventRecord(events[2 * i + 1]), "cudaEventRecord");
@@ -71,28 +51,32 @@ double median_us(const std::function<void(int)>& fn, int reps = 50, int warmup =
   check_cuda(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
   std::vector<float> times(reps);
   for (int i = 0; i < reps; ++i)
-    check_cuda(cudaEventElapsedTime(&times[i], events[2 * i], events[2 * i + 1]), "cudaEventElapsedTime");
+    check_cuda(cudaEventElapsedTime(&times[i], events[2 * i], events[2 * i + 1]),
+               "cudaEventElapsedTime");
   for (auto& e : events) cudaEventDestroy(e);
   std::sort(times.begin(), times.end());
   return 1e3 * times[times.size() / 2];
 }
 
 std::string json;
-void record(const std::string& kind, int64_t m, int64_t n, int64_t k, double us, double flops, double bytes) {
+void record(const std::string& kind, int64_t m, int64_t n, int64_t k, double us, double flops,
+            double bytes) {
   std::printf("%-28s M=%5lld N=%6lld K=%6lld %10.1f us %8.1f TFLOP/s %8.1f GB/s\n", kind.c_str(),
               static_cast<long long>(m), static_cast<long long>(n), static_cast<long long>(k), us,
               flops / us * 1e-6, bytes / us * 1e-3);
   std::fflush(stdout);
-  json += cat(json.empty() ? "" : ",\n", "  {\"kind\": \"", kind, "\", \"M\": ", m, ", \"N\": ", n, ", \"K\": ", k,
-              ", \"us\": ", us, ", \"tflops\": ", flops / us * 1e-6, ", \"gbs\": ", bytes / us * 1e-3, "}");
+  json += cat(json.empty() ? "" : ",\n", "  {\"kind\": \"", kind, "\", \"M\": ", m, ", \"N\": ", n,
+              ", \"K\": ", k, ", \"us\": ", us, ", \"tflops\": ", flops / us * 1e-6,
+              ", \"gbs\": ", bytes / us * 1e-3, "}");
 }
 
 double copy_bandwidth() {
   const int64_t bytes = int64_t{1} << 30;
-  const Tensor a = random_tensor(ScalarType::bf16, {bytes / 2}, Fill::bf16, 1);
+  const Tensor a = random_tensor(ScalarType::bf16, {bytes / 2}, Fill::values, 1);
   const Tensor b = Tensor::empty(ScalarType::bf16, {bytes / 2}, Device::cuda(0));
   const double us = median_us([&](int) {
-    check_cuda(cudaMemcpyAsync(b.data(), a.data(), bytes, cudaMemcpyDeviceToDevice), "cudaMemcpyAsync");
+    check_cuda(cudaMemcpyAsync(b.data(), a.data(), bytes, cudaMemcpyDeviceToDevice),
+               "cudaMemcpyAsync");
   });
   record("copy", 0, 0, 0, us, 0, 2.0 * bytes);
   return 2.0 * bytes / us * 1e-3;
@@ -101,7 +85,7 @@ double copy_bandwidth() {
 // With `once` (for a profiler), each quantizer runs once, untimed.
 void activation_quantizers(double copy_gbs, bool once) {
   const int64_t m = 8192, k = 8192;
-  const Tensor x = random_tensor(ScalarType::bf16, {m, k}, Fill::bf16, 2);
+  const Tensor x = random_tensor(ScalarType::bf16, {m, k}, Fill::values, 2);
   const Tensor input_scale = Tensor::copy_of(
       [] {
         Tensor t = Tensor::empty(ScalarType::fp32, {1});
@@ -119,7 +103,8 @@ void activation_quantizers(double copy_gbs, bool once) {
   };
   const std::vector<Scheme> schemes = {
       {"quant int8 per-token", Family::int8_scaled_mm, [](LayerConfig&) {}},
-      {"quant int8 per-token azp", Family::int8_scaled_mm, [](LayerConfig& c) { c.act_zero_points = true; }},
+      {"quant int8 per-token azp", Family::int8_scaled_mm,
+       [](LayerConfig& c) { c.act_zero_points = true; }},
       {"quant fp8 per-token", Family::fp8_scaled_mm, [](LayerConfig&) {}},
       {"quant fp8 static", Family::fp8_scaled_mm,
        [](LayerConfig& c) { c.act_scale = Granularity::per_tensor, c.act_scale_static = true; }},
@@ -143,7 +128,8 @@ void activation_quantizers(double copy_gbs, bool once) {
       cuda::quantize_activations(c, x, in_scale, {}, t, nullptr);
       continue;
     }
-    const double us = median_us([&](int) { cuda::quantize_activations(c, x, in_scale, {}, t, nullptr); });
+    const double us =
+        median_us([&](int) { cuda::quantize_activations(c, x, in_scale, {}, t, nullptr); });
     const double code_bytes = c.act_quant == ScalarType::float4_e2m1f ? 0.5 : 1.0;
     const double scale_bytes = c.family == Family::nvfp4 || c.family == Family::mxfp8 ? 1 : 4;
     const double bytes = m * k * (2 + code_bytes) + m * groups * scale_bytes;
@@ -157,32 +143,38 @@ void activation_quantizers(double copy_gbs, bool once) {
 void gemms(bool quick) {
   const std::vector<std::pair<int64_t, int64_t>> shapes =
       quick ? std::vector<std::pair<int64_t, int64_t>>{{8192, 8192}}
-            : std::vector<std::pair<int64_t, int64_t>>{{8192, 8192}, {28672, 8192}, {8192, 28672}, {4096, 4096}};
+            : std::vector<std::pair<int64_t, int64_t>>{
+                  {8192, 8192}, {28672, 8192}, {8192, 28672}, {4096, 4096}};
   const std::vector<int64_t> ms = {1, 16, 64, 256, 1024, 4096, 8192};
   int l2 = 0;
   check_cuda(cudaDeviceGetAttribute(&l2, cudaDevAttrL2CacheSize, 0), "cudaDeviceGetAttribute");
   for (const auto& [n, k] : shapes) {
-    const auto copies_for = [&](int64_t bytes) { return std::max<int64_t>(1, std::min<int64_t>(16, 4 * l2 / bytes + 1)); };
+    const auto copies_for = [&](int64_t bytes) {
+      return std::max<int64_t>(1, std::min<int64_t>(16, 4 * l2 / bytes + 1));
+    };
     std::vector<Tensor> w16, w8, wi8;
-    for (int64_t i = 0; i < copies_for(n * k * 2); ++i) w16.push_back(random_tensor(ScalarType::bf16, {n, k}, Fill::bf16, 10 + i));
+    for (int64_t i = 0; i < copies_for(n * k * 2); ++i)
+      w16.push_back(random_tensor(ScalarType::bf16, {n, k}, Fill::values, 10 + i));
     for (int64_t i = 0; i < copies_for(n * k); ++i) {
-      w8.push_back(random_tensor(ScalarType::float8_e4m3fn, {n, k}, Fill::e4m3, 40 + i));
-      wi8.push_back(random_tensor(ScalarType::int8, {n, k}, Fill::bytes, 70 + i));
+      w8.push_back(random_tensor(ScalarType::float8_e4m3fn, {n, k}, Fill::values, 40 + i));
+      wi8.push_back(random_tensor(ScalarType::int8, {n, k}, Fill::values, 70 + i));
     }
-    const Tensor w_scale = random_tensor(ScalarType::fp32, {n}, Fill::fp32_positive, 5);
-    const Tensor w_block_scale = random_tensor(ScalarType::fp32, {(n + 127) / 128, ((k + 127) / 128 + 3) / 4 * 4},
-                                               Fill::fp32_positive, 6);
+    const Tensor w_scale = random_tensor(ScalarType::fp32, {n}, Fill::positive, 5);
+    const Tensor w_block_scale = random_tensor(
+        ScalarType::fp32, {(n + 127) / 128, ((k + 127) / 128 + 3) / 4 * 4}, Fill::positive, 6);
     for (int64_t m : ms) {
       const int64_t m16 = (m + 15) / 16 * 16;
-      const Tensor x16 = random_tensor(ScalarType::bf16, {m, k}, Fill::bf16, 3);
-      const Tensor x8 = random_tensor(ScalarType::float8_e4m3fn, {m16, k}, Fill::e4m3, 4);
-      const Tensor xi8 = random_tensor(ScalarType::int8, {m, k}, Fill::bytes, 8);
-      const Tensor x_scale = random_tensor(ScalarType::fp32, {m16 * ((k + 127) / 128)}, Fill::fp32_positive, 7);
+      const Tensor x16 = random_tensor(ScalarType::bf16, {m, k}, Fill::values, 3);
+      const Tensor x8 = random_tensor(ScalarType::float8_e4m3fn, {m16, k}, Fill::values, 4);
+      const Tensor xi8 = random_tensor(ScalarType::int8, {m, k}, Fill::values, 8);
+      const Tensor x_scale =
+          random_tensor(ScalarType::fp32, {m16 * ((k + 127) / 128)}, Fill::positive, 7);
       const Tensor y = Tensor::empty(ScalarType::fp32, {m16, n}, Device::cuda(0));
       const double flops = 2.0 * m * n * k;
-      const auto run = [&](const char* kind, cudaDataType_t wt, cudaDataType_t yt, cublasComputeType_t compute,
-                           cublaslt::Scaling ws, cublaslt::Scaling xs, const std::vector<Tensor>& w, const Tensor& x,
-                           int64_t rows, const Tensor& wsc) {
+      const auto run = [&](const char* kind, cudaDataType_t wt, cudaDataType_t yt,
+                           cublasComputeType_t compute, cublaslt::Scaling ws, cublaslt::Scaling xs,
+                           const std::vector<Tensor>& w, const Tensor& x, int64_t rows,
+                           const Tensor& wsc) {
         cublaslt::Problem p;
         p.m = rows, p.n = n, p.k = k;
         p.w_row_stride = p.x_row_stride = k;
@@ -198,28 +190,32 @@ void gemms(bool quick) {
           const std::string name = cat(kind, tune ? " tuned" : "");
           try {
             const double us = median_us([&](int i) {
-              cublaslt::matmul(p, {w[i % w.size()].data(), x.data(), y.data(), wsc.data_as<const float>(),
-                                   x_scale.data_as<const float>()},
+              cublaslt::matmul(p,
+                               {w[i % w.size()].data(), x.data(), y.data(),
+                                wsc.data_as<const float>(), x_scale.data_as<const float>()},
                                nullptr);
             });
             const double weight_bytes = static_cast<double>(w[0].nbytes());
             record(name, m, n, k, us, flops, weight_bytes + m * k * 2.0 + m * n * 2.0);
           } catch (const Error& e) {
-            std::printf("%-28s M=%5lld N=%6lld K=%6lld failed: %s\n", name.c_str(), static_cast<long long>(m),
-                        static_cast<long long>(n), static_cast<long long>(k), e.what());
+            std::printf("%-28s M=%5lld N=%6lld K=%6lld failed: %s\n", name.c_str(),
+                        static_cast<long long>(m), static_cast<long long>(n),
+                        static_cast<long long>(k), e.what());
           }
         }
         cublaslt::set_tuning(false);
       };
       using S = cublaslt::Scaling;
-      run("bf16 cublaslt", CUDA_R_16BF, CUDA_R_16BF, CUBLAS_COMPUTE_32F, S::none, S::none, w16, x16, m, w_scale);
-      run("fp8 tensorwise cublaslt", CUDA_R_8F_E4M3, CUDA_R_16BF, CUBLAS_COMPUTE_32F, S::scalar, S::scalar, w8, x8, m,
+      run("bf16 cublaslt", CUDA_R_16BF, CUDA_R_16BF, CUBLAS_COMPUTE_32F, S::none, S::none, w16, x16,
+          m, w_scale);
+      run("fp8 tensorwise cublaslt", CUDA_R_8F_E4M3, CUDA_R_16BF, CUBLAS_COMPUTE_32F, S::scalar,
+          S::scalar, w8, x8, m, w_scale);
+      run("fp8 rowwise cublaslt", CUDA_R_8F_E4M3, CUDA_R_16BF, CUBLAS_COMPUTE_32F, S::outer_vector,
+          S::outer_vector, w8, x8, m, w_scale);
+      run("fp8 block128 cublaslt", CUDA_R_8F_E4M3, CUDA_R_16BF, CUBLAS_COMPUTE_32F, S::block128x128,
+          S::vec128, w8, x8, m16, w_block_scale);
+      run("int8 cublaslt", CUDA_R_8I, CUDA_R_32I, CUBLAS_COMPUTE_32I, S::none, S::none, wi8, xi8, m,
           w_scale);
-      run("fp8 rowwise cublaslt", CUDA_R_8F_E4M3, CUDA_R_16BF, CUBLAS_COMPUTE_32F, S::outer_vector, S::outer_vector,
-          w8, x8, m, w_scale);
-      run("fp8 block128 cublaslt", CUDA_R_8F_E4M3, CUDA_R_16BF, CUBLAS_COMPUTE_32F, S::block128x128, S::vec128, w8,
-          x8, m16, w_block_scale);
-      run("int8 cublaslt", CUDA_R_8I, CUDA_R_32I, CUBLAS_COMPUTE_32I, S::none, S::none, wi8, xi8, m, w_scale);
     }
   }
 }
@@ -227,22 +223,24 @@ void gemms(bool quick) {
 // Whole layers through the registry's kernels (activation quantization included), bf16 in and out.
 void layers() {
   const int64_t n = 8192, k = 8192;
-  for (const char* kernel_name : {"cublaslt_fp8_scaled_mm", "cublaslt_fp8_block", "cublaslt_int8_scaled_mm"}) {
+  for (const char* kernel_name :
+       {"cublaslt_fp8_scaled_mm", "cublaslt_fp8_block", "cublaslt_int8_scaled_mm"}) {
     const Kernel* kernel = Registry::global().find(kernel_name);
     LayerConfig c = default_config(kernel->family(), n, k);
-    const bool fp8 = c.weight_type == ScalarType::float8_e4m3fn;
-    const Tensor w = random_tensor(c.weight_type, {n, k}, fp8 ? Fill::e4m3 : Fill::bytes, 20);
+    const Tensor w = random_tensor(c.weight_type, {n, k}, Fill::values, 20);
     const auto scale_shape = c.weight_scale_shape();
-    const Tensor scale = random_tensor(ScalarType::fp32, {scale_shape[0], scale_shape[1]}, Fill::fp32_positive, 21);
+    const Tensor scale =
+        random_tensor(ScalarType::fp32, {scale_shape[0], scale_shape[1]}, Fill::positive, 21);
     LayerWeights weights;
     weights.weight = w;
     weights.weight_scale = scale;
     const QuantizedLinear layer(c, weights, *kernel, Device::cuda(0));
     for (int64_t m : {1, 16, 256, 4096}) {
-      const Tensor x = random_tensor(ScalarType::bf16, {m, k}, Fill::bf16, 22);
+      const Tensor x = random_tensor(ScalarType::bf16, {m, k}, Fill::values, 22);
       const Tensor out = Tensor::empty(ScalarType::bf16, {m, n}, Device::cuda(0));
       const double us = median_us([&](int) { layer.forward_into(x, out); });
-      record(cat("layer ", kernel_name), m, n, k, us, 2.0 * m * n * k, n * k + m * k * 2.0 + m * n * 2.0);
+      record(cat("layer ", kernel_name), m, n, k, us, 2.0 * m * n * k,
+             n * k + m * k * 2.0 + m * n * 2.0);
     }
   }
 }
@@ -262,7 +260,8 @@ int main(int argc, char** argv) {
   try {
     cudaDeviceProp props{};
     check_cuda(cudaGetDeviceProperties(&props, 0), "cudaGetDeviceProperties");
-    std::printf("%s, %d SMs, L2 %d MB\n", props.name, props.multiProcessorCount, props.l2CacheSize >> 20);
+    std::printf("%s, %d SMs, L2 %d MB\n", props.name, props.multiProcessorCount,
+                props.l2CacheSize >> 20);
     if (profile) {
       activation_quantizers(0, true);
       check_cuda(cudaDeviceSynchronize(), "cudaDeviceSynchronize");

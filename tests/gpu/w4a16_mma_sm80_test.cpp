@@ -12,10 +12,15 @@ namespace {
 
 using T = ScalarType;
 
+// Up to 64 tokens the tensor-core path runs, whose weights are exact: held to the bound of an fp32
+// sum (twice the plain one) and one output rounding, tighter than the kernel's stated tolerance,
+// which also covers the emulation path it takes past 64 tokens.
 void expect_conforms(const Kernel& kernel, const LayerConfig& c, int64_t m, uint64_t seed) {
   const ConformanceResult r = run_against_reference(kernel, {c, m, seed}, Device::cuda(0));
-  EXPECT_TRUE(r.pass) << c.describe() << " M=" << m << ": error " << r.max_error << " > tolerance "
-                      << r.tolerance << "; " << r.detail;
+  const double exact = unit_roundoff(c.out_type) + 2.0 * static_cast<double>(c.part_k()) * unit_roundoff(ScalarType::fp32);
+  const double bound = m <= 64 ? exact : r.tolerance;
+  EXPECT_TRUE(r.pass && r.max_error <= bound)
+      << c.describe() << " M=" << m << ": error " << r.max_error << " > bound " << bound << "; " << r.detail;
 }
 
 TEST(W4a16MmaSm80, ConformanceConfigs) {
@@ -49,7 +54,7 @@ TEST(W4a16MmaSm80, SplitOverKAndManyTokens) {
   const LayerConfig large = default_config(Family::mixed_precision, 4096, 4096);
   expect_conforms(*kernel, large, 3, 7);
   const LayerConfig wide = default_config(Family::mixed_precision, 136, 256);
-  expect_conforms(*kernel, wide, 1100, 8);  // two launches of at most 1024 tokens
+  expect_conforms(*kernel, wide, 1100, 8);  // past 64 tokens: the emulation path
 }
 
 TEST(W4a16MmaSm80, ChosenOnTheGpuAndRefusesWhatItCannotDo) {
