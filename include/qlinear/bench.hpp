@@ -103,7 +103,9 @@ Shape parse_shape(std::string_view text);
 struct Options {
   Device device;
   std::vector<LayerConfig> configs;  // one per layer to time (family variant and shape)
-  // Empty: every kernel that runs the config, except the reference.
+  // Kernel names. Empty: each provider's first kernel (priority order) that runs the config, as
+  // selection would pick within the provider, the reference aside. {"all"}: every kernel that
+  // runs it but the reference.
   std::vector<std::string> kernels;
   std::vector<int64_t> m_values{1, 16, 64, 256};
   int reps = 30;
@@ -121,6 +123,7 @@ struct Record {
   int64_t m = 0, n = 0, k = 0;
   int copies = 1;               // weight copies rotated over
   double us = 0;                // median time of one call
+  double us_min = 0;            // fastest call (less sensitive to other load on a shared machine)
   double tflops = 0;            // 2·M·N·K / us
   double gbs = 0;               // bytes moved / us (GB = 1e9 B)
   double memory_floor_us = 0;   // bytes / measured read bandwidth

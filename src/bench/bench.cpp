@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <mutex>
+#include <tuple>
 
 #include "bench/bench_list.hpp"
 #include "qlinear/conformance.hpp"
@@ -43,8 +44,8 @@ class KernelCase final : public PeerCase {
     // on_device_ stays alive: a kernel whose layout is the canonical one may keep views into it.
     on_device_ = layer.to(device);
     const LayerWeights w = on_device_.weights();
-    for (const TensorView& t : {w.weight, w.weight_scale, w.weight_zero_point, w.weight_global_scale, w.g_idx,
-                                w.input_scale, w.input_zero_point})
+    for (const TensorView& t : {w.weight, w.weight_scale, w.weight_zero_point,
+                                w.weight_global_scale, w.g_idx, w.input_scale, w.input_zero_point})
       if (t.defined()) weight_bytes_ += t.nbytes();
     for (int i = 0; i < copies; ++i)
       linears_.push_back(std::make_unique<QuantizedLinear>(config_, w, kernel, device));
@@ -86,9 +87,12 @@ struct Case {
   int calls = 0;  // calls so far: the weight copy of the next one is calls % copies
 };
 
+// Weight copies for rotation: enough for rotate_bytes in all, within the budget, and at most
+// kMaxCopies (tiny layers would need hundreds of thousands; their copies then cover less).
+constexpr int64_t kMaxCopies = 512;
 int copies_for(const Options& o, int64_t weight_bytes, int64_t budget) {
   if (o.rotate_bytes <= 0 || weight_bytes <= 0) return 1;
-  const int64_t wanted = (o.rotate_bytes + weight_bytes - 1) / weight_bytes;
+  const int64_t wanted = std::min((o.rotate_bytes + weight_bytes - 1) / weight_bytes, kMaxCopies);
   return static_cast<int>(std::max<int64_t>(1, std::min(wanted, budget / weight_bytes)));
 }
 
@@ -108,19 +112,33 @@ int64_t canonical_weight_bytes(const LayerConfig& c) {
 }
 
 // The kernels of the run for `config`: those asked for (or all but the reference) that run here.
+// The kernels of the run for `config`: those named; or with none named, each provider's first
+// kernel (in priority order) that runs the config here, as selection would pick within the
+// provider (the reference aside); or with "all", every kernel but the reference.
 std::vector<const Kernel*> kernels_for(const Options& o, const LayerConfig& config,
                                        const Platform& platform, std::vector<std::string>& notes) {
+  const bool all = o.kernels.size() == 1 && o.kernels.front() == "all";
+  const bool named_only = !o.kernels.empty() && !all;
   std::vector<const Kernel*> chosen;
+  std::vector<Provider> providers_done;
   for (const Kernel* k : qlinear::Registry::global().kernels(platform.kind)) {
     if (k->family() != config.family) continue;
-    const bool named = std::find(o.kernels.begin(), o.kernels.end(), k->name()) != o.kernels.end();
-    if (o.kernels.empty() ? k->info().provider == Provider::reference : !named) continue;
+    const Provider provider = k->info().provider;
+    if (named_only) {
+      if (std::find(o.kernels.begin(), o.kernels.end(), k->name()) == o.kernels.end()) continue;
+    } else if (provider == Provider::reference ||
+               std::find(providers_done.begin(), providers_done.end(), provider) !=
+                   providers_done.end()) {
+      continue;
+    }
     if (Verdict v = k->supported(platform); !v) {
-      notes.push_back(cat(k->name(), ": does not run on ", platform.str(), ": ", v.reason()));
+      if (named_only)
+        notes.push_back(cat(k->name(), ": does not run on ", platform.str(), ": ", v.reason()));
     } else if (Verdict c = k->can_implement(config); !c) {
       notes.push_back(cat(k->name(), ": cannot run ", config.describe(), ": ", c.reason()));
     } else {
       chosen.push_back(k);
+      if (!all) providers_done.push_back(provider);
     }
   }
   return chosen;
@@ -178,7 +196,7 @@ Run run(const Options& o, const std::function<void(const Record&)>& on_record) {
   require(!o.m_values.empty(), "bench: no M values");
   for (int64_t m : o.m_values) require(m > 0, "bench: M = ", m, "; expected positive values");
   for (const std::string& k : o.kernels)
-    require(qlinear::Registry::global().find(k) != nullptr, "bench: kernel '", k,
+    require(k == "all" || qlinear::Registry::global().find(k) != nullptr, "bench: kernel '", k,
             "' is not registered; see `qlinear kernels`");
 
   const Platform& platform = platform_of(o.device);
@@ -187,6 +205,8 @@ Run run(const Options& o, const std::function<void(const Record&)>& on_record) {
   result.device = device->describe();
   result.peak_source = device->peak_source();
   result.read_gbs = device->measure_read_bandwidth();
+  // A peer's time depends on the shape and M only: measured once per run, reused for every family.
+  std::map<std::tuple<std::string, int64_t, int64_t, int64_t>, Record> peer_rows;
 
   for (const LayerConfig& config : o.configs) {
     validate(config);
@@ -216,33 +236,43 @@ Run run(const Options& o, const std::function<void(const Record&)>& on_record) {
     const int64_t budget =
         device->copy_budget_bytes() / static_cast<int64_t>(kernels.size() + applicable.size());
 
+    const int64_t n = config.part_n(), k = config.part_k();
+    const auto measured = [&](const std::string& peer) {
+      return std::all_of(o.m_values.begin(), o.m_values.end(), [&](int64_t m) {
+        return peer_rows.count({peer, n, k, m}) > 0;
+      });
+    };
     std::vector<Case> cases;
     for (const Peer* p : applicable) {
       Case c{p->name(), true, p->multiply_type(), copies_for(o, p->weight_bytes(config), budget),
              nullptr};
-      c.impl = p->prepare(config, c.copies, o.device);
+      if (!measured(p->name())) c.impl = p->prepare(config, c.copies, o.device);
       cases.push_back(std::move(c));
     }
     if (!kernels.empty()) {
       const RandomLayer layer = make_random_layer(config, o.seed);
       for (const Kernel* k : kernels) {
-        Case c{k->name(), false, config.act_quant.value_or(config.act_type),
-               copies_for(o, canonical_weight_bytes(config), budget), nullptr};
+        // The reference keeps float64 weights (8 bytes each): timed on one copy.
+        const int copies = k->info().provider == Provider::reference
+                               ? 1
+                               : copies_for(o, canonical_weight_bytes(config), budget);
+        Case c{k->name(), false, config.act_quant.value_or(config.act_type), copies, nullptr};
         c.impl = std::make_unique<KernelCase>(*k, layer, c.copies, o.device, o.seed);
         cases.push_back(std::move(c));
       }
     }
 
-    const int64_t n = config.part_n(), k = config.part_k();
     for (int64_t m : o.m_values) {
       // The cases take turns, a few calls at a time, so that load from other processes falls on
       // all of them alike; each case's median is over its calls of every round.
       const int rounds = std::min(o.reps, 5);
       std::vector<std::vector<double>> samples(cases.size());
-      for (Case& c : cases) c.impl->prepare_m(m);
+      for (Case& c : cases)
+        if (c.impl) c.impl->prepare_m(m);
       for (int round = 0; round < rounds; ++round)
         for (size_t i = 0; i < cases.size(); ++i) {
           Case& c = cases[i];
+          if (!c.impl) continue;  // a peer measured on this shape for an earlier layer
           const int reps = o.reps / rounds + (round < o.reps % rounds ? 1 : 0);
           // The first round warms up every weight copy once (whatever a copy sets up on its first
           // call for this M, such as a oneDNN primitive, stays out of the timing) and then some;
@@ -255,6 +285,13 @@ Run run(const Options& o, const std::function<void(const Record&)>& on_record) {
       std::vector<Record> rows;
       for (size_t i = 0; i < cases.size(); ++i) {
         const Case& c = cases[i];
+        if (!c.impl) {
+          Record r = peer_rows.at({c.name, n, k, m});
+          r.family = std::string(name(config.family));
+          r.config = config.describe();
+          rows.push_back(r);
+          continue;
+        }
         Record r;
         r.kernel = c.name;
         r.peer = c.peer;
@@ -265,6 +302,7 @@ Run run(const Options& o, const std::function<void(const Record&)>& on_record) {
         r.m = m, r.n = n, r.k = k;
         r.copies = c.copies;
         r.us = median(samples[i]);
+        r.us_min = *std::min_element(samples[i].begin(), samples[i].end());
         const double flops =
             2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
         const auto bytes = static_cast<double>(c.impl->bytes(m));
@@ -274,6 +312,7 @@ Run run(const Options& o, const std::function<void(const Record&)>& on_record) {
         const double peak = device->peak_ops(c.multiply_type);
         r.compute_floor_us = peak > 0 ? flops / peak * 1e6 : 0;
         r.floor_us = std::max(r.memory_floor_us, r.compute_floor_us);
+        if (c.peer) peer_rows[{c.name, n, k, m}] = r;
         rows.push_back(r);
       }
       std::map<std::string, double> peers_us;

@@ -48,6 +48,7 @@ nlohmann::json to_json(const bench::Record& r) {
           {"baseline", r.baseline},
           {"baseline_us", r.baseline_us},
           {"speedup", r.speedup},
+          {"us_min", r.us_min},
           {"peer", r.peer},
           {"config", r.config},
           {"implementation", r.implementation},
@@ -83,7 +84,8 @@ void add_bench(CLI::App& app, int& exit_code) {
   command->add_option("--device", device_text,
                       "cpu, cuda, cuda:N or default (the GPU if there is one)");
   command->add_option("--kernel", kernels,
-                      "only these kernels (default: every kernel but the reference that runs)");
+                      "these kernels; 'all': every kernel that runs but the reference (default: "
+                      "each provider's first that runs)");
   command->add_option("--m", m_values, "M values (default 1 16 64 256)");
   command->add_option("--nk", shapes, "layer shapes NxK (default: --n x --k)");
   command->add_option("--preset", preset_name, "real layers: llama3-8b, llama3-70b-tp8");
@@ -116,7 +118,7 @@ void add_bench(CLI::App& app, int& exit_code) {
     std::vector<Family> families;
     if (command->count("--family")) {
       families.push_back(flagged.family);
-    } else if (!kernels.empty()) {
+    } else if (!kernels.empty() && kernels.front() != "all") {
       for (const std::string& k : kernels) {
         const Kernel* kernel = Registry::global().find(k);
         require(kernel != nullptr, "--kernel '", k, "' is not registered; see `qlinear kernels`");
