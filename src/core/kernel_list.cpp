@@ -51,17 +51,21 @@ std::vector<std::pair<PlatformKind, std::shared_ptr<const Kernel>>> built_in_ker
   list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::mxfp8, CpuIsa::avx512));
   list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::mxfp8, CpuIsa::avx2));
   list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::mxfp8, CpuIsa::scalar));
+#endif
+#if QLINEAR_WITH_ONEDNN
+  // int8 W8A8: oneDNN ahead of qlinear's VNNI tile, 1.17x at M = 64 and 1.26-1.36x at M = 256,
+  // even at M = 1 (bench/results/2026-11-25-cpu-epyc-int8-order-quiet.json). Static activation
+  // scales: one fused oneDNN call; everything else: int32 out + own epilogue.
+  list.emplace_back(P::cpu, onednn::make_int8_const_scales());
+  list.emplace_back(P::cpu, onednn::make_int8_s32_epilogue());
+#endif
+#if defined(QLINEAR_CPU_X86)
   list.emplace_back(P::cpu, cpu::make_int8_scaled_mm_kernel(CpuIsa::avx512_vnni));
   list.emplace_back(P::cpu, cpu::make_int8_scaled_mm_kernel(CpuIsa::avx2));
   list.emplace_back(P::cpu, cpu::make_int8_scaled_mm_kernel(CpuIsa::scalar));
   list.emplace_back(P::cpu, cpu::make_w4a8_int_kernel(CpuIsa::avx512_vnni));
   list.emplace_back(P::cpu, cpu::make_w4a8_int_kernel(CpuIsa::avx2));
   list.emplace_back(P::cpu, cpu::make_w4a8_int_kernel(CpuIsa::scalar));
-#endif
-#if QLINEAR_WITH_ONEDNN
-  // Static activation scales: one fused oneDNN call; everything else: int32 out + own epilogue.
-  list.emplace_back(P::cpu, onednn::make_int8_const_scales());
-  list.emplace_back(P::cpu, onednn::make_int8_s32_epilogue());
 #endif
   for (Family family : all_families()) list.emplace_back(P::cpu, reference::make_kernel(family));
 #if QLINEAR_WITH_CUDA
