@@ -71,6 +71,9 @@ std::vector<std::pair<PlatformKind, std::shared_ptr<const Kernel>>> built_in_ker
 #if QLINEAR_WITH_CUDA
   // ---- cuda
   list.emplace_back(P::cuda, cuda::make_w4a16_mma_sm80());
+  list.emplace_back(P::cuda, cuda::make_fp8_scaled_mm_sm90());
+  list.emplace_back(P::cuda, cuda::make_fp8_block_sm90());
+  list.emplace_back(P::cuda, cuda::make_int8_scaled_mm_sm90());
   list.emplace_back(P::cuda, cublaslt::make_fp8_scaled_mm());
   list.emplace_back(P::cuda, cublaslt::make_fp8_block());
   list.emplace_back(P::cuda, cublaslt::make_int8_scaled_mm());

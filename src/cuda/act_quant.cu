@@ -355,8 +355,17 @@ __device__ void quantize_chunks(const Params& p, const SegmentScale& s, int64_t 
   }
 }
 
+// A GEMM launched next with programmatic stream serialization (the Hopper scaled-mm kernels) may
+// start now: it sets up and streams its weights, and waits for this grid before reading the codes.
+__device__ __forceinline__ void allow_dependent_launch() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
+#endif
+}
+
 template <typename T>
 __global__ void __launch_bounds__(kThreads) quantize_segments(Params p, int threads) {
+  allow_dependent_launch();
   const int64_t segment =
       static_cast<int64_t>(blockIdx.x) * (kThreads / threads) + threadIdx.x / threads;
   const int t = static_cast<int>(threadIdx.x) % threads;
@@ -450,6 +459,7 @@ __device__ void quantize_batch(const Params& p, int t, const Slot (&slots)[kBatc
 
 template <typename T>
 __global__ void __launch_bounds__(kThreads) quantize_short_segments(Params p, int threads) {
+  allow_dependent_launch();
   const int per_slot = kThreads / threads;
   const int t = static_cast<int>(threadIdx.x) % threads;
   const auto groups = static_cast<uint32_t>(p.groups),
