@@ -63,6 +63,8 @@ struct Params {
   int32_t* zero_points;
   int64_t zero_point_row_stride;
   bool dequantized;
+  int32_t* cleared;
+  int64_t cleared_count;
   bool vector_io;  // 16-byte loads and 8-byte stores: K, the segment and the pitches are multiples
                    // of 8
 };
@@ -363,9 +365,17 @@ __device__ __forceinline__ void allow_dependent_launch() {
 #endif
 }
 
+// ActQuantTarget::cleared, spread over the grid.
+__device__ __forceinline__ void clear_words(const Params& p) {
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < p.cleared_count;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x)
+    p.cleared[i] = 0;
+}
+
 template <typename T>
 __global__ void __launch_bounds__(kThreads) quantize_segments(Params p, int threads) {
   allow_dependent_launch();
+  clear_words(p);
   const int64_t segment =
       static_cast<int64_t>(blockIdx.x) * (kThreads / threads) + threadIdx.x / threads;
   const int t = static_cast<int>(threadIdx.x) % threads;
@@ -460,6 +470,7 @@ __device__ void quantize_batch(const Params& p, int t, const Slot (&slots)[kBatc
 template <typename T>
 __global__ void __launch_bounds__(kThreads) quantize_short_segments(Params p, int threads) {
   allow_dependent_launch();
+  clear_words(p);
   const int per_slot = kThreads / threads;
   const int t = static_cast<int>(threadIdx.x) % threads;
   const auto groups = static_cast<uint32_t>(p.groups),
@@ -633,6 +644,8 @@ void quantize_activations(const LayerConfig& c, const TensorView& x, const Tenso
   p.zero_points = t.zero_points;
   p.zero_point_row_stride = t.zero_point_row_stride;
   p.dequantized = t.dequantized;
+  p.cleared = t.cleared;
+  p.cleared_count = t.cleared_count;
   p.vector_io = p.k % kChunk == 0 && p.group % kChunk == 0 && p.codes_ld % kChunk == 0 &&
                 aligned16(p.x) && aligned16(p.codes);
   require(p.mode != Mode::nvfp4 || (p.k % 2 == 0 && p.codes_ld % 2 == 0),

@@ -32,6 +32,10 @@ struct ActQuantTarget {
   int64_t zero_point_row_stride = 0;
   // Instead of codes: x̂ = (q - z) · s (· global) as bf16, pitch codes_row_stride (emulation).
   bool dequantized = false;
+  // Words the quantizer zeroes on the way, for the kernel that follows it (a GEMM's split-K
+  // tickets): one launch fewer than a memset.
+  int32_t* cleared = nullptr;
+  int64_t cleared_count = 0;
 };
 
 // Quantizes x [M, K] (bf16, fp16 or fp32 on a CUDA device, contiguous) as `config` prescribes.

@@ -47,10 +47,7 @@ SplitWorkspace::SplitWorkspace(const HopperWeights& w, int64_t m, cudaStream_t s
                    "cudaDeviceGetAttribute");
         return tile_plan(m, w.config().part_n(), w.k_pitch, sms);
       }()),
-      scratch_(workspace_bytes(plan_), stream, w.device.index) {
-  if (plan_.splits > 1)
-    check_cuda(cudaMemsetAsync(scratch_.get(), 0, ticket_bytes(plan_), stream), "cudaMemsetAsync");
-}
+      scratch_(workspace_bytes(plan_), stream, w.device.index) {}
 
 CUtensorMap weight_map(const void* w, int64_t n, int64_t k_pitch) {
   return make_code_map(w, n, k_pitch, k_pitch, 128, "weight codes");
@@ -76,7 +73,7 @@ std::shared_ptr<HopperWeights> prepare_weights(const LayerConfig& c, const Layer
 }
 
 QuantizedActivations::QuantizedActivations(const HopperWeights& w, const TensorView& x,
-                                           cudaStream_t stream)
+                                           const SplitWorkspace& workspace, cudaStream_t stream)
     : codes_(x.rows() * w.k_pitch, stream, w.device.index),
       scales_([&] {
         const LayerConfig& c = w.config();
@@ -105,6 +102,10 @@ QuantizedActivations::QuantizedActivations(const HopperWeights& w, const TensorV
   if (c.act_zero_points) {
     target.zero_points = zero_points_.get<int32_t>();
     target.zero_point_row_stride = scale_stride_;
+  }
+  if (workspace.plan().splits > 1) {
+    target.cleared = static_cast<int32_t*>(workspace.get());
+    target.cleared_count = ticket_bytes(workspace.plan()) / static_cast<int64_t>(sizeof(int32_t));
   }
   quantize_activations(c, x, w.input_scale, w.input_zero_point, target, stream);
 }
@@ -136,7 +137,7 @@ void HopperScaledMm::apply(const PreparedWeights& prepared, const TensorView& x,
   DeviceGuard guard(w.device.index);
   const cudaStream_t s = native(stream.handle);
   const SplitWorkspace workspace(w, x.rows(), s);
-  const QuantizedActivations q(w, x, s);
+  const QuantizedActivations q(w, x, workspace, s);
   ScaledMmCall call = make_call(w, workspace, q, x.rows(), bias, out);
   run(w, q, call, s);
 }

@@ -30,8 +30,8 @@ struct HopperWeights final : PreparedWeights {
 std::shared_ptr<HopperWeights> prepare_weights(const LayerConfig& config, const LayerWeights& weights,
                                                Device device, std::shared_ptr<const Kernel> fallback);
 
-// The call's tile plan and split-K workspace, its tickets zeroed; made before the activations are
-// quantized, so that the GEMM follows the quantizer directly in the stream (and overlaps it).
+// The call's tile plan and split-K workspace; the quantizer zeroes its tickets, so that the GEMM
+// follows the quantizer directly in the stream (and overlaps it).
 class SplitWorkspace {
  public:
   SplitWorkspace(const HopperWeights& weights, int64_t m, cudaStream_t stream);
@@ -47,7 +47,8 @@ class SplitWorkspace {
 // [M, K/128] row-major for 1x128 groups, else [M] or one per-tensor value — and zero points.
 class QuantizedActivations {
  public:
-  QuantizedActivations(const HopperWeights& weights, const TensorView& x, cudaStream_t stream);
+  QuantizedActivations(const HopperWeights& weights, const TensorView& x,
+                       const SplitWorkspace& workspace, cudaStream_t stream);
   const void* codes() const { return codes_.get(); }
   const float* scales() const { return scales_.get<const float>(); }
   const int32_t* zero_points() const { return zero_points_.get<const int32_t>(); }
