@@ -28,20 +28,23 @@ constexpr int64_t kBlock = 128;
 class Fp8BlockSm90 final : public sm90::HopperScaledMm {
  public:
   explicit Fp8BlockSm90(int64_t own_max_m)
-      : HopperScaledMm({"fp8_block_sm90", Provider::cuda, Family::fp8_block}, cublaslt::make_fp8_block(),
-                       own_max_m) {}
+      : HopperScaledMm({"fp8_block_sm90", Provider::cuda, Family::fp8_block},
+                       cublaslt::make_fp8_block(), own_max_m) {}
 
   Verdict can_implement(const LayerConfig& c) const override {
     if (c.block_n != kBlock || c.group_size != kBlock || c.act_group_size != kBlock)
-      return Verdict::no(cat("weight blocks of ", c.block_n, "x", c.group_size, " and activation groups of ",
-                             c.act_group_size, "; this kernel's tiles take 128x128 blocks and 1x128 groups"));
+      return Verdict::no(cat("weight blocks of ", c.block_n, "x", c.group_size,
+                             " and activation groups of ", c.act_group_size,
+                             "; this kernel's tiles take 128x128 blocks and 1x128 groups"));
     return Verdict::yes();
   }
-  double tolerance(const LayerConfig& c) const override { return cublaslt::fp8_tensor_core_tolerance(c); }
+  double tolerance(const LayerConfig& c) const override {
+    return cublaslt::fp8_tensor_core_tolerance(c);
+  }
 
  private:
-  void run(const sm90::HopperWeights& w, const sm90::QuantizedActivations& q, sm90::ScaledMmCall& call,
-           cudaStream_t stream) const override {
+  void run(const sm90::HopperWeights& w, const sm90::QuantizedActivations& q,
+           sm90::ScaledMmCall& call, cudaStream_t stream) const override {
     call.epilogue.token_block_scale = q.scales();
     call.epilogue.feature_block_scale = w.weight_scale.data_as<const float>();
     call.epilogue.k_groups = q.scale_stride();

@@ -26,11 +26,13 @@ class Fp8ScaledMmSm90 final : public sm90::HopperScaledMm {
       : HopperScaledMm({"fp8_scaled_mm_sm90", Provider::cuda, Family::fp8_scaled_mm},
                        cublaslt::make_fp8_scaled_mm(), own_max_m) {}
   Verdict can_implement(const LayerConfig&) const override { return Verdict::yes(); }
-  double tolerance(const LayerConfig& c) const override { return cublaslt::fp8_tensor_core_tolerance(c); }
+  double tolerance(const LayerConfig& c) const override {
+    return cublaslt::fp8_tensor_core_tolerance(c);
+  }
 
  private:
-  void run(const sm90::HopperWeights& w, const sm90::QuantizedActivations& q, sm90::ScaledMmCall& call,
-           cudaStream_t stream) const override {
+  void run(const sm90::HopperWeights& w, const sm90::QuantizedActivations& q,
+           sm90::ScaledMmCall& call, cudaStream_t stream) const override {
     call.epilogue.token_scale = q.scales();
     call.epilogue.token_scale_stride = q.scale_stride();
     call.epilogue.feature_scale = w.weight_scale.data_as<const float>();

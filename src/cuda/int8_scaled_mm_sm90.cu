@@ -34,8 +34,8 @@ class Int8ScaledMmSm90 final : public sm90::HopperScaledMm {
   }
 
  private:
-  void run(const sm90::HopperWeights& w, const sm90::QuantizedActivations& q, sm90::ScaledMmCall& call,
-           cudaStream_t stream) const override {
+  void run(const sm90::HopperWeights& w, const sm90::QuantizedActivations& q,
+           sm90::ScaledMmCall& call, cudaStream_t stream) const override {
     const LayerConfig& c = w.config();
     call.epilogue.token_scale = q.scales();
     call.epilogue.token_scale_stride = q.scale_stride();

@@ -94,8 +94,9 @@ TEST(Fp8BlockSm90, EveryMAndBlocksOffTheGrid) {
 
 TEST(ScaledMmSm90, ConformanceConfigs) {
   int run = 0;
-  for (const auto& kernel : {cuda::make_fp8_scaled_mm_sm90(kEveryM), cuda::make_int8_scaled_mm_sm90(kEveryM),
-                             cuda::make_fp8_block_sm90(kEveryM)})
+  for (const auto& kernel :
+       {cuda::make_fp8_scaled_mm_sm90(kEveryM), cuda::make_int8_scaled_mm_sm90(kEveryM),
+        cuda::make_fp8_block_sm90(kEveryM)})
     for (const LayerConfig& c : conformance_configs(kernel->info().family)) {
       if (!kernel->can_implement(c)) continue;
       for (int64_t m : conformance_m_values()) expect_conforms(*kernel, c, m, 400 + run++);
@@ -120,7 +121,8 @@ TEST(ScaledMmSm90, StatesWhatItRefuses) {
   c.block_n = 64;
   EXPECT_NE(block->can_implement(c).reason().find("128x128 blocks"), std::string::npos);
   EXPECT_FALSE(block->supported(parse_target("cuda:sm_80")));
-  EXPECT_NE(block->supported(parse_target("cuda:sm_80")).reason().find("sm_90a"), std::string::npos);
+  EXPECT_NE(block->supported(parse_target("cuda:sm_80")).reason().find("sm_90a"),
+            std::string::npos);
   EXPECT_TRUE(block->supported(platform_of(Device::cuda(0))))
       << block->supported(platform_of(Device::cuda(0))).reason();
 }

@@ -27,17 +27,21 @@ TilePlan tile_plan(int64_t m, int64_t n, int64_t k_pitch, int sms) {
     plan.splits = static_cast<int>(std::clamp<int64_t>(sms / plan.tiles, 1, k_slices));
   } else {
     plan.tiles = static_cast<int>(((m + kTile - 1) / kTile) * ((n + kTile - 1) / kTile));
-    plan.splits = static_cast<int>(std::clamp<int64_t>(sms / plan.tiles, 1, std::max<int64_t>(1, k_slices / 4)));
+    plan.splits = static_cast<int>(
+        std::clamp<int64_t>(sms / plan.tiles, 1, std::max<int64_t>(1, k_slices / 4)));
   }
   return plan;
 }
 
-int64_t ticket_bytes(const TilePlan& plan) { return round_up(plan.tiles * static_cast<int64_t>(sizeof(int)), 256); }
+int64_t ticket_bytes(const TilePlan& plan) {
+  return round_up(plan.tiles * static_cast<int64_t>(sizeof(int)), 256);
+}
 
 int64_t workspace_bytes(const TilePlan& plan) {
   if (plan.splits == 1) return 0;
   const int64_t tile_words = 128 * static_cast<int64_t>(plan.swap ? plan.block_n : 128);
-  return ticket_bytes(plan) + plan.tiles * plan.splits * tile_words * static_cast<int64_t>(sizeof(uint32_t));
+  return ticket_bytes(plan) +
+         plan.tiles * plan.splits * tile_words * static_cast<int64_t>(sizeof(uint32_t));
 }
 
 SplitWorkspace::SplitWorkspace(const HopperWeights& w, int64_t m, cudaStream_t stream)
@@ -54,7 +58,8 @@ CUtensorMap weight_map(const void* w, int64_t n, int64_t k_pitch) {
 }
 
 std::shared_ptr<HopperWeights> prepare_weights(const LayerConfig& c, const LayerWeights& w,
-                                               Device device, std::shared_ptr<const Kernel> fallback) {
+                                               Device device,
+                                               std::shared_ptr<const Kernel> fallback) {
   require(device.is_cuda(), "Hopper kernels take weights on a CUDA device, not ", device.str());
   DeviceGuard guard(device.index);
   auto p = std::make_shared<HopperWeights>(c);
@@ -75,14 +80,18 @@ std::shared_ptr<HopperWeights> prepare_weights(const LayerConfig& c, const Layer
 QuantizedActivations::QuantizedActivations(const HopperWeights& w, const TensorView& x,
                                            const SplitWorkspace& workspace, cudaStream_t stream)
     : codes_(x.rows() * w.k_pitch, stream, w.device.index),
-      scales_([&] {
-        const LayerConfig& c = w.config();
-        const int64_t per_row = grouped(c) ? (c.part_k() + c.act_group_size - 1) / c.act_group_size : 1;
-        const int64_t rows = c.act_scale == Granularity::per_tensor ? 1 : x.rows();
-        return rows * per_row * static_cast<int64_t>(sizeof(float));
-      }(), stream, w.device.index),
-      zero_points_(w.config().act_zero_points ? x.rows() * static_cast<int64_t>(sizeof(int32_t)) : 0,
-                   stream, w.device.index) {
+      scales_(
+          [&] {
+            const LayerConfig& c = w.config();
+            const int64_t per_row =
+                grouped(c) ? (c.part_k() + c.act_group_size - 1) / c.act_group_size : 1;
+            const int64_t rows = c.act_scale == Granularity::per_tensor ? 1 : x.rows();
+            return rows * per_row * static_cast<int64_t>(sizeof(float));
+          }(),
+          stream, w.device.index),
+      zero_points_(
+          w.config().act_zero_points ? x.rows() * static_cast<int64_t>(sizeof(int32_t)) : 0, stream,
+          w.device.index) {
   const LayerConfig& c = w.config();
   const int64_t m = x.rows();
   if (w.k_pitch != c.part_k())
@@ -130,8 +139,8 @@ ScaledMmCall make_call(const HopperWeights& w, const SplitWorkspace& workspace,
   return call;
 }
 
-void HopperScaledMm::apply(const PreparedWeights& prepared, const TensorView& x, const TensorView& bias,
-                           const TensorView& out, Stream stream) const {
+void HopperScaledMm::apply(const PreparedWeights& prepared, const TensorView& x,
+                           const TensorView& bias, const TensorView& out, Stream stream) const {
   const auto& w = static_cast<const HopperWeights&>(prepared);
   if (x.rows() > own_max_m_) return w.fallback_kernel->apply(*w.fallback, x, bias, out, stream);
   DeviceGuard guard(w.device.index);
@@ -145,8 +154,8 @@ void HopperScaledMm::apply(const PreparedWeights& prepared, const TensorView& x,
 Verdict hopper_sm90a(const Platform& platform) {
   if (platform.kind != PlatformKind::cuda) return Verdict::no("needs a CUDA device");
   if (platform.compute_capability != 90)
-    return Verdict::no(cat("wgmma and TMA kernels for Hopper (sm_90a); this is sm_",
-                           platform.compute_capability));
+    return Verdict::no(
+        cat("wgmma and TMA kernels for Hopper (sm_90a); this is sm_", platform.compute_capability));
 #if QLINEAR_SM90A
   return Verdict::yes();
 #else

@@ -19,16 +19,17 @@ struct HopperWeights final : PreparedWeights {
   std::shared_ptr<const Kernel> fallback_kernel;
   std::shared_ptr<const PreparedWeights> fallback;
   Device device;
-  int64_t k_pitch = 0;      // K rounded up to 16 (TMA's row alignment)
-  Tensor weight;            // [N (padded), k_pitch] codes, zero beyond K
+  int64_t k_pitch = 0;       // K rounded up to 16 (TMA's row alignment)
+  Tensor weight;             // [N (padded), k_pitch] codes, zero beyond K
   CUtensorMap weight_map{};  // of `weight`
-  Tensor weight_scale;      // fp32 as given: [1], [N], or [ceil(N/128), ceil(K/128)] blocks
-  Tensor feature_sum;       // int8 with activation zero points: Σ_k w[n, k]
+  Tensor weight_scale;       // fp32 as given: [1], [N], or [ceil(N/128), ceil(K/128)] blocks
+  Tensor feature_sum;        // int8 with activation zero points: Σ_k w[n, k]
   Tensor input_scale, input_zero_point;
 };
 
-std::shared_ptr<HopperWeights> prepare_weights(const LayerConfig& config, const LayerWeights& weights,
-                                               Device device, std::shared_ptr<const Kernel> fallback);
+std::shared_ptr<HopperWeights> prepare_weights(const LayerConfig& config,
+                                               const LayerWeights& weights, Device device,
+                                               std::shared_ptr<const Kernel> fallback);
 
 // The call's tile plan and split-K workspace; the quantizer zeroes its tickets, so that the GEMM
 // follows the quantizer directly in the stream (and overlaps it).

@@ -19,33 +19,38 @@
 // (an atomic ticket) adds all partials in split order (deterministic) and runs the epilogue.
 //
 // fp8 sums: Hopper adds fp8 products with about 14 significant bits, so each 128-wide slice is
-// summed by wgmma into `slice` and added (promoted) into fp32 registers — scaled by its 1x128 and
-// 128x128 block scales in the block mode (DeepGEMM's technique). int8 sums are exact in s32.
+// summed by wgmma into `slice_sum` and added (promoted) into fp32 registers — scaled by its 1x128
+// and 128x128 block scales in the block mode (DeepGEMM's technique). int8 sums are exact in s32.
+//
+// The kernel is launched with programmatic dependent launch after the activation quantizer: the
+// producer requests the first stages' weight tiles before waiting for that grid (griddepcontrol).
+// Where it stands on the H100 (bench/NOTES.md): ahead of cuBLASLt for decode; for prefill the
+// epilogue, which runs with the tensor cores idle, costs as much as the main loop.
 #pragma once
 
-#include <cuda/ptx>
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cuda/ptx>
 #include <type_traits>
 
 #include "cuda/check.hpp"
 #include "cuda/hopper/scaled_mm_sm90.hpp"
 #include "cuda/hopper/tensor_map.hpp"
 #include "cuda/hopper/wgmma_ops.cuh"
-#include "cuda/scratch.hpp"
 
 namespace qlinear::cuda::sm90 {
 
 namespace ptx = ::cuda::ptx;
 
-// ---- geometry ------------------------------------------------------------------------------------
+// ---- geometry
+// ------------------------------------------------------------------------------------
 inline constexpr int kBlockM = 128;  // rows of P a tile: one 64-row slab per consumer warpgroup
 inline constexpr int kConsumers = 2;
 inline constexpr int kThreads = 128 * (1 + kConsumers);
-inline constexpr int kStepK = 32;                     // wgmma K for 8-bit operands
+inline constexpr int kStepK = 32;                      // wgmma K for 8-bit operands
 inline constexpr int kStepsPerSlice = kBoxK / kStepK;  // wgmmas per 128-wide K slice
 inline constexpr int kRasterGroup = 8;
 inline constexpr int kSharedLimit = 227 * 1024;  // opt-in shared memory per block on sm_90
@@ -63,7 +68,8 @@ struct TileShape {
   static constexpr int kSharedBytes = 1024 + kStages * kStageBytes + kBarrierBytes;
 };
 
-// ---- work units ----------------------------------------------------------------------------------
+// ---- work units
+// ----------------------------------------------------------------------------------
 struct Schedule {
   int tiles_r = 0, tiles_c = 0, splits = 1, slices_per_split = 0, k_slices = 0;
   __host__ __device__ int units() const { return tiles_r * tiles_c * splits; }
@@ -96,7 +102,8 @@ struct Params {
   int* arrivals = nullptr;       // split K: [tiles], zero at launch
 };
 
-// ---- synchronisation and wgmma plumbing ------------------------------------------------------------
+// ---- synchronisation and wgmma plumbing
+// ------------------------------------------------------------
 __device__ __forceinline__ void wait_barrier(uint64_t* barrier, uint32_t parity) {
   while (!ptx::mbarrier_try_wait_parity(barrier, parity)) {
   }
@@ -112,7 +119,9 @@ __device__ __forceinline__ uint64_t tile_descriptor(const void* tile) {
 }
 inline constexpr uint64_t kDescriptorStepK = kStepK >> 4;
 
-__device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
+__device__ __forceinline__ void wgmma_fence() {
+  asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
+}
 __device__ __forceinline__ void wgmma_commit() {
   asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
 }
@@ -137,9 +146,10 @@ __device__ __forceinline__ void consumers_sync() {
   asm volatile("bar.sync 1, %0;\n" ::"n"(128 * kConsumers) : "memory");
 }
 
-// ---- accumulator fragment ------------------------------------------------------------------------
-// wgmma m64nN leaves D[64, N] across the warpgroup's 128 threads: register 4c + 2h + j of a thread
-// holds row 16·warp + lane/4 + 8h, column 8c + 2·(lane % 4) + j.
+// ---- accumulator fragment
+// ------------------------------------------------------------------------ wgmma m64nN leaves D[64,
+// N] across the warpgroup's 128 threads: register 4c + 2h + j of a thread holds row 16·warp +
+// lane/4 + 8h, column 8c + 2·(lane % 4) + j.
 struct Fragment {
   int row0, col0;  // of register 0, within the consumer's 64-row slab and the tile's columns
   __device__ explicit Fragment(int thread_in_warpgroup) {
@@ -162,11 +172,12 @@ __device__ __forceinline__ Acc from_bits(uint32_t bits) {
     return static_cast<int32_t>(bits);
 }
 
-// ---- epilogue ------------------------------------------------------------------------------------
-// y = (acc - z_m·Σw_n) · s_m · s_n + bias_n, in that order as cuda/epilogue.cu (absent terms are
-// exact identities: z = 0, s = 1, bias = 0). Each thread loads the terms of its two fragment rows
-// once a tile and those of its columns once per 8-column chunk, and stores pairs of adjacent
-// features as one vector where the layout allows.
+// ---- epilogue
+// ------------------------------------------------------------------------------------ y = (acc -
+// z_m·Σw_n) · s_m · s_n + bias_n, in that order as cuda/epilogue.cu (absent terms are exact
+// identities: z = 0, s = 1, bias = 0). Each thread loads the terms of its two fragment rows once a
+// tile and those of its columns once per 8-column chunk, and stores pairs of adjacent features as
+// one vector where the layout allows.
 struct TokenTerms {
   bool valid = false;
   float scale = 1.f;
@@ -215,7 +226,8 @@ __device__ __forceinline__ float finish(Acc acc, const TokenTerms& t, const Feat
                                         bool zero_points) {
   float y;
   if constexpr (kScaling == Scaling::integer)
-    y = zero_points ? static_cast<float>(static_cast<int64_t>(acc) - static_cast<int64_t>(t.zero) * f.sum)  // exact
+    y = zero_points ? static_cast<float>(static_cast<int64_t>(acc) -
+                                         static_cast<int64_t>(t.zero) * f.sum)  // exact
                     : static_cast<float>(acc);
   else
     y = acc;
@@ -288,7 +300,8 @@ __device__ void store_tile(const Params& p, const Acc (&acc)[kRegs], int row_bas
       }
     }
   } else {
-    // Rows are features, columns tokens (decode): register 4c + 2h + j is (feature h, token 8c + j).
+    // Rows are features, columns tokens (decode): register 4c + 2h + j is (feature h, token 8c +
+    // j).
     const FeatureTerms features[2] = {feature_terms(p, row_base), feature_terms(p, row_base + 8)};
 #pragma unroll
     for (int c = 0; c < kRegs / 4; ++c) {
@@ -300,21 +313,24 @@ __device__ void store_tile(const Params& p, const Acc (&acc)[kRegs], int row_bas
 #pragma unroll
         for (int h = 0; h < 2; ++h)
           if (features[h].valid)
-            out[static_cast<int64_t>(token) * p.n + row_base + 8 * h] =
-                to_output<Out>(finish<kScaling>(acc[4 * c + 2 * h + j], t, features[h], zero_points));
+            out[static_cast<int64_t>(token) * p.n + row_base + 8 * h] = to_output<Out>(
+                finish<kScaling>(acc[4 * c + 2 * h + j], t, features[h], zero_points));
       }
     }
   }
 }
 
-// ---- the producer ------------------------------------------------------------------------------------
-// This CTA's (work unit, K slice) pairs in order.
+// ---- the producer
+// ------------------------------------------------------------------------------------ This CTA's
+// (work unit, K slice) pairs in order.
 struct SliceCursor {
   const Schedule& schedule;
   int unit;
   Work work;
   int slice = 0;
-  __device__ explicit SliceCursor(const Schedule& s) : schedule(s), unit(blockIdx.x) { start_unit(); }
+  __device__ explicit SliceCursor(const Schedule& s) : schedule(s), unit(blockIdx.x) {
+    start_unit();
+  }
   __device__ bool valid() const { return unit < schedule.units(); }
   __device__ void advance() {
     if (++slice == work.slice_end) {
@@ -331,7 +347,9 @@ struct SliceCursor {
 
 // Waits until the grid before this one in the stream (the activation quantizer) has finished and
 // its writes are visible; returns at once when there is none.
-__device__ __forceinline__ void wait_for_previous_grid() { asm volatile("griddepcontrol.wait;\n" ::: "memory"); }
+__device__ __forceinline__ void wait_for_previous_grid() {
+  asm volatile("griddepcontrol.wait;\n" ::: "memory");
+}
 
 template <int kBlockN, bool kSwap>
 __device__ void produce(const CUtensorMap& rows_map, const CUtensorMap& cols_map,
@@ -340,16 +358,22 @@ __device__ void produce(const CUtensorMap& rows_map, const CUtensorMap& cols_map
   using Shape = TileShape<kBlockN>;
   const auto load_rows = [&](const SliceCursor& at, int stage) {
     const int32_t coordinates[2] = {at.slice * kBoxK, at.work.tile_r * kBlockM};
-    ptx::cp_async_bulk_tensor(ptx::space_cluster, ptx::space_global, row_tiles + stage * Shape::kRowTileBytes,
-                              &rows_map, coordinates, &full[stage]);
+    ptx::cp_async_bulk_tensor(ptx::space_cluster, ptx::space_global,
+                              row_tiles + stage * Shape::kRowTileBytes, &rows_map, coordinates,
+                              &full[stage]);
   };
   const auto load_cols = [&](const SliceCursor& at, int stage) {
     const int32_t coordinates[2] = {at.slice * kBoxK, at.work.tile_c * kBlockN};
-    ptx::cp_async_bulk_tensor(ptx::space_cluster, ptx::space_global, col_tiles + stage * Shape::kColTileBytes,
-                              &cols_map, coordinates, &full[stage]);
+    ptx::cp_async_bulk_tensor(ptx::space_cluster, ptx::space_global,
+                              col_tiles + stage * Shape::kColTileBytes, &cols_map, coordinates,
+                              &full[stage]);
   };
-  const auto load_weights = [&](const SliceCursor& at, int stage) { kSwap ? load_rows(at, stage) : load_cols(at, stage); };
-  const auto load_x = [&](const SliceCursor& at, int stage) { kSwap ? load_cols(at, stage) : load_rows(at, stage); };
+  const auto load_weights = [&](const SliceCursor& at, int stage) {
+    kSwap ? load_rows(at, stage) : load_cols(at, stage);
+  };
+  const auto load_x = [&](const SliceCursor& at, int stage) {
+    kSwap ? load_cols(at, stage) : load_rows(at, stage);
+  };
 
   // The weights do not depend on the quantizer: the first stages' weight tiles are requested
   // before waiting for it (for decode, that is most of the work).
@@ -357,8 +381,8 @@ __device__ void produce(const CUtensorMap& rows_map, const CUtensorMap& cols_map
   int stage = 0;
   uint32_t phase = 0;
   for (; stage < Shape::kStages && cursor.valid(); ++stage, cursor.advance()) {
-    ptx::mbarrier_arrive_expect_tx(ptx::sem_release, ptx::scope_cta, ptx::space_shared, &full[stage],
-                                   Shape::kStageBytes);
+    ptx::mbarrier_arrive_expect_tx(ptx::sem_release, ptx::scope_cta, ptx::space_shared,
+                                   &full[stage], Shape::kStageBytes);
     load_weights(cursor, stage);
   }
   wait_for_previous_grid();
@@ -367,19 +391,19 @@ __device__ void produce(const CUtensorMap& rows_map, const CUtensorMap& cols_map
 
   for (; cursor.valid(); cursor.advance()) {
     wait_barrier(&empty[stage], phase ^ 1);
-    ptx::mbarrier_arrive_expect_tx(ptx::sem_release, ptx::scope_cta, ptx::space_shared, &full[stage],
-                                   Shape::kStageBytes);
+    ptx::mbarrier_arrive_expect_tx(ptx::sem_release, ptx::scope_cta, ptx::space_shared,
+                                   &full[stage], Shape::kStageBytes);
     load_weights(cursor, stage);
     load_x(cursor, stage);
     if (++stage == Shape::kStages) stage = 0, phase ^= 1;
   }
 }
 
-// ---- the consumers -----------------------------------------------------------------------------------
+// ---- the consumers
+// -----------------------------------------------------------------------------------
 template <Operand kOperand, Scaling kScaling, int kBlockN, bool kSwap>
 __device__ void consume(const Params& p, int consumer, const uint8_t* row_tiles,
-                        const uint8_t* col_tiles, uint64_t* full, uint64_t* empty,
-                        int* ticket) {
+                        const uint8_t* col_tiles, uint64_t* full, uint64_t* empty, int* ticket) {
   using Shape = TileShape<kBlockN>;
   using Acc = std::conditional_t<kOperand == Operand::E4m3, float, int32_t>;
   using Mma = Wgmma<kOperand, kBlockN>;
@@ -491,8 +515,8 @@ __device__ void consume(const Params& p, int consumer, const uint8_t* row_tiles,
 #pragma unroll
       for (int i = 0; i < kRegs; ++i) total[i] = 0;
       for (int s = 0; s < schedule.splits; ++s) {
-        const uint32_t* theirs = p.partials + (static_cast<int64_t>(w.tile) * schedule.splits + s) *
-                                                  (kBlockM * kBlockN);
+        const uint32_t* theirs =
+            p.partials + (static_cast<int64_t>(w.tile) * schedule.splits + s) * (kBlockM * kBlockN);
 #pragma unroll
         for (int i = 0; i < kRegs; ++i) {
           if (s == w.split) {
@@ -515,7 +539,8 @@ __device__ void consume(const Params& p, int consumer, const uint8_t* row_tiles,
   }
 }
 
-// ---- the kernel --------------------------------------------------------------------------------------
+// ---- the kernel
+// --------------------------------------------------------------------------------------
 template <Operand kOperand, Scaling kScaling, int kBlockN, bool kSwap>
 __global__ void __launch_bounds__(kThreads, 1)
     scaled_mm_sm90_kernel(const __grid_constant__ CUtensorMap rows_map,
@@ -547,13 +572,14 @@ __global__ void __launch_bounds__(kThreads, 1)
   } else {
     asm volatile("setmaxnreg.inc.sync.aligned.u32 232;\n");
     wait_for_previous_grid();  // the scales and zero points the epilogue reads come from it
-    consume<kOperand, kScaling, kBlockN, kSwap>(p, warpgroup - 1, row_tiles, col_tiles, full,
-                                                empty, ticket);
+    consume<kOperand, kScaling, kBlockN, kSwap>(p, warpgroup - 1, row_tiles, col_tiles, full, empty,
+                                                ticket);
   }
 #endif
 }
 
-// ---- launch ----------------------------------------------------------------------------------------------
+// ---- launch
+// ----------------------------------------------------------------------------------------------
 template <Operand kOperand, Scaling kScaling, int kBlockN, bool kSwap>
 void launch(const ScaledMmCall& call, cudaStream_t stream) {
   using Shape = TileShape<kBlockN>;
@@ -570,11 +596,12 @@ void launch(const ScaledMmCall& call, cudaStream_t stream) {
   s.splits = (s.k_slices + s.slices_per_split - 1) / s.slices_per_split;
   if (call.plan.splits > 1) {
     p.arrivals = static_cast<int*>(call.workspace);
-    p.partials = reinterpret_cast<uint32_t*>(static_cast<uint8_t*>(call.workspace) + ticket_bytes(call.plan));
+    p.partials = reinterpret_cast<uint32_t*>(static_cast<uint8_t*>(call.workspace) +
+                                             ticket_bytes(call.plan));
   }
 
-  const CUtensorMap x_map =
-      make_code_map(call.x, call.m, call.k_pitch, call.k_pitch, kSwap ? kBlockN : kBlockM, "x codes");
+  const CUtensorMap x_map = make_code_map(call.x, call.m, call.k_pitch, call.k_pitch,
+                                          kSwap ? kBlockN : kBlockM, "x codes");
   const CUtensorMap& rows_map = kSwap ? *call.weight_map : x_map;
   const CUtensorMap& cols_map = kSwap ? x_map : *call.weight_map;
 
@@ -583,11 +610,13 @@ void launch(const ScaledMmCall& call, cudaStream_t stream) {
   check_cuda(cudaGetDevice(&device), "cudaGetDevice");
   static std::atomic<uint64_t> configured{0};  // devices whose shared-memory limit is raised
   if (!(configured.load() >> (device % 64) & 1)) {
-    check_cuda(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, Shape::kSharedBytes),
+    check_cuda(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                    Shape::kSharedBytes),
                "cudaFuncSetAttribute");
     configured.fetch_or(uint64_t{1} << (device % 64));
   }
-  check_cuda(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device), "cudaDeviceGetAttribute");
+  check_cuda(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device),
+             "cudaDeviceGetAttribute");
   cudaLaunchConfig_t config{};
   config.gridDim = dim3(static_cast<unsigned>(std::min(s.units(), sms)));
   config.blockDim = dim3(kThreads);
@@ -599,7 +628,8 @@ void launch(const ScaledMmCall& call, cudaStream_t stream) {
   overlap.val.programmaticStreamSerializationAllowed = 1;
   config.attrs = &overlap;
   config.numAttrs = 1;
-  check_cuda(cudaLaunchKernelEx(&config, kernel, rows_map, cols_map, p), "cudaLaunchKernelEx (scaled_mm_sm90)");
+  check_cuda(cudaLaunchKernelEx(&config, kernel, rows_map, cols_map, p),
+             "cudaLaunchKernelEx (scaled_mm_sm90)");
 }
 
 template <Operand kOperand, Scaling kScaling>

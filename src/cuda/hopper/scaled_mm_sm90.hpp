@@ -14,7 +14,7 @@ namespace qlinear::cuda::sm90 {
 
 // How the accumulator becomes the output.
 enum class Scaling {
-  integer,  // s8 x s8 -> exact s32 over the whole K, then (acc - z·Σw) · s_x · s_w + bias
+  integer,   // s8 x s8 -> exact s32 over the whole K, then (acc - z·Σw) · s_x · s_w + bias
   promoted,  // e4m3: each 128-wide K slice's sum promoted into fp32 registers, then · s_x · s_w
   block,     // e4m3: each 128-wide K slice's sum scaled by its 1x128 and 128x128 scales
 };
@@ -62,7 +62,7 @@ struct ScaledMmCall {
   TilePlan plan;
   void* workspace = nullptr;  // workspace_bytes(plan), its tickets zeroed
   int64_t m = 0, n = 0;
-  int64_t k_pitch = 0;     // codes per row of x and W (K padded to 16 bytes), zero beyond K
+  int64_t k_pitch = 0;      // codes per row of x and W (K padded to 16 bytes), zero beyond K
   const void* x = nullptr;  // x codes [M, k_pitch] (e4m3 or s8, as W)
   const CUtensorMap* weight_map = nullptr;  // W codes [N, k_pitch], from weight_map()
   ScaledMmEpilogue epilogue;
