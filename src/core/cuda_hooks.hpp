@@ -4,7 +4,6 @@
 #pragma once
 
 #include <cstdint>
-
 #include <vector>
 
 #include "qlinear/platform.hpp"
@@ -18,6 +17,15 @@ void device_free(Device device, void* pointer) noexcept;
 // A synchronous copy where either side may be on a CUDA device.
 void device_copy(void* destination, Device destination_device, const void* source,
                  Device source_device, int64_t bytes);
+
+// `rows` rows of `width` bytes from `source` (pitch source_pitch) to `destination` (pitch
+// destination_pitch), CUDA memory of `device`, ordered on `stream`.
+void device_copy_2d(void* destination, int64_t destination_pitch, const void* source,
+                    int64_t source_pitch, int64_t width, int64_t rows, Device device, void* stream);
+// out[m, n] = sum[m, n] (fp32) + bias[n], rounded once to out's type; CUDA memory, on `stream`;
+// bias may be undefined.
+void device_add_bias(const TensorView& sum, const TensorView& bias, const TensorView& out,
+                     void* stream);
 
 // One Platform per visible CUDA device; empty when there is no driver or no device.
 std::vector<Platform> detect_cuda_platforms();

@@ -4,6 +4,7 @@
 
 #include "core/cuda_hooks.hpp"
 #include "cuda/check.hpp"
+#include "cuda/epilogue.hpp"
 #include "cuda/scratch.hpp"
 
 namespace qlinear::detail {
@@ -32,6 +33,35 @@ void device_copy(void* destination, Device destination_device, const void* sourc
   cuda::DeviceGuard guard(gpu.index);
   check_cuda(cudaMemcpy(destination, source, static_cast<size_t>(bytes), cudaMemcpyDefault),
              "cudaMemcpy");
+}
+
+void device_copy_2d(void* destination, int64_t destination_pitch, const void* source,
+                    int64_t source_pitch, int64_t width, int64_t rows, Device device,
+                    void* stream) {
+  cuda::DeviceGuard guard(device.index);
+  check_cuda(
+      cudaMemcpy2DAsync(destination, static_cast<size_t>(destination_pitch), source,
+                        static_cast<size_t>(source_pitch), static_cast<size_t>(width),
+                        static_cast<size_t>(rows), cudaMemcpyDeviceToDevice, cuda::native(stream)),
+      "cudaMemcpy2DAsync");
+}
+
+void device_add_bias(const TensorView& sum, const TensorView& bias, const TensorView& out,
+                     void* stream) {
+  cuda::DeviceGuard guard(out.device().index);
+  cuda::Epilogue e;
+  e.acc = sum.data();
+  e.acc_type = ScalarType::fp32;
+  e.rows = out.rows();
+  e.cols = out.size(-1);
+  e.acc_row_stride = e.cols;
+  if (bias.defined()) {
+    e.bias = bias.data();
+    e.bias_type = bias.dtype();
+  }
+  e.out = out.data();
+  e.out_type = out.dtype();
+  cuda::run_epilogue(e, stream);
 }
 
 std::vector<Platform> detect_cuda_platforms() {

@@ -368,6 +368,18 @@ def test_tensor_parallel_shards_recombine(tmp_path, fmt, split):
         assert np.array_equal(part, parts[1])
 
 
+@pytest.mark.parametrize("split", ["columns", "rows"])
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+def test_tensor_parallel_run_every_rank(tmp_path, fmt, split):
+    """--tp-size without --tp-rank: every rank runs (threads, in-process group) and y is whole."""
+    n, k, size = 256, 512, 2
+    model = str(tmp_path / "model")
+    w, b, torch_dtype, make_x = make_checkpoint(model, fmt, n, k, seed=13)
+    x = make_x(np.random.default_rng(14), (M, k))
+    y = run_layer(str(tmp_path), model, x, tp_size=size, tp_split=split)
+    check(y, ck.round_to(torch_dtype, x), w, b, torch_dtype)
+
+
 def test_split_that_cuts_a_group_is_rejected(tmp_path):
     model = str(tmp_path / "model")
     make_checkpoint(model, "gptq_v1_4bit_sym", 200, 384, seed=1)

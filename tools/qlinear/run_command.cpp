@@ -1,14 +1,19 @@
 // `qlinear run`: one layer of a checkpoint on a .npy input, as an engine would run it: the layer
 // converted to the canonical layout (and split for a tensor-parallel rank), a kernel chosen or
 // forced, x rounded to the checkpoint's activation dtype, the output written as float32 .npy.
+// With --tp-size S and no --tp-rank, all S ranks run (threads of this process: an in-process group
+// on the CPU, NCCL over cuda:0 … cuda:S-1) and y is the whole layer's output.
 #include <cstdio>
 #include <cstring>
+#include <exception>
+#include <thread>
 
 #include "commands.hpp"
 #include "npy.hpp"
 #include "qlinear/checkpoint.hpp"
 #include "qlinear/error.hpp"
 #include "qlinear/linear.hpp"
+#include "qlinear/parallel.hpp"
 
 namespace qlinear::tool {
 namespace {
@@ -39,12 +44,62 @@ Tensor activations(const NpyArray& array, bool bf16_input, ScalarType act_type, 
   return x;
 }
 
+void write_output(const Tensor& y, const std::string& output) {
+  std::vector<float> values(static_cast<size_t>(y.numel()));
+  for (int64_t i = 0; i < y.numel(); ++i) values[i] = static_cast<float>(load_value(y, i));
+  write_npy_f32(output, {y.shape().begin(), y.shape().end()}, values);
+}
+
+// Every rank of a size-`size` split, one thread each; returns rank 0's output (on the CPU) and
+// the name of its kernel.
+std::pair<Tensor, std::string> run_all_ranks(const checkpoint::CheckpointLayer& layer,
+                                             checkpoint::Split split, int size,
+                                             const Tensor& x_host, const Platform& platform,
+                                             const ChooseOptions& options) {
+  const bool gpu = platform.kind == PlatformKind::cuda;
+  require(!gpu || static_cast<int>(cuda_platforms().size()) >= size, "--tp-size ", size, " needs ",
+          size, " GPUs; this machine has ", cuda_platforms().size());
+  std::vector<std::shared_ptr<Communicator>> local;
+  NcclUniqueId id{};
+  if (gpu)
+    id = make_nccl_unique_id();
+  else
+    local = make_local_group(size);
+  std::vector<Tensor> outputs(size);
+  std::vector<std::string> kernels(size);
+  std::vector<std::exception_ptr> errors(size);
+  std::vector<std::thread> threads;
+  for (int r = 0; r < size; ++r)
+    threads.emplace_back([&, r] {
+      try {
+        const Device device = gpu ? Device::cuda(r) : Device::cpu();
+        const auto communicator = gpu ? make_nccl_communicator(id, r, size, device) : local[r];
+        const Tensor x = on_device(x_host, device);
+        if (split == checkpoint::Split::columns) {
+          const ColumnParallelLinear linear(layer, communicator, device, true, options);
+          outputs[r] = Tensor::copy_of(linear.forward(x), Device::cpu());
+          kernels[r] = linear.shard().kernel().name();
+        } else {
+          const RowParallelLinear linear(layer, communicator, device, options);
+          outputs[r] = Tensor::copy_of(linear.forward(x), Device::cpu());
+          kernels[r] = linear.shard().kernel().name();
+        }
+      } catch (...) {
+        errors[r] = std::current_exception();
+      }
+    });
+  for (auto& t : threads) t.join();
+  for (auto& e : errors)
+    if (e) std::rethrow_exception(e);
+  return {outputs[0], kernels[0]};
+}
+
 }  // namespace
 
 void add_run(CLI::App& app, int& exit_code) {
   auto* command = app.add_subcommand("run", "run one layer of a checkpoint on a .npy input");
   static std::string model, layer_name, input, output, kernel, device_text = "default", split_text;
-  static int tp_rank = 0, tp_size = 1;
+  static int tp_rank = -1, tp_size = 1;
   static bool bf16_input = false;
   command->add_option("--model", model, "checkpoint folder")->required();
   command->add_option("--layer", layer_name, "module prefix, e.g. model.layers.0.mlp.down_proj")
@@ -57,8 +112,10 @@ void add_run(CLI::App& app, int& exit_code) {
   command->add_option("--kernel", kernel, "force this kernel");
   command->add_option("--device", device_text,
                       "cpu, cuda, cuda:N or default (the GPU if there is one)");
-  command->add_option("--tp-rank", tp_rank, "tensor-parallel rank");
-  command->add_option("--tp-size", tp_size, "tensor-parallel size");
+  command->add_option("--tp-rank", tp_rank,
+                      "run only this tensor-parallel rank's shard (its partial output)");
+  command->add_option("--tp-size", tp_size,
+                      "tensor-parallel size; without --tp-rank every rank runs and y is whole");
   command
       ->add_option("--tp-split", split_text,
                    "columns (outputs concatenate) or rows (outputs sum; bias on rank 0); default "
@@ -73,8 +130,29 @@ void add_run(CLI::App& app, int& exit_code) {
     tp.split = split_text.empty()     ? default_split(layer_name)
                : split_text == "rows" ? Split::rows
                                       : Split::columns;
-    tp.rank = tp_rank;
+    tp.rank = tp_rank < 0 ? 0 : tp_rank;
     tp.size = tp_size;
+    ChooseOptions options;
+    options.force = kernel;
+    const Platform platform = target_platform(device_text);
+    if (tp_rank < 0 && tp_size > 1) {
+      const NpyArray array = read_npy(input);
+      const int64_t width = array.shape.empty() ? 0 : array.shape.back();
+      require(width == layer.config.k, input, ": x has K = ", width,
+              "; the layer takes K = ", layer.config.k);
+      const Tensor x = activations(array, bf16_input, layer.config.act_type, 0, width, input);
+      const auto [y, kernel_name] = run_all_ranks(layer, tp.split, tp_size, x, platform, options);
+      write_output(y, output);
+      std::printf(
+          "layer:  %s (%s)\nconfig: %s\nsplit:  %s over %d ranks (%s)\nkernel: %s (rank 0)\n"
+          "output: %s\n",
+          layer.name.c_str(), layer.format.c_str(), layer.config.describe().c_str(),
+          std::string(name(tp.split)).c_str(), tp_size,
+          platform.kind == PlatformKind::cuda ? "NCCL, one GPU each" : "threads, CPU",
+          kernel_name.c_str(), output.c_str());
+      exit_code = 0;
+      return;
+    }
     layer = split_layer(layer, tp);
     const LayerConfig& c = layer.config;
 
@@ -88,21 +166,16 @@ void add_run(CLI::App& app, int& exit_code) {
     const Tensor x_host = activations(array, bf16_input, c.act_type,
                                       full_x ? tp.rank * c.part_k() : 0, c.part_k(), input);
 
-    const Platform platform = target_platform(device_text);
     const Device device = platform.device();
     CheckpointLayer on = layer;
     for (Tensor* t : {&on.weight, &on.weight_scale, &on.weight_zero_point, &on.weight_global_scale,
                       &on.g_idx, &on.input_scale, &on.input_zero_point, &on.bias})
       *t = on_device(*t, device);
-    ChooseOptions options;
-    options.force = kernel;
     const QuantizedLinear linear(c, on.weights(), device, options);
     const Tensor y =
         Tensor::copy_of(linear.forward(on_device(x_host, device), on.bias), Device::cpu());
 
-    std::vector<float> values(static_cast<size_t>(y.numel()));
-    for (int64_t i = 0; i < y.numel(); ++i) values[i] = static_cast<float>(load_value(y, i));
-    write_npy_f32(output, {y.shape().begin(), y.shape().end()}, values);
+    write_output(y, output);
     std::printf("layer:  %s (%s)\nconfig: %s\nkernel: %s on %s\noutput: %s\n", layer.name.c_str(),
                 layer.format.c_str(), c.describe().c_str(), linear.kernel().name().c_str(),
                 device.str().c_str(), output.c_str());

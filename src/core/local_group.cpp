@@ -1,0 +1,77 @@
+// The in-process communicator: ranks are threads of this process that meet at a barrier.
+#include <barrier>
+#include <cstring>
+#include <mutex>
+#include <vector>
+
+#include "qlinear/communicator.hpp"
+#include "qlinear/error.hpp"
+
+namespace qlinear {
+namespace {
+
+struct GroupState {
+  explicit GroupState(int size) : size(size), meet(size), sources(size) {}
+  int size;
+  std::barrier<> meet;
+  std::vector<const void*> sources;  // each rank's buffer for the call under way
+};
+
+class LocalRank final : public Communicator {
+ public:
+  LocalRank(std::shared_ptr<GroupState> group, int rank) : group_(std::move(group)), rank_(rank) {}
+  int rank() const override { return rank_; }
+  int size() const override { return group_->size; }
+
+  void all_reduce_sum(const TensorView& buffer, Stream) const override {
+    require(buffer.device().is_cpu() && buffer.is_contiguous(), "all_reduce_sum: buffer ",
+            buffer.describe(), " must be contiguous CPU memory (the in-process group)");
+    require(buffer.dtype() == ScalarType::fp32, "all_reduce_sum: buffer ", buffer.describe(),
+            " must be fp32 (the in-process group sums fp32)");
+    const int64_t count = buffer.numel();
+    std::vector<float> sum(static_cast<size_t>(count), 0.f);
+    publish(buffer.data());
+    for (int r = 0; r < group_->size; ++r) {
+      const auto* source = static_cast<const float*>(group_->sources[r]);
+      for (int64_t i = 0; i < count; ++i) sum[i] += source[i];
+    }
+    group_->meet.arrive_and_wait();  // every rank has read every buffer
+    std::memcpy(buffer.data(), sum.data(), static_cast<size_t>(count) * sizeof(float));
+  }
+
+  void all_gather(const TensorView& in, const TensorView& out, Stream) const override {
+    require(
+        in.device().is_cpu() && out.device().is_cpu() && in.is_contiguous() && out.is_contiguous(),
+        "all_gather: ", in.describe(), " and ", out.describe(),
+        " must be contiguous CPU memory (the in-process group)");
+    require(out.nbytes() == group_->size * in.nbytes(), "all_gather: out ", out.describe(),
+            " must hold ", group_->size, " x ", in.nbytes(), " bytes");
+    publish(in.data());
+    for (int r = 0; r < group_->size; ++r)
+      std::memcpy(static_cast<char*>(out.data()) + r * in.nbytes(), group_->sources[r],
+                  static_cast<size_t>(in.nbytes()));
+    group_->meet.arrive_and_wait();  // every rank has read every input
+  }
+
+ private:
+  // Posts this rank's buffer and waits until every rank has posted its own.
+  void publish(const void* data) const {
+    group_->sources[rank_] = data;
+    group_->meet.arrive_and_wait();
+  }
+
+  std::shared_ptr<GroupState> group_;
+  int rank_;
+};
+
+}  // namespace
+
+std::vector<std::shared_ptr<Communicator>> make_local_group(int size) {
+  require(size >= 1, "make_local_group: size ", size, "; expected at least 1");
+  auto group = std::make_shared<GroupState>(size);
+  std::vector<std::shared_ptr<Communicator>> ranks;
+  for (int r = 0; r < size; ++r) ranks.push_back(std::make_shared<LocalRank>(group, r));
+  return ranks;
+}
+
+}  // namespace qlinear

@@ -1,0 +1,130 @@
+#include "qlinear/parallel.hpp"
+
+#include <cstring>
+#include <vector>
+
+#include "core/cuda_hooks.hpp"
+#include "qlinear/error.hpp"
+
+namespace qlinear {
+namespace {
+
+using checkpoint::CheckpointLayer;
+using checkpoint::Split;
+
+// `layer`'s shard for this rank, its weights on `device`.
+struct Shard {
+  CheckpointLayer part;
+  LayerTensors weights;
+};
+
+Shard load_shard(const CheckpointLayer& layer, const Communicator& communicator, Split split,
+                 Device device) {
+  Shard s;
+  s.part = checkpoint::split_layer(layer, {split, communicator.rank(), communicator.size()});
+  s.weights = static_cast<const LayerTensors&>(s.part).to(device);
+  return s;
+}
+
+// The shape of x with its last dimension replaced by `n`.
+std::vector<int64_t> with_last(const TensorView& x, int64_t n) {
+  std::vector<int64_t> shape(x.shape().begin(), x.shape().end());
+  shape.back() = n;
+  return shape;
+}
+
+// rows x width bytes between pitched buffers on one device (the CPU, or a GPU on `stream`).
+void copy_rows(void* destination, int64_t destination_pitch, const void* source,
+               int64_t source_pitch, int64_t width, int64_t rows, Device device, Stream stream) {
+  if (device.is_cuda())
+    return detail::device_copy_2d(destination, destination_pitch, source, source_pitch, width, rows,
+                                  device, stream.handle);
+  for (int64_t r = 0; r < rows; ++r)
+    std::memcpy(static_cast<char*>(destination) + r * destination_pitch,
+                static_cast<const char*>(source) + r * source_pitch, static_cast<size_t>(width));
+}
+
+int64_t element_bytes(ScalarType type) { return info(type).bits / 8; }
+
+}  // namespace
+
+// ---- column parallel -------------------------------------------------------------------------
+
+ColumnParallelLinear::ColumnParallelLinear(const CheckpointLayer& layer,
+                                           std::shared_ptr<Communicator> communicator,
+                                           Device device, bool gather_output,
+                                           const ChooseOptions& options)
+    : communicator_(std::move(communicator)), device_(device), gather_(gather_output) {
+  require(communicator_ != nullptr, "ColumnParallelLinear: no communicator");
+  const Shard s = load_shard(layer, *communicator_, Split::columns, device);
+  shard_ = std::make_unique<QuantizedLinear>(s.part.config, s.weights.weights(), device, options);
+  if (s.part.config.bias) bias_ = Tensor::copy_of(s.part.bias, device);
+}
+
+Tensor ColumnParallelLinear::forward(const TensorView& x, Stream stream) const {
+  Tensor local = shard_->forward(x, bias_, stream);
+  const int size = communicator_->size();
+  if (!gather_ || size == 1) return local;
+  // The ranks' [M, N/s] slices arrive one after the other; y's rows interleave them.
+  const int64_t rows = local.view().rows(), part = local.size(-1);
+  const Tensor gathered = Tensor::empty(local.dtype(), {size, rows, part}, device_);
+  communicator_->all_gather(local, gathered, stream);
+  Tensor y = Tensor::empty(local.dtype(), with_last(x, part * size), device_);
+  const int64_t width = part * element_bytes(local.dtype());
+  for (int r = 0; r < size; ++r)
+    copy_rows(static_cast<char*>(y.data()) + r * width, width * size,
+              static_cast<const char*>(gathered.data()) + r * rows * width, width, width, rows,
+              device_, stream);
+  return y;
+}
+
+// ---- row parallel ----------------------------------------------------------------------------
+
+RowParallelLinear::RowParallelLinear(const CheckpointLayer& layer,
+                                     std::shared_ptr<Communicator> communicator, Device device,
+                                     const ChooseOptions& options)
+    : communicator_(std::move(communicator)), config_(layer.config), device_(device) {
+  require(communicator_ != nullptr, "RowParallelLinear: no communicator");
+  const Shard s = load_shard(layer, *communicator_, Split::rows, device);
+  // The partial products are summed in fp32; the bias and the rounding come after the sum.
+  LayerConfig partial = s.part.config;
+  partial.bias = false;
+  partial.out_type = ScalarType::fp32;
+  shard_ = std::make_unique<QuantizedLinear>(partial, s.weights.weights(), device, options);
+  if (layer.config.bias) bias_ = Tensor::copy_of(layer.bias, device);
+}
+
+Tensor RowParallelLinear::forward(const TensorView& x, Stream stream) const {
+  const int64_t k = config_.part_k(), part_k = shard_->config().part_k();
+  const int64_t given = x.shape().empty() ? 0 : x.size(-1);
+  require(given == k || given == part_k, "RowParallelLinear: x ", x.describe(),
+          " must end in K = ", k, " (the whole input) or ", part_k, " (this rank's slice)");
+  Tensor slice;
+  TensorView input = x;
+  if (given != part_k) {
+    // This rank's columns of x, contiguous.
+    require(x.is_contiguous(), "RowParallelLinear: x ", x.describe(), " must be contiguous");
+    slice = Tensor::empty(x.dtype(), with_last(x, part_k), device_);
+    const int64_t element = element_bytes(x.dtype());
+    copy_rows(slice.data(), part_k * element,
+              static_cast<const char*>(x.data()) + communicator_->rank() * part_k * element,
+              k * element, part_k * element, x.rows(), device_, stream);
+    input = slice;
+  }
+  const Tensor sum = shard_->forward(input, {}, stream);
+  communicator_->all_reduce_sum(sum, stream);
+  Tensor y = Tensor::empty(config_.out_type, with_last(x, config_.part_n()), device_);
+  if (device_.is_cuda()) {
+    detail::device_add_bias(sum, bias_, y, stream.handle);
+    return y;
+  }
+  const int64_t n = config_.part_n();
+  for (int64_t i = 0; i < y.numel(); ++i) {
+    double v = sum.data_as<const float>()[i];
+    if (bias_.defined()) v = static_cast<float>(v + static_cast<float>(load_value(bias_, i % n)));
+    store_value(y, i, v);
+  }
+  return y;
+}
+
+}  // namespace qlinear
