@@ -4,9 +4,10 @@
 //   RowParallelLinear: rank r holds input features [r·K/s, (r+1)·K/s) and reads that slice of x;
 //     each rank's partial product is summed over the ranks (all-reduce) in fp32 and the bias is
 //     added once, after the sum, before the one rounding to the output type.
-// Each rank loads its shard of the layer (checkpoint::split_layer: groups, blocks, act order and
+// Each rank keeps its shard of the layer (checkpoint::split_layer: groups, blocks, act order and
 // bias cut consistently, or a refusal that says why), chooses a kernel for the shard's config and
-// converts the shard to that kernel's layout, like QuantizedLinear.
+// converts the shard to that kernel's layout, like QuantizedLinear. (From a checkpoint, the layer
+// is converted whole on the CPU first and then split: reading only the shard's bytes is not done.)
 #pragma once
 
 #include <memory>
@@ -23,6 +24,12 @@ class ColumnParallelLinear {
   ColumnParallelLinear(const checkpoint::CheckpointLayer& layer,
                        std::shared_ptr<Communicator> communicator, Device device = Device::cpu(),
                        bool gather_output = true, const ChooseOptions& options = {});
+  // The layer `prefix` of a checkpoint (converted whole on the CPU, then split).
+  ColumnParallelLinear(const checkpoint::Checkpoint& checkpoint, std::string_view prefix,
+                       std::shared_ptr<Communicator> communicator, Device device = Device::cpu(),
+                       bool gather_output = true, const ChooseOptions& options = {})
+      : ColumnParallelLinear(checkpoint::load_layer(checkpoint, prefix), std::move(communicator),
+                             device, gather_output, options) {}
   // x [M, K] -> y [M, N] (gathered) or [M, N / size] (this rank's features).
   Tensor forward(const TensorView& x, Stream stream = {}) const;
   const QuantizedLinear& shard() const { return *shard_; }
@@ -40,6 +47,11 @@ class RowParallelLinear {
   RowParallelLinear(const checkpoint::CheckpointLayer& layer,
                     std::shared_ptr<Communicator> communicator, Device device = Device::cpu(),
                     const ChooseOptions& options = {});
+  RowParallelLinear(const checkpoint::Checkpoint& checkpoint, std::string_view prefix,
+                    std::shared_ptr<Communicator> communicator, Device device = Device::cpu(),
+                    const ChooseOptions& options = {})
+      : RowParallelLinear(checkpoint::load_layer(checkpoint, prefix), std::move(communicator),
+                          device, options) {}
   // x [M, K] (this rank reads its slice) or [M, K / size] (already this rank's slice, as a
   // column-parallel layer without the gather leaves it) -> y [M, N], the same on every rank.
   Tensor forward(const TensorView& x, Stream stream = {}) const;
