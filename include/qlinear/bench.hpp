@@ -147,4 +147,24 @@ struct Run {
 // `on_record` as they are measured (peers of a layer and M first, so each row is complete).
 Run run(const Options& options, const std::function<void(const Record&)>& on_record = {});
 
+// ---- tensor-parallel runs (`qlinear bench --tp-size S`)
+struct ParallelRecord {
+  std::string config, split, kernel;  // kernel: rank 0's choice for its shard
+  int size = 1;
+  int64_t m = 0, n = 0, k = 0;  // the whole layer
+  double us = 0;        // median wall time of one forward on every rank, collective included
+  double shard_us = 0;  // the same for the shards' products alone (no collective, no bias step)
+  double collective_share = 0;  // 1 - shard_us / us
+};
+// Every config of `options` (its M values, reps and warm-up; the weights are not rotated), split
+// by columns (gathered) and by rows over `size` ranks: threads of this process, the in-process
+// group on the CPU, NCCL over cuda:0 … cuda:size-1 on GPUs. Each timed call starts at a barrier of
+// the ranks and ends when the slowest rank's device has finished (a synchronising copy).
+struct ParallelRun {
+  std::vector<ParallelRecord> records;
+  std::vector<std::string> notes;  // splits passed over, and why
+};
+ParallelRun run_parallel(const Options& options, int size,
+                         const std::function<void(const ParallelRecord&)>& on_record = {});
+
 }  // namespace qlinear::bench

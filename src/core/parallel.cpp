@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "core/cuda_hooks.hpp"
+#include "cpu/convert.hpp"
 #include "qlinear/error.hpp"
 
 namespace qlinear {
@@ -119,10 +120,10 @@ Tensor RowParallelLinear::forward(const TensorView& x, Stream stream) const {
     return y;
   }
   const int64_t n = config_.part_n();
+  const float* partial = sum.data_as<const float>();
   for (int64_t i = 0; i < y.numel(); ++i) {
-    double v = sum.data_as<const float>()[i];
-    if (bias_.defined()) v = static_cast<float>(v + static_cast<float>(load_value(bias_, i % n)));
-    store_value(y, i, v);
+    const float bias = bias_.defined() ? cpu::load_float(bias_.data(), bias_.dtype(), i % n) : 0.f;
+    cpu::store_float(y.data(), y.dtype(), i, partial[i] + bias);
   }
   return y;
 }

@@ -68,6 +68,44 @@ void print_row(const bench::Record& r) {
   std::fflush(stdout);
 }
 
+// --tp-size: the parallel layers' rows, printed and (with --json) written.
+int run_parallel_bench(const bench::Options& options, int size, const std::string& json_path,
+                       const std::string& note) {
+  std::printf("%-8s %2s %5s %6s %6s %10s %10s %10s  %s\n", "split", "S", "M", "N", "K", "us",
+              "shard_us", "collective", "kernel (rank 0) / config");
+  const bench::ParallelRun run =
+      bench::run_parallel(options, size, [](const bench::ParallelRecord& r) {
+        std::printf("%-8s %2d %5lld %6lld %6lld %10.1f %10.1f %9.0f%%  %s / %s\n", r.split.c_str(),
+                    r.size, static_cast<long long>(r.m), static_cast<long long>(r.n),
+                    static_cast<long long>(r.k), r.us, r.shard_us, 100.0 * r.collective_share,
+                    r.kernel.c_str(), r.config.c_str());
+        std::fflush(stdout);
+      });
+  for (const std::string& n : run.notes) std::printf("note: %s\n", n.c_str());
+  if (!json_path.empty()) {
+    nlohmann::json records = nlohmann::json::array();
+    for (const bench::ParallelRecord& r : run.records)
+      records.push_back({{"split", r.split},
+                         {"tp_size", r.size},
+                         {"M", r.m},
+                         {"N", r.n},
+                         {"K", r.k},
+                         {"us", r.us},
+                         {"shard_us", r.shard_us},
+                         {"collective_share", r.collective_share},
+                         {"kernel", r.kernel},
+                         {"config", r.config}});
+    std::ofstream out(json_path);
+    require(out.good(), "--json '", json_path, "': cannot open for writing");
+    out << nlohmann::json{{"run", {{"date", utc_now()}, {"note", note}, {"notes", run.notes}}},
+                          {"records", records}}
+               .dump(1)
+        << "\n";
+    require(out.good(), "--json '", json_path, "': write failed");
+  }
+  return run.records.empty() ? 1 : 0;
+}
+
 }  // namespace
 
 void add_bench(CLI::App& app, int& exit_code) {
@@ -77,7 +115,7 @@ void add_bench(CLI::App& app, int& exit_code) {
   static std::string device_text = "default", preset_name, json_path, baseline, note;
   static std::vector<std::string> kernels, shapes;
   static std::vector<int64_t> m_values{1, 16, 64, 256};
-  static int reps = 30, warmup = 5;
+  static int reps = 30, warmup = 5, tp_size = 1;
   static int64_t rotate_mib = 1024;
   static uint64_t seed = 1;
   flags.add_to(*command);
@@ -100,6 +138,9 @@ void add_bench(CLI::App& app, int& exit_code) {
   command->add_option("--note", note,
                       "a note on the run (e.g. 'contended: 2 shared cores'), kept in the JSON");
   command->add_option("--seed", seed, "random seed of the layers and inputs");
+  command->add_option("--tp-size", tp_size,
+                      "time the tensor-parallel layers over this many ranks (CPU: threads; GPUs: "
+                      "NCCL, one each) with the collective's share, instead of the kernels");
   command->callback([command, &exit_code] {
     // Asks for the device's timer first, so that a build without CUDA says so for --device cuda.
     if (device_text.starts_with("cuda")) (void)bench::make_bench_device(Device::parse(device_text));
@@ -153,6 +194,11 @@ void add_bench(CLI::App& app, int& exit_code) {
 
     std::printf("qlinear bench on %s%s%s\n", options.device.str().c_str(),
                 note.empty() ? "" : " -- ", note.c_str());
+    if (tp_size > 1) {
+      for (const std::string& s : skipped) std::printf("skipped: %s\n", s.c_str());
+      exit_code = run_parallel_bench(options, tp_size, json_path, note);
+      return;
+    }
     std::string last_config;
     const bench::Run run = bench::run(options, [&](const bench::Record& r) {
       if (r.config != last_config) {

@@ -1,0 +1,139 @@
+// `qlinear bench --tp-size S`: the tensor-parallel layers (qlinear/parallel.hpp) timed with their
+// collective, and the share of it.
+#include <algorithm>
+#include <barrier>
+#include <chrono>
+#include <exception>
+#include <thread>
+
+#include "qlinear/bench.hpp"
+#include "qlinear/conformance.hpp"
+#include "qlinear/error.hpp"
+#include "qlinear/parallel.hpp"
+#include "qlinear/platform.hpp"
+
+namespace qlinear::bench {
+namespace {
+
+using checkpoint::CheckpointLayer;
+using checkpoint::Split;
+using Clock = std::chrono::steady_clock;
+
+double median_of(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+// Waits for the device's work on the default stream: a one-element copy to the host.
+void finish(const Tensor& y) {
+  if (!y.device().is_cuda()) return;
+  (void)Tensor::copy_of(TensorView(y.data(), y.dtype(), {1}, y.device()), Device::cpu());
+}
+
+}  // namespace
+
+ParallelRun run_parallel(const Options& o, int size,
+                         const std::function<void(const ParallelRecord&)>& on_record) {
+  require(size >= 1, "bench: --tp-size ", size, "; expected at least 1");
+  require(o.reps > 0, "bench: reps is ", o.reps, "; expected at least 1");
+  const bool gpu = o.device.is_cuda();
+  require(!gpu || static_cast<int>(cuda_platforms().size()) >= size, "bench: --tp-size ", size,
+          " needs ", size, " GPUs; this machine has ", cuda_platforms().size());
+  ParallelRun result;
+  for (const LayerConfig& config : o.configs) {
+    CheckpointLayer whole;
+    whole.name = "bench";
+    whole.config = config;
+    static_cast<LayerTensors&>(whole) = make_random_layer(config, o.seed);
+    if (config.bias)
+      whole.bias = random_activations(ScalarType::bf16, std::vector<int64_t>{config.n}, o.seed);
+    for (Split split : {Split::columns, Split::rows}) {
+      try {  // a split that cuts a group or a block is passed over, with the reason
+        for (int r = 0; r < size; ++r) (void)checkpoint::split_layer(whole, {split, r, size});
+      } catch (const Error& e) {
+        result.notes.push_back(
+            cat(config.describe(), " ", checkpoint::name(split), ": ", e.what()));
+        continue;
+      }
+      for (int64_t m : o.m_values) {
+        const Tensor x_host =
+            random_activations(config.act_type, std::vector<int64_t>{m, config.k}, o.seed + 1);
+        std::vector<std::shared_ptr<Communicator>> local;
+        NcclUniqueId id{};
+        if (gpu)
+          id = make_nccl_unique_id();
+        else
+          local = make_local_group(size);
+        std::barrier<> meet(size);
+        std::vector<double> total_us, shard_us;
+        std::string kernel;
+        std::vector<std::exception_ptr> errors(size);
+        std::vector<std::thread> threads;
+        for (int r = 0; r < size; ++r)
+          threads.emplace_back([&, r] {
+            try {
+              const Device device = gpu ? Device::cuda(r) : Device::cpu();
+              const auto communicator =
+                  gpu ? make_nccl_communicator(id, r, size, device) : local[r];
+              const Tensor x = Tensor::copy_of(x_host, device);
+              std::unique_ptr<ColumnParallelLinear> column;
+              std::unique_ptr<RowParallelLinear> row;
+              if (split == Split::columns)
+                column = std::make_unique<ColumnParallelLinear>(whole, communicator, device);
+              else
+                row = std::make_unique<RowParallelLinear>(whole, communicator, device);
+              const QuantizedLinear& shard = column ? column->shard() : row->shard();
+              // The shard's own input: x, or this rank's columns of it (cut once, outside the
+              // timing).
+              Tensor x_shard = x;
+              if (row) {
+                const int64_t pk = shard.config().part_k();
+                x_shard = Tensor::empty(x_host.dtype(), {m, pk});
+                for (int64_t i = 0; i < m; ++i)
+                  for (int64_t j = 0; j < pk; ++j)
+                    store_code(x_shard, i * pk + j, load_code(x_host, i * config.k + r * pk + j));
+                x_shard = Tensor::copy_of(x_shard, device);
+              }
+              const auto timed = [&](const std::function<Tensor()>& call,
+                                     std::vector<double>* out) {
+                for (int i = 0; i < o.warmup; ++i) finish(call());
+                for (int i = 0; i < o.reps; ++i) {
+                  meet.arrive_and_wait();
+                  const auto start = Clock::now();
+                  finish(call());
+                  meet.arrive_and_wait();  // the slowest rank sets the time
+                  if (out)
+                    out->push_back(
+                        std::chrono::duration<double, std::micro>(Clock::now() - start).count());
+                }
+              };
+              timed([&] { return column ? column->forward(x) : row->forward(x); },
+                    r == 0 ? &total_us : nullptr);
+              timed([&] { return shard.forward(x_shard); }, r == 0 ? &shard_us : nullptr);
+              if (r == 0) kernel = shard.kernel().name();
+            } catch (...) {
+              errors[r] = std::current_exception();
+              meet.arrive_and_drop();  // the other ranks do not wait for this one
+            }
+          });
+        for (auto& t : threads) t.join();
+        for (auto& e : errors)
+          if (e) std::rethrow_exception(e);
+        ParallelRecord rec;
+        rec.config = config.describe();
+        rec.split = std::string(checkpoint::name(split));
+        rec.kernel = kernel;
+        rec.size = size;
+        rec.m = m, rec.n = config.part_n(), rec.k = config.part_k();
+        rec.us = median_of(total_us);
+        rec.shard_us = median_of(shard_us);
+        rec.collective_share = rec.us > 0 ? std::max(0.0, 1.0 - rec.shard_us / rec.us) : 0;
+        if (on_record) on_record(rec);
+        result.records.push_back(rec);
+      }
+    }
+  }
+  return result;
+}
+
+}  // namespace qlinear::bench
