@@ -29,6 +29,23 @@ class Communicator {
 // group has made the same call). Sums add the ranks' values in rank order in fp32.
 std::vector<std::shared_ptr<Communicator>> make_local_group(int size);
 
+// The ranks of one process, one thread and one device each: the in-process group on the CPU
+// (every rank on the CPU), or NCCL over cuda:0 … cuda:size-1 (checks that there are that many).
+// Thread `rank` calls join(rank) once; with NCCL every rank's join is part of one collective.
+class ThreadGroup {
+ public:
+  ThreadGroup(int size, bool gpus);
+  int size() const { return size_; }
+  Device device(int rank) const { return gpus_ ? Device::cuda(rank) : Device::cpu(); }
+  std::shared_ptr<Communicator> join(int rank) const;
+
+ private:
+  int size_;
+  bool gpus_;
+  std::vector<std::shared_ptr<Communicator>> local_;
+  std::array<char, 128> nccl_id_{};
+};
+
 // NCCL (when qlinear is built with it; otherwise these throw and say so).
 using NcclUniqueId = std::array<char, 128>;  // ncclUniqueId's bytes, to send to every rank
 bool built_with_nccl();

@@ -6,6 +6,7 @@
 
 #include "qlinear/communicator.hpp"
 #include "qlinear/error.hpp"
+#include "qlinear/platform.hpp"
 
 namespace qlinear {
 namespace {
@@ -72,6 +73,22 @@ std::vector<std::shared_ptr<Communicator>> make_local_group(int size) {
   std::vector<std::shared_ptr<Communicator>> ranks;
   for (int r = 0; r < size; ++r) ranks.push_back(std::make_shared<LocalRank>(group, r));
   return ranks;
+}
+
+ThreadGroup::ThreadGroup(int size, bool gpus) : size_(size), gpus_(gpus) {
+  require(size >= 1, "ThreadGroup: size ", size, "; expected at least 1");
+  const auto gpu_count = static_cast<int>(cuda_platforms().size());
+  require(!gpus || gpu_count >= size, "a group of ", size, " GPU ranks needs ", size,
+          " GPUs; this machine has ", gpu_count);
+  if (gpus)
+    nccl_id_ = make_nccl_unique_id();
+  else
+    local_ = make_local_group(size);
+}
+
+std::shared_ptr<Communicator> ThreadGroup::join(int rank) const {
+  require(rank >= 0 && rank < size_, "ThreadGroup: rank ", rank, " of ", size_);
+  return gpus_ ? make_nccl_communicator(nccl_id_, rank, size_, device(rank)) : local_[rank];
 }
 
 }  // namespace qlinear

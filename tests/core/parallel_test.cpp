@@ -15,8 +15,8 @@ namespace {
 
 // Runs body(rank, communicator) on `size` threads of one in-process group.
 void run_ranks(int size, const std::function<void(int, std::shared_ptr<Communicator>)>& body) {
-  const auto group = make_local_group(size);
-  run_threads(size, [&](int r) { body(r, group[r]); });
+  const ThreadGroup group(size, false);
+  run_threads(size, [&](int r) { body(r, group.join(r)); });
 }
 
 TEST(TensorParallelLayers, EveryFormatSplitByColumnsAndRows) {

@@ -27,12 +27,12 @@ TEST(ParallelNccl, EveryFormatOverEveryGpu) {
         if (shards.empty()) continue;
         ++layers;
         const Expected e = oracle(shards, inputs_of(x, shards, split), whole, m);
-        const NcclUniqueId id = make_nccl_unique_id();
+        const ThreadGroup group(size, true);
         std::vector<Tensor> outputs(size);
         std::vector<double> tolerances(size);
         run_threads(size, [&](int rank) {
-          const Device device = Device::cuda(rank);
-          const auto communicator = make_nccl_communicator(id, rank, size, device);
+          const Device device = group.device(rank);
+          const auto communicator = group.join(rank);
           const Tensor xd = Tensor::copy_of(x, device);
           if (split == Split::columns) {
             const ColumnParallelLinear layer(whole, communicator, device);

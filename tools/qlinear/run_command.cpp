@@ -56,15 +56,7 @@ std::pair<Tensor, std::string> run_all_ranks(const checkpoint::CheckpointLayer& 
                                              checkpoint::Split split, int size,
                                              const Tensor& x_host, const Platform& platform,
                                              const ChooseOptions& options) {
-  const bool gpu = platform.kind == PlatformKind::cuda;
-  require(!gpu || static_cast<int>(cuda_platforms().size()) >= size, "--tp-size ", size, " needs ",
-          size, " GPUs; this machine has ", cuda_platforms().size());
-  std::vector<std::shared_ptr<Communicator>> local;
-  NcclUniqueId id{};
-  if (gpu)
-    id = make_nccl_unique_id();
-  else
-    local = make_local_group(size);
+  const ThreadGroup group(size, platform.kind == PlatformKind::cuda);
   std::vector<Tensor> outputs(size);
   std::vector<std::string> kernels(size);
   std::vector<std::exception_ptr> errors(size);
@@ -72,8 +64,8 @@ std::pair<Tensor, std::string> run_all_ranks(const checkpoint::CheckpointLayer& 
   for (int r = 0; r < size; ++r)
     threads.emplace_back([&, r] {
       try {
-        const Device device = gpu ? Device::cuda(r) : Device::cpu();
-        const auto communicator = gpu ? make_nccl_communicator(id, r, size, device) : local[r];
+        const Device device = group.device(r);
+        const auto communicator = group.join(r);
         const Tensor x = on_device(x_host, device);
         if (split == checkpoint::Split::columns) {
           const ColumnParallelLinear linear(layer, communicator, device, true, options);
