@@ -1,6 +1,6 @@
 // What the tensor-parallel layer tests share (tests/core/parallel_test.cpp on the CPU,
-// tests/gpu/parallel_nccl_test.cpp over NCCL): random layers as checkpoint layers, ranks as
-// threads, and the float64 oracle built from the shards (column: the whole layer's product; row:
+// tests/gpu/parallel_nccl_test.cpp over NCCL): random layers as checkpoint layers and the float64
+// oracle built from the shards (column: the whole layer's product; row:
 // the sum of the shards' products, each shard quantizing its own slice of x, plus the bias once).
 #pragma once
 
@@ -11,7 +11,6 @@
 #include <exception>
 #include <functional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "qlinear/checkpoint.hpp"
@@ -36,23 +35,6 @@ inline CheckpointLayer as_checkpoint_layer(const RandomLayer& r) {
   static_cast<LayerTensors&>(l) = r;
   if (r.config.bias) l.bias = random_x(ScalarType::bf16, {r.config.n}, 77);
   return l;
-}
-
-// Runs body(rank) on `size` threads; rethrows the first error.
-inline void run_threads(int size, const std::function<void(int)>& body) {
-  std::vector<std::exception_ptr> errors(size);
-  std::vector<std::thread> threads;
-  for (int r = 0; r < size; ++r)
-    threads.emplace_back([&, r] {
-      try {
-        body(r);
-      } catch (...) {
-        errors[r] = std::current_exception();
-      }
-    });
-  for (auto& t : threads) t.join();
-  for (auto& e : errors)
-    if (e) std::rethrow_exception(e);
 }
 
 // x[:, k0 : k0 + k] as a contiguous tensor.

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -38,6 +39,9 @@ class ThreadGroup {
   int size() const { return size_; }
   Device device(int rank) const { return gpus_ ? Device::cuda(rank) : Device::cpu(); }
   std::shared_ptr<Communicator> join(int rank) const;
+  // Runs body(rank, device, communicator) on one thread per rank (each joining the group first),
+  // waits for all, and rethrows the first error.
+  void run(const std::function<void(int, Device, std::shared_ptr<Communicator>)>& body) const;
 
  private:
   int size_;

@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <barrier>
 #include <chrono>
-#include <exception>
-#include <thread>
 
 #include "qlinear/bench.hpp"
 #include "qlinear/conformance.hpp"
@@ -60,57 +58,48 @@ ParallelRun run_parallel(const Options& o, int size,
         std::barrier<> meet(size);
         std::vector<double> total_us, shard_us;
         std::string kernel;
-        std::vector<std::exception_ptr> errors(size);
-        std::vector<std::thread> threads;
-        for (int r = 0; r < size; ++r)
-          threads.emplace_back([&, r] {
-            try {
-              const Device device = group.device(r);
-              const auto communicator = group.join(r);
-              const Tensor x = Tensor::copy_of(x_host, device);
-              std::unique_ptr<ColumnParallelLinear> column;
-              std::unique_ptr<RowParallelLinear> row;
-              if (split == Split::columns)
-                column = std::make_unique<ColumnParallelLinear>(whole, communicator, device);
-              else
-                row = std::make_unique<RowParallelLinear>(whole, communicator, device);
-              const QuantizedLinear& shard = column ? column->shard() : row->shard();
-              // The shard's own input: x, or this rank's columns of it (cut once, outside the
-              // timing).
-              Tensor x_shard = x;
-              if (row) {
-                const int64_t pk = shard.config().part_k();
-                x_shard = Tensor::empty(x_host.dtype(), {m, pk});
-                for (int64_t i = 0; i < m; ++i)
-                  for (int64_t j = 0; j < pk; ++j)
-                    store_code(x_shard, i * pk + j, load_code(x_host, i * config.k + r * pk + j));
-                x_shard = Tensor::copy_of(x_shard, device);
-              }
-              const auto timed = [&](const std::function<Tensor()>& call,
-                                     std::vector<double>* out) {
-                for (int i = 0; i < o.warmup; ++i) finish(call());
-                for (int i = 0; i < o.reps; ++i) {
-                  meet.arrive_and_wait();
-                  const auto start = Clock::now();
-                  finish(call());
-                  meet.arrive_and_wait();  // the slowest rank sets the time
-                  if (out)
-                    out->push_back(
-                        std::chrono::duration<double, std::micro>(Clock::now() - start).count());
-                }
-              };
-              timed([&] { return column ? column->forward(x) : row->forward(x); },
-                    r == 0 ? &total_us : nullptr);
-              timed([&] { return shard.forward(x_shard); }, r == 0 ? &shard_us : nullptr);
-              if (r == 0) kernel = shard.kernel().name();
-            } catch (...) {
-              errors[r] = std::current_exception();
-              meet.arrive_and_drop();  // the other ranks do not wait for this one
+        group.run([&](int r, Device device, std::shared_ptr<Communicator> communicator) {
+          try {
+            const Tensor x = Tensor::copy_of(x_host, device);
+            std::unique_ptr<ColumnParallelLinear> column;
+            std::unique_ptr<RowParallelLinear> row;
+            if (split == Split::columns)
+              column = std::make_unique<ColumnParallelLinear>(whole, communicator, device);
+            else
+              row = std::make_unique<RowParallelLinear>(whole, communicator, device);
+            const QuantizedLinear& shard = column ? column->shard() : row->shard();
+            // The shard's own input: x, or this rank's columns of it (cut once, outside the
+            // timing).
+            Tensor x_shard = x;
+            if (row) {
+              const int64_t pk = shard.config().part_k();
+              x_shard = Tensor::empty(x_host.dtype(), {m, pk});
+              for (int64_t i = 0; i < m; ++i)
+                for (int64_t j = 0; j < pk; ++j)
+                  store_code(x_shard, i * pk + j, load_code(x_host, i * config.k + r * pk + j));
+              x_shard = Tensor::copy_of(x_shard, device);
             }
-          });
-        for (auto& t : threads) t.join();
-        for (auto& e : errors)
-          if (e) std::rethrow_exception(e);
+            const auto timed = [&](const std::function<Tensor()>& call, std::vector<double>* out) {
+              for (int i = 0; i < o.warmup; ++i) finish(call());
+              for (int i = 0; i < o.reps; ++i) {
+                meet.arrive_and_wait();
+                const auto start = Clock::now();
+                finish(call());
+                meet.arrive_and_wait();  // the slowest rank sets the time
+                if (out)
+                  out->push_back(
+                      std::chrono::duration<double, std::micro>(Clock::now() - start).count());
+              }
+            };
+            timed([&] { return column ? column->forward(x) : row->forward(x); },
+                  r == 0 ? &total_us : nullptr);
+            timed([&] { return shard.forward(x_shard); }, r == 0 ? &shard_us : nullptr);
+            if (r == 0) kernel = shard.kernel().name();
+          } catch (...) {
+            meet.arrive_and_drop();  // the other ranks do not wait for this one
+            throw;
+          }
+        });
         ParallelRecord rec;
         rec.config = config.describe();
         rec.split = std::string(checkpoint::name(split));

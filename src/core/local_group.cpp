@@ -1,7 +1,9 @@
 // The in-process communicator: ranks are threads of this process that meet at a barrier.
 #include <barrier>
 #include <cstring>
+#include <exception>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "qlinear/communicator.hpp"
@@ -89,6 +91,23 @@ ThreadGroup::ThreadGroup(int size, bool gpus) : size_(size), gpus_(gpus) {
 std::shared_ptr<Communicator> ThreadGroup::join(int rank) const {
   require(rank >= 0 && rank < size_, "ThreadGroup: rank ", rank, " of ", size_);
   return gpus_ ? make_nccl_communicator(nccl_id_, rank, size_, device(rank)) : local_[rank];
+}
+
+void ThreadGroup::run(
+    const std::function<void(int, Device, std::shared_ptr<Communicator>)>& body) const {
+  std::vector<std::exception_ptr> errors(static_cast<size_t>(size_));
+  std::vector<std::thread> threads;
+  for (int r = 0; r < size_; ++r)
+    threads.emplace_back([&, r] {
+      try {
+        body(r, device(r), join(r));
+      } catch (...) {
+        errors[r] = std::current_exception();
+      }
+    });
+  for (auto& t : threads) t.join();
+  for (auto& e : errors)
+    if (e) std::rethrow_exception(e);
 }
 
 }  // namespace qlinear

@@ -15,8 +15,7 @@ namespace {
 
 // Runs body(rank, communicator) on `size` threads of one in-process group.
 void run_ranks(int size, const std::function<void(int, std::shared_ptr<Communicator>)>& body) {
-  const ThreadGroup group(size, false);
-  run_threads(size, [&](int r) { body(r, group.join(r)); });
+  ThreadGroup(size, false).run([&](int r, Device, std::shared_ptr<Communicator> c) { body(r, c); });
 }
 
 TEST(TensorParallelLayers, EveryFormatSplitByColumnsAndRows) {

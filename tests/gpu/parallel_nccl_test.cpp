@@ -30,9 +30,7 @@ TEST(ParallelNccl, EveryFormatOverEveryGpu) {
         const ThreadGroup group(size, true);
         std::vector<Tensor> outputs(size);
         std::vector<double> tolerances(size);
-        run_threads(size, [&](int rank) {
-          const Device device = group.device(rank);
-          const auto communicator = group.join(rank);
+        group.run([&](int rank, Device device, std::shared_ptr<Communicator> communicator) {
           const Tensor xd = Tensor::copy_of(x, device);
           if (split == Split::columns) {
             const ColumnParallelLinear layer(whole, communicator, device);

@@ -5,8 +5,6 @@
 // on the CPU, NCCL over cuda:0 … cuda:S-1) and y is the whole layer's output.
 #include <cstdio>
 #include <cstring>
-#include <exception>
-#include <thread>
 
 #include "commands.hpp"
 #include "npy.hpp"
@@ -59,30 +57,18 @@ std::pair<Tensor, std::string> run_all_ranks(const checkpoint::CheckpointLayer& 
   const ThreadGroup group(size, platform.kind == PlatformKind::cuda);
   std::vector<Tensor> outputs(size);
   std::vector<std::string> kernels(size);
-  std::vector<std::exception_ptr> errors(size);
-  std::vector<std::thread> threads;
-  for (int r = 0; r < size; ++r)
-    threads.emplace_back([&, r] {
-      try {
-        const Device device = group.device(r);
-        const auto communicator = group.join(r);
-        const Tensor x = on_device(x_host, device);
-        if (split == checkpoint::Split::columns) {
-          const ColumnParallelLinear linear(layer, communicator, device, true, options);
-          outputs[r] = Tensor::copy_of(linear.forward(x), Device::cpu());
-          kernels[r] = linear.shard().kernel().name();
-        } else {
-          const RowParallelLinear linear(layer, communicator, device, options);
-          outputs[r] = Tensor::copy_of(linear.forward(x), Device::cpu());
-          kernels[r] = linear.shard().kernel().name();
-        }
-      } catch (...) {
-        errors[r] = std::current_exception();
-      }
-    });
-  for (auto& t : threads) t.join();
-  for (auto& e : errors)
-    if (e) std::rethrow_exception(e);
+  group.run([&](int r, Device device, std::shared_ptr<Communicator> communicator) {
+    const Tensor x = on_device(x_host, device);
+    if (split == checkpoint::Split::columns) {
+      const ColumnParallelLinear linear(layer, communicator, device, true, options);
+      outputs[r] = Tensor::copy_of(linear.forward(x), Device::cpu());
+      kernels[r] = linear.shard().kernel().name();
+    } else {
+      const RowParallelLinear linear(layer, communicator, device, options);
+      outputs[r] = Tensor::copy_of(linear.forward(x), Device::cpu());
+      kernels[r] = linear.shard().kernel().name();
+    }
+  });
   return {outputs[0], kernels[0]};
 }
 
