@@ -7,6 +7,7 @@
 #include <tuple>
 
 #include "bench/bench_list.hpp"
+#include "bench/median.hpp"
 #include "qlinear/conformance.hpp"
 #include "qlinear/error.hpp"
 #include "qlinear/linear.hpp"
@@ -94,12 +95,6 @@ int copies_for(const Options& o, int64_t weight_bytes, int64_t budget) {
   if (o.rotate_bytes <= 0 || weight_bytes <= 0) return 1;
   const int64_t wanted = std::min((o.rotate_bytes + weight_bytes - 1) / weight_bytes, kMaxCopies);
   return static_cast<int>(std::max<int64_t>(1, std::min(wanted, budget / weight_bytes)));
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n == 0 ? 0 : (n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]));
 }
 
 int64_t canonical_weight_bytes(const LayerConfig& c) {

@@ -2,7 +2,6 @@
 #include <barrier>
 #include <cstring>
 #include <exception>
-#include <mutex>
 #include <thread>
 #include <vector>
 
