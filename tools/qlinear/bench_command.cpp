@@ -194,7 +194,7 @@ void add_bench(CLI::App& app, int& exit_code) {
 
     std::printf("qlinear bench on %s%s%s\n", options.device.str().c_str(),
                 note.empty() ? "" : " -- ", note.c_str());
-    if (tp_size > 1) {
+    if (command->count("--tp-size")) {  // --tp-size 1 too: a world of one (NCCL on a GPU)
       for (const std::string& s : skipped) std::printf("skipped: %s\n", s.c_str());
       exit_code = run_parallel_bench(options, tp_size, json_path, note);
       return;
