@@ -5,8 +5,9 @@
 // from the registers: one read of x, one write of the codes. Two shapes of work:
 //   short segments (<= 32 chunks: the 1x16, 1x32, 1x128 groups): one chunk per thread and
 //     kBatch segments per thread, so that every thread has several loads in flight;
-//   long segments (per-token rows): up to 256 threads per segment, kRegisterChunks chunks each;
-//     chunks beyond that (rows longer than 8192 elements) are read a second time.
+//   long segments (per-token rows): up to 256 threads per segment, kRegisterChunks chunks each
+//     (all loads issued before the first use); chunks beyond that (rows longer than 8192
+//     elements) are read a second time.
 //
 //   row r:  | segment (r,0): threads 0..T-1 | segment (r,1) | ...                  K ->
 //           chunk j of thread t starts at k0 + 8·(t + T·j)
@@ -71,6 +72,9 @@ struct Params {
 
 constexpr int kChunk = 8;
 constexpr int kThreads = 256;
+// Chunks a thread of a long segment holds in registers (64 bytes of bf16 x). 8 chunks (fewer
+// threads a row, the per-segment work spread over more elements) measured slower: 93 registers,
+// 2 blocks an SM; fp8 per-token on [8192, 8192] bf16 went from 75% to 67% of the copy bandwidth.
 constexpr int kRegisterChunks = 4;
 
 __device__ float to_float(__nv_bfloat16 v) { return __bfloat162float(v); }
@@ -124,12 +128,14 @@ struct Stats {
     }
   }
   // Combines the statistics of the segment's T threads (T a power of two; every thread of the
-  // block takes part, as the block-wide step needs a barrier).
-  __device__ void reduce(int threads) {
+  // block takes part, as the block-wide step needs a barrier); min and max only with `range`.
+  __device__ void reduce(int threads, bool range) {
     for (int offset = min(threads, 32) / 2; offset > 0; offset /= 2) {
       amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, offset));
-      lo = fminf(lo, __shfl_xor_sync(0xffffffffu, lo, offset));
-      hi = fmaxf(hi, __shfl_xor_sync(0xffffffffu, hi, offset));
+      if (range) {
+        lo = fminf(lo, __shfl_xor_sync(0xffffffffu, lo, offset));
+        hi = fmaxf(hi, __shfl_xor_sync(0xffffffffu, hi, offset));
+      }
     }
     if (threads <= 32) return;
     __shared__ float warp_stats[3][kThreads / 32];
@@ -156,6 +162,9 @@ struct SegmentScale {
   uint32_t code = 0;    // what is stored: fp32 bits, the e4m3 code or the e8m0 code
 };
 
+// For a mode known at compile time (the scale is made once per segment, 8 elements apart for the
+// short ones: a run-time switch there costs as much as the codes).
+template <Mode kMode>
 __device__ SegmentScale segment_scale(const Params& p, Stats s) {
   if (p.per_tensor && p.tensor_stats != nullptr) {
     s.amax = from_order_key(p.tensor_stats[0]);
@@ -163,46 +172,38 @@ __device__ SegmentScale segment_scale(const Params& p, Stats s) {
     s.lo = from_order_key(p.tensor_stats[2]);
   }
   SegmentScale r;
-  switch (p.mode) {
-    case Mode::passthrough:
-      break;
-    case Mode::int8_symmetric:
+  if constexpr (kMode == Mode::nvfp4) {
+    const float global = 1.f / *p.input_scale;
+    r.code = e4m3_code(global * (s.amax / 6.f));
+    const float sf = e4m3_value(r.code);
+    r.multiplier = sf != 0 ? 1.f / (sf * (1.f / global)) : 0.f;
+    r.dequant = sf * *p.input_scale;
+    return r;
+  } else if constexpr (kMode == Mode::mxfp8) {
+    const int e = s.amax > 0 ? max(-127, min(127, ilogbf(s.amax) - 8)) : -127;
+    r.code = static_cast<uint32_t>(e + 127);
+    r.scale = ldexpf(1.f, e);
+    r.reciprocal = ldexpf(1.f, -e);
+    r.dequant = r.scale;
+    return r;
+  } else {
+    if constexpr (kMode == Mode::int8_symmetric) {
       r.scale = s.amax > 0 ? s.amax / 127.f : 1.f;
-      break;
-    case Mode::int8_asymmetric:
+    } else if constexpr (kMode == Mode::int8_asymmetric) {
       r.scale = (s.hi - s.lo) / 255.f;
       if (r.scale == 0) r.scale = 1.f;
       r.zero = rintf(-128.f - s.lo / r.scale);
-      break;
-    case Mode::int8_static:
-    case Mode::fp8_static:
+    } else if constexpr (kMode == Mode::int8_static || kMode == Mode::fp8_static) {
       r.scale = *p.input_scale;
       if (p.input_zero_point != nullptr) r.zero = static_cast<float>(*p.input_zero_point);
-      break;
-    case Mode::fp8_dynamic:
+    } else if constexpr (kMode == Mode::fp8_dynamic) {
       r.scale = s.amax > 0 ? s.amax / 448.f : 1.f;
-      break;
-    case Mode::nvfp4: {
-      const float global = 1.f / *p.input_scale;
-      r.code = e4m3_code(global * (s.amax / 6.f));
-      const float sf = e4m3_value(r.code);
-      r.multiplier = sf != 0 ? 1.f / (sf * (1.f / global)) : 0.f;
-      r.dequant = sf * *p.input_scale;
-      return r;
     }
-    case Mode::mxfp8: {
-      const int e = s.amax > 0 ? max(-127, min(127, ilogbf(s.amax) - 8)) : -127;
-      r.code = static_cast<uint32_t>(e + 127);
-      r.scale = ldexpf(1.f, e);
-      r.reciprocal = ldexpf(1.f, -e);
-      r.dequant = r.scale;
-      return r;
-    }
+    r.code = __float_as_uint(r.scale);
+    r.dequant = r.scale;
+    r.reciprocal = 1.f / r.scale;
+    return r;
   }
-  r.code = __float_as_uint(r.scale);
-  r.dequant = r.scale;
-  r.reciprocal = 1.f / r.scale;
-  return r;
 }
 
 // x / scale rounded to nearest even, bit for bit what IEEE division gives, without a division per
@@ -340,11 +341,16 @@ __device__ void store_chunk(const Params& p, const SegmentScale& s, int64_t row,
   }
 }
 
-// Phase 2 of a thread for a mode known at compile time: the codes of its chunks.
+// Phase 2 of a thread for a mode known at compile time: the segment's scale (stored by the first
+// thread of the segment), then the codes of the thread's chunks.
 template <Mode kMode, typename T>
-__device__ void quantize_chunks(const Params& p, const SegmentScale& s, int64_t row, int64_t first,
-                                int64_t stride, int64_t end, const T* x,
+__device__ void quantize_chunks(const Params& p, const Stats& stats, int64_t segment, int t,
+                                int64_t row, int64_t group, int64_t first, int64_t stride,
+                                int64_t end, const T* x,
                                 const Chunk<T> (&chunks)[kRegisterChunks]) {
+  const SegmentScale s = segment_scale<kMode>(p, stats);
+  if (t == 0 && (!p.per_tensor || p.scale_row_stride != 0 || segment == 0))
+    store_scale(p, row, group, s);
 #pragma unroll
   for (int j = 0; j < kRegisterChunks; ++j) {
     const int64_t c = first + j * stride;
@@ -356,6 +362,10 @@ __device__ void quantize_chunks(const Params& p, const SegmentScale& s, int64_t 
     store_chunk<kMode>(p, s, row, c, end, extra);
   }
 }
+
+// log2 of a power of two: the thread counts are powers of two, and the division by a run-time
+// divisor would cost ~20 instructions.
+__device__ __forceinline__ int log2_of(int power_of_two) { return __ffs(power_of_two) - 1; }
 
 // A GEMM launched next with programmatic stream serialization (the Hopper scaled-mm kernels) may
 // start now: it sets up and streams its weights, and waits for this grid before reading the codes.
@@ -377,63 +387,70 @@ __global__ void __launch_bounds__(kThreads) quantize_segments(Params p, int thre
   allow_dependent_launch();
   clear_words(p);
   const int64_t segment =
-      static_cast<int64_t>(blockIdx.x) * (kThreads / threads) + threadIdx.x / threads;
-  const int t = static_cast<int>(threadIdx.x) % threads;
+      static_cast<int64_t>(blockIdx.x) * (kThreads / threads) + (threadIdx.x >> log2_of(threads));
+  const int t = static_cast<int>(threadIdx.x) & (threads - 1);
   const bool active = segment < p.rows * p.groups;
-  const int64_t row = active ? segment / p.groups : 0, group = active ? segment % p.groups : 0;
+  // Per-token rows (one segment a row) skip the 64-bit division.
+  const int64_t row = !active ? 0 : p.groups == 1 ? segment : segment / p.groups;
+  const int64_t group = active ? segment - row * p.groups : 0;
   const int64_t k0 = group * p.group, k1 = active ? min(p.k, k0 + p.group) : 0;
   const T* x = static_cast<const T*>(p.x) + row * p.k;
   const int64_t stride = static_cast<int64_t>(threads) * kChunk;
   const int64_t first = k0 + static_cast<int64_t>(t) * kChunk;
 
-  // Phase 1: load the chunks (registers, then any beyond them) and take the statistics.
+  // Phase 1: load the chunks (registers, then any beyond them) and take the statistics. Every
+  // load is issued before the first is used: a load followed by its use in the same branch would
+  // leave one 16-byte load in flight per thread, about half the bandwidth.
   Chunk<T> chunks[kRegisterChunks];
   Stats stats;
 #pragma unroll
   for (int j = 0; j < kRegisterChunks; ++j) {
     const int64_t c = first + j * stride;
-    if (c < k1) {
-      chunks[j].load(x, c, k1, p.vector_io);
-      stats.add(chunks[j], p.mode == Mode::int8_asymmetric);
-    }
+    if (c < k1) chunks[j].load(x, c, k1, p.vector_io);
   }
+#pragma unroll
+  for (int j = 0; j < kRegisterChunks; ++j)
+    if (first + j * stride < k1) stats.add(chunks[j], p.mode == Mode::int8_asymmetric);
   for (int64_t c = first + kRegisterChunks * stride; c < k1; c += stride) {
     Chunk<T> extra;
     extra.load(x, c, k1, p.vector_io);
     stats.add(extra, p.mode == Mode::int8_asymmetric);
   }
   if (p.per_tensor) stats = Stats();  // the tensor-wide statistics come from tensor_stats
-  stats.reduce(threads);
+  stats.reduce(threads, p.mode == Mode::int8_asymmetric);
   if (!active) return;
 
   // Phase 2: the scale, then the codes.
-  const SegmentScale s = segment_scale(p, stats);
-  if (t == 0 && (!p.per_tensor || p.scale_row_stride != 0 || segment == 0))
-    store_scale(p, row, group, s);
   switch (p.mode) {
     case Mode::passthrough:
-      quantize_chunks<Mode::passthrough>(p, s, row, first, stride, k1, x, chunks);
+      quantize_chunks<Mode::passthrough>(p, stats, segment, t, row, group, first, stride, k1, x,
+                                         chunks);
       break;
     case Mode::int8_symmetric:
-      quantize_chunks<Mode::int8_symmetric>(p, s, row, first, stride, k1, x, chunks);
+      quantize_chunks<Mode::int8_symmetric>(p, stats, segment, t, row, group, first, stride, k1, x,
+                                            chunks);
       break;
     case Mode::int8_asymmetric:
-      quantize_chunks<Mode::int8_asymmetric>(p, s, row, first, stride, k1, x, chunks);
+      quantize_chunks<Mode::int8_asymmetric>(p, stats, segment, t, row, group, first, stride, k1, x,
+                                             chunks);
       break;
     case Mode::int8_static:
-      quantize_chunks<Mode::int8_static>(p, s, row, first, stride, k1, x, chunks);
+      quantize_chunks<Mode::int8_static>(p, stats, segment, t, row, group, first, stride, k1, x,
+                                         chunks);
       break;
     case Mode::fp8_dynamic:
-      quantize_chunks<Mode::fp8_dynamic>(p, s, row, first, stride, k1, x, chunks);
+      quantize_chunks<Mode::fp8_dynamic>(p, stats, segment, t, row, group, first, stride, k1, x,
+                                         chunks);
       break;
     case Mode::fp8_static:
-      quantize_chunks<Mode::fp8_static>(p, s, row, first, stride, k1, x, chunks);
+      quantize_chunks<Mode::fp8_static>(p, stats, segment, t, row, group, first, stride, k1, x,
+                                        chunks);
       break;
     case Mode::nvfp4:
-      quantize_chunks<Mode::nvfp4>(p, s, row, first, stride, k1, x, chunks);
+      quantize_chunks<Mode::nvfp4>(p, stats, segment, t, row, group, first, stride, k1, x, chunks);
       break;
     case Mode::mxfp8:
-      quantize_chunks<Mode::mxfp8>(p, s, row, first, stride, k1, x, chunks);
+      quantize_chunks<Mode::mxfp8>(p, stats, segment, t, row, group, first, stride, k1, x, chunks);
       break;
   }
 }
@@ -459,7 +476,7 @@ __device__ void quantize_batch(const Params& p, int t, const Slot (&slots)[kBatc
 #pragma unroll
   for (int b = 0; b < kBatch; ++b) {
     if (!slots[b].active) continue;
-    const SegmentScale s = segment_scale(p, stats[b]);
+    const SegmentScale s = segment_scale<kMode>(p, stats[b]);
     if (t == 0 && (!p.per_tensor || p.scale_row_stride != 0 || slots[b].row == 0))
       store_scale(p, slots[b].row, slots[b].group, s);
     if (slots[b].c < slots[b].k1)
@@ -467,12 +484,14 @@ __device__ void quantize_batch(const Params& p, int t, const Slot (&slots)[kBatc
   }
 }
 
+// Held to 64 registers (4 blocks an SM; ptxas spills 8 bytes): at its natural 79 registers 3 blocks
+// fit, and the loads in flight were too few (fp8 1x128: 51% of the copy bandwidth; 64% with 4).
 template <typename T>
-__global__ void __launch_bounds__(kThreads) quantize_short_segments(Params p, int threads) {
+__global__ void __launch_bounds__(kThreads, 4) quantize_short_segments(Params p, int threads) {
   allow_dependent_launch();
   clear_words(p);
   const int per_slot = kThreads / threads;
-  const int t = static_cast<int>(threadIdx.x) % threads;
+  const int t = static_cast<int>(threadIdx.x) & (threads - 1);
   const auto groups = static_cast<uint32_t>(p.groups),
              total = static_cast<uint32_t>(p.rows * p.groups);
   Slot slots[kBatch];
@@ -480,7 +499,8 @@ __global__ void __launch_bounds__(kThreads) quantize_short_segments(Params p, in
   Stats stats[kBatch];
 #pragma unroll
   for (int b = 0; b < kBatch; ++b) {
-    const uint32_t segment = (blockIdx.x * kBatch + b) * per_slot + threadIdx.x / threads;
+    const uint32_t segment =
+        (blockIdx.x * kBatch + b) * per_slot + (threadIdx.x >> log2_of(threads));
     Slot& slot = slots[b];
     slot.active = segment < total;
     slot.row = static_cast<int32_t>(segment / groups);
@@ -488,16 +508,17 @@ __global__ void __launch_bounds__(kThreads) quantize_short_segments(Params p, in
     const int32_t k0 = slot.group * static_cast<int32_t>(p.group);
     slot.k1 = min(static_cast<int32_t>(p.k), k0 + static_cast<int32_t>(p.group));
     slot.c = k0 + t * kChunk;
-    if (slot.active && slot.c < slot.k1) {
+    if (slot.active && slot.c < slot.k1)
       chunks[b].load(static_cast<const T*>(p.x) + static_cast<int64_t>(slot.row) * p.k, slot.c,
                      slot.k1, p.vector_io);
-      stats[b].add(chunks[b], p.mode == Mode::int8_asymmetric);
-    }
   }
+  // The statistics after every load is issued (see quantize_segments).
 #pragma unroll
   for (int b = 0; b < kBatch; ++b) {
+    if (slots[b].active && slots[b].c < slots[b].k1)
+      stats[b].add(chunks[b], p.mode == Mode::int8_asymmetric);
     if (p.per_tensor) stats[b] = Stats();  // the tensor-wide statistics come from tensor_stats
-    stats[b].reduce(threads);
+    stats[b].reduce(threads, p.mode == Mode::int8_asymmetric);
   }
   switch (p.mode) {
     case Mode::passthrough:
@@ -535,7 +556,7 @@ __global__ void __launch_bounds__(kThreads)
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * kThreads + threadIdx.x; i < count;
        i += static_cast<int64_t>(gridDim.x) * kThreads)
     s.add(to_float(x[i]));
-  s.reduce(32);
+  s.reduce(32, true);
   if (threadIdx.x % 32 == 0) {
     atomicMax(&keys[0], order_key(s.amax));
     atomicMax(&keys[1], order_key(s.hi));
@@ -592,8 +613,8 @@ void launch(const Params& p, ScalarType x_type, cudaStream_t stream) {
     check_launch("quantize_short_segments");
     return;
   }
-  // Long segments: up to kThreads threads with several chunks each.
-  while (threads < kThreads && threads * 2 <= chunks) threads *= 2;
+  // Long segments: enough threads (up to kThreads) that each holds at most kRegisterChunks chunks.
+  while (threads < kThreads && threads * kRegisterChunks < chunks) threads *= 2;
   const int per_block = kThreads / threads;
   const auto blocks = static_cast<unsigned>((segments + per_block - 1) / per_block);
   switch (x_type) {

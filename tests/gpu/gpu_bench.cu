@@ -3,16 +3,20 @@
 // quantizers on an [8192, 8192] bf16 input against it, and the cuBLASLt GEMMs behind the cublaslt
 // kernels on the shapes of ../shared/peers (the same weights-rotation and median-of-events method
 // as peers.py), plus whole-layer times (quantization included) for the fp8 kernels.
-//   qlinear_gpu_bench [--json FILE] [--quick] [--profile-quantizers]
+//   qlinear_gpu_bench [--json FILE] [--quick] [--quantizers] [--profile-quantizers]
+// --quantizers: the copy ceiling and the quantizers only.
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "bench/median.hpp"
 #include "cublaslt/matmul.hpp"
 #include "cuda/act_quant.hpp"
+#include "cuda/bench_device.hpp"
 #include "cuda/check.hpp"
 #include "cuda/fill.hpp"
 #include "qlinear/linear.hpp"
@@ -34,7 +38,7 @@ Tensor random_tensor(ScalarType dtype, std::initializer_list<int64_t> shape, Fil
 // Median time of `fn` in microseconds, each call between two events, after warm-up. As
 // triton.testing.do_bench (peers.py) does, a 256 MB memset runs before every call: it empties the
 // L2 and keeps the GPU busy while the host enqueues the call, so the events time the GPU's work
-// and not the host's launch overhead.
+// and not the host's launch overhead. For the GEMMs compared with the peers' numbers.
 double median_us(const std::function<void(int)>& fn, int reps = 50, int warmup = 5) {
   static const Tensor flush =
       Tensor::empty(ScalarType::uint8, {int64_t{256} << 20}, Device::cuda(0));
@@ -70,12 +74,22 @@ void record(const std::string& kind, int64_t m, int64_t n, int64_t k, double us,
               ", \"gbs\": ", bytes / us * 1e-3, "}");
 }
 
+// The same, timed as `qlinear bench` times (the bench device: a read pass over 256 MiB instead of
+// the memset, whose dirty lines' write-back a short memory-bound kernel would otherwise pay: 10-15%
+// of a quantizer's time). For the copy ceiling and the quantizers measured against it.
+double median_read_flushed_us(const std::function<void(cudaStream_t)>& fn) {
+  static const std::unique_ptr<bench::BenchDevice> device =
+      cuda::make_cuda_bench_device(Device::cuda(0));
+  return bench::median(device->time(
+      [&](int, Stream stream) { fn(static_cast<cudaStream_t>(stream.handle)); }, 5, 50));
+}
+
 double copy_bandwidth() {
   const int64_t bytes = int64_t{1} << 30;
   const Tensor a = random_tensor(ScalarType::bf16, {bytes / 2}, Fill::values, 1);
   const Tensor b = Tensor::empty(ScalarType::bf16, {bytes / 2}, Device::cuda(0));
-  const double us = median_us([&](int) {
-    check_cuda(cudaMemcpyAsync(b.data(), a.data(), bytes, cudaMemcpyDeviceToDevice),
+  const double us = median_read_flushed_us([&](cudaStream_t stream) {
+    check_cuda(cudaMemcpyAsync(b.data(), a.data(), bytes, cudaMemcpyDeviceToDevice, stream),
                "cudaMemcpyAsync");
   });
   record("copy", 0, 0, 0, us, 0, 2.0 * bytes);
@@ -128,8 +142,8 @@ void activation_quantizers(double copy_gbs, bool once) {
       cuda::quantize_activations(c, x, in_scale, {}, t, nullptr);
       continue;
     }
-    const double us =
-        median_us([&](int) { cuda::quantize_activations(c, x, in_scale, {}, t, nullptr); });
+    const double us = median_read_flushed_us(
+        [&](cudaStream_t stream) { cuda::quantize_activations(c, x, in_scale, {}, t, stream); });
     const double code_bytes = c.act_quant == ScalarType::float4_e2m1f ? 0.5 : 1.0;
     const double scale_bytes = c.family == Family::nvfp4 || c.family == Family::mxfp8 ? 1 : 4;
     const double bytes = m * k * (2 + code_bytes) + m * groups * scale_bytes;
@@ -251,11 +265,12 @@ void layers() {
 int main(int argc, char** argv) {
   using namespace qlinear;
   std::string json_path;
-  bool quick = false, profile = false;
+  bool quick = false, profile = false, quantizers_only = false;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--json") == 0 && i + 1 < argc) json_path = argv[++i];
     if (std::strcmp(argv[i], "--quick") == 0) quick = true;
     if (std::strcmp(argv[i], "--profile-quantizers") == 0) profile = true;
+    if (std::strcmp(argv[i], "--quantizers") == 0) quantizers_only = true;
   }
   try {
     cudaDeviceProp props{};
@@ -269,8 +284,10 @@ int main(int argc, char** argv) {
     }
     const double copy_gbs = copy_bandwidth();
     activation_quantizers(copy_gbs, false);
-    layers();
-    gemms(quick);
+    if (!quantizers_only) {
+      layers();
+      gemms(quick);
+    }
     if (!json_path.empty()) {
       FILE* f = std::fopen(json_path.c_str(), "w");
       std::fprintf(f, "{\"gpu\": \"%s\", \"results\": [\n%s\n]}\n", props.name, json.c_str());
