@@ -162,15 +162,21 @@ struct SegmentScale {
   uint32_t code = 0;    // what is stored: fp32 bits, the e4m3 code or the e8m0 code
 };
 
-// For a mode known at compile time (the scale is made once per segment, 8 elements apart for the
-// short ones: a run-time switch there costs as much as the codes).
-template <Mode kMode>
-__device__ SegmentScale segment_scale(const Params& p, Stats s) {
+// The statistics a dynamic scale is made from: the segment's, or the tensor's (tensor_stats).
+__device__ Stats scale_statistics(const Params& p, Stats s) {
   if (p.per_tensor && p.tensor_stats != nullptr) {
     s.amax = from_order_key(p.tensor_stats[0]);
     s.hi = from_order_key(p.tensor_stats[1]);
     s.lo = from_order_key(p.tensor_stats[2]);
   }
+  return s;
+}
+
+// For a mode known at compile time (the scale is made once per segment, 8 elements apart for the
+// short ones: a run-time switch there costs as much as the codes).
+template <Mode kMode>
+__device__ SegmentScale segment_scale(const Params& p, const Stats& segment) {
+  const Stats s = scale_statistics(p, segment);
   SegmentScale r;
   if constexpr (kMode == Mode::nvfp4) {
     const float global = 1.f / *p.input_scale;
