@@ -3,11 +3,11 @@
 // registers (16-byte loads where K, the group and the pitches allow), the T threads combine their
 // statistics (warp shuffles, and shared memory across warps when T > 32), and the codes are made
 // from the registers: one read of x, one write of the codes. Two shapes of work:
-//   short segments (<= 32 chunks: the 1x16, 1x32, 1x128 groups): one chunk per thread and
+//   short segments (<= kShortChunks chunks: the 1x16 and 1x32 groups): one chunk per thread and
 //     kBatch segments per thread, so that every thread has several loads in flight;
-//   long segments (per-token rows): up to 256 threads per segment, kRegisterChunks chunks each
-//     (all loads issued before the first use); chunks beyond that (rows longer than 8192
-//     elements) are read a second time.
+//   long segments (the 1x128 groups, per-token rows): up to 256 threads per segment,
+//     kRegisterChunks chunks each (all loads issued before the first use); chunks beyond that
+//     (rows longer than 8192 elements) are read a second time.
 //
 //   row r:  | segment (r,0): threads 0..T-1 | segment (r,1) | ...                  K ->
 //           chunk j of thread t starts at k0 + 8·(t + T·j)
@@ -461,11 +461,15 @@ __global__ void __launch_bounds__(kThreads) quantize_segments(Params p, int thre
   }
 }
 
-// Segments of at most 32 chunks (the 1x16, 1x32 and 1x128 groups, rows of up to 256 elements):
-// T <= 32 threads per segment, one chunk each, and kBatch segments per thread, so that each thread
-// has kBatch loads in flight and the statistics need only warp shuffles.
+// Segments of at most kShortChunks chunks (the 1x16 and 1x32 groups, rows of up to 64 elements):
+// T <= 8 threads per segment, one chunk each, and kBatch segments per thread, so that each thread
+// has kBatch loads in flight and the statistics need only warp shuffles. Longer segments go to
+// quantize_segments: the 1x128 groups ran there at 85% of the copy bandwidth (4 threads of 4
+// chunks a segment), here at 65% (16 threads of one chunk: the scale and the shuffles paid every
+// 8 elements).
 //
 //   block b, slot j:  segments b·kBatch·(256/T) + j·(256/T) + threadIdx.x / T
+constexpr int kShortChunks = 8;
 constexpr int kBatch = 4;
 
 // Where slot b of a thread lies: its segment's row and group (32-bit arithmetic; launch() checks
@@ -595,7 +599,7 @@ void launch(const Params& p, ScalarType x_type, cudaStream_t stream) {
   const int64_t segments = p.rows * p.groups;
   if (segments == 0) return;
   int threads = 1;
-  if (chunks <= 32) {  // one chunk per thread, kBatch segments per thread
+  if (chunks <= kShortChunks) {  // one chunk per thread, kBatch segments per thread
     require(segments < (int64_t{1} << 31) && p.k < (int64_t{1} << 30),
             "activation quantization: ", segments, " scale groups of ", p.k,
             " elements; at most 2^31 and 2^30");
