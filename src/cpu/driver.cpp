@@ -16,12 +16,14 @@ Verdict runs_at(const Platform& platform, CpuIsa needed) {
   return Verdict::yes();
 }
 
-void for_each_tile(int64_t tiles, int64_t blocks, int64_t chunk_blocks,
+void for_each_tile(int64_t tiles, int64_t width, int64_t blocks, int64_t chunk_blocks,
                    const std::function<void(int64_t, int64_t, int64_t)>& body) {
+  const int64_t calls = (tiles + width - 1) / width;
   for (int64_t chunk = 0; chunk < blocks; chunk += chunk_blocks) {
     const int64_t chunk_end = std::min(blocks, chunk + chunk_blocks);
-    parallel_for(tiles, 4, [&](int64_t t0, int64_t t1) {
-      for (int64_t t = t0; t < t1; ++t) body(t, chunk, chunk_end);
+    // Four tiles per hand-out, whatever the width, so that narrow layers still spread.
+    parallel_for(calls, std::max<int64_t>(1, 4 / width), [&](int64_t c0, int64_t c1) {
+      for (int64_t c = c0; c < c1; ++c) body(c * width, chunk, chunk_end);
     });
   }
 }
@@ -30,13 +32,32 @@ void store_tile(const float* y, const float* row_scale, int64_t row0, int64_t ro
                 const TensorView& bias, const TensorView& out) {
   const int64_t n = out.shape()[out.ndim() - 1];
   const int64_t cols = std::min(kTileN, n - col0);
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t j = 0; j < cols; ++j) {
-      float v = y[r * kTileN + j];
-      if (row_scale) v *= row_scale[r];
-      if (bias.defined()) v += load_float(bias.data(), bias.dtype(), col0 + j);
-      store_float(out.data(), out.dtype(), (row0 + r) * n + col0 + j, v);
+  float bias_values[kTileN];
+  for (int64_t j = 0; j < cols && bias.defined(); ++j)
+    bias_values[j] = load_float(bias.data(), bias.dtype(), col0 + j);
+  // A loop per output type, the type switch outside it, so that the conversion vectorizes.
+  const auto store_as = [&](auto* to, auto convert) {
+    for (int64_t r = 0; r < rows; ++r) {
+      auto* row = to + (row0 + r) * n + col0;
+      for (int64_t j = 0; j < cols; ++j) {
+        float v = y[r * kTileN + j];
+        if (row_scale) v *= row_scale[r];
+        if (bias.defined()) v += bias_values[j];
+        row[j] = convert(v);
+      }
     }
+  };
+  switch (out.dtype()) {
+    case ScalarType::bf16:
+      store_as(static_cast<uint16_t*>(out.data()), float_to_bf16);
+      break;
+    case ScalarType::fp16:
+      store_as(static_cast<uint16_t*>(out.data()), float_to_fp16);
+      break;
+    default:
+      store_as(static_cast<float*>(out.data()), [](float v) { return v; });
+      break;
+  }
 }
 
 }  // namespace qlinear::cpu

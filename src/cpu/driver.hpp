@@ -15,11 +15,12 @@ inline constexpr int64_t kBlockRows = 8;
 // Yes when `platform` is a CPU at ISA level `needed` or above; else why not.
 Verdict runs_at(const Platform& platform, CpuIsa needed);
 
-// Calls body(tile, first_block, end_block) for every tile of N and every chunk of up to
-// `chunk_blocks` blocks of kBlockRows rows: chunk after chunk, so that a chunk of x stays in cache
-// while every tile (spread over the cores) passes over it.
+// Calls body(tile, first_block, end_block) for every `width`-th tile of N (the first of the
+// `width` tiles one call computes, 1 or 2) and every chunk of up to `chunk_blocks` blocks of
+// kBlockRows rows: chunk after chunk, so that a chunk of x stays in cache while every tile (spread
+// over the cores) passes over it.
 void for_each_tile(
-    int64_t tiles, int64_t blocks, int64_t chunk_blocks,
+    int64_t tiles, int64_t width, int64_t blocks, int64_t chunk_blocks,
     const std::function<void(int64_t tile, int64_t first_block, int64_t end_block)>& body);
 
 // Writes y[rows][kTileN] to out[row0 + r, col0 + j] for j < min(kTileN, N - col0), each value

@@ -213,7 +213,7 @@ class Int8DotKernel final : public Kernel {
     a.code_bits = p.code_bits;
     a.segment_lengths = p.segment_lengths.data();
     a.segments = static_cast<int64_t>(p.segment_lengths.size());
-    for_each_tile(p.tiles, blocks, kInt8ChunkRows / kBlockRows,
+    for_each_tile(p.tiles, 1, blocks, kInt8ChunkRows / kBlockRows,
                   [&](int64_t t, int64_t b0, int64_t b1) {
                     float y[kInt8ChunkRows * kTileN];
                     Int8TileArgs args = a;

@@ -10,7 +10,7 @@
 //
 //   x [M, K] --(quantize,) gather into segment order, pad--> xs [M, Kp] (fp32, or bf16 for _vnni)
 //   for each chunk of up to 64 rows of xs (kept in L2 across tiles):
-//     parallel over N tiles of 16 columns:
+//     parallel over N tiles of 16 columns (pairs of tiles for the _vnni kernel):
 //       tile(chunk rows, 16 columns, all of Kp) -> fp32 -> epilogue
 //
 // The weights stream once per row chunk, so at small M the layer reads each packed byte once.
@@ -150,10 +150,11 @@ void quantize_row(const LayerConfig& c, float input_scale, float tensor_scale, c
 
 class DequantKernel final : public Kernel {
  public:
-  DequantKernel(Family family, CpuIsa isa, MixedTileFn tile)
+  DequantKernel(Family family, CpuIsa isa, MixedTileFn tile, MixedTileFn pair_tile = nullptr)
       : info_{cat(qlinear::name(family), "_", qlinear::name(isa)), Provider::cpu, family},
         isa_(isa),
         tile_(tile),
+        pair_tile_(pair_tile),
         bf16_x_(isa == CpuIsa::avx512_vnni) {}
 
   const KernelInfo& info() const override { return info_; }
@@ -301,9 +302,13 @@ class DequantKernel final : public Kernel {
     a.e4m3 = p.e4m3;
     a.code_offset = p.code_offset;
     a.values = p.values.data();
+    a.tile_bytes = p.tile_bytes;
+    const int64_t width = pair_tile_ ? 2 : 1;  // tiles per call
     for_each_tile(
-        p.tiles, blocks, kMixedChunkRows / kBlockRows, [&](int64_t t, int64_t b0, int64_t b1) {
-          float y[kMixedChunkRows * kTileN];
+        p.tiles, width, blocks, kMixedChunkRows / kBlockRows,
+        [&](int64_t t, int64_t b0, int64_t b1) {
+          float y[2 * kMixedChunkRows * kTileN];
+          const int64_t tiles = std::min(width, p.tiles - t);  // the last call may get one
           MixedTileArgs args = a;
           args.weights = p.weights.data() + t * p.tile_bytes;
           args.x = bf16_x_ ? static_cast<const void*>(xs_bf16.data() + b0 * block_elements)
@@ -312,15 +317,18 @@ class DequantKernel final : public Kernel {
           args.x_scales = group_scales ? x_scales.data() + b0 * segments * kBlockRows : nullptr;
           args.rows = std::min(b1 * kBlockRows, m) - b0 * kBlockRows;
           args.y = y;
-          tile_(args);
-          store_tile(y, row_scales.empty() ? nullptr : row_scales.data() + b0 * kBlockRows,
-                     b0 * kBlockRows, args.rows, t * kTileN, bias, out);
+          (tiles == 2 ? pair_tile_ : tile_)(args);
+          for (int64_t h = 0; h < tiles; ++h)
+            store_tile(y + h * args.rows * kTileN,
+                       row_scales.empty() ? nullptr : row_scales.data() + b0 * kBlockRows,
+                       b0 * kBlockRows, args.rows, (t + h) * kTileN, bias, out);
         });
   }
 
-  // fp32 throughout: each product x·value(code) rounds once, each segment's sum is scaled once
-  // (twice with activation scales per group), a term passes through at most K + groups additions,
-  // a row scale and the bias addition, then one rounding to out_type.
+  // fp32 throughout: each product x·value(code) rounds once, each segment's sum (the _vnni pair
+  // tile: each piece of up to 512 positions of it) is scaled once (twice with activation scales
+  // per group), a term passes through at most K + groups additions, a row scale and the bias
+  // addition, then one rounding to out_type.
   double tolerance(const LayerConfig& c) const override {
     return unit_roundoff(c.out_type) +
            static_cast<double>(c.part_k() + 2 * c.weight_groups_k() + 4) *
@@ -350,6 +358,7 @@ class DequantKernel final : public Kernel {
   KernelInfo info_;
   CpuIsa isa_;
   MixedTileFn tile_;
+  MixedTileFn pair_tile_;  // two adjacent tiles in one call, or null: one at a time
   bool bf16_x_;
 };
 
@@ -364,7 +373,8 @@ std::shared_ptr<const Kernel> make_dequant_kernel(Family family, CpuIsa isa) {
     case CpuIsa::avx512:
       return std::make_shared<DequantKernel>(family, isa, mixed_precision_tile_avx512);
     case CpuIsa::avx512_vnni:
-      return std::make_shared<DequantKernel>(family, isa, mixed_precision_tile_avx512_vnni);
+      return std::make_shared<DequantKernel>(family, isa, mixed_precision_tile_avx512_vnni,
+                                             mixed_precision_tile_pair_avx512_vnni);
     case CpuIsa::amx:
       break;
   }

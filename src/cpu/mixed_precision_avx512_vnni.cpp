@@ -1,4 +1,5 @@
-// The mixed-precision tile with AVX-512 BF16 (vdpbf16ps), for bf16 activations.
+// The mixed-precision tile with AVX-512 BF16 (vdpbf16ps), for bf16 activations, and a pair of
+// adjacent tiles in one call (32 columns) for chunks of more than one block of rows.
 //
 // (code - offset) is an integer of at most 8 significant bits, so it is exact in bf16, and so is
 // a bf16 activation: every product vdpbf16ps forms is exact and its sums are fp32, the arithmetic
@@ -30,10 +31,10 @@ inline __m512 integer_value(__m512i code, __m512i offset) {
   return _mm512_cvtepi32_ps(_mm512_sub_epi32(code, offset));
 }
 
-// Column pairs of K positions (i, i + 1) for i = k0 and k0 + 2, as bf16 pairs.
-template <int Bits, bool E4m3>
-inline void load_two_pairs(const MixedTileArgs& a, const uint8_t* codes, __m512i table,
-                           __m512i offset, __m512i w[2]) {
+// Column pairs of K positions (i, i + 1) for i = k0 and k0 + 2, as bf16 pairs. ZeroPoints: 4-bit
+// codes minus `offset` (else through `table`); 8-bit codes always subtract `offset`.
+template <int Bits, bool E4m3, bool ZeroPoints>
+inline void load_two_pairs(const uint8_t* codes, __m512i table, __m512i offset, __m512i w[2]) {
   const auto bytes = [&](int row) {
     return _mm512_cvtepu8_epi32(
         _mm_loadu_si128(reinterpret_cast<const __m128i*>(codes + row * kMixedTileN)));
@@ -41,7 +42,7 @@ inline void load_two_pairs(const MixedTileArgs& a, const uint8_t* codes, __m512i
   for (int q = 0; q < 2; ++q) {
     if constexpr (Bits == 4) {
       const __m512i b = bytes(q);
-      if (!a.zero_points)
+      if constexpr (!ZeroPoints)
         w[q] = _mm512_permutexvar_epi16(_mm512_or_si512(b, _mm512_slli_epi32(b, 12)), table);
       else
         w[q] = bf16_pair(integer_value(_mm512_and_si512(b, _mm512_set1_epi32(0xf)), offset),
@@ -53,6 +54,16 @@ inline void load_two_pairs(const MixedTileArgs& a, const uint8_t* codes, __m512i
           bf16_pair(integer_value(bytes(2 * q), offset), integer_value(bytes(2 * q + 1), offset));
     }
   }
+}
+
+// The same with zero points chosen at run time.
+template <int Bits, bool E4m3>
+inline void load_two_pairs(const MixedTileArgs& a, const uint8_t* codes, __m512i table,
+                           __m512i offset, __m512i w[2]) {
+  if (a.zero_points)
+    load_two_pairs<Bits, E4m3, true>(codes, table, offset, w);
+  else
+    load_two_pairs<Bits, E4m3, false>(codes, table, offset, w);
 }
 
 // acc += a[2i]·b[2i] + a[2i+1]·b[2i+1] per fp32 lane. NOTES: GCC 12 compiles _mm512_dpbf16_ps in a
@@ -105,16 +116,21 @@ void step(const MixedTileArgs& a, const uint8_t* codes, __m512i table, __m512i o
   }
 }
 
-template <int Bits, bool E4m3>
-void chunk(const MixedTileArgs& a) {
-  // bf16 of values[t mod 16] for t in [0, 32) (the 4-bit values are exact in bf16).
-  alignas(64) uint16_t table_words[32];
+// The vpermw table of 4-bit codes without zero points: bf16 of values[t mod 16] for t in [0, 32)
+// (the 4-bit values are exact in bf16).
+inline __m512i bf16_value_table(const MixedTileArgs& a) {
+  alignas(64) uint16_t words[32];
   for (int t = 0; t < 32; ++t) {
     uint32_t bits;
     __builtin_memcpy(&bits, a.values + (t & 15), 4);
-    table_words[t] = static_cast<uint16_t>(bits >> 16);
+    words[t] = static_cast<uint16_t>(bits >> 16);
   }
-  const __m512i table = _mm512_load_si512(table_words);
+  return _mm512_load_si512(words);
+}
+
+template <int Bits, bool E4m3>
+void chunk(const MixedTileArgs& a) {
+  const __m512i table = bf16_value_table(a);
   if (a.rows <= kMixedTileRows) {
     run_rows_in_registers<Bits, 2, uint16_t, kMaxChains>(
         a, [&](auto rows, const Segment& segment, int64_t length, const uint16_t* x, auto& part) {
@@ -129,10 +145,103 @@ void chunk(const MixedTileArgs& a) {
       });
 }
 
+// y[h][row0 + r] += scale_h · Σ x[r]·w_h over `positions` K positions of segment s from `codes`
+// on, for the rows [row0, row0 + Rows) of one block and the two tiles h of a pair (the second's
+// codes at codes + a.tile_bytes): each x broadcast feeds both tiles' column vectors, where the
+// single tile's 16-row block gives each broadcast one vdpbf16ps. A step is scaled on its own (a
+// segment longer than kStepPositions takes several), so no sums pass through memory between
+// steps.
+// NOTES: the intrinsic here, not dpbf16(): in this loop, with 16 sums live, it is the asm that
+// GCC 12 allocates with copies and spills (int4 4096x4096 at M = 256: 12.9 ms, 10.4 with the
+// intrinsic, whose loop has one stray copy).
+template <int Bits, bool E4m3, bool ZeroPoints, int Rows>
+void step_pair(const MixedTileArgs& a, const uint8_t* codes, __m512i table,
+               const Segment (&segment)[2], int64_t s, int64_t row0, const uint16_t* x,
+               int64_t positions) {
+  __m512 sum[2][Rows];
+  for (int h = 0; h < 2; ++h)
+    for (int r = 0; r < Rows; ++r) sum[h][r] = _mm512_setzero_ps();
+  const __m512i offset0 = segment[0].offset, offset1 = segment[1].offset;
+  for (int64_t i = 0; i < positions; i += 4) {
+    __m512i w0[2], w1[2];
+    _mm_prefetch(reinterpret_cast<const char*>(codes) + kMixedPrefetchBytes, _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(codes) + a.tile_bytes + kMixedPrefetchBytes,
+                 _MM_HINT_T0);
+    load_two_pairs<Bits, E4m3, ZeroPoints>(codes, table, offset0, w0);
+    load_two_pairs<Bits, E4m3, ZeroPoints>(codes + a.tile_bytes, table, offset1, w1);
+    codes += 4 * kMixedTileN * Bits / 8;
+    for (int q = 0; q < 2; ++q)
+      for (int r = 0; r < Rows; ++r) {
+        const __m512i xr = broadcast_pair(x + 2 * r + i * kMixedTileRows + q * 2 * kMixedTileRows);
+        sum[0][r] = _mm512_dpbf16_ps(sum[0][r], (__m512bh)w0[q], (__m512bh)xr);
+        sum[1][r] = _mm512_dpbf16_ps(sum[1][r], (__m512bh)w1[q], (__m512bh)xr);
+      }
+  }
+  const float* x_scales =
+      a.x_scales ? a.x_scales + (row0 / kMixedTileRows * a.segments + s) * kMixedTileRows +
+                       row0 % kMixedTileRows
+                 : nullptr;
+  for (int r = 0; r < Rows; ++r) {
+    const __m512 x_scale = _mm512_set1_ps(x_scales ? x_scales[r] : 1.f);  // × 1 is exact
+    for (int h = 0; h < 2; ++h) {
+      float* y = a.y + (h * a.rows + row0 + r) * kMixedTileN;
+      _mm512_storeu_ps(y, _mm512_fmadd_ps(sum[h][r], _mm512_mul_ps(segment[h].scale, x_scale),
+                                          _mm512_loadu_ps(y)));
+    }
+  }
+}
+
+// Two adjacent tiles over a chunk of more than one block of rows, K step by step as run_chunk
+// takes it, in register blocks of 8 rows by 32 columns; y [2][rows][16].
+template <int Bits, bool E4m3, bool ZeroPoints>
+void chunk_pair(const MixedTileArgs& a) {
+  const __m512i table = bf16_value_table(a);
+  const auto* x = static_cast<const uint16_t*>(a.x);
+  for (int64_t i = 0; i < 2 * a.rows * kMixedTileN; ++i) a.y[i] = 0.f;
+  const uint8_t* p[2] = {a.weights, a.weights + a.tile_bytes};
+  int64_t before = 0;  // K positions of the segments before this one
+  for (int64_t s = 0; s < a.segments; ++s) {
+    const int64_t length = a.segment_lengths[s];
+    const Segment segment[2] = {next_segment<Bits>(a, p[0], length),
+                                next_segment<Bits>(a, p[1], length)};
+    for (int64_t i0 = 0; i0 < length; i0 += kStepPositions) {
+      const int64_t positions = length - i0 < kStepPositions ? length - i0 : kStepPositions;
+      const uint8_t* codes = segment[0].codes + i0 * kMixedTileN * Bits / 8;
+      for_row_blocks<8>(a.rows, [&](auto rows, int64_t row0) {
+        const uint16_t* block = x + (row0 / kMixedTileRows) * a.x_block_stride +
+                                2 * (row0 % kMixedTileRows) + (before + i0) * kMixedTileRows;
+        step_pair<Bits, E4m3, ZeroPoints, rows>(a, codes, table, segment, s, row0, block,
+                                                positions);
+      });
+    }
+    before += length;
+  }
+}
+
 }  // namespace
 
 void mixed_precision_tile_avx512_vnni(const MixedTileArgs& a) {
   for_code_kind(a, [&](auto bits, auto e4m3) { chunk<bits, e4m3>(a); });
+}
+
+void mixed_precision_tile_pair_avx512_vnni(const MixedTileArgs& a) {
+  // One block of rows or fewer streams the weights from memory (M <= 8): a tile at a time.
+  if (a.rows <= kMixedTileRows) {
+    MixedTileArgs second = a;
+    second.weights = a.weights + a.tile_bytes;
+    second.y = a.y + a.rows * kMixedTileN;
+    mixed_precision_tile_avx512_vnni(a);
+    mixed_precision_tile_avx512_vnni(second);
+    return;
+  }
+  // The 4-bit zero-point choice at compile time: a branch in the loop keeps its constants live
+  // beside the 16 sums, and GCC spills sums.
+  for_code_kind(a, [&](auto bits, auto e4m3) {
+    if (bits == 4 && a.zero_points)
+      chunk_pair<bits, e4m3, true>(a);
+    else
+      chunk_pair<bits, e4m3, false>(a);
+  });
 }
 
 }  // namespace qlinear::cpu

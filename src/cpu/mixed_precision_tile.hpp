@@ -48,6 +48,9 @@ struct MixedTileArgs {
   const float* x_scales;
   int64_t rows;  // rows of the chunk to compute, 1 to kMixedChunkRows
   float* y;  // [rows][16]: Σ_segments scale · (x scale) · Σ_k x·value(code), per row and column
+  // Bytes from one tile's weights to the next's: the pair tile (…_pair_avx512_vnni) computes the
+  // tile at `weights` and the one after it, y then [2][rows][16].
+  int64_t tile_bytes;
 };
 inline constexpr int kMixedTileRows = 8;
 inline constexpr int kMixedChunkRows = 64;
@@ -95,5 +98,7 @@ void mixed_precision_tile_scalar(const MixedTileArgs& args);
 void mixed_precision_tile_avx2(const MixedTileArgs& args);
 void mixed_precision_tile_avx512(const MixedTileArgs& args);
 void mixed_precision_tile_avx512_vnni(const MixedTileArgs& args);
+// Two adjacent tiles in one call (see MixedTileArgs::tile_bytes): each broadcast of x feeds both.
+void mixed_precision_tile_pair_avx512_vnni(const MixedTileArgs& args);
 
 }  // namespace qlinear::cpu
