@@ -242,8 +242,13 @@ __device__ uint32_t encode(float v, const SegmentScale& s) {
     return 0;
   } else if constexpr (kMode == Mode::nvfp4) {
     return e2m1_code(v * s.multiplier);
-  } else if constexpr (kMode == Mode::int8_symmetric || kMode == Mode::int8_asymmetric ||
-                       kMode == Mode::int8_static) {
+  } else if constexpr (kMode == Mode::int8_symmetric) {
+    // Without a zero point, clamping before rounding gives the same integer (the bounds are
+    // integers; NaN goes to -128 as before) and the clamped value needs no guard for the rounding
+    // trick: 3 instructions an element fewer than below.
+    const float q = fminf(fmaxf(divide(v, s), -128.f), 127.f);
+    return __float_as_uint(__fadd_rn(q, kRoundMagic)) & 0xffu;
+  } else if constexpr (kMode == Mode::int8_asymmetric || kMode == Mode::int8_static) {
     const float q = fminf(fmaxf(round_to_integer(divide(v, s)) + s.zero, -128.f), 127.f);
     // q is an integer in [-128, 127]: the low byte of q + 1.5·2^23's bits is its two's complement.
     return __float_as_uint(__fadd_rn(q, kRoundMagic)) & 0xffu;
