@@ -3,12 +3,14 @@
 // quantizers on an [8192, 8192] bf16 input against it, and the cuBLASLt GEMMs behind the cublaslt
 // kernels on the shapes of ../shared/peers (the same weights-rotation and median-of-events method
 // as peers.py), plus whole-layer times (quantization included) for the fp8 kernels.
-//   qlinear_gpu_bench [--json FILE] [--quick] [--quantizers] [--profile-quantizers]
-// --quantizers: the copy ceiling and the quantizers only.
+//   qlinear_gpu_bench [--json FILE] [--quick] [--quantizers] [--sm90] [--profile-quantizers]
+// --quantizers: the copy ceiling and the quantizers only; --sm90: the Hopper kernels' own GEMM at
+// every M beside the cuBLASLt kernels, only.
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -19,6 +21,7 @@
 #include "cuda/bench_device.hpp"
 #include "cuda/check.hpp"
 #include "cuda/fill.hpp"
+#include "cuda/kernels.hpp"
 #include "qlinear/linear.hpp"
 #include "qlinear/registry.hpp"
 
@@ -235,11 +238,10 @@ void gemms(bool quick) {
 }
 
 // Whole layers through the registry's kernels (activation quantization included), bf16 in and out.
-void layers() {
-  const int64_t n = 8192, k = 8192;
-  for (const char* kernel_name :
-       {"cublaslt_fp8_scaled_mm", "cublaslt_fp8_block", "cublaslt_int8_scaled_mm"}) {
-    const Kernel* kernel = Registry::global().find(kernel_name);
+// Whole layers of `kernels` (activation quantization included) on n x k at the given M.
+void layers(const std::vector<const Kernel*>& kernels, int64_t n, int64_t k,
+            const std::vector<int64_t>& ms) {
+  for (const Kernel* kernel : kernels) {
     LayerConfig c = default_config(kernel->family(), n, k);
     const Tensor w = random_tensor(c.weight_type, {n, k}, Fill::values, 20);
     const auto scale_shape = c.weight_scale_shape();
@@ -249,14 +251,43 @@ void layers() {
     weights.weight = w;
     weights.weight_scale = scale;
     const QuantizedLinear layer(c, weights, *kernel, Device::cuda(0));
-    for (int64_t m : {1, 16, 256, 4096}) {
+    for (int64_t m : ms) {
       const Tensor x = random_tensor(ScalarType::bf16, {m, k}, Fill::values, 22);
       const Tensor out = Tensor::empty(ScalarType::bf16, {m, n}, Device::cuda(0));
-      const double us = median_us([&](int) { layer.forward_into(x, out); });
-      record(cat("layer ", kernel_name), m, n, k, us, 2.0 * m * n * k,
+      const double us = median_read_flushed_us(
+          [&](cudaStream_t stream) { layer.forward_into(x, out, {}, Stream{stream}); });
+      record(cat("layer ", kernel->name()), m, n, k, us, 2.0 * m * n * k,
              n * k + m * k * 2.0 + m * n * 2.0);
     }
   }
+}
+
+// The cuBLASLt kernels (8192 x 8192: the peers' shape).
+void cublaslt_layers() {
+  std::vector<const Kernel*> kernels;
+  for (const char* name :
+       {"cublaslt_fp8_scaled_mm", "cublaslt_fp8_block", "cublaslt_int8_scaled_mm"})
+    kernels.push_back(Registry::global().find(name));
+  layers(kernels, 8192, 8192, {1, 16, 256, 4096});
+}
+
+// The Hopper scaled-mm kernels running their own GEMM at every M (registered, they hand M > 16 to
+// cuBLASLt), beside the cuBLASLt kernels, on the preset layers (each rank's shard): where the own
+// GEMM wins, i.e. where the kernels' own_max_m limits (cuda/kernels.hpp) belong.
+void sm90_layers() {
+  const std::vector<std::shared_ptr<const Kernel>> own = {
+      cuda::make_fp8_scaled_mm_sm90(std::numeric_limits<int64_t>::max()),
+      cuda::make_fp8_block_sm90(std::numeric_limits<int64_t>::max()),
+      cuda::make_int8_scaled_mm_sm90(std::numeric_limits<int64_t>::max())};
+  std::vector<const Kernel*> kernels;
+  for (const auto& kernel : own) kernels.push_back(kernel.get());
+  for (const char* name :
+       {"cublaslt_fp8_scaled_mm", "cublaslt_fp8_block", "cublaslt_int8_scaled_mm"})
+    kernels.push_back(Registry::global().find(name));
+  for (const char* preset : {"llama3-8b", "llama3-70b-tp8"})
+    for (const bench::Shape& s : bench::preset(preset))
+      layers(kernels, s.partition_n ? s.partition_n : s.n, s.partition_k ? s.partition_k : s.k,
+             {16, 32, 64, 128, 256, 512});
 }
 
 }  // namespace
@@ -265,12 +296,13 @@ void layers() {
 int main(int argc, char** argv) {
   using namespace qlinear;
   std::string json_path;
-  bool quick = false, profile = false, quantizers_only = false;
+  bool quick = false, profile = false, quantizers_only = false, sm90_only = false;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--json") == 0 && i + 1 < argc) json_path = argv[++i];
     if (std::strcmp(argv[i], "--quick") == 0) quick = true;
     if (std::strcmp(argv[i], "--profile-quantizers") == 0) profile = true;
     if (std::strcmp(argv[i], "--quantizers") == 0) quantizers_only = true;
+    if (std::strcmp(argv[i], "--sm90") == 0) sm90_only = true;
   }
   try {
     cudaDeviceProp props{};
@@ -282,11 +314,15 @@ int main(int argc, char** argv) {
       check_cuda(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
       return 0;
     }
-    const double copy_gbs = copy_bandwidth();
-    activation_quantizers(copy_gbs, false);
-    if (!quantizers_only) {
-      layers();
-      gemms(quick);
+    if (sm90_only) {
+      sm90_layers();
+    } else {
+      const double copy_gbs = copy_bandwidth();
+      activation_quantizers(copy_gbs, false);
+      if (!quantizers_only) {
+        cublaslt_layers();
+        gemms(quick);
+      }
     }
     if (!json_path.empty()) {
       FILE* f = std::fopen(json_path.c_str(), "w");

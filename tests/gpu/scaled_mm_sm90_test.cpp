@@ -104,14 +104,14 @@ TEST(ScaledMmSm90, ConformanceConfigs) {
   EXPECT_GE(run, 6);
 }
 
-// As registered: the own GEMM up to 16 tokens, cuBLASLt past them; chosen ahead of cuBLASLt.
+// As registered: the own GEMM up to 16 or 32 tokens, cuBLASLt past them; chosen ahead of cuBLASLt.
 TEST(ScaledMmSm90, RegisteredKernelsHandLargeMToCublasLt) {
   uint64_t seed = 500;
   for (Family family : {Family::fp8_scaled_mm, Family::int8_scaled_mm, Family::fp8_block}) {
     const LayerConfig c = default_config(family, 264, 400);
     const Choice choice = Registry::global().choose(c, platform_of(Device::cuda(0)));
     EXPECT_NE(choice.kernel->name().find("_sm90"), std::string::npos) << choice.kernel->name();
-    for (int64_t m : {1, 16, 17, 300}) expect_conforms(*choice.kernel, c, m, ++seed);
+    for (int64_t m : {1, 16, 17, 32, 33, 300}) expect_conforms(*choice.kernel, c, m, ++seed);
   }
 }
 
