@@ -43,10 +43,17 @@ struct RowStats {
   float amax = 0, lo = 0, hi = 0;
 };
 
+// Dynamic scales read x here first, and x usually comes from memory; with the hardware
+// prefetcher alone the loop stalled on its loads (up to 2 % of an M = 256 call; bench/NOTES.md).
+constexpr int64_t kPrefetchBytes = 4096;
+
 QLINEAR_AVX512 RowStats stats_of(ScalarType type, const void* row, int64_t k) {
   __m512 amax = _mm512_setzero_ps();
   __m512 lo = _mm512_set1_ps(__builtin_inff()), hi = _mm512_set1_ps(-__builtin_inff());
+  const char* bytes = static_cast<const char*>(row);
+  const int64_t elem_bytes = info(type).bits / 8;
   for (int64_t i = 0; i < k; i += 16) {
+    _mm_prefetch(bytes + i * elem_bytes + kPrefetchBytes, _MM_HINT_T0);
     const __mmask16 m = tail_mask(k - i);
     const __m512 v = load16(type, row, i, m);
     amax = _mm512_max_ps(amax, _mm512_abs_ps(v));
@@ -56,17 +63,19 @@ QLINEAR_AVX512 RowStats stats_of(ScalarType type, const void* row, int64_t k) {
   return {_mm512_reduce_max_ps(amax), _mm512_reduce_min_ps(lo), _mm512_reduce_max_ps(hi)};
 }
 
-// q = sat(rne(x / scale) + zero) into int8.
+// q = sat(rne(x / scale) + zero) into int8, plus `offset` (0, or kU8CodeOffset for uint8 codes).
 QLINEAR_AVX512 void quantize_row(ScalarType type, const void* row, int64_t k, float scale,
-                                 float zero, int8_t* codes) {
+                                 float zero, int32_t offset, char* codes) {
   const __m512 s = _mm512_set1_ps(scale), z = _mm512_set1_ps(zero);
   const __m512 lo = _mm512_set1_ps(-128.f), hi = _mm512_set1_ps(127.f);
+  const __m512i off = _mm512_set1_epi32(offset);
   for (int64_t i = 0; i < k; i += 16) {
     const __mmask16 m = tail_mask(k - i);
     __m512 q = _mm512_div_ps(load16(type, row, i, m), s);
     q = _mm512_roundscale_ps(q, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     q = _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(q, z), lo), hi);
-    _mm512_mask_cvtsepi32_storeu_epi8(codes + i, m, _mm512_cvtps_epi32(q));
+    // Saturated above, so the low byte of q + offset is the int8 or uint8 code.
+    _mm512_mask_cvtepi32_storeu_epi8(codes + i, m, _mm512_add_epi32(_mm512_cvtps_epi32(q), off));
   }
 }
 
@@ -122,9 +131,11 @@ std::vector<int32_t> column_sums(const LayerWeights& weights) {
   return sums;
 }
 
-void quantize_int8(const Int8ActivationScheme& scheme, const TensorView& x, int8_t* codes,
+void quantize_int8(const Int8ActivationScheme& scheme, const TensorView& x, bool as_u8, void* codes,
                    float* scales, int32_t* zeros) {
   const ScalarType type = x.dtype();
+  const int32_t offset = as_u8 ? kU8CodeOffset : 0;
+  auto* out = static_cast<char*>(codes);
   const int64_t k = x.size(-1), m = x.rows();
   const int64_t row_bytes = k * (info(type).bits / 8);
   const auto* base = static_cast<const char*>(x.data());
@@ -152,7 +163,7 @@ void quantize_int8(const Int8ActivationScheme& scheme, const TensorView& x, int8
     if (zeros) zeros[0] = static_cast<int32_t>(zero);
 #pragma omp parallel for schedule(static) if (threaded)
     for (int64_t r = 0; r < m; ++r)
-      quantize_row(type, base + r * row_bytes, k, scale, zero, codes + r * k);
+      quantize_row(type, base + r * row_bytes, k, scale, zero, offset, out + r * k);
     return;
   }
 #pragma omp parallel for schedule(static) if (threaded)
@@ -162,7 +173,7 @@ void quantize_int8(const Int8ActivationScheme& scheme, const TensorView& x, int8
     dynamic_scale(scheme, stats_of(type, row, k), scale, zero);
     scales[r] = scale;
     if (zeros) zeros[r] = static_cast<int32_t>(zero);
-    quantize_row(type, row, k, scale, zero, codes + r * k);
+    quantize_row(type, row, k, scale, zero, offset, out + r * k);
   }
 }
 

@@ -56,8 +56,10 @@ struct Int8ActivationScheme {
 
 // Quantizes x [M, K] (bf16, fp16 or fp32) into codes [M, K] and, per scale row (M rows per token,
 // 1 per tensor), scales and zero points (zeros may be null without zero points). Multithreaded
-// over rows.
-void quantize_int8(const Int8ActivationScheme& scheme, const TensorView& x, int8_t* codes,
+// over rows. Codes are q as int8, or with `as_u8` q + kU8CodeOffset as uint8 (the same scales
+// and zeros): what oneDNN's u8 x s8 matmul takes.
+inline constexpr int32_t kU8CodeOffset = 128;
+void quantize_int8(const Int8ActivationScheme& scheme, const TensorView& x, bool as_u8, void* codes,
                    float* scales, int32_t* zeros);
 
 // One output row: out[n] = (acc[n] - zero · colsum[n]) · (row_scale · col_scale[n]) + bias[n],

@@ -1,5 +1,6 @@
 // Thin wrappers over oneDNN matmul (Debian's libdnnl 2.6): the CPU engine, and a matmul whose
-// weights are packed once into oneDNN's blocked layout and whose primitives are cached per M.
+// weights are packed once into oneDNN's blocked layout and whose primitives are cached per M (and
+// per width of a column slice).
 //
 // NOTES:
 // - Every primitive runs with a user scratchpad (one per calling thread). oneDNN's default
@@ -15,6 +16,7 @@
 #include <memory>
 #include <shared_mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace qlinear::onednn {
@@ -45,6 +47,13 @@ class PackedMatmul {
   void run(int64_t m, const void* src, void* dst, const float* bias = nullptr,
            const float* scales = nullptr) const;
 
+  // y[:, n0 : n0 + n] alone into dst [m, n] (row-major, contiguous): the matmul over a slice of
+  // the packed weights, no copy. n0 is a multiple of column_block(); specs without scales or bias.
+  void run_columns(int64_t m, int64_t n0, int64_t n, const void* src, void* dst) const;
+  // The N granularity of run_columns: 64 when the packed layout is BA16a64b4a (blocks of 64
+  // columns outermost, nothing appended: u8 sources, no s8s8 compensation), else 0 (no slices).
+  int64_t column_block() const { return column_block_; }
+
   const MatmulSpec& spec() const { return spec_; }
   int64_t packed_bytes() const { return static_cast<int64_t>(weights_.get_desc().get_size()); }
   // oneDNN's implementation for M rows, e.g. "brg:avx512_core_vnni".
@@ -53,16 +62,22 @@ class PackedMatmul {
  private:
   struct Primitive {
     dnnl::matmul matmul;
-    dnnl::memory::desc src, dst, scratchpad;
+    dnnl::memory::desc src, weights, dst, scratchpad;
     std::string implementation;
   };
-  dnnl::matmul::primitive_desc describe(int64_t m, const dnnl::memory::desc& weights) const;
-  const Primitive& primitive(int64_t m) const;
+  dnnl::matmul::primitive_desc describe(int64_t m, int64_t n,
+                                        const dnnl::memory::desc& weights) const;
+  // The primitive for M rows and n output columns (n < N: a column slice).
+  const Primitive& primitive(int64_t m, int64_t n) const;
+  void execute(const Primitive& p, const dnnl::memory& weights, const void* src, void* dst,
+               const float* bias, const float* scales) const;
 
   MatmulSpec spec_;
   dnnl::memory weights_;  // packed, in the layout every cached primitive takes
+  int64_t column_block_ = 0;
+  int64_t column_block_bytes_ = 0;  // bytes of weights_ per block of columns
   mutable std::shared_mutex mutex_;
-  mutable std::map<int64_t, std::unique_ptr<Primitive>> by_m_;
+  mutable std::map<std::pair<int64_t, int64_t>, std::unique_ptr<Primitive>> by_shape_;
 };
 
 // A per-thread buffer of at least `bytes` bytes, 64-byte aligned, reused across calls (so that

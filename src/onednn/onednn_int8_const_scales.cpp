@@ -82,7 +82,9 @@ class OnednnInt8ConstScales final : public Int8Kernel<Prepared> {
     auto* codes = static_cast<int8_t*>(thread_buffer(0, m * k));
     float scale = 0;
     int32_t zero = 0;
-    quantize_int8(p.scheme, x, codes, &scale, &zero);
+    // s8 codes: u8 ones would put -128 · colsum[n] into the f32 bias, where it cancels against
+    // the accumulator in f32 instead of exactly in int32 (as the s32 epilogue kernel does).
+    quantize_int8(p.scheme, x, /*as_u8=*/false, codes, &scale, &zero);
 
     float* b = nullptr;
     if (p.matmul.spec().bias) {

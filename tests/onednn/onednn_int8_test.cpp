@@ -107,7 +107,8 @@ TEST(OnednnInt8Selection, StaticScalesGoToTheFusedKernelDynamicToTheEpilogue) {
   LayerConfig c = default_config(Family::int8_scaled_mm, 256, 256);
   if (!kernel_named("onednn_int8_s32_epilogue").supported(host_platform()))
     GTEST_SKIP() << "oneDNN int8 kernels do not run on " << host_platform().str();
-  // Between the two oneDNN kernels; qlinear's own cpu kernels, ahead of them, are passed over.
+  // Between the two oneDNN kernels: qlinear's own cpu kernels are disabled, wherever the list
+  // puts them.
   ChooseOptions only_onednn;
   for (const Kernel* k : Registry::global().kernels(PlatformKind::cpu))
     if (k->info().provider == Provider::cpu) only_onednn.disabled.push_back(k->name());
