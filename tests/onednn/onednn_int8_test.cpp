@@ -112,7 +112,9 @@ TEST(OnednnInt8Selection, StaticScalesGoToTheFusedKernelDynamicToTheEpilogue) {
   ChooseOptions only_onednn;
   for (const Kernel* k : Registry::global().kernels(PlatformKind::cpu))
     if (k->info().provider == Provider::cpu) only_onednn.disabled.push_back(k->name());
-  const auto chosen = [&] { return Registry::global().choose(c, host_platform(), only_onednn).kernel->name(); };
+  const auto chosen = [&] {
+    return Registry::global().choose(c, host_platform(), only_onednn).kernel->name();
+  };
   EXPECT_EQ("onednn_int8_s32_epilogue", chosen());
   c.act_scale = G::per_tensor, c.act_scale_static = true;
   EXPECT_EQ("onednn_int8_const_scales", chosen());
