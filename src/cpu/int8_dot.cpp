@@ -127,10 +127,12 @@ QuantizedX quantize(const Packed& p, const TensorView& x, ActivationFns fns) {
 
 class Int8DotKernel final : public Kernel {
  public:
-  Int8DotKernel(Family family, CpuIsa isa, Int8TileFn tile, ActivationFns activation)
+  Int8DotKernel(Family family, CpuIsa isa, Int8TileFn tile, ActivationFns activation,
+                Int8TileFn pair_tile = nullptr)
       : info_{cat(qlinear::name(family), "_", qlinear::name(isa)), Provider::cpu, family},
         isa_(isa),
         tile_(tile),
+        pair_tile_(pair_tile),
         activation_(activation),
         code_bits_(family == Family::w4a8_int && isa == CpuIsa::avx512_vnni ? 4 : 8) {}
 
@@ -213,9 +215,12 @@ class Int8DotKernel final : public Kernel {
     a.code_bits = p.code_bits;
     a.segment_lengths = p.segment_lengths.data();
     a.segments = static_cast<int64_t>(p.segment_lengths.size());
-    for_each_tile(p.tiles, 1, blocks, kInt8ChunkRows / kBlockRows,
+    a.tile_bytes = p.tile_bytes;
+    const int64_t width = pair_tile_ ? 2 : 1;  // tiles per call
+    for_each_tile(p.tiles, width, blocks, kInt8ChunkRows / kBlockRows,
                   [&](int64_t t, int64_t b0, int64_t b1) {
-                    float y[kInt8ChunkRows * kTileN];
+                    float y[2 * kInt8ChunkRows * kTileN];
+                    const int64_t tiles = std::min(width, p.tiles - t);  // the last may get one
                     Int8TileArgs args = a;
                     args.weights = p.weights.data() + t * p.tile_bytes;
                     args.x = q.codes.data() + b0 * kBlockRows * kp;
@@ -223,9 +228,10 @@ class Int8DotKernel final : public Kernel {
                     args.shift = q.shift.data() + b0 * kBlockRows;
                     args.rows = std::min(b1 * kBlockRows, m) - b0 * kBlockRows;
                     args.y = y;
-                    tile_(args);
-                    store_tile(y, q.scale.data() + b0 * kBlockRows, b0 * kBlockRows, args.rows,
-                               t * kTileN, bias, out);
+                    (tiles == 2 ? pair_tile_ : tile_)(args);
+                    for (int64_t h = 0; h < tiles; ++h)
+                      store_tile(y + h * args.rows * kTileN, q.scale.data() + b0 * kBlockRows,
+                                 b0 * kBlockRows, args.rows, (t + h) * kTileN, bias, out);
                   });
   }
 
@@ -241,6 +247,7 @@ class Int8DotKernel final : public Kernel {
   KernelInfo info_;
   CpuIsa isa_;
   Int8TileFn tile_;
+  Int8TileFn pair_tile_;  // two adjacent tiles in one call, or null: one at a time
   ActivationFns activation_;
   int code_bits_;  // 4: int4 weights stay nibbles (the VNNI tile widens them in registers)
 };
@@ -254,7 +261,8 @@ std::shared_ptr<const Kernel> make_kernel(Family family, CpuIsa isa) {
       return std::make_shared<Int8DotKernel>(family, isa, int8_tile_avx2, scalar);
     case CpuIsa::avx512_vnni:
       return std::make_shared<Int8DotKernel>(family, isa, int8_tile_avx512_vnni,
-                                             ActivationFns{row_stats_avx512, quantize_row_avx512});
+                                             ActivationFns{row_stats_avx512, quantize_row_avx512},
+                                             int8_tile_pair_avx512_vnni);
     default:
       break;
   }

@@ -1,4 +1,5 @@
-// The int8 dot-product tile with AVX-512 VNNI: vpdpbusd multiplies the 4 unsigned activation
+// The int8 dot-product tile with AVX-512 VNNI, and a pair of adjacent tiles in one call (32
+// columns) for chunks of more than one block of rows: vpdpbusd multiplies the 4 unsigned activation
 // bytes of a broadcast dword (u = q + 128) by the 4 signed weight bytes of each of 16 columns and
 // adds the four products to the column's int32 sum. The +128 is taken back at the end of each
 // segment with the column sums (see int8_tile.hpp), so the integer result is exact.
@@ -26,20 +27,18 @@ inline void dpbusd(__m512i& acc, __m512i a, __m512i b) {
 }
 
 // The 16 columns x 4 positions of one quad as int8 in vpdpbusd's layout: from 64 int8 codes, or
-// from 16 words of 4 nibbles (value + 8): the nibbles spread to bytes in two shift-and-mask steps
-// (pairs to the halves of the dword, then to bytes), less 8 per byte.
+// from 16 words of 4 nibbles (value + 8): each byte of the words (2 nibbles) widens to a word, the
+// high nibble then moves to the word's high byte in one shift-and-mask step, less 8 per byte.
 template <int Bits>
 inline __m512i quad_weights(const uint8_t* codes) {
   if constexpr (Bits == 8) {
     return _mm512_loadu_si512(codes);
   } else {
-    const __m512i words =
-        _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes)));
-    // (A | B) & C is ternary-logic 0xA8 with A = shifted, B = words, C = mask.
-    const __m512i pairs = _mm512_ternarylogic_epi32(_mm512_slli_epi32(words, 8), words,
-                                                    _mm512_set1_epi32(0x00ff00ff), 0xa8);
-    const __m512i bytes = _mm512_ternarylogic_epi32(_mm512_slli_epi32(pairs, 4), pairs,
-                                                    _mm512_set1_epi32(0x0f0f0f0f), 0xa8);
+    const __m512i pairs =
+        _mm512_cvtepu8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes)));
+    // (A | B) & C is ternary-logic 0xA8 with A = shifted, B = pairs, C = mask.
+    const __m512i bytes = _mm512_ternarylogic_epi32(_mm512_slli_epi16(pairs, 4), pairs,
+                                                    _mm512_set1_epi16(0x0f0f), 0xa8);
     return _mm512_sub_epi8(bytes, _mm512_set1_epi8(8));
   }
 }
@@ -213,6 +212,108 @@ void chunk(const Int8TileArgs& a) {
   }
 }
 
+// For the Rows rows from row0 on (one block's, x at that block's row) and the two tiles h of a
+// pair (the second's codes at codes + a.tile_bytes), Σ_{quads} u[r]·w_h: each x broadcast feeds
+// both tiles' vpdpbusd, where the single tile's block gives it one. Whole: the quads are a whole
+// segment, whose sums start at zero and end in y[h][row0 + r] from the registers; else a step of
+// a longer segment, its sums added to sums[h][row0 + r] (int32, so the segment's sum stays exact).
+// With two tiles a row's sums are two chains already, so a block below 4 rows is not split more.
+// NOTES: GCC 12 keeps the 16 sums of this loop in registers as written here. Tried and dropped,
+// each putting the sums on the stack (a load and a store around each vpdpbusd): accumulate() over
+// a third array dimension for the tiles (the single tile's sums too), a [2][Rows] array with loops
+// over both, lambdas for the start and the end. _mm512_dpbusd_epi32 (the bf16 pair tile's choice)
+// gives a register copy per instruction here, so the asm stays. Whole is a template parameter as
+// the bf16 pair tile's NOTES say: sums zeroed or loaded under a branch went to the stack there.
+template <int Bits, int Rows, bool Whole>
+void step_pair(const Int8TileArgs& a, const Segment (&segment)[2], const uint8_t* codes,
+               const uint8_t* x, int64_t quads, int64_t row0, int32_t* sums) {
+  constexpr int kQuadBytes = 4 * kInt8TileN * Bits / 8;
+  const int64_t tile_bytes = a.tile_bytes, tile_values = a.rows * kInt8TileN;
+  // Tile h's sums and outputs of the block's row r at [h * tile_values + r * 16] from these on.
+  int32_t* const block_sums = sums + row0 * kInt8TileN;
+  float* const y = a.y + row0 * kInt8TileN;
+  __m512i sum0[Rows], sum1[Rows];
+  for (int r = 0; r < Rows; ++r) {
+    if constexpr (Whole) {
+      sum0[r] = sum1[r] = _mm512_setzero_si512();
+    } else {
+      sum0[r] = _mm512_loadu_si512(block_sums + r * kInt8TileN);
+      sum1[r] = _mm512_loadu_si512(block_sums + tile_values + r * kInt8TileN);
+    }
+  }
+  for (int64_t quad = 0; quad < quads; ++quad) {
+    _mm_prefetch(reinterpret_cast<const char*>(codes) + kPrefetchBytes, _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(codes) + tile_bytes + kPrefetchBytes, _MM_HINT_T0);
+    const __m512i w0 = quad_weights<Bits>(codes), w1 = quad_weights<Bits>(codes + tile_bytes);
+    for (int r = 0; r < Rows; ++r) {
+      int32_t xq;
+      __builtin_memcpy(&xq, x + 4 * r, 4);
+      const __m512i xr = _mm512_set1_epi32(xq);
+      dpbusd(sum0[r], xr, w0);
+      dpbusd(sum1[r], xr, w1);
+    }
+    codes += kQuadBytes;
+    x += 4 * kInt8TileRows;
+  }
+  for (int r = 0; r < Rows; ++r) {
+    if constexpr (Whole) {
+      float* y0 = y + r * kInt8TileN;
+      float* y1 = y0 + tile_values;
+      const int32_t shift = a.shift[row0 + r];
+      _mm512_storeu_ps(y0, finish_segment(sum0[r], shift, segment[0].colsum, segment[0].scale,
+                                          _mm512_loadu_ps(y0)));
+      _mm512_storeu_ps(y1, finish_segment(sum1[r], shift, segment[1].colsum, segment[1].scale,
+                                          _mm512_loadu_ps(y1)));
+    } else {
+      _mm512_storeu_si512(block_sums + r * kInt8TileN, sum0[r]);
+      _mm512_storeu_si512(block_sums + tile_values + r * kInt8TileN, sum1[r]);
+    }
+  }
+}
+
+// Two adjacent tiles over a chunk of more than one block of rows, K step by step as chunk() takes
+// it, in register blocks of 8 rows by 32 columns; y [2][rows][16].
+template <int Bits>
+void chunk_pair(const Int8TileArgs& a) {
+  const int64_t tile_values = a.rows * kInt8TileN;  // sums (and y) of one tile
+  alignas(64) int32_t sums[2 * kInt8ChunkRows * kInt8TileN];
+  for (int64_t i = 0; i < 2 * tile_values; ++i) a.y[i] = 0.f;
+  const uint8_t* p[2] = {a.weights, a.weights + a.tile_bytes};
+  int64_t quads_before = 0;  // quads of x in the segments before this one
+  for (int64_t s = 0; s < a.segments; ++s) {
+    const Segment segment[2] = {next_segment<Bits>(a, s, p[0]), next_segment<Bits>(a, s, p[1])};
+    const int64_t quads = segment[0].quads;
+    // Every row block over quads [q0, q0 + step_quads) of the segment.
+    const auto step = [&](auto whole, int64_t q0, int64_t step_quads) {
+      const uint8_t* codes = segment[0].codes + q0 * 4 * kInt8TileN * Bits / 8;
+      for (int64_t first = 0; first < a.rows; first += kInt8TileRows) {
+        const uint8_t* block = a.x + (first / kInt8TileRows) * a.x_block_stride +
+                               (quads_before + q0) * 4 * kInt8TileRows;
+        const int64_t rows = a.rows - first < kInt8TileRows ? a.rows - first : kInt8TileRows;
+        for_row_blocks<8>(rows, [&](auto rows, int64_t done) {
+          step_pair<Bits, rows, whole>(a, segment, codes, block + 4 * done, step_quads,
+                                       first + done, sums);
+        });
+      }
+    };
+    if (quads <= kStepQuads) {
+      step(std::true_type{}, 0, quads);
+    } else {
+      for (int64_t i = 0; i < 2 * tile_values; ++i) sums[i] = 0;
+      for (int64_t q0 = 0; q0 < quads; q0 += kStepQuads)
+        step(std::false_type{}, q0, quads - q0 < kStepQuads ? quads - q0 : kStepQuads);
+      for (int h = 0; h < 2; ++h)
+        for (int64_t r = 0; r < a.rows; ++r) {
+          const int64_t i = h * tile_values + r * kInt8TileN;
+          _mm512_storeu_ps(
+              a.y + i, finish_segment(_mm512_loadu_si512(sums + i), a.shift[r], segment[h].colsum,
+                                      segment[h].scale, _mm512_loadu_ps(a.y + i)));
+        }
+    }
+    quads_before += quads;
+  }
+}
+
 }  // namespace
 
 void int8_tile_avx512_vnni(const Int8TileArgs& a) {
@@ -220,6 +321,21 @@ void int8_tile_avx512_vnni(const Int8TileArgs& a) {
     chunk<4>(a);
   else
     chunk<8>(a);
+}
+
+void int8_tile_pair_avx512_vnni(const Int8TileArgs& a) {
+  // One block of rows or fewer streams the weights from memory (M <= 8): a tile at a time.
+  if (a.rows <= kInt8TileRows) {
+    Int8TileArgs second = a;
+    second.weights = a.weights + a.tile_bytes;
+    second.y = a.y + a.rows * kInt8TileN;
+    int8_tile_avx512_vnni(a);
+    int8_tile_avx512_vnni(second);
+  } else if (a.code_bits == 4) {
+    chunk_pair<4>(a);
+  } else {
+    chunk_pair<8>(a);
+  }
 }
 
 }  // namespace qlinear::cpu

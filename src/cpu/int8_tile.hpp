@@ -39,6 +39,9 @@ struct Int8TileArgs {
   const int32_t* shift;    // [rows] 128 + zero point of each row
   int64_t rows;            // 1 to kInt8ChunkRows
   float* y;                // [rows][16]
+  // Bytes from one tile's weights to the next's: the pair tile (int8_tile_pair_avx512_vnni)
+  // computes the tile at `weights` and the one after it, y then [2][rows][16].
+  int64_t tile_bytes;
 };
 
 using Int8TileFn = void (*)(const Int8TileArgs&);
@@ -61,5 +64,7 @@ void quantize_row_avx512(const void* x, int type, int64_t n, float scale, float 
 void int8_tile_scalar(const Int8TileArgs& args);
 void int8_tile_avx2(const Int8TileArgs& args);
 void int8_tile_avx512_vnni(const Int8TileArgs& args);
+// Two adjacent tiles in one call (see Int8TileArgs::tile_bytes): each broadcast of x feeds both.
+void int8_tile_pair_avx512_vnni(const Int8TileArgs& args);
 
 }  // namespace qlinear::cpu
