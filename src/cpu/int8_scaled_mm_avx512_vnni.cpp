@@ -324,13 +324,8 @@ void int8_tile_avx512_vnni(const Int8TileArgs& a) {
 }
 
 void int8_tile_pair_avx512_vnni(const Int8TileArgs& a) {
-  // One block of rows or fewer streams the weights from memory (M <= 8): a tile at a time.
   if (a.rows <= kInt8TileRows) {
-    Int8TileArgs second = a;
-    second.weights = a.weights + a.tile_bytes;
-    second.y = a.y + a.rows * kInt8TileN;
-    int8_tile_avx512_vnni(a);
-    int8_tile_avx512_vnni(second);
+    run_pair_as_singles<kInt8TileN>(a, int8_tile_avx512_vnni);
   } else if (a.code_bits == 4) {
     chunk_pair<4>(a);
   } else {

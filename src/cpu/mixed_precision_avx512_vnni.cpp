@@ -225,13 +225,8 @@ void mixed_precision_tile_avx512_vnni(const MixedTileArgs& a) {
 }
 
 void mixed_precision_tile_pair_avx512_vnni(const MixedTileArgs& a) {
-  // One block of rows or fewer streams the weights from memory (M <= 8): a tile at a time.
   if (a.rows <= kMixedTileRows) {
-    MixedTileArgs second = a;
-    second.weights = a.weights + a.tile_bytes;
-    second.y = a.y + a.rows * kMixedTileN;
-    mixed_precision_tile_avx512_vnni(a);
-    mixed_precision_tile_avx512_vnni(second);
+    run_pair_as_singles<kMixedTileN>(a, mixed_precision_tile_avx512_vnni);
     return;
   }
   // The 4-bit zero-point choice at compile time: a branch in the loop keeps its constants live

@@ -1,5 +1,6 @@
 // How the vector tiles split rows into register blocks: the largest of 16, 8, 4, 2, 1 rows (up to
-// MaxRows) that fits what is left, each a compile-time row count.
+// MaxRows) that fits what is left, each a compile-time row count; and how a pair tile (two
+// adjacent tiles in one call) falls back to its single tile.
 // NOTES: for the files compiled with ISA flags; internal linkage, as avx512_decode.hpp explains.
 #pragma once
 
@@ -37,6 +38,18 @@ inline void for_row_blocks(int64_t rows, Run&& run) {
       run(std::integral_constant<int, 1>{}, done), done += 1;
     }
   }
+}
+
+// A pair tile's call as two single-tile calls (Args: MixedTileArgs or Int8TileArgs, whose `y` is
+// [2][rows][TileN] for a pair): what a chunk of one block of rows or fewer takes, since it streams
+// the weights and sharing a broadcast of x between the tiles gains nothing there.
+template <int TileN, typename Args, typename Single>
+inline void run_pair_as_singles(const Args& a, Single&& single) {
+  Args second = a;
+  second.weights = a.weights + a.tile_bytes;
+  second.y = a.y + a.rows * TileN;
+  single(a);
+  single(second);
 }
 
 }  // namespace
