@@ -17,6 +17,7 @@ TEST(ScaledMmSm90Plan, DecodeSwapsAndSplitsK) {
   EXPECT_EQ(one.block_n, 16);
   EXPECT_EQ(one.tiles, 32);
   EXPECT_EQ(one.splits, 4);  // 128 work units on 132 SMs
+  EXPECT_EQ(one.sms, kSms);  // the launch sizes its persistent grid by it
   EXPECT_EQ(tile_plan(17, 4096, 4096, kSms).block_n, 32);
   EXPECT_EQ(tile_plan(33, 4096, 4096, kSms).block_n, 64);
   EXPECT_EQ(tile_plan(64, 4096, 4096, kSms).block_n, 64);

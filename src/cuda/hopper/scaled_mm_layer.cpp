@@ -20,6 +20,7 @@ TilePlan tile_plan(int64_t m, int64_t n, int64_t k_pitch, int sms) {
   constexpr int64_t kTile = 128;  // the rows side of a tile (kBlockM), and the prefill tile's width
   const int64_t k_slices = (k_pitch + kBoxK - 1) / kBoxK;
   TilePlan plan;
+  plan.sms = sms;
   if (m <= 64) {
     plan.swap = true;
     plan.block_n = m <= 16 ? 16 : m <= 32 ? 32 : 64;
@@ -45,12 +46,7 @@ int64_t workspace_bytes(const TilePlan& plan) {
 }
 
 SplitWorkspace::SplitWorkspace(const HopperWeights& w, int64_t m, cudaStream_t stream)
-    : plan_([&] {
-        int sms = 0;
-        check_cuda(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, w.device.index),
-                   "cudaDeviceGetAttribute");
-        return tile_plan(m, w.config().part_n(), w.k_pitch, sms);
-      }()),
+    : plan_(tile_plan(m, w.config().part_n(), w.k_pitch, w.sms)),
       scratch_(workspace_bytes(plan_), stream, w.device.index) {}
 
 CUtensorMap weight_map(const void* w, int64_t n, int64_t k_pitch) {
@@ -67,6 +63,8 @@ std::shared_ptr<HopperWeights> prepare_weights(const LayerConfig& c, const Layer
   p->fallback_kernel = std::move(fallback);
   const auto& padded = static_cast<const cublaslt::PaddedWeights&>(*p->fallback);
   p->device = device;
+  check_cuda(cudaDeviceGetAttribute(&p->sms, cudaDevAttrMultiProcessorCount, device.index),
+             "cudaDeviceGetAttribute");
   p->k_pitch = padded.k_padded;
   p->weight = padded.weight;
   p->weight_map = weight_map(p->weight.data(), c.part_n(), p->k_pitch);

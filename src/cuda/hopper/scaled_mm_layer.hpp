@@ -19,6 +19,7 @@ struct HopperWeights final : PreparedWeights {
   std::shared_ptr<const Kernel> fallback_kernel;
   std::shared_ptr<const PreparedWeights> fallback;
   Device device;
+  int sms = 0;               // of the device, read once here rather than on every call
   int64_t k_pitch = 0;       // K rounded up to 16 (TMA's row alignment)
   Tensor weight;             // [N (padded), k_pitch] codes, zero beyond K
   CUtensorMap weight_map{};  // of `weight`

@@ -606,7 +606,7 @@ void launch(const ScaledMmCall& call, cudaStream_t stream) {
   const CUtensorMap& cols_map = kSwap ? x_map : *call.weight_map;
 
   auto* kernel = scaled_mm_sm90_kernel<kOperand, kScaling, kBlockN, kSwap>;
-  int device = 0, sms = 0;
+  int device = 0;
   check_cuda(cudaGetDevice(&device), "cudaGetDevice");
   static std::atomic<uint64_t> configured{0};  // devices whose shared-memory limit is raised
   if (!(configured.load() >> (device % 64) & 1)) {
@@ -615,10 +615,8 @@ void launch(const ScaledMmCall& call, cudaStream_t stream) {
                "cudaFuncSetAttribute");
     configured.fetch_or(uint64_t{1} << (device % 64));
   }
-  check_cuda(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device),
-             "cudaDeviceGetAttribute");
   cudaLaunchConfig_t config{};
-  config.gridDim = dim3(static_cast<unsigned>(std::min(s.units(), sms)));
+  config.gridDim = dim3(static_cast<unsigned>(std::min(s.units(), call.plan.sms)));
   config.blockDim = dim3(kThreads);
   config.dynamicSmemBytes = Shape::kSharedBytes;
   config.stream = stream;

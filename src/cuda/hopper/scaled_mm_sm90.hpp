@@ -46,6 +46,7 @@ struct TilePlan {
   int block_n = 128;
   int splits = 1;
   int tiles = 0;  // output tiles (each with a split-K ticket when splits > 1)
+  int sms = 0;    // the SMs it was cut for: the persistent grid's size at most
 };
 
 // Decode (M <= 64): W on the 128-row side, the tokens padded to 16, 32 or 64, and K split so that
