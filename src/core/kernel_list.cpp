@@ -22,31 +22,43 @@ std::vector<std::pair<PlatformKind, std::shared_ptr<const Kernel>>> built_in_ker
   using P = PlatformKind;
   std::vector<std::pair<PlatformKind, std::shared_ptr<const Kernel>>> list;
   // ---- cpu
+  // The _amx kernels first: from kAmxMinRows rows on they multiply on the AMX tile unit (8x the
+  // VNNI level's int8 and bf16 multiply-adds a cycle, src/bench/cpu_bench_device.cpp), below it
+  // they run the _avx512_vnni tiles. Not yet timed on an AMX machine (none since they exist).
 #if defined(QLINEAR_CPU_X86)
+  list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::mixed_precision, CpuIsa::amx));
   list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::mixed_precision, CpuIsa::avx512_vnni));
   list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::mixed_precision, CpuIsa::avx512));
   list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::mixed_precision, CpuIsa::avx2));
   list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::mixed_precision, CpuIsa::scalar));
-  list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::nvfp4_weight_only, CpuIsa::avx512_vnni));
+  list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::nvfp4_weight_only, CpuIsa::amx));
+  list.emplace_back(P::cpu,
+                    cpu::make_dequant_kernel(Family::nvfp4_weight_only, CpuIsa::avx512_vnni));
   list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::nvfp4_weight_only, CpuIsa::avx512));
   list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::nvfp4_weight_only, CpuIsa::avx2));
   list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::nvfp4_weight_only, CpuIsa::scalar));
-  list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::mxfp8_weight_only, CpuIsa::avx512_vnni));
+  list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::mxfp8_weight_only, CpuIsa::amx));
+  list.emplace_back(P::cpu,
+                    cpu::make_dequant_kernel(Family::mxfp8_weight_only, CpuIsa::avx512_vnni));
   list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::mxfp8_weight_only, CpuIsa::avx512));
   list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::mxfp8_weight_only, CpuIsa::avx2));
   list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::mxfp8_weight_only, CpuIsa::scalar));
+  list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::fp8_scaled_mm, CpuIsa::amx));
   list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::fp8_scaled_mm, CpuIsa::avx512_vnni));
   list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::fp8_scaled_mm, CpuIsa::avx512));
   list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::fp8_scaled_mm, CpuIsa::avx2));
   list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::fp8_scaled_mm, CpuIsa::scalar));
+  list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::fp8_block, CpuIsa::amx));
   list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::fp8_block, CpuIsa::avx512_vnni));
   list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::fp8_block, CpuIsa::avx512));
   list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::fp8_block, CpuIsa::avx2));
   list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::fp8_block, CpuIsa::scalar));
+  list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::nvfp4, CpuIsa::amx));
   list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::nvfp4, CpuIsa::avx512_vnni));
   list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::nvfp4, CpuIsa::avx512));
   list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::nvfp4, CpuIsa::avx2));
   list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::nvfp4, CpuIsa::scalar));
+  list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::mxfp8, CpuIsa::amx));
   list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::mxfp8, CpuIsa::avx512_vnni));
   list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::mxfp8, CpuIsa::avx512));
   list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::mxfp8, CpuIsa::avx2));
@@ -60,9 +72,12 @@ std::vector<std::pair<PlatformKind, std::shared_ptr<const Kernel>>> built_in_ker
   list.emplace_back(P::cpu, onednn::make_int8_s32_epilogue());
 #endif
 #if defined(QLINEAR_CPU_X86)
+  // oneDNN's int8 matmul takes AMX itself where the CPU has it: it stays ahead.
+  list.emplace_back(P::cpu, cpu::make_int8_scaled_mm_kernel(CpuIsa::amx));
   list.emplace_back(P::cpu, cpu::make_int8_scaled_mm_kernel(CpuIsa::avx512_vnni));
   list.emplace_back(P::cpu, cpu::make_int8_scaled_mm_kernel(CpuIsa::avx2));
   list.emplace_back(P::cpu, cpu::make_int8_scaled_mm_kernel(CpuIsa::scalar));
+  list.emplace_back(P::cpu, cpu::make_w4a8_int_kernel(CpuIsa::amx));
   list.emplace_back(P::cpu, cpu::make_w4a8_int_kernel(CpuIsa::avx512_vnni));
   list.emplace_back(P::cpu, cpu::make_w4a8_int_kernel(CpuIsa::avx2));
   list.emplace_back(P::cpu, cpu::make_w4a8_int_kernel(CpuIsa::scalar));

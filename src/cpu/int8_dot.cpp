@@ -6,12 +6,16 @@
 //   y[m, n] = s_x[m] · Σ_segments s_w[n, seg] · (Σ_k (q[m,k] - z[m]) · w[n,k])  (+ bias[n])
 //
 // Work partition as in mixed_precision.cpp: blocks of 8 rows in chunks kept in cache, tiles of 16
-// columns spread over the cores.
+// columns spread over the cores. The _amx kernels run the _avx512_vnni tiles on calls of fewer
+// than kAmxMinRows rows and their AMX tiles, which read x row-major, from there on
+// (amx_layout.hpp).
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <optional>
 #include <vector>
 
+#include "cpu/amx_layout.hpp"
 #include "cpu/driver.hpp"
 #include "cpu/int8_tile.hpp"
 #include "cpu/kernels.hpp"
@@ -50,9 +54,9 @@ int8_t weight_at(const LayerConfig& c, const uint8_t* weight, int64_t n, int64_t
   return static_cast<int8_t>((k % 2 ? byte >> 4 : byte & 0xf) - 8);
 }
 
-// x quantized to u = q + 128 in the tiles' block layout, with each row's scale and shift.
+// x quantized to u = q + 128 in the layout the tiles read, with each row's scale and shift.
 struct QuantizedX {
-  std::vector<uint8_t> codes;  // [blocks][Kp / 4][8][4]
+  std::vector<uint8_t> codes;  // [blocks][Kp / 4][8][4], or row-major [rows][Kp] for the _amx tiles
   std::vector<float> scale;    // [blocks * 8]
   std::vector<int32_t> shift;  // [blocks * 8]: 128 + zero point
 };
@@ -77,7 +81,7 @@ void dynamic_scale(const LayerConfig& c, RowStats s, float& scale, float& zero) 
   }
 }
 
-QuantizedX quantize(const Packed& p, const TensorView& x, ActivationFns fns) {
+QuantizedX quantize(const Packed& p, const TensorView& x, ActivationFns fns, bool row_major) {
   const LayerConfig& c = p.config();
   const int64_t m = x.rows(), k = c.part_k();
   const int64_t kp = p.padded_k;
@@ -86,7 +90,9 @@ QuantizedX quantize(const Packed& p, const TensorView& x, ActivationFns fns) {
   const int64_t element = info(c.act_type).bits / 8;
   const auto* x_bytes = static_cast<const uint8_t*>(x.data());
   QuantizedX q;
-  q.codes.resize(static_cast<size_t>(blocks * kBlockRows * kp));
+  // Row-major rows padded to a multiple of kAmxRowBlock with zero activations (u = 128).
+  const int64_t rows = row_major ? (m + kAmxRowBlock - 1) / kAmxRowBlock * kAmxRowBlock : 0;
+  q.codes.assign(static_cast<size_t>(std::max(rows, blocks * kBlockRows) * kp), uint8_t{128});
   q.scale.assign(static_cast<size_t>(blocks * kBlockRows), 0.f);
   q.shift.assign(static_cast<size_t>(blocks * kBlockRows), 128);
 
@@ -117,24 +123,35 @@ QuantizedX quantize(const Packed& p, const TensorView& x, ActivationFns fns) {
             fns.quantize(x_row + run.source * element, type, run.count, scale, zero,
                          line.data() + run.target);
         }
-        for (int64_t i = 0; i < kp; i += 4)
-          std::memcpy(block + i * kBlockRows + r * 4, line.data() + i, 4);
+        if (row_major)
+          std::memcpy(q.codes.data() + row * kp, line.data(), static_cast<size_t>(kp));
+        else
+          for (int64_t i = 0; i < kp; i += 4)
+            std::memcpy(block + i * kBlockRows + r * 4, line.data() + i, 4);
       }
     }
   });
   return q;
 }
 
+// The tile functions of a kernel for one layout of x.
+struct Int8Tiles {
+  Int8TileFn single;
+  Int8TileFn pair = nullptr;  // two adjacent tiles in one call, or null: one at a time
+  bool row_major_x = false;   // the _amx tiles (amx_layout.hpp); else blocks of 8 rows
+};
+
 class Int8DotKernel final : public Kernel {
  public:
-  Int8DotKernel(Family family, CpuIsa isa, Int8TileFn tile, ActivationFns activation,
-                Int8TileFn pair_tile = nullptr)
-      : info_{cat(qlinear::name(family), "_", qlinear::name(isa)), Provider::cpu, family},
+  // `isa`: the level the kernel needs; `amx`: the tiles for calls of kAmxMinRows rows and more.
+  Int8DotKernel(Family family, CpuIsa isa, std::string name, Int8Tiles tiles,
+                ActivationFns activation, std::optional<Int8Tiles> amx = std::nullopt)
+      : info_{std::move(name), Provider::cpu, family},
         isa_(isa),
-        tile_(tile),
-        pair_tile_(pair_tile),
+        tiles_(tiles),
+        amx_(amx),
         activation_(activation),
-        code_bits_(family == Family::w4a8_int && isa == CpuIsa::avx512_vnni ? 4 : 8) {}
+        code_bits_(family == Family::w4a8_int && isa >= CpuIsa::avx512_vnni ? 4 : 8) {}
 
   const KernelInfo& info() const override { return info_; }
   Verdict supported(const Platform& platform) const override { return runs_at(platform, isa_); }
@@ -152,9 +169,10 @@ class Int8DotKernel final : public Kernel {
     auto p = std::make_shared<Packed>(c);
     const int64_t n = c.part_n(), k = c.part_k();
     const int64_t group = c.weight_scale == Granularity::per_group ? c.group_size : k;
+    // The _amx tiles step through K up to 64 positions at a time (amx_layout.hpp).
+    const int64_t align = amx_ && group == k ? kAmxInt8KStep : kInt8SegmentAlign;
     for (int64_t k0 = 0; k0 < k; k0 += group) {
-      const int64_t padded =
-          (group + kInt8SegmentAlign - 1) / kInt8SegmentAlign * kInt8SegmentAlign;
+      const int64_t padded = (group + align - 1) / align * align;
       p->runs.push_back({k0, p->padded_k, std::min(group, k - k0)});
       p->segment_lengths.push_back(static_cast<int32_t>(padded));
       p->padded_k += padded;
@@ -209,27 +227,30 @@ class Int8DotKernel final : public Kernel {
     const auto& p = static_cast<const Packed&>(prepared);
     const int64_t m = x.rows();
     const int64_t kp = p.padded_k;
-    const QuantizedX q = quantize(p, x, activation_);
+    const Int8Tiles& tiles = amx_ && m >= kAmxMinRows ? *amx_ : tiles_;
+    const QuantizedX q = quantize(p, x, activation_, tiles.row_major_x);
     const int64_t blocks = (m + kBlockRows - 1) / kBlockRows;
     Int8TileArgs a{};
     a.code_bits = p.code_bits;
     a.segment_lengths = p.segment_lengths.data();
     a.segments = static_cast<int64_t>(p.segment_lengths.size());
     a.tile_bytes = p.tile_bytes;
-    const int64_t width = pair_tile_ ? 2 : 1;  // tiles per call
+    a.x_row_stride = kp;
+    const int64_t width = tiles.pair ? 2 : 1;  // tiles per call
     for_each_tile(p.tiles, width, blocks, kInt8ChunkRows / kBlockRows,
                   [&](int64_t t, int64_t b0, int64_t b1) {
                     float y[2 * kInt8ChunkRows * kTileN];
-                    const int64_t tiles = std::min(width, p.tiles - t);  // the last may get one
+                    const int64_t count = std::min(width, p.tiles - t);  // the last may get one
                     Int8TileArgs args = a;
                     args.weights = p.weights.data() + t * p.tile_bytes;
+                    // Both layouts put the chunk's first row at b0 · 8 · Kp.
                     args.x = q.codes.data() + b0 * kBlockRows * kp;
                     args.x_block_stride = kBlockRows * kp;
                     args.shift = q.shift.data() + b0 * kBlockRows;
                     args.rows = std::min(b1 * kBlockRows, m) - b0 * kBlockRows;
                     args.y = y;
-                    (tiles == 2 ? pair_tile_ : tile_)(args);
-                    for (int64_t h = 0; h < tiles; ++h)
+                    (count == 2 ? tiles.pair : tiles.single)(args);
+                    for (int64_t h = 0; h < count; ++h)
                       store_tile(y + h * args.rows * kTileN, q.scale.data() + b0 * kBlockRows,
                                  b0 * kBlockRows, args.rows, (t + h) * kTileN, bias, out);
                   });
@@ -246,30 +267,45 @@ class Int8DotKernel final : public Kernel {
  private:
   KernelInfo info_;
   CpuIsa isa_;
-  Int8TileFn tile_;
-  Int8TileFn pair_tile_;  // two adjacent tiles in one call, or null: one at a time
+  Int8Tiles tiles_;
+  std::optional<Int8Tiles> amx_;
   ActivationFns activation_;
   int code_bits_;  // 4: int4 weights stay nibbles (the VNNI tile widens them in registers)
 };
 
+constexpr ActivationFns kScalarActivations{row_stats_scalar, quantize_row_scalar};
+constexpr ActivationFns kAvx512Activations{row_stats_avx512, quantize_row_avx512};
+constexpr Int8Tiles kVnniTiles{int8_tile_avx512_vnni, int8_tile_pair_avx512_vnni};
+
 std::shared_ptr<const Kernel> make_kernel(Family family, CpuIsa isa) {
-  const ActivationFns scalar{row_stats_scalar, quantize_row_scalar};
+  const std::string kernel_name = cat(name(family), "_", name(isa));
   switch (isa) {
     case CpuIsa::scalar:
-      return std::make_shared<Int8DotKernel>(family, isa, int8_tile_scalar, scalar);
+      return std::make_shared<Int8DotKernel>(family, isa, kernel_name, Int8Tiles{int8_tile_scalar},
+                                             kScalarActivations);
     case CpuIsa::avx2:
-      return std::make_shared<Int8DotKernel>(family, isa, int8_tile_avx2, scalar);
+      return std::make_shared<Int8DotKernel>(family, isa, kernel_name, Int8Tiles{int8_tile_avx2},
+                                             kScalarActivations);
     case CpuIsa::avx512_vnni:
-      return std::make_shared<Int8DotKernel>(family, isa, int8_tile_avx512_vnni,
-                                             ActivationFns{row_stats_avx512, quantize_row_avx512},
-                                             int8_tile_pair_avx512_vnni);
-    default:
+      return std::make_shared<Int8DotKernel>(family, isa, kernel_name, kVnniTiles,
+                                             kAvx512Activations);
+    case CpuIsa::amx:
+      return std::make_shared<Int8DotKernel>(family, isa, kernel_name, kVnniTiles,
+                                             kAvx512Activations,
+                                             Int8Tiles{int8_tile_amx, int8_tile_pair_amx, true});
+    case CpuIsa::avx512:
       break;
   }
   throw Error(cat(name(family), ": no cpu kernel for ISA level ", name(isa)));
 }
 
 }  // namespace
+
+std::shared_ptr<const Kernel> make_int8_amx_model_kernel(Family family) {
+  return std::make_shared<Int8DotKernel>(
+      family, CpuIsa::avx512_vnni, cat(name(family), "_amx_model"), kVnniTiles, kAvx512Activations,
+      Int8Tiles{int8_tile_amx_model, int8_tile_pair_amx_model, true});
+}
 
 std::shared_ptr<const Kernel> make_int8_scaled_mm_kernel(CpuIsa isa) {
   return make_kernel(Family::int8_scaled_mm, isa);

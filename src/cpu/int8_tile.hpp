@@ -36,9 +36,13 @@ struct Int8TileArgs {
   int64_t segments;
   const uint8_t* x;        // the first block of the chunk
   int64_t x_block_stride;  // bytes from one block to the next
-  const int32_t* shift;    // [rows] 128 + zero point of each row
-  int64_t rows;            // 1 to kInt8ChunkRows
-  float* y;                // [rows][16]
+  // The _amx tiles read x row-major instead (amx_layout.hpp): row r of the chunk at
+  // x + r * x_row_stride, the chunk's rows padded with zero activations (u = 128) to a multiple
+  // of kAmxRowBlock.
+  int64_t x_row_stride;
+  const int32_t* shift;  // [rows] 128 + zero point of each row
+  int64_t rows;          // 1 to kInt8ChunkRows
+  float* y;              // [rows][16]
   // Bytes from one tile's weights to the next's: the pair tile (int8_tile_pair_avx512_vnni)
   // computes the tile at `weights` and the one after it, y then [2][rows][16].
   int64_t tile_bytes;
@@ -66,5 +70,11 @@ void int8_tile_avx2(const Int8TileArgs& args);
 void int8_tile_avx512_vnni(const Int8TileArgs& args);
 // Two adjacent tiles in one call (see Int8TileArgs::tile_bytes): each broadcast of x feeds both.
 void int8_tile_pair_avx512_vnni(const Int8TileArgs& args);
+// tdpbusd over row-major x (see x_row_stride), one tile or a pair; the _model twins run the same
+// code with the tile instructions modelled in scalar code (amx_tiles.hpp), for the tests.
+void int8_tile_amx(const Int8TileArgs& args);
+void int8_tile_pair_amx(const Int8TileArgs& args);
+void int8_tile_amx_model(const Int8TileArgs& args);
+void int8_tile_pair_amx_model(const Int8TileArgs& args);
 
 }  // namespace qlinear::cpu

@@ -8,20 +8,26 @@
 //
 // Work partition (one call):
 //
-//   x [M, K] --(quantize,) gather into segment order, pad--> xs [M, Kp] (fp32, or bf16 for _vnni)
+//   x [M, K] --(quantize,) gather into segment order, pad--> xs [M, Kp] (fp32, or bf16 for _vnni
+//                                                               and _amx)
 //   for each chunk of up to 64 rows of xs (kept in L2 across tiles):
-//     parallel over N tiles of 16 columns (pairs of tiles for the _vnni kernel):
+//     parallel over N tiles of 16 columns (pairs of tiles for the _vnni and _amx kernels):
 //       tile(chunk rows, 16 columns, all of Kp) -> fp32 -> epilogue
 //
 // The weights stream once per row chunk, so at small M the layer reads each packed byte once.
 // Segments (see mixed_precision_tile.hpp) carry act order: K is permuted once at load so that each
 // g_idx group is contiguous, and x is gathered through the same permutation on every call.
+//
+// The _amx kernels run the _avx512_vnni tiles on calls of fewer than kAmxMinRows rows and their
+// AMX tiles, which read x row-major, from there on (amx_layout.hpp).
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstring>
+#include <optional>
 #include <vector>
 
+#include "cpu/amx_layout.hpp"
 #include "cpu/convert.hpp"
 #include "cpu/driver.hpp"
 #include "cpu/kernels.hpp"
@@ -148,21 +154,30 @@ void quantize_row(const LayerConfig& c, float input_scale, float tensor_scale, c
   }
 }
 
+// The tile functions of a kernel for one layout of x.
+struct MixedTiles {
+  MixedTileFn single;
+  MixedTileFn pair = nullptr;  // two adjacent tiles in one call, or null: one at a time
+  bool row_major_x = false;    // the _amx tiles (amx_layout.hpp); else blocks of 8 rows
+};
+
 class DequantKernel final : public Kernel {
  public:
-  DequantKernel(Family family, CpuIsa isa, MixedTileFn tile, MixedTileFn pair_tile = nullptr)
-      : info_{cat(qlinear::name(family), "_", qlinear::name(isa)), Provider::cpu, family},
+  // `isa`: the level the kernel needs; `amx`: the tiles for calls of kAmxMinRows rows and more.
+  DequantKernel(Family family, CpuIsa isa, std::string name, MixedTiles tiles,
+                std::optional<MixedTiles> amx = std::nullopt)
+      : info_{std::move(name), Provider::cpu, family},
         isa_(isa),
-        tile_(tile),
-        pair_tile_(pair_tile),
-        bf16_x_(isa == CpuIsa::avx512_vnni) {}
+        tiles_(tiles),
+        amx_(amx),
+        bf16_x_(isa >= CpuIsa::avx512_vnni) {}
 
   const KernelInfo& info() const override { return info_; }
   Verdict supported(const Platform& platform) const override { return runs_at(platform, isa_); }
 
   Verdict can_implement(const LayerConfig& c) const override {
-    // vdpbf16ps multiplies bf16 pairs: exact for bf16 activations, and for the code values of
-    // quantized ones (float8 / float4), but not for fp16 or fp32 activations.
+    // vdpbf16ps and tdpbf16ps multiply bf16 pairs: exact for bf16 activations, and for the code
+    // values of quantized ones (float8 / float4), but not for fp16 or fp32 activations.
     if (bf16_x_ && !c.act_quant && c.act_type != ScalarType::bf16)
       return Verdict::no(cat("act_type ", qlinear::name(c.act_type),
                              " is not exact in bf16; this kernel takes bf16 activations"));
@@ -190,9 +205,13 @@ class DequantKernel final : public Kernel {
     const float global = c.has_global_scale() ? *w.weight_global_scale.data_as<const float>() : 1.f;
 
     const std::vector<Segment> segments = segments_of(c, w);
+    // The _amx tiles step through K 16 or 32 positions at a time (amx_layout.hpp).
+    const int64_t align = !amx_                 ? kSegmentAlign
+                          : segments.size() > 1 ? kAmxSegmentAlign
+                                                : kAmxBf16KStep;
     for (const Segment& s : segments) {
       const auto length = static_cast<int64_t>(s.positions.size());
-      const int64_t padded = (length + kSegmentAlign - 1) / kSegmentAlign * kSegmentAlign;
+      const int64_t padded = (length + align - 1) / align * align;
       p->segment_lengths.push_back(static_cast<int32_t>(padded));
       p->source_k.insert(p->source_k.end(), s.positions.begin(), s.positions.end());
       p->source_k.insert(p->source_k.end(), static_cast<size_t>(padded - length), -1);
@@ -246,14 +265,20 @@ class DequantKernel final : public Kernel {
     const auto segments = static_cast<int64_t>(p.segment_lengths.size());
     const bool quantized = c.act_quant.has_value();
     const bool group_scales = quantized && c.act_scale == Granularity::per_group;
+    const bool amx = amx_ && m >= kAmxMinRows;
+    const MixedTiles& tiles = amx ? *amx_ : tiles_;
 
     // x (quantized to code values where the family says so) in segment order, padded with zeros,
-    // in blocks of 8 rows interleaved as the tiles read them (see MixedTileArgs::x): fp32, or bf16
-    // bits for the vdpbf16ps tile; with the activation scales per row or per segment.
+    // as the tiles read it (see MixedTileArgs::x): in blocks of 8 rows interleaved, or row-major
+    // with the rows padded to a multiple of kAmxRowBlock; fp32, or bf16 bits for the vdpbf16ps and
+    // tdpbf16ps tiles; with the activation scales per row or per segment.
     const int64_t blocks = (m + kBlockRows - 1) / kBlockRows;
     const int64_t block_elements = kMixedTileRows * kp;
-    std::vector<float> xs_fp32(bf16_x_ ? 0 : static_cast<size_t>(blocks * block_elements));
-    std::vector<uint16_t> xs_bf16(bf16_x_ ? static_cast<size_t>(blocks * block_elements) : 0);
+    const int64_t x_elements = tiles.row_major_x
+                                   ? (m + kAmxRowBlock - 1) / kAmxRowBlock * kAmxRowBlock * kp
+                                   : blocks * block_elements;
+    std::vector<float> xs_fp32(bf16_x_ ? 0 : static_cast<size_t>(x_elements));
+    std::vector<uint16_t> xs_bf16(bf16_x_ ? static_cast<size_t>(x_elements) : 0);
     std::vector<float> row_scales(
         quantized && !group_scales ? static_cast<size_t>(blocks * kBlockRows) : 0);
     std::vector<float> x_scales(
@@ -271,7 +296,7 @@ class DequantKernel final : public Kernel {
             const auto* bits = x.data_as<const uint16_t>() + row * k;
             for (int64_t i = 0; i < kp; ++i) {
               const int32_t src = p.source_k[i];
-              xs_bf16[b * block_elements + (i / 2) * 16 + r * 2 + i % 2] = src < 0 ? 0 : bits[src];
+              xs_bf16[x_index(tiles, kp, row, i)] = src < 0 ? 0 : bits[src];
             }
             continue;
           }
@@ -289,7 +314,11 @@ class DequantKernel final : public Kernel {
           }
           for (int64_t i = 0; i < kp; ++i) {
             const int32_t src = p.source_k[i];
-            store_x(xs_fp32, xs_bf16, b * block_elements, i, r, src < 0 ? 0.f : values[src]);
+            const float value = src < 0 ? 0.f : values[src];
+            if (bf16_x_)
+              xs_bf16[x_index(tiles, kp, row, i)] = float_to_bf16(value);
+            else
+              xs_fp32[x_index(tiles, kp, row, i)] = value;
           }
         }
     });
@@ -303,22 +332,24 @@ class DequantKernel final : public Kernel {
     a.code_offset = p.code_offset;
     a.values = p.values.data();
     a.tile_bytes = p.tile_bytes;
-    const int64_t width = pair_tile_ ? 2 : 1;  // tiles per call
+    a.x_row_stride = kp;
+    const int64_t width = tiles.pair ? 2 : 1;  // tiles per call
     for_each_tile(
         p.tiles, width, blocks, kMixedChunkRows / kBlockRows,
         [&](int64_t t, int64_t b0, int64_t b1) {
           float y[2 * kMixedChunkRows * kTileN];
-          const int64_t tiles = std::min(width, p.tiles - t);  // the last call may get one
+          const int64_t count = std::min(width, p.tiles - t);  // the last call may get one
           MixedTileArgs args = a;
           args.weights = p.weights.data() + t * p.tile_bytes;
+          // Both layouts put the chunk's first row at b0 · 8 · Kp.
           args.x = bf16_x_ ? static_cast<const void*>(xs_bf16.data() + b0 * block_elements)
                            : static_cast<const void*>(xs_fp32.data() + b0 * block_elements);
           args.x_block_stride = block_elements;
           args.x_scales = group_scales ? x_scales.data() + b0 * segments * kBlockRows : nullptr;
           args.rows = std::min(b1 * kBlockRows, m) - b0 * kBlockRows;
           args.y = y;
-          (tiles == 2 ? pair_tile_ : tile_)(args);
-          for (int64_t h = 0; h < tiles; ++h)
+          (count == 2 ? tiles.pair : tiles.single)(args);
+          for (int64_t h = 0; h < count; ++h)
             store_tile(y + h * args.rows * kTileN,
                        row_scales.empty() ? nullptr : row_scales.data() + b0 * kBlockRows,
                        b0 * kBlockRows, args.rows, (t + h) * kTileN, bias, out);
@@ -336,13 +367,11 @@ class DequantKernel final : public Kernel {
   }
 
  private:
-  // Element (r, i) of a block of x, at the position the tile reads it from.
-  void store_x(std::vector<float>& fp32, std::vector<uint16_t>& bf16, int64_t block, int64_t i,
-               int64_t r, float value) const {
-    if (bf16_x_)
-      bf16[block + (i / 2) * 16 + r * 2 + i % 2] = float_to_bf16(value);
-    else
-      fp32[block + i * kMixedTileRows + r] = value;
+  // Where element (row, i) of x (padded K position i) goes in the buffer `tiles` read.
+  int64_t x_index(const MixedTiles& tiles, int64_t kp, int64_t row, int64_t i) const {
+    if (tiles.row_major_x) return row * kp + i;
+    const int64_t block = row / kMixedTileRows * kMixedTileRows * kp, r = row % kMixedTileRows;
+    return block + (bf16_x_ ? (i / 2) * 16 + r * 2 + i % 2 : i * kMixedTileRows + r);
   }
 
   // The per-tensor activation scale of fp8_scaled_mm: static, or amax / 448 over all of x.
@@ -357,28 +386,41 @@ class DequantKernel final : public Kernel {
 
   KernelInfo info_;
   CpuIsa isa_;
-  MixedTileFn tile_;
-  MixedTileFn pair_tile_;  // two adjacent tiles in one call, or null: one at a time
+  MixedTiles tiles_;
+  std::optional<MixedTiles> amx_;
   bool bf16_x_;
 };
+
+constexpr MixedTiles kVnniTiles{mixed_precision_tile_avx512_vnni,
+                                mixed_precision_tile_pair_avx512_vnni};
 
 }  // namespace
 
 std::shared_ptr<const Kernel> make_dequant_kernel(Family family, CpuIsa isa) {
+  const std::string kernel_name = cat(name(family), "_", name(isa));
+  const auto make = [&](MixedTiles tiles, std::optional<MixedTiles> amx = std::nullopt) {
+    return std::make_shared<DequantKernel>(family, isa, kernel_name, tiles, amx);
+  };
   switch (isa) {
     case CpuIsa::scalar:
-      return std::make_shared<DequantKernel>(family, isa, mixed_precision_tile_scalar);
+      return make({mixed_precision_tile_scalar});
     case CpuIsa::avx2:
-      return std::make_shared<DequantKernel>(family, isa, mixed_precision_tile_avx2);
+      return make({mixed_precision_tile_avx2});
     case CpuIsa::avx512:
-      return std::make_shared<DequantKernel>(family, isa, mixed_precision_tile_avx512);
+      return make({mixed_precision_tile_avx512});
     case CpuIsa::avx512_vnni:
-      return std::make_shared<DequantKernel>(family, isa, mixed_precision_tile_avx512_vnni,
-                                             mixed_precision_tile_pair_avx512_vnni);
+      return make(kVnniTiles);
     case CpuIsa::amx:
-      break;
+      return make(kVnniTiles,
+                  MixedTiles{mixed_precision_tile_amx, mixed_precision_tile_pair_amx, true});
   }
   throw Error(cat(name(family), ": no cpu kernel for ISA level ", name(isa)));
+}
+
+std::shared_ptr<const Kernel> make_dequant_amx_model_kernel(Family family) {
+  return std::make_shared<DequantKernel>(
+      family, CpuIsa::avx512_vnni, cat(name(family), "_amx_model"), kVnniTiles,
+      MixedTiles{mixed_precision_tile_amx_model, mixed_precision_tile_pair_amx_model, true});
 }
 
 }  // namespace qlinear::cpu

@@ -21,51 +21,6 @@ namespace {
 
 constexpr int kMaxChains = 2;  // sums per row below 4 rows: a 4-position step has 2 pairs
 
-// Two fp32 vectors of values exact in bf16 as one vector of bf16 pairs (lo in the low word).
-inline __m512i bf16_pair(__m512 lo, __m512 hi) {
-  return _mm512_mask_blend_epi16(0xaaaaaaaau, _mm512_srli_epi32(_mm512_castps_si512(lo), 16),
-                                 _mm512_castps_si512(hi));
-}
-
-inline __m512 integer_value(__m512i code, __m512i offset) {
-  return _mm512_cvtepi32_ps(_mm512_sub_epi32(code, offset));
-}
-
-// Column pairs of K positions (i, i + 1) for i = k0 and k0 + 2, as bf16 pairs. ZeroPoints: 4-bit
-// codes minus `offset` (else through `table`); 8-bit codes always subtract `offset`.
-template <int Bits, bool E4m3, bool ZeroPoints>
-inline void load_two_pairs(const uint8_t* codes, __m512i table, __m512i offset, __m512i w[2]) {
-  const auto bytes = [&](int row) {
-    return _mm512_cvtepu8_epi32(
-        _mm_loadu_si128(reinterpret_cast<const __m128i*>(codes + row * kMixedTileN)));
-  };
-  for (int q = 0; q < 2; ++q) {
-    if constexpr (Bits == 4) {
-      const __m512i b = bytes(q);
-      if constexpr (!ZeroPoints)
-        w[q] = _mm512_permutexvar_epi16(_mm512_or_si512(b, _mm512_slli_epi32(b, 12)), table);
-      else
-        w[q] = bf16_pair(integer_value(_mm512_and_si512(b, _mm512_set1_epi32(0xf)), offset),
-                         integer_value(_mm512_srli_epi32(b, 4), offset));
-    } else if constexpr (E4m3) {
-      w[q] = bf16_pair(e4m3_to_fp32(bytes(2 * q)), e4m3_to_fp32(bytes(2 * q + 1)));
-    } else {
-      w[q] =
-          bf16_pair(integer_value(bytes(2 * q), offset), integer_value(bytes(2 * q + 1), offset));
-    }
-  }
-}
-
-// The same with zero points chosen at run time.
-template <int Bits, bool E4m3>
-inline void load_two_pairs(const MixedTileArgs& a, const uint8_t* codes, __m512i table,
-                           __m512i offset, __m512i w[2]) {
-  if (a.zero_points)
-    load_two_pairs<Bits, E4m3, true>(codes, table, offset, w);
-  else
-    load_two_pairs<Bits, E4m3, false>(codes, table, offset, w);
-}
-
 // acc += a[2i]·b[2i] + a[2i+1]·b[2i+1] per fp32 lane. NOTES: GCC 12 compiles _mm512_dpbf16_ps in a
 // loop with register copies around each instruction (it does not tie the accumulator); the asm
 // ties it.
@@ -114,18 +69,6 @@ void step(const MixedTileArgs& a, const uint8_t* codes, __m512i table, __m512i o
     for (int c = 1; c < kChains; ++c) sum[0][r] = _mm512_add_ps(sum[0][r], sum[c][r]);
     _mm512_storeu_ps(part + r * kMixedTileN, sum[0][r]);
   }
-}
-
-// The vpermw table of 4-bit codes without zero points: bf16 of values[t mod 16] for t in [0, 32)
-// (the 4-bit values are exact in bf16).
-inline __m512i bf16_value_table(const MixedTileArgs& a) {
-  alignas(64) uint16_t words[32];
-  for (int t = 0; t < 32; ++t) {
-    uint32_t bits;
-    __builtin_memcpy(&bits, a.values + (t & 15), 4);
-    words[t] = static_cast<uint16_t>(bits >> 16);
-  }
-  return _mm512_load_si512(words);
 }
 
 template <int Bits, bool E4m3>

@@ -43,6 +43,10 @@ struct MixedTileArgs {
   // of consecutive blocks (up to kMixedChunkRows rows).
   const void* x;
   int64_t x_block_stride;  // elements from one block to the next
+  // The _amx tiles read bf16 x row-major instead (amx_layout.hpp): row r of the chunk at
+  // x + r * x_row_stride elements, the chunk's rows padded with zeros to a multiple of
+  // kAmxRowBlock.
+  int64_t x_row_stride;
   // [blocks][segments][kMixedTileRows] scales of x per segment and row (quantized activations
   // with per-group scales), or null: each segment's sum is multiplied by scale[j] · x_scales.
   const float* x_scales;
@@ -100,5 +104,11 @@ void mixed_precision_tile_avx512(const MixedTileArgs& args);
 void mixed_precision_tile_avx512_vnni(const MixedTileArgs& args);
 // Two adjacent tiles in one call (see MixedTileArgs::tile_bytes): each broadcast of x feeds both.
 void mixed_precision_tile_pair_avx512_vnni(const MixedTileArgs& args);
+// tdpbf16ps over row-major bf16 x (see x_row_stride), one tile or a pair; the _model twins run
+// the same code with the tile instructions modelled in scalar code (amx_tiles.hpp), for the tests.
+void mixed_precision_tile_amx(const MixedTileArgs& args);
+void mixed_precision_tile_pair_amx(const MixedTileArgs& args);
+void mixed_precision_tile_amx_model(const MixedTileArgs& args);
+void mixed_precision_tile_pair_amx_model(const MixedTileArgs& args);
 
 }  // namespace qlinear::cpu

@@ -1,12 +1,15 @@
 // The cpu provider's kernels: each one (one per ISA level) against the reference on every
 // conformance config at M = 1, 7, 67 and 300; skipped, with the reason, where this machine lacks
 // its ISA level. Plus: bad calls get errors, several threads on one layer agree with one thread.
+// The _amx kernels run twice: on the AMX unit where the CPU has one, and everywhere at the
+// avx512_vnni level as <family>_amx_model, their tile instructions run by the scalar model.
 #include <gtest/gtest.h>
 
 #include <cstring>
 #include <thread>
 
 #include "cpu/convert.hpp"
+#include "cpu/kernels.hpp"
 #include "qlinear/conformance.hpp"
 #include "qlinear/error.hpp"
 #include "qlinear/linear.hpp"
@@ -15,17 +18,34 @@
 namespace qlinear {
 namespace {
 
+// The <family>_amx_model kernels (not registered) of every family with an _amx kernel.
+const std::vector<std::shared_ptr<const Kernel>>& amx_model_kernels() {
+  static const auto kernels = [] {
+    std::vector<std::shared_ptr<const Kernel>> list;
+    for (Family family : all_families()) {
+      if (family == Family::int8_scaled_mm || family == Family::w4a8_int)
+        list.push_back(cpu::make_int8_amx_model_kernel(family));
+      else
+        list.push_back(cpu::make_dequant_amx_model_kernel(family));
+    }
+    return list;
+  }();
+  return kernels;
+}
+
 std::vector<std::string> cpu_kernel_names() {
   std::vector<std::string> names;
   for (const Kernel* k : Registry::global().kernels(PlatformKind::cpu))
     if (k->info().provider == Provider::cpu) names.push_back(k->name());
+  for (const auto& k : amx_model_kernels()) names.push_back(k->name());
   return names;
 }
 
 const Kernel& kernel_named(const std::string& name) {
-  const Kernel* k = Registry::global().find(name);
-  if (k == nullptr) throw Error(cat("no kernel ", name));
-  return *k;
+  if (const Kernel* k = Registry::global().find(name)) return *k;
+  for (const auto& k : amx_model_kernels())
+    if (k->name() == name) return *k;
+  throw Error(cat("no kernel ", name));
 }
 
 class CpuKernel : public ::testing::TestWithParam<std::string> {
@@ -60,7 +80,7 @@ TEST_P(CpuKernel, MatchesTheReference) {
 }
 
 // Shapes off every grid the kernels use: one output column, 17 columns, odd K where the format
-// allows it (4-bit weights pack K in pairs), and K past a 512-position step.
+// allows it (4-bit weights pack K in pairs), K past a 512-position step; M past a 32-row block.
 TEST_P(CpuKernel, OddShapesMatchTheReference) {
   const Kernel& kernel = kernel_named(GetParam());
   const LayerConfig base = conformance_configs(kernel.family()).front();
@@ -73,7 +93,7 @@ TEST_P(CpuKernel, OddShapesMatchTheReference) {
     LayerConfig config = base;
     config.n = n, config.k = k;
     if (!kernel.can_implement(config)) continue;
-    for (int64_t m : {int64_t{1}, int64_t{9}}) {
+    for (int64_t m : {int64_t{1}, int64_t{9}, int64_t{33}}) {
       const ConformanceResult r = run_against_reference(kernel, {config, m, 5}, Device::cpu());
       EXPECT_TRUE(r.pass) << config.describe() << " M=" << m << ": error " << r.max_error
                           << " > tolerance " << r.tolerance << "; " << r.detail;
@@ -104,10 +124,13 @@ TEST(CpuMixedPrecision, VariantsMatchTheReference) {
           if (variant % 5 == 0) c.partition_n = 34, c.partition_k = 192;
           ++variant;
           if (!kernel.can_implement(c)) continue;
-          const ConformanceResult r = run_against_reference(
-              kernel, {c, 11, static_cast<uint64_t>(40 + variant)}, Device::cpu());
-          EXPECT_TRUE(r.pass) << name << " " << c.describe() << ": error " << r.max_error
-                              << " > tolerance " << r.tolerance << "; " << r.detail;
+          for (int64_t m : {int64_t{11}, int64_t{40}}) {  // 40: the _amx tiles' rows
+            const ConformanceResult r = run_against_reference(
+                kernel, {c, m, static_cast<uint64_t>(40 + variant)}, Device::cpu());
+            EXPECT_TRUE(r.pass) << name << " " << c.describe() << " M=" << m << ": error "
+                                << r.max_error << " > tolerance " << r.tolerance << "; "
+                                << r.detail;
+          }
         }
   }
 }

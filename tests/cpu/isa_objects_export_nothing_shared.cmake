@@ -1,10 +1,10 @@
-# Fails when an object compiled with ISA flags (…_avx2, …_avx512, …_avx512_vnni) holds a weak or
+# Fails when an object compiled with ISA flags (…_avx2, …_avx512, …_avx512_vnni, …_amx) holds a weak or
 # unique symbol: such a symbol (an inline function or template instance) could be the copy the
 # linker keeps for the whole library, and run AVX-512 code on a machine without it.
 # Arguments: -DNM=<nm> -DOBJECTS=<list of object files>
 set(found "")
 foreach(object IN LISTS OBJECTS)
-  if(NOT object MATCHES "_avx[0-9a-z_]*\\.cpp\\.o$")
+  if(NOT object MATCHES "_(avx[0-9a-z_]*|amx)\\.cpp\\.o$")
     continue()
   endif()
   execute_process(COMMAND ${NM} -C ${object} OUTPUT_VARIABLE symbols RESULT_VARIABLE rc)
