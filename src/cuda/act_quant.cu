@@ -226,6 +226,17 @@ __device__ float divide(float x, const SegmentScale& s) {
   return normal ? q : y;
 }
 
+// x / scale as the reference rounds it. mxfp8's scale is a power of two and so is its reciprocal
+// (2^-e, exact in fp32 for every e8m0 exponent e in [-127, 127], 2^-127 as a subnormal): one
+// multiply rounds the same real quotient once, as the division does.
+template <Mode kMode>
+__device__ float quotient(float x, const SegmentScale& s) {
+  if constexpr (kMode == Mode::mxfp8)
+    return __fmul_rn(x, s.reciprocal);
+  else
+    return divide(x, s);
+}
+
 // rne(a) for |a| <= 2^22 by adding and removing 1.5·2^23 (the sum's last mantissa bit is the
 // units digit): two adds instead of the quarter-rate FRND. Larger |a| are clamped first, which
 // leaves every int8 result unchanged (it saturates either way for zero points below 2^21).
@@ -253,7 +264,7 @@ __device__ uint32_t encode(float v, const SegmentScale& s) {
     // q is an integer in [-128, 127]: the low byte of q + 1.5·2^23's bits is its two's complement.
     return __float_as_uint(__fadd_rn(q, kRoundMagic)) & 0xffu;
   } else {  // fp8 and mxfp8: e4m3 with saturation
-    return e4m3_code(divide(v, s));
+    return e4m3_code(quotient<kMode>(v, s));
   }
 }
 
@@ -291,7 +302,8 @@ __device__ void encode_chunk(const Chunk<T>& chunk, const SegmentScale& s,
 #pragma unroll
     for (int i = 0; i < kChunk; i += 2) {
       const uint32_t pair = __nv_cvt_float2_to_fp8x2(
-          make_float2(divide(chunk[i], s), divide(chunk[i + 1], s)), __NV_SATFINITE, __NV_E4M3);
+          make_float2(quotient<kMode>(chunk[i], s), quotient<kMode>(chunk[i + 1], s)),
+          __NV_SATFINITE, __NV_E4M3);
       codes[i] = pair & 0xffu;  // .x in the low byte
       codes[i + 1] = pair >> 8;
     }
