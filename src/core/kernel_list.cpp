@@ -92,8 +92,14 @@ std::vector<std::pair<PlatformKind, std::shared_ptr<const Kernel>>> built_in_ker
   list.emplace_back(P::cuda, cublaslt::make_fp8_scaled_mm());
   list.emplace_back(P::cuda, cublaslt::make_fp8_block());
   list.emplace_back(P::cuda, cublaslt::make_int8_scaled_mm());
-  // The emulation of every family: runs everything, fastest at nothing; last.
+  // The emulation of every family: runs everything, fastest at nothing; last but for the kernels
+  // that wait below.
   for (Family family : all_families()) list.emplace_back(P::cuda, cuda::make_emulation(family));
+  // Registered after the emulation until a device run passes their tests and `qlinear bench`
+  // measures them: forceable by name, run by `qlinear check` and the gpu tests, never chosen yet.
+  list.emplace_back(P::cuda, cuda::make_w8a16_mma_sm80());
+  list.emplace_back(P::cuda, cuda::make_mxfp8_weight_only_mma_sm80());
+  list.emplace_back(P::cuda, cuda::make_nvfp4_weight_only_mma_sm80());
 #endif
   return list;
 }

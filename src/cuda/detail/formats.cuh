@@ -2,10 +2,12 @@
 // rounds as the reference's table-driven encoder does (round to nearest, ties to even, saturating).
 #pragma once
 
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_fp8.h>
 
 #include <cstdint>
+#include <type_traits>
 
 namespace qlinear::cuda::detail {
 
@@ -40,6 +42,47 @@ __device__ inline float e2m1_value(uint32_t code) {
                           : m == 7 ? 6.f
                                    : static_cast<float>(m - 2);
   return (code & 8u) ? -magnitude : magnitude;
+}
+
+__device__ inline float e8m0_value(uint32_t code) {
+  // 2^(code - 127): the code is fp32's exponent field; code 0 is fp32's subnormal 2^-127.
+  return __uint_as_float(code == 0xffu ? 0x7fffffffu : code == 0 ? 0x00400000u : code << 23);
+}
+
+// ---- code pairs to bf16 / fp16 register pairs, exactly, for the mma A operand -------------------
+// The sign, exponent and mantissa bits of each code are moved into the 16-bit type's places; that
+// reads the value times 2^-(bias(T) - bias(code)), and one multiply by that power of two (exact,
+// subnormal inputs included) restores it. Every e4m3 value (±448 down to the subnormal 2^-9) and
+// every e2m1 value (±6 down to 0.5) is a normal number of both bf16 and fp16.
+
+// b = a * 2^e for both halves, with the power of two given as the type's bits.
+template <typename T>
+__device__ uint32_t scale_pair_by(uint32_t a, uint16_t power_of_two) {
+  using Pair = std::conditional_t<std::is_same_v<T, __half>, __half2, __nv_bfloat162>;
+  const uint32_t p = power_of_two * 0x10001u;
+  const Pair product =
+      __hmul2(*reinterpret_cast<const Pair*>(&a), *reinterpret_cast<const Pair*>(&p));
+  return *reinterpret_cast<const uint32_t*>(&product);
+}
+
+// The e4m3 codes in bytes 1 and 3 of v (the high bytes of its 16-bit halves); bytes 0 and 2 are
+// ignored.
+template <typename T>
+__device__ uint32_t e4m3_pair(uint32_t v) {
+  if constexpr (std::is_same_v<T, __half>)  // exponent to bits 13..10, mantissa to 9..7; × 2^8
+    return scale_pair_by<T>((v & 0x80008000u) | ((v & 0x7f007f00u) >> 1), 0x5c00);
+  else  // bf16: exponent to bits 10..7, mantissa to 6..4; × 2^120
+    return scale_pair_by<T>((v & 0x80008000u) | ((v & 0x7f007f00u) >> 4), 0x7b80);
+}
+
+// The e2m1 codes in nibbles 3 and 7 of v (the high nibbles of its 16-bit halves); the other
+// nibbles are ignored.
+template <typename T>
+__device__ uint32_t e2m1_pair(uint32_t v) {
+  if constexpr (std::is_same_v<T, __half>)  // exponent to bits 11..10, mantissa to 9; × 2^14
+    return scale_pair_by<T>((v & 0x80008000u) | ((v & 0x70007000u) >> 3), 0x7400);
+  else  // bf16: exponent to bits 8..7, mantissa to 6; × 2^126
+    return scale_pair_by<T>((v & 0x80008000u) | ((v & 0x70007000u) >> 6), 0x7e80);
 }
 
 }  // namespace qlinear::cuda::detail

@@ -1,0 +1,659 @@
+// The one pipeline of the mixed-input tensor-core kernels (w4a16_mma_sm80, w8a16_mma_sm80,
+// mxfp8_weight_only_mma_sm80, nvfp4_weight_only_mma_sm80): low-bit weights × bf16/fp16 activations
+// on mma.sync m16n8k16, for sm_80 and later, built for decode. The weights are streamed once with
+// 16-byte loads, several k-blocks in flight per thread, and the work is split over K so that even
+// a 4096×4096 layer covers all SMs. What differs between the kernels is a weight-format policy,
+// in each kernel's own file: how codes are packed into 16-byte words, how one word becomes exact A
+// fragments, and what the group scales are.
+//
+// The product is computed transposed, Yᵀ = W·Xᵀ: a 16-row tile of W is the mma's A operand (m16)
+// and up to 8 tokens of X its B operand (n8), so M = 1 is not a padded 64-row tile.
+//
+// Exactness: every format's policy dequantizes a code to a value that is exact in bf16 and fp16
+// (see each file), so the mma multiplies exact weights by the given activations and accumulates in
+// fp32. Group scales that are not exact in the activation type are applied in fp32 when a group's
+// partial sum is folded into the accumulator, never by rounding the weight to bf16 — the error is
+// that of an fp32 sum (see tolerance()).
+//
+// Work partition (one warp = two 16-row tiles of W over one K slice; 8 warps a block):
+//
+//           K slice 0        K slice 1        ...      grid.y = slices
+//        +----------------+----------------+
+//  rows  | warp 0 (32 n)  |                |
+//  0-255 | warp 1         |    block        |          grid.z = ceil(N / 256)
+//        | ...            |    (t, 1, z)    |          grid.x = ceil(M / kTokens)
+//        | warp 7         |                |
+//        +----------------+----------------+
+//
+// Each slice writes fp32 partial sums [slice][m][n]; a second kernel (cuda/reduce_slices.hpp) adds
+// the slices in a fixed order (deterministic), adds the bias and rounds to the output type once.
+//
+// Past kMaxTokens tokens this pipeline is not the tool (a block serves at most 32 tokens, and the
+// weights are re-read per token block): such calls go to the family's emulation kernel instead —
+// weights dequantized to bf16 per call and a cuBLASLt bf16 GEMM — until a Hopper (wgmma) prefill
+// kernel exists. qlinear bench, H100, 2026-11-25 (bench/NOTES.md), llama3-8b layers, int4, as a
+// fraction of cuBLAS bf16: this pipeline 0.28-0.42x at M = 256 and 0.20x at M = 4096; the per-call
+// emulation 0.13-0.19x at M = 256 and 0.44-0.51x at M = 4096.
+//
+// A format policy F (the struct in each kernel's file) provides:
+//   kName, kFamily,        the kernel's name and family, and the weight types it accepts
+//   kWeightTypes
+//   kBits                  bits of one packed code: 4 or 8. A k-block is the K of one 16-byte
+//                          load per lane and tile: 64 for 4-bit codes, 32 for 8-bit ones.
+//   kBlockScales           per-k16 scales ride beside the weights (nvfp4), see Problem
+//   Offset<T>, offset<T>() what dequantization subtracts per row and group, made from the zero
+//                          point (or kZero where the weights have none)
+//   scale(scales, i)       the fp32 group scale at index i of Problem::scales
+//   fragment<T>(...)       the four A-fragment registers of one k16 step, from the k-block's words
+//   kPadCode, pack_code()  host: the packed code of value 0 (padding), a canonical code as packed
+//   prepare_scales()       host: the scales (and zero points) in the kernel's layout
+#pragma once
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <iterator>
+#include <memory>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "cuda/check.hpp"
+#include "cuda/emulation.hpp"
+#include "cuda/reduce_slices.hpp"
+#include "cuda/scratch.hpp"
+#include "qlinear/error.hpp"
+#include "qlinear/kernel.hpp"
+
+namespace qlinear::cuda::detail {
+
+constexpr int kRowsPerTile = 16;  // mma M
+constexpr int kTilesPerWarp = 2;  // one B fragment of X serves two tiles of W
+constexpr int kWarps = 8;         // warps a block
+constexpr int kRowsPerBlock = kRowsPerTile * kTilesPerWarp * kWarps;
+constexpr int kPrefetch = 4;      // k-blocks of each tile in flight (4 KB a warp)
+constexpr int kStageLoads = 4;    // loads in flight per thread staging X
+constexpr int kMaxTokens = 1024;  // larger M goes to the emulation path
+
+// K of a k-block: one 16-byte load per lane and tile covers 16 rows × block_k(bits) codes.
+constexpr int block_k(int bits) { return 16 * 8 * 32 / (kRowsPerTile * bits); }
+template <typename F>
+constexpr int kBlockK = block_k(F::kBits);
+
+// ---- packed weight layout -----------------------------------------------------------------------
+// For row tile t (16 rows) and k-block b, lane l holds 16 bytes = 4 words. The mma A fragment of
+// lane l for one k16 step is 8 elements:
+//   e0,e1 = (row l/4,     k 2(l%4) + {0,1})      -> register a0
+//   e2,e3 = (row l/4 + 8, k 2(l%4) + {0,1})      -> register a1
+//   e4,e5 = (row l/4,     k 2(l%4) + 8 + {0,1})  -> register a2
+//   e6,e7 = (row l/4 + 8, k 2(l%4) + 8 + {0,1})  -> register a3
+// 4-bit codes: word s holds step s at nibble slots [e0 e2 e4 e6 e1 e3 e5 e7], so that register p's
+// pair sits at slots p and p + 4, one in each 16-bit half.
+// 8-bit codes: words 2s and 2s + 1 hold step s as bytes [e0 e2 e1 e3] and [e4 e6 e5 e7]: registers
+// a0 / a2 in bytes 0 and 2, a1 / a3 in bytes 1 and 3, again one element in each 16-bit half.
+inline int64_t packed_word_index(int64_t tile, int64_t kblock, int64_t kblocks, int lane,
+                                 int word) {
+  return ((tile * kblocks + kblock) * 32 + lane) * 4 + word;
+}
+
+// Packs codes into the layout above. code(row, k) is the packed code of a position, for rows up to
+// padded_n and K up to padded_k (the caller pads).
+template <int kBits, typename Code>
+std::vector<uint32_t> pack_fragments(int64_t padded_n, int64_t padded_k, Code code) {
+  constexpr int kBlock = block_k(kBits);
+  const int64_t tiles = padded_n / kRowsPerTile, kblocks = padded_k / kBlock;
+  std::vector<uint32_t> packed(static_cast<size_t>(tiles * kblocks * 32 * 4));
+  for (int64_t t = 0; t < tiles; ++t)
+    for (int64_t b = 0; b < kblocks; ++b)
+      for (int lane = 0; lane < 32; ++lane)
+        for (int s = 0; s < kBlock / 16; ++s) {
+          const int64_t r0 = t * 16 + lane / 4, r1 = r0 + 8;
+          const int64_t c0 = b * kBlock + s * 16 + 2 * (lane % 4), c1 = c0 + 8;
+          const uint32_t e[8] = {code(r0, c0), code(r0, c0 + 1), code(r1, c0), code(r1, c0 + 1),
+                                 code(r0, c1), code(r0, c1 + 1), code(r1, c1), code(r1, c1 + 1)};
+          if constexpr (kBits == 4) {
+            uint32_t word = 0;
+            for (int p = 0; p < 4; ++p)
+              word |= (e[2 * p] << (4 * p)) | (e[2 * p + 1] << (4 * (p + 4)));
+            packed[packed_word_index(t, b, kblocks, lane, s)] = word;
+          } else {
+            for (int h = 0; h < 2; ++h)  // registers 2h (bytes 0, 2) and 2h + 1 (bytes 1, 3)
+              packed[packed_word_index(t, b, kblocks, lane, 2 * s + h)] =
+                  e[4 * h] | e[4 * h + 2] << 8 | e[4 * h + 1] << 16 | e[4 * h + 3] << 24;
+          }
+        }
+  return packed;
+}
+
+// ---- device helpers -----------------------------------------------------------------------------
+
+template <typename T>
+struct Act;
+template <>
+struct Act<__nv_bfloat16> {
+  using Pair = __nv_bfloat162;
+  static __device__ Pair pair(float lo, float hi) { return __floats2bfloat162_rn(lo, hi); }
+};
+template <>
+struct Act<__half> {
+  using Pair = __half2;
+  static __device__ Pair pair(float lo, float hi) { return __floats2half2_rn(lo, hi); }
+};
+
+// A register pair of T seen as its bits, and back.
+template <typename T>
+__device__ uint32_t bits_of(typename Act<T>::Pair v) {
+  return *reinterpret_cast<const uint32_t*>(&v);
+}
+template <typename T>
+__device__ typename Act<T>::Pair pair_of(uint32_t bits) {
+  return *reinterpret_cast<const typename Act<T>::Pair*>(&bits);
+}
+
+template <typename T>
+__device__ void mma_16x8x16(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+  if constexpr (std::is_same_v<T, __nv_bfloat16>) {
+    asm volatile(
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, "
+        "{%8,%9}, "
+        "{%0,%1,%2,%3};\n"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+  } else {
+    asm volatile(
+        "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+        "{%0,%1,%2,%3};\n"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+  }
+}
+
+// Weights are read once: keep them out of L1.
+__device__ inline uint4 load_streaming(const uint4* p) {
+  uint4 v;
+  asm volatile("ld.global.nc.L1::no_allocate.v4.u32 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
+               : "l"(p));
+  return v;
+}
+// nvfp4's block scales are fetched into L1 as far ahead as the weights, but with no register
+// held meanwhile (holding them spilled the 8-token kernel past its 128 registers), and read from
+// L1 when their k-block is dequantized.
+__device__ inline void prefetch_l1(const void* p) {
+  asm volatile("prefetch.global.L1 [%0];\n" : : "l"(p));
+}
+
+// The part of a format policy for weights without zero points or integer offsets (the float
+// formats): nothing is kept per group but the scale.
+struct NoOffsets {
+  static constexpr float kZero = 0.f;
+  struct None {};
+  template <typename T>
+  using Offset = None;
+  template <typename T>
+  static __device__ None offset(float) {
+    return {};
+  }
+};
+
+struct Problem {
+  const uint4* weights;       // packed, see above
+  const void* scales;         // [padded_n, groups], read through F::scale
+  const uint8_t* zeros;       // [padded_n, groups] zero points, or null (F::kZero)
+  const uint2* block_scales;  // F::kBlockScales: [tiles][kblocks][8 row quads], or null
+  const int32_t* k_order;     // [K] act-order permutation (x column of each packed k) or null
+  const void* x;              // [M, K]
+  bool x_vectors;             // x may be staged with 16-byte loads
+  float* partials;            // [slices, m, n]
+  int m, n, k, padded_k;      // m: tokens of this launch
+  int group_size;             // in K: kBlockK / 2 or a multiple of kBlockK; padded_k for one group
+  int groups;
+  int slice_k;  // multiple of kBlockK
+  int kblocks;  // padded_k / kBlockK
+};
+
+// One block: 8 warps × 2 row tiles × one K slice × kTokens (8, 16 or 32) tokens.
+template <typename F, typename T, int kTokens>
+__global__ void __launch_bounds__(kWarps * 32, kTokens == 8 ? 2 : 1)
+    mixed_input_mma_kernel(Problem p) {
+  constexpr int kBlock = kBlockK<F>;
+  constexpr int kSteps = kBlock / 16;  // mma k16 steps of a k-block
+  constexpr int kTokenTiles = kTokens / 8;
+  // K of X staged at a time: as much as fits the 48 KB of static shared memory, in whole rounds of
+  // the weight pipeline (kPrefetch k-blocks).
+  constexpr int kChunkK = kTokens == 8 ? 2048 : kTokens == 16 ? 1024 : 512;
+  static_assert(kChunkK % (kPrefetch * kBlock) == 0, "a chunk holds whole rounds of the pipeline");
+  static_assert(kTokens * (kChunkK + 8) * 2 <= 48 * 1024,
+                "X's chunk must fit static shared memory");
+  // X chunk in shared memory: [kTokens][kChunkK + 8] — the 8-element pad shifts each token row by
+  // 16 bytes so the B-fragment loads of 8 tokens × 4 lanes hit 32 different banks.
+  constexpr int kRowStride = kChunkK + 8;
+  __shared__ __align__(16) uint16_t sx_bits[kTokens * kRowStride];
+  T* sx = reinterpret_cast<T*>(sx_bits);
+
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  const int k_begin = blockIdx.y * p.slice_k;
+  const int k_len = min(p.slice_k, p.padded_k - k_begin);
+  const int kb_count = k_len / kBlock;
+  const int m0 = blockIdx.x * kTokens;
+  const T* x = static_cast<const T*>(p.x);
+
+  const int first_tile = (blockIdx.z * kWarps + warp) * kTilesPerWarp;
+  const bool active = first_tile * kRowsPerTile < p.n;  // idle warps still take part in staging X
+  // Rows lane/4 and lane/4 + 8 of each tile: the rows of this lane's A-fragment halves.
+  int row[kTilesPerWarp][2];
+  const uint4* w[kTilesPerWarp];
+  const uint2* bs[kTilesPerWarp];  // F::kBlockScales only
+#pragma unroll
+  for (int t = 0; t < kTilesPerWarp; ++t) {
+    row[t][0] = (first_tile + t) * kRowsPerTile + lane / 4;
+    row[t][1] = row[t][0] + 8;
+    const int64_t block = static_cast<int64_t>(first_tile + t) * p.kblocks + k_begin / kBlock;
+    w[t] = p.weights + block * 32 + lane;
+    if constexpr (F::kBlockScales) bs[t] = p.block_scales + block * 8 + lane / 4;
+  }
+
+  float acc[kTilesPerWarp][kTokenTiles][4] = {};        // Σ over folded groups, scales applied
+  float group_acc[kTilesPerWarp][kTokenTiles][4] = {};  // the current group's sum, unscaled
+
+  // Scales and zero points of the current group, and of the next one, loaded a group ahead so
+  // that a fold never waits on memory. K padding past the last group reuses its values: the padded
+  // activations are zero.
+  float scale[kTilesPerWarp][2], next_scale[kTilesPerWarp][2], next_zero[kTilesPerWarp][2];
+  typename F::template Offset<T> offset[kTilesPerWarp][2];
+  const auto load_next = [&](int k) {
+    const int g = min(k / p.group_size, p.groups - 1);
+#pragma unroll
+    for (int t = 0; t < kTilesPerWarp; ++t)
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        next_scale[t][h] = F::scale(p.scales, row[t][h] * p.groups + g);
+        next_zero[t][h] = p.zeros ? p.zeros[row[t][h] * p.groups + g] : F::kZero;
+      }
+  };
+  const auto enter_group = [&](int k) {  // k: first K position of the group entered
+#pragma unroll
+    for (int t = 0; t < kTilesPerWarp; ++t)
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        scale[t][h] = next_scale[t][h];
+        offset[t][h] = F::template offset<T>(next_zero[t][h]);
+      }
+    load_next(k + p.group_size);
+  };
+  const auto fold = [&] {
+#pragma unroll
+    for (int t = 0; t < kTilesPerWarp; ++t)
+#pragma unroll
+      for (int j = 0; j < kTokenTiles; ++j)
+#pragma unroll
+        for (int r = 0; r < 4; ++r) {
+          acc[t][j][r] += scale[t][r / 2] * group_acc[t][j][r];
+          group_acc[t][j][r] = 0.f;
+        }
+  };
+  // Groups of half a k-block end twice in every k-block; larger groups (multiples of kBlock) end on
+  // a k-block boundary, counted down here (the slice may start inside a group). Block-scaled
+  // formats apply their scales inside the k-block and fold once, at the end, by the row's one
+  // (global) scale: no group state is live in their main loop.
+  constexpr bool kGroupFolds = !F::kBlockScales;
+  const bool half_block_groups = p.group_size == kBlock / 2;
+  int kblocks_left = (p.group_size - k_begin % p.group_size) / kBlock;
+
+  // Weight pipeline: kPrefetch k-blocks of each tile in flight; slot i holds k-block i mod
+  // kPrefetch.
+  uint4 in_flight[kTilesPerWarp][kPrefetch];
+  const auto fetch = [&](int t, int slot, int kb) {
+    in_flight[t][slot] = load_streaming(w[t] + kb * 32);
+    if constexpr (F::kBlockScales) prefetch_l1(bs[t] + kb * 8);
+  };
+  if (active) {
+    if constexpr (kGroupFolds) {
+      load_next(k_begin);
+      enter_group(k_begin);
+    }
+#pragma unroll
+    for (int i = 0; i < kPrefetch; ++i)
+#pragma unroll
+      for (int t = 0; t < kTilesPerWarp; ++t)
+        if (i < kb_count) fetch(t, i, i);
+  }
+
+  for (int chunk = 0; chunk < k_len; chunk += kChunkK) {
+    const int chunk_len = min(kChunkK, k_len - chunk);
+    // Stage X[m0 .. m0 + kTokens) × this chunk of K, zero-padded, in act order if any: each
+    // thread issues kStageLoads loads before it stores any, so a chunk costs one memory latency,
+    // not one per element; rows past M are zero-filled without loading.
+    __syncthreads();
+    if (p.x_vectors) {  // 16-byte loads: K % 8 == 0, no act order, x 16-byte aligned
+      const int per_row = chunk_len / 8, total = kTokens * per_row;
+      for (int base = threadIdx.x; base < total; base += kStageLoads * blockDim.x) {
+        uint4 v[kStageLoads];
+#pragma unroll
+        for (int u = 0; u < kStageLoads; ++u) {
+          const int i = base + u * blockDim.x, t = i / per_row, kk = (i % per_row) * 8;
+          const int m = m0 + t, k = k_begin + chunk + kk;
+          v[u] = make_uint4(0, 0, 0, 0);
+          if (i < total && m < p.m && k < p.k)
+            v[u] = *reinterpret_cast<const uint4*>(x + static_cast<int64_t>(m) * p.k + k);
+        }
+#pragma unroll
+        for (int u = 0; u < kStageLoads; ++u) {
+          const int i = base + u * blockDim.x, t = i / per_row, kk = (i % per_row) * 8;
+          if (i < total) *reinterpret_cast<uint4*>(sx + t * kRowStride + kk) = v[u];
+        }
+      }
+    } else {
+      const int total = kTokens * chunk_len;
+      for (int base = threadIdx.x; base < total; base += kStageLoads * blockDim.x) {
+        T v[kStageLoads];
+#pragma unroll
+        for (int u = 0; u < kStageLoads; ++u) {
+          const int i = base + u * blockDim.x, t = i / chunk_len, kk = i % chunk_len;
+          const int m = m0 + t, k = k_begin + chunk + kk;
+          v[u] = T(0.f);
+          if (i < total && m < p.m && k < p.k)
+            v[u] = x[static_cast<int64_t>(m) * p.k + (p.k_order ? p.k_order[k] : k)];
+        }
+#pragma unroll
+        for (int u = 0; u < kStageLoads; ++u) {
+          const int i = base + u * blockDim.x;
+          if (i < total) sx[(i / chunk_len) * kRowStride + i % chunk_len] = v[u];
+        }
+      }
+    }
+    __syncthreads();
+    if (!active) continue;
+
+    // Main loop: dequantize each tile's 16-byte word into A fragments; one B fragment of X from
+    // shared memory serves both tiles.
+    const int kb_first = chunk / kBlock, kb_last = kb_first + chunk_len / kBlock;
+    for (int kb = kb_first; kb < kb_last; kb += kPrefetch) {
+#pragma unroll
+      for (int i = 0; i < kPrefetch; ++i) {
+        if (kb + i >= kb_last) break;
+        uint32_t word[kTilesPerWarp][4];
+        uint2 block_scales[kTilesPerWarp] = {};
+#pragma unroll
+        for (int t = 0; t < kTilesPerWarp; ++t) {
+          const uint4 words = in_flight[t][i];
+          word[t][0] = words.x, word[t][1] = words.y, word[t][2] = words.z, word[t][3] = words.w;
+          if constexpr (F::kBlockScales) block_scales[t] = __ldg(bs[t] + (kb + i) * 8);
+          if (kb + i + kPrefetch < kb_count) fetch(t, i, kb + i + kPrefetch);
+        }
+        const int k_block = (kb + i - kb_first) * kBlock;  // within the chunk
+#pragma unroll
+        for (int s = 0; s < kSteps; ++s) {
+          uint32_t b[kTokenTiles][2];
+#pragma unroll
+          for (int j = 0; j < kTokenTiles; ++j) {
+            const T* src = sx + (j * 8 + lane / 4) * kRowStride + k_block + s * 16 + 2 * (lane % 4);
+            b[j][0] = *reinterpret_cast<const uint32_t*>(src);
+            b[j][1] = *reinterpret_cast<const uint32_t*>(src + 8);
+          }
+#pragma unroll
+          for (int t = 0; t < kTilesPerWarp; ++t) {
+            uint32_t a[4];
+            F::template fragment<T>(word[t], s, offset[t], block_scales[t], a);
+#pragma unroll
+            for (int j = 0; j < kTokenTiles; ++j)
+              mma_16x8x16<T>(group_acc[t][j], a, b[j][0], b[j][1]);
+          }
+          if (kGroupFolds && half_block_groups && s % (kSteps / 2) == kSteps / 2 - 1) {
+            fold();
+            enter_group(k_begin + chunk + k_block + s * 16 + 16);
+          }
+        }
+        if (kGroupFolds && !half_block_groups && --kblocks_left == 0) {
+          fold();
+          enter_group(k_begin + chunk + k_block + kBlock);
+          kblocks_left = p.group_size / kBlock;
+        }
+      }
+    }
+  }
+  if (!active) return;
+  if constexpr (!kGroupFolds) {
+    load_next(k_begin);
+    enter_group(k_begin);
+  }
+  fold();
+
+  // Partial sums: register r of token tile j is (row lane/4 + 8·(r/2), token 2·(lane%4) + r%2).
+  float* out = p.partials + static_cast<int64_t>(blockIdx.y) * p.m * p.n;
+#pragma unroll
+  for (int t = 0; t < kTilesPerWarp; ++t)
+#pragma unroll
+    for (int j = 0; j < kTokenTiles; ++j)
+#pragma unroll
+      for (int r = 0; r < 4; ++r) {
+        const int n = row[t][r / 2];
+        const int m = m0 + j * 8 + 2 * (lane % 4) + r % 2;
+        if (m < p.m && n < p.n) out[static_cast<int64_t>(m) * p.n + n] = acc[t][j][r];
+      }
+}
+
+// ---- host side ----------------------------------------------------------------------------------
+
+template <typename T>
+Tensor to_device(const std::vector<T>& host, ScalarType dtype, Device device) {
+  Tensor t = Tensor::empty(dtype, {static_cast<int64_t>(host.size())}, device);
+  copy_bytes(t,
+             TensorView(const_cast<T*>(host.data()), dtype, {static_cast<int64_t>(host.size())}));
+  return t;
+}
+
+struct Prepared final : PreparedWeights {
+  using PreparedWeights::PreparedWeights;
+  Tensor weights, scales, zeros, block_scales, k_order;  // on the device
+  int padded_k = 0, group_size = 0, groups = 0, kblocks = 0;
+  // M > kMaxTokens: the emulation kernel, dequantizing the canonical weights in every call.
+  std::shared_ptr<const Kernel> large_m_kernel;
+  std::shared_ptr<const PreparedWeights> large_m;
+};
+
+// The group scales of the integer formats: fp32 [padded_n, groups] and, with zero points, their
+// codes as uint8 (padding rows: scale 0, zero point `pad_zero`).
+inline void integer_scales(const LayerConfig& c, const LayerWeights& w, int64_t padded_n,
+                           uint8_t pad_zero, Device device, Prepared& out) {
+  const int64_t n = c.part_n(), groups = c.weight_scale_shape()[1];
+  const Tensor scales = Tensor::copy_of(w.weight_scale, Device::cpu());
+  const Tensor zero_codes =
+      c.zero_points ? Tensor::copy_of(w.weight_zero_point, Device::cpu()) : Tensor();
+  std::vector<float> scale_f32(static_cast<size_t>(padded_n * groups), 0.f);
+  std::vector<uint8_t> zeros(c.zero_points ? static_cast<size_t>(padded_n * groups) : 0, pad_zero);
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t g = 0; g < groups; ++g) {
+      scale_f32[r * groups + g] = static_cast<float>(load_value(scales, r * groups + g));
+      if (c.zero_points)
+        zeros[r * groups + g] = static_cast<uint8_t>(load_code(zero_codes, r * groups + g));
+    }
+  out.scales = to_device(scale_f32, ScalarType::fp32, device);
+  if (c.zero_points) out.zeros = to_device(zeros, ScalarType::uint8, device);
+  out.groups = static_cast<int>(groups);
+  out.group_size =
+      static_cast<int>(c.weight_scale == Granularity::per_group ? c.group_size : out.padded_k);
+}
+
+// The kernel of format F: its name, family and weight types come from F (F::kName, F::kFamily,
+// F::kWeightTypes); everything else is the pipeline's.
+template <typename F>
+class MixedInputMmaSm80 final : public Kernel {
+ public:
+  const KernelInfo& info() const override { return info_; }
+
+  Verdict supported(const Platform& platform) const override {
+    if (platform.kind != PlatformKind::cuda) return Verdict::no("a CUDA kernel");
+    if (platform.compute_capability < 80)
+      return Verdict::no(
+          cat("needs compute capability 8.0 or newer (bf16 mma.sync); this is ", platform.str()));
+    return Verdict::yes();
+  }
+
+  Verdict can_implement(const LayerConfig& c) const override {
+    constexpr int kBlock = kBlockK<F>;
+    if (std::find(std::begin(F::kWeightTypes), std::end(F::kWeightTypes), c.weight_type) ==
+        std::end(F::kWeightTypes)) {
+      std::string accepted;
+      for (ScalarType type : F::kWeightTypes)
+        accepted += cat(accepted.empty() ? "" : ", ", qlinear::name(type));
+      return Verdict::no(cat("weight_type (", qlinear::name(c.weight_type),
+                             ") not supported; supported: ", accepted));
+    }
+    if (c.act_type != ScalarType::bf16 && c.act_type != ScalarType::fp16)
+      return Verdict::no(
+          cat("act_type (", qlinear::name(c.act_type), ") not supported; supported: bf16, fp16"));
+    // Block-scaled formats apply their scales inside the k-block; only the others fold per group.
+    if (!F::kBlockScales && c.weight_scale == Granularity::per_group &&
+        c.group_size != kBlock / 2 && c.group_size % kBlock != 0)
+      return Verdict::no(cat("group_size (", c.group_size, ") not supported; supported: ",
+                             kBlock / 2, " and multiples of ", kBlock));
+    if (c.act_order && c.part_k() != c.k)
+      return Verdict::no(cat("act order on a row-split partition (K ", c.part_k(), " of ", c.k,
+                             ") not supported: its groups are not whole, contiguous runs of K"));
+    return Verdict::yes();
+  }
+
+  std::shared_ptr<const PreparedWeights> process_weights(const LayerConfig& c,
+                                                         const LayerWeights& w,
+                                                         Device device) const override {
+    constexpr int kBlock = kBlockK<F>;
+    const int64_t n = c.part_n(), k = c.part_k();
+    const int64_t padded_n = round_up(n, kRowsPerBlock), padded_k = round_up(k, kBlock);
+    const Tensor codes = Tensor::copy_of(w.weight, Device::cpu());
+
+    // Act order: visit K sorted by group so that each group is contiguous.
+    std::vector<int32_t> order;
+    if (c.act_order) {
+      const Tensor g_idx = Tensor::copy_of(w.g_idx, Device::cpu());
+      const auto* g = g_idx.data_as<const int32_t>();
+      order.resize(static_cast<size_t>(k));
+      std::iota(order.begin(), order.end(), 0);
+      std::stable_sort(order.begin(), order.end(),
+                       [&](int32_t a, int32_t b) { return g[a] < g[b]; });
+      for (int64_t i = 0; i < k; ++i)
+        require(g[order[i]] == i / c.group_size, "g_idx: group ", i / c.group_size,
+                " does not hold exactly ", c.group_size, " K positions; ", name(),
+                " needs every act-order group to be full");
+    }
+
+    auto prepared = std::make_shared<Prepared>(c);
+    prepared->padded_k = static_cast<int>(padded_k);
+    prepared->kblocks = static_cast<int>(padded_k / kBlock);
+    const auto code = [&](int64_t row, int64_t kk) -> uint32_t {
+      if (row >= n || kk >= k) return F::kPadCode;
+      return F::pack_code(c, load_code(codes, row * k + (order.empty() ? kk : order[kk])));
+    };
+    prepared->weights =
+        to_device(pack_fragments<F::kBits>(padded_n, padded_k, code), ScalarType::int32, device);
+    F::prepare_scales(c, w, padded_n, device, *prepared);
+    if (c.act_order) prepared->k_order = to_device(order, ScalarType::int32, device);
+    prepared->large_m_kernel = make_emulation(c.family, /*per_call=*/true);
+    prepared->large_m = prepared->large_m_kernel->process_weights(c, w, device);
+    return prepared;
+  }
+
+  void apply(const PreparedWeights& weights, const TensorView& x, const TensorView& bias,
+             const TensorView& out, Stream stream) const override {
+    constexpr int kBlock = kBlockK<F>;
+    const auto& w = static_cast<const Prepared&>(weights);
+    const LayerConfig& c = w.config();
+    auto s = static_cast<cudaStream_t>(stream.handle);
+    DeviceGuard guard(x.device().index);
+    const int64_t n = c.part_n(), k = c.part_k();
+    if (x.rows() > kMaxTokens) {
+      w.large_m_kernel->apply(*w.large_m, x, bias, out, stream);
+      return;
+    }
+    const int m = static_cast<int>(x.rows());
+    const int sms = platform_of(x.device()).sm_count;
+    Problem p{};
+    p.weights = w.weights.data_as<const uint4>();
+    p.scales = w.scales.data();
+    p.zeros = w.zeros.defined() ? w.zeros.data_as<const uint8_t>() : nullptr;
+    p.block_scales = w.block_scales.defined() ? w.block_scales.data_as<const uint2>() : nullptr;
+    p.k_order = w.k_order.defined() ? w.k_order.data_as<const int32_t>() : nullptr;
+    p.x = x.data();
+    p.x_vectors = p.k_order == nullptr && k % 8 == 0 && reinterpret_cast<uintptr_t>(p.x) % 16 == 0;
+    p.m = m;
+    p.n = static_cast<int>(n);
+    p.k = static_cast<int>(k);
+    p.padded_k = w.padded_k;
+    p.group_size = w.group_size;
+    p.groups = w.groups;
+    p.kblocks = w.kblocks;
+
+    // Split K so that one wave of resident blocks covers every SM; slices of >= 4 k-blocks.
+    const int tokens = m <= 8 ? 8 : m <= 16 ? 16 : 32;
+    const bool bf16 = c.act_type == ScalarType::bf16;
+    const int row_blocks = static_cast<int>((n + kRowsPerBlock - 1) / kRowsPerBlock);
+    const int token_blocks = (m + tokens - 1) / tokens;
+    const int resident = sms * resident_blocks_per_sm(tokens, bf16);
+    const int max_slices = std::max(1, w.kblocks / 4);
+    int slices = std::clamp(resident / (row_blocks * token_blocks), 1, max_slices);
+    p.slice_k = (w.kblocks + slices - 1) / slices * kBlock;
+    slices = (w.padded_k + p.slice_k - 1) / p.slice_k;
+
+    const Scratch partials(static_cast<int64_t>(sizeof(float)) * slices * m * n, s,
+                           x.device().index);
+    p.partials = partials.get<float>();
+    // Token blocks vary fastest, so the blocks that read the same weights run together and the
+    // second read comes from L2.
+    const dim3 grid(token_blocks, slices, row_blocks);
+    switch (tokens) {
+      case 8:
+        launch<8>(bf16, grid, s, p);
+        break;
+      case 16:
+        launch<16>(bf16, grid, s, p);
+        break;
+      default:
+        launch<32>(bf16, grid, s, p);
+        break;
+    }
+    reduce_slices(p.partials, slices, m, static_cast<int>(n), bias, out, s);
+  }
+
+  // Up to kMaxTokens: exact weights and activations, fp32 accumulation in the tensor cores and in
+  // the group folds (allowing twice the plain bound for the tensor cores' accumulation), one
+  // rounding to the output. Past it, the emulation's bound (weights rounded to bf16), the larger.
+  double tolerance(const LayerConfig& c) const override {
+    const double exact = unit_roundoff(c.out_type) +
+                         2.0 * static_cast<double>(c.part_k()) * unit_roundoff(ScalarType::fp32);
+    return std::max(exact, make_emulation(c.family)->tolerance(c));
+  }
+
+ private:
+  const KernelInfo info_{F::kName, Provider::cuda, F::kFamily};
+
+  template <int kTokens>
+  static auto kernel_for(bool bf16) {
+    return bf16 ? mixed_input_mma_kernel<F, __nv_bfloat16, kTokens>
+                : mixed_input_mma_kernel<F, __half, kTokens>;
+  }
+
+  // Blocks of a launch resident on one SM at once (registers and shared memory permitting).
+  static int resident_blocks_per_sm(int tokens, bool bf16) {
+    static const auto query = [](auto kernel) {
+      int blocks = 0;
+      check_cuda(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, kernel, kWarps * 32, 0),
+                 "cudaOccupancyMaxActiveBlocksPerMultiprocessor");
+      return std::max(blocks, 1);
+    };
+    static const int table[2][3] = {
+        {query(kernel_for<8>(false)), query(kernel_for<16>(false)), query(kernel_for<32>(false))},
+        {query(kernel_for<8>(true)), query(kernel_for<16>(true)), query(kernel_for<32>(true))}};
+    return table[bf16][tokens == 8 ? 0 : tokens == 16 ? 1 : 2];
+  }
+
+  template <int kTokens>
+  void launch(bool bf16, dim3 grid, cudaStream_t s, const Problem& p) const {
+    kernel_for<kTokens>(bf16)<<<grid, kWarps * 32, 0, s>>>(p);
+    check_launch(name().c_str());
+  }
+};
+
+}  // namespace qlinear::cuda::detail

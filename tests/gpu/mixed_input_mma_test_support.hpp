@@ -1,0 +1,125 @@
+// Checks shared by the tests of the mixed-input tensor-core kernels (w4a16_mma_sm80,
+// w8a16_mma_sm80, mxfp8_weight_only_mma_sm80, nvfp4_weight_only_mma_sm80) on the first GPU.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <initializer_list>
+#include <span>
+
+#include "qlinear/conformance.hpp"
+#include "qlinear/linear.hpp"
+#include "qlinear/reference.hpp"
+
+namespace qlinear::testing {
+
+// Up to 1024 tokens the tensor-core path runs, whose weights are exact: held to the bound of an
+// fp32 sum (twice the plain one) and one output rounding, tighter than the kernel's stated
+// tolerance, which also covers the emulation path it takes past 1024 tokens.
+inline void expect_conforms(const Kernel& kernel, const LayerConfig& c, int64_t m, uint64_t seed) {
+  const ConformanceResult r = run_against_reference(kernel, {c, m, seed}, Device::cuda(0));
+  const double exact = unit_roundoff(c.out_type) +
+                       2.0 * static_cast<double>(c.part_k()) * unit_roundoff(ScalarType::fp32);
+  const double bound = m <= 1024 ? exact : r.tolerance;
+  EXPECT_TRUE(r.pass && r.max_error <= bound)
+      << kernel.name() << " " << c.describe() << " M=" << m << ": error " << r.max_error
+      << " > bound " << bound << "; " << r.detail;
+}
+
+// Every conformance config of the kernel's family that it implements, at M = 1, 7, 16, 33, 67 and
+// 300; returns how many configs ran.
+inline int expect_conformance_configs(const Kernel& kernel) {
+  int configs = 0;
+  uint64_t seed = 10;
+  for (const LayerConfig& c : conformance_configs(kernel.family())) {
+    if (!kernel.can_implement(c)) continue;
+    ++configs;
+    for (int64_t m : {1, 7, 16, 33, 67, 300}) expect_conforms(kernel, c, m, seed++);
+  }
+  return configs;
+}
+
+// Each config at M = 1, 5, 9, 16, 33, 64, 65 and 300: one token tile, two, the 16- and 32-token
+// blocks, and several blocks of 32 with a partial last one.
+inline void expect_shapes_conform(const Kernel& kernel,
+                                  std::initializer_list<LayerConfig> configs) {
+  uint64_t seed = 100;
+  for (const LayerConfig& c : configs)
+    for (int64_t m : {1, 5, 9, 16, 33, 64, 65, 300}) expect_conforms(kernel, c, m, ++seed);
+}
+
+// The family's typical config (adjusted by `adjust`) on a layer split over K (4096 x 4096, M = 3),
+// a deep one in fp16 (512 x 14336, M = 20), and at the last M of the tensor-core path and the
+// first past it, which the emulation runs (136 x 256, M = 1024 and 1100).
+template <typename Adjust>
+void expect_split_over_k_and_many_tokens(const Kernel& kernel, Adjust adjust) {
+  const auto config = [&](int64_t n, int64_t k) {
+    LayerConfig c = default_config(kernel.family(), n, k);
+    adjust(c);
+    return c;
+  };
+  expect_conforms(kernel, config(4096, 4096), 3, 7);
+  LayerConfig deep = config(512, 14336);
+  deep.act_type = deep.out_type = ScalarType::fp16;
+  if (deep.weight_scale_type == ScalarType::bf16) deep.weight_scale_type = ScalarType::fp16;
+  expect_conforms(kernel, deep, 20, 8);
+  expect_conforms(kernel, config(136, 256), 1024, 9);
+  expect_conforms(kernel, config(136, 256), 1100, 10);
+}
+
+// Every code of the weight type at every position of the packed fragments, and every scale and
+// zero point at its rows and groups, checked exactly: the layer's codes cycle through `codes`, its
+// scales are powers of two (nvfp4's e4m3 block scales cycle through every positive code, the
+// subnormal ones included), and x is the identity (M = K, fp32 out), so y[m, n] must equal the
+// reference's ŵ[n, m] to the last bit. A wrong slot, shift, byte selector or exponent bias shows
+// up here as the first (n, k) that differs, with its code.
+inline void expect_every_code_exact(const Kernel& kernel, LayerConfig c,
+                                    std::span<const uint32_t> codes, uint64_t seed) {
+  c.out_type = ScalarType::fp32;
+  c.bias = false;
+  RandomLayer layer = make_random_layer(c, seed);
+  const int64_t n = c.part_n(), k = c.part_k();
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t i = 0; i < k; ++i)
+      store_code(layer.weight, r * k + i,
+                 codes[static_cast<size_t>((5 * r + i) % std::ssize(codes))]);
+  for (int64_t i = 0; i < layer.weight_scale.numel(); ++i) {
+    switch (c.weight_scale_type) {
+      case ScalarType::float8_e8m0fnu:
+        store_code(layer.weight_scale, i, static_cast<uint32_t>(127 + i % 7 - 3));
+        break;
+      case ScalarType::float8_e4m3fn:
+        store_code(layer.weight_scale, i, static_cast<uint32_t>(1 + i % 126));
+        break;
+      default:
+        store_value(layer.weight_scale, i, std::ldexp(1.0, static_cast<int>(i % 7) - 3));
+        break;
+    }
+  }
+  if (c.has_global_scale()) *layer.weight_global_scale.data_as<float>() = 0.125f;
+
+  const Tensor x = Tensor::empty(c.act_type, {k, k});
+  for (int64_t i = 0; i < k * k; ++i) store_value(x, i, i / k == i % k ? 1.0 : 0.0);
+  const std::vector<double> w_hat = reference::dequantize_weights(c, layer.weights());
+
+  const LayerTensors on_device = layer.to(Device::cuda(0));
+  const QuantizedLinear linear(c, on_device.weights(), kernel, Device::cuda(0));
+  Tensor poisoned = Tensor::empty(ScalarType::fp32, {k, n});
+  for (int64_t i = 0; i < k * n; ++i) poisoned.data_as<float>()[i] = std::nanf("");
+  const Tensor out = Tensor::copy_of(poisoned, Device::cuda(0));
+  linear.forward_into(Tensor::copy_of(x, Device::cuda(0)), out);
+  const Tensor y = Tensor::copy_of(out, Device::cpu());
+  int64_t wrong = 0;
+  for (int64_t m = 0; m < k; ++m)
+    for (int64_t r = 0; r < n; ++r) {
+      const double got = load_value(y, m * n + r), want = w_hat[r * k + m];
+      if (got != want && wrong++ == 0)
+        ADD_FAILURE() << kernel.name() << " " << c.describe() << ": w[" << r << ", " << m
+                      << "] (code " << load_code(layer.weight, r * k + m) << ") came out " << got
+                      << ", reference " << want;
+    }
+  EXPECT_EQ(wrong, 0) << kernel.name() << " " << c.describe() << ": outputs that differ";
+}
+
+}  // namespace qlinear::testing
