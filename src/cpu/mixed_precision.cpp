@@ -224,6 +224,7 @@ class DequantKernel final : public Kernel {
     p->weights.assign(static_cast<size_t>(p->tiles * p->tile_bytes), 0);
 
     const int64_t scale_columns = c.weight_scale_shape()[1];
+    const bool float8_pairs = bf16_x_ && p->e4m3;  // see MixedTileArgs
     parallel_for(p->tiles, 1, [&](int64_t t0, int64_t t1) {
       for (int64_t t = t0; t < t1; ++t) {
         uint8_t* out = p->weights.data() + t * p->tile_bytes;
@@ -237,6 +238,8 @@ class DequantKernel final : public Kernel {
               const uint8_t code = code_at(c, weight, col, pos[i]);
               if (p->bits == 4)
                 out[(i / 2) * kMixedTileN + j] |= static_cast<uint8_t>(code << (i % 2 ? 4 : 0));
+              else if (float8_pairs)
+                out[(i / 2) * 2 * kMixedTileN + j * 2 + i % 2] = code;
               else
                 out[i * kMixedTileN + j] = code;
             }

@@ -22,7 +22,9 @@ inline constexpr int kMixedTileN = 16;
 // a multiple of 4 with positions whose activation is 0.
 //   4-bit codes  [len / 2][16] bytes: byte j of pair p holds column j at k = 2p (low nibble) and
 //                k = 2p + 1 (high nibble)
-//   8-bit codes  [len][16] bytes
+//   8-bit codes  [len][16] bytes; float8 codes for the bf16 tiles (_avx512_vnni, _amx) pair by
+//                pair instead, [len / 2][16][2]: column j's codes at k = 2p and 2p + 1 adjacent,
+//                so that one widening load gives a pair vector's 32 words in order
 //   scales       [16] fp32
 //   zero points  [16] uint8, only with zero points
 // The value of a code: with zero points, code - zero point; else 4-bit codes through `values`
