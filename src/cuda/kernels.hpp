@@ -8,11 +8,12 @@
 namespace qlinear::cuda {
 
 // The mixed-input tensor-core kernels (cuda/detail/mixed_input_mma_sm80.cuh), one per weight
-// format.
+// format; w4a8_int_mma_sm80 multiplies int8 activation codes (integer mma).
 std::shared_ptr<const Kernel> make_w4a16_mma_sm80();
 std::shared_ptr<const Kernel> make_w8a16_mma_sm80();
 std::shared_ptr<const Kernel> make_mxfp8_weight_only_mma_sm80();
 std::shared_ptr<const Kernel> make_nvfp4_weight_only_mma_sm80();
+std::shared_ptr<const Kernel> make_w4a8_int_mma_sm80();
 // The Hopper scaled-mm kernels run their own GEMM (cuda/hopper/scaled_mm_sm90.cuh) for calls of
 // up to own_max_m tokens and hand larger ones to the family's cuBLASLt kernel, faster there as
 // measured (bench/NOTES.md, `qlinear_gpu_bench --sm90` on the llama3-8b and 70b/TP8 layers):

@@ -1,8 +1,8 @@
 // The limits of the mixed-input tensor-core kernels (w4a16_mma_sm80, w8a16_mma_sm80,
-// mxfp8_weight_only_mma_sm80, nvfp4_weight_only_mma_sm80) and their place in selection: host
-// code, runs without a GPU (in CI). Every refusal names the value and what is accepted; the
-// kernels registered after the emulation (kernel_list.cpp) are not chosen by default, but a caller
-// may force them by name.
+// mxfp8_weight_only_mma_sm80, nvfp4_weight_only_mma_sm80, w4a8_int_mma_sm80) and their place in
+// selection: host code, runs without a GPU (in CI). Every refusal names the value and what is
+// accepted; the kernels registered after the emulation (kernel_list.cpp) are not chosen by default,
+// but a caller may force them by name.
 #include <gtest/gtest.h>
 
 #include "cuda/kernels.hpp"
@@ -39,10 +39,21 @@ TEST(MixedInputMmaSm80Limits, RefusalsNameTheValueAndWhatIsAccepted) {
   const auto w4 = cuda::make_w4a16_mma_sm80(), w8 = cuda::make_w8a16_mma_sm80();
   const auto mx = cuda::make_mxfp8_weight_only_mma_sm80(),
              nv = cuda::make_nvfp4_weight_only_mma_sm80();
+  const auto w4a8 = cuda::make_w4a8_int_mma_sm80();
   const auto fp32_act = [](LayerConfig& c) { c.act_type = T::fp32; };
   const auto row_split = [](LayerConfig& c) { c.act_order = true, c.partition_k = c.k / 2; };
   const LayerConfig mx_default = default_config(Family::mxfp8_weight_only, 256, 512);
   const LayerConfig nv_default = default_config(Family::nvfp4_weight_only, 256, 512);
+  const LayerConfig w4a8_default = default_config(Family::w4a8_int, 256, 4096);
+  const auto w4a8_group = [&](int64_t k, int64_t group_size) {
+    return with(default_config(Family::w4a8_int, 256, k),
+                [&](LayerConfig& c) { c.group_size = group_size; });
+  };
+  const auto w4a8_channel = [&](int64_t k) {
+    return with(default_config(Family::w4a8_int, 256, k), [](LayerConfig& c) {
+      c.weight_scale = Granularity::per_channel, c.group_size = 0;
+    });
+  };
   const Case cases[] = {
       {w4, mixed(T::uint4b8, 4096, 128), ""},
       {w4, mixed(T::uint4, 4096, 32), ""},
@@ -80,6 +91,25 @@ TEST(MixedInputMmaSm80Limits, RefusalsNameTheValueAndWhatIsAccepted) {
       {nv, nv_default, ""},
       {nv, with(nv_default, [](LayerConfig& c) { c.act_type = T::fp16, c.partition_k = 256; }), ""},
       {nv, with(nv_default, fp32_act), "act_type (fp32) not supported; supported: bf16, fp16"},
+      // int8 activations are quantized from bf16, fp16 or fp32 alike
+      {w4a8, w4a8_default, ""},
+      {w4a8, with(w4a8_default, fp32_act), ""},
+      {w4a8, w4a8_group(4096, 32), ""},
+      {w4a8, w4a8_group(4096, 1024), ""},
+      {w4a8, w4a8_channel(14336), ""},
+      {w4a8, with(w4a8_default, [](LayerConfig& c) { c.partition_k = 2048; }), ""},
+      {w4a8, w4a8_group(4608, 96),
+       "group_size (96) not supported; supported: 32 and multiples of 64"},
+      {w4a8, w4a8_group(4096, 16),
+       "group_size (16) not supported; supported: 32 and multiples of 64"},
+      // int32 sums of |q| <= 128 times |c - 8| <= 8: at most 2097151 products a group
+      {w4a8, w4a8_channel(2097152),
+       "K (2097152) not supported: a weight group's int32 sum of int8 x int4 products could "
+       "overflow; supported: up to 2097151"},
+      {w4a8, w4a8_group(4194304, 4194304),
+       "group_size (4194304) not supported: a weight group's int32 sum of int8 x int4 products "
+       "could overflow; supported: up to 2097151"},
+      {w4a8, w4a8_channel(2097150), ""},
   };
   for (const Case& c : cases) {
     validate(c.config);
@@ -96,7 +126,8 @@ TEST(MixedInputMmaSm80Limits, RefusalsNameTheValueAndWhatIsAccepted) {
 TEST(MixedInputMmaSm80Limits, RunOnAmpereAndLater) {
   for (const auto& kernel :
        {cuda::make_w4a16_mma_sm80(), cuda::make_w8a16_mma_sm80(),
-        cuda::make_mxfp8_weight_only_mma_sm80(), cuda::make_nvfp4_weight_only_mma_sm80()}) {
+        cuda::make_mxfp8_weight_only_mma_sm80(), cuda::make_nvfp4_weight_only_mma_sm80(),
+        cuda::make_w4a8_int_mma_sm80()}) {
     EXPECT_NE(
         kernel->supported(parse_target("cuda:sm_75")).reason().find("needs compute capability 8.0"),
         std::string::npos)
@@ -117,6 +148,7 @@ TEST(MixedInputMmaSm80Limits, SelectionOnTheGpu) {
       {mixed(T::uint8b128, 4096, 128), "w8a16_mma_sm80"},
       {default_config(Family::mxfp8_weight_only, 4096, 4096), "mxfp8_weight_only_mma_sm80"},
       {default_config(Family::nvfp4_weight_only, 4096, 4096), "nvfp4_weight_only_mma_sm80"},
+      {default_config(Family::w4a8_int, 4096, 4096), "w4a8_int_mma_sm80"},
   };
   for (const auto& [config, kernel] : waiting) {
     EXPECT_EQ(Registry::global().choose(config, hopper).kernel->name(),

@@ -1,5 +1,6 @@
 // Checks shared by the tests of the mixed-input tensor-core kernels (w4a16_mma_sm80,
-// w8a16_mma_sm80, mxfp8_weight_only_mma_sm80, nvfp4_weight_only_mma_sm80) on the first GPU.
+// w8a16_mma_sm80, mxfp8_weight_only_mma_sm80, nvfp4_weight_only_mma_sm80, w4a8_int_mma_sm80) on
+// the first GPU.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -71,11 +72,13 @@ void expect_split_over_k_and_many_tokens(const Kernel& kernel, Adjust adjust) {
 // Every code of the weight type at every position of the packed fragments, and every scale and
 // zero point at its rows and groups, checked exactly: the layer's codes cycle through `codes`, its
 // scales are powers of two (nvfp4's e4m3 block scales cycle through every positive code, the
-// subnormal ones included), and x is the identity (M = K, fp32 out), so y[m, n] must equal the
-// reference's ŵ[n, m] to the last bit. A wrong slot, shift, byte selector or exponent bias shows
-// up here as the first (n, k) that differs, with its code.
+// subnormal ones included), and x is `diagonal` times the identity (M = K, fp32 out), so y[m, n]
+// must equal diagonal · the reference's ŵ[n, m] to the last bit. A wrong slot, shift, byte
+// selector or exponent bias shows up here as the first (n, k) that differs, with its code. (Int8
+// per-token activations: diagonal 127 quantizes to code 127 with scale 1, exactly.)
 inline void expect_every_code_exact(const Kernel& kernel, LayerConfig c,
-                                    std::span<const uint32_t> codes, uint64_t seed) {
+                                    std::span<const uint32_t> codes, uint64_t seed,
+                                    double diagonal = 1.0) {
   c.out_type = ScalarType::fp32;
   c.bias = false;
   RandomLayer layer = make_random_layer(c, seed);
@@ -100,7 +103,7 @@ inline void expect_every_code_exact(const Kernel& kernel, LayerConfig c,
   if (c.has_global_scale()) *layer.weight_global_scale.data_as<float>() = 0.125f;
 
   const Tensor x = Tensor::empty(c.act_type, {k, k});
-  for (int64_t i = 0; i < k * k; ++i) store_value(x, i, i / k == i % k ? 1.0 : 0.0);
+  for (int64_t i = 0; i < k * k; ++i) store_value(x, i, i / k == i % k ? diagonal : 0.0);
   const std::vector<double> w_hat = reference::dequantize_weights(c, layer.weights());
 
   const LayerTensors on_device = layer.to(Device::cuda(0));
@@ -113,7 +116,7 @@ inline void expect_every_code_exact(const Kernel& kernel, LayerConfig c,
   int64_t wrong = 0;
   for (int64_t m = 0; m < k; ++m)
     for (int64_t r = 0; r < n; ++r) {
-      const double got = load_value(y, m * n + r), want = w_hat[r * k + m];
+      const double got = load_value(y, m * n + r), want = diagonal * w_hat[r * k + m];
       if (got != want && wrong++ == 0)
         ADD_FAILURE() << kernel.name() << " " << c.describe() << ": w[" << r << ", " << m
                       << "] (code " << load_code(layer.weight, r * k + m) << ") came out " << got

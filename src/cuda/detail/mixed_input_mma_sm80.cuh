@@ -1,19 +1,22 @@
 // The one pipeline of the mixed-input tensor-core kernels (w4a16_mma_sm80, w8a16_mma_sm80,
-// mxfp8_weight_only_mma_sm80, nvfp4_weight_only_mma_sm80): low-bit weights × bf16/fp16 activations
-// on mma.sync m16n8k16, for sm_80 and later, built for decode. The weights are streamed once with
-// 16-byte loads, several k-blocks in flight per thread, and the work is split over K so that even
-// a 4096×4096 layer covers all SMs. What differs between the kernels is a weight-format policy,
-// in each kernel's own file: how codes are packed into 16-byte words, how one word becomes exact A
-// fragments, and what the group scales are.
+// mxfp8_weight_only_mma_sm80, nvfp4_weight_only_mma_sm80, w4a8_int_mma_sm80): low-bit weights ×
+// bf16/fp16 activations on mma.sync m16n8k16, or × int8 activation codes on m16n8k32 .s8 (W4A8),
+// for sm_80 and later, built for decode. The weights are streamed once with 16-byte loads, several
+// k-blocks in flight per thread, and the work is split over K so that even a 4096×4096 layer
+// covers all SMs. What differs between the kernels is a weight-format policy, in each kernel's own
+// file: how codes are packed into 16-byte words, how one word becomes exact A fragments, and what
+// the group scales are.
 //
 // The product is computed transposed, Yᵀ = W·Xᵀ: a 16-row tile of W is the mma's A operand (m16)
 // and up to 8 tokens of X its B operand (n8), so M = 1 is not a padded 64-row tile.
 //
-// Exactness: every format's policy dequantizes a code to a value that is exact in bf16 and fp16
-// (see each file), so the mma multiplies exact weights by the given activations and accumulates in
-// fp32. Group scales that are not exact in the activation type are applied in fp32 when a group's
-// partial sum is folded into the accumulator, never by rounding the weight to bf16 — the error is
-// that of an fp32 sum (see tolerance()).
+// Exactness: every format's policy dequantizes a code to a value that is exact in the operand type
+// (bf16 and fp16, or int8; see each file), so the mma multiplies exact weights by the given
+// activations and accumulates in fp32 (int32 for int8 codes: exact). Group scales that are not
+// exact in the activation type are applied in fp32 when a group's partial sum is folded into the
+// accumulator, never by rounding the weight to bf16 — the error is that of an fp32 sum (see
+// tolerance()). Int8 activations are quantized per token first (cuda/act_quant.hpp, the
+// reference's codes bit for bit); the token's scale multiplies its fp32 sum once, at the end.
 //
 // Work partition (one warp = two 16-row tiles of W over one K slice; 8 warps a block):
 //
@@ -44,9 +47,12 @@
 //   Offset<T>, offset<T>() what dequantization subtracts per row and group, made from the zero
 //                          point (or kZero where the weights have none)
 //   scale(scales, i)       the fp32 group scale at index i of Problem::scales
-//   fragment<T>(...)       the four A-fragment registers of one k16 step, from the k-block's words
+//   fragment<T>(...)       the four A-fragment registers of one mma step (k16, or k32 for int8),
+//                          from the k-block's words
 //   kPadCode, pack_code()  host: the packed code of value 0 (padding), a canonical code as packed
 //   prepare_scales()       host: the scales (and zero points) in the kernel's layout
+//   kInt8Activations       optional, false if absent: activations are quantized to int8 codes per
+//                          token and multiplied on m16n8k32 .s8 (4-bit codes only)
 #pragma once
 
 #include <cuda_bf16.h>
@@ -61,7 +67,9 @@
 #include <string>
 #include <vector>
 
+#include "cuda/act_quant.hpp"
 #include "cuda/check.hpp"
+#include "cuda/detail/fragments.hpp"
 #include "cuda/emulation.hpp"
 #include "cuda/reduce_slices.hpp"
 #include "cuda/scratch.hpp"
@@ -70,7 +78,6 @@
 
 namespace qlinear::cuda::detail {
 
-constexpr int kRowsPerTile = 16;  // mma M
 constexpr int kTilesPerWarp = 2;  // one B fragment of X serves two tiles of W
 constexpr int kWarps = 8;         // warps a block
 constexpr int kRowsPerBlock = kRowsPerTile * kTilesPerWarp * kWarps;
@@ -78,55 +85,23 @@ constexpr int kPrefetch = 4;      // k-blocks of each tile in flight (4 KB a war
 constexpr int kStageLoads = 4;    // loads in flight per thread staging X
 constexpr int kMaxTokens = 1024;  // larger M goes to the emulation path
 
-// K of a k-block: one 16-byte load per lane and tile covers 16 rows × block_k(bits) codes.
-constexpr int block_k(int bits) { return 16 * 8 * 32 / (kRowsPerTile * bits); }
 template <typename F>
 constexpr int kBlockK = block_k(F::kBits);
 
-// ---- packed weight layout -----------------------------------------------------------------------
-// For row tile t (16 rows) and k-block b, lane l holds 16 bytes = 4 words. The mma A fragment of
-// lane l for one k16 step is 8 elements:
-//   e0,e1 = (row l/4,     k 2(l%4) + {0,1})      -> register a0
-//   e2,e3 = (row l/4 + 8, k 2(l%4) + {0,1})      -> register a1
-//   e4,e5 = (row l/4,     k 2(l%4) + 8 + {0,1})  -> register a2
-//   e6,e7 = (row l/4 + 8, k 2(l%4) + 8 + {0,1})  -> register a3
-// 4-bit codes: word s holds step s at nibble slots [e0 e2 e4 e6 e1 e3 e5 e7], so that register p's
-// pair sits at slots p and p + 4, one in each 16-bit half.
-// 8-bit codes: words 2s and 2s + 1 hold step s as bytes [e0 e2 e1 e3] and [e4 e6 e5 e7]: registers
-// a0 / a2 in bytes 0 and 2, a1 / a3 in bytes 1 and 3, again one element in each 16-bit half.
-inline int64_t packed_word_index(int64_t tile, int64_t kblock, int64_t kblocks, int lane,
-                                 int word) {
-  return ((tile * kblocks + kblock) * 32 + lane) * 4 + word;
+// Whether format F multiplies int8 activation codes (F::kInt8Activations), or bf16 / fp16
+// activations as given (the weight-only formats, which do not declare it).
+template <typename F>
+constexpr bool int8_activations() {
+  if constexpr (requires { F::kInt8Activations; })
+    return F::kInt8Activations;
+  else
+    return false;
 }
+template <typename F>
+constexpr bool kInt8Activations = int8_activations<F>();
 
-// Packs codes into the layout above. code(row, k) is the packed code of a position, for rows up to
-// padded_n and K up to padded_k (the caller pads).
-template <int kBits, typename Code>
-std::vector<uint32_t> pack_fragments(int64_t padded_n, int64_t padded_k, Code code) {
-  constexpr int kBlock = block_k(kBits);
-  const int64_t tiles = padded_n / kRowsPerTile, kblocks = padded_k / kBlock;
-  std::vector<uint32_t> packed(static_cast<size_t>(tiles * kblocks * 32 * 4));
-  for (int64_t t = 0; t < tiles; ++t)
-    for (int64_t b = 0; b < kblocks; ++b)
-      for (int lane = 0; lane < 32; ++lane)
-        for (int s = 0; s < kBlock / 16; ++s) {
-          const int64_t r0 = t * 16 + lane / 4, r1 = r0 + 8;
-          const int64_t c0 = b * kBlock + s * 16 + 2 * (lane % 4), c1 = c0 + 8;
-          const uint32_t e[8] = {code(r0, c0), code(r0, c0 + 1), code(r1, c0), code(r1, c0 + 1),
-                                 code(r0, c1), code(r0, c1 + 1), code(r1, c1), code(r1, c1 + 1)};
-          if constexpr (kBits == 4) {
-            uint32_t word = 0;
-            for (int p = 0; p < 4; ++p)
-              word |= (e[2 * p] << (4 * p)) | (e[2 * p + 1] << (4 * (p + 4)));
-            packed[packed_word_index(t, b, kblocks, lane, s)] = word;
-          } else {
-            for (int h = 0; h < 2; ++h)  // registers 2h (bytes 0, 2) and 2h + 1 (bytes 1, 3)
-              packed[packed_word_index(t, b, kblocks, lane, 2 * s + h)] =
-                  e[4 * h] | e[4 * h + 2] << 8 | e[4 * h + 1] << 16 | e[4 * h + 3] << 24;
-          }
-        }
-  return packed;
-}
+// The packed weight layouts (cuda/detail/fragments.hpp): pack_fragments for bf16 / fp16
+// activations, pack_fragments_s8 for int8 ones.
 
 // ---- device helpers -----------------------------------------------------------------------------
 
@@ -153,23 +128,44 @@ __device__ typename Act<T>::Pair pair_of(uint32_t bits) {
   return *reinterpret_cast<const typename Act<T>::Pair*>(&bits);
 }
 
+// The activation operand, as staged in shared memory and multiplied: bf16 / fp16 as given
+// (mma.sync m16n8k16, fp32 accumulators) or int8 codes (m16n8k32 .s8, int32 accumulators: exact).
+//   Acc                  the accumulator type
+//   kStepK               K of one mma
+//   mma(d, a, b0, b1)    d += A·B for one step: a the four A registers, b0 / b1 the two B ones
 template <typename T>
-__device__ void mma_16x8x16(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
-  if constexpr (std::is_same_v<T, __nv_bfloat16>) {
+struct Operand {
+  using Acc = float;
+  static constexpr int kStepK = 16;
+  static __device__ void mma(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+    if constexpr (std::is_same_v<T, __nv_bfloat16>) {
+      asm volatile(
+          "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, "
+          "{%8,%9}, {%0,%1,%2,%3};\n"
+          : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+          : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+    } else {
+      asm volatile(
+          "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, "
+          "{%8,%9}, {%0,%1,%2,%3};\n"
+          : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+          : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+    }
+  }
+};
+template <>
+struct Operand<int8_t> {
+  using Acc = int32_t;
+  static constexpr int kStepK = 32;
+  // No .satfinite: the sums cannot overflow (can_implement bounds a group's K by kMaxS8GroupK).
+  static __device__ void mma(int32_t (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
     asm volatile(
-        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, "
-        "{%8,%9}, "
-        "{%0,%1,%2,%3};\n"
-        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-  } else {
-    asm volatile(
-        "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-        "{%0,%1,%2,%3};\n"
-        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+        "mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, "
+        "{%8,%9}, {%0,%1,%2,%3};\n"
+        : "+r"(d[0]), "+r"(d[1]), "+r"(d[2]), "+r"(d[3])
         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
   }
-}
+};
 
 // Weights are read once: keep them out of L1.
 __device__ inline uint4 load_streaming(const uint4* p) {
@@ -205,10 +201,11 @@ struct Problem {
   const uint8_t* zeros;       // [padded_n, groups] zero points, or null (F::kZero)
   const uint2* block_scales;  // F::kBlockScales: [tiles][kblocks][8 row quads], or null
   const int32_t* k_order;     // [K] act-order permutation (x column of each packed k) or null
-  const void* x;              // [M, K]
+  const void* x;              // [M, k]: the activations, or their int8 codes
   bool x_vectors;             // x may be staged with 16-byte loads
+  const float* token_scales;  // int8 codes: [M] the scale of each token's codes, else null
   float* partials;            // [slices, m, n]
-  int m, n, k, padded_k;      // m: tokens of this launch
+  int m, n, k, padded_k;      // m: tokens of this launch; k: x's row length (int8 codes: padded_k)
   int group_size;             // in K: kBlockK / 2 or a multiple of kBlockK; padded_k for one group
   int groups;
   int slice_k;  // multiple of kBlockK
@@ -219,20 +216,28 @@ struct Problem {
 template <typename F, typename T, int kTokens>
 __global__ void __launch_bounds__(kWarps * 32, kTokens == 8 ? 2 : 1)
     mixed_input_mma_kernel(Problem p) {
+  using Acc = typename Operand<T>::Acc;
   constexpr int kBlock = kBlockK<F>;
-  constexpr int kSteps = kBlock / 16;  // mma k16 steps of a k-block
+  constexpr int kStepK = Operand<T>::kStepK;
+  constexpr int kSteps = kBlock / kStepK;  // mma steps of a k-block
   constexpr int kTokenTiles = kTokens / 8;
-  // K of X staged at a time: as much as fits the 48 KB of static shared memory, in whole rounds of
-  // the weight pipeline (kPrefetch k-blocks).
-  constexpr int kChunkK = kTokens == 8 ? 2048 : kTokens == 16 ? 1024 : 512;
+  constexpr int kVector = 16 / sizeof(T);      // elements of X a 16-byte load stages
+  constexpr int kPerRegister = 4 / sizeof(T);  // elements of X a B register holds
+  static_assert(
+      std::is_same_v<T, int8_t> == kInt8Activations<F> && (!kInt8Activations<F> || F::kBits == 4),
+      "int8 operands exactly for formats of int8 activations, with 4-bit weights "
+      "(pack_fragments_s8)");
+  // K of X staged at a time: as much as fits the 48 KB of static shared memory (32 KB of X), in
+  // whole rounds of the weight pipeline (kPrefetch k-blocks).
+  constexpr int kChunkK = (kTokens == 8 ? 4096 : kTokens == 16 ? 2048 : 1024) / sizeof(T);
   static_assert(kChunkK % (kPrefetch * kBlock) == 0, "a chunk holds whole rounds of the pipeline");
-  static_assert(kTokens * (kChunkK + 8) * 2 <= 48 * 1024,
+  // X chunk in shared memory: [kTokens][kChunkK + kVector] — the pad shifts each token row by 16
+  // bytes so the B-fragment loads of 8 tokens × 4 lanes hit 32 different banks.
+  constexpr int kRowStride = kChunkK + kVector;
+  static_assert(kTokens * kRowStride * sizeof(T) <= 48 * 1024,
                 "X's chunk must fit static shared memory");
-  // X chunk in shared memory: [kTokens][kChunkK + 8] — the 8-element pad shifts each token row by
-  // 16 bytes so the B-fragment loads of 8 tokens × 4 lanes hit 32 different banks.
-  constexpr int kRowStride = kChunkK + 8;
-  __shared__ __align__(16) uint16_t sx_bits[kTokens * kRowStride];
-  T* sx = reinterpret_cast<T*>(sx_bits);
+  __shared__ __align__(16) uint8_t sx_bytes[kTokens * kRowStride * sizeof(T)];
+  T* sx = reinterpret_cast<T*>(sx_bytes);
 
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
   const int k_begin = blockIdx.y * p.slice_k;
@@ -256,12 +261,12 @@ __global__ void __launch_bounds__(kWarps * 32, kTokens == 8 ? 2 : 1)
     if constexpr (F::kBlockScales) bs[t] = p.block_scales + block * 8 + lane / 4;
   }
 
-  float acc[kTilesPerWarp][kTokenTiles][4] = {};        // Σ over folded groups, scales applied
-  float group_acc[kTilesPerWarp][kTokenTiles][4] = {};  // the current group's sum, unscaled
+  float acc[kTilesPerWarp][kTokenTiles][4] = {};      // Σ over folded groups, scales applied
+  Acc group_acc[kTilesPerWarp][kTokenTiles][4] = {};  // the current group's sum, unscaled
 
   // Scales and zero points of the current group, and of the next one, loaded a group ahead so
   // that a fold never waits on memory. K padding past the last group reuses its values: the padded
-  // activations are zero.
+  // weights are zero.
   float scale[kTilesPerWarp][2], next_scale[kTilesPerWarp][2], next_zero[kTilesPerWarp][2];
   typename F::template Offset<T> offset[kTilesPerWarp][2];
   const auto load_next = [&](int k) {
@@ -291,8 +296,8 @@ __global__ void __launch_bounds__(kWarps * 32, kTokens == 8 ? 2 : 1)
       for (int j = 0; j < kTokenTiles; ++j)
 #pragma unroll
         for (int r = 0; r < 4; ++r) {
-          acc[t][j][r] += scale[t][r / 2] * group_acc[t][j][r];
-          group_acc[t][j][r] = 0.f;
+          acc[t][j][r] += scale[t][r / 2] * static_cast<float>(group_acc[t][j][r]);
+          group_acc[t][j][r] = 0;
         }
   };
   // Groups of half a k-block end twice in every k-block; larger groups (multiples of kBlock) end on
@@ -328,13 +333,15 @@ __global__ void __launch_bounds__(kWarps * 32, kTokens == 8 ? 2 : 1)
     // thread issues kStageLoads loads before it stores any, so a chunk costs one memory latency,
     // not one per element; rows past M are zero-filled without loading.
     __syncthreads();
-    if (p.x_vectors) {  // 16-byte loads: K % 8 == 0, no act order, x 16-byte aligned
-      const int per_row = chunk_len / 8, total = kTokens * per_row;
+    // 16-byte loads: bf16 / fp16 with K % 8 == 0, no act order and x 16-byte aligned; int8 codes
+    // always (rows of padded_k bytes, from the pool).
+    if (std::is_same_v<T, int8_t> || p.x_vectors) {
+      const int per_row = chunk_len / kVector, total = kTokens * per_row;
       for (int base = threadIdx.x; base < total; base += kStageLoads * blockDim.x) {
         uint4 v[kStageLoads];
 #pragma unroll
         for (int u = 0; u < kStageLoads; ++u) {
-          const int i = base + u * blockDim.x, t = i / per_row, kk = (i % per_row) * 8;
+          const int i = base + u * blockDim.x, t = i / per_row, kk = (i % per_row) * kVector;
           const int m = m0 + t, k = k_begin + chunk + kk;
           v[u] = make_uint4(0, 0, 0, 0);
           if (i < total && m < p.m && k < p.k)
@@ -342,7 +349,7 @@ __global__ void __launch_bounds__(kWarps * 32, kTokens == 8 ? 2 : 1)
         }
 #pragma unroll
         for (int u = 0; u < kStageLoads; ++u) {
-          const int i = base + u * blockDim.x, t = i / per_row, kk = (i % per_row) * 8;
+          const int i = base + u * blockDim.x, t = i / per_row, kk = (i % per_row) * kVector;
           if (i < total) *reinterpret_cast<uint4*>(sx + t * kRowStride + kk) = v[u];
         }
       }
@@ -390,9 +397,11 @@ __global__ void __launch_bounds__(kWarps * 32, kTokens == 8 ? 2 : 1)
           uint32_t b[kTokenTiles][2];
 #pragma unroll
           for (int j = 0; j < kTokenTiles; ++j) {
-            const T* src = sx + (j * 8 + lane / 4) * kRowStride + k_block + s * 16 + 2 * (lane % 4);
-            b[j][0] = *reinterpret_cast<const uint32_t*>(src);
-            b[j][1] = *reinterpret_cast<const uint32_t*>(src + 8);
+            const T* src = sx + (j * 8 + lane / 4) * kRowStride + k_block + s * kStepK;
+#pragma unroll
+            for (int r = 0; r < 2; ++r)
+              b[j][r] = *reinterpret_cast<const uint32_t*>(
+                  src + b_fragment_k(lane, r, kStepK, kPerRegister));
           }
 #pragma unroll
           for (int t = 0; t < kTilesPerWarp; ++t) {
@@ -400,11 +409,11 @@ __global__ void __launch_bounds__(kWarps * 32, kTokens == 8 ? 2 : 1)
             F::template fragment<T>(word[t], s, offset[t], block_scales[t], a);
 #pragma unroll
             for (int j = 0; j < kTokenTiles; ++j)
-              mma_16x8x16<T>(group_acc[t][j], a, b[j][0], b[j][1]);
+              Operand<T>::mma(group_acc[t][j], a, b[j][0], b[j][1]);
           }
           if (kGroupFolds && half_block_groups && s % (kSteps / 2) == kSteps / 2 - 1) {
             fold();
-            enter_group(k_begin + chunk + k_block + s * 16 + 16);
+            enter_group(k_begin + chunk + k_block + (s + 1) * kStepK);
           }
         }
         if (kGroupFolds && !half_block_groups && --kblocks_left == 0) {
@@ -422,7 +431,8 @@ __global__ void __launch_bounds__(kWarps * 32, kTokens == 8 ? 2 : 1)
   }
   fold();
 
-  // Partial sums: register r of token tile j is (row lane/4 + 8·(r/2), token 2·(lane%4) + r%2).
+  // Partial sums: register r of token tile j is (row lane/4 + 8·(r/2), token 2·(lane%4) + r%2)
+  // (the accumulator layout of both mma shapes); int8 codes' sums times their token's scale.
   float* out = p.partials + static_cast<int64_t>(blockIdx.y) * p.m * p.n;
 #pragma unroll
   for (int t = 0; t < kTilesPerWarp; ++t)
@@ -432,7 +442,11 @@ __global__ void __launch_bounds__(kWarps * 32, kTokens == 8 ? 2 : 1)
       for (int r = 0; r < 4; ++r) {
         const int n = row[t][r / 2];
         const int m = m0 + j * 8 + 2 * (lane % 4) + r % 2;
-        if (m < p.m && n < p.n) out[static_cast<int64_t>(m) * p.n + n] = acc[t][j][r];
+        if (m < p.m && n < p.n) {
+          float y = acc[t][j][r];
+          if constexpr (std::is_same_v<T, int8_t>) y *= p.token_scales[m];
+          out[static_cast<int64_t>(m) * p.n + n] = y;
+        }
       }
 }
 
@@ -488,8 +502,9 @@ class MixedInputMmaSm80 final : public Kernel {
   Verdict supported(const Platform& platform) const override {
     if (platform.kind != PlatformKind::cuda) return Verdict::no("a CUDA kernel");
     if (platform.compute_capability < 80)
-      return Verdict::no(
-          cat("needs compute capability 8.0 or newer (bf16 mma.sync); this is ", platform.str()));
+      return Verdict::no(cat("needs compute capability 8.0 or newer (",
+                             kInt8Activations<F> ? "s8 mma.sync m16n8k32" : "bf16 mma.sync",
+                             "); this is ", platform.str()));
     return Verdict::yes();
   }
 
@@ -503,9 +518,26 @@ class MixedInputMmaSm80 final : public Kernel {
       return Verdict::no(cat("weight_type (", qlinear::name(c.weight_type),
                              ") not supported; supported: ", accepted));
     }
-    if (c.act_type != ScalarType::bf16 && c.act_type != ScalarType::fp16)
+    // Int8 activations are quantized from any type the family admits (bf16, fp16, fp32).
+    if (!kInt8Activations<F> && c.act_type != ScalarType::bf16 && c.act_type != ScalarType::fp16)
       return Verdict::no(
           cat("act_type (", qlinear::name(c.act_type), ") not supported; supported: bf16, fp16"));
+    if constexpr (kInt8Activations<F>) {
+      // One fp32 scale per token (Problem::token_scales), symmetric codes.
+      if (c.act_scale != Granularity::per_token || c.act_scale_static || c.act_zero_points)
+        return Verdict::no(cat("activation scales (", qlinear::name(c.act_scale),
+                               c.act_scale_static ? " static" : " dynamic",
+                               c.act_zero_points ? " with zero points" : "",
+                               ") not supported; supported: per_token dynamic, symmetric"));
+      // A group's products are summed in int32 (exact), at most kMaxS8GroupK of them.
+      const int64_t group_k = c.weight_scale == Granularity::per_group ? c.group_size : c.part_k();
+      if (group_k > kMaxS8GroupK)
+        return Verdict::no(cat(c.weight_scale == Granularity::per_group ? "group_size" : "K", " (",
+                               group_k,
+                               ") not supported: a weight group's int32 sum of int8 x "
+                               "int4 products could overflow; supported: up to ",
+                               kMaxS8GroupK));
+    }
     // Block-scaled formats apply their scales inside the k-block; only the others fold per group.
     if (!F::kBlockScales && c.weight_scale == Granularity::per_group &&
         c.group_size != kBlock / 2 && c.group_size % kBlock != 0)
@@ -547,8 +579,12 @@ class MixedInputMmaSm80 final : public Kernel {
       if (row >= n || kk >= k) return F::kPadCode;
       return F::pack_code(c, load_code(codes, row * k + (order.empty() ? kk : order[kk])));
     };
-    prepared->weights =
-        to_device(pack_fragments<F::kBits>(padded_n, padded_k, code), ScalarType::int32, device);
+    std::vector<uint32_t> packed;
+    if constexpr (kInt8Activations<F>)
+      packed = pack_fragments_s8(padded_n, padded_k, code);
+    else
+      packed = pack_fragments<F::kBits>(padded_n, padded_k, code);
+    prepared->weights = to_device(packed, ScalarType::int32, device);
     F::prepare_scales(c, w, padded_n, device, *prepared);
     if (c.act_order) prepared->k_order = to_device(order, ScalarType::int32, device);
     prepared->large_m_kernel = make_emulation(c.family, /*per_call=*/true);
@@ -581,6 +617,24 @@ class MixedInputMmaSm80 final : public Kernel {
     p.m = m;
     p.n = static_cast<int>(n);
     p.k = static_cast<int>(k);
+    // Int8 activations: x quantized first, codes [m, padded_k] and one scale per token. The codes'
+    // bytes past K are left as the pool gives them: the weights there are 0, and an integer
+    // product with 0 is 0 whatever the byte (no memset launch on the decode path).
+    const int64_t code_bytes = kInt8Activations<F> ? static_cast<int64_t>(m) * w.padded_k : 0;
+    const Scratch codes(code_bytes, s, x.device().index);
+    const Scratch token_scales(kInt8Activations<F> ? int64_t{4} * m : 0, s, x.device().index);
+    if constexpr (kInt8Activations<F>) {
+      ActQuantTarget target;
+      target.codes = codes.get();
+      target.codes_row_stride = w.padded_k;
+      target.scales = token_scales.get();
+      target.scale_row_stride = 1;
+      quantize_activations(c, x, TensorView(), TensorView(), target, s);
+      p.x = codes.get();
+      p.x_vectors = true;
+      p.k = w.padded_k;
+      p.token_scales = token_scales.get<const float>();
+    }
     p.padded_k = w.padded_k;
     p.group_size = w.group_size;
     p.groups = w.groups;
@@ -619,7 +673,9 @@ class MixedInputMmaSm80 final : public Kernel {
 
   // Up to kMaxTokens: exact weights and activations, fp32 accumulation in the tensor cores and in
   // the group folds (allowing twice the plain bound for the tensor cores' accumulation), one
-  // rounding to the output. Past it, the emulation's bound (weights rounded to bf16), the larger.
+  // rounding to the output. Int8 codes: exact int32 group sums, then one fp32 rounding per group
+  // fold, the token scale, the slice sum and the bias — fewer than 2K for every K, within the same
+  // bound. Past kMaxTokens, the emulation's bound (weights rounded to bf16), the larger.
   double tolerance(const LayerConfig& c) const override {
     const double exact = unit_roundoff(c.out_type) +
                          2.0 * static_cast<double>(c.part_k()) * unit_roundoff(ScalarType::fp32);
@@ -631,8 +687,11 @@ class MixedInputMmaSm80 final : public Kernel {
 
   template <int kTokens>
   static auto kernel_for(bool bf16) {
-    return bf16 ? mixed_input_mma_kernel<F, __nv_bfloat16, kTokens>
-                : mixed_input_mma_kernel<F, __half, kTokens>;
+    if constexpr (kInt8Activations<F>)
+      return mixed_input_mma_kernel<F, int8_t, kTokens>;
+    else
+      return bf16 ? mixed_input_mma_kernel<F, __nv_bfloat16, kTokens>
+                  : mixed_input_mma_kernel<F, __half, kTokens>;
   }
 
   // Blocks of a launch resident on one SM at once (registers and shared memory permitting).

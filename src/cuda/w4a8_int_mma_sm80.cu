@@ -1,0 +1,58 @@
+// w4a8_int_mma_sm80: int4 weights (uint4b8, symmetric, per group or per channel) × int8
+// activations quantized per token, on integer tensor cores (mma.sync m16n8k32 .s8.s8.s32), for
+// sm_80 and later: the mixed-input pipeline of cuda/detail/mixed_input_mma_sm80.cuh (its header
+// says how the work is split, staged and reduced) with the format below and int8 operands.
+//
+// Per call: x is quantized by the GPU activation quantizer (cuda/act_quant.hpp: the reference's
+// codes and per-token scales bit for bit) into int8 codes [M, padded K], which the pipeline stages
+// as X; past 1024 tokens the call goes to emulation_w4a8_int.
+//
+// Layout: cuda/detail/fragments.hpp, pack_fragments_s8 — a k-block is 64 K (two k32 steps); byte j
+// of each word holds one K position of the lane's two rows, row l/4 in the low nibble and
+// row l/4 + 8 in the high one. Group scales in fp32 [N, groups]; groups of 32 or multiples of 64.
+//
+// Exactness: a code c becomes the int8 c - 8 (-8..7) exactly, in three or four bit operations a
+// register of four (s8_from_uint4b8); the mma sums int8 × int8 products in int32 exactly (a group
+// of up to kMaxS8GroupK = 2097151 K positions cannot overflow: |q| <= 128, |c - 8| <= 8). At each
+// group end the sum is converted to fp32 and folded with the group's scale; at the end the token's
+// activation scale multiplies the fp32 sum; the reduction adds the bias and rounds once to the
+// output type.
+#include "cuda/detail/mixed_input_mma_sm80.cuh"
+#include "cuda/kernels.hpp"
+
+namespace qlinear::cuda {
+namespace {
+
+struct W4A8 : detail::NoOffsets {  // code - 8 is fixed: nothing kept per group but the scale
+  static constexpr const char* kName = "w4a8_int_mma_sm80";
+  static constexpr Family kFamily = Family::w4a8_int;
+  static constexpr ScalarType kWeightTypes[] = {ScalarType::uint4b8};
+  static constexpr int kBits = 4;
+  static constexpr bool kBlockScales = false;
+  static constexpr bool kInt8Activations = true;
+  static constexpr uint32_t kPadCode = 8;  // value 0
+
+  static __device__ float scale(const void* scales, int i) {
+    return static_cast<const float*>(scales)[i];
+  }
+
+  template <typename T>
+  static __device__ void fragment(const uint32_t (&word)[4], int s, const None (&)[2], uint2,
+                                  uint32_t (&a)[4]) {
+    detail::s8_fragment(word, s, a);
+  }
+
+  static uint32_t pack_code(const LayerConfig&, uint32_t code) { return code; }
+  static void prepare_scales(const LayerConfig& c, const LayerWeights& w, int64_t padded_n,
+                             Device device, detail::Prepared& out) {
+    detail::integer_scales(c, w, padded_n, /*pad_zero=*/8, device, out);
+  }
+};
+
+}  // namespace
+
+std::shared_ptr<const Kernel> make_w4a8_int_mma_sm80() {
+  return std::make_shared<detail::MixedInputMmaSm80<W4A8>>();
+}
+
+}  // namespace qlinear::cuda
