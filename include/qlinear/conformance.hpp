@@ -27,6 +27,7 @@ struct ConformanceCase {
   LayerConfig config;
   int64_t m = 1;
   uint64_t seed = 1;
+  ScalarType bias_type = ScalarType::fp32;  // of the random bias, when the config has one
 };
 
 struct ConformanceResult {

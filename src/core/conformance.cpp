@@ -27,7 +27,7 @@ ConformanceResult run_against_reference(const Kernel& kernel, const ConformanceC
   const int64_t m = cc.m, n = c.part_n(), k = c.part_k();
   const Tensor x = random_activations(c.act_type, std::array{m, k}, cc.seed + 1);
   Tensor bias;
-  if (c.bias) bias = random_activations(T::fp32, std::array{n}, cc.seed + 2);
+  if (c.bias) bias = random_activations(cc.bias_type, std::array{n}, cc.seed + 2);
 
   // The oracle, straight from its building blocks.
   const LayerWeights host_weights = layer.weights();

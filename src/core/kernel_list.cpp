@@ -101,6 +101,9 @@ std::vector<std::pair<PlatformKind, std::shared_ptr<const Kernel>>> built_in_ker
   list.emplace_back(P::cuda, cuda::make_mxfp8_weight_only_mma_sm80());
   list.emplace_back(P::cuda, cuda::make_nvfp4_weight_only_mma_sm80());
   list.emplace_back(P::cuda, cuda::make_w4a8_int_mma_sm80());
+  list.emplace_back(P::cuda, cuda::make_dequant_gemm_mixed_precision());
+  list.emplace_back(P::cuda, cuda::make_dequant_gemm_nvfp4_weight_only());
+  list.emplace_back(P::cuda, cuda::make_dequant_gemm_mxfp8_weight_only());
 #endif
   return list;
 }

@@ -89,18 +89,8 @@ void GemmOutput::finish(const TensorView& bias) {
                                  cols * element, static_cast<size_t>(rows),
                                  cudaMemcpyDeviceToDevice, stream_),
                "cudaMemcpy2DAsync");
-  if (!bias.defined()) return;
-  cuda::Epilogue e;
-  e.acc = out_.data();
-  e.acc_type = out_.dtype();
-  e.rows = rows;
-  e.cols = cols;
-  e.acc_row_stride = cols;
-  e.bias = bias.data();
-  e.bias_type = bias.dtype();
-  e.out = out_.data();
-  e.out_type = out_.dtype();
-  cuda::run_epilogue(e, stream_);
+  if (bias.defined())
+    cuda::add_bias_and_round(out_.data(), out_.dtype(), cols, bias, out_, stream_);
 }
 
 }  // namespace qlinear::cublaslt

@@ -75,16 +75,48 @@ std::atomic<bool>& tuning() {
   return on;
 }
 
+// The largest power of two, up to 256 (cuBLASLt's default assumption), that divides an address.
+uint32_t alignment_of(const void* pointer) {
+  const auto address = reinterpret_cast<uintptr_t>(pointer);
+  uint32_t alignment = 256;
+  while (alignment > 1 && address % alignment != 0) alignment /= 2;
+  return alignment;
+}
+
+template <typename V>
+void prefer(cublasLtMatmulPreference_t preference, cublasLtMatmulPreferenceAttributes_t attribute,
+            const V& value, const char* what) {
+  check_cublas(cublasLtMatmulPreferenceSetAttribute(preference, attribute, &value, sizeof(value)),
+               what);
+}
+
+// What the heuristic is told besides the descriptors: alignments of A (w), B (x), C = D (y).
+struct Preferences {
+  uint32_t align_w = 256, align_x = 256, align_y = 256;
+  bool split_k_in_fp32 = false;
+};
+
 // The heuristic's first `count` candidates (at least one, or an error naming the problem).
 std::vector<Algorithm> candidates(cublasLtHandle_t handle, cublasLtMatmulDesc_t desc,
                                   cublasLtMatrixLayout_t a, cublasLtMatrixLayout_t b,
-                                  cublasLtMatrixLayout_t d, int count, const std::string& problem) {
+                                  cublasLtMatrixLayout_t d, const Preferences& wanted, int count,
+                                  const std::string& problem) {
   Preference preference;
   check_cublas(cublasLtMatmulPreferenceCreate(preference.out()), "cublasLtMatmulPreferenceCreate");
-  check_cublas(cublasLtMatmulPreferenceSetAttribute(preference.get(),
-                                                    CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
-                                                    &kMaxWorkspace, sizeof(kMaxWorkspace)),
-               "cublasLtMatmulPreferenceSetAttribute(MAX_WORKSPACE_BYTES)");
+  prefer(preference.get(), CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, kMaxWorkspace,
+         "cublasLtMatmulPreferenceSetAttribute(MAX_WORKSPACE_BYTES)");
+  prefer(preference.get(), CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, wanted.align_w,
+         "cublasLtMatmulPreferenceSetAttribute(MIN_ALIGNMENT_A_BYTES)");
+  prefer(preference.get(), CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, wanted.align_x,
+         "cublasLtMatmulPreferenceSetAttribute(MIN_ALIGNMENT_B_BYTES)");
+  prefer(preference.get(), CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, wanted.align_y,
+         "cublasLtMatmulPreferenceSetAttribute(MIN_ALIGNMENT_C_BYTES)");
+  prefer(preference.get(), CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, wanted.align_y,
+         "cublasLtMatmulPreferenceSetAttribute(MIN_ALIGNMENT_D_BYTES)");
+  if (wanted.split_k_in_fp32)
+    prefer(preference.get(), CUBLASLT_MATMUL_PREF_REDUCTION_SCHEME_MASK,
+           static_cast<uint32_t>(CUBLASLT_REDUCTION_SCHEME_COMPUTE_TYPE),
+           "cublasLtMatmulPreferenceSetAttribute(REDUCTION_SCHEME_MASK)");
   std::vector<cublasLtMatmulHeuristicResult_t> results(static_cast<size_t>(count));
   int returned = 0;
   const cublasStatus_t status = cublasLtMatmulAlgoGetHeuristic(
@@ -139,7 +171,9 @@ std::string Problem::describe() const {
              x_row_stride, "/", y_row_stride, " types w/x/y=", static_cast<int>(w_type), "/",
              static_cast<int>(x_type), "/", static_cast<int>(y_type),
              " compute=", static_cast<int>(compute), " scaling w/x=", static_cast<int>(w_scaling),
-             "/", static_cast<int>(x_scaling));
+             "/", static_cast<int>(x_scaling),
+             " bias=", bias_type ? static_cast<int>(*bias_type) : -1,
+             split_k_in_fp32 ? " split-K in fp32" : "");
 }
 
 void matmul(const Problem& p, const Operands& o, cudaStream_t stream) {
@@ -163,13 +197,21 @@ void matmul(const Problem& p, const Operands& o, cudaStream_t stream) {
     set(desc.get(), CUBLASLT_MATMUL_DESC_B_SCALE_MODE, static_cast<int32_t>(p.x_scaling),
         "cublasLtMatmulDescSetAttribute(B_SCALE_MODE)");
   }
+  if (p.bias_type) {
+    set(desc.get(), CUBLASLT_MATMUL_DESC_EPILOGUE, static_cast<uint32_t>(CUBLASLT_EPILOGUE_BIAS),
+        "cublasLtMatmulDescSetAttribute(EPILOGUE)");
+    set(desc.get(), CUBLASLT_MATMUL_DESC_BIAS_POINTER, o.bias,
+        "cublasLtMatmulDescSetAttribute(BIAS_POINTER)");
+    set(desc.get(), CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, static_cast<int32_t>(*p.bias_type),
+        "cublasLtMatmulDescSetAttribute(BIAS_DATA_TYPE)");
+  }
   Layout a, b, d;
   make_layout(a, p.w_type, p.k, p.n, p.w_row_stride);
   make_layout(b, p.x_type, p.k, p.m, p.x_row_stride);
   make_layout(d, p.y_type, p.n, p.m, p.y_row_stride);
 
   const cublasLtHandle_t handle = handle_for(p.device);
-  const float alpha_f = 1.f, beta_f = 0.f;
+  const float alpha_f = o.alpha, beta_f = 0.f;
   const int32_t alpha_i = 1, beta_i = 0;
   const void* alpha = integer ? static_cast<const void*>(&alpha_i) : &alpha_f;
   const void* beta = integer ? static_cast<const void*>(&beta_i) : &beta_f;
@@ -180,18 +222,23 @@ void matmul(const Problem& p, const Operands& o, cudaStream_t stream) {
         "cublasLtMatmul");
   };
 
-  // The algorithm, once per problem (and tuning mode).
+  // The algorithm, once per problem, operand alignment (the bias's too: the heuristic reads its
+  // pointer from the descriptor) and tuning mode.
   static std::mutex mutex;
   static std::map<std::string, Algorithm> cache;
   const bool tune = tuning();
-  const std::string key = cat(p.describe(), tune ? " tuned" : "");
+  const Preferences wanted{alignment_of(o.w), alignment_of(o.x), alignment_of(o.y),
+                           p.split_k_in_fp32};
+  const std::string key =
+      cat(p.describe(), " align w/x/y/bias=", wanted.align_w, "/", wanted.align_x, "/",
+          wanted.align_y, "/", p.bias_type ? alignment_of(o.bias) : 0, tune ? " tuned" : "");
   Algorithm algorithm{};
   {
     std::lock_guard lock(mutex);
     auto found = cache.find(key);
     if (found == cache.end()) {
-      const std::vector<Algorithm> options = candidates(handle, desc.get(), a.get(), b.get(),
-                                                        d.get(), tune ? kTuneCandidates : 1, key);
+      const std::vector<Algorithm> options = candidates(
+          handle, desc.get(), a.get(), b.get(), d.get(), wanted, tune ? kTuneCandidates : 1, key);
       Algorithm best = options.front();
       if (tune && options.size() > 1) best = fastest(options, run, stream, p.device);
       found = cache.emplace(key, best).first;

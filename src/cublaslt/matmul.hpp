@@ -9,12 +9,15 @@
 // Descriptors are RAII objects made per call (cheap, and per-call pointers make them unshareable
 // between threads); the algorithm is chosen once per problem and cached: cuBLASLt's heuristic's
 // first answer, or, with tuning on (QLINEAR_CUBLASLT_TUNE=1, or set_tuning), the fastest of its
-// first 8 answers timed on the first call's own operands.
+// first 8 answers timed on the first call's own operands. The heuristic is told each operand's
+// pointer alignment (up to its default 256 bytes), which is part of the cached problem: operands
+// read in place (a caller's x or out) need not be 256-byte aligned.
 #pragma once
 
 #include <cublasLt.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace qlinear::cublaslt {
@@ -37,6 +40,12 @@ struct Problem {
   cudaDataType_t w_type = CUDA_R_16BF, x_type = CUDA_R_16BF, y_type = CUDA_R_16BF;
   cublasComputeType_t compute = CUBLAS_COMPUTE_32F;  // CUBLAS_COMPUTE_32I for int8
   Scaling w_scaling = Scaling::none, x_scaling = Scaling::none;
+  // cuBLASLt's BIAS epilogue (y += bias[n], before the rounding to y_type), with a bias of this
+  // type (y_type's, except for the fp8 and IMMA kernels, cublasLt.h).
+  std::optional<cudaDataType_t> bias_type;
+  // Split-K partial sums only reduced in the compute type (fp32): cuBLASLt's INPLACE and
+  // OUTPUT_TYPE schemes would round each partial sum to a 16-bit y_type.
+  bool split_k_in_fp32 = false;
   std::string describe() const;
 };
 
@@ -46,6 +55,8 @@ struct Operands {
   void* y = nullptr;
   const float* w_scale = nullptr;
   const float* x_scale = nullptr;
+  const void* bias = nullptr;  // with Problem::bias_type
+  float alpha = 1.f;           // y = alpha · x · Wᵀ (floating-point compute only)
 };
 
 // Turns measuring the heuristic's candidates on or off for problems not yet cached (thread-safe).

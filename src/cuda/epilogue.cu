@@ -85,6 +85,23 @@ void run_epilogue(const Epilogue& e, void* stream) {
   check_launch("epilogue");
 }
 
+void add_bias_and_round(const void* acc, ScalarType acc_type, int64_t acc_row_stride,
+                        const TensorView& bias, const TensorView& out, void* stream) {
+  Epilogue e;
+  e.acc = acc;
+  e.acc_type = acc_type;
+  e.rows = out.rows();
+  e.cols = out.size(-1);
+  e.acc_row_stride = acc_row_stride;
+  if (bias.defined()) {
+    e.bias = bias.data();
+    e.bias_type = bias.dtype();
+  }
+  e.out = out.data();
+  e.out_type = out.dtype();
+  run_epilogue(e, stream);
+}
+
 void int8_row_sums(const void* w, int64_t rows, int64_t cols, int64_t row_stride, int32_t* sums,
                    void* stream) {
   if (rows == 0) return;

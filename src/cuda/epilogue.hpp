@@ -29,6 +29,12 @@ struct Epilogue {
 };
 void run_epilogue(const Epilogue& e, void* stream);
 
+// out = acc (+ bias), rounded once to out's type: the epilogue of a GEMM that wrote its product to
+// acc ([out's rows, N] of acc_type with `acc_row_stride`; acc may be out itself, for a bias added
+// in place). bias may be undefined.
+void add_bias_and_round(const void* acc, ScalarType acc_type, int64_t acc_row_stride,
+                        const TensorView& bias, const TensorView& out, void* stream);
+
 // sums[n] = Σ_k w[n, k] over int8 rows with pitch `row_stride` (the azp correction's col_sum).
 void int8_row_sums(const void* w, int64_t rows, int64_t cols, int64_t row_stride, int32_t* sums,
                    void* stream);

@@ -26,5 +26,10 @@ std::shared_ptr<const Kernel> make_fp8_scaled_mm_sm90(int64_t own_max_m = kFp8Sc
 std::shared_ptr<const Kernel> make_int8_scaled_mm_sm90(
     int64_t own_max_m = kInt8ScaledMmSm90OwnMaxM);
 std::shared_ptr<const Kernel> make_fp8_block_sm90(int64_t own_max_m = kFp8BlockSm90OwnMaxM);
+// The weight-only families for prefill (cuda/detail/dequant_gemm.cuh): per call, the canonical
+// weights dequantized to the activation type into scratch, then one cuBLASLt GEMM.
+std::shared_ptr<const Kernel> make_dequant_gemm_mixed_precision();
+std::shared_ptr<const Kernel> make_dequant_gemm_nvfp4_weight_only();
+std::shared_ptr<const Kernel> make_dequant_gemm_mxfp8_weight_only();
 
 }  // namespace qlinear::cuda

@@ -1,11 +1,13 @@
 // The limits of the mixed-input tensor-core kernels (w4a16_mma_sm80, w8a16_mma_sm80,
-// mxfp8_weight_only_mma_sm80, nvfp4_weight_only_mma_sm80, w4a8_int_mma_sm80) and their place in
-// selection: host code, runs without a GPU (in CI). Every refusal names the value and what is
-// accepted; the kernels registered after the emulation (kernel_list.cpp) are not chosen by default,
-// but a caller may force them by name.
+// mxfp8_weight_only_mma_sm80, nvfp4_weight_only_mma_sm80, w4a8_int_mma_sm80) and the place in
+// selection of every kernel registered after the emulation (the dequant_gemm kernels' too; their
+// limits: dequant_gemm_host_test.cpp): host code, runs without a GPU (in CI). Every refusal names
+// the value and what is accepted; the kernels registered after the emulation (kernel_list.cpp) are
+// not chosen by default, but a caller may force them by name.
 #include <gtest/gtest.h>
 
 #include "cuda/kernels.hpp"
+#include "layer_configs.hpp"
 #include "qlinear/error.hpp"
 #include "qlinear/platform.hpp"
 #include "qlinear/registry.hpp"
@@ -21,18 +23,10 @@ struct Case {
   std::string reason;  // empty: accepted
 };
 
-LayerConfig mixed(T type, int64_t k, int64_t group_size) {
-  LayerConfig c = default_config(Family::mixed_precision, 256, k);
-  c.weight_type = type, c.zero_points = type == T::uint4 || type == T::uint8,
-  c.group_size = group_size;
-  return c;
-}
+using testing::with;
 
-template <typename Adjust>
-LayerConfig with(LayerConfig c, Adjust adjust) {
-  adjust(c);
-  validate(c);
-  return c;
+LayerConfig mixed(T type, int64_t k, int64_t group_size) {
+  return testing::mixed_precision(type, 256, k, group_size);
 }
 
 TEST(MixedInputMmaSm80Limits, RefusalsNameTheValueAndWhatIsAccepted) {
@@ -127,7 +121,8 @@ TEST(MixedInputMmaSm80Limits, RunOnAmpereAndLater) {
   for (const auto& kernel :
        {cuda::make_w4a16_mma_sm80(), cuda::make_w8a16_mma_sm80(),
         cuda::make_mxfp8_weight_only_mma_sm80(), cuda::make_nvfp4_weight_only_mma_sm80(),
-        cuda::make_w4a8_int_mma_sm80()}) {
+        cuda::make_w4a8_int_mma_sm80(), cuda::make_dequant_gemm_mixed_precision(),
+        cuda::make_dequant_gemm_nvfp4_weight_only(), cuda::make_dequant_gemm_mxfp8_weight_only()}) {
     EXPECT_NE(
         kernel->supported(parse_target("cuda:sm_75")).reason().find("needs compute capability 8.0"),
         std::string::npos)
@@ -138,8 +133,9 @@ TEST(MixedInputMmaSm80Limits, RunOnAmpereAndLater) {
   }
 }
 
-// w4a16_mma_sm80 leads its configs; the others sit after the emulation until a device run passes
-// their tests and `qlinear bench` measures them, and are taken only when forced.
+// w4a16_mma_sm80 leads its configs; the others (the dequant_gemm kernels too) sit after the
+// emulation until a device run passes their tests and `qlinear bench` measures them, and are taken
+// only when forced.
 TEST(MixedInputMmaSm80Limits, SelectionOnTheGpu) {
   const Platform hopper = parse_target("cuda:sm_90a");
   EXPECT_EQ(Registry::global().choose(mixed(T::uint4b8, 4096, 128), hopper).kernel->name(),
@@ -149,6 +145,9 @@ TEST(MixedInputMmaSm80Limits, SelectionOnTheGpu) {
       {default_config(Family::mxfp8_weight_only, 4096, 4096), "mxfp8_weight_only_mma_sm80"},
       {default_config(Family::nvfp4_weight_only, 4096, 4096), "nvfp4_weight_only_mma_sm80"},
       {default_config(Family::w4a8_int, 4096, 4096), "w4a8_int_mma_sm80"},
+      {mixed(T::uint8b128, 4096, 128), "dequant_gemm_mixed_precision"},
+      {default_config(Family::mxfp8_weight_only, 4096, 4096), "dequant_gemm_mxfp8_weight_only"},
+      {default_config(Family::nvfp4_weight_only, 4096, 4096), "dequant_gemm_nvfp4_weight_only"},
   };
   for (const auto& [config, kernel] : waiting) {
     EXPECT_EQ(Registry::global().choose(config, hopper).kernel->name(),

@@ -1,15 +1,29 @@
 // Device encoders and decoders of the 8- and 4-bit formats, shared by the CUDA kernels. Each one
 // rounds as the reference's table-driven encoder does (round to nearest, ties to even, saturating).
+// The header also compiles as plain C++ (the __host__ __device__ decoders are tested on the host).
 #pragma once
 
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_fp8.h>
+#include <math.h>
 
 #include <cstdint>
+#include <cstring>
 #include <type_traits>
 
 namespace qlinear::cuda::detail {
+
+// The fp32 whose bits are `bits`.
+__host__ __device__ inline float float_of_bits(uint32_t bits) {
+#ifdef __CUDA_ARCH__
+  return __uint_as_float(bits);
+#else
+  float value;
+  std::memcpy(&value, &bits, sizeof(value));
+  return value;
+#endif
+}
 
 __device__ inline uint32_t e4m3_code(float v) {
   return __nv_cvt_float_to_fp8(v, __NV_SATFINITE, __NV_E4M3);
@@ -44,9 +58,35 @@ __device__ inline float e2m1_value(uint32_t code) {
   return (code & 8u) ? -magnitude : magnitude;
 }
 
-__device__ inline float e8m0_value(uint32_t code) {
+__host__ __device__ inline float e8m0_value(uint32_t code) {
   // 2^(code - 127): the code is fp32's exponent field; code 0 is fp32's subnormal 2^-127.
-  return __uint_as_float(code == 0xffu ? 0x7fffffffu : code == 0 ? 0x00400000u : code << 23);
+  return float_of_bits(code == 0xffu ? 0x7fffffffu : code == 0 ? 0x00400000u : code << 23);
+}
+
+// ---- codes to fp32 from their bits, for streams of codes ---------------------------------------
+// The dequantization of the dequant_gemm kernels decodes with these: integer operations and one
+// fp32 multiply per code, the same instructions on sm_80 and sm_90 (e4m3_value above takes the
+// fp8 cvt, one code at a time, emulated on sm_80) and on the host, where their tests run them. The
+// sign, exponent and mantissa fields go to fp32's places, which reads the value times
+// 2^-(127 - bias(code)); one multiply by that power of two restores it exactly. The smallest codes
+// are fp32 subnormals before that multiply: the build must keep fp32 subnormals (nvcc's default;
+// -ftz=true or --use_fast_math would decode them as 0).
+
+// float8_e4m3fn: exponent and mantissa to fp32's bits 30..20, × 2^120; 0x7f and 0xff are NaN.
+__host__ __device__ inline float e4m3_decode(uint32_t code) {
+  const float value = float_of_bits((code & 0x80u) << 24 | (code & 0x7fu) << 20) * 0x1p120f;
+  return (code & 0x7fu) == 0x7fu ? float_of_bits(0x7fc00000u) : value;
+}
+
+// float4_e2m1f: exponent and mantissa to fp32's bits 24..22, × 2^126 (0, 0.5, 1, 1.5, 2, 3, 4, 6).
+__host__ __device__ inline float e2m1_decode(uint32_t code) {
+  return float_of_bits((code & 0x8u) << 28 | (code & 0x7u) << 22) * 0x1p126f;
+}
+
+// An unsigned integer code u (< 2^23) as the fp32 2^23 + u: the code is the mantissa of 2^23, no
+// conversion instruction. Subtracting 2^23 + z (made the same way) leaves u - z exactly.
+__host__ __device__ inline float integer_plus_2p23(uint32_t u) {
+  return float_of_bits(0x4b000000u | u);
 }
 
 // ---- code pairs to bf16 / fp16 register pairs, exactly, for the mma A operand -------------------
