@@ -66,6 +66,7 @@ Rates rates_of(const CpuFeatures& f) {
       break;
   }
   if (f.avx512_fp16 && f.isa >= CpuIsa::avx512) r.fp16 = 128;
+  if (f.avx512_vnni && f.isa == CpuIsa::avx512) r.int8 = 256;  // VNNI without BF16 (Ice Lake)
 #if defined(__x86_64__)
   unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
   const unsigned family =

@@ -23,7 +23,8 @@ namespace qlinear {
 namespace {
 
 constexpr std::array<std::string_view, kPlatformKindCount> kKindNames{"cpu", "cuda", "rocm", "xpu"};
-constexpr std::array<std::string_view, 5> kIsaNames{"scalar", "avx2", "avx512", "avx512_vnni", "amx"};
+constexpr std::array<std::string_view, 5> kIsaNames{"scalar", "avx2", "avx512", "avx512_vnni",
+                                                    "amx"};
 
 #if defined(__x86_64__)
 struct Regs {
@@ -75,9 +76,9 @@ void detect_x86(CpuFeatures& f) {
   const Regs l1 = cpuid(1);
   const bool osxsave = bit(l1.c, 27);
   const uint64_t xcr0 = osxsave ? xgetbv0() : 0;
-  const bool os_avx = (xcr0 & 0x6) == 0x6;             // XMM and YMM state
+  const bool os_avx = (xcr0 & 0x6) == 0x6;                 // XMM and YMM state
   const bool os_avx512 = os_avx && (xcr0 & 0xe0) == 0xe0;  // opmask, ZMM_Hi256, Hi16_ZMM
-  const bool os_amx = (xcr0 & 0x60000) == 0x60000;       // XTILECFG, XTILEDATA
+  const bool os_amx = (xcr0 & 0x60000) == 0x60000;         // XTILECFG, XTILEDATA
   f.fma = os_avx && bit(l1.c, 12);
   f.f16c = os_avx && bit(l1.c, 29);
   if (max_leaf >= 7) {
@@ -99,10 +100,21 @@ void detect_x86(CpuFeatures& f) {
 }
 #endif
 
+// Caps f at `level`: the level, and the features of the levels above it (a kernel that checks a
+// feature, such as the int8 tiles' VNNI, is capped too).
+void cap_features(CpuFeatures& f, CpuIsa level) {
+  if (level < f.isa) f.isa = level;
+  if (level < CpuIsa::amx) f.amx_tile = f.amx_int8 = f.amx_bf16 = f.amx_permitted = false;
+  if (level < CpuIsa::avx512_vnni) f.avx512_vnni = f.avx512_bf16 = f.avx512_fp16 = false;
+  if (level < CpuIsa::avx512) f.avx512f = f.avx512bw = f.avx512vl = f.avx512dq = false;
+  if (level < CpuIsa::avx2) f.avx2 = f.fma = f.f16c = false;
+}
+
 CpuIsa isa_of(const CpuFeatures& f) {
   CpuIsa isa = CpuIsa::scalar;
   if (f.avx2 && f.fma && f.f16c) isa = CpuIsa::avx2;
-  if (isa == CpuIsa::avx2 && f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq) isa = CpuIsa::avx512;
+  if (isa == CpuIsa::avx2 && f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq)
+    isa = CpuIsa::avx512;
   if (isa == CpuIsa::avx512 && f.avx512_vnni && f.avx512_bf16) isa = CpuIsa::avx512_vnni;
   if (isa == CpuIsa::avx512_vnni && f.amx_tile && f.amx_int8 && f.amx_bf16 && f.amx_permitted)
     isa = CpuIsa::amx;
@@ -130,7 +142,7 @@ Platform detect_host() {
     const auto level = parse_cpu_isa(cap);
     require(level.has_value(), "QLINEAR_CPU_ISA='", cap,
             "': expected one of scalar, avx2, avx512, avx512_vnni, amx");
-    if (*level < p.cpu.isa) p.cpu.isa = *level;
+    cap_features(p.cpu, *level);
   }
   return p;
 }
@@ -159,11 +171,14 @@ std::optional<CpuIsa> parse_cpu_isa(std::string_view text) {
 
 std::string Platform::str() const {
   switch (kind) {
-    case PlatformKind::cpu: return cat("cpu:", name(cpu.isa));
+    case PlatformKind::cpu:
+      return cat("cpu:", name(cpu.isa));
     case PlatformKind::cuda:
       return cat("cuda:sm_", compute_capability, arch_specific ? "a" : "");
-    case PlatformKind::rocm: return cat("rocm:", arch);
-    case PlatformKind::xpu: return arch.empty() ? "xpu" : cat("xpu:", arch);
+    case PlatformKind::rocm:
+      return cat("rocm:", arch);
+    case PlatformKind::xpu:
+      return arch.empty() ? "xpu" : cat("xpu:", arch);
   }
   return "unknown";
 }
@@ -185,8 +200,8 @@ std::span<const Platform> cuda_platforms() {
 const Platform& platform_of(Device device) {
   if (device.is_cpu()) return host_platform();
   const auto gpus = cuda_platforms();
-  require(device.index >= 0 && device.index < static_cast<int>(gpus.size()), "device ", device.str(),
-          ": not present (this machine has ", gpus.size(), " CUDA device(s))");
+  require(device.index >= 0 && device.index < static_cast<int>(gpus.size()), "device ",
+          device.str(), ": not present (this machine has ", gpus.size(), " CUDA device(s))");
   return gpus[device.index];
 }
 
@@ -231,7 +246,9 @@ Platform parse_target(std::string_view text) {
       require(detail.starts_with("gfx"), "target '", text, "': ", expected);
       p.arch = std::string(detail);
       return p;
-    case PlatformKind::xpu: p.arch = std::string(detail); return p;
+    case PlatformKind::xpu:
+      p.arch = std::string(detail);
+      return p;
   }
   return p;
 }

@@ -16,6 +16,15 @@ Verdict runs_at(const Platform& platform, CpuIsa needed) {
   return Verdict::yes();
 }
 
+Verdict runs_with_vnni(const Platform& platform) {
+  if (platform.kind != PlatformKind::cpu) return Verdict::no("runs on the CPU only");
+  if (platform.cpu.isa >= CpuIsa::avx512_vnni ||
+      (platform.cpu.isa >= CpuIsa::avx512 && platform.cpu.avx512_vnni))
+    return Verdict::yes();
+  return Verdict::no(cat("needs AVX-512 with VNNI (ISA level avx512_vnni, or avx512 with VNNI); ",
+                         "this CPU offers ", name(platform.cpu.isa), " without VNNI"));
+}
+
 void for_each_tile(int64_t tiles, int64_t width, int64_t blocks, int64_t chunk_blocks,
                    const std::function<void(int64_t, int64_t, int64_t)>& body) {
   const int64_t calls = (tiles + width - 1) / width;

@@ -14,6 +14,10 @@ inline constexpr int64_t kBlockRows = 8;
 
 // Yes when `platform` is a CPU at ISA level `needed` or above; else why not.
 Verdict runs_at(const Platform& platform, CpuIsa needed);
+// Yes when `platform` is a CPU with AVX-512 and VNNI (vpdpbusd), BF16 or not: what the int8 tiles
+// of the avx512_vnni level need. CPUs with VNNI but no BF16 (Cascade Lake, Ice Lake) are at the
+// avx512 level and run them too.
+Verdict runs_with_vnni(const Platform& platform);
 
 // Calls body(tile, first_block, end_block) for every `width`-th tile of N (the first of the
 // `width` tiles one call computes, 1 or 2) and every chunk of up to `chunk_blocks` blocks of

@@ -154,7 +154,9 @@ class Int8DotKernel final : public Kernel {
         code_bits_(family == Family::w4a8_int && isa >= CpuIsa::avx512_vnni ? 4 : 8) {}
 
   const KernelInfo& info() const override { return info_; }
-  Verdict supported(const Platform& platform) const override { return runs_at(platform, isa_); }
+  Verdict supported(const Platform& platform) const override {
+    return isa_ == CpuIsa::avx512_vnni ? runs_with_vnni(platform) : runs_at(platform, isa_);
+  }
 
   Verdict can_implement(const LayerConfig& c) const override {
     if (c.part_k() > kMaxK)

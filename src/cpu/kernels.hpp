@@ -14,7 +14,8 @@ namespace qlinear::cpu {
 // products in fp32 (bf16 pairs in the _avx512_vnni and _amx tiles); tiles in
 // mixed_precision_<isa>.cpp
 std::shared_ptr<const Kernel> make_dequant_kernel(Family family, CpuIsa isa);
-// int8_scaled_mm_{scalar,avx2,avx512_vnni,amx}
+// int8_scaled_mm_{scalar,avx2,avx512_vnni,amx}; the _avx512_vnni tiles need VNNI, not BF16
+// (driver.hpp runs_with_vnni)
 std::shared_ptr<const Kernel> make_int8_scaled_mm_kernel(CpuIsa isa);
 // w4a8_int_{scalar,avx2,avx512_vnni,amx}: int4 weights (widened to int8 at load below the
 // _avx512_vnni level), then the int8_scaled_mm_<isa> tiles

@@ -236,6 +236,26 @@ TEST(CpuDecode, EveryE4m3WeightCodeIsExact) {
   EXPECT_GT(checked, 0);
 }
 
+// CPUs with AVX-512 VNNI but no BF16 (Cascade Lake, Ice Lake) are at the avx512 level: the int8
+// tiles (VNNI alone) run there and are chosen, the bf16 tiles do not; a named target (or a cap) at
+// avx512 has no VNNI.
+TEST(CpuPlatform, VnniWithoutBf16RunsTheInt8Tiles) {
+  Platform vnni_only = parse_target("cpu:avx512");
+  vnni_only.cpu.avx512_vnni = true;
+  EXPECT_TRUE(kernel_named("int8_scaled_mm_avx512_vnni").supported(vnni_only));
+  EXPECT_TRUE(kernel_named("w4a8_int_avx512_vnni").supported(vnni_only));
+  EXPECT_FALSE(kernel_named("mixed_precision_avx512_vnni").supported(vnni_only));
+  EXPECT_FALSE(kernel_named("w4a8_int_amx").supported(vnni_only));
+  EXPECT_EQ(Registry::global()
+                .choose(default_config(Family::w4a8_int, 256, 256), vnni_only)
+                .kernel->name(),
+            "w4a8_int_avx512_vnni");
+  const Verdict plain =
+      kernel_named("int8_scaled_mm_avx512_vnni").supported(parse_target("cpu:avx512"));
+  EXPECT_FALSE(plain);
+  EXPECT_NE(plain.reason().find("VNNI"), std::string::npos) << plain.reason();
+}
+
 // AMX kernels need a CPU with AMX tiles and the kernel's permission to use them.
 TEST(CpuPlatform, AmxAvailability) {
   const CpuFeatures& f = host_platform().cpu;
