@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "qlinear/kernel.hpp"
+#include "qlinear/tuning.hpp"
 
 namespace qlinear::bench {
 
@@ -114,6 +115,7 @@ struct Options {
   int64_t rotate_bytes = int64_t{1} << 30;
   std::string baseline;  // a peer name; empty: the first peer in the platform's list that applies
   uint64_t seed = 1;
+  bool peers = true;  // time the peers (false: the kernels alone)
 };
 
 struct Record {
@@ -146,6 +148,20 @@ struct Run {
 // Times every (config, M) for every peer that applies and every kernel asked for. Rows reach
 // `on_record` as they are measured (peers of a layer and M first, so each row is complete).
 Run run(const Options& options, const std::function<void(const Record&)>& on_record = {});
+
+// ---- tuning (`qlinear tune`)
+// Every kernel of the device's platform that can run each config of `options` — the reference,
+// composites and kernels that keep a dense copy of the weights aside — timed at every M of
+// `options` (no peers); a kernel slower than `prune_ratio` times the fastest at the smallest M is
+// not timed at the larger ones. The result: the fastest plan per config, with the times it was
+// chosen from, in a table for this device. `on_config` hears each config's plan as it is made.
+struct TuneOptions {
+  Options bench;
+  double prune_ratio = 4;
+};
+std::shared_ptr<TuningTable> tune(
+    const TuneOptions& options,
+    const std::function<void(const LayerConfig&, const TunedEntry&)>& on_config = {});
 
 // ---- tensor-parallel runs (`qlinear bench --tp-size S`)
 struct ParallelRecord {

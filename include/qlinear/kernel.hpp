@@ -4,6 +4,8 @@
 #pragma once
 
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -13,7 +15,8 @@
 
 namespace qlinear {
 
-// Yes, or no with a reason a person can act on ("group_size 96 not supported; supported: 32, 64, 128").
+// Yes, or no with a reason a person can act on ("group_size 96 not supported; supported: 32, 64,
+// 128").
 class Verdict {
  public:
   static Verdict yes() { return Verdict(); }
@@ -29,8 +32,11 @@ class Verdict {
   std::string reason_;
 };
 
-enum class Provider : uint8_t { reference, cpu, onednn, cuda, cublaslt, external };
+// `composite`: a plan of other kernels by token count (qlinear/composite.hpp).
+enum class Provider : uint8_t { reference, cpu, onednn, cuda, cublaslt, external, composite };
 std::string_view name(Provider provider);
+std::optional<Provider> parse_provider(std::string_view text);
+std::span<const Provider> all_providers();
 
 // The layer's tensors in the canonical decoded meaning, as checkpoint converters produce them
 // (shapes over the partition [N, K] of the config). Absent tensors are undefined views.
@@ -83,6 +89,9 @@ struct KernelInfo {
   std::string name;  // unique; also the name of the file that implements it
   Provider provider;
   Family family;
+  // Its prepared weights hold a dense bf16 copy of the layer (the emulation): fast at large M
+  // only by spending the memory quantization saves, so `qlinear tune` leaves it out of plans.
+  bool keeps_dense_copy = false;
 };
 
 class Kernel {
@@ -94,7 +103,8 @@ class Kernel {
 
   // Can this kernel run on the platform at all (ISA, compute capability, build)?
   virtual Verdict supported(const Platform& platform) const = 0;
-  // Can it implement this (valid) config? Every limit is stated with the value and what is accepted.
+  // Can it implement this (valid) config? Every limit is stated with the value and what is
+  // accepted.
   virtual Verdict can_implement(const LayerConfig& config) const = 0;
   // Re-lays the canonical weights out for this kernel on `device`. The inputs are validated
   // against the config before this is called and are never modified.
@@ -109,6 +119,12 @@ class Kernel {
   // sum_k |x̂[m,k]·ŵ[n,k]| + |bias[n]| (x̂, ŵ the reference's decoded operands). The default
   // allows fp32 accumulation and one rounding to the output type.
   virtual double tolerance(const LayerConfig& config) const;
+  // `prepared` (made by this kernel) as `other` would prepare the same weights, when `other` reads
+  // the same layout, so that the parts of a composite hold one copy; else null.
+  virtual std::shared_ptr<const PreparedWeights> weights_for(
+      const Kernel& other, const std::shared_ptr<const PreparedWeights>& prepared) const {
+    return &other == this ? prepared : nullptr;
+  }
 };
 
 // Unit roundoff (half an ulp, relative) of a float type: 2^-(mantissa_bits + 1).

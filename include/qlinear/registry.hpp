@@ -3,6 +3,7 @@
 // priority, reference last); kernels from outside the library join at run time.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -10,14 +11,26 @@
 #include <vector>
 
 #include "qlinear/kernel.hpp"
+#include "qlinear/tuning.hpp"
 
 namespace qlinear {
 
 struct ChooseOptions {
   std::string force;                  // a kernel name: choose it or fail with its reason
   std::vector<std::string> disabled;  // kernel names passed over
-  // Also pass over the kernels named in QLINEAR_DISABLED_KERNELS (comma separated).
+  // Providers to choose from, most preferred first (QLINEAR_PROVIDERS=cublaslt,cuda adds to them):
+  // kernels of other providers, and such parts of composites, are passed over, a composite ranking
+  // as its least preferred part; a layer none of them can run falls back to the priority list,
+  // and the choice notes it. Empty: the priority list.
+  std::vector<Provider> providers;
+  // Also pass over the kernels named in QLINEAR_DISABLED_KERNELS (comma separated), and read the
+  // tuning table QLINEAR_TUNING names (a file from `qlinear tune`).
   bool use_environment = true;
+  // Measured plans (qlinear/tuning.hpp), asked before the priority list: these tables first, then
+  // QLINEAR_TUNING's, then the ones shipped with the library (with use_shipped_tuning). The first
+  // table measured on this device that has the config decides, unless a kernel is forced.
+  std::vector<std::shared_ptr<const TuningTable>> tuning;
+  bool use_shipped_tuning = true;
 };
 
 struct Rejection {
@@ -26,11 +39,22 @@ struct Rejection {
 };
 
 struct Choice {
+  // The kernel chosen: one kernel, or a composite (qlinear/composite.hpp) of kernels by token
+  // count.
   const Kernel* kernel = nullptr;
   // Every kernel of the family ahead of the chosen one, or all of them when none fits, each with
-  // why it was passed over.
+  // why it was passed over; and the parts removed from the chosen composite, each with why.
   std::vector<Rejection> rejected;
   std::string platform;  // the platform chosen for, e.g. "cuda:sm_90a"
+  // A composite with parts removed (disabled), or a tuning table's plan, exists for this choice
+  // only: it is kept here.
+  std::shared_ptr<const Kernel> owned;
+  // Where the choice came from when not the priority list (a tuning table), and tables that were
+  // not used, with why.
+  std::vector<std::string> notes;
+
+  // The kernel that runs calls of m tokens: the chosen one, or the composite's part for m.
+  const Kernel& kernel_for(int64_t m) const;
 };
 
 enum class Placement : uint8_t {
@@ -57,13 +81,17 @@ class Registry {
 
   // The priority list of a platform kind (all families), in order.
   std::vector<const Kernel*> kernels(PlatformKind platform) const;
+  // A kernel of the platform's list by name, or null.
+  std::shared_ptr<const Kernel> find(std::string_view name, PlatformKind platform) const;
   // A kernel by name on any platform, or nullptr.
   const Kernel* find(std::string_view name) const;
 
   // The first kernel of the platform's list that implements `config`'s family, is not disabled,
-  // runs on `platform` and can implement `config`. Throws qlinear::Error when none fits, listing
-  // every kernel of the family with its reason; or when `options.force` names an unknown kernel
-  // or one that cannot run the config.
+  // runs on `platform` and can implement `config`. A composite loses its disabled parts (their
+  // calls go to the next part up, each removal listed in `rejected`; one part left is chosen
+  // alone) and must then run and implement the config with every part left. Throws qlinear::Error
+  // when none fits, listing every kernel of the family with its reason; or when `options.force`
+  // names an unknown kernel or one that cannot run the config.
   Choice choose(const LayerConfig& config, const Platform& platform,
                 const ChooseOptions& options = {}) const;
 
@@ -72,11 +100,18 @@ class Registry {
     std::shared_ptr<const Kernel> kernel;
     PlatformKind platform;
   };
+  // The first tuning table's plan for `config` on `platform` (ChooseOptions::tuning): true with
+  // `choice` filled in, or false with the tables that could not be used noted in it.
+  bool choose_tuned(const LayerConfig& config, const Platform& platform,
+                    const ChooseOptions& options,
+                    const std::function<bool(const Kernel&)>& is_disabled, Choice& choice) const;
+
   mutable std::mutex mutex_;
   std::vector<Entry> entries_;  // kept in priority order within each platform
 };
 
-// Formats a choice: the chosen kernel, then each rejection with its reason.
+// Formats a choice: the chosen kernel (a composite with each part's token range), then each
+// rejection with its reason.
 std::string describe(const Choice& choice);
 
 }  // namespace qlinear

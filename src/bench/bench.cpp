@@ -4,10 +4,12 @@
 #include <algorithm>
 #include <cmath>
 #include <mutex>
+#include <optional>
 #include <tuple>
 
 #include "bench/bench_list.hpp"
 #include "bench/median.hpp"
+#include "qlinear/composite.hpp"
 #include "qlinear/conformance.hpp"
 #include "qlinear/error.hpp"
 #include "qlinear/linear.hpp"
@@ -67,7 +69,12 @@ class KernelCase final : public PeerCase {
     return weight_bytes_ + storage_bytes(config_.act_type, m * config_.part_k()) +
            storage_bytes(config_.out_type, m * config_.part_n()) + bytes_of(bias_);
   }
-  std::string implementation(int64_t) const override { return ""; }
+  // The kernel that runs M tokens (a composite's part).
+  std::string implementation(int64_t m) const override {
+    const Kernel& kernel = linears_.front()->kernel();
+    const auto* plan = dynamic_cast<const CompositeKernel*>(&kernel);
+    return plan != nullptr ? plan->part_for(m).name() : kernel.name();
+  }
 
  private:
   LayerConfig config_;
@@ -207,7 +214,7 @@ Run run(const Options& o, const std::function<void(const Record&)>& on_record) {
     validate(config);
     // Peers that apply, the baseline first; then the kernels.
     std::vector<const Peer*> applicable;
-    for (const Peer* p : peers(platform.kind)) {
+    for (const Peer* p : o.peers ? peers(platform.kind) : std::vector<const Peer*>{}) {
       if (Verdict v = p->applies(config, platform); v) applicable.push_back(p);
     }
     std::string baseline = applicable.empty() ? "" : applicable.front()->name();
@@ -228,8 +235,19 @@ Run run(const Options& o, const std::function<void(const Record&)>& on_record) {
       result.notes.push_back(cat("nothing to time for ", config.describe()));
       continue;
     }
+    // With no kernel named, the default choice too (a tuned plan, a composite or one kernel, as
+    // a layer built without a kernel named gets it), as the row "default".
+    std::optional<Choice> default_choice;
+    if (o.kernels.empty() || (o.kernels.size() == 1 && o.kernels.front() == "all")) {
+      try {
+        default_choice = qlinear::Registry::global().choose(config, platform);
+      } catch (const Error& e) {
+        result.notes.push_back(cat("default choice for ", config.describe(), ": ", e.what()));
+      }
+    }
     const int64_t budget =
-        device->copy_budget_bytes() / static_cast<int64_t>(kernels.size() + applicable.size());
+        device->copy_budget_bytes() /
+        static_cast<int64_t>(kernels.size() + applicable.size() + (default_choice ? 1 : 0));
 
     const int64_t n = config.part_n(), k = config.part_k();
     const auto measured = [&](const std::string& peer) {
@@ -244,8 +262,15 @@ Run run(const Options& o, const std::function<void(const Record&)>& on_record) {
       if (!measured(p->name())) c.impl = p->prepare(config, c.copies, o.device);
       cases.push_back(std::move(c));
     }
-    if (!kernels.empty()) {
+    if (!kernels.empty() || default_choice) {
       const RandomLayer layer = make_random_layer(config, o.seed);
+      if (default_choice) {
+        Case c{"default", false, config.act_quant.value_or(config.act_type),
+               copies_for(o, canonical_weight_bytes(config), budget), nullptr};
+        c.impl = std::make_unique<KernelCase>(*default_choice->kernel, layer, c.copies, o.device,
+                                              o.seed);
+        cases.push_back(std::move(c));
+      }
       for (const Kernel* k : kernels) {
         // The reference keeps float64 weights (8 bytes each): timed on one copy.
         const int copies = k->info().provider == Provider::reference

@@ -2,6 +2,11 @@
 // kernels come last on the CPU. Moving a line is a performance claim: cite the `qlinear bench` run.
 #include "core/kernel_list.hpp"
 
+#include <map>
+
+#include "core/heuristics_cpu.hpp"
+#include "qlinear/composite.hpp"
+#include "qlinear/error.hpp"
 #include "qlinear/reference.hpp"
 #if defined(QLINEAR_CPU_X86)
 #include "cpu/kernels.hpp"
@@ -11,6 +16,7 @@
 #endif
 
 #if QLINEAR_WITH_CUDA
+#include "core/heuristics_cuda.hpp"
 #include "cublaslt/kernels.hpp"
 #include "cuda/emulation.hpp"
 #include "cuda/kernels.hpp"
@@ -22,88 +28,104 @@ std::vector<std::pair<PlatformKind, std::shared_ptr<const Kernel>>> built_in_ker
   using P = PlatformKind;
   std::vector<std::pair<PlatformKind, std::shared_ptr<const Kernel>>> list;
   // ---- cpu
-  // The _amx kernels first: from kAmxMinRows rows on they multiply on the AMX tile unit (8x the
-  // VNNI level's int8 and bf16 multiply-adds a cycle, src/bench/cpu_bench_device.cpp), below it
-  // they run the _avx512_vnni tiles. Not yet timed on an AMX machine (none since they exist).
+  // A composite plan first where the CPU has AMX: the _avx512_vnni kernel for a few rows, the
+  // _amx kernel (the tile unit: 8x the VNNI level's int8 and bf16 multiply-adds a cycle,
+  // src/bench/cpu_bench_device.cpp) from heuristics::cpu::kAmxMinRows rows on, on one copy of the
+  // packed weights. Not yet timed on an AMX machine (none since the kernels exist). Then each ISA
+  // level's kernel alone, best first.
 #if defined(QLINEAR_CPU_X86)
-  list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::mixed_precision, CpuIsa::amx));
-  list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::mixed_precision, CpuIsa::avx512_vnni));
-  list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::mixed_precision, CpuIsa::avx512));
-  list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::mixed_precision, CpuIsa::avx2));
-  list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::mixed_precision, CpuIsa::scalar));
-  list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::nvfp4_weight_only, CpuIsa::amx));
-  list.emplace_back(P::cpu,
-                    cpu::make_dequant_kernel(Family::nvfp4_weight_only, CpuIsa::avx512_vnni));
-  list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::nvfp4_weight_only, CpuIsa::avx512));
-  list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::nvfp4_weight_only, CpuIsa::avx2));
-  list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::nvfp4_weight_only, CpuIsa::scalar));
-  list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::mxfp8_weight_only, CpuIsa::amx));
-  list.emplace_back(P::cpu,
-                    cpu::make_dequant_kernel(Family::mxfp8_weight_only, CpuIsa::avx512_vnni));
-  list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::mxfp8_weight_only, CpuIsa::avx512));
-  list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::mxfp8_weight_only, CpuIsa::avx2));
-  list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::mxfp8_weight_only, CpuIsa::scalar));
-  list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::fp8_scaled_mm, CpuIsa::amx));
-  list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::fp8_scaled_mm, CpuIsa::avx512_vnni));
-  list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::fp8_scaled_mm, CpuIsa::avx512));
-  list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::fp8_scaled_mm, CpuIsa::avx2));
-  list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::fp8_scaled_mm, CpuIsa::scalar));
-  list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::fp8_block, CpuIsa::amx));
-  list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::fp8_block, CpuIsa::avx512_vnni));
-  list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::fp8_block, CpuIsa::avx512));
-  list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::fp8_block, CpuIsa::avx2));
-  list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::fp8_block, CpuIsa::scalar));
-  list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::nvfp4, CpuIsa::amx));
-  list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::nvfp4, CpuIsa::avx512_vnni));
-  list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::nvfp4, CpuIsa::avx512));
-  list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::nvfp4, CpuIsa::avx2));
-  list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::nvfp4, CpuIsa::scalar));
-  list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::mxfp8, CpuIsa::amx));
-  list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::mxfp8, CpuIsa::avx512_vnni));
-  list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::mxfp8, CpuIsa::avx512));
-  list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::mxfp8, CpuIsa::avx2));
-  list.emplace_back(P::cpu, cpu::make_dequant_kernel(Family::mxfp8, CpuIsa::scalar));
+  const auto cpu_plan = [&](Family family, std::shared_ptr<const Kernel> vnni,
+                            std::shared_ptr<const Kernel> amx) {
+    list.emplace_back(P::cpu, std::make_shared<CompositeKernel>(
+                                  cat(name(family), "_amx_by_tokens"),
+                                  std::vector<PlanPart>{{vnni, heuristics::cpu::kAmxMinRows - 1},
+                                                        {amx, kNoTokenLimit}}));
+  };
+  for (Family family :
+       {Family::mixed_precision, Family::nvfp4_weight_only, Family::mxfp8_weight_only,
+        Family::fp8_scaled_mm, Family::fp8_block, Family::nvfp4, Family::mxfp8}) {
+    const auto amx = cpu::make_dequant_kernel(family, CpuIsa::amx);
+    const auto vnni = cpu::make_dequant_kernel(family, CpuIsa::avx512_vnni);
+    cpu_plan(family, vnni, amx);
+    list.emplace_back(P::cpu, amx);
+    list.emplace_back(P::cpu, vnni);
+    list.emplace_back(P::cpu, cpu::make_dequant_kernel(family, CpuIsa::avx512));
+    list.emplace_back(P::cpu, cpu::make_dequant_kernel(family, CpuIsa::avx2));
+    list.emplace_back(P::cpu, cpu::make_dequant_kernel(family, CpuIsa::scalar));
+  }
 #endif
 #if QLINEAR_WITH_ONEDNN
   // int8 W8A8: oneDNN ahead of qlinear's VNNI tile, 1.17x at M = 64 and 1.26-1.36x at M = 256,
   // even at M = 1 (bench/results/2026-11-25-cpu-epyc-int8-order-quiet.json). Static activation
-  // scales: one fused oneDNN call; everything else: int32 out + own epilogue.
+  // scales: one fused oneDNN call; everything else: int32 out + own epilogue. oneDNN's int8 matmul
+  // takes AMX itself where the CPU has it: it stays ahead of the AMX plan.
   list.emplace_back(P::cpu, onednn::make_int8_const_scales());
   list.emplace_back(P::cpu, onednn::make_int8_s32_epilogue());
 #endif
 #if defined(QLINEAR_CPU_X86)
-  // oneDNN's int8 matmul takes AMX itself where the CPU has it: it stays ahead.
-  list.emplace_back(P::cpu, cpu::make_int8_scaled_mm_kernel(CpuIsa::amx));
-  list.emplace_back(P::cpu, cpu::make_int8_scaled_mm_kernel(CpuIsa::avx512_vnni));
-  list.emplace_back(P::cpu, cpu::make_int8_scaled_mm_kernel(CpuIsa::avx2));
-  list.emplace_back(P::cpu, cpu::make_int8_scaled_mm_kernel(CpuIsa::scalar));
-  list.emplace_back(P::cpu, cpu::make_w4a8_int_kernel(CpuIsa::amx));
-  list.emplace_back(P::cpu, cpu::make_w4a8_int_kernel(CpuIsa::avx512_vnni));
-  list.emplace_back(P::cpu, cpu::make_w4a8_int_kernel(CpuIsa::avx2));
-  list.emplace_back(P::cpu, cpu::make_w4a8_int_kernel(CpuIsa::scalar));
+  for (Family family : {Family::int8_scaled_mm, Family::w4a8_int}) {
+    const auto make = family == Family::int8_scaled_mm ? cpu::make_int8_scaled_mm_kernel
+                                                       : cpu::make_w4a8_int_kernel;
+    const auto amx = make(CpuIsa::amx);
+    const auto vnni = make(CpuIsa::avx512_vnni);
+    cpu_plan(family, vnni, amx);
+    list.emplace_back(P::cpu, amx);
+    list.emplace_back(P::cpu, vnni);
+    list.emplace_back(P::cpu, make(CpuIsa::avx2));
+    list.emplace_back(P::cpu, make(CpuIsa::scalar));
+  }
 #endif
   for (Family family : all_families()) list.emplace_back(P::cpu, reference::make_kernel(family));
 #if QLINEAR_WITH_CUDA
   // ---- cuda
-  list.emplace_back(P::cuda, cuda::make_w4a16_mma_sm80());
-  list.emplace_back(P::cuda, cuda::make_fp8_scaled_mm_sm90());
-  list.emplace_back(P::cuda, cuda::make_fp8_block_sm90());
-  list.emplace_back(P::cuda, cuda::make_int8_scaled_mm_sm90());
-  list.emplace_back(P::cuda, cublaslt::make_fp8_scaled_mm());
-  list.emplace_back(P::cuda, cublaslt::make_fp8_block());
-  list.emplace_back(P::cuda, cublaslt::make_int8_scaled_mm());
-  // The emulation of every family: runs everything, fastest at nothing; last but for the kernels
-  // that wait below.
-  for (Family family : all_families()) list.emplace_back(P::cuda, cuda::make_emulation(family));
-  // Registered after the emulation until a device run passes their tests and `qlinear bench`
-  // measures them: forceable by name, run by `qlinear check` and the gpu tests, never chosen yet.
-  list.emplace_back(P::cuda, cuda::make_w8a16_mma_sm80());
-  list.emplace_back(P::cuda, cuda::make_mxfp8_weight_only_mma_sm80());
-  list.emplace_back(P::cuda, cuda::make_nvfp4_weight_only_mma_sm80());
-  list.emplace_back(P::cuda, cuda::make_w4a8_int_mma_sm80());
-  list.emplace_back(P::cuda, cuda::make_dequant_gemm_mixed_precision());
-  list.emplace_back(P::cuda, cuda::make_dequant_gemm_nvfp4_weight_only());
-  list.emplace_back(P::cuda, cuda::make_dequant_gemm_mxfp8_weight_only());
+  namespace H = heuristics::cuda;
+  const auto w4a16_mma = cuda::make_w4a16_mma_sm80();
+  const auto w8a16_mma = cuda::make_w8a16_mma_sm80();
+  const auto nvfp4_weight_only_mma = cuda::make_nvfp4_weight_only_mma_sm80();
+  const auto mxfp8_weight_only_mma = cuda::make_mxfp8_weight_only_mma_sm80();
+  const auto w4a8_int_mma = cuda::make_w4a8_int_mma_sm80();
+  const auto dequant_gemm_mixed_precision = cuda::make_dequant_gemm_mixed_precision();
+  const auto dequant_gemm_nvfp4_weight_only = cuda::make_dequant_gemm_nvfp4_weight_only();
+  const auto dequant_gemm_mxfp8_weight_only = cuda::make_dequant_gemm_mxfp8_weight_only();
+  const auto fp8_scaled_mm_sm90 = cuda::make_fp8_scaled_mm_sm90();
+  const auto fp8_block_sm90 = cuda::make_fp8_block_sm90();
+  const auto int8_scaled_mm_sm90 = cuda::make_int8_scaled_mm_sm90();
+  const auto cublaslt_fp8_scaled_mm = cublaslt::make_fp8_scaled_mm();
+  const auto cublaslt_fp8_block = cublaslt::make_fp8_block();
+  const auto cublaslt_int8_scaled_mm = cublaslt::make_int8_scaled_mm();
+  std::map<Family, std::shared_ptr<const Kernel>> emulation;
+  for (Family family : all_families()) emulation[family] = cuda::make_emulation(family);
+  // The composite plans first: each part runs the calls of its token range (the limits and the
+  // runs that set them: src/core/heuristics_cuda.hpp).
+  const auto plan = [&](const char* name, std::vector<PlanPart> parts) {
+    list.emplace_back(P::cuda, std::make_shared<CompositeKernel>(name, std::move(parts)));
+  };
+  plan("w4a16_by_tokens",
+       {{w4a16_mma, H::kW4a16MmaSm80MaxM}, {dequant_gemm_mixed_precision, kNoTokenLimit}});
+  plan("w8a16_by_tokens",
+       {{w8a16_mma, H::kW8a16MmaSm80MaxM}, {dequant_gemm_mixed_precision, kNoTokenLimit}});
+  plan("nvfp4_weight_only_by_tokens", {{nvfp4_weight_only_mma, H::kNvfp4WeightOnlyMmaSm80MaxM},
+                                       {dequant_gemm_nvfp4_weight_only, kNoTokenLimit}});
+  plan("mxfp8_weight_only_by_tokens", {{mxfp8_weight_only_mma, H::kMxfp8WeightOnlyMmaSm80MaxM},
+                                       {dequant_gemm_mxfp8_weight_only, kNoTokenLimit}});
+  plan("w4a8_int_by_tokens",
+       {{w4a8_int_mma, H::kW4a8IntMmaSm80MaxM}, {emulation[Family::w4a8_int], kNoTokenLimit}});
+  plan("fp8_scaled_mm_by_tokens",
+       {{fp8_scaled_mm_sm90, H::kFp8ScaledMmSm90MaxM}, {cublaslt_fp8_scaled_mm, kNoTokenLimit}});
+  plan("fp8_block_by_tokens",
+       {{fp8_block_sm90, H::kFp8BlockSm90MaxM}, {cublaslt_fp8_block, kNoTokenLimit}});
+  plan("int8_scaled_mm_by_tokens",
+       {{int8_scaled_mm_sm90, H::kInt8ScaledMmSm90MaxM}, {cublaslt_int8_scaled_mm, kNoTokenLimit}});
+  // Then every kernel alone, for the configs a plan's part refuses and to be forced by name.
+  for (const auto& kernel :
+       {w4a16_mma, w8a16_mma, nvfp4_weight_only_mma, mxfp8_weight_only_mma, w4a8_int_mma,
+        fp8_scaled_mm_sm90, fp8_block_sm90, int8_scaled_mm_sm90, cublaslt_fp8_scaled_mm,
+        cublaslt_fp8_block, cublaslt_int8_scaled_mm, dequant_gemm_mixed_precision,
+        dequant_gemm_nvfp4_weight_only, dequant_gemm_mxfp8_weight_only})
+    list.emplace_back(P::cuda, kernel);
+  // The emulation of every family: runs everything, fastest at nothing, and keeps a bf16 copy of
+  // the weights (four times an int4 layer's bytes): last.
+  for (Family family : all_families()) list.emplace_back(P::cuda, emulation[family]);
 #endif
   return list;
 }

@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "core/kernel_list.hpp"
+#include "qlinear/composite.hpp"
 #include "qlinear/error.hpp"
 
 namespace qlinear {
@@ -28,6 +29,31 @@ std::string known_names(auto all, auto name_of) {
   std::string text;
   for (const auto& item : all) text += cat(text.empty() ? "" : ", ", name_of(item));
   return text;
+}
+
+// A table selection asks; `shipped` ones measured on other devices pass silently.
+struct TableToAsk {
+  std::shared_ptr<const TuningTable> table;
+  bool shipped = false;
+};
+
+// The tables selection asks, in order (ChooseOptions::tuning); QLINEAR_TUNING's that cannot be
+// read is noted in the choice and skipped.
+std::vector<TableToAsk> tables_to_ask(const ChooseOptions& options,
+                                      std::vector<std::string>& notes) {
+  std::vector<TableToAsk> tables;
+  for (const auto& t : options.tuning) tables.push_back({t, false});
+  if (options.use_environment)
+    if (const char* path = std::getenv("QLINEAR_TUNING"); path != nullptr && *path != '\0') {
+      try {
+        tables.push_back({TuningTable::load(path), false});
+      } catch (const Error& e) {
+        notes.push_back(cat(e.what(), " (QLINEAR_TUNING): ignored"));
+      }
+    }
+  if (options.use_shipped_tuning)
+    for (const auto& t : shipped_tuning_tables()) tables.push_back({t, true});
+  return tables;
 }
 
 }  // namespace
@@ -70,8 +96,8 @@ void Registry::register_kernel(std::shared_ptr<const Kernel> kernel, std::string
   const auto fam = parse_family(family);
   require(fam.has_value(), "register_kernel '", kernel->name(), "': unknown family '", family,
           "'; known: ", known_names(all_families(), [](Family f) { return name(f); }));
-  require(*fam == kernel->family(), "register_kernel '", kernel->name(), "': registered for family ",
-          family, " but implements ", name(kernel->family()));
+  require(*fam == kernel->family(), "register_kernel '", kernel->name(),
+          "': registered for family ", family, " but implements ", name(kernel->family()));
   register_kernel(std::move(kernel), *kind, placement);
 }
 
@@ -81,6 +107,13 @@ std::vector<const Kernel*> Registry::kernels(PlatformKind platform) const {
   for (const auto& e : entries_)
     if (e.platform == platform) list.push_back(e.kernel.get());
   return list;
+}
+
+std::shared_ptr<const Kernel> Registry::find(std::string_view name, PlatformKind platform) const {
+  std::lock_guard lock(mutex_);
+  for (const auto& e : entries_)
+    if (e.platform == platform && e.kernel->name() == name) return e.kernel;
+  return nullptr;
 }
 
 const Kernel* Registry::find(std::string_view name) const {
@@ -102,46 +135,201 @@ Choice Registry::choose(const LayerConfig& config, const Platform& platform,
     const Kernel* forced = find(options.force);
     require(forced != nullptr, "forced kernel '", options.force,
             "' is not registered; see `qlinear kernels`");
-    require(forced->family() == config.family, "forced kernel '", options.force,
-            "' implements ", name(forced->family()), ", not ", name(config.family));
+    require(forced->family() == config.family, "forced kernel '", options.force, "' implements ",
+            name(forced->family()), ", not ", name(config.family));
   }
 
+  const auto is_disabled = [&](const Kernel& k) {
+    return std::find(disabled.begin(), disabled.end(), k.name()) != disabled.end();
+  };
   Choice choice;
   choice.platform = platform.str();
-  for (const Kernel* kernel : kernels(platform.kind)) {
-    if (kernel->family() != config.family) continue;
-    const auto reject = [&](std::string reason) {
-      choice.rejected.push_back({kernel->name(), std::move(reason)});
-    };
-    if (!options.force.empty() && kernel->name() != options.force) {
-      reject(cat("not the forced kernel (", options.force, ")"));
-      continue;
-    }
-    if (std::find(disabled.begin(), disabled.end(), kernel->name()) != disabled.end()) {
-      reject("disabled (QLINEAR_DISABLED_KERNELS or options)");
-      continue;
-    }
-    if (Verdict v = kernel->supported(platform); !v) {
-      reject(cat("does not run on ", platform.str(), ": ", v.reason()));
-      continue;
-    }
-    if (Verdict v = kernel->can_implement(config); !v) {
-      reject(v.reason());
-      continue;
-    }
-    choice.kernel = kernel;
+  std::vector<Provider> preferred = options.providers;
+  if (options.use_environment)
+    if (const char* env = std::getenv("QLINEAR_PROVIDERS"))
+      for (const std::string& n : split_names(env)) {
+        const auto p = parse_provider(n);
+        require(p.has_value(), "QLINEAR_PROVIDERS: unknown provider '", n,
+                "'; known: ", known_names(all_providers(), [](Provider x) { return name(x); }));
+        preferred.push_back(*p);
+      }
+  // A tuning table measured every kernel; with providers preferred, the lists decide.
+  if (options.force.empty() && preferred.empty() &&
+      choose_tuned(config, platform, options, is_disabled, choice))
     return choice;
+  // Why a kernel (or a composite's part) is left out of a pass: disabled, or, in the pass over the
+  // preferred providers, of another provider.
+  const auto excluded = [&](const Kernel& k, bool preferred_only) -> std::string {
+    if (is_disabled(k)) return "disabled (QLINEAR_DISABLED_KERNELS or options)";
+    const Provider p = k.info().provider;
+    if (preferred_only && p != Provider::composite &&
+        std::find(preferred.begin(), preferred.end(), p) == preferred.end())
+      return cat("provider ", name(p), " is not preferred (QLINEAR_PROVIDERS or options: ",
+                 known_names(preferred, [](Provider x) { return name(x); }), ")");
+    return "";
+  };
+  // A pass over the family's kernels: in list order, or by provider preference (the rank of a
+  // composite is that of its least preferred part left).
+  const auto pass = [&](bool preferred_only) {
+    std::vector<Rejection> rejected;
+    std::vector<std::pair<size_t, const Kernel*>> order;
+    for (const Kernel* kernel : kernels(platform.kind))
+      if (kernel->family() == config.family) order.emplace_back(0, kernel);
+    for (auto& [rank, kernel] : order) {
+      if (!preferred_only) break;
+      const auto rank_of = [&](const Kernel& k) {
+        return static_cast<size_t>(
+            std::find(preferred.begin(), preferred.end(), k.info().provider) - preferred.begin());
+      };
+      if (const auto* plan = dynamic_cast<const CompositeKernel*>(kernel)) {
+        for (const PlanPart& part : plan->parts())
+          if (excluded(*part.kernel, true).empty()) rank = std::max(rank, rank_of(*part.kernel));
+      } else {
+        rank = rank_of(*kernel);
+      }
+    }
+    std::stable_sort(order.begin(), order.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (const auto& [rank, kernel] : order) {
+      const auto reject = [&](std::string reason) {
+        rejected.push_back({kernel->name(), std::move(reason)});
+      };
+      if (!options.force.empty() && kernel->name() != options.force) {
+        reject(cat("not the forced kernel (", options.force, ")"));
+        continue;
+      }
+      if (std::string why = excluded(*kernel, preferred_only); !why.empty()) {
+        reject(std::move(why));
+        continue;
+      }
+      const Kernel* candidate = kernel;
+      std::shared_ptr<const Kernel> reduced;
+      std::vector<Rejection> removed;
+      if (const auto* plan = dynamic_cast<const CompositeKernel*>(kernel)) {
+        auto kept = plan->keeping([&](const Kernel& part) {
+          std::string why = excluded(part, preferred_only);
+          if (why.empty()) return true;
+          removed.push_back({part.name(), cat(why, ": removed from ", plan->name(),
+                                              ", its calls go to the next part")});
+          return false;
+        });
+        if (!kept) {
+          reject("every part is disabled or of a provider not preferred");
+          continue;
+        }
+        if (!removed.empty()) {
+          candidate = kept->parts().size() == 1 ? kept->parts().front().kernel.get() : kept.get();
+          reduced = std::move(kept);
+        }
+      }
+      if (Verdict v = candidate->supported(platform); !v) {
+        reject(cat("does not run on ", platform.str(), ": ", v.reason()));
+        continue;
+      }
+      if (Verdict v = candidate->can_implement(config); !v) {
+        reject(v.reason());
+        continue;
+      }
+      choice.kernel = candidate;
+      choice.owned = std::move(reduced);
+      for (auto& r : removed) rejected.push_back(std::move(r));
+      break;
+    }
+    choice.rejected = std::move(rejected);
+    return choice.kernel != nullptr;
+  };
+  if (!preferred.empty() && options.force.empty()) {
+    if (pass(true)) return choice;
+    choice.notes.push_back(cat("no kernel of the preferred providers (",
+                               known_names(preferred, [](Provider x) { return name(x); }),
+                               ") can run this layer: the priority list decides"));
   }
-  std::string message = cat("no kernel can run ", config.describe(), " on ", platform.str(),
-                            choice.rejected.empty() ? " (no kernel of this family is registered for it)" : ":");
+  if (pass(false)) return choice;
+  std::string message =
+      cat("no kernel can run ", config.describe(), " on ", platform.str(),
+          choice.rejected.empty() ? " (no kernel of this family is registered for it)" : ":");
   for (const auto& r : choice.rejected) message += cat("\n  ", r.kernel, ": ", r.reason);
   throw Error(message);
 }
 
+bool Registry::choose_tuned(const LayerConfig& config, const Platform& platform,
+                            const ChooseOptions& options,
+                            const std::function<bool(const Kernel&)>& is_disabled,
+                            Choice& choice) const {
+  const TunedDevice here = tuned_device(platform);
+  for (const auto& [table_ptr, shipped] : tables_to_ask(options, choice.notes)) {
+    const TuningTable& table = *table_ptr;
+    if (table.device() != here) {
+      if (!shipped)
+        choice.notes.push_back(cat("tuning table ", table.source(), ": measured on ",
+                                   describe(table.device()), ", not on this device (",
+                                   describe(here), "): ignored"));
+      continue;
+    }
+    const TunedEntry* entry = table.find(config);
+    if (entry == nullptr) continue;
+    // The plan as measured, less its disabled kernels; any other problem voids the entry.
+    std::vector<PlanPart> parts;
+    std::vector<Rejection> removed;
+    std::string problem;
+    for (size_t i = 0; i < entry->plan.size() && problem.empty(); ++i) {
+      const TunedPart& part = entry->plan[i];
+      const auto kernel = find(part.kernel, platform.kind);
+      const int64_t max_m = i + 1 == entry->plan.size() ? kNoTokenLimit : part.max_m;
+      if (kernel == nullptr)
+        problem = cat("names kernel ", part.kernel, ", which is not registered for ",
+                      name(platform.kind));
+      else if (kernel->family() != config.family)
+        problem = cat("names kernel ", part.kernel, ", which implements ", name(kernel->family()),
+                      ", not ", name(config.family));
+      else if (is_disabled(*kernel))
+        removed.push_back({part.kernel,
+                           "disabled (QLINEAR_DISABLED_KERNELS or options): removed "
+                           "from the tuned plan, its calls go to the next part"});
+      else if (Verdict v = kernel->supported(platform); !v)
+        problem =
+            cat("kernel ", part.kernel, " does not run on ", platform.str(), ": ", v.reason());
+      else if (Verdict v = kernel->can_implement(config); !v)
+        problem =
+            cat("kernel ", part.kernel, " cannot implement ", config.describe(), ": ", v.reason());
+      else
+        parts.push_back({kernel, max_m});
+    }
+    if (problem.empty() && parts.empty()) problem = "every kernel of its plan is disabled";
+    if (!problem.empty()) {
+      choice.notes.push_back(cat("tuning table ", table.source(), ": the entry for this layer ",
+                                 problem, ": ignored; the priority list decides"));
+      continue;
+    }
+    parts.back().max_m = kNoTokenLimit;
+    if (parts.size() == 1) {
+      choice.kernel = parts.front().kernel.get();
+    } else {
+      auto plan = std::make_shared<CompositeKernel>(cat("tuned_", name(config.family)), parts);
+      choice.kernel = plan.get();
+      choice.owned = std::move(plan);
+    }
+    choice.rejected = std::move(removed);
+    choice.notes.push_back(cat("the plan measured by tuning table ", table.source(),
+                               table.note().empty() ? "" : cat(" (", table.note(), ")")));
+    return true;
+  }
+  return false;
+}
+
+const Kernel& Choice::kernel_for(int64_t m) const {
+  require(kernel != nullptr, "Choice::kernel_for: no kernel was chosen");
+  if (const auto* plan = dynamic_cast<const CompositeKernel*>(kernel)) return plan->part_for(m);
+  return *kernel;
+}
+
 std::string describe(const Choice& choice) {
-  std::string text = cat("chosen: ", choice.kernel ? choice.kernel->name() : "(none)", " on ",
-                         choice.platform);
+  std::string text =
+      cat("chosen: ", choice.kernel ? choice.kernel->name() : "(none)", " on ", choice.platform);
+  if (const auto* plan = dynamic_cast<const CompositeKernel*>(choice.kernel))
+    text += cat(", by tokens:\n", describe_plan(*plan, "    "));
   for (const auto& r : choice.rejected) text += cat("\n  passed over ", r.kernel, ": ", r.reason);
+  for (const auto& n : choice.notes) text += cat("\n  note: ", n);
   return text;
 }
 

@@ -13,11 +13,6 @@ namespace qlinear::cpu {
 // to a multiple of this with zero activations.
 inline constexpr int kAmxRowBlock = 32;
 
-// Calls with fewer rows run the _avx512_vnni tiles on the same packed weights: there the layer
-// streams its weights (the VNNI tiles prefetch them), and a 16-row tile instruction would spend
-// most of its work on padding rows.
-inline constexpr int64_t kAmxMinRows = 16;
-
 // The _amx kernels pad each weight segment (a run of K positions with one scale) to a multiple
 // of 16 positions, so that a tile's K step (up to 64 int8 or 32 bf16 positions) divides every
 // segment; a single segment (per-channel scales) is padded to the full step.

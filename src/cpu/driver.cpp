@@ -16,6 +16,15 @@ Verdict runs_at(const Platform& platform, CpuIsa needed) {
   return Verdict::yes();
 }
 
+std::shared_ptr<const PreparedWeights> amx_weights_for(
+    const Kernel& amx, const Kernel& other,
+    const std::shared_ptr<const PreparedWeights>& prepared) {
+  const bool vnni_of_family =
+      other.info().provider == Provider::cpu &&
+      other.name() == cat(name(amx.family()), "_", name(CpuIsa::avx512_vnni));
+  return &other == &amx || vnni_of_family ? prepared : nullptr;
+}
+
 Verdict runs_with_vnni(const Platform& platform) {
   if (platform.kind != PlatformKind::cpu) return Verdict::no("runs on the CPU only");
   if (platform.cpu.isa >= CpuIsa::avx512_vnni ||

@@ -19,6 +19,12 @@ Verdict runs_at(const Platform& platform, CpuIsa needed);
 // avx512 level and run them too.
 Verdict runs_with_vnni(const Platform& platform);
 
+// For an _amx kernel: its prepared weights serve the family's _avx512_vnni kernel too (its
+// segments, padded for the AMX tiles' K step, are whole steps of the VNNI tiles), so that a
+// composite plan of both holds one copy; else null (or `prepared` itself for `amx`).
+std::shared_ptr<const PreparedWeights> amx_weights_for(
+    const Kernel& amx, const Kernel& other, const std::shared_ptr<const PreparedWeights>& prepared);
+
 // Calls body(tile, first_block, end_block) for every `width`-th tile of N (the first of the
 // `width` tiles one call computes, 1 or 2) and every chunk of up to `chunk_blocks` blocks of
 // kBlockRows rows: chunk after chunk, so that a chunk of x stays in cache while every tile (spread

@@ -6,13 +6,12 @@
 //   y[m, n] = s_x[m] · Σ_segments s_w[n, seg] · (Σ_k (q[m,k] - z[m]) · w[n,k])  (+ bias[n])
 //
 // Work partition as in mixed_precision.cpp: blocks of 8 rows in chunks kept in cache, tiles of 16
-// columns spread over the cores. The _amx kernels run the _avx512_vnni tiles on calls of fewer
-// than kAmxMinRows rows and their AMX tiles, which read x row-major, from there on
-// (amx_layout.hpp).
+// columns spread over the cores. The _amx kernels run their AMX tiles, which read x row-major
+// (amx_layout.hpp), at every M; their packing serves the _avx512_vnni tiles too, so the composite
+// plans that run the VNNI kernel for a few rows share it (weights_for).
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <optional>
 #include <vector>
 
 #include "cpu/amx_layout.hpp"
@@ -143,13 +142,12 @@ struct Int8Tiles {
 
 class Int8DotKernel final : public Kernel {
  public:
-  // `isa`: the level the kernel needs; `amx`: the tiles for calls of kAmxMinRows rows and more.
+  // `isa`: the level the kernel needs (the _amx_model kernels: avx512_vnni, with AMX tiles).
   Int8DotKernel(Family family, CpuIsa isa, std::string name, Int8Tiles tiles,
-                ActivationFns activation, std::optional<Int8Tiles> amx = std::nullopt)
+                ActivationFns activation)
       : info_{std::move(name), Provider::cpu, family},
         isa_(isa),
         tiles_(tiles),
-        amx_(amx),
         activation_(activation),
         code_bits_(family == Family::w4a8_int && isa >= CpuIsa::avx512_vnni ? 4 : 8) {}
 
@@ -172,7 +170,7 @@ class Int8DotKernel final : public Kernel {
     const int64_t n = c.part_n(), k = c.part_k();
     const int64_t group = c.weight_scale == Granularity::per_group ? c.group_size : k;
     // The _amx tiles step through K up to 64 positions at a time (amx_layout.hpp).
-    const int64_t align = amx_ && group == k ? kAmxInt8KStep : kInt8SegmentAlign;
+    const int64_t align = tiles_.row_major_x && group == k ? kAmxInt8KStep : kInt8SegmentAlign;
     for (int64_t k0 = 0; k0 < k; k0 += group) {
       const int64_t padded = (group + align - 1) / align * align;
       p->runs.push_back({k0, p->padded_k, std::min(group, k - k0)});
@@ -229,7 +227,7 @@ class Int8DotKernel final : public Kernel {
     const auto& p = static_cast<const Packed&>(prepared);
     const int64_t m = x.rows();
     const int64_t kp = p.padded_k;
-    const Int8Tiles& tiles = amx_ && m >= kAmxMinRows ? *amx_ : tiles_;
+    const Int8Tiles& tiles = tiles_;
     const QuantizedX q = quantize(p, x, activation_, tiles.row_major_x);
     const int64_t blocks = (m + kBlockRows - 1) / kBlockRows;
     Int8TileArgs a{};
@@ -267,10 +265,15 @@ class Int8DotKernel final : public Kernel {
   }
 
  private:
+  std::shared_ptr<const PreparedWeights> weights_for(
+      const Kernel& other, const std::shared_ptr<const PreparedWeights>& prepared) const override {
+    return tiles_.row_major_x ? amx_weights_for(*this, other, prepared)
+                              : Kernel::weights_for(other, prepared);
+  }
+
   KernelInfo info_;
   CpuIsa isa_;
   Int8Tiles tiles_;
-  std::optional<Int8Tiles> amx_;
   ActivationFns activation_;
   int code_bits_;  // 4: int4 weights stay nibbles (the VNNI tile widens them in registers)
 };
@@ -292,9 +295,9 @@ std::shared_ptr<const Kernel> make_kernel(Family family, CpuIsa isa) {
       return std::make_shared<Int8DotKernel>(family, isa, kernel_name, kVnniTiles,
                                              kAvx512Activations);
     case CpuIsa::amx:
-      return std::make_shared<Int8DotKernel>(family, isa, kernel_name, kVnniTiles,
-                                             kAvx512Activations,
-                                             Int8Tiles{int8_tile_amx, int8_tile_pair_amx, true});
+      return std::make_shared<Int8DotKernel>(family, isa, kernel_name,
+                                             Int8Tiles{int8_tile_amx, int8_tile_pair_amx, true},
+                                             kAvx512Activations);
     case CpuIsa::avx512:
       break;
   }
@@ -305,8 +308,8 @@ std::shared_ptr<const Kernel> make_kernel(Family family, CpuIsa isa) {
 
 std::shared_ptr<const Kernel> make_int8_amx_model_kernel(Family family) {
   return std::make_shared<Int8DotKernel>(
-      family, CpuIsa::avx512_vnni, cat(name(family), "_amx_model"), kVnniTiles, kAvx512Activations,
-      Int8Tiles{int8_tile_amx_model, int8_tile_pair_amx_model, true});
+      family, CpuIsa::avx512_vnni, cat(name(family), "_amx_model"),
+      Int8Tiles{int8_tile_amx_model, int8_tile_pair_amx_model, true}, kAvx512Activations);
 }
 
 std::shared_ptr<const Kernel> make_int8_scaled_mm_kernel(CpuIsa isa) {

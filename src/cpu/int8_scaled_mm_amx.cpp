@@ -1,4 +1,4 @@
-// The int8 dot-product tile with AMX (tdpbusd), for calls of kAmxMinRows rows and more: one tile
+// The int8 dot-product tile with AMX (tdpbusd), at every M (rows padded to 32): one tile
 // or a pair of adjacent tiles (16 or 32 columns) over a chunk of rows, taken in row blocks of 32
 // by the register block of amx_tiles.hpp (2 x 2 C tiles over two A tiles of x rows and a B tile
 // per column tile).

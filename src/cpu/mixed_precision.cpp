@@ -18,13 +18,13 @@
 // Segments (see mixed_precision_tile.hpp) carry act order: K is permuted once at load so that each
 // g_idx group is contiguous, and x is gathered through the same permutation on every call.
 //
-// The _amx kernels run the _avx512_vnni tiles on calls of fewer than kAmxMinRows rows and their
-// AMX tiles, which read x row-major, from there on (amx_layout.hpp).
+// The _amx kernels run their AMX tiles, which read x row-major (amx_layout.hpp), at every M; their
+// packing (segments padded for the tile's K step) serves the _avx512_vnni tiles too, so the
+// composite plans that run the VNNI kernel for a few rows share it (weights_for).
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstring>
-#include <optional>
 #include <vector>
 
 #include "cpu/amx_layout.hpp"
@@ -163,13 +163,11 @@ struct MixedTiles {
 
 class DequantKernel final : public Kernel {
  public:
-  // `isa`: the level the kernel needs; `amx`: the tiles for calls of kAmxMinRows rows and more.
-  DequantKernel(Family family, CpuIsa isa, std::string name, MixedTiles tiles,
-                std::optional<MixedTiles> amx = std::nullopt)
+  // `isa`: the level the kernel needs (the _amx_model kernels: avx512_vnni, with AMX tiles).
+  DequantKernel(Family family, CpuIsa isa, std::string name, MixedTiles tiles)
       : info_{std::move(name), Provider::cpu, family},
         isa_(isa),
         tiles_(tiles),
-        amx_(amx),
         bf16_x_(isa >= CpuIsa::avx512_vnni) {}
 
   const KernelInfo& info() const override { return info_; }
@@ -206,7 +204,7 @@ class DequantKernel final : public Kernel {
 
     const std::vector<Segment> segments = segments_of(c, w);
     // The _amx tiles step through K 16 or 32 positions at a time (amx_layout.hpp).
-    const int64_t align = !amx_                 ? kSegmentAlign
+    const int64_t align = !tiles_.row_major_x   ? kSegmentAlign
                           : segments.size() > 1 ? kAmxSegmentAlign
                                                 : kAmxBf16KStep;
     for (const Segment& s : segments) {
@@ -268,8 +266,7 @@ class DequantKernel final : public Kernel {
     const auto segments = static_cast<int64_t>(p.segment_lengths.size());
     const bool quantized = c.act_quant.has_value();
     const bool group_scales = quantized && c.act_scale == Granularity::per_group;
-    const bool amx = amx_ && m >= kAmxMinRows;
-    const MixedTiles& tiles = amx ? *amx_ : tiles_;
+    const MixedTiles& tiles = tiles_;
 
     // x (quantized to code values where the family says so) in segment order, padded with zeros,
     // as the tiles read it (see MixedTileArgs::x): in blocks of 8 rows interleaved, or row-major
@@ -387,10 +384,15 @@ class DequantKernel final : public Kernel {
     return amax > 0 ? amax / 448.f : 1.f;
   }
 
+  std::shared_ptr<const PreparedWeights> weights_for(
+      const Kernel& other, const std::shared_ptr<const PreparedWeights>& prepared) const override {
+    return tiles_.row_major_x ? amx_weights_for(*this, other, prepared)
+                              : Kernel::weights_for(other, prepared);
+  }
+
   KernelInfo info_;
   CpuIsa isa_;
   MixedTiles tiles_;
-  std::optional<MixedTiles> amx_;
   bool bf16_x_;
 };
 
@@ -401,8 +403,8 @@ constexpr MixedTiles kVnniTiles{mixed_precision_tile_avx512_vnni,
 
 std::shared_ptr<const Kernel> make_dequant_kernel(Family family, CpuIsa isa) {
   const std::string kernel_name = cat(name(family), "_", name(isa));
-  const auto make = [&](MixedTiles tiles, std::optional<MixedTiles> amx = std::nullopt) {
-    return std::make_shared<DequantKernel>(family, isa, kernel_name, tiles, amx);
+  const auto make = [&](MixedTiles tiles) {
+    return std::make_shared<DequantKernel>(family, isa, kernel_name, tiles);
   };
   switch (isa) {
     case CpuIsa::scalar:
@@ -414,15 +416,14 @@ std::shared_ptr<const Kernel> make_dequant_kernel(Family family, CpuIsa isa) {
     case CpuIsa::avx512_vnni:
       return make(kVnniTiles);
     case CpuIsa::amx:
-      return make(kVnniTiles,
-                  MixedTiles{mixed_precision_tile_amx, mixed_precision_tile_pair_amx, true});
+      return make(MixedTiles{mixed_precision_tile_amx, mixed_precision_tile_pair_amx, true});
   }
   throw Error(cat(name(family), ": no cpu kernel for ISA level ", name(isa)));
 }
 
 std::shared_ptr<const Kernel> make_dequant_amx_model_kernel(Family family) {
   return std::make_shared<DequantKernel>(
-      family, CpuIsa::avx512_vnni, cat(name(family), "_amx_model"), kVnniTiles,
+      family, CpuIsa::avx512_vnni, cat(name(family), "_amx_model"),
       MixedTiles{mixed_precision_tile_amx_model, mixed_precision_tile_pair_amx_model, true});
 }
 

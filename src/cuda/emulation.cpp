@@ -45,8 +45,9 @@ Tensor copy_if_defined(const TensorView& t, Device device) {
 
 class Emulation final : public Kernel {
  public:
-  Emulation(Family family, bool per_call)
-      : info_{cat("emulation_", qlinear::name(family)), Provider::cuda, family}, per_call_(per_call) {}
+  explicit Emulation(Family family)
+      : info_{cat("emulation_", qlinear::name(family)), Provider::cuda, family,
+              /*keeps_dense_copy=*/true} {}
   const KernelInfo& info() const override { return info_; }
 
   Verdict supported(const Platform& platform) const override {
@@ -68,7 +69,7 @@ class Emulation final : public Kernel {
     p->k_padded = round_up(c.part_k(), kAlignK);
     p->input_scale = copy_if_defined(w.input_scale, device);
     p->input_zero_point = copy_if_defined(w.input_zero_point, device);
-    if (per_call_ || dequantize_per_call()) {
+    if (dequantize_per_call()) {
       const auto keep = [&](const TensorView& t) -> TensorView {
         if (!t.defined()) return {};
         p->canonical.push_back(Tensor::copy_of(t, device));
@@ -161,13 +162,12 @@ class Emulation final : public Kernel {
 
  private:
   KernelInfo info_;
-  bool per_call_;
 };
 
 }  // namespace
 
-std::shared_ptr<const Kernel> make_emulation(Family family, bool per_call) {
-  return std::make_shared<Emulation>(family, per_call);
+std::shared_ptr<const Kernel> make_emulation(Family family) {
+  return std::make_shared<Emulation>(family);
 }
 
 }  // namespace qlinear::cuda

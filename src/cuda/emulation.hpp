@@ -7,8 +7,8 @@
 
 namespace qlinear::cuda {
 
-// With dequantize_per_call, the weights stay in their canonical form and are dequantized to bf16
-// in every call (as QLINEAR_EMULATION_PER_CALL=1 asks of every emulation kernel).
-std::shared_ptr<const Kernel> make_emulation(Family family, bool dequantize_per_call = false);
+// The weights dequantized to bf16 once, or with QLINEAR_EMULATION_PER_CALL=1 kept in their
+// canonical form and dequantized in every call.
+std::shared_ptr<const Kernel> make_emulation(Family family);
 
 }  // namespace qlinear::cuda

@@ -3,8 +3,8 @@
 // weight blocks. Each 128-wide K slice's wgmma sum is scaled by its two block scales and added into
 // fp32 registers (DeepGEMM's promotion), so the scales never leave the GEMM. Every M from 1 runs
 // (decode swaps the operands, where cuBLASLt's block mode has no M = 1), N and K off the 128 grid
-// included (TMA reads zeros there). Calls past own_max_m tokens go to cublaslt_fp8_block (see
-// cuda/kernels.hpp).
+// included (TMA reads zeros there). It reads cublaslt_fp8_block's codes; the composite plan
+// fp8_block_by_tokens runs it for decode and cuBLASLt beyond (src/core/heuristics_cuda.hpp).
 #include "cublaslt/kernels.hpp"
 #include "cuda/hopper/scaled_mm_layer.hpp"
 #include "cuda/hopper/scaled_mm_sm90.cuh"
@@ -27,9 +27,9 @@ constexpr int64_t kBlock = 128;
 
 class Fp8BlockSm90 final : public sm90::HopperScaledMm {
  public:
-  explicit Fp8BlockSm90(int64_t own_max_m)
+  Fp8BlockSm90()
       : HopperScaledMm({"fp8_block_sm90", Provider::cuda, Family::fp8_block},
-                       cublaslt::make_fp8_block(), own_max_m) {}
+                       cublaslt::make_fp8_block()) {}
 
   Verdict can_implement(const LayerConfig& c) const override {
     if (c.block_n != kBlock || c.group_size != kBlock || c.act_group_size != kBlock)
@@ -54,8 +54,6 @@ class Fp8BlockSm90 final : public sm90::HopperScaledMm {
 
 }  // namespace
 
-std::shared_ptr<const Kernel> make_fp8_block_sm90(int64_t own_max_m) {
-  return std::make_shared<Fp8BlockSm90>(own_max_m);
-}
+std::shared_ptr<const Kernel> make_fp8_block_sm90() { return std::make_shared<Fp8BlockSm90>(); }
 
 }  // namespace qlinear::cuda

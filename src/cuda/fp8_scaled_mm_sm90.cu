@@ -2,8 +2,9 @@
 // (cuda/hopper/scaled_mm_sm90.cuh): per-tensor or per-channel weight scales times per-tensor
 // (static or dynamic) or per-token activation scales, optional bias, bf16 / fp16 / fp32 out, all
 // applied in the GEMM's epilogue. Each 128-wide K slice is promoted to fp32 as cuBLASLt does with
-// fast accumulation off, so the error bound is cuBLASLt's. Calls past own_max_m tokens go to
-// cublaslt_fp8_scaled_mm (see cuda/kernels.hpp).
+// fast accumulation off, so the error bound is cuBLASLt's. It reads cublaslt_fp8_scaled_mm's
+// codes; the composite plan fp8_scaled_mm_by_tokens runs it for decode and cuBLASLt beyond
+// (src/core/heuristics_cuda.hpp).
 #include "cublaslt/kernels.hpp"
 #include "cuda/hopper/scaled_mm_layer.hpp"
 #include "cuda/hopper/scaled_mm_sm90.cuh"
@@ -22,9 +23,9 @@ namespace {
 
 class Fp8ScaledMmSm90 final : public sm90::HopperScaledMm {
  public:
-  explicit Fp8ScaledMmSm90(int64_t own_max_m)
+  Fp8ScaledMmSm90()
       : HopperScaledMm({"fp8_scaled_mm_sm90", Provider::cuda, Family::fp8_scaled_mm},
-                       cublaslt::make_fp8_scaled_mm(), own_max_m) {}
+                       cublaslt::make_fp8_scaled_mm()) {}
   Verdict can_implement(const LayerConfig&) const override { return Verdict::yes(); }
   double tolerance(const LayerConfig& c) const override {
     return cublaslt::fp8_tensor_core_tolerance(c);
@@ -43,8 +44,8 @@ class Fp8ScaledMmSm90 final : public sm90::HopperScaledMm {
 
 }  // namespace
 
-std::shared_ptr<const Kernel> make_fp8_scaled_mm_sm90(int64_t own_max_m) {
-  return std::make_shared<Fp8ScaledMmSm90>(own_max_m);
+std::shared_ptr<const Kernel> make_fp8_scaled_mm_sm90() {
+  return std::make_shared<Fp8ScaledMmSm90>();
 }
 
 }  // namespace qlinear::cuda

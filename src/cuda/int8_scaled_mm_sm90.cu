@@ -2,8 +2,9 @@
 // (cuda/hopper/scaled_mm_sm90.cuh), accumulated exactly in s32, with the whole epilogue in the
 // GEMM's pass: asymmetric activations (zero points per tensor or per token, corrected with the
 // weights' row sums Σ_k w[n, k]), per-tensor or per-token activation scales, per-tensor or
-// per-channel weight scales, bias, bf16 / fp16 / fp32 out. Calls past own_max_m tokens go to
-// cublaslt_int8_scaled_mm (see cuda/kernels.hpp).
+// per-channel weight scales, bias, bf16 / fp16 / fp32 out. It reads cublaslt_int8_scaled_mm's
+// codes; the composite plan int8_scaled_mm_by_tokens runs it for decode and cuBLASLt beyond
+// (src/core/heuristics_cuda.hpp).
 #include "cublaslt/kernels.hpp"
 #include "cuda/hopper/scaled_mm_layer.hpp"
 #include "cuda/hopper/scaled_mm_sm90.cuh"
@@ -22,9 +23,9 @@ namespace {
 
 class Int8ScaledMmSm90 final : public sm90::HopperScaledMm {
  public:
-  explicit Int8ScaledMmSm90(int64_t own_max_m)
+  Int8ScaledMmSm90()
       : HopperScaledMm({"int8_scaled_mm_sm90", Provider::cuda, Family::int8_scaled_mm},
-                       cublaslt::make_int8_scaled_mm(), own_max_m) {}
+                       cublaslt::make_int8_scaled_mm()) {}
   Verdict can_implement(const LayerConfig&) const override { return Verdict::yes(); }
 
   double tolerance(const LayerConfig& c) const override {
@@ -52,8 +53,8 @@ class Int8ScaledMmSm90 final : public sm90::HopperScaledMm {
 
 }  // namespace
 
-std::shared_ptr<const Kernel> make_int8_scaled_mm_sm90(int64_t own_max_m) {
-  return std::make_shared<Int8ScaledMmSm90>(own_max_m);
+std::shared_ptr<const Kernel> make_int8_scaled_mm_sm90() {
+  return std::make_shared<Int8ScaledMmSm90>();
 }
 
 }  // namespace qlinear::cuda

@@ -1,70 +1,33 @@
 // Selection: priority order, rejections with reasons, forcing, disabling, named targets, and
 // kernels registered from outside the library.
+#include "qlinear/registry.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cstdlib>
-#include <functional>
 
+#include "outside_kernel.hpp"
 #include "qlinear/conformance.hpp"
 #include "qlinear/error.hpp"
 #include "qlinear/linear.hpp"
 #include "qlinear/reference.hpp"
-#include "qlinear/registry.hpp"
 
 namespace qlinear {
 namespace {
-
-// A kernel defined outside the library: it answers the platform and config questions with the
-// given rules and computes through the reference.
-class OutsideKernel final : public Kernel {
- public:
-  OutsideKernel(std::string name, Family family, std::function<Verdict(const Platform&)> platform_rule,
-                std::function<Verdict(const LayerConfig&)> config_rule = {})
-      : info_{std::move(name), Provider::external, family},
-        platform_rule_(std::move(platform_rule)),
-        config_rule_(std::move(config_rule)),
-        inner_(reference::make_kernel(family)) {}
-  const KernelInfo& info() const override { return info_; }
-  Verdict supported(const Platform& p) const override { return platform_rule_(p); }
-  Verdict can_implement(const LayerConfig& c) const override {
-    return config_rule_ ? config_rule_(c) : Verdict::yes();
-  }
-  std::shared_ptr<const PreparedWeights> process_weights(const LayerConfig& c, const LayerWeights& w,
-                                                         Device d) const override {
-    ++prepared_count;
-    return inner_->process_weights(c, w, d);
-  }
-  void apply(const PreparedWeights& p, const TensorView& x, const TensorView& b, const TensorView& o,
-             Stream s) const override {
-    inner_->apply(p, x, b, o, s);
-  }
-  mutable int prepared_count = 0;
-
- private:
-  KernelInfo info_;
-  std::function<Verdict(const Platform&)> platform_rule_;
-  std::function<Verdict(const LayerConfig&)> config_rule_;
-  std::shared_ptr<const Kernel> inner_;
-};
-
-Verdict any_platform(const Platform&) { return Verdict::yes(); }
-Verdict needs_sm90(const Platform& p) {
-  if (p.kind == PlatformKind::cuda && p.compute_capability >= 90) return Verdict::yes();
-  return Verdict::no("needs compute capability 9.0 or newer");
-}
-Verdict only_group_128(const LayerConfig& c) {
-  if (c.group_size == 128) return Verdict::yes();
-  return Verdict::no(cat("group_size (", c.group_size, ") not supported; supported: 128"));
-}
 
 const Family kMp = Family::mixed_precision;
 
 TEST(Registry, FirstFittingKernelWinsAndEarlierOnesSayWhy) {
   Registry r;
-  r.register_kernel(std::make_shared<OutsideKernel>("picky", kMp, any_platform, only_group_128), PlatformKind::cpu);
-  r.register_kernel(std::make_shared<OutsideKernel>("hopper_only", kMp, needs_sm90), PlatformKind::cpu);
-  r.register_kernel(std::make_shared<OutsideKernel>("general", kMp, any_platform), PlatformKind::cpu);
-  r.register_kernel(std::make_shared<OutsideKernel>("other_family", Family::fp8_block, any_platform), PlatformKind::cpu);
+  r.register_kernel(std::make_shared<OutsideKernel>("picky", kMp, any_platform, only_group_128),
+                    PlatformKind::cpu);
+  r.register_kernel(std::make_shared<OutsideKernel>("hopper_only", kMp, needs_sm90),
+                    PlatformKind::cpu);
+  r.register_kernel(std::make_shared<OutsideKernel>("general", kMp, any_platform),
+                    PlatformKind::cpu);
+  r.register_kernel(
+      std::make_shared<OutsideKernel>("other_family", Family::fp8_block, any_platform),
+      PlatformKind::cpu);
 
   LayerConfig c = default_config(kMp, 256, 512);
   Choice choice = r.choose(c, host_platform());
@@ -86,18 +49,22 @@ TEST(Registry, PlacementFirstAndBeforeReference) {
   Registry r;
   r.register_kernel(reference::make_kernel(kMp), PlatformKind::cpu, Placement::last);
   r.register_kernel(std::make_shared<OutsideKernel>("b", kMp, any_platform), PlatformKind::cpu);
-  r.register_kernel(std::make_shared<OutsideKernel>("a", kMp, any_platform), PlatformKind::cpu, Placement::first);
+  r.register_kernel(std::make_shared<OutsideKernel>("a", kMp, any_platform), PlatformKind::cpu,
+                    Placement::first);
   r.register_kernel(std::make_shared<OutsideKernel>("c", kMp, any_platform), PlatformKind::cpu);
   std::vector<std::string> order;
   for (const Kernel* k : r.kernels(PlatformKind::cpu)) order.push_back(k->name());
   EXPECT_EQ(order, (std::vector<std::string>{"a", "b", "c", "reference_mixed_precision"}));
-  EXPECT_THROW(r.register_kernel(std::make_shared<OutsideKernel>("a", kMp, any_platform), PlatformKind::cpu), Error);
+  EXPECT_THROW(
+      r.register_kernel(std::make_shared<OutsideKernel>("a", kMp, any_platform), PlatformKind::cpu),
+      Error);
 }
 
 TEST(Registry, ForcingAndDisabling) {
   Registry r;
   r.register_kernel(std::make_shared<OutsideKernel>("first", kMp, any_platform), PlatformKind::cpu);
-  r.register_kernel(std::make_shared<OutsideKernel>("second", kMp, any_platform, only_group_128), PlatformKind::cpu);
+  r.register_kernel(std::make_shared<OutsideKernel>("second", kMp, any_platform, only_group_128),
+                    PlatformKind::cpu);
   r.register_kernel(std::make_shared<OutsideKernel>("third", kMp, any_platform), PlatformKind::cpu);
   LayerConfig c = default_config(kMp, 256, 512);
 
@@ -109,7 +76,9 @@ TEST(Registry, ForcingAndDisabling) {
     r.choose(c, host_platform(), force);
     ADD_FAILURE() << "a forced kernel that cannot implement the config was chosen";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("second: group_size (64) not supported"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("second: group_size (64) not supported"),
+              std::string::npos)
+        << e.what();
   }
   force.force = "nonexistent";
   EXPECT_THROW(r.choose(c, host_platform(), force), Error);
@@ -137,8 +106,10 @@ TEST(Registry, ForcingAndDisabling) {
 TEST(Registry, NamedTargets) {
   Registry r;
   r.register_kernel(std::make_shared<OutsideKernel>("hopper", kMp, needs_sm90), PlatformKind::cuda);
-  r.register_kernel(std::make_shared<OutsideKernel>("ampere", kMp, any_platform), PlatformKind::cuda);
-  r.register_kernel(std::make_shared<OutsideKernel>("mi300", kMp, any_platform), PlatformKind::rocm);
+  r.register_kernel(std::make_shared<OutsideKernel>("ampere", kMp, any_platform),
+                    PlatformKind::cuda);
+  r.register_kernel(std::make_shared<OutsideKernel>("mi300", kMp, any_platform),
+                    PlatformKind::rocm);
   const LayerConfig c = default_config(kMp, 256, 512);
   EXPECT_EQ(r.choose(c, parse_target("cuda:sm_90a")).kernel->name(), "hopper");
   const Choice on_ampere = r.choose(c, parse_target("cuda:sm_80"));
@@ -157,7 +128,8 @@ TEST(Registry, NamedTargets) {
 }
 
 TEST(Registry, KernelFromOutsideTakesPartInGlobalSelection) {
-  auto outside = std::make_shared<OutsideKernel>("outside_fp8_block", Family::fp8_block, any_platform);
+  auto outside =
+      std::make_shared<OutsideKernel>("outside_fp8_block", Family::fp8_block, any_platform);
   Registry::global().register_kernel(outside, "cpu", "fp8_block", Placement::first);
   const LayerConfig c = default_config(Family::fp8_block, 200, 320);
   const RandomLayer layer = make_random_layer(c, 3);
@@ -186,7 +158,8 @@ TEST(Registry, RegistrationByNameRejectsUnknownNames) {
     return std::string("accepted");
   };
   EXPECT_NE(message("tpu", "mixed_precision").find("unknown platform 'tpu'"), std::string::npos);
-  EXPECT_NE(message("cuda", "w3a16").find("unknown family 'w3a16'; known: mixed_precision"), std::string::npos);
+  EXPECT_NE(message("cuda", "w3a16").find("unknown family 'w3a16'; known: mixed_precision"),
+            std::string::npos);
   EXPECT_NE(message("cuda", "fp8_block").find("implements mixed_precision"), std::string::npos);
   EXPECT_EQ(message("rocm", "mixed_precision"), "accepted");
   EXPECT_EQ(r.kernels(PlatformKind::rocm).size(), 1u);
@@ -202,8 +175,10 @@ TEST(Registry, BuiltInListHasAReferenceForEveryFamilyLastOnTheCpu) {
   }
   bool seen_reference = false;
   for (const Kernel* k : cpu) {
-    if (k->info().provider == Provider::reference) seen_reference = true;
-    else if (k->info().provider != Provider::external) EXPECT_FALSE(seen_reference) << k->name() << " after a reference";
+    if (k->info().provider == Provider::reference)
+      seen_reference = true;
+    else if (k->info().provider != Provider::external)
+      EXPECT_FALSE(seen_reference) << k->name() << " after a reference";
   }
 }
 

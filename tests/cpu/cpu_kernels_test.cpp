@@ -10,6 +10,7 @@
 
 #include "cpu/convert.hpp"
 #include "cpu/kernels.hpp"
+#include "qlinear/composite.hpp"
 #include "qlinear/conformance.hpp"
 #include "qlinear/error.hpp"
 #include "qlinear/linear.hpp"
@@ -254,6 +255,37 @@ TEST(CpuPlatform, VnniWithoutBf16RunsTheInt8Tiles) {
       kernel_named("int8_scaled_mm_avx512_vnni").supported(parse_target("cpu:avx512"));
   EXPECT_FALSE(plain);
   EXPECT_NE(plain.reason().find("VNNI"), std::string::npos) << plain.reason();
+}
+
+// The AMX plans: the VNNI kernel below kAmxMinRows rows, the AMX kernel from there, on the AMX
+// kernel's packing (one copy: the VNNI tiles read it). Here with the AMX tiles run by the model,
+// across the boundary; and as registered, chosen where the CPU has AMX, with both parts named.
+TEST(CpuAmxPlan, BothPartsOnOneCopyOfTheWeightsAcrossTheBoundary) {
+  if (!host_platform().cpu.avx512_vnni || !host_platform().cpu.avx512_bf16)
+    GTEST_SKIP() << "the VNNI tiles need AVX-512 VNNI and BF16";
+  for (Family family : {Family::mixed_precision, Family::fp8_block, Family::w4a8_int}) {
+    const auto vnni = Registry::global().find(cat(name(family), "_avx512_vnni"), PlatformKind::cpu);
+    ASSERT_NE(vnni, nullptr);
+    const auto model = family == Family::w4a8_int ? cpu::make_int8_amx_model_kernel(family)
+                                                  : cpu::make_dequant_amx_model_kernel(family);
+    const CompositeKernel plan("plan", {{vnni, 15}, {model, kNoTokenLimit}});
+    const LayerConfig c = conformance_configs(family).front();
+    const RandomLayer layer = make_random_layer(c, 3);
+    const auto prepared = model->process_weights(c, layer.weights(), Device::cpu());
+    EXPECT_EQ(model->weights_for(*vnni, prepared), prepared) << name(family);
+    for (int64_t m : {int64_t{1}, int64_t{15}, int64_t{16}, int64_t{40}}) {
+      const ConformanceResult r = run_against_reference(plan, {c, m, 21}, Device::cpu());
+      EXPECT_TRUE(r.pass) << name(family) << " M=" << m << ": error " << r.max_error << " > "
+                          << r.tolerance << "; " << r.detail;
+    }
+  }
+  Platform amx = host_platform();
+  amx.cpu.isa = CpuIsa::amx;
+  const Choice choice =
+      Registry::global().choose(default_config(Family::mixed_precision, 256, 256), amx);
+  ASSERT_EQ(choice.kernel->name(), "mixed_precision_amx_by_tokens");
+  EXPECT_EQ(choice.kernel_for(15).name(), "mixed_precision_avx512_vnni");
+  EXPECT_EQ(choice.kernel_for(16).name(), "mixed_precision_amx");
 }
 
 // AMX kernels need a CPU with AMX tiles and the kernel's permission to use them.

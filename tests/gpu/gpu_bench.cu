@@ -10,7 +10,6 @@
 #include <cstdio>
 #include <cstring>
 #include <functional>
-#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,7 +20,6 @@
 #include "cuda/bench_device.hpp"
 #include "cuda/check.hpp"
 #include "cuda/fill.hpp"
-#include "cuda/kernels.hpp"
 #include "qlinear/linear.hpp"
 #include "qlinear/registry.hpp"
 
@@ -271,18 +269,14 @@ void cublaslt_layers() {
   layers(kernels, 8192, 8192, {1, 16, 256, 4096});
 }
 
-// The Hopper scaled-mm kernels running their own GEMM at every M (registered, they hand M > 16 to
-// cuBLASLt), beside the cuBLASLt kernels, on the preset layers (each rank's shard): where the own
-// GEMM wins, i.e. where the kernels' own_max_m limits (cuda/kernels.hpp) belong.
+// The Hopper scaled-mm kernels (their own GEMM at every M) beside the cuBLASLt kernels, on the
+// preset layers (each rank's shard): where the own GEMM wins, i.e. the token limits of the
+// composite plans (src/core/heuristics_cuda.hpp).
 void sm90_layers() {
-  const std::vector<std::shared_ptr<const Kernel>> own = {
-      cuda::make_fp8_scaled_mm_sm90(std::numeric_limits<int64_t>::max()),
-      cuda::make_fp8_block_sm90(std::numeric_limits<int64_t>::max()),
-      cuda::make_int8_scaled_mm_sm90(std::numeric_limits<int64_t>::max())};
   std::vector<const Kernel*> kernels;
-  for (const auto& kernel : own) kernels.push_back(kernel.get());
   for (const char* name :
-       {"cublaslt_fp8_scaled_mm", "cublaslt_fp8_block", "cublaslt_int8_scaled_mm"})
+       {"fp8_scaled_mm_sm90", "fp8_block_sm90", "int8_scaled_mm_sm90", "cublaslt_fp8_scaled_mm",
+        "cublaslt_fp8_block", "cublaslt_int8_scaled_mm"})
     kernels.push_back(Registry::global().find(name));
   for (const char* preset : {"llama3-8b", "llama3-70b-tp8"})
     for (const bench::Shape& s : bench::preset(preset))

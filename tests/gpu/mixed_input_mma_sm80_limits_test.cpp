@@ -6,6 +6,8 @@
 // not chosen by default, but a caller may force them by name.
 #include <gtest/gtest.h>
 
+#include <tuple>
+
 #include "cuda/kernels.hpp"
 #include "layer_configs.hpp"
 #include "qlinear/error.hpp"
@@ -133,28 +135,32 @@ TEST(MixedInputMmaSm80Limits, RunOnAmpereAndLater) {
   }
 }
 
-// w4a16_mma_sm80 leads its configs; the others (the dequant_gemm kernels too) sit after the
-// emulation until a device run passes their tests and `qlinear bench` measures them, and are taken
-// only when forced.
+// Each weight format's composite plan leads its configs: its mma kernel for decode, then the
+// prefill kernel (src/core/heuristics_cuda.hpp); every part can still be forced alone.
 TEST(MixedInputMmaSm80Limits, SelectionOnTheGpu) {
   const Platform hopper = parse_target("cuda:sm_90a");
-  EXPECT_EQ(Registry::global().choose(mixed(T::uint4b8, 4096, 128), hopper).kernel->name(),
-            "w4a16_mma_sm80");
-  const std::pair<LayerConfig, std::string> waiting[] = {
-      {mixed(T::uint8b128, 4096, 128), "w8a16_mma_sm80"},
-      {default_config(Family::mxfp8_weight_only, 4096, 4096), "mxfp8_weight_only_mma_sm80"},
-      {default_config(Family::nvfp4_weight_only, 4096, 4096), "nvfp4_weight_only_mma_sm80"},
-      {default_config(Family::w4a8_int, 4096, 4096), "w4a8_int_mma_sm80"},
-      {mixed(T::uint8b128, 4096, 128), "dequant_gemm_mixed_precision"},
-      {default_config(Family::mxfp8_weight_only, 4096, 4096), "dequant_gemm_mxfp8_weight_only"},
-      {default_config(Family::nvfp4_weight_only, 4096, 4096), "dequant_gemm_nvfp4_weight_only"},
+  const std::tuple<LayerConfig, std::string, std::string, std::string> plans[] = {
+      {mixed(T::uint4b8, 4096, 128), "w4a16_by_tokens", "w4a16_mma_sm80",
+       "dequant_gemm_mixed_precision"},
+      {mixed(T::uint8b128, 4096, 128), "w8a16_by_tokens", "w8a16_mma_sm80",
+       "dequant_gemm_mixed_precision"},
+      {default_config(Family::mxfp8_weight_only, 4096, 4096), "mxfp8_weight_only_by_tokens",
+       "mxfp8_weight_only_mma_sm80", "dequant_gemm_mxfp8_weight_only"},
+      {default_config(Family::nvfp4_weight_only, 4096, 4096), "nvfp4_weight_only_by_tokens",
+       "nvfp4_weight_only_mma_sm80", "dequant_gemm_nvfp4_weight_only"},
+      {default_config(Family::w4a8_int, 4096, 4096), "w4a8_int_by_tokens", "w4a8_int_mma_sm80",
+       "emulation_w4a8_int"},
   };
-  for (const auto& [config, kernel] : waiting) {
-    EXPECT_EQ(Registry::global().choose(config, hopper).kernel->name(),
-              cat("emulation_", name(config.family)));
-    ChooseOptions force;
-    force.force = kernel;
-    EXPECT_EQ(Registry::global().choose(config, hopper, force).kernel->name(), kernel);
+  for (const auto& [config, plan, decode, prefill] : plans) {
+    const Choice choice = Registry::global().choose(config, hopper);
+    EXPECT_EQ(choice.kernel->name(), plan);
+    EXPECT_EQ(choice.kernel_for(1).name(), decode);
+    EXPECT_EQ(choice.kernel_for(8192).name(), prefill);
+    for (const std::string& kernel : {decode, prefill}) {
+      ChooseOptions force;
+      force.force = kernel;
+      EXPECT_EQ(Registry::global().choose(config, hopper, force).kernel->name(), kernel);
+    }
   }
 }
 

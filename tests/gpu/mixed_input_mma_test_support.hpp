@@ -51,8 +51,8 @@ inline void expect_shapes_conform(const Kernel& kernel,
 }
 
 // The family's typical config (adjusted by `adjust`) on a layer split over K (4096 x 4096, M = 3),
-// a deep one in fp16 (512 x 14336, M = 20), and at the last M of the tensor-core path and the
-// first past it, which the emulation runs (136 x 256, M = 1024 and 1100).
+// a deep one in fp16 (512 x 14336, M = 20), and at the last M of one launch and past it, which
+// runs as launches over row chunks (136 x 256, M = 1024, 1100 and 2100).
 template <typename Adjust>
 void expect_split_over_k_and_many_tokens(const Kernel& kernel, Adjust adjust) {
   const auto config = [&](int64_t n, int64_t k) {
@@ -67,6 +67,7 @@ void expect_split_over_k_and_many_tokens(const Kernel& kernel, Adjust adjust) {
   expect_conforms(kernel, deep, 20, 8);
   expect_conforms(kernel, config(136, 256), 1024, 9);
   expect_conforms(kernel, config(136, 256), 1100, 10);
+  expect_conforms(kernel, config(136, 256), 2100, 11);
 }
 
 // Every code of the weight type at every position of the packed fragments, and every scale and

@@ -1,8 +1,8 @@
 // mxfp8_weight_only_mma_sm80 against the reference on the GPU: the family's conformance configs,
 // every finite e4m3 code (subnormals included) at every fragment position and every e8m0 scale at
 // its row and group exactly, bf16 and fp16, bias, shapes off the tiles (N not a multiple of 16 or
-// 256, K not a multiple of 64), a layer split over K, and M past the tensor-core path's 1024
-// tokens. Its limits: mixed_input_mma_sm80_limits_test.cpp.
+// 256, K not a multiple of 64), a layer split over K, and M in row chunks past one launch's
+// 1024 tokens. Its limits: mixed_input_mma_sm80_limits_test.cpp.
 #include <gtest/gtest.h>
 
 #include "cuda/kernels.hpp"

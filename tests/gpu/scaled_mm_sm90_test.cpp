@@ -1,13 +1,12 @@
 // The Hopper scaled-mm kernels (fp8_scaled_mm_sm90, int8_scaled_mm_sm90, fp8_block_sm90) against
 // the reference on the GPU: every scale combination, zero points, bias, bf16 / fp16 / fp32 out,
 // M in {1, 7, 64, 129, 1000, 4096} (the decode tiles with split K, the 128x128 tiles with and
-// without split K), N and K off the 128 grid (K off the 16-byte grid too). The kernels are made
-// with their own GEMM for every M (the registered ones hand M > 16 to cuBLASLt).
+// without split K), N and K off the 128 grid (K off the 16-byte grid too). Each kernel runs its
+// own GEMM at every M; the registered composite plans hand large M to cuBLASLt.
 #include <gtest/gtest.h>
 
-#include <limits>
-
 #include "cuda/kernels.hpp"
+#include "qlinear/composite.hpp"
 #include "qlinear/conformance.hpp"
 #include "qlinear/registry.hpp"
 
@@ -18,7 +17,6 @@ using T = ScalarType;
 using G = Granularity;
 
 const std::vector<int64_t> kM = {1, 7, 64, 129, 1000, 4096};
-constexpr int64_t kEveryM = std::numeric_limits<int64_t>::max();
 
 void expect_conforms(const Kernel& kernel, const LayerConfig& c, int64_t m, uint64_t seed) {
   const ConformanceResult r = run_against_reference(kernel, {c, m, seed}, Device::cuda(0));
@@ -44,14 +42,14 @@ std::vector<LayerConfig> scale_combinations(Family family, int64_t n, int64_t k)
 }
 
 TEST(Fp8ScaledMmSm90, EveryScaleCombinationAndM) {
-  const auto kernel = cuda::make_fp8_scaled_mm_sm90(kEveryM);
+  const auto kernel = cuda::make_fp8_scaled_mm_sm90();
   uint64_t seed = 1;
   for (const LayerConfig& c : scale_combinations(Family::fp8_scaled_mm, 200, 336))
     for (int64_t m : kM) expect_conforms(*kernel, c, m, ++seed);
 }
 
 TEST(Fp8ScaledMmSm90, SplitKAndOddShapes) {
-  const auto kernel = cuda::make_fp8_scaled_mm_sm90(kEveryM);
+  const auto kernel = cuda::make_fp8_scaled_mm_sm90();
   LayerConfig deep = default_config(Family::fp8_scaled_mm, 264, 4096);  // K split at every M here
   LayerConfig odd = default_config(Family::fp8_scaled_mm, 130, 200);    // K off the 16 grid
   odd.out_type = T::fp32, odd.bias = true;
@@ -61,14 +59,14 @@ TEST(Fp8ScaledMmSm90, SplitKAndOddShapes) {
 }
 
 TEST(Int8ScaledMmSm90, EveryScaleCombinationAndM) {
-  const auto kernel = cuda::make_int8_scaled_mm_sm90(kEveryM);
+  const auto kernel = cuda::make_int8_scaled_mm_sm90();
   uint64_t seed = 100;
   for (const LayerConfig& c : scale_combinations(Family::int8_scaled_mm, 200, 336))
     for (int64_t m : kM) expect_conforms(*kernel, c, m, ++seed);
 }
 
 TEST(Int8ScaledMmSm90, ZeroPointsPerTensorAndPerToken) {
-  const auto kernel = cuda::make_int8_scaled_mm_sm90(kEveryM);
+  const auto kernel = cuda::make_int8_scaled_mm_sm90();
   uint64_t seed = 200;
   for (const LayerConfig& base : scale_combinations(Family::int8_scaled_mm, 264, 400)) {
     LayerConfig c = base;
@@ -81,7 +79,7 @@ TEST(Int8ScaledMmSm90, ZeroPointsPerTensorAndPerToken) {
 }
 
 TEST(Fp8BlockSm90, EveryMAndBlocksOffTheGrid) {
-  const auto kernel = cuda::make_fp8_block_sm90(kEveryM);
+  const auto kernel = cuda::make_fp8_block_sm90();
   LayerConfig bf16 = default_config(Family::fp8_block, 320, 400);  // 2.5 N blocks, 3.1 K blocks
   LayerConfig fp16 = default_config(Family::fp8_block, 200, 1000);
   fp16.out_type = T::fp16, fp16.bias = true;
@@ -94,9 +92,8 @@ TEST(Fp8BlockSm90, EveryMAndBlocksOffTheGrid) {
 
 TEST(ScaledMmSm90, ConformanceConfigs) {
   int run = 0;
-  for (const auto& kernel :
-       {cuda::make_fp8_scaled_mm_sm90(kEveryM), cuda::make_int8_scaled_mm_sm90(kEveryM),
-        cuda::make_fp8_block_sm90(kEveryM)})
+  for (const auto& kernel : {cuda::make_fp8_scaled_mm_sm90(), cuda::make_int8_scaled_mm_sm90(),
+                             cuda::make_fp8_block_sm90()})
     for (const LayerConfig& c : conformance_configs(kernel->info().family)) {
       if (!kernel->can_implement(c)) continue;
       for (int64_t m : conformance_m_values()) expect_conforms(*kernel, c, m, 400 + run++);
@@ -104,19 +101,25 @@ TEST(ScaledMmSm90, ConformanceConfigs) {
   EXPECT_GE(run, 6);
 }
 
-// As registered: the own GEMM up to 16 or 32 tokens, cuBLASLt past them; chosen ahead of cuBLASLt.
-TEST(ScaledMmSm90, RegisteredKernelsHandLargeMToCublasLt) {
+// As registered: the composite plan of each family runs the own GEMM for decode and cuBLASLt
+// past it, on one copy of the codes; chosen ahead of either part alone.
+TEST(ScaledMmSm90, RegisteredPlansHandLargeMToCublasLt) {
   uint64_t seed = 500;
   for (Family family : {Family::fp8_scaled_mm, Family::int8_scaled_mm, Family::fp8_block}) {
     const LayerConfig c = default_config(family, 264, 400);
     const Choice choice = Registry::global().choose(c, platform_of(Device::cuda(0)));
-    EXPECT_NE(choice.kernel->name().find("_sm90"), std::string::npos) << choice.kernel->name();
-    for (int64_t m : {1, 16, 17, 32, 33, 300}) expect_conforms(*choice.kernel, c, m, ++seed);
+    const auto* plan = dynamic_cast<const CompositeKernel*>(choice.kernel);
+    ASSERT_NE(plan, nullptr) << describe(choice);
+    const int64_t limit = plan->parts().front().max_m;
+    EXPECT_NE(choice.kernel_for(limit).name().find("_sm90"), std::string::npos);
+    EXPECT_NE(choice.kernel_for(limit + 1).name().find("cublaslt_"), std::string::npos);
+    for (int64_t m : {int64_t{1}, limit, limit + 1, int64_t{300}})
+      expect_conforms(*choice.kernel, c, m, ++seed);
   }
 }
 
 TEST(ScaledMmSm90, StatesWhatItRefuses) {
-  const auto block = cuda::make_fp8_block_sm90(kEveryM);
+  const auto block = cuda::make_fp8_block_sm90();
   LayerConfig c = default_config(Family::fp8_block, 256, 256);
   c.block_n = 64;
   EXPECT_NE(block->can_implement(c).reason().find("128x128 blocks"), std::string::npos);

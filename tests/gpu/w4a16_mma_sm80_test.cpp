@@ -1,7 +1,7 @@
 // w4a16_mma_sm80 against the reference on the GPU: every mixed-precision conformance config it
 // implements, every int4 code at every fragment position exactly, shapes off its tiles (N not a
 // multiple of 16 or 256, K not a multiple of 64), a layer large enough to be split over K, and M
-// past the tensor-core path's 1024 tokens. Its limits: mixed_input_mma_sm80_limits_test.cpp.
+// in row chunks past one launch's 1024 tokens. Its limits: mixed_input_mma_sm80_limits_test.cpp.
 #include <gtest/gtest.h>
 
 #include "cuda/kernels.hpp"
@@ -49,10 +49,10 @@ TEST(W4a16MmaSm80, ShapesOffTheTiles) {
 TEST(W4a16MmaSm80, SplitOverKAndManyTokens) {
   testing::expect_split_over_k_and_many_tokens(*cuda::make_w4a16_mma_sm80(), [](LayerConfig&) {});
 }
-TEST(W4a16MmaSm80, ChosenOnTheGpu) {
+TEST(W4a16MmaSm80, ChosenOnTheGpuForDecode) {
   const LayerConfig c = default_config(Family::mixed_precision, 4096, 4096);
   const Choice choice = Registry::global().choose(c, platform_of(Device::cuda(0)));
-  EXPECT_EQ(choice.kernel->name(), "w4a16_mma_sm80");
+  EXPECT_EQ(choice.kernel_for(1).name(), "w4a16_mma_sm80");
 }
 
 }  // namespace

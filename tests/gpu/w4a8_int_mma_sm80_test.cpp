@@ -2,7 +2,7 @@
 // code at every fragment position exactly, groups of 32 (two a k-block), 64 and 128 and per
 // channel, bf16 / fp16 / fp32 activations, outputs and scales, bias, shapes off the tiles (N not a
 // multiple of 16 or 256, K not a multiple of 64), M = 1, 7, 16, 33, 67 and 300, layers split over
-// K, M past the tensor-core path's 1024 tokens (emulation_w4a8_int), the largest sums of a long
+// K, M in row chunks past one launch's 1024 tokens, the largest sums of a long
 // per-channel row, zero and saturating tokens, and a refusal through the layer. Its limits on the
 // host: mixed_input_mma_sm80_limits_test.cpp; its packing, fragments and decode on the host:
 // w4a8_int_mma_sm80_fragments_test.cpp.

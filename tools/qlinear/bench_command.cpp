@@ -8,24 +8,12 @@
 
 #include "commands.hpp"
 #include "config_flags.hpp"
+#include "layer_set.hpp"
 #include "qlinear/bench.hpp"
 #include "qlinear/error.hpp"
 #include "qlinear/registry.hpp"
 
 namespace qlinear::tool {
-namespace {
-
-// Families with a kernel other than the reference that runs on `platform`.
-std::vector<Family> families_with_kernels(const Platform& platform) {
-  std::vector<Family> families;
-  for (Family f : all_families())
-    for (const Kernel* k : Registry::global().kernels(platform.kind))
-      if (k->family() == f && k->info().provider != Provider::reference && k->supported(platform)) {
-        families.push_back(f);
-        break;
-      }
-  return families;
-}
 
 std::string utc_now() {
   const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
@@ -33,6 +21,8 @@ std::string utc_now() {
   std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
   return text;
 }
+
+namespace {
 
 nlohmann::json to_json(const bench::Record& r) {
   return {{"kernel", r.kernel},
@@ -147,31 +137,11 @@ void add_bench(CLI::App& app, int& exit_code) {
     const Platform platform = target_platform(device_text);
     require(platform.detected, "bench needs a device of this machine; '", device_text,
             "' is a named target");
-    const LayerConfig flagged = flags.config();  // --family and the config flags; also --n/--k
-
-    std::vector<bench::Shape> layer_shapes;
-    if (!preset_name.empty()) layer_shapes = bench::preset(preset_name);
-    for (const std::string& s : shapes) layer_shapes.push_back(bench::parse_shape(s));
-    if (layer_shapes.empty())
-      layer_shapes.push_back({"", flagged.n, flagged.k, flagged.partition_n, flagged.partition_k});
-
-    // Config flags describe the layer when --family is given; else every family's typical layer.
-    std::vector<Family> families;
-    if (command->count("--family")) {
-      families.push_back(flagged.family);
-    } else if (!kernels.empty() && kernels.front() != "all") {
-      for (const std::string& k : kernels) {
-        const Kernel* kernel = Registry::global().find(k);
-        require(kernel != nullptr, "--kernel '", k, "' is not registered; see `qlinear kernels`");
-        if (std::find(families.begin(), families.end(), kernel->family()) == families.end())
-          families.push_back(kernel->family());
-      }
-    } else {
-      families = families_with_kernels(platform);
-    }
-
+    const LayerSet layers =
+        layer_set(flags, command->count("--family") > 0, preset_name, shapes, kernels, platform);
     bench::Options options;
     options.device = platform.device();
+    options.configs = layers.configs;
     options.kernels = kernels;
     options.m_values = m_values;
     options.reps = reps;
@@ -179,18 +149,7 @@ void add_bench(CLI::App& app, int& exit_code) {
     options.rotate_bytes = rotate_mib << 20;
     options.baseline = baseline;
     options.seed = seed;
-    std::vector<std::string> skipped;
-    for (Family f : families)
-      for (const bench::Shape& s : layer_shapes) {
-        LayerConfig c = command->count("--family") ? flagged : default_config(f, s.n, s.k);
-        c.n = s.n, c.k = s.k, c.partition_n = s.partition_n, c.partition_k = s.partition_k;
-        try {
-          validate(c);
-          options.configs.push_back(c);
-        } catch (const Error& e) {
-          skipped.push_back(cat(s.name.empty() ? "" : s.name + ": ", e.what()));
-        }
-      }
+    const std::vector<std::string>& skipped = layers.skipped;
 
     std::printf("qlinear bench on %s%s%s\n", options.device.str().c_str(),
                 note.empty() ? "" : " -- ", note.c_str());

@@ -2,7 +2,6 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
-
 #include <string>
 
 #include "qlinear/platform.hpp"
@@ -13,12 +12,16 @@ namespace qlinear::tool {
 // device of this machine ("cpu", "cuda:0"), or "default"/empty: the first GPU if any, else the CPU.
 Platform target_platform(const std::string& target);
 
+// "2026-12-06T02:15:00Z", for the records of a run.
+std::string utc_now();
+
 // Each returns the exit code through `exit_code` when its subcommand ran.
 void add_env(CLI::App& app, int& exit_code);
 void add_kernels(CLI::App& app, int& exit_code);
 void add_select(CLI::App& app, int& exit_code);
 void add_check(CLI::App& app, int& exit_code);
 void add_bench(CLI::App& app, int& exit_code);
+void add_tune(CLI::App& app, int& exit_code);
 void add_run(CLI::App& app, int& exit_code);
 void add_inspect(CLI::App& app, int& exit_code);
 

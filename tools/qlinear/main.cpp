@@ -5,7 +5,8 @@
 #include "qlinear/error.hpp"
 
 int main(int argc, char** argv) {
-  CLI::App app{"qlinear: quantized linear-layer kernels (env, kernels, select, check, bench, run, inspect)"};
+  CLI::App app{
+      "qlinear: quantized linear-layer kernels (env, kernels, select, check, bench, run, inspect)"};
   app.require_subcommand(1);
   int exit_code = 0;
   qlinear::tool::add_env(app, exit_code);
@@ -13,6 +14,7 @@ int main(int argc, char** argv) {
   qlinear::tool::add_select(app, exit_code);
   qlinear::tool::add_check(app, exit_code);
   qlinear::tool::add_bench(app, exit_code);
+  qlinear::tool::add_tune(app, exit_code);
   qlinear::tool::add_run(app, exit_code);
   qlinear::tool::add_inspect(app, exit_code);
   try {

@@ -31,13 +31,11 @@
 // Each slice writes fp32 partial sums [slice][m][n]; a second kernel (cuda/reduce_slices.hpp) adds
 // the slices in a fixed order (deterministic), adds the bias and rounds to the output type once.
 //
-// Past kMaxTokens tokens this pipeline is not the tool (a block serves at most 32 tokens, and the
-// weights are re-read per token block): such calls go to the family's emulation kernel instead —
-// weights dequantized to bf16 per call and a cuBLASLt bf16 GEMM — until a Hopper (wgmma) prefill
-// kernel exists. qlinear bench, H100, 2026-11-25 (bench/NOTES.md), llama3-8b layers, int4, as a
-// fraction of cuBLAS bf16: this pipeline 0.28-0.42x at M = 256 and 0.20x at M = 4096; the per-call
-// emulation 0.13-0.19x at M = 256 and 0.44-0.51x at M = 4096.
-//
+// A launch serves at most kMaxTokens tokens (the partial sums' scratch grows with M); larger calls
+// run as launches over row chunks of kMaxTokens. This pipeline re-reads the weights per token
+// block, so past a few dozen tokens other kernels win: the composite plans of the kernel list
+// (src/core/heuristics_cuda.hpp) hand those calls to the dequantize-then-GEMM kernels.
+
 // A format policy F (the struct in each kernel's file) provides:
 //   kName, kFamily,        the kernel's name and family, and the weight types it accepts
 //   kWeightTypes
@@ -70,7 +68,6 @@
 #include "cuda/act_quant.hpp"
 #include "cuda/check.hpp"
 #include "cuda/detail/fragments.hpp"
-#include "cuda/emulation.hpp"
 #include "cuda/reduce_slices.hpp"
 #include "cuda/scratch.hpp"
 #include "qlinear/error.hpp"
@@ -83,7 +80,7 @@ constexpr int kWarps = 8;         // warps a block
 constexpr int kRowsPerBlock = kRowsPerTile * kTilesPerWarp * kWarps;
 constexpr int kPrefetch = 4;      // k-blocks of each tile in flight (4 KB a warp)
 constexpr int kStageLoads = 4;    // loads in flight per thread staging X
-constexpr int kMaxTokens = 1024;  // larger M goes to the emulation path
+constexpr int kMaxTokens = 1024;  // tokens of one launch; larger calls run in row chunks
 
 template <typename F>
 constexpr int kBlockK = block_k(F::kBits);
@@ -464,9 +461,6 @@ struct Prepared final : PreparedWeights {
   using PreparedWeights::PreparedWeights;
   Tensor weights, scales, zeros, block_scales, k_order;  // on the device
   int padded_k = 0, group_size = 0, groups = 0, kblocks = 0;
-  // M > kMaxTokens: the emulation kernel, dequantizing the canonical weights in every call.
-  std::shared_ptr<const Kernel> large_m_kernel;
-  std::shared_ptr<const PreparedWeights> large_m;
 };
 
 // The group scales of the integer formats: fp32 [padded_n, groups] and, with zero points, their
@@ -587,23 +581,42 @@ class MixedInputMmaSm80 final : public Kernel {
     prepared->weights = to_device(packed, ScalarType::int32, device);
     F::prepare_scales(c, w, padded_n, device, *prepared);
     if (c.act_order) prepared->k_order = to_device(order, ScalarType::int32, device);
-    prepared->large_m_kernel = make_emulation(c.family, /*per_call=*/true);
-    prepared->large_m = prepared->large_m_kernel->process_weights(c, w, device);
     return prepared;
   }
 
   void apply(const PreparedWeights& weights, const TensorView& x, const TensorView& bias,
              const TensorView& out, Stream stream) const override {
-    constexpr int kBlock = kBlockK<F>;
     const auto& w = static_cast<const Prepared&>(weights);
     const LayerConfig& c = w.config();
     auto s = static_cast<cudaStream_t>(stream.handle);
     DeviceGuard guard(x.device().index);
     const int64_t n = c.part_n(), k = c.part_k();
-    if (x.rows() > kMaxTokens) {
-      w.large_m_kernel->apply(*w.large_m, x, bias, out, stream);
-      return;
+    for (int64_t row = 0; row < x.rows(); row += kMaxTokens) {
+      const int64_t rows = std::min<int64_t>(kMaxTokens, x.rows() - row);
+      const auto chunk = [&](const TensorView& t, int64_t width) {
+        return TensorView(static_cast<char*>(t.data()) + storage_bytes(t.dtype(), row * width),
+                          t.dtype(), {rows, width}, t.device());
+      };
+      launch_rows(w, chunk(x, k), bias, chunk(out, n), s);
     }
+  }
+
+  // Exact weights and activations, fp32 accumulation in the tensor cores and in the group folds
+  // (allowing twice the plain bound for the tensor cores' accumulation), one rounding to the
+  // output. Int8 codes: exact int32 group sums, then one fp32 rounding per group fold, the token
+  // scale, the slice sum and the bias — fewer than 2K for every K, within the same bound.
+  double tolerance(const LayerConfig& c) const override {
+    return unit_roundoff(c.out_type) +
+           2.0 * static_cast<double>(c.part_k()) * unit_roundoff(ScalarType::fp32);
+  }
+
+ private:
+  // One launch (and its slice reduction) for a call of at most kMaxTokens tokens.
+  void launch_rows(const Prepared& w, const TensorView& x, const TensorView& bias,
+                   const TensorView& out, cudaStream_t s) const {
+    constexpr int kBlock = kBlockK<F>;
+    const LayerConfig& c = w.config();
+    const int64_t n = c.part_n(), k = c.part_k();
     const int m = static_cast<int>(x.rows());
     const int sms = platform_of(x.device()).sm_count;
     Problem p{};
@@ -669,17 +682,6 @@ class MixedInputMmaSm80 final : public Kernel {
         break;
     }
     reduce_slices(p.partials, slices, m, static_cast<int>(n), bias, out, s);
-  }
-
-  // Up to kMaxTokens: exact weights and activations, fp32 accumulation in the tensor cores and in
-  // the group folds (allowing twice the plain bound for the tensor cores' accumulation), one
-  // rounding to the output. Int8 codes: exact int32 group sums, then one fp32 rounding per group
-  // fold, the token scale, the slice sum and the bias — fewer than 2K for every K, within the same
-  // bound. Past kMaxTokens, the emulation's bound (weights rounded to bf16), the larger.
-  double tolerance(const LayerConfig& c) const override {
-    const double exact = unit_roundoff(c.out_type) +
-                         2.0 * static_cast<double>(c.part_k()) * unit_roundoff(ScalarType::fp32);
-    return std::max(exact, make_emulation(c.family)->tolerance(c));
   }
 
  private:

@@ -54,14 +54,12 @@ CUtensorMap weight_map(const void* w, int64_t n, int64_t k_pitch) {
 }
 
 std::shared_ptr<HopperWeights> prepare_weights(const LayerConfig& c, const LayerWeights& w,
-                                               Device device,
-                                               std::shared_ptr<const Kernel> fallback) {
+                                               Device device, const Kernel& layout) {
   require(device.is_cuda(), "Hopper kernels take weights on a CUDA device, not ", device.str());
   DeviceGuard guard(device.index);
   auto p = std::make_shared<HopperWeights>(c);
-  p->fallback = fallback->process_weights(c, w, device);
-  p->fallback_kernel = std::move(fallback);
-  const auto& padded = static_cast<const cublaslt::PaddedWeights&>(*p->fallback);
+  p->padded = layout.process_weights(c, w, device);
+  const auto& padded = static_cast<const cublaslt::PaddedWeights&>(*p->padded);
   p->device = device;
   check_cuda(cudaDeviceGetAttribute(&p->sms, cudaDevAttrMultiProcessorCount, device.index),
              "cudaDeviceGetAttribute");
@@ -140,13 +138,19 @@ ScaledMmCall make_call(const HopperWeights& w, const SplitWorkspace& workspace,
 void HopperScaledMm::apply(const PreparedWeights& prepared, const TensorView& x,
                            const TensorView& bias, const TensorView& out, Stream stream) const {
   const auto& w = static_cast<const HopperWeights&>(prepared);
-  if (x.rows() > own_max_m_) return w.fallback_kernel->apply(*w.fallback, x, bias, out, stream);
   DeviceGuard guard(w.device.index);
   const cudaStream_t s = native(stream.handle);
   const SplitWorkspace workspace(w, x.rows(), s);
   const QuantizedActivations q(w, x, workspace, s);
   ScaledMmCall call = make_call(w, workspace, q, x.rows(), bias, out);
   run(w, q, call, s);
+}
+
+std::shared_ptr<const PreparedWeights> HopperScaledMm::weights_for(
+    const Kernel& other, const std::shared_ptr<const PreparedWeights>& prepared) const {
+  if (&other == this) return prepared;
+  if (other.name() == layout_->name()) return static_cast<const HopperWeights&>(*prepared).padded;
+  return nullptr;
 }
 
 Verdict hopper_sm90a(const Platform& platform) {

@@ -14,10 +14,9 @@ namespace qlinear::cuda::sm90 {
 
 struct HopperWeights final : PreparedWeights {
   using PreparedWeights::PreparedWeights;
-  // The family's cuBLASLt kernel and its weights, which calls past the kernel's own M range go to.
-  // The codes are one tensor shared by both (cuBLASLt's layout: K padded to 16, N to 16).
-  std::shared_ptr<const Kernel> fallback_kernel;
-  std::shared_ptr<const PreparedWeights> fallback;
+  // The weights as the family's cuBLASLt kernel prepares them (K padded to 16, N to 16): this
+  // kernel reads the same codes, so a composite of both holds one copy (Kernel::weights_for).
+  std::shared_ptr<const PreparedWeights> padded;
   Device device;
   int sms = 0;               // of the device, read once here rather than on every call
   int64_t k_pitch = 0;       // K rounded up to 16 (TMA's row alignment)
@@ -30,7 +29,7 @@ struct HopperWeights final : PreparedWeights {
 
 std::shared_ptr<HopperWeights> prepare_weights(const LayerConfig& config,
                                                const LayerWeights& weights, Device device,
-                                               std::shared_ptr<const Kernel> fallback);
+                                               const Kernel& layout);
 
 // The call's tile plan and split-K workspace; the quantizer zeroes its tickets, so that the GEMM
 // follows the quantizer directly in the stream (and overlaps it).
@@ -70,22 +69,26 @@ ScaledMmCall make_call(const HopperWeights& weights, const SplitWorkspace& works
 // Hopper, and this build has sm_90a code.
 Verdict hopper_sm90a(const Platform& platform);
 
-// What the three kernels share: their own GEMM up to own_max_m tokens (decode, where it beats
-// cuBLASLt: bench/NOTES.md), the family's cuBLASLt kernel past it; the weights made once for both.
-// A kernel adds its scales to the call and picks the GEMM (run), and states its tolerance.
+// What the three kernels share: their GEMM at every M, on the codes of the family's cuBLASLt kernel
+// (`layout`), made once by that kernel's process_weights. Where each is faster than cuBLASLt
+// (decode) is the composite plans' business (src/core/heuristics_cuda.hpp). A kernel adds its
+// scales to the call and picks the GEMM (run), and states its tolerance.
 class HopperScaledMm : public Kernel {
  public:
-  HopperScaledMm(KernelInfo info, std::shared_ptr<const Kernel> fallback, int64_t own_max_m)
-      : info_(std::move(info)), fallback_(std::move(fallback)), own_max_m_(own_max_m) {}
+  HopperScaledMm(KernelInfo info, std::shared_ptr<const Kernel> layout)
+      : info_(std::move(info)), layout_(std::move(layout)) {}
   const KernelInfo& info() const override { return info_; }
   Verdict supported(const Platform& platform) const override { return hopper_sm90a(platform); }
   std::shared_ptr<const PreparedWeights> process_weights(const LayerConfig& config,
                                                          const LayerWeights& weights,
                                                          Device device) const override {
-    return prepare_weights(config, weights, device, fallback_);
+    return prepare_weights(config, weights, device, *layout_);
   }
   void apply(const PreparedWeights& weights, const TensorView& x, const TensorView& bias,
              const TensorView& out, Stream stream) const override;
+  // The cuBLASLt kernel's weights are inside this kernel's.
+  std::shared_ptr<const PreparedWeights> weights_for(
+      const Kernel& other, const std::shared_ptr<const PreparedWeights>& prepared) const override;
 
  protected:
   virtual void run(const HopperWeights& weights, const QuantizedActivations& x, ScaledMmCall& call,
@@ -93,8 +96,7 @@ class HopperScaledMm : public Kernel {
 
  private:
   KernelInfo info_;
-  std::shared_ptr<const Kernel> fallback_;
-  int64_t own_max_m_;
+  std::shared_ptr<const Kernel> layout_;
 };
 
 }  // namespace qlinear::cuda::sm90

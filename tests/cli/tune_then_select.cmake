@@ -1,0 +1,33 @@
+# `qlinear tune` on a tiny layer writes a table (TABLE); `qlinear select` then follows it through
+# QLINEAR_TUNING for that layer and says so. QLINEAR is the tool.
+file(REMOVE ${TABLE})
+execute_process(COMMAND ${QLINEAR} tune --device cpu --family mixed_precision --nk 48x256
+                        --m 1 --m 4 --reps 2 --warmup 1 --rotate-mib 0 --out ${TABLE}
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+message("${out}${err}")
+if(NOT rc EQUAL 0 OR NOT out MATCHES "M +4:.* us\n  plan: " OR NOT EXISTS ${TABLE})
+  message(FATAL_ERROR "tune: exit code ${rc}, or no plan printed, or no table written")
+endif()
+file(READ ${TABLE} table)
+string(JSON version GET "${table}" qlinear_tuning_version)
+string(JSON kernel GET "${table}" entries 0 plan 0 kernel)
+if(NOT version EQUAL 1 OR kernel STREQUAL "")
+  message(FATAL_ERROR "the table has no version 1 or no plan")
+endif()
+execute_process(COMMAND ${CMAKE_COMMAND} -E env QLINEAR_TUNING=${TABLE}
+                        ${QLINEAR} select --family mixed_precision --n 48 --k 256 --target cpu --m 1
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+message("${out}${err}")
+if(NOT rc EQUAL 0 OR NOT out MATCHES "note: the plan measured by tuning table ${TABLE}"
+   OR NOT out MATCHES "M = 1 runs ${kernel}")
+  message(FATAL_ERROR "select did not follow the table")
+endif()
+# A corrupt table is noted and the priority list decides.
+file(WRITE ${TABLE} "{ not json")
+execute_process(COMMAND ${CMAKE_COMMAND} -E env QLINEAR_TUNING=${TABLE}
+                        ${QLINEAR} select --family mixed_precision --n 48 --k 256 --target cpu
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+message("${out}${err}")
+if(NOT rc EQUAL 0 OR NOT out MATCHES "not valid JSON.*QLINEAR_TUNING\\): ignored")
+  message(FATAL_ERROR "select did not report the corrupt table")
+endif()

@@ -1,0 +1,127 @@
+// `qlinear tune`: every kernel that can run each layer timed at token buckets on a device of this
+// machine, and the fastest plan per layer written as a tuning table (qlinear/tuning.hpp) that
+// selection then follows on this device (QLINEAR_TUNING=FILE, or shipped in tuning/).
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "commands.hpp"
+#include "config_flags.hpp"
+#include "layer_set.hpp"
+#include "qlinear/bench.hpp"
+#include "qlinear/error.hpp"
+
+namespace qlinear::tool {
+namespace {
+
+// Token buckets 1, 2, 4, ... up to `last`.
+std::vector<int64_t> powers_of_two(int64_t last) {
+  std::vector<int64_t> m;
+  for (int64_t v = 1; v <= last; v *= 2) m.push_back(v);
+  return m;
+}
+
+// Writes `text` to `path` through a temporary file in the same folder renamed into place, so a
+// failed write leaves an existing table as it was.
+void write_atomically(const std::string& path, const std::string& text) {
+  const std::string temporary = path + ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    require(out.good(), "--out '", path, "': cannot write ", temporary);
+    out << text << "\n";
+    out.close();
+    require(out.good(), "--out '", path, "': writing ", temporary, " failed (disk full?)");
+  }
+  std::error_code ec;
+  std::filesystem::rename(temporary, path, ec);
+  if (ec) {
+    std::filesystem::remove(temporary, ec);
+    throw Error(cat("--out '", path, "': cannot rename the table into place"));
+  }
+}
+
+}  // namespace
+
+void add_tune(CLI::App& app, int& exit_code) {
+  auto* command = app.add_subcommand(
+      "tune", "time every kernel per layer at token buckets and write the fastest plans");
+  static ConfigFlags flags;
+  static std::string device_text = "default", preset_name, out_path, merge_path, note;
+  static std::vector<std::string> shapes;
+  static std::vector<int64_t> m_values;
+  static int reps = 10, warmup = 2;
+  static int64_t rotate_mib = 256;
+  flags.add_to(*command);
+  command->add_option("--device", device_text,
+                      "cpu, cuda, cuda:N or default (the GPU if there is one)");
+  command->add_option("--preset", preset_name, "real layers: llama3-8b, llama3-70b-tp8");
+  command->add_option("--nk", shapes, "layer shapes NxK (default: --n x --k)");
+  command->add_option("--m", m_values,
+                      "token buckets (default 1 2 4 ... 8192 on a GPU, ... 256 on the CPU)");
+  command->add_option("--reps", reps, "timed calls per kernel and bucket (default 10)");
+  command->add_option("--warmup", warmup, "untimed calls before them (default 2)");
+  command->add_option("--rotate-mib", rotate_mib,
+                      "weight copies rotated over, MiB per kernel (default 256; 0: none)");
+  command->add_option("--out", out_path, "the table to write (JSON)")->required();
+  command->add_option("--merge", merge_path,
+                      "a table of this device whose other layers the new one keeps");
+  command->add_option("--note", note, "a note on the run, kept in the table");
+  command->callback([command, &exit_code] {
+    if (device_text.starts_with("cuda")) (void)bench::make_bench_device(Device::parse(device_text));
+    const Platform platform = target_platform(device_text);
+    require(platform.detected, "tune needs a device of this machine; '", device_text,
+            "' is a named target");
+    const LayerSet layers =
+        layer_set(flags, command->count("--family") > 0, preset_name, shapes, {}, platform);
+    for (const std::string& s : layers.skipped) std::printf("skipped: %s\n", s.c_str());
+
+    bench::TuneOptions options;
+    options.bench.device = platform.device();
+    options.bench.configs = layers.configs;
+    options.bench.m_values = m_values.empty()
+                                 ? powers_of_two(platform.kind == PlatformKind::cpu ? 256 : 8192)
+                                 : m_values;
+    options.bench.reps = reps;
+    options.bench.warmup = warmup;
+    options.bench.rotate_bytes = rotate_mib << 20;
+    std::shared_ptr<const TuningTable> merged;
+    if (!merge_path.empty()) {
+      merged = TuningTable::load(merge_path);
+      require(merged->device() == tuned_device(platform), "--merge '", merge_path,
+              "': measured on ", describe(merged->device()), ", not on this device (",
+              describe(tuned_device(platform)), ")");
+    }
+
+    std::printf("qlinear tune on %s: %s\n", platform.str().c_str(),
+                describe(tuned_device(platform)).c_str());
+    auto table = bench::tune(options, [](const LayerConfig& c, const TunedEntry& e) {
+      std::printf("-- %s\n", c.describe().c_str());
+      for (const auto& [m, times] : e.times_us) {
+        std::printf("  M %5lld:", static_cast<long long>(m));
+        for (const auto& [kernel, us] : times) std::printf("  %s %.1f us", kernel.c_str(), us);
+        std::printf("\n");
+      }
+      int64_t above = 0;
+      for (size_t i = 0; i < e.plan.size(); ++i) {
+        const std::string range = i + 1 < e.plan.size() ? cat("M <= ", e.plan[i].max_m)
+                                  : above > 0           ? cat("M > ", above)
+                                                        : std::string("every M");
+        std::printf("  plan: %s: %s\n", range.c_str(), e.plan[i].kernel.c_str());
+        above = e.plan[i].max_m;
+      }
+      std::fflush(stdout);
+    });
+    if (merged)
+      for (const TunedEntry& e : merged->entries())
+        if (std::none_of(table->entries().begin(), table->entries().end(),
+                         [&](const TunedEntry& mine) { return mine.key == e.key; }))
+          table->add(e);
+    table->set_note(cat("qlinear tune ", utc_now(), note.empty() ? "" : cat(": ", note)));
+    write_atomically(out_path, table->to_json());
+    std::printf("wrote %zu layers to %s\n", table->entries().size(), out_path.c_str());
+    exit_code = table->entries().empty() ? 1 : 0;
+  });
+}
+
+}  // namespace qlinear::tool
