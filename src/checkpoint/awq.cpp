@@ -22,15 +22,17 @@ uint32_t awq_code(const TensorEntry& packed, int64_t row, int64_t column, int64_
 
 CheckpointLayer load_awq(const LayerSource& src) {
   const std::string where = cat(src.where(), "quantization_config.");
-  const int64_t bits = json_int(src.quant, "bits", json_int(src.quant, "w_bit", 4, where), where);
+  const int64_t bits =
+      json_int(src.quant, "bits", json_int(src.quant, "w_bit", 4, where, 1, 32), where, 1, 32);
   require(bits == 4, where, "bits is ", bits, "; AWQ checkpoints are 4-bit");
   require(json_bool(src.quant, "zero_point", true, where), where,
           "zero_point is false; qlinear reads AWQ with zero points (the GEMM layout)");
   const std::string version = json_string(src.quant, "version", "gemm", where);
   require(version == "gemm" || version == "GEMM", where, "version is '", version,
           "'; qlinear reads the gemm layout (qweight [K, N/8])");
-  const int64_t group_size =
-      json_int(src.quant, "group_size", json_int(src.quant, "q_group_size", 128, where), where);
+  const int64_t group_size = json_int(
+      src.quant, "group_size", json_int(src.quant, "q_group_size", 128, where, -1, kMaxConfigSize),
+      where, -1, kMaxConfigSize);
 
   const TensorEntry& qweight = src.need("qweight", {Dtype::I32});
   require(qweight.shape.size() == 2, src.where(), qweight.describe(), " should be [K, N / 8]");

@@ -14,8 +14,6 @@
 //   nvfp4-pack-quantized  weight_packed uint8 [N, K/2] (e2m1, low nibble first), weight_scale e4m3
 //                         [N, K/16]; weight_global_scale and input_global_scale are *divisors*
 //                         (w = q · scale / global), the reciprocals of qlinear's global scales
-#include <regex>
-
 #include "checkpoint/convert.hpp"
 
 namespace qlinear::checkpoint {
@@ -23,15 +21,8 @@ namespace {
 
 bool target_matches(const std::string& target, std::string_view layer, const std::string& where) {
   if (target == "Linear") return true;  // the module class: every linear layer
-  if (target.starts_with("re:")) {
-    try {
-      return std::regex_search(std::string(layer), std::regex(target.substr(3)),
-                               std::regex_constants::match_continuous);
-    } catch (const std::regex_error& e) {
-      throw Error(
-          cat(where, "target '", target, "' is not a valid regular expression (", e.what(), ")"));
-    }
-  }
+  if (target.starts_with("re:"))
+    return ModuleRegex(std::string_view(target).substr(3), where).matches_start(layer);
   return target == layer;
 }
 
@@ -59,11 +50,11 @@ struct Args {
   std::vector<int64_t> block;
 
   Args(const json& a, const std::string& where) {
-    bits = json_int(a, "num_bits", 8, where);
+    bits = json_int(a, "num_bits", 8, where, 1, 32);
     type = json_string(a, "type", "int", where);
     strategy = json_string(a, "strategy", "tensor", where);
     symmetric = json_bool(a, "symmetric", true, where);
-    group_size = json_int(a, "group_size", 0, where);
+    group_size = json_int(a, "group_size", 0, where, -1, kMaxConfigSize);
     if (a.contains("dynamic") && a["dynamic"].is_string()) {
       dynamic =
           a["dynamic"].get<std::string>() != "false";  // "local" (nvfp4 activations) is dynamic
@@ -74,7 +65,7 @@ struct Args {
       actorder = a["actorder"].get<std::string>();
     if (a.contains("block_structure") && a["block_structure"].is_array())
       for (const auto& b : a["block_structure"])
-        block.push_back(b.is_number_integer() ? b.get<int64_t>() : 0);
+        block.push_back(json_int_value(b, where + "block_structure entry", 1, kMaxConfigSize));
   }
 };
 

@@ -151,20 +151,24 @@ Tensor fp32_scalar(double value) {
   return t;
 }
 
-bool glob_match(std::string_view pattern, std::string_view text) {
-  if (pattern.empty()) return text.empty();
-  if (pattern[0] == '*')
-    return glob_match(pattern.substr(1), text) ||
-           (!text.empty() && glob_match(pattern, text.substr(1)));
-  return !text.empty() && (pattern[0] == '?' || pattern[0] == text[0]) &&
-         glob_match(pattern.substr(1), text.substr(1));
+int64_t json_int_value(const json& value, const std::string& what, int64_t min, int64_t max) {
+  // An unsigned JSON integer above INT64_MAX would wrap to a negative int64: compare it unsigned.
+  bool in_range = false;
+  if (value.is_number_unsigned()) {
+    const auto v = value.get<uint64_t>();
+    in_range = max >= 0 && v <= static_cast<uint64_t>(max) && static_cast<int64_t>(v) >= min;
+  } else if (value.is_number_integer()) {
+    const auto v = value.get<int64_t>();
+    in_range = v >= min && v <= max;
+  }
+  require(in_range, what, " is ", value.dump(), "; expected an integer from ", min, " to ", max);
+  return value.get<int64_t>();
 }
 
-int64_t json_int(const json& o, const std::string& key, int64_t fallback,
-                 const std::string& where) {
+int64_t json_int(const json& o, const std::string& key, int64_t fallback, const std::string& where,
+                 int64_t min, int64_t max) {
   if (!o.is_object() || !o.contains(key) || o[key].is_null()) return fallback;
-  require(o[key].is_number_integer(), where, key, " is ", o[key].dump(), "; expected an integer");
-  return o[key].get<int64_t>();
+  return json_int_value(o[key], where + key, min, max);
 }
 
 bool json_bool(const json& o, const std::string& key, bool fallback, const std::string& where) {

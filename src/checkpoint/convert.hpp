@@ -7,6 +7,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "checkpoint/module_patterns.hpp"
 #include "qlinear/checkpoint.hpp"
 #include "qlinear/error.hpp"
 
@@ -17,6 +18,7 @@ using json = nlohmann::json;
 struct Checkpoint::Impl {
   std::string directory;
   std::vector<std::shared_ptr<const SafetensorsFile>> files;
+  std::vector<std::string> paths;  // every file read: configs, index, shards
   std::map<std::string, const TensorEntry*, std::less<>> tensors;
   json quant;          // quantization_config (config.json) or "quantization" (hf_quant_config.json)
   std::string method;  // "gptq", "awq", "compressed-tensors", "modelopt", "fp8", "none"
@@ -80,12 +82,14 @@ inline uint32_t word(const TensorEntry& e, int64_t index) {
   return w;
 }
 
-// Glob as ModelOpt's exclude_modules use it ('*' any run, '?' one character).
-bool glob_match(std::string_view pattern, std::string_view text);
-
-// JSON fields with a default and a type check naming the field.
+// JSON fields with a default and a type check naming the field. An integer outside [min, max] is
+// refused with the value, never truncated or wrapped into range.
 int64_t json_int(const json& object, const std::string& key, int64_t fallback,
-                 const std::string& where);
+                 const std::string& where, int64_t min, int64_t max);
+// A JSON value that must be an integer in [min, max]; `what` names it.
+int64_t json_int_value(const json& value, const std::string& what, int64_t min, int64_t max);
+// The range of sizes a config may give (group and block sizes): positive and within int32.
+constexpr int64_t kMaxConfigSize = 0x7fffffff;
 bool json_bool(const json& object, const std::string& key, bool fallback, const std::string& where);
 std::string json_string(const json& object, const std::string& key, const std::string& fallback,
                         const std::string& where);

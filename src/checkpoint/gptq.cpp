@@ -15,14 +15,14 @@ namespace qlinear::checkpoint {
 
 CheckpointLayer load_gptq(const LayerSource& src) {
   const std::string where = cat(src.where(), "quantization_config.");
-  const int bits = static_cast<int>(json_int(src.quant, "bits", 4, where));
+  const int bits = static_cast<int>(json_int(src.quant, "bits", 4, where, 1, 32));
   require(bits == 4 || bits == 8, where, "bits is ", bits, "; qlinear reads 4- and 8-bit GPTQ");
   const int per_word = 32 / bits;
   const std::string format = json_string(src.quant, "checkpoint_format", "gptq", where);
   require(format == "gptq" || format == "gptq_v2", where, "checkpoint_format is '", format,
           "'; expected gptq or gptq_v2");
   const bool sym = json_bool(src.quant, "sym", true, where);
-  const int64_t group_size = json_int(src.quant, "group_size", 128, where);
+  const int64_t group_size = json_int(src.quant, "group_size", 128, where, -1, kMaxConfigSize);
 
   const TensorEntry& qweight = src.need("qweight", {Dtype::I32});
   require(qweight.shape.size() == 2, src.where(), qweight.describe(), " should be [K / ", per_word,
