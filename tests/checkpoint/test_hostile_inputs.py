@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import checkpoints as ck
+import test_formats
 
 QLINEAR = os.environ.get("QLINEAR_BIN", "qlinear")
 PREFIX = "model.layers.0.mlp.down_proj"
@@ -246,13 +247,31 @@ def test_failed_write_leaves_the_old_output(tmp_path, model, x):
 
 # ---- 7. NaN and infinity -----------------------------------------------------------------------------
 
-def test_non_finite_output_is_reported_once(tmp_path, model):
+@pytest.mark.parametrize("fmt", ["gptq_v1_4bit_sym", "ct_int8_tensor_static", "ct_int8_channel_dynamic_token",
+                                 "ct_w4a8", "modelopt_nvfp4", "deepseek_fp8_block"])
+def test_non_finite_input_propagates_and_is_reported_once(tmp_path, fmt):
+    """Every output of a token whose x holds NaN (infinity) is NaN (non-finite), as IEEE sums give;
+    the int8, e4m3 and e2m1 activation quantizers saturate them to finite codes, which gave finite
+    rows without a word."""
+    model = str(tmp_path / "m")
+    test_formats.make_checkpoint(model, fmt, N, K, seed=1)
     xs = np.ones((3, K), dtype=np.float32)
     xs[1, 5] = np.nan
     xs[2, 7] = np.inf
     np.save(tmp_path / "x.npy", xs)
     r = run(model, tmp_path / "x.npy", tmp_path / "y.npy")
     assert r.returncode == 0, r.stderr
-    assert r.stderr.count("warning") == 1 and "of the 192 output values are NaN or infinite" in r.stderr, r.stderr
+    assert r.stderr.count("warning") == 1 and "128 of the 192 output values are NaN or infinite" in r.stderr, r.stderr
     y = np.load(tmp_path / "y.npy")
     assert np.all(np.isfinite(y[0])) and np.all(np.isnan(y[1])) and not np.any(np.isfinite(y[2]))
+
+
+def test_non_finite_scale_propagates(tmp_path, x):
+    tensors, _ = ck.gptq(np.random.default_rng(0), PREFIX, N, K)
+    tensors[f"{PREFIX}.scales"][1][0, 3] = np.nan  # group 0 of output 3
+    model = str(tmp_path / "m")
+    ck.write_checkpoint(model, tensors, {"quantization_config": ck.gptq_config()})
+    r = run(model, x, tmp_path / "y.npy")
+    assert r.returncode == 0 and "2 of the 128 output values are NaN or infinite" in r.stderr, r.stderr
+    y = np.load(tmp_path / "y.npy")
+    assert np.all(np.isnan(y[:, 3])) and np.isfinite(np.delete(y, 3, axis=1)).all()

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 
 #include "commands.hpp"
 #include "npy.hpp"
@@ -60,14 +61,25 @@ void refuse_overwriting_inputs(const std::string& output, const std::string& inp
   }
 }
 
-// Writes y, and says once when it holds NaN or infinity (they propagate from x, scales or sums
-// that overflow, as IEEE arithmetic says; the run does not hide them).
-void write_output(const Tensor& y, const std::string& output) {
+// Writes y for the input x, and says once when it holds NaN or infinity. IEEE arithmetic makes
+// every output of a token whose x holds NaN or infinity NaN or infinite (infinity times a zero
+// weight is NaN); a kernel that quantizes activations to a type without them (int8, e4m3 and
+// e2m1 saturate) gives finite numbers there, so those outputs are written as NaN.
+void write_output(const Tensor& y, const Tensor& x, const std::string& output) {
   std::vector<float> values(static_cast<size_t>(y.numel()));
+  const int64_t tokens = x.view().rows();
+  const int64_t k = tokens ? x.numel() / tokens : 0, n = tokens ? y.numel() / tokens : 0;
   int64_t non_finite = 0;
-  for (int64_t i = 0; i < y.numel(); ++i) {
-    values[i] = static_cast<float>(load_value(y, i));
-    non_finite += !std::isfinite(values[i]);
+  for (int64_t t = 0; t < tokens; ++t) {
+    bool x_finite = true;
+    for (int64_t i = t * k; i < (t + 1) * k && x_finite; ++i)
+      x_finite = std::isfinite(load_value(x, i));
+    for (int64_t i = t * n; i < (t + 1) * n; ++i) {
+      values[i] = static_cast<float>(load_value(y, i));
+      if (!x_finite && std::isfinite(values[i]))
+        values[i] = std::numeric_limits<float>::quiet_NaN();
+      non_finite += !std::isfinite(values[i]);
+    }
   }
   write_npy_f32(output, {y.shape().begin(), y.shape().end()}, values);
   if (non_finite > 0)
@@ -153,7 +165,7 @@ void add_run(CLI::App& app, int& exit_code) {
               "; the layer takes K = ", layer.config.k);
       const Tensor x = activations(array, bf16_input, layer.config.act_type, 0, width, input);
       const auto [y, kernel_name] = run_all_ranks(layer, tp.split, tp_size, x, platform, options);
-      write_output(y, output);
+      write_output(y, x, output);
       std::printf(
           "layer:  %s (%s)\nconfig: %s\nsplit:  %s over %d ranks (%s)\nkernel: %s (rank 0)\n"
           "output: %s\n",
@@ -186,7 +198,7 @@ void add_run(CLI::App& app, int& exit_code) {
     const Tensor y =
         Tensor::copy_of(linear.forward(on_device(x_host, device), on.bias), Device::cpu());
 
-    write_output(y, output);
+    write_output(y, x_host, output);
     std::printf("layer:  %s (%s)\nconfig: %s\nkernel: %s on %s\noutput: %s\n", layer.name.c_str(),
                 layer.format.c_str(), c.describe().c_str(), linear.kernel().name().c_str(),
                 device.str().c_str(), output.c_str());
