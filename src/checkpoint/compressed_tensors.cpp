@@ -14,6 +14,8 @@
 //   nvfp4-pack-quantized  weight_packed uint8 [N, K/2] (e2m1, low nibble first), weight_scale e4m3
 //                         [N, K/16]; weight_global_scale and input_global_scale are *divisors*
 //                         (w = q · scale / global), the reciprocals of qlinear's global scales
+#include <cstring>
+
 #include "checkpoint/convert.hpp"
 
 namespace qlinear::checkpoint {
@@ -135,10 +137,20 @@ CheckpointLayer pack_quantized(const LayerSource& src, const Args& w, const json
                   c);
   layer.weight_scale = copy_as(scale, c.weight_scale_type, {n, groups});
   layer.weight = Tensor::empty(c.weight_type, {n, k});
-  for (int64_t nn = 0; nn < n; ++nn)
-    for (int64_t kk = 0; kk < k; ++kk)
-      store_code(layer.weight, nn * k + kk,
-                 field(word(packed, nn * words + kk / per_word), bits, kk % per_word));
+  // Row n's codes, low bits first, are the canonical row's bytes followed by the padding of its
+  // last word; rows whose code bits end on a byte copy as they are.
+  auto* codes = static_cast<std::byte*>(layer.weight.data());
+  const int64_t row_bytes = k * bits / 8;
+  if (k * bits % 8 == 0) {
+    for (int64_t nn = 0; nn < n; ++nn)
+      std::memcpy(codes + nn * row_bytes, packed.data + nn * words * 4,
+                  static_cast<size_t>(row_bytes));
+  } else {
+    for (int64_t nn = 0; nn < n; ++nn)
+      for (int64_t kk = 0; kk < k; ++kk)
+        store_code(layer.weight, nn * k + kk,
+                   field(word(packed, nn * words + kk / per_word), bits, kk % per_word));
+  }
   if (!w.symmetric) {
     const int64_t zp_rows = (n + per_word - 1) / per_word;
     const TensorEntry& zp =

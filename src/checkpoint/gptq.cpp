@@ -51,11 +51,12 @@ CheckpointLayer load_gptq(const LayerSource& src) {
                       sym ? " sym" : " asym", act_order ? " act-order" : ""),
                   c);
 
+  // Word (k / per_word, n) holds codes k .. k + per_word - 1 of row n, low bits first: the
+  // canonical [N, K] codes (two a byte, low nibble first, or one a byte) are exactly those words,
+  // transposed.
   layer.weight = Tensor::empty(c.weight_type, {n, k});
-  for (int64_t kk = 0; kk < k; ++kk)
-    for (int64_t nn = 0; nn < n; ++nn)
-      store_code(layer.weight, nn * k + kk,
-                 field(word(qweight, (kk / per_word) * n + nn), bits, kk % per_word));
+  transpose_elements(qweight.data, k / per_word, n, 4,
+                     static_cast<std::byte*>(layer.weight.data()));
   layer.weight_scale = transposed(scales, c.weight_scale_type);
 
   if (!sym) {
