@@ -16,8 +16,13 @@ bool modelopt_excludes(const json& quant, std::string_view layer) {
   if (!quant.is_object() || !quant.contains("exclude_modules")) return false;
   const json& list = quant["exclude_modules"];
   if (!list.is_array()) return false;
-  for (const auto& pattern : list)
-    if (pattern.is_string() && glob_match(pattern.get<std::string>(), layer)) return true;
+  for (const auto& pattern : list) {
+    if (!pattern.is_string()) continue;
+    const auto& text = pattern.get_ref<const std::string&>();
+    require(text.size() <= kMaxPatternLength, "ModelOpt exclude_modules: a pattern of ",
+            text.size(), " characters; at most ", kMaxPatternLength, " are read");
+    if (glob_match(text, layer)) return true;
+  }
   return false;
 }
 

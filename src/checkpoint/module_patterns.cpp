@@ -36,10 +36,9 @@ using Op = ModuleRegex::Instruction::Op;
 using Bytes = std::bitset<256>;
 
 // Bounds that keep a compiled pattern small whatever the config holds.
-constexpr size_t kMaxPatternLength = 4096;
 constexpr int kMaxGroupDepth = 32;
 constexpr int kMaxRepeatCount = 1000;
-constexpr size_t kMaxProgramSize = 100000;
+constexpr size_t kMaxProgramSize = 10000;  // x a name's length: the steps of a match
 
 struct Node {
   enum class Kind : uint8_t { bytes, sequence, either, repeat, at_start, at_end };

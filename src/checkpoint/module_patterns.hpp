@@ -13,7 +13,12 @@
 
 namespace qlinear::checkpoint {
 
-// Glob as ModelOpt's exclude_modules (fnmatch) uses it: '*' any run, '?' one character.
+// The longest pattern read (real ones are below 200 characters): with the name's length it bounds
+// the time of a match.
+constexpr size_t kMaxPatternLength = 4096;
+
+// Glob as ModelOpt's exclude_modules (fnmatch) uses it: '*' any run, '?' one character. The caller
+// refuses patterns longer than kMaxPatternLength.
 bool glob_match(std::string_view pattern, std::string_view text);
 
 // A regular expression in the syntax of Python's re that module patterns use: literals, '.',

@@ -161,6 +161,15 @@ def test_globs_run_in_bounded_time(tmp_path, x):
     assert r.returncode == 0, r.stderr
 
 
+def test_overlong_glob_is_refused(tmp_path, x):
+    """A glob's match takes (pattern length) x (name length) steps: the pattern is bounded."""
+    tensors = {f"{PREFIX}.weight": ("F8_E4M3", np.zeros((N, K), dtype=np.uint8)),
+               f"{PREFIX}.weight_scale": ("F32", np.ones((), dtype=np.float32))}
+    model = str(tmp_path / "m")
+    ck.write_checkpoint(model, tensors, None, {"quantization": {"quant_algo": "FP8", "exclude_modules": ["*" * 5000]}})
+    refused(run(model, x, tmp_path / "y.npy"), "exclude_modules: a pattern of 5000 characters; at most 4096")
+
+
 def test_unsupported_regular_expression_is_named(tmp_path, x):
     model = ct_model(tmp_path / "m", ["re:(?<=a)b"], PREFIX)
     refused(run(model, x, tmp_path / "y.npy"), "regular expression '(?<=a)b'", "lookaround")
