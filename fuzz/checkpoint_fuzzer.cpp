@@ -9,8 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "qlinear/checkpoint.hpp"
-#include "qlinear/error.hpp"
+#include "convert_every_layer.hpp"
 namespace fs = std::filesystem;
 
 // {config.json, hf_quant_config.json or nullptr}: one per converter path; the seeds in
@@ -41,7 +40,6 @@ static const char* kConfigs[][2] = {
 };
 constexpr int kCount = sizeof(kConfigs) / sizeof(kConfigs[0]);
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  using namespace qlinear::checkpoint;
   if (size < 1) return 0;
   static const fs::path dir = fs::temp_directory_path() / ("convfuzz_" + std::to_string(getpid()));
   fs::create_directories(dir);
@@ -55,21 +53,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::ofstream f(dir / "model.safetensors", std::ios::binary | std::ios::trunc);
     f.write(reinterpret_cast<const char*>(data + 1), size - 1);
   }
-  try {
-    const Checkpoint c = Checkpoint::open(dir.string());
-    for (const auto& layer : linear_layers(c)) {
-      if (is_unquantized(c, layer)) continue;
-      try {
-        const CheckpointLayer l = load_layer(c, layer);
-        for (Split s : {Split::columns, Split::rows})
-          for (int r = 0; r < 2; ++r) try {
-              split_layer(l, {s, r, 2});
-            } catch (const qlinear::Error&) {
-            }
-      } catch (const qlinear::Error&) {
-      }
-    }
-  } catch (const qlinear::Error&) {
-  }
+  convert_every_layer(dir.string());
   return 0;
 }

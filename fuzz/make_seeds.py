@@ -1,6 +1,9 @@
 """Writes the seed corpora: corpus/ for safetensors_fuzzer (small valid files covering every dtype,
-scalar and empty tensors, metadata, plus near-misses of each check) and corpus_checkpoint/ for
-checkpoint_fuzzer (one layer per converter path, prefixed by the index of its config there)."""
+scalar and empty tensors, metadata, plus near-misses of each check), corpus_checkpoint/ for
+checkpoint_fuzzer (one layer per converter path, prefixed by the index of its config there),
+corpus_npy/ for npy_fuzzer and corpus_config/ for config_fuzzer (a config per format, prefixed by
+the digit of the file it becomes)."""
+import io
 import json
 import os
 import sys
@@ -12,6 +15,8 @@ import checkpoints as ck  # noqa: E402
 
 OUT = os.path.join(os.path.dirname(__file__), "corpus")
 OUT_CHECKPOINT = os.path.join(os.path.dirname(__file__), "corpus_checkpoint")
+OUT_NPY = os.path.join(os.path.dirname(__file__), "corpus_npy")
+OUT_CONFIG = os.path.join(os.path.dirname(__file__), "corpus_config")
 DTYPES = {"BOOL": np.uint8, "U8": np.uint8, "I8": np.int8, "F8_E5M2": np.uint8, "F8_E4M3": np.uint8,
           "F8_E8M0": np.uint8, "I16": np.int16, "U16": np.uint16, "F16": np.float16, "BF16": np.uint16,
           "I32": np.int32, "U32": np.uint32, "F32": np.float32, "F64": np.float64, "I64": np.int64, "U64": np.uint64}
@@ -83,6 +88,57 @@ def checkpoint_seeds():
     os.remove(scratch)
 
 
+def npy_seeds():
+    os.makedirs(OUT_NPY, exist_ok=True)
+    arrays = {"f32_2x256.npy": np.ones((2, 256), np.float32), "f16_3d.npy": np.arange(24, dtype=np.float16).reshape(2, 3, 4),
+              "u16_vector.npy": np.arange(5, dtype=np.uint16), "scalar.npy": np.float32(1.5),
+              "empty.npy": np.zeros((0, 4), np.float32), "fortran.npy": np.asfortranarray(np.ones((2, 3), np.float32))}
+    for name, array in arrays.items():
+        np.save(os.path.join(OUT_NPY, name), array)
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, np.ones((2, 2), np.float32), version=(2, 0))
+    with open(os.path.join(OUT_NPY, "v2.npy"), "wb") as f:
+        f.write(buffer.getvalue())
+
+
+def config_seeds():
+    """The layers of config_fuzzer.cpp's model.safetensors: gptq, awq, ct, fp8, fp4."""
+    os.makedirs(OUT_CONFIG, exist_ok=True)
+    ct = lambda fmt, weights, act=None: {"quantization_config": {  # noqa: E731
+        "quant_method": "compressed-tensors", "format": fmt, "ignore": ["lm_head", "re:.*gate$"],
+        "config_groups": {"g": {"targets": ["Linear"], "weights": weights, **({"input_activations": act} if act else {})}}}}
+    seeds = {
+        "gptq": ("0", {"torch_dtype": "float16", "quantization_config": {
+            "quant_method": "gptq", "bits": 4, "group_size": 64, "desc_act": True, "sym": False}}),
+        "gptq_v2_channel": ("0", {"quantization_config": {"quant_method": "gptq", "bits": 8, "group_size": -1,
+                                                          "checkpoint_format": "gptq_v2"}}),
+        "awq": ("0", {"torch_dtype": "bfloat16", "quantization_config": {
+            "quant_method": "awq", "bits": 4, "group_size": 64, "zero_point": True, "version": "gemm"}}),
+        "ct_pack": ("0", ct("pack-quantized", {"num_bits": 4, "type": "int", "symmetric": True, "strategy": "channel"})),
+        "ct_fp8": ("0", ct("float-quantized", {"num_bits": 8, "type": "float", "strategy": "tensor"},
+                           {"num_bits": 8, "type": "float", "strategy": "token", "dynamic": True})),
+        "ct_nvfp4": ("0", ct("nvfp4-pack-quantized", {"num_bits": 4, "type": "float", "strategy": "tensor_group", "group_size": 16},
+                             {"num_bits": 4, "type": "float", "strategy": "tensor_group", "group_size": 16, "dynamic": "local"})),
+        "fp8_block": ("0", {"quantization_config": {"quant_method": "fp8", "activation_scheme": "dynamic",
+                                                    "weight_block_size": [16, 64]}}),
+        "fp8_static": ("0", {"quantization_config": {"quant_method": "fp8", "activation_scheme": "static"}}),
+        "modelopt_in_config": ("0", {"quantization_config": {"quant_method": "modelopt", "quantization": {
+            "quant_algo": "FP8", "exclude_modules": ["lm_head", "*gptq*"]}}}),
+        "hf_nvfp4": ("1", {"quantization": {"quant_algo": "NVFP4", "group_size": 16, "exclude_modules": ["*a?q*"]}}),
+        "hf_fp8": ("1", {"quantization": {"quant_algo": "FP8"}}),
+        "hf_fp8_channel": ("1", {"quantization": {"quant_algo": "FP8_PER_CHANNEL_PER_TOKEN"}}),
+        "quantize_config": ("2", {"bits": 4, "group_size": 64, "desc_act": False, "sym": True}),
+        "quant_config": ("3", {"w_bit": 4, "q_group_size": 64, "zero_point": True, "version": "GEMM"}),
+        "index": ("4", {"metadata": {"total_size": 1},
+                        "weight_map": {"gptq.qweight": "model.safetensors", "fp8.weight": "model.safetensors"}}),
+    }
+    for name, (file_digit, config) in seeds.items():
+        with open(os.path.join(OUT_CONFIG, name), "w") as f:
+            f.write(file_digit + json.dumps(config))
+
+
 if __name__ == "__main__":
     main()
     checkpoint_seeds()
+    npy_seeds()
+    config_seeds()

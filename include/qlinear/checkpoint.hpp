@@ -119,6 +119,8 @@ class Checkpoint {
   static Checkpoint open(const std::string& directory);
 
   const std::string& directory() const;
+  // Every file the checkpoint was read from (configs, index, safetensors files), as opened.
+  const std::vector<std::string>& paths() const;
   // The tensor of that name, or nullptr / a qlinear::Error naming the checkpoint.
   const TensorEntry* find(std::string_view name) const;
   const TensorEntry& get(std::string_view name) const;

@@ -53,7 +53,7 @@ class TuningTable {
   // Parses a table's JSON text; throws qlinear::Error naming `source`, the field and what was
   // expected on anything malformed.
   static std::shared_ptr<const TuningTable> parse(std::string_view text, std::string source);
-  // Reads and parses a file (a regular file of at most 64 MiB).
+  // Reads and parses a file (a regular file of at most 64 MiB, qlinear/files.hpp).
   static std::shared_ptr<const TuningTable> load(const std::string& path);
 
   const TunedDevice& device() const { return device_; }

@@ -4,6 +4,7 @@
 //   qzeros  int32 [G, N/8]   zero points, same packing, stored as is
 //   scales  fp16  [G, N]
 // Dequantized: w[n, k] = (code - zero) · scale[k / group_size, n].
+#include <algorithm>
 #include <array>
 
 #include "checkpoint/convert.hpp"
@@ -18,19 +19,42 @@ uint32_t awq_code(const TensorEntry& packed, int64_t row, int64_t column, int64_
   return field(word(packed, row * (n / 8) + column / 8), 4, kNibbleOfColumn[column % 8]);
 }
 
+// Canonical codes [N, K] (two a byte along K, low nibble first) from qweight [K, N / 8], for even
+// K: rows k and k + 1 of a word column give one output byte for each of its 8 columns. Pairs go in
+// tiles of 16, so that the 32 qweight rows read stay in cache while every column is visited.
+void unpack_awq_codes(const TensorEntry& qweight, int64_t n, int64_t k, uint8_t* out) {
+  constexpr int64_t kPairTile = 16;
+  const int64_t words = n / 8, pairs = k / 2;
+  for (int64_t p0 = 0; p0 < pairs; p0 += kPairTile) {
+    const int64_t p1 = std::min(pairs, p0 + kPairTile);
+    for (int64_t j = 0; j < words; ++j)
+      for (int64_t p = p0; p < p1; ++p) {
+        const uint32_t low = word(qweight, 2 * p * words + j);
+        const uint32_t high = word(qweight, (2 * p + 1) * words + j);
+        for (int c = 0; c < 8; ++c) {
+          const int nibble = kNibbleOfColumn[c];
+          out[(8 * j + c) * pairs + p] =
+              static_cast<uint8_t>(field(low, 4, nibble) | field(high, 4, nibble) << 4);
+        }
+      }
+  }
+}
+
 }  // namespace
 
 CheckpointLayer load_awq(const LayerSource& src) {
   const std::string where = cat(src.where(), "quantization_config.");
-  const int64_t bits = json_int(src.quant, "bits", json_int(src.quant, "w_bit", 4, where), where);
+  const int64_t bits =
+      json_int(src.quant, "bits", json_int(src.quant, "w_bit", 4, where, 1, 32), where, 1, 32);
   require(bits == 4, where, "bits is ", bits, "; AWQ checkpoints are 4-bit");
   require(json_bool(src.quant, "zero_point", true, where), where,
           "zero_point is false; qlinear reads AWQ with zero points (the GEMM layout)");
   const std::string version = json_string(src.quant, "version", "gemm", where);
   require(version == "gemm" || version == "GEMM", where, "version is '", version,
           "'; qlinear reads the gemm layout (qweight [K, N/8])");
-  const int64_t group_size =
-      json_int(src.quant, "group_size", json_int(src.quant, "q_group_size", 128, where), where);
+  const int64_t group_size = json_int(
+      src.quant, "group_size", json_int(src.quant, "q_group_size", 128, where, -1, kMaxConfigSize),
+      where, -1, kMaxConfigSize);
 
   const TensorEntry& qweight = src.need("qweight", {Dtype::I32});
   require(qweight.shape.size() == 2, src.where(), qweight.describe(), " should be [K, N / 8]");
@@ -53,9 +77,13 @@ CheckpointLayer load_awq(const LayerSource& src) {
   CheckpointLayer layer = start_layer(src, "awq 4-bit", c);
 
   layer.weight = Tensor::empty(ScalarType::uint4, {n, k});
-  for (int64_t kk = 0; kk < k; ++kk)
-    for (int64_t nn = 0; nn < n; ++nn)
-      store_code(layer.weight, nn * k + kk, awq_code(qweight, kk, nn, n));
+  if (k % 2 == 0) {
+    unpack_awq_codes(qweight, n, k, static_cast<uint8_t*>(layer.weight.data()));
+  } else {  // rows do not start on a byte
+    for (int64_t kk = 0; kk < k; ++kk)
+      for (int64_t nn = 0; nn < n; ++nn)
+        store_code(layer.weight, nn * k + kk, awq_code(qweight, kk, nn, n));
+  }
   layer.weight_scale = transposed(scales, c.weight_scale_type);
   layer.weight_zero_point = Tensor::empty(ScalarType::uint8, {n, groups});
   for (int64_t g = 0; g < groups; ++g)

@@ -2,10 +2,10 @@
 // quant_config.json), the shard index, and the dispatch of a layer to its format's converter.
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <set>
 
 #include "checkpoint/convert.hpp"
+#include "checkpoint/json_input.hpp"
 
 namespace qlinear::checkpoint {
 namespace {
@@ -14,14 +14,16 @@ namespace fs = std::filesystem;
 
 constexpr std::string_view kMethods = "gptq, awq, compressed-tensors, modelopt, fp8";
 
-json read_json(const fs::path& path) {
-  std::ifstream in(path);
-  require(in.good(), path.string(), ": cannot open");
-  try {
-    return json::parse(in);
-  } catch (const json::exception& e) {
-    throw Error(cat(path.string(), ": not valid JSON (", e.what(), ")"));
-  }
+// Whether the folder holds an entry of that name, whatever it is: a broken link, a link loop or a
+// FIFO named config.json is there (and refused when read), not silently absent.
+bool present(const fs::path& path) {
+  std::error_code error;
+  return fs::exists(fs::symlink_status(path, error));
+}
+
+json read_json(Checkpoint::Impl& impl, const fs::path& path) {
+  impl.paths.push_back(path.string());
+  return read_json_file(path.string());
 }
 
 ScalarType torch_dtype(const json& config, const std::string& where) {
@@ -47,18 +49,18 @@ void read_quantization(Checkpoint::Impl& impl, const json& config) {
     require(!impl.method.empty(), where, "quant_method is missing; expected one of ", kMethods);
     if (impl.method == "modelopt" && impl.quant.contains("quantization"))
       impl.quant = impl.quant["quantization"];
-  } else if (fs::exists(dir / "hf_quant_config.json")) {
-    const json hf = read_json(dir / "hf_quant_config.json");
+  } else if (present(dir / "hf_quant_config.json")) {
+    const json hf = read_json(impl, dir / "hf_quant_config.json");
     require(hf.is_object() && hf.contains("quantization") && hf["quantization"].is_object(),
             impl.directory,
             "/hf_quant_config.json: expected an object with a \"quantization\" object");
     impl.quant = hf["quantization"];
     impl.method = "modelopt";
-  } else if (fs::exists(dir / "quantize_config.json") || fs::exists(dir / "quant_config.json")) {
+  } else if (present(dir / "quantize_config.json") || present(dir / "quant_config.json")) {
     // Older AutoGPTQ (quantize_config.json) and AutoAWQ (quant_config.json) folders.
-    const bool gptq = fs::exists(dir / "quantize_config.json");
+    const bool gptq = present(dir / "quantize_config.json");
     const fs::path path = dir / (gptq ? "quantize_config.json" : "quant_config.json");
-    impl.quant = read_json(path);
+    impl.quant = read_json(impl, path);
     require(impl.quant.is_object(), path.string(), ": expected a JSON object");
     impl.method =
         json_string(impl.quant, "quant_method", gptq ? "gptq" : "awq", path.string() + ": ");
@@ -75,6 +77,7 @@ void read_quantization(Checkpoint::Impl& impl, const json& config) {
 }
 
 void add_file(Checkpoint::Impl& impl, const fs::path& path) {
+  impl.paths.push_back(path.string());
   impl.files.push_back(SafetensorsFile::open(path.string()));
   for (const TensorEntry& t : impl.files.back()->tensors()) {
     const auto [it, inserted] = impl.tensors.emplace(t.name, &t);
@@ -86,8 +89,8 @@ void add_file(Checkpoint::Impl& impl, const fs::path& path) {
 void read_shards(Checkpoint::Impl& impl) {
   const fs::path dir(impl.directory);
   const fs::path index_path = dir / "model.safetensors.index.json";
-  if (fs::exists(index_path)) {
-    const json index = read_json(index_path);
+  if (present(index_path)) {
+    const json index = read_json(impl, index_path);
     const std::string where = cat(index_path.string(), ": ");
     require(index.is_object() && index.contains("weight_map") && index["weight_map"].is_object(),
             where, "expected an object with a \"weight_map\" object");
@@ -109,8 +112,10 @@ void read_shards(Checkpoint::Impl& impl) {
     return;
   }
   std::vector<fs::path> files;
-  for (const auto& entry : fs::directory_iterator(dir))
-    if (entry.path().extension() == ".safetensors") files.push_back(entry.path());
+  std::error_code error;
+  for (fs::directory_iterator it(dir, error), end; !error && it != end; it.increment(error))
+    if (it->path().extension() == ".safetensors") files.push_back(it->path());
+  require(!error, impl.directory, ": cannot list the folder (", error.message(), ")");
   std::sort(files.begin(), files.end());
   require(!files.empty(), impl.directory,
           ": no model.safetensors.index.json and no *.safetensors file");
@@ -128,12 +133,21 @@ bool is_float_weight(const TensorEntry* e) {
 }  // namespace
 
 Checkpoint Checkpoint::open(const std::string& directory) {
-  require(fs::is_directory(directory), directory, ": not a checkpoint folder (no such directory)");
+  std::error_code error;
+  const fs::file_status status = fs::status(directory, error);
+  if (!fs::is_directory(status)) {
+    const bool missing = !error || error == std::errc::no_such_file_or_directory;
+    throw Error(cat(directory, ": not a checkpoint folder (",
+                    fs::exists(status) ? "not a directory"
+                    : missing          ? "no such directory"
+                                       : error.message(),
+                    ")"));
+  }
   auto impl = std::make_shared<Impl>();
   impl->directory = directory;
   json config = json::object();
-  if (fs::exists(fs::path(directory) / "config.json")) {
-    config = read_json(fs::path(directory) / "config.json");
+  if (present(fs::path(directory) / "config.json")) {
+    config = read_json(*impl, fs::path(directory) / "config.json");
     require(config.is_object(), directory, "/config.json: expected a JSON object");
   }
   impl->act_type = torch_dtype(config, cat(directory, "/config.json: "));
@@ -145,6 +159,7 @@ Checkpoint Checkpoint::open(const std::string& directory) {
 }
 
 const std::string& Checkpoint::directory() const { return impl_->directory; }
+const std::vector<std::string>& Checkpoint::paths() const { return impl_->paths; }
 int Checkpoint::file_count() const { return static_cast<int>(impl_->files.size()); }
 ScalarType Checkpoint::activation_type() const { return impl_->act_type; }
 std::string Checkpoint::quant_method() const { return impl_->method; }
@@ -198,11 +213,18 @@ CheckpointLayer load_layer(const Checkpoint& checkpoint, std::string_view prefix
                     checkpoint.get(p + ".weight").describe(),
                     ", not quantized; qlinear runs quantized layers only"));
   const LayerSource source{checkpoint, p, impl.quant};
-  if (impl.method == "gptq") return load_gptq(source);
-  if (impl.method == "awq") return load_awq(source);
-  if (impl.method == "compressed-tensors") return load_compressed_tensors(source);
-  if (impl.method == "modelopt") return load_modelopt(source);
-  if (impl.method == "fp8") return load_fp8(source);
+  try {
+    if (impl.method == "gptq") return load_gptq(source);
+    if (impl.method == "awq") return load_awq(source);
+    if (impl.method == "compressed-tensors") return load_compressed_tensors(source);
+    if (impl.method == "modelopt") return load_modelopt(source);
+    if (impl.method == "fp8") return load_fp8(source);
+  } catch (const json::exception& e) {
+    // The converters check each field's type; this keeps one they miss a qlinear::Error.
+    throw Error(cat(source.where(), "the quantization config does not read (", e.what(), ")"));
+  } catch (const std::bad_alloc&) {
+    throw Error(cat(source.where(), "not enough memory to convert the layer"));
+  }
   throw Error(
       cat("checkpoint ", impl.directory, ": layer ", p,
           " holds quantized tensors but the folder names no quantization method (config.json "

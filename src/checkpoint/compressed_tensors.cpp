@@ -14,7 +14,7 @@
 //   nvfp4-pack-quantized  weight_packed uint8 [N, K/2] (e2m1, low nibble first), weight_scale e4m3
 //                         [N, K/16]; weight_global_scale and input_global_scale are *divisors*
 //                         (w = q · scale / global), the reciprocals of qlinear's global scales
-#include <regex>
+#include <cstring>
 
 #include "checkpoint/convert.hpp"
 
@@ -23,15 +23,8 @@ namespace {
 
 bool target_matches(const std::string& target, std::string_view layer, const std::string& where) {
   if (target == "Linear") return true;  // the module class: every linear layer
-  if (target.starts_with("re:")) {
-    try {
-      return std::regex_search(std::string(layer), std::regex(target.substr(3)),
-                               std::regex_constants::match_continuous);
-    } catch (const std::regex_error& e) {
-      throw Error(
-          cat(where, "target '", target, "' is not a valid regular expression (", e.what(), ")"));
-    }
-  }
+  if (target.starts_with("re:"))
+    return ModuleRegex(std::string_view(target).substr(3), where).matches_start(layer);
   return target == layer;
 }
 
@@ -59,11 +52,11 @@ struct Args {
   std::vector<int64_t> block;
 
   Args(const json& a, const std::string& where) {
-    bits = json_int(a, "num_bits", 8, where);
+    bits = json_int(a, "num_bits", 8, where, 1, 32);
     type = json_string(a, "type", "int", where);
     strategy = json_string(a, "strategy", "tensor", where);
     symmetric = json_bool(a, "symmetric", true, where);
-    group_size = json_int(a, "group_size", 0, where);
+    group_size = json_int(a, "group_size", 0, where, -1, kMaxConfigSize);
     if (a.contains("dynamic") && a["dynamic"].is_string()) {
       dynamic =
           a["dynamic"].get<std::string>() != "false";  // "local" (nvfp4 activations) is dynamic
@@ -74,7 +67,7 @@ struct Args {
       actorder = a["actorder"].get<std::string>();
     if (a.contains("block_structure") && a["block_structure"].is_array())
       for (const auto& b : a["block_structure"])
-        block.push_back(b.is_number_integer() ? b.get<int64_t>() : 0);
+        block.push_back(json_int_value(b, where + "block_structure entry", 1, kMaxConfigSize));
   }
 };
 
@@ -144,10 +137,20 @@ CheckpointLayer pack_quantized(const LayerSource& src, const Args& w, const json
                   c);
   layer.weight_scale = copy_as(scale, c.weight_scale_type, {n, groups});
   layer.weight = Tensor::empty(c.weight_type, {n, k});
-  for (int64_t nn = 0; nn < n; ++nn)
-    for (int64_t kk = 0; kk < k; ++kk)
-      store_code(layer.weight, nn * k + kk,
-                 field(word(packed, nn * words + kk / per_word), bits, kk % per_word));
+  // Row n's codes, low bits first, are the canonical row's bytes followed by the padding of its
+  // last word; rows whose code bits end on a byte copy as they are.
+  auto* codes = static_cast<std::byte*>(layer.weight.data());
+  const int64_t row_bytes = k * bits / 8;
+  if (k * bits % 8 == 0) {
+    for (int64_t nn = 0; nn < n; ++nn)
+      std::memcpy(codes + nn * row_bytes, packed.data + nn * words * 4,
+                  static_cast<size_t>(row_bytes));
+  } else {
+    for (int64_t nn = 0; nn < n; ++nn)
+      for (int64_t kk = 0; kk < k; ++kk)
+        store_code(layer.weight, nn * k + kk,
+                   field(word(packed, nn * words + kk / per_word), bits, kk % per_word));
+  }
   if (!w.symmetric) {
     const int64_t zp_rows = (n + per_word - 1) / per_word;
     const TensorEntry& zp =

@@ -1,6 +1,7 @@
 // Helpers every converter uses: checked tensor look-ups and small re-layouts.
 #include "checkpoint/convert.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include "qlinear/linear.hpp"
@@ -117,17 +118,51 @@ Tensor copy_as(const TensorEntry& e, ScalarType type, std::vector<int64_t> shape
   return t;
 }
 
+namespace {
+
+// Tiles of 16 rows x 64 columns: the 16 rows read lie a row stride apart, often a multiple of
+// 4 KiB (GPTQ's N = 4096 or 14336 words), so they share one L1 set; 16 of them stay within reach
+// of the 8-way L1 and L2, where 64 (a square tile) thrash it (1.6 -> 2.6 GB/s on a 512 x 14336
+// word transpose on this machine).
+template <typename Element>
+void transpose_tiles(const std::byte* in, int64_t rows, int64_t cols, std::byte* out) {
+  constexpr int64_t kTileRows = 16, kTileCols = 64;
+  constexpr auto size = sizeof(Element);
+  for (int64_t r0 = 0; r0 < rows; r0 += kTileRows)
+    for (int64_t c0 = 0; c0 < cols; c0 += kTileCols) {
+      const int64_t r1 = std::min(rows, r0 + kTileRows), c1 = std::min(cols, c0 + kTileCols);
+      for (int64_t c = c0; c < c1; ++c)
+        for (int64_t r = r0; r < r1; ++r) {
+          Element v;
+          std::memcpy(&v, in + (r * cols + c) * size, size);
+          std::memcpy(out + (c * rows + r) * size, &v, size);
+        }
+    }
+}
+
+}  // namespace
+
+void transpose_elements(const std::byte* in, int64_t rows, int64_t cols, int element_bytes,
+                        std::byte* out) {
+  switch (element_bytes) {
+    case 1:
+      return transpose_tiles<uint8_t>(in, rows, cols, out);
+    case 2:
+      return transpose_tiles<uint16_t>(in, rows, cols, out);
+    case 4:
+      return transpose_tiles<uint32_t>(in, rows, cols, out);
+    default:
+      throw Error(cat("transpose_elements: ", element_bytes, "-byte elements"));
+  }
+}
+
 Tensor transposed(const TensorEntry& e, ScalarType type) {
   require(e.shape.size() == 2, e.describe(), ": expected a 2-D tensor");
-  const int64_t rows = e.shape[0], cols = e.shape[1];
   const int64_t size = element_bytes(e.dtype);
-  Tensor t = Tensor::empty(type, {cols, rows});
   require(size * 8 == info(type).bits, e.describe(), ": element size differs from ", name(type));
-  auto* out = static_cast<std::byte*>(t.data());
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t c = 0; c < cols; ++c)
-      std::memcpy(out + (c * rows + r) * size, e.data + (r * cols + c) * size,
-                  static_cast<size_t>(size));
+  Tensor t = Tensor::empty(type, {e.shape[1], e.shape[0]});
+  transpose_elements(e.data, e.shape[0], e.shape[1], static_cast<int>(size),
+                     static_cast<std::byte*>(t.data()));
   return t;
 }
 
@@ -151,20 +186,24 @@ Tensor fp32_scalar(double value) {
   return t;
 }
 
-bool glob_match(std::string_view pattern, std::string_view text) {
-  if (pattern.empty()) return text.empty();
-  if (pattern[0] == '*')
-    return glob_match(pattern.substr(1), text) ||
-           (!text.empty() && glob_match(pattern, text.substr(1)));
-  return !text.empty() && (pattern[0] == '?' || pattern[0] == text[0]) &&
-         glob_match(pattern.substr(1), text.substr(1));
+int64_t json_int_value(const json& value, const std::string& what, int64_t min, int64_t max) {
+  // An unsigned JSON integer above INT64_MAX would wrap to a negative int64: compare it unsigned.
+  bool in_range = false;
+  if (value.is_number_unsigned()) {
+    const auto v = value.get<uint64_t>();
+    in_range = max >= 0 && v <= static_cast<uint64_t>(max) && static_cast<int64_t>(v) >= min;
+  } else if (value.is_number_integer()) {
+    const auto v = value.get<int64_t>();
+    in_range = v >= min && v <= max;
+  }
+  require(in_range, what, " is ", value.dump(), "; expected an integer from ", min, " to ", max);
+  return value.get<int64_t>();
 }
 
-int64_t json_int(const json& o, const std::string& key, int64_t fallback,
-                 const std::string& where) {
+int64_t json_int(const json& o, const std::string& key, int64_t fallback, const std::string& where,
+                 int64_t min, int64_t max) {
   if (!o.is_object() || !o.contains(key) || o[key].is_null()) return fallback;
-  require(o[key].is_number_integer(), where, key, " is ", o[key].dump(), "; expected an integer");
-  return o[key].get<int64_t>();
+  return json_int_value(o[key], where + key, min, max);
 }
 
 bool json_bool(const json& o, const std::string& key, bool fallback, const std::string& where) {

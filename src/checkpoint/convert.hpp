@@ -7,6 +7,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "checkpoint/module_patterns.hpp"
 #include "qlinear/checkpoint.hpp"
 #include "qlinear/error.hpp"
 
@@ -17,6 +18,7 @@ using json = nlohmann::json;
 struct Checkpoint::Impl {
   std::string directory;
   std::vector<std::shared_ptr<const SafetensorsFile>> files;
+  std::vector<std::string> paths;  // every file read: configs, index, shards
   std::map<std::string, const TensorEntry*, std::less<>> tensors;
   json quant;          // quantization_config (config.json) or "quantization" (hf_quant_config.json)
   std::string method;  // "gptq", "awq", "compressed-tensors", "modelopt", "fp8", "none"
@@ -63,6 +65,10 @@ ScalarType scale_type_of(const TensorEntry& entry);  // F16/BF16/F32 -> fp16/bf1
 Tensor copy_as(const TensorEntry& entry, ScalarType type, std::vector<int64_t> shape);
 // [rows, cols] -> [cols, rows], same dtype (8, 16 or 32-bit elements).
 Tensor transposed(const TensorEntry& entry, ScalarType type);
+// The same on raw elements of `element_bytes` (1, 2 or 4), in tiles that keep both the rows read
+// and the columns written in cache: at the speed of a copy rather than one cache miss per element.
+void transpose_elements(const std::byte* in, int64_t rows, int64_t cols, int element_bytes,
+                        std::byte* out);
 // The scale tensor `suffix` (any float dtype) as the canonical weight-scale tensor of `c`, in
 // `type`; the conversion is exact (fp16 / bf16 into fp32, or the same type). A per-tensor scale may
 // be [], [1] or [1, 1]; a per-channel one [N] or [N, 1].
@@ -80,12 +86,14 @@ inline uint32_t word(const TensorEntry& e, int64_t index) {
   return w;
 }
 
-// Glob as ModelOpt's exclude_modules use it ('*' any run, '?' one character).
-bool glob_match(std::string_view pattern, std::string_view text);
-
-// JSON fields with a default and a type check naming the field.
+// JSON fields with a default and a type check naming the field. An integer outside [min, max] is
+// refused with the value, never truncated or wrapped into range.
 int64_t json_int(const json& object, const std::string& key, int64_t fallback,
-                 const std::string& where);
+                 const std::string& where, int64_t min, int64_t max);
+// A JSON value that must be an integer in [min, max]; `what` names it.
+int64_t json_int_value(const json& value, const std::string& what, int64_t min, int64_t max);
+// The range of sizes a config may give (group and block sizes): positive and within int32.
+constexpr int64_t kMaxConfigSize = 0x7fffffff;
 bool json_bool(const json& object, const std::string& key, bool fallback, const std::string& where);
 std::string json_string(const json& object, const std::string& key, const std::string& fallback,
                         const std::string& where);

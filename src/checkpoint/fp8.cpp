@@ -22,16 +22,15 @@ CheckpointLayer load_fp8(const LayerSource& src) {
 
   if (src.quant.contains("weight_block_size") && !src.quant["weight_block_size"].is_null()) {
     const json& block = src.quant["weight_block_size"];
-    require(block.is_array() && block.size() == 2 && block[0].is_number_integer() &&
-                block[1].is_number_integer() && block[0].get<int64_t>() > 0 &&
-                block[1].get<int64_t>() > 0,
-            where, "weight_block_size is ", block.dump(), "; expected [block_n, block_k]");
+    require(block.is_array() && block.size() == 2, where, "weight_block_size is ", block.dump(),
+            "; expected [block_n, block_k]");
+    const std::string entry = where + "weight_block_size entry";
     require(scheme == "dynamic", where,
             "activation_scheme is static; block-scaled fp8 quantizes activations per call");
     c.family = Family::fp8_block;
     c.weight_scale = Granularity::block;
-    c.block_n = block[0].get<int64_t>();
-    c.group_size = block[1].get<int64_t>();
+    c.block_n = json_int_value(block[0], entry, 1, kMaxConfigSize);
+    c.group_size = json_int_value(block[1], entry, 1, kMaxConfigSize);
     c.act_scale = Granularity::per_group;
     c.act_group_size = c.group_size;
     CheckpointLayer layer = start_layer(src, cat("fp8 block ", c.block_n, "x", c.group_size), c);

@@ -15,14 +15,14 @@ namespace qlinear::checkpoint {
 
 CheckpointLayer load_gptq(const LayerSource& src) {
   const std::string where = cat(src.where(), "quantization_config.");
-  const int bits = static_cast<int>(json_int(src.quant, "bits", 4, where));
+  const int bits = static_cast<int>(json_int(src.quant, "bits", 4, where, 1, 32));
   require(bits == 4 || bits == 8, where, "bits is ", bits, "; qlinear reads 4- and 8-bit GPTQ");
   const int per_word = 32 / bits;
   const std::string format = json_string(src.quant, "checkpoint_format", "gptq", where);
   require(format == "gptq" || format == "gptq_v2", where, "checkpoint_format is '", format,
           "'; expected gptq or gptq_v2");
   const bool sym = json_bool(src.quant, "sym", true, where);
-  const int64_t group_size = json_int(src.quant, "group_size", 128, where);
+  const int64_t group_size = json_int(src.quant, "group_size", 128, where, -1, kMaxConfigSize);
 
   const TensorEntry& qweight = src.need("qweight", {Dtype::I32});
   require(qweight.shape.size() == 2, src.where(), qweight.describe(), " should be [K / ", per_word,
@@ -51,11 +51,12 @@ CheckpointLayer load_gptq(const LayerSource& src) {
                       sym ? " sym" : " asym", act_order ? " act-order" : ""),
                   c);
 
+  // Word (k / per_word, n) holds codes k .. k + per_word - 1 of row n, low bits first: the
+  // canonical [N, K] codes (two a byte, low nibble first, or one a byte) are exactly those words,
+  // transposed.
   layer.weight = Tensor::empty(c.weight_type, {n, k});
-  for (int64_t kk = 0; kk < k; ++kk)
-    for (int64_t nn = 0; nn < n; ++nn)
-      store_code(layer.weight, nn * k + kk,
-                 field(word(qweight, (kk / per_word) * n + nn), bits, kk % per_word));
+  transpose_elements(qweight.data, k / per_word, n, 4,
+                     static_cast<std::byte*>(layer.weight.data()));
   layer.weight_scale = transposed(scales, c.weight_scale_type);
 
   if (!sym) {

@@ -13,10 +13,16 @@
 namespace qlinear::checkpoint {
 
 bool modelopt_excludes(const json& quant, std::string_view layer) {
-  const json list = quant.value("exclude_modules", json::array());
+  if (!quant.is_object() || !quant.contains("exclude_modules")) return false;
+  const json& list = quant["exclude_modules"];
   if (!list.is_array()) return false;
-  for (const auto& pattern : list)
-    if (pattern.is_string() && glob_match(pattern.get<std::string>(), layer)) return true;
+  for (const auto& pattern : list) {
+    if (!pattern.is_string()) continue;
+    const auto& text = pattern.get_ref<const std::string&>();
+    require(text.size() <= kMaxPatternLength, "ModelOpt exclude_modules: a pattern of ",
+            text.size(), " characters; at most ", kMaxPatternLength, " are read");
+    if (glob_match(text, layer)) return true;
+  }
   return false;
 }
 
@@ -29,7 +35,7 @@ CheckpointLayer load_modelopt(const LayerSource& src) {
   require(weight.shape.size() == 2, src.where(), weight.describe(), " should be 2-D");
 
   if (algo == "NVFP4") {
-    const int64_t group = json_int(src.quant, "group_size", 16, where);
+    const int64_t group = json_int(src.quant, "group_size", 16, where, 1, kMaxConfigSize);
     require(group == 16, where, "group_size is ", group, "; NVFP4 scales cover 16 along K");
     src.need("weight", {Dtype::U8}, std::nullopt, "NVFP4 packs two e2m1 codes per byte");
     const int64_t n = weight.shape[0], k = weight.shape[1] * 2;

@@ -1,26 +1,27 @@
 // safetensors: reader (memory-mapped, every header field checked before any byte is trusted) and
-// writer. This file depends only on the scalar-type table and nlohmann-json, so that the fuzz
-// target can build it alone.
-#include <fcntl.h>
+// writer. This file depends only on the scalar-type table, files.cpp, json_input.cpp and
+// nlohmann-json, so that the fuzz target can build them alone.
 #include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <bit>
 #include <cstring>
-#include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "checkpoint/json_input.hpp"
 #include "qlinear/checkpoint.hpp"
 #include "qlinear/error.hpp"
+#include "qlinear/files.hpp"
 
 namespace qlinear::checkpoint {
 namespace {
 
 using json = nlohmann::json;
+
+// The reference implementation's bound on the header (safetensors' MAX_HEADER_SIZE).
+constexpr uint64_t kMaxHeaderBytes = 100'000'000;
 
 struct DtypeRow {
   Dtype dtype;
@@ -119,27 +120,18 @@ SafetensorsFile::~SafetensorsFile() {
 }
 
 std::shared_ptr<const SafetensorsFile> SafetensorsFile::open(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  require(fd >= 0, path, ": cannot open (", std::strerror(errno), ")");
-  struct stat st {};
-  const bool stat_ok = fstat(fd, &st) == 0;
+  const InputFile input(path, std::numeric_limits<int64_t>::max());  // mapped, not read
   std::shared_ptr<SafetensorsFile> file(new SafetensorsFile);
   file->path_ = path;
-  file->size_ = stat_ok ? static_cast<int64_t>(st.st_size) : 0;
-  if (!stat_ok || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    throw Error(cat(path, ": not a regular file"));
-  }
+  file->size_ = input.size();
   if (file->size_ > 0) {
-    void* p = mmap(nullptr, static_cast<size_t>(file->size_), PROT_READ, MAP_PRIVATE, fd, 0);
-    if (p == MAP_FAILED) {
-      ::close(fd);
-      throw Error(cat(path, ": cannot map ", file->size_, " bytes (", std::strerror(errno), ")"));
-    }
+    void* p = mmap(nullptr, static_cast<size_t>(file->size_), PROT_READ, MAP_PRIVATE,
+                   input.descriptor(), 0);
+    require(p != MAP_FAILED, path, ": cannot map ", file->size_, " bytes (", std::strerror(errno),
+            ")");
     file->mapping_ = p;
     file->bytes_ = static_cast<const std::byte*>(p);
   }
-  ::close(fd);
   file->read_header();
   return file;
 }
@@ -170,13 +162,13 @@ void SafetensorsFile::read_header() {
   std::memcpy(&header_length, bytes_, 8);
   require(header_length <= static_cast<uint64_t>(size_ - 8), f, ": header length ", header_length,
           " runs past the end of the file (", size_, " bytes)");
+  require(header_length <= kMaxHeaderBytes, f, ": header length ", header_length,
+          " is over the format's limit of ", kMaxHeaderBytes, " bytes");
   const auto* header_begin = reinterpret_cast<const char*>(bytes_ + 8);
-  json header;
-  try {
-    header = json::parse(header_begin, header_begin + header_length);
-  } catch (const json::exception& e) {
-    throw Error(cat(f, ": header is not valid JSON (", e.what(), ")"));
-  }
+  // The format: the header starts with '{' (no leading space or byte-order mark).
+  require(header_length > 0 && header_begin[0] == '{', f,
+          ": header does not start with '{'; expected a JSON object");
+  const json header = parse_json({header_begin, header_length}, cat(f, ": header"));
   require(header.is_object(), f, ": header is ", header.type_name(), "; expected a JSON object");
   const int64_t data_begin = 8 + static_cast<int64_t>(header_length);
   const int64_t data_size = size_ - data_begin;
@@ -245,11 +237,18 @@ void SafetensorsFile::read_header() {
   std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& b) {
     return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
   });
-  for (size_t i = 1; i < spans.size(); ++i)
-    require(spans[i].begin >= spans[i - 1].end || spans[i].begin == spans[i].end ||
-                spans[i - 1].begin == spans[i - 1].end,
-            f, ": tensors ", *spans[i - 1].name, " [", spans[i - 1].begin, ", ", spans[i - 1].end,
-            ") and ", *spans[i].name, " [", spans[i].begin, ", ", spans[i].end, ") overlap");
+  // The format indexes the whole data buffer: tensors follow each other without a hole or an
+  // overlap, from offset 0 to the end of the file (so no bytes can hide another file's content).
+  int64_t covered = 0;
+  for (const Span& s : spans) {
+    require(s.begin <= covered, f, ": bytes [", covered, ", ", s.begin, ") before tensor ", *s.name,
+            " belong to no tensor; the format leaves no holes");
+    require(s.begin == covered || s.begin == s.end, f, ": tensor ", *s.name, " [", s.begin, ", ",
+            s.end, ") overlaps the tensor before it, which ends at ", covered);
+    covered = std::max(covered, s.end);
+  }
+  require(covered == data_size, f, ": the last ", data_size - covered, " of the ", data_size,
+          " data bytes belong to no tensor; the format leaves no holes");
 }
 
 void write_safetensors(const std::string& path, std::span<const TensorToWrite> tensors,
@@ -258,6 +257,7 @@ void write_safetensors(const std::string& path, std::span<const TensorToWrite> t
   if (!metadata.empty()) header["__metadata__"] = metadata;
   int64_t offset = 0;
   for (const auto& t : tensors) {
+    require(!header.contains(t.name), path, ": tensor ", t.name, " is given twice");
     int64_t numel = 1;
     for (int64_t d : t.shape) numel *= d;
     const int64_t bytes = numel * element_bytes(t.dtype);
@@ -270,15 +270,12 @@ void write_safetensors(const std::string& path, std::span<const TensorToWrite> t
   }
   std::string text = header.dump();
   text.append((8 - text.size() % 8) % 8, ' ');  // the format pads the header with spaces
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  require(out.good(), path, ": cannot open for writing");
+  ReplacingWriter out(path);
   const uint64_t length = text.size();
-  out.write(reinterpret_cast<const char*>(&length), 8);
-  out.write(text.data(), static_cast<std::streamsize>(text.size()));
-  for (const auto& t : tensors)
-    out.write(reinterpret_cast<const char*>(t.bytes.data()),
-              static_cast<std::streamsize>(t.bytes.size()));
-  require(out.good(), path, ": write failed");
+  out.write(&length, 8);
+  out.write(text.data(), text.size());
+  for (const auto& t : tensors) out.write(t.bytes.data(), t.bytes.size());
+  out.commit();
 }
 
 }  // namespace qlinear::checkpoint

@@ -1,15 +1,13 @@
-#include <sys/stat.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <charconv>
-#include <cstring>
-#include <fstream>
 #include <limits>
 #include <mutex>
 #include <nlohmann/json.hpp>
 
+#include "checkpoint/json_input.hpp"
 #include "qlinear/error.hpp"
+#include "qlinear/files.hpp"
 #include "qlinear/tuning.hpp"
 
 namespace qlinear {
@@ -107,12 +105,8 @@ const TunedEntry* TuningTable::find(const LayerConfig& config) const {
 }
 
 std::shared_ptr<const TuningTable> TuningTable::parse(std::string_view text, std::string source) {
-  json doc;
-  try {
-    doc = json::parse(text);
-  } catch (const json::exception& e) {
-    throw Error(cat("tuning table ", source, ": not valid JSON (", e.what(), ")"));
-  }
+  // Bounded nesting, no key twice in an object (checkpoint/json_input.hpp).
+  const json doc = checkpoint::parse_json(text, cat("tuning table ", source));
   require(doc.is_object(), "tuning table ", source, ": expected a JSON object at the top");
   require(doc.contains(kVersionField), "tuning table ", source, ": no '", kVersionField,
           "' field: not a qlinear tuning table");
@@ -170,18 +164,12 @@ std::shared_ptr<const TuningTable> TuningTable::parse(std::string_view text, std
 }
 
 std::shared_ptr<const TuningTable> TuningTable::load(const std::string& path) {
-  struct stat st {};
-  require(::stat(path.c_str(), &st) == 0, "tuning table ", path, ": cannot read it (",
-          std::strerror(errno), ")");
-  require(S_ISREG(st.st_mode), "tuning table ", path, ": not a regular file");
-  require(st.st_size <= kMaxTableBytes, "tuning table ", path, ": ", st.st_size,
-          " bytes; a table is at most ", kMaxTableBytes);
-  std::ifstream in(path, std::ios::binary);
-  require(in.good(), "tuning table ", path, ": cannot open it");
-  std::string text(static_cast<size_t>(st.st_size), '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  require(in.gcount() == static_cast<std::streamsize>(text.size()), "tuning table ", path,
-          ": read ", in.gcount(), " of ", text.size(), " bytes");
+  std::string text;
+  try {
+    text = InputFile(path, kMaxTableBytes).read_all();
+  } catch (const Error& e) {  // names the file and what is wrong with it
+    throw Error(cat("tuning table ", e.what()));
+  }
   return parse(text, path);
 }
 

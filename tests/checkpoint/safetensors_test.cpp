@@ -2,9 +2,12 @@
 // error naming the file, the tensor and what was expected.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 
 #include "qlinear/checkpoint.hpp"
 #include "qlinear/error.hpp"
@@ -22,6 +25,15 @@ std::vector<std::byte> image(const std::string& header, size_t data_bytes) {
   std::memcpy(bytes.data(), &length, 8);
   std::memcpy(bytes.data() + 8, header.data(), header.size());
   return bytes;
+}
+
+std::string open_error(const std::string& path) {
+  try {
+    SafetensorsFile::open(path);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "no error";
 }
 
 std::string parse_error(const std::vector<std::byte>& bytes) {
@@ -102,8 +114,8 @@ TEST(Safetensors, BadInputsNameFileTensorAndExpectation) {
   auto past_end = image("{}", 0);
   past_end[0] = std::byte{100};
   EXPECT_THAT(parse_error(past_end), AllOf(HasSubstr("header length 100 runs past the end")));
-  EXPECT_THAT(parse_error(image("{\"a\": ", 0)), HasSubstr("header is not valid JSON"));
-  EXPECT_THAT(parse_error(image("[1, 2]", 0)), HasSubstr("expected a JSON object"));
+  EXPECT_THAT(parse_error(image("{\"a\": ", 0)), HasSubstr("header: not valid JSON"));
+  EXPECT_THAT(parse_error(image("[1, 2]", 0)), HasSubstr("header does not start with '{'"));
   EXPECT_THAT(parse_error(image(R"({"w":{"dtype":"F7","shape":[1],"data_offsets":[0,1]}})", 1)),
               AllOf(HasSubstr("tensor w has dtype 'F7'"), HasSubstr("expected one of BOOL")));
   EXPECT_THAT(
@@ -114,7 +126,7 @@ TEST(Safetensors, BadInputsNameFileTensorAndExpectation) {
   EXPECT_THAT(parse_error(image(R"({"a":{"dtype":"U8","shape":[8],"data_offsets":[0,8]},)"
                                 R"("b":{"dtype":"U8","shape":[8],"data_offsets":[4,12]}})",
                                 16)),
-              HasSubstr("tensors a [0, 8) and b [4, 12) overlap"));
+              HasSubstr("tensor b [4, 12) overlaps the tensor before it, which ends at 8"));
   EXPECT_THAT(parse_error(image(R"({"w":{"dtype":"U8","shape":[-1],"data_offsets":[0,0]}})", 0)),
               HasSubstr("tensor w shape entry is -1; expected a non-negative integer"));
   EXPECT_THAT(
@@ -133,14 +145,61 @@ TEST(Safetensors, BadInputsNameFileTensorAndExpectation) {
       HasSubstr("has 7 dimensions"));
 }
 
-TEST(Safetensors, OpenReportsMissingFiles) {
-  try {
-    SafetensorsFile::open("/nonexistent/model.safetensors");
-    FAIL();
-  } catch (const Error& e) {
-    EXPECT_THAT(e.what(), HasSubstr("/nonexistent/model.safetensors: cannot open"));
+// What the format specifies beyond each entry's own fields: the tensors index the whole data
+// buffer (no hole, no overlap, nothing after the last), names are unique, and the header is a
+// bounded JSON object starting with '{'.
+TEST(Safetensors, HeaderFollowsTheFormatAsAWhole) {
+  const std::string a = R"("a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]})";
+  EXPECT_EQ(parse_error(image("{" + a + "}", 4)), "no error");
+  EXPECT_THAT(parse_error(image("{" + a + "}", 6)),
+              HasSubstr("bad.safetensors: the last 2 of the 6 data bytes belong to no tensor"));
+  EXPECT_THAT(parse_error(image(R"({"b":{"dtype":"U8","shape":[4],"data_offsets":[2,6]}})", 6)),
+              HasSubstr("bytes [0, 2) before tensor b belong to no tensor"));
+  EXPECT_THAT(parse_error(image("{" + a + "," + a + "}", 4)),
+              HasSubstr("header: key \"a\" appears twice in one object"));
+  EXPECT_THAT(parse_error(image(R"({"__metadata__":{"k":"v","k":"w"}})", 0)),
+              HasSubstr("key \"k\" appears twice"));
+  EXPECT_THAT(parse_error(image(" {}", 0)), HasSubstr("header does not start with '{'"));
+  // Deeply nested values fail before anything recurses over them (dump, copy).
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  EXPECT_THAT(parse_error(image(R"({"w":{"dtype":"U8","shape":)" + deep + "}}", 0)),
+              HasSubstr("JSON nests deeper than 64 levels"));
+  // A header longer than the format allows, in a sparse file (mapped, never read).
+  const auto path = std::filesystem::temp_directory_path() / cat("qlinear_huge_", getpid());
+  const uint64_t length = 200'000'000;
+  {
+    std::ofstream out(path, std::ios::binary);
+    out.write(reinterpret_cast<const char*>(&length), 8);
+    out << "{";
   }
-  EXPECT_THROW(SafetensorsFile::open(std::filesystem::temp_directory_path().string()), Error);
+  std::filesystem::resize_file(path, 8 + length);
+  EXPECT_THAT(open_error(path.string()), HasSubstr("over the format's limit of 100000000 bytes"));
+  std::filesystem::remove(path);
+  // An empty tensor may sit at any offset of the buffer.
+  EXPECT_EQ(
+      parse_error(image("{" + a + R"(,"e":{"dtype":"F32","shape":[0],"data_offsets":[4,4]}})", 4)),
+      "no error");
+}
+
+TEST(Safetensors, WriterRefusesDuplicateNames) {
+  const std::byte one[1] = {};
+  const std::vector<TensorToWrite> tensors = {{"t", Dtype::U8, {1}, one},
+                                              {"t", Dtype::U8, {1}, one}};
+  const auto path = std::filesystem::temp_directory_path() / "qlinear_duplicate.safetensors";
+  EXPECT_THROW(write_safetensors(path.string(), tensors), Error);
+  EXPECT_FALSE(std::filesystem::exists(path));
+}
+
+TEST(Safetensors, OpenReportsMissingFiles) {
+  EXPECT_THAT(open_error("/nonexistent/model.safetensors"),
+              HasSubstr("/nonexistent/model.safetensors: cannot open"));
+  EXPECT_THAT(open_error(std::filesystem::temp_directory_path().string()),
+              HasSubstr("is a directory; expected a regular file"));
+  // A FIFO is refused at once; opening it for reading used to wait for a writer forever.
+  const auto fifo = std::filesystem::temp_directory_path() / cat("qlinear_fifo_", getpid());
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_THAT(open_error(fifo.string()), HasSubstr("is a FIFO; expected a regular file"));
+  std::filesystem::remove(fifo);
 }
 
 }  // namespace

@@ -535,3 +535,12 @@ def test_run_refuses_bad_inputs(tmp_path):
     r = run("run", "--model", model, "--layer", "model.layers.9.mlp.up_proj", "--input", tmp_path / "k.npy",
             "--output", tmp_path / "y.npy", expect_ok=False)
     assert r.returncode == 1 and "no tensors under model.layers.9.mlp.up_proj" in r.stderr, r.stderr
+
+
+def test_bench_load_model_times_every_layer(tmp_path):
+    model = str(tmp_path / "model")
+    make_checkpoint(model, "gptq_v1_4bit_sym", 64, 256, seed=1)
+    r = run("bench", "--device", "cpu", "--load-model", model, "--json", tmp_path / "load.json")
+    assert "1 quantized layers" in r.stdout and "GB/s of checkpoint bytes" in r.stdout, r.stdout
+    record = json.load(open(tmp_path / "load.json"))
+    assert record["layers"] == 1 and record["weights"] == 64 * 256 and record["gbs"] > 0 and record["read_gbs"] > 0

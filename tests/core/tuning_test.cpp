@@ -164,8 +164,13 @@ TEST(TuningTable, CorruptTablesAreRefusedNamingTheField) {
                 .find("must be a time in microseconds"),
             std::string::npos);
   EXPECT_EQ(entry(R"([{"kernel": "a", "max_m": 4}, {"kernel": "b"}])"), "accepted");
-  // Deep nesting is a parse error or a field error, never a crash.
-  EXPECT_NE(parse_error(std::string(100000, '[') + std::string(100000, ']')), "accepted");
+  // Deep nesting and a key given twice are refused, never a crash or a silent choice.
+  EXPECT_NE(parse_error(std::string(100000, '[') + std::string(100000, ']')).find("nests deeper"),
+            std::string::npos);
+  EXPECT_NE(parse_error(R"({"qlinear_tuning_version": 1, "qlinear_tuning_version": 1})")
+                .find("twice"),
+            std::string::npos)
+      << parse_error(R"({"qlinear_tuning_version": 1, "qlinear_tuning_version": 1})");
 }
 
 TEST(TuningTable, RoundTripsThroughJsonAndMergesMeasuredTimesIntoAPlan) {
@@ -213,15 +218,15 @@ TEST(TuningTable, QlinearTuningNamesAFileThatIsReadOrReportedNeverFatal) {
 
   ::setenv("QLINEAR_TUNING", dir.c_str(), 1);  // a directory
   c = f.registry.choose(f.config, host_platform(), options);
-  EXPECT_NE(notes(c).find("not a regular file"), std::string::npos) << notes(c);
+  EXPECT_NE(notes(c).find("expected a regular file"), std::string::npos) << notes(c);
   const auto fifo = (dir / "fifo").string();
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);  // would block a reader: refused unopened
   ::setenv("QLINEAR_TUNING", fifo.c_str(), 1);
   c = f.registry.choose(f.config, host_platform(), options);
-  EXPECT_NE(notes(c).find("not a regular file"), std::string::npos) << notes(c);
+  EXPECT_NE(notes(c).find("expected a regular file"), std::string::npos) << notes(c);
   ::setenv("QLINEAR_TUNING", (dir / "missing.json").c_str(), 1);
   c = f.registry.choose(f.config, host_platform(), options);
-  EXPECT_NE(notes(c).find("cannot read it"), std::string::npos) << notes(c);
+  EXPECT_NE(notes(c).find("cannot open"), std::string::npos) << notes(c);
   ::unsetenv("QLINEAR_TUNING");
   std::filesystem::remove_all(dir);
 }

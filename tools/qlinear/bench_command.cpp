@@ -9,6 +9,7 @@
 #include "commands.hpp"
 #include "config_flags.hpp"
 #include "layer_set.hpp"
+#include "load_bench.hpp"
 #include "qlinear/bench.hpp"
 #include "qlinear/error.hpp"
 #include "qlinear/registry.hpp"
@@ -102,7 +103,7 @@ void add_bench(CLI::App& app, int& exit_code) {
   auto* command = app.add_subcommand(
       "bench", "time kernels on layer shapes against the peers, with the floors");
   static ConfigFlags flags;
-  static std::string device_text = "default", preset_name, json_path, baseline, note;
+  static std::string device_text = "default", preset_name, json_path, baseline, note, load_model;
   static std::vector<std::string> kernels, shapes;
   static std::vector<int64_t> m_values{1, 16, 64, 256};
   static int reps = 30, warmup = 5, tp_size = 1;
@@ -131,12 +132,19 @@ void add_bench(CLI::App& app, int& exit_code) {
   command->add_option("--tp-size", tp_size,
                       "time the tensor-parallel layers over this many ranks (CPU: threads; GPUs: "
                       "NCCL, one each) with the collective's share, instead of the kernels");
+  command->add_option("--load-model", load_model,
+                      "time opening this checkpoint and preparing every quantized layer for the "
+                      "device (GB/s of checkpoint bytes), instead of the kernels");
   command->callback([command, &exit_code] {
     // Asks for the device's timer first, so that a build without CUDA says so for --device cuda.
     if (device_text.starts_with("cuda")) (void)bench::make_bench_device(Device::parse(device_text));
     const Platform platform = target_platform(device_text);
     require(platform.detected, "bench needs a device of this machine; '", device_text,
             "' is a named target");
+    if (!load_model.empty()) {
+      exit_code = bench_checkpoint_load(load_model, platform.device(), json_path, note);
+      return;
+    }
     const LayerSet layers =
         layer_set(flags, command->count("--family") > 0, preset_name, shapes, kernels, platform);
     bench::Options options;

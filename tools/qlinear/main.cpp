@@ -1,12 +1,18 @@
 // qlinear: inspect the platform and the kernel registry, choose kernels, check them.
+#include <csignal>
+#include <filesystem>
 #include <iostream>
+#include <new>
 
 #include "commands.hpp"
 #include "qlinear/error.hpp"
 
 int main(int argc, char** argv) {
+  // Output into a closed pipe (`qlinear inspect | head`) is a failed write, not a signal.
+  std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{
-      "qlinear: quantized linear-layer kernels (env, kernels, select, check, bench, run, inspect)"};
+      "qlinear: quantized linear-layer kernels (env, kernels, select, check, bench, tune, run, "
+      "inspect)"};
   app.require_subcommand(1);
   int exit_code = 0;
   qlinear::tool::add_env(app, exit_code);
@@ -23,6 +29,16 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const qlinear::Error& e) {
     std::cerr << "qlinear: " << e.what() << "\n";
+    return 1;
+  } catch (const std::filesystem::filesystem_error& e) {
+    std::cerr << "qlinear: " << e.what() << "\n";  // names the paths and the system's reason
+    return 1;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "qlinear: out of memory\n";
+    return 1;
+  } catch (const std::exception& e) {
+    // Any other exception is a bug of qlinear's checks; still one message and no terminate().
+    std::cerr << "qlinear: unexpected error: " << e.what() << "\n";
     return 1;
   }
   return exit_code;

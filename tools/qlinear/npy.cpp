@@ -4,10 +4,10 @@
 #include "npy.hpp"
 
 #include <cstring>
-#include <fstream>
-#include <iterator>
+#include <limits>
 
 #include "qlinear/error.hpp"
+#include "qlinear/files.hpp"
 
 namespace qlinear::tool {
 namespace {
@@ -27,10 +27,11 @@ std::string_view value_of(std::string_view header, std::string_view key, const s
 }  // namespace
 
 NpyArray read_npy(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  require(in.good(), path, ": cannot open");
-  const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
-                                   std::istreambuf_iterator<char>());
+  const std::string file = InputFile(path, kMaxNpyBytes).read_all();
+  return parse_npy({reinterpret_cast<const uint8_t*>(file.data()), file.size()}, path);
+}
+
+NpyArray parse_npy(std::span<const uint8_t> bytes, const std::string& path) {
   require(bytes.size() >= 10 && std::memcmp(bytes.data(), "\x93NUMPY", 6) == 0, path,
           ": not a .npy file (no \\x93NUMPY magic)");
   const int major = bytes[6];
@@ -56,6 +57,7 @@ NpyArray read_npy(const std::string& path) {
   require(!shape.empty() && shape[0] == '(' && shape.find(')') != std::string_view::npos, path,
           ": .npy shape is not a tuple");
   shape = shape.substr(1, shape.find(')') - 1);
+  // The element count, checked against overflow: a shape may claim more than any file holds.
   int64_t numel = 1;
   for (size_t i = 0; i < shape.size();) {
     while (i < shape.size() && (shape[i] == ' ' || shape[i] == ',')) ++i;
@@ -65,7 +67,10 @@ NpyArray read_npy(const std::string& path) {
     require(end > i && end - i < 12, path, ": .npy shape (", shape,
             ") holds something other than sizes");
     array.shape.push_back(std::stoll(std::string(shape.substr(i, end - i))));
-    numel *= array.shape.back();
+    const int64_t extent = array.shape.back();
+    require(extent == 0 || numel <= std::numeric_limits<int64_t>::max() / 4 / extent, path,
+            ": .npy shape (", shape, ") has more elements than a file can hold");
+    numel *= extent;
     i = end;
   }
   require(array.descr == "<f4" || array.descr == "<f2" || array.descr == "<u2", path,
@@ -88,15 +93,13 @@ void write_npy_f32(const std::string& path, const std::vector<int64_t>& shape,
   std::string header = cat("{'descr': '<f4', 'fortran_order': False, 'shape': (", dims, "), }");
   header.append(64 - (10 + header.size() + 1) % 64, ' ');
   header += '\n';
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  require(out.good(), path, ": cannot open for writing");
+  ReplacingWriter out(path);
   const uint16_t length = static_cast<uint16_t>(header.size());
   out.write("\x93NUMPY\x01\x00", 8);
-  out.write(reinterpret_cast<const char*>(&length), 2);
-  out.write(header.data(), static_cast<std::streamsize>(header.size()));
-  out.write(reinterpret_cast<const char*>(values.data()),
-            static_cast<std::streamsize>(values.size() * sizeof(float)));
-  require(out.good(), path, ": write failed");
+  out.write(&length, 2);
+  out.write(header.data(), header.size());
+  out.write(values.data(), values.size() * sizeof(float));
+  out.commit();
 }
 
 }  // namespace qlinear::tool

@@ -3,8 +3,11 @@
 // forced, x rounded to the checkpoint's activation dtype, the output written as float32 .npy.
 // With --tp-size S and no --tp-rank, all S ranks run (threads of this process: an in-process group
 // on the CPU, NCCL over cuda:0 … cuda:S-1) and y is the whole layer's output.
+#include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <limits>
 
 #include "commands.hpp"
 #include "npy.hpp"
@@ -15,6 +18,9 @@
 
 namespace qlinear::tool {
 namespace {
+
+// More ranks than any node has GPUs; the CPU runs each as a thread.
+constexpr int kMaxTensorParallelSize = 1024;
 
 Tensor on_device(const Tensor& t, Device device) {
   return t.defined() && !device.is_cpu() ? Tensor::copy_of(t, device) : t;
@@ -42,10 +48,43 @@ Tensor activations(const NpyArray& array, bool bf16_input, ScalarType act_type, 
   return x;
 }
 
-void write_output(const Tensor& y, const std::string& output) {
+// The output may not replace what the run reads: the input or any file of the checkpoint (the
+// same file under another name or through a link included).
+void refuse_overwriting_inputs(const std::string& output, const std::string& input,
+                               const checkpoint::Checkpoint& ckpt) {
+  std::vector<std::string> inputs = ckpt.paths();
+  inputs.push_back(input);
+  for (const std::string& path : inputs) {
+    std::error_code error;
+    require(!std::filesystem::equivalent(output, path, error), "--output ", output, " is ", path,
+            ", which this run reads; name another file");
+  }
+}
+
+// Writes y for the input x, and says once when it holds NaN or infinity. IEEE arithmetic makes
+// every output of a token whose x holds NaN or infinity NaN or infinite (infinity times a zero
+// weight is NaN); a kernel that quantizes activations to a type without them (int8, e4m3 and
+// e2m1 saturate) gives finite numbers there, so those outputs are written as NaN.
+void write_output(const Tensor& y, const Tensor& x, const std::string& output) {
   std::vector<float> values(static_cast<size_t>(y.numel()));
-  for (int64_t i = 0; i < y.numel(); ++i) values[i] = static_cast<float>(load_value(y, i));
+  const int64_t tokens = x.view().rows();
+  const int64_t k = tokens ? x.numel() / tokens : 0, n = tokens ? y.numel() / tokens : 0;
+  int64_t non_finite = 0;
+  for (int64_t t = 0; t < tokens; ++t) {
+    bool x_finite = true;
+    for (int64_t i = t * k; i < (t + 1) * k && x_finite; ++i)
+      x_finite = std::isfinite(load_value(x, i));
+    for (int64_t i = t * n; i < (t + 1) * n; ++i) {
+      values[i] = static_cast<float>(load_value(y, i));
+      if (!x_finite && std::isfinite(values[i]))
+        values[i] = std::numeric_limits<float>::quiet_NaN();
+      non_finite += !std::isfinite(values[i]);
+    }
+  }
   write_npy_f32(output, {y.shape().begin(), y.shape().end()}, values);
+  if (non_finite > 0)
+    std::fprintf(stderr, "qlinear: warning: %lld of the %lld output values are NaN or infinite\n",
+                 static_cast<long long>(non_finite), static_cast<long long>(y.numel()));
 }
 
 // Every rank of a size-`size` split, one thread each; returns rank 0's output (on the CPU) and
@@ -90,10 +129,14 @@ void add_run(CLI::App& app, int& exit_code) {
   command->add_option("--kernel", kernel, "force this kernel");
   command->add_option("--device", device_text,
                       "cpu, cuda, cuda:N or default (the GPU if there is one)");
-  command->add_option("--tp-rank", tp_rank,
-                      "run only this tensor-parallel rank's shard (its partial output)");
-  command->add_option("--tp-size", tp_size,
-                      "tensor-parallel size; without --tp-rank every rank runs and y is whole");
+  command
+      ->add_option("--tp-rank", tp_rank,
+                   "run only this tensor-parallel rank's shard (its partial output)")
+      ->check(CLI::Range(0, kMaxTensorParallelSize - 1));
+  command
+      ->add_option("--tp-size", tp_size,
+                   "tensor-parallel size; without --tp-rank every rank runs and y is whole")
+      ->check(CLI::Range(1, kMaxTensorParallelSize));
   command
       ->add_option("--tp-split", split_text,
                    "columns (outputs concatenate) or rows (outputs sum; bias on rank 0); default "
@@ -103,6 +146,7 @@ void add_run(CLI::App& app, int& exit_code) {
   command->callback([&exit_code] {
     using namespace checkpoint;
     const Checkpoint ckpt = Checkpoint::open(model);
+    refuse_overwriting_inputs(output, input, ckpt);
     CheckpointLayer layer = load_layer(ckpt, layer_name);
     TensorParallel tp;
     tp.split = split_text.empty()     ? default_split(layer_name)
@@ -114,13 +158,14 @@ void add_run(CLI::App& app, int& exit_code) {
     options.force = kernel;
     const Platform platform = target_platform(device_text);
     if (tp_rank < 0 && tp_size > 1) {
+      split_layer(layer, tp);  // refuses a size that does not divide the layer before any thread
       const NpyArray array = read_npy(input);
       const int64_t width = array.shape.empty() ? 0 : array.shape.back();
       require(width == layer.config.k, input, ": x has K = ", width,
               "; the layer takes K = ", layer.config.k);
       const Tensor x = activations(array, bf16_input, layer.config.act_type, 0, width, input);
       const auto [y, kernel_name] = run_all_ranks(layer, tp.split, tp_size, x, platform, options);
-      write_output(y, output);
+      write_output(y, x, output);
       std::printf(
           "layer:  %s (%s)\nconfig: %s\nsplit:  %s over %d ranks (%s)\nkernel: %s (rank 0)\n"
           "output: %s\n",
@@ -153,7 +198,7 @@ void add_run(CLI::App& app, int& exit_code) {
     const Tensor y =
         Tensor::copy_of(linear.forward(on_device(x_host, device), on.bias), Device::cpu());
 
-    write_output(y, output);
+    write_output(y, x_host, output);
     std::printf("layer:  %s (%s)\nconfig: %s\nkernel: %s on %s\noutput: %s\n", layer.name.c_str(),
                 layer.format.c_str(), c.describe().c_str(), linear.kernel().name().c_str(),
                 device.str().c_str(), output.c_str());

@@ -3,14 +3,13 @@
 // selection then follows on this device (QLINEAR_TUNING=FILE, or shipped in tuning/).
 #include <algorithm>
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 
 #include "commands.hpp"
 #include "config_flags.hpp"
 #include "layer_set.hpp"
 #include "qlinear/bench.hpp"
 #include "qlinear/error.hpp"
+#include "qlinear/files.hpp"
 
 namespace qlinear::tool {
 namespace {
@@ -20,25 +19,6 @@ std::vector<int64_t> powers_of_two(int64_t last) {
   std::vector<int64_t> m;
   for (int64_t v = 1; v <= last; v *= 2) m.push_back(v);
   return m;
-}
-
-// Writes `text` to `path` through a temporary file in the same folder renamed into place, so a
-// failed write leaves an existing table as it was.
-void write_atomically(const std::string& path, const std::string& text) {
-  const std::string temporary = path + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    require(out.good(), "--out '", path, "': cannot write ", temporary);
-    out << text << "\n";
-    out.close();
-    require(out.good(), "--out '", path, "': writing ", temporary, " failed (disk full?)");
-  }
-  std::error_code ec;
-  std::filesystem::rename(temporary, path, ec);
-  if (ec) {
-    std::filesystem::remove(temporary, ec);
-    throw Error(cat("--out '", path, "': cannot rename the table into place"));
-  }
 }
 
 }  // namespace
@@ -118,7 +98,11 @@ void add_tune(CLI::App& app, int& exit_code) {
                          [&](const TunedEntry& mine) { return mine.key == e.key; }))
           table->add(e);
     table->set_note(cat("qlinear tune ", utc_now(), note.empty() ? "" : cat(": ", note)));
-    write_atomically(out_path, table->to_json());
+    // In full or not at all: a failed write leaves an existing table as it was.
+    ReplacingWriter out(out_path);
+    const std::string text = table->to_json() + "\n";
+    out.write(text.data(), text.size());
+    out.commit();
     std::printf("wrote %zu layers to %s\n", table->entries().size(), out_path.c_str());
     exit_code = table->entries().empty() ? 1 : 0;
   });

@@ -1,0 +1,89 @@
+// `qlinear bench --load-model DIR` (see load_bench.hpp).
+#include "load_bench.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "qlinear/bench.hpp"
+#include "qlinear/checkpoint.hpp"
+#include "qlinear/error.hpp"
+#include "qlinear/files.hpp"
+#include "qlinear/linear.hpp"
+
+namespace qlinear::tool {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+struct LoadTimes {
+  double open_s = 0, convert_s = 0, prepare_s = 0;
+  int layers = 0;
+  int64_t weights = 0;
+};
+
+LoadTimes load_every_layer(const std::string& directory, Device device) {
+  LoadTimes times;
+  auto start = Clock::now();
+  const checkpoint::Checkpoint ckpt = checkpoint::Checkpoint::open(directory);
+  times.open_s = seconds_since(start);
+  for (const std::string& name : checkpoint::linear_layers(ckpt)) {
+    if (checkpoint::is_unquantized(ckpt, name)) continue;
+    start = Clock::now();
+    const checkpoint::CheckpointLayer layer = checkpoint::load_layer(ckpt, name);
+    times.convert_s += seconds_since(start);
+    start = Clock::now();
+    checkpoint::CheckpointLayer on_device = layer;
+    for (Tensor* t : {&on_device.weight, &on_device.weight_scale, &on_device.weight_zero_point,
+                      &on_device.weight_global_scale, &on_device.g_idx, &on_device.input_scale,
+                      &on_device.input_zero_point})
+      if (t->defined() && !device.is_cpu()) *t = Tensor::copy_of(*t, device);
+    const QuantizedLinear prepared(layer.config, on_device.weights(), device);
+    times.prepare_s += seconds_since(start);
+    ++times.layers;
+    times.weights += layer.config.n * layer.config.k;
+  }
+  return times;
+}
+
+}  // namespace
+
+int bench_checkpoint_load(const std::string& directory, Device device, const std::string& json_path,
+                          const std::string& note) {
+  load_every_layer(directory, device);  // untimed: the files into the page cache, the pool warm
+  const LoadTimes t = load_every_layer(directory, device);
+  int64_t bytes = 0;
+  const checkpoint::Checkpoint ckpt = checkpoint::Checkpoint::open(directory);
+  for (const std::string& path : ckpt.paths())
+    bytes += static_cast<int64_t>(std::filesystem::file_size(path));
+  const double read_gbs = bench::make_bench_device(device)->measure_read_bandwidth();
+  const double total_s = t.open_s + t.convert_s + t.prepare_s;
+  const double gbs = bytes / total_s / 1e9;
+  std::printf(
+      "checkpoint %s: %d quantized layers, %.3g G weights, %.3f GB in its files\n"
+      "open %.3f s, convert (load_layer) %.3f s, prepare on %s (process_weights) %.3f s\n"
+      "total %.3f s: %.2f GB/s of checkpoint bytes, %.2f ns a weight; read bandwidth %.1f GB/s "
+      "(%.1f %%)\n",
+      directory.c_str(), t.layers, t.weights / 1e9, bytes / 1e9, t.open_s, t.convert_s,
+      device.str().c_str(), t.prepare_s, total_s, gbs, total_s * 1e9 / t.weights, read_gbs,
+      100 * gbs / read_gbs);
+  if (!json_path.empty()) {
+    const nlohmann::json record = {
+        {"checkpoint", directory}, {"device", device.str()},     {"layers", t.layers},
+        {"weights", t.weights},    {"bytes", bytes},             {"open_s", t.open_s},
+        {"convert_s", t.convert_s}, {"prepare_s", t.prepare_s}, {"total_s", total_s},
+        {"gbs", gbs},              {"read_gbs", read_gbs},       {"note", note}};
+    const std::string text = record.dump(2) + "\n";
+    ReplacingWriter out(json_path);
+    out.write(text.data(), text.size());
+    out.commit();
+  }
+  return 0;
+}
+
+}  // namespace qlinear::tool
