@@ -1,6 +1,6 @@
 #include "tensor_exchange.hpp"
 
-#include <cstring>
+#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -101,7 +101,17 @@ TensorView view_of(const dlpack::Tensor& t, std::string_view role,
                               ", which qlinear has no type for",
                               expected ? cat("; expected ", expected_text(*expected)) : ""));
   }
-  return TensorView(t.data, type, shape, device, strides, static_cast<int64_t>(t.byte_offset));
+  // Frameworks hand out empty tensors with no storage and any strides; qlinear reads a null
+  // pointer as "no tensor", so such a tensor becomes a compact one over a placeholder.
+  alignas(64) static char empty_storage[64];
+  void* data = t.data;
+  auto byte_offset = static_cast<int64_t>(t.byte_offset);
+  if (std::find(shape.begin(), shape.end(), 0) != shape.end()) {
+    data = empty_storage;
+    byte_offset = 0;
+    strides.clear();
+  }
+  return TensorView(data, type, shape, device, strides, byte_offset);
 }
 
 // numpy (1.22-1.24) refuses to export read-only arrays through DLPack, which cannot say that

@@ -111,3 +111,9 @@ def test_torch_compile_runs_the_op():
     x = torch.randn(3, 128).to(torch.bfloat16)
     compiled = torch.compile(lambda t: module(t) * 2, fullgraph=True)
     assert torch.equal(compiled(x), module(x) * 2)
+
+
+def test_an_empty_batch_gives_an_empty_output():
+    module = qtorch.QuantizedLinear.from_linear(float_linear(0, 128, 40))
+    y = module(torch.zeros(0, 128, dtype=torch.bfloat16))  # torch gives such tensors no storage
+    assert y.shape == (0, 40)
