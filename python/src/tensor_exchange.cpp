@@ -37,13 +37,18 @@ std::optional<ScalarType> natural_type(const dlpack::DataType& dtype) {
   return std::nullopt;
 }
 
-// Whether an unsigned integer tensor may hold `expected`'s bits (see the header). The plain
-// integer types are excluded so that int8 given for uint8 stays an error.
+// The types that may arrive as their bits (see the header): those frameworks may lack. The plain
+// integer types are not among them, so that int8 given for uint8 stays an error.
+bool has_carrier(ScalarType type) {
+  const ScalarTypeInfo& i = info(type);
+  return i.bits <= 16 && (i.is_float || i.bias != 0 || i.bits == 4);
+}
+
+// Whether an unsigned integer tensor of `dtype` holds `expected`'s bits, and how.
 enum class Carrier { none, same_width, packed_pairs };
 Carrier carrier(const dlpack::DataType& dtype, ScalarType expected) {
   const ScalarTypeInfo& e = info(expected);
-  const bool plain_integer = !e.is_float && e.bias == 0 && e.bits >= 8;
-  if (dtype.code != 1 || plain_integer) return Carrier::none;
+  if (dtype.code != 1 || !has_carrier(expected)) return Carrier::none;
   if (dtype.bits == e.bits) return Carrier::same_width;
   if (e.bits == 4 && dtype.bits == 8) return Carrier::packed_pairs;
   return Carrier::none;
@@ -51,8 +56,7 @@ Carrier carrier(const dlpack::DataType& dtype, ScalarType expected) {
 
 std::string expected_text(ScalarType expected) {
   const ScalarTypeInfo& e = info(expected);
-  const bool has_carrier = e.is_float ? expected != ScalarType::fp32 : e.bias != 0 || e.bits == 4;
-  if (!has_carrier) return std::string(name(expected));
+  if (!has_carrier(expected)) return std::string(name(expected));
   return cat(name(expected), " (or its bits as uint", e.bits == 4 ? 8 : e.bits,
              e.bits == 4 ? ", two codes a byte)" : ")");
 }
