@@ -141,3 +141,14 @@ def test_a_cuda_layer_without_a_gpu_says_so(seed):
     config = qlinear.default_config("mixed_precision", 48, 128)
     with pytest.raises(ValueError, match="[Cc][Uu][Dd][Aa]"):
         qlinear.Layer(config, qlinear.random_layer(config, seed), "cuda")
+
+
+def test_only_unsigned_integers_of_the_same_width_carry_a_types_bits(seed):
+    config = qlinear.default_config("fp8_scaled_mm", 40, 64)
+    weights = {name: t.numpy() for name, t in qlinear.random_layer(config, seed).items()}
+    assert weights["weight"].dtype == np.uint8  # float8_e4m3fn as its bits: accepted
+    qlinear.Layer(config, weights)
+    with pytest.raises(ValueError, match="weight has dtype int8; expected float8_e4m3fn"):
+        qlinear.Layer(config, {**weights, "weight": weights["weight"].view(np.int8)})
+    with pytest.raises(ValueError, match=r"weight_scale has dtype uint32, which qlinear has no type for; expected fp32$"):
+        qlinear.Layer(config, {**weights, "weight_scale": weights["weight_scale"].view(np.uint32)})
