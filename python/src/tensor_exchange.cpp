@@ -123,6 +123,8 @@ TensorView view_of(const dlpack::Tensor& t, std::string_view role,
 dlpack::Tensor describe_array(const py::array& array, std::vector<int64_t>& shape,
                               std::vector<int64_t>& strides) {
   const py::dtype dtype = array.dtype();
+  if (!dtype.attr("isnative").cast<bool>())
+    throw py::value_error("the array's bytes are not in this machine's byte order");
   const char kind = dtype.kind();
   const auto itemsize = static_cast<int64_t>(dtype.itemsize());
   const uint8_t code = kind == 'f' ? 2 : kind == 'i' ? 0 : kind == 'u' ? 1 : 255;
