@@ -17,6 +17,13 @@ py::array_t<double> as_matrix(const std::vector<double>& values, int64_t rows, i
   return result;
 }
 
+void check_activations(const LayerConfig& config, const TensorView& x) {
+  require(x.dtype() == config.act_type && x.ndim() >= 1 && x.size(-1) == config.part_k() &&
+              x.is_contiguous(),
+          "x is ", x.describe(), "; expected a contiguous ", name(config.act_type), "[..., ",
+          config.part_k(), "]");
+}
+
 }  // namespace
 
 void bind_reference(py::module_& m) {
@@ -41,15 +48,32 @@ void bind_reference(py::module_& m) {
         const ImportedTensor x_in = import_tensor(x, "x", config.act_type);
         return caller_errors([&] {
           const TensorView& v = x_in.view();
-          require(v.dtype() == config.act_type && v.ndim() >= 1 && v.size(-1) == config.part_k(),
-                  "x is ", v.describe(), "; expected ", name(config.act_type), "[..., ",
-                  config.part_k(), "]");
+          check_activations(config, v);
           return as_matrix(reference::activations_as_used(config, in.weights, v), v.rows(),
                            config.part_k());
         });
       },
       py::arg("config"), py::arg("weights"), py::arg("x"),
       "x̂ as float64 [M, K]: x decoded, or quantized and dequantized as the family prescribes.");
+  reference.def(
+      "quantize_activations",
+      [](const LayerConfig& config, const py::dict& weights, py::handle x) {
+        caller_errors([&] { validate(config); });
+        const ImportedWeights in = import_weights(config, weights, Device::cpu());
+        const ImportedTensor x_in = import_tensor(x, "x", config.act_type);
+        const reference::QuantizedActivations q = caller_errors([&] {
+          check_activations(config, x_in.view());
+          return reference::quantize_activations(config, in.weights, x_in.view());
+        });
+        py::dict result;
+        result["codes"] = q.codes;
+        result["scales"] = q.scales;
+        if (q.zero_points.defined()) result["zero_points"] = q.zero_points;
+        return result;
+      },
+      py::arg("config"), py::arg("weights"), py::arg("x"),
+      "x quantized as every kernel must (qlinear/reference.hpp): {'codes', 'scales', "
+      "'zero_points'} as qlinear.Tensor objects; x is [M, K] of the config's act_type.");
 
   m.def(
       "random_layer",

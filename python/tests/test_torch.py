@@ -117,3 +117,30 @@ def test_an_empty_batch_gives_an_empty_output():
     module = qtorch.QuantizedLinear.from_linear(float_linear(0, 128, 40))
     y = module(torch.zeros(0, 128, dtype=torch.bfloat16))  # torch gives such tensors no storage
     assert y.shape == (0, 40)
+
+
+FP8_ACTIVATIONS = {  # config fields, and the scale PyTorch computes for x [M, K]
+    "static_per_tensor": (("fp8_scaled_mm", {"act_scale": "per_tensor", "act_scale_static": True}),
+                          lambda x, weights: torch.from_numpy(weights["input_scale"].numpy())),
+    "dynamic_per_token": (("fp8_scaled_mm", {}),
+                          lambda x, weights: x.abs().amax(dim=1, keepdim=True) / 448.0),
+    "dynamic_per_group_128": (("fp8_block", {}),
+                              lambda x, weights: (x.reshape(x.shape[0], -1, 128).abs().amax(dim=2, keepdim=True)
+                                                  / 448.0).repeat_interleave(128, dim=2).reshape(x.shape)),
+}
+
+
+@pytest.mark.skipif(not hasattr(torch, "float8_e4m3fn"), reason="PyTorch < 2.1 has no float8 types")
+@pytest.mark.parametrize("scheme", sorted(FP8_ACTIVATIONS))
+def test_fp8_activation_codes_equal_pytorchs_casts(scheme, seed):
+    """The activation quantizer every kernel reproduces gives the codes of PyTorch's own e4m3 cast
+    (round to nearest even) after its clamp: equal, not close."""
+    (family, fields), torch_scale = FP8_ACTIVATIONS[scheme]
+    config = qlinear.default_config(family, 64, 384, **fields)
+    weights = qlinear.random_layer(config, seed)
+    x = torch.randn(7, 384, generator=torch.Generator().manual_seed(seed)).to(torch.bfloat16)
+    x[0, 5] = 900.0  # an outlier: saturation under a static scale
+    q = qlinear.reference.quantize_activations(config, weights, x)
+    scale = torch_scale(x.float(), weights)
+    expected = (x.float() / scale).clamp(-448.0, 448.0).to(torch.float8_e4m3fn).view(torch.uint8)
+    assert torch.equal(torch.from_numpy(q["codes"].numpy()), expected)
