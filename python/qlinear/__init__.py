@@ -86,7 +86,8 @@ class Layer:
     """
 
     def __init__(self, config, weights, device="cpu", *, kernel=None, disabled=()):
-        self._bind(_Layer(config, dict(weights), str(device), kernel or "", list(disabled)))
+        tensors = {name: _frameworks.exported(t) for name, t in weights.items() if t is not None}
+        self._bind(_Layer(config, tensors, str(device), kernel or "", list(disabled)))
 
     @classmethod
     def _wrap(cls, impl):
@@ -143,7 +144,7 @@ class Layer:
         CUDA tensor runs on the current stream."""
         if out is None:
             out = _frameworks.new_output(x, self._n, self._out_type)
-        self._forward_into(x, out, _frameworks.stream_of(x))
+        self._forward_into(_frameworks.exported(x), _frameworks.exported(out), _frameworks.stream_of(x))
         return out
 
     __call__ = forward

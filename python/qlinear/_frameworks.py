@@ -31,6 +31,14 @@ def new_output(x, n, dtype):
     return numpy.empty(shape, _NUMPY_TYPES[dtype])
 
 
+def exported(t):
+    """What crosses into qlinear for t: a torch tensor's DLPack capsule (torch.utils.dlpack, which,
+    unlike Tensor.__dlpack__, also takes tensors that require grad: qlinear's forward is not
+    differentiable and reads only the data), anything else as it is."""
+    is_torch, torch = _torch_tensor(t)
+    return torch.utils.dlpack.to_dlpack(t) if is_torch else t
+
+
 def stream_of(x):
     """The CUDA stream a call on x runs on: torch's current stream for a torch CUDA tensor, else
     the default stream (0)."""

@@ -144,3 +144,16 @@ def test_fp8_activation_codes_equal_pytorchs_casts(scheme, seed):
     scale = torch_scale(x.float(), weights)
     expected = (x.float() / scale).clamp(-448.0, 448.0).to(torch.float8_e4m3fn).view(torch.uint8)
     assert torch.equal(torch.from_numpy(q["codes"].numpy()), expected)
+
+
+def test_tensors_that_require_grad_are_read_as_they_are(seed):
+    """As in a model run outside no_grad: x and weights that require grad are read (the forward is
+    not differentiable, so its output does not require grad)."""
+    config = qlinear.default_config("fp8_scaled_mm", 40, 64, bias=True)
+    weights = {name: torch.from_numpy(t.numpy()) for name, t in qlinear.random_layer(config, seed).items()}
+    weights["bias"] = torch.nn.Parameter(torch.randn(40))
+    layer = qlinear.Layer(config, weights)
+    x = torch.randn(3, 64).to(torch.bfloat16).requires_grad_()
+    y = layer.forward(x)
+    assert not y.requires_grad
+    assert torch.equal(y, qtorch.QuantizedLinear(layer)(x))
