@@ -2,6 +2,7 @@
 // qlinear.Layer wraps it and allocates outputs in the caller's framework.
 #include <pybind11/stl.h>
 
+#include <chrono>
 #include <optional>
 
 #include "arguments.hpp"
@@ -26,6 +27,35 @@ struct Layer {
     caller_errors([&] { validate_call(c, x_in.view(), bias, out_in.view(), linear.device()); });
     const py::gil_scoped_release unlocked;
     linear.forward_into(x_in.view(), out_in.view(), bias, Stream{reinterpret_cast<void*>(stream)});
+  }
+
+  // The same call from C++, as an engine written in C++ would make it: the wall time of `reps`
+  // calls in a row until the last one's output is on the host, in µs a call (the best of 5 runs).
+  // bench/python_overhead.py compares it with the Python paths on the same tensors.
+  double call_us(py::handle x, py::handle out, uintptr_t stream, int reps) const {
+    const LayerConfig& c = linear.config();
+    const ImportedTensor x_in = import_tensor(x, "x", c.act_type);
+    const ImportedTensor out_in = import_tensor(out, "out", c.out_type, /*written=*/true);
+    caller_errors([&] { validate_call(c, x_in.view(), bias, out_in.view(), linear.device()); });
+    if (out_in.view().numel() == 0 || reps < 1)
+      throw py::value_error("call_us: needs a non-empty out and reps >= 1");
+    const py::gil_scoped_release unlocked;
+    const Stream on{reinterpret_cast<void*>(stream)};
+    // A copy of one output byte waits for the calls before it (the legacy default stream, or the
+    // same stream when the caller's is the default one).
+    uint8_t last_byte = 0;
+    const TensorView host_byte(&last_byte, ScalarType::uint8, {1});
+    const TensorView out_byte(out_in.view().data(), ScalarType::uint8, {1}, out_in.view().device());
+    double best = 0;
+    for (int run = 0; run < 6; ++run) {  // run 0 warms up
+      const auto start = std::chrono::steady_clock::now();
+      for (int i = 0; i < reps; ++i) linear.forward_into(x_in.view(), out_in.view(), bias, on);
+      copy_bytes(host_byte, out_byte);
+      const std::chrono::duration<double, std::micro> took =
+          std::chrono::steady_clock::now() - start;
+      if (run == 1 || (run > 1 && took.count() < best)) best = took.count();
+    }
+    return best / reps;
   }
 };
 
@@ -122,6 +152,8 @@ void bind_layer(py::module_& m) {
                              })
       .def_readonly("name", &Layer::name)
       .def_readonly("format", &Layer::format)
+      .def("call_us", &Layer::call_us, py::arg("x"), py::arg("out"), py::arg("stream"),
+           py::arg("reps"))
       .def("forward_into", &Layer::forward_into, py::arg("x"), py::arg("out"),
            py::arg("stream") = 0);
 

@@ -152,3 +152,14 @@ def test_only_unsigned_integers_of_the_same_width_carry_a_types_bits(seed):
         qlinear.Layer(config, {**weights, "weight": weights["weight"].view(np.int8)})
     with pytest.raises(ValueError, match=r"weight_scale has dtype uint32, which qlinear has no type for; expected fp32$"):
         qlinear.Layer(config, {**weights, "weight_scale": weights["weight_scale"].view(np.uint32)})
+
+
+def test_the_same_call_from_cpp_is_timed_on_the_same_tensors(fp16_layer, seed):
+    """Layer.call_us, which bench/python_overhead.py compares the Python paths with."""
+    layer, _ = fp16_layer
+    x = qlinear.random_activations("fp16", [1, 128], seed).numpy()
+    out = np.full((1, 48), np.nan, np.float32)
+    assert layer._impl.call_us(x, out, 0, 3) > 0
+    assert np.array_equal(out, layer.forward(x))
+    with pytest.raises(ValueError, match="non-empty out"):
+        layer._impl.call_us(x[:0], out[:0], 0, 3)
