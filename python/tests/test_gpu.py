@@ -88,3 +88,28 @@ def test_fp8_matches_torch_scaled_mm(scheme):
     error = ((y.float() - expected.float()).abs() / magnitude.clamp(min=1e-30)).max().item()
     assert error <= 2 * layer.tolerance + 2.0 ** -8
     assert relative_error(y.cpu(), config, weights, x.cpu()) <= layer.tolerance
+
+
+def test_int4_matches_torch_weight_int4pack_mm():
+    """PyTorch's tinygemm int4 kernel on the same codes and bf16 group scales: it computes
+    (q - 8) · scale + zero with zero = 0, which is uint4b8's meaning."""
+    n, k, m, group = 264, 1024, 16, 128
+    config = qlinear.default_config("mixed_precision", n, k, group_size=group)
+    weights = qlinear.random_layer(config, 9)
+    layer = qlinear.Layer(config, weights, "cuda")
+    x = torch.randn(m, k, device="cuda").to(torch.bfloat16)
+    packed = torch.from_numpy(weights["weight"].numpy())  # [N, K/2], element 2j in the low nibble
+    scales = torch.from_numpy(weights["weight_scale"].numpy().view("int16")).view(torch.bfloat16)
+    if tuple(int(p) for p in torch.__version__.split(".")[:2]) >= (2, 5):  # [N, K/2] uint8, 2j high
+        torch_codes = ((packed << 4) | (packed >> 4)).cuda()
+    else:  # [N, K] int32 codes
+        torch_codes = torch.stack([packed & 0xF, packed >> 4], dim=-1).reshape(n, k).to(torch.int32).cuda()
+    w_int4 = torch._convert_weight_to_int4pack(torch_codes, 8)
+    scale_and_zero = torch.stack([scales.t(), torch.zeros_like(scales.t())], dim=-1).contiguous().cuda()
+    expected = torch._weight_int4pack_mm(x, w_int4, group, scale_and_zero)
+    y = layer.forward(x)
+    w_hat = torch.from_numpy(qlinear.reference.dequantize_weights(config, weights)).cuda()
+    magnitude = x.double().abs() @ w_hat.abs().t()
+    error = ((y.double() - expected.double()).abs() / magnitude.clamp(min=1e-30)).max().item()
+    assert error <= 2.0 ** -7, f"qlinear and _weight_int4pack_mm differ by {error:.3g} of the magnitude"
+    assert relative_error(y.cpu(), config, weights, x.cpu()) <= layer.tolerance
