@@ -4,12 +4,12 @@
 
 #include <chrono>
 #include <optional>
+#include <utility>
 
 #include "arguments.hpp"
 #include "layer_tensors.hpp"
 #include "qlinear/checkpoint.hpp"
 #include "qlinear/linear.hpp"
-#include "qlinear/reference.hpp"
 
 namespace qlinear::python {
 namespace {
@@ -19,12 +19,19 @@ struct Layer {
   Tensor bias;               // on the layer's device; undefined without one
   std::string name, format;  // from a checkpoint
 
+  // x and out as views of the layer's types, checked as QuantizedLinear::forward_into checks them
+  // (so that a mistake is a ValueError).
+  std::pair<ImportedTensor, ImportedTensor> call_tensors(py::handle x, py::handle out) const {
+    const LayerConfig& c = linear.config();
+    ImportedTensor x_in = import_tensor(x, "x", c.act_type);
+    ImportedTensor out_in = import_tensor(out, "out", c.out_type, /*written=*/true);
+    caller_errors([&] { validate_call(c, x_in.view(), bias, out_in.view(), linear.device()); });
+    return {std::move(x_in), std::move(out_in)};
+  }
+
   // out = x · Wᵀ + bias on the caller's stream (a cudaStream_t as an integer; 0 is the default).
   void forward_into(py::handle x, py::handle out, uintptr_t stream) const {
-    const LayerConfig& c = linear.config();
-    const ImportedTensor x_in = import_tensor(x, "x", c.act_type);
-    const ImportedTensor out_in = import_tensor(out, "out", c.out_type, /*written=*/true);
-    caller_errors([&] { validate_call(c, x_in.view(), bias, out_in.view(), linear.device()); });
+    const auto [x_in, out_in] = call_tensors(x, out);
     const py::gil_scoped_release unlocked;
     linear.forward_into(x_in.view(), out_in.view(), bias, Stream{reinterpret_cast<void*>(stream)});
   }
@@ -33,10 +40,7 @@ struct Layer {
   // calls in a row until the last one's output is on the host, in µs a call (the best of 5 runs).
   // bench/python_overhead.py compares it with the Python paths on the same tensors.
   double call_us(py::handle x, py::handle out, uintptr_t stream, int reps) const {
-    const LayerConfig& c = linear.config();
-    const ImportedTensor x_in = import_tensor(x, "x", c.act_type);
-    const ImportedTensor out_in = import_tensor(out, "out", c.out_type, /*written=*/true);
-    caller_errors([&] { validate_call(c, x_in.view(), bias, out_in.view(), linear.device()); });
+    const auto [x_in, out_in] = call_tensors(x, out);
     if (out_in.view().numel() == 0 || reps < 1)
       throw py::value_error("call_us: needs a non-empty out and reps >= 1");
     const py::gil_scoped_release unlocked;
