@@ -130,6 +130,9 @@ FP8_ACTIVATIONS = {  # config fields, and the scale PyTorch computes for x [M, K
 }
 
 
+# Marked gpu, though it needs none, so that it runs with the GPU tests on the device, whose PyTorch
+# has float8 (the GPU quantizer's codes equal the reference's: tests/gpu/act_quant_test.cpp).
+@pytest.mark.gpu
 @pytest.mark.skipif(not hasattr(torch, "float8_e4m3fn"), reason="PyTorch < 2.1 has no float8 types")
 @pytest.mark.parametrize("scheme", sorted(FP8_ACTIVATIONS))
 def test_fp8_activation_codes_equal_pytorchs_casts(scheme, seed):
