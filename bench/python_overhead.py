@@ -1,0 +1,65 @@
+"""What calling a kernel from Python costs: µs a call of one forward at M = 1 through
+qlinear.Layer (numpy arrays, torch tensors, out= given) and through the custom op
+torch.ops.qlinear.linear (output from torch's allocator), beside the same call made from C++ in the
+same process on the same tensors (Layer.call_us). Each is the wall time of `reps` calls in a row
+until the last output is on the host, the best of 5 runs; on a GPU this is the host's cost a call
+wherever it exceeds the kernel's. The layer is small, so the kernel's own time is short.
+
+    PYTHONPATH=build/python python3 bench/python_overhead.py [--device cuda] [--n 256 --k 256]
+"""
+import argparse
+import time
+
+import numpy as np
+import torch
+
+import qlinear
+import qlinear.torch as qtorch
+
+
+def call_us(call, reps, synchronize):
+    best = None
+    for run in range(6):  # run 0 warms up
+        start = time.perf_counter()
+        for _ in range(reps):
+            call()
+        synchronize()
+        took = (time.perf_counter() - start) * 1e6
+        if run and (best is None or took < best):
+            best = took
+    return best / reps
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--family", default="mixed_precision")
+    parser.add_argument("--n", type=int, default=256)
+    parser.add_argument("--k", type=int, default=256)
+    parser.add_argument("--reps", type=int, default=2000)
+    args = parser.parse_args()
+
+    config = qlinear.default_config(args.family, args.n, args.k)
+    layer = qlinear.Layer(config, qlinear.random_layer(config, 1), args.device)
+    module = qtorch.QuantizedLinear(layer)
+    x = torch.randn(1, args.k).to(torch.bfloat16).to(args.device)
+    out = torch.empty(1, args.n, dtype=torch.bfloat16, device=args.device)
+    synchronize = torch.cuda.synchronize if x.is_cuda else (lambda: None)
+    stream = torch.cuda.current_stream().cuda_stream if x.is_cuda else 0
+
+    rows = [("C++ (QuantizedLinear::forward_into)", layer._impl.call_us(x, out, stream, args.reps))]
+    if not x.is_cuda:
+        x_np = x.view(torch.int16).numpy().view(np.uint16)
+        out_np = np.empty((1, args.n), np.uint16)
+        rows.append(("Layer.forward, numpy, out=", call_us(lambda: layer.forward(x_np, out=out_np), args.reps, synchronize)))
+    rows.append(("Layer.forward, torch, out=", call_us(lambda: layer.forward(x, out=out), args.reps, synchronize)))
+    rows.append(("QuantizedLinear (torch.ops.qlinear.linear)", call_us(lambda: module(x), args.reps, synchronize)))
+    with torch.inference_mode():
+        rows.append(("the same under torch.inference_mode()", call_us(lambda: module(x), args.reps, synchronize)))
+    print(f"{config.describe()}, M = 1, kernel {layer.kernel} on {args.device}, torch {torch.__version__}")
+    for label, us in rows:
+        print(f"  {label:44s} {us:8.2f} us  ({us - rows[0][1]:+.2f})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,103 @@
+"""qlinear in PyTorch: the custom op torch.ops.qlinear.linear and the module QuantizedLinear.
+
+    linear = qlinear.torch.QuantizedLinear.from_linear(torch.nn.Linear(4096, 4096, dtype=torch.bfloat16))
+    y = linear(x)                                   # torch.ops.qlinear.linear(x, linear.layer_id)
+
+The op takes x and the id of a live layer (the layer's weights are no tensors of the graph, so an
+integer names it, as a constant to torch.compile). It has a fake (meta) implementation, which
+torch.compile needs; its CPU and CUDA implementations run the layer on x in place and write a new
+tensor from torch's allocator, on the current CUDA stream, so CUDA graphs can capture it.
+The fake implementation is registered with torch.library.register_fake (PyTorch >= 2.4),
+impl_abstract (2.1 - 2.3) or, on older PyTorch (Debian's 1.13), as the Meta and AutogradMeta
+kernels.
+"""
+
+import itertools
+import weakref
+
+import torch
+from torch.utils.dlpack import to_dlpack
+
+from . import Layer, default_config, load_layer
+from .quantize import quantize_weights
+
+_TORCH_TYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+_QLINEAR_TYPES = {dtype: name for name, dtype in _TORCH_TYPES.items()}
+
+# id -> (the C++ layer, N, torch output dtype) of every live QuantizedLinear.
+_layers = {}
+_next_id = itertools.count(1)
+
+
+def _output_like(x, layer_id):
+    _, n, dtype = _layers[layer_id]
+    return x.new_empty((*x.shape[:-1], n), dtype=dtype)
+
+
+def _linear(x, layer_id):
+    layer, _, _ = _layers[layer_id]
+    out = _output_like(x, layer_id)
+    stream = torch.cuda.current_stream(x.device).cuda_stream if x.is_cuda else 0
+    layer.forward_into(to_dlpack(x), to_dlpack(out), stream)
+    return out
+
+
+def _register_op():
+    library = torch.library.Library("qlinear", "DEF")
+    library.define("linear(Tensor x, int layer) -> Tensor")
+    library.impl("linear", _linear, "CPU")
+    library.impl("linear", _linear, "CUDA")
+    register_fake = getattr(torch.library, "register_fake", None) or getattr(
+        torch.library, "impl_abstract", None)
+    if register_fake is not None:
+        register_fake("qlinear::linear", _output_like, lib=library)
+    else:  # PyTorch 1.13 has no autograd fallthrough for meta tensors either
+        library.impl("linear", _output_like, "Meta")
+        library.impl("linear", _output_like, "AutogradMeta")
+    return library
+
+
+_library = _register_op()
+
+
+class QuantizedLinear(torch.nn.Module):
+    """A drop-in for torch.nn.Linear whose weights are quantized: forward(x) for x [..., K] of
+    the layer's activation dtype runs torch.ops.qlinear.linear. The weights live in the kernel's
+    own layout on the layer's device (Module.to() does not move them: build it on the device)."""
+
+    def __init__(self, layer):
+        super().__init__()
+        self.layer = layer
+        config = layer.config
+        self.in_features, self.out_features = config.part_k, config.part_n
+        self.layer_id = next(_next_id)
+        _layers[self.layer_id] = (layer._impl, config.part_n, _TORCH_TYPES[config.out_type])
+        weakref.finalize(self, _layers.pop, self.layer_id, None)
+
+    def forward(self, x):
+        return torch.ops.qlinear.linear(x.contiguous(), self.layer_id)
+
+    @classmethod
+    def from_checkpoint(cls, model_dir, layer_name, device="cpu", **options):
+        """One layer of a checkpoint folder (options as for qlinear.load_layer: tp_rank, tp_size,
+        tp_split, kernel, disabled)."""
+        return cls(load_layer(model_dir, layer_name, device, **options))
+
+    @classmethod
+    def from_linear(cls, linear, family="mixed_precision", device=None, kernel=None, **fields):
+        """`linear`'s weight quantized by the reference quantizer (qlinear.quantize) into the
+        family's default config with `fields` set, in the linear's dtype, with its bias, on
+        `device` (default: the linear's)."""
+        weight = linear.weight.detach()
+        act_type = _QLINEAR_TYPES[weight.dtype]
+        fields = {"act_type": act_type, "out_type": act_type, **fields}
+        config = default_config(family, linear.out_features, linear.in_features,
+                                bias=linear.bias is not None, **fields)
+        tensors = quantize_weights(weight.to(torch.float64).cpu().numpy(), config)
+        if linear.bias is not None:
+            tensors["bias"] = linear.bias.detach().contiguous()
+        return cls(Layer(config, tensors, device or weight.device, kernel=kernel))
+
+    def extra_repr(self):
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"{self.layer.config.describe()}, kernel={self.layer.kernel}")

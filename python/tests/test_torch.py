@@ -1,0 +1,162 @@
+"""qlinear.torch: the custom op (with its fake implementation), QuantizedLinear from a float layer
+and from a checkpoint, and torch tensors through qlinear.Layer in place. Skipped without torch."""
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import qlinear  # noqa: E402
+import qlinear.torch as qtorch  # noqa: E402
+from qlinear.quantize import quantize_weights  # noqa: E402
+from oracle import relative_error  # noqa: E402
+from test_formats import PREFIX, check, make_checkpoint  # noqa: E402
+
+# family, fields, and the largest relative (Frobenius) error quantization may cause on y
+FROM_LINEAR = [
+    ("mixed_precision", {}, 0.12),
+    ("mixed_precision", {"weight_type": "uint8b128", "weight_scale": "per_channel"}, 0.01),
+    ("w4a8_int", {}, 0.12),
+    ("int8_scaled_mm", {}, 0.02),
+    ("fp8_scaled_mm", {}, 0.06),
+    ("fp8_block", {}, 0.06),
+    ("mxfp8_weight_only", {}, 0.06),
+    ("nvfp4_weight_only", {}, 0.15),
+    ("mxfp8", {}, 0.08),
+]
+
+
+def float_linear(seed, k, n, dtype=torch.bfloat16):
+    torch.manual_seed(seed)
+    return torch.nn.Linear(k, n, bias=True).to(dtype)
+
+
+@pytest.mark.parametrize("family, fields, bound", FROM_LINEAR)
+def test_from_linear_matches_the_oracle_and_the_float_layer(family, fields, bound, seed):
+    linear = float_linear(seed, 384, 72)
+    module = qtorch.QuantizedLinear.from_linear(linear, family, **fields)
+    x = torch.randn(4, 384, generator=torch.Generator().manual_seed(seed)).to(torch.bfloat16)
+    y = module(x)
+    assert y.shape == (4, 72) and y.dtype == torch.bfloat16
+    # The kernel against the oracle, on the very tensors the quantizer made.
+    config = module.layer.config
+    tensors = quantize_weights(linear.weight.detach().double().numpy(), config)
+    tensors["bias"] = linear.bias.detach().float().numpy()
+    assert relative_error(y, config, tensors, x) <= module.layer.tolerance
+    # And the quantized layer still computes nearly what the float one did.
+    reference = linear(x).double()
+    assert torch.linalg.norm(y.double() - reference) <= bound * torch.linalg.norm(reference)
+
+
+def test_the_op_has_a_fake_implementation():
+    module = qtorch.QuantizedLinear.from_linear(float_linear(0, 128, 40))
+    x = torch.empty(2, 7, 128, dtype=torch.bfloat16, device="meta")
+    y = torch.ops.qlinear.linear(x, module.layer_id)
+    assert (y.shape, y.dtype, y.device.type) == ((2, 7, 40), torch.bfloat16, "meta")
+
+
+def test_the_op_reads_views_and_the_layer_writes_out_in_place(seed):
+    module = qtorch.QuantizedLinear.from_linear(float_linear(seed, 128, 40, torch.float16))
+    x = torch.randn(6, 128).to(torch.float16)
+    rows = x[2:5]  # a view at an offset: read where it lies
+    assert torch.equal(module(rows), module(x)[2:5])
+    out = torch.full((3, 40), float("nan"), dtype=torch.float16)
+    address = out.data_ptr()
+    assert module.layer.forward(rows, out=out) is out and out.data_ptr() == address
+    assert torch.equal(out, module(rows))
+    assert isinstance(module.layer.forward(rows), torch.Tensor)
+
+
+def test_torch_tensors_carry_the_types_torch_lacks_as_bits(seed):
+    """fp8 weights as torch.uint8 (PyTorch < 2.1 has no float8): the carriers numpy uses too."""
+    config = qlinear.default_config("fp8_scaled_mm", 40, 64)
+    weights = {name: torch.from_numpy(t.numpy()) for name, t in qlinear.random_layer(config, seed).items()}
+    assert weights["weight"].dtype == torch.uint8
+    layer = qlinear.Layer(config, weights)
+    x = torch.randn(3, 64).to(torch.bfloat16)
+    assert relative_error(layer.forward(x), config, weights, x) <= layer.tolerance
+
+
+def test_a_wrong_dtype_gets_qlinears_message():
+    module = qtorch.QuantizedLinear.from_linear(float_linear(0, 128, 40))
+    with pytest.raises(ValueError, match="x has dtype fp32; the layer takes bf16"):
+        module(torch.zeros(1, 128))
+
+
+def test_from_linear_refuses_configs_it_cannot_make():
+    with pytest.raises(ValueError, match="calibrated static input scale"):
+        qtorch.QuantizedLinear.from_linear(float_linear(0, 128, 40), "nvfp4")
+    with pytest.raises(ValueError, match="symmetric"):
+        qtorch.QuantizedLinear.from_linear(float_linear(0, 128, 40), weight_type="uint4", zero_points=True)
+
+
+def test_from_checkpoint_runs_the_layer_as_its_quantizer_meant(tmp_path, seed, rng):
+    model = str(tmp_path / "model")
+    w, bias, torch_dtype, make_x = make_checkpoint(model, "gptq_v1_4bit_act_order", 200, 256, seed)
+    module = qtorch.QuantizedLinear.from_checkpoint(model, PREFIX)
+    assert (module.in_features, module.out_features) == (256, 200)
+    x = torch.from_numpy(make_x(rng, (5, 256))).to(getattr(torch, torch_dtype))
+    check(module(x).double().numpy(), x.double().numpy(), w, bias, torch_dtype)
+
+
+def test_a_layer_leaves_the_op_with_its_module():
+    module = qtorch.QuantizedLinear.from_linear(float_linear(0, 128, 40))
+    layer_id = module.layer_id
+    del module
+    assert layer_id not in qtorch._layers
+
+
+@pytest.mark.skipif(not hasattr(torch, "compile"), reason="torch.compile needs PyTorch 2")
+def test_torch_compile_runs_the_op():
+    module = qtorch.QuantizedLinear.from_linear(float_linear(0, 128, 40))
+    x = torch.randn(3, 128).to(torch.bfloat16)
+    compiled = torch.compile(lambda t: module(t) * 2, fullgraph=True)
+    assert torch.equal(compiled(x), module(x) * 2)
+
+
+def test_an_empty_batch_gives_an_empty_output():
+    module = qtorch.QuantizedLinear.from_linear(float_linear(0, 128, 40))
+    y = module(torch.zeros(0, 128, dtype=torch.bfloat16))  # torch gives such tensors no storage
+    assert y.shape == (0, 40)
+
+
+FP8_ACTIVATIONS = {  # config fields, and the scale PyTorch computes for x [M, K]
+    "static_per_tensor": (("fp8_scaled_mm", {"act_scale": "per_tensor", "act_scale_static": True}),
+                          lambda x, weights: torch.from_numpy(weights["input_scale"].numpy())),
+    "dynamic_per_token": (("fp8_scaled_mm", {}),
+                          lambda x, weights: x.abs().amax(dim=1, keepdim=True) / 448.0),
+    "dynamic_per_group_128": (("fp8_block", {}),
+                              lambda x, weights: (x.reshape(x.shape[0], -1, 128).abs().amax(dim=2, keepdim=True)
+                                                  / 448.0).repeat_interleave(128, dim=2).reshape(x.shape)),
+}
+
+
+# Marked gpu, though it needs none, so that it runs with the GPU tests on the device, whose PyTorch
+# has float8 (the GPU quantizer's codes equal the reference's: tests/gpu/act_quant_test.cpp).
+@pytest.mark.gpu
+@pytest.mark.skipif(not hasattr(torch, "float8_e4m3fn"), reason="PyTorch < 2.1 has no float8 types")
+@pytest.mark.parametrize("scheme", sorted(FP8_ACTIVATIONS))
+def test_fp8_activation_codes_equal_pytorchs_casts(scheme, seed):
+    """The activation quantizer every kernel reproduces gives the codes of PyTorch's own e4m3 cast
+    (round to nearest even) after its clamp: equal, not close."""
+    (family, fields), torch_scale = FP8_ACTIVATIONS[scheme]
+    config = qlinear.default_config(family, 64, 384, **fields)
+    weights = qlinear.random_layer(config, seed)
+    x = torch.randn(7, 384, generator=torch.Generator().manual_seed(seed)).to(torch.bfloat16)
+    x[0, 5] = 900.0  # an outlier: saturation under a static scale
+    q = qlinear.reference.quantize_activations(config, weights, x)
+    scale = torch_scale(x.float(), weights)
+    expected = (x.float() / scale).clamp(-448.0, 448.0).to(torch.float8_e4m3fn).view(torch.uint8)
+    assert torch.equal(torch.from_numpy(q["codes"].numpy()), expected)
+
+
+def test_tensors_that_require_grad_are_read_as_they_are(seed):
+    """As in a model run outside no_grad: x and weights that require grad are read (the forward is
+    not differentiable, so its output does not require grad)."""
+    config = qlinear.default_config("fp8_scaled_mm", 40, 64, bias=True)
+    weights = {name: torch.from_numpy(t.numpy()) for name, t in qlinear.random_layer(config, seed).items()}
+    weights["bias"] = torch.nn.Parameter(torch.randn(40))
+    layer = qlinear.Layer(config, weights)
+    x = torch.randn(3, 64).to(torch.bfloat16).requires_grad_()
+    y = layer.forward(x)
+    assert not y.requires_grad
+    assert torch.equal(y, qtorch.QuantizedLinear(layer)(x))
