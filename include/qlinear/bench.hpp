@@ -116,6 +116,9 @@ struct Options {
   std::string baseline;  // a peer name; empty: the first peer in the platform's list that applies
   uint64_t seed = 1;
   bool peers = true;  // time the peers (false: the kernels alone)
+  // 0: every kernel at every M. r > 1: a kernel slower than r times the fastest kernel at one M is
+  // not timed at the M values after it (they run in the order given).
+  double prune_ratio = 0;
 };
 
 struct Record {
@@ -152,15 +155,11 @@ Run run(const Options& options, const std::function<void(const Record&)>& on_rec
 // ---- tuning (`qlinear tune`)
 // Every kernel of the device's platform that can run each config of `options` — the reference,
 // composites and kernels that keep a dense copy of the weights aside — timed at every M of
-// `options` (no peers); a kernel slower than `prune_ratio` times the fastest at the smallest M is
-// not timed at the larger ones. The result: the fastest plan per config, with the times it was
-// chosen from, in a table for this device. `on_config` hears each config's plan as it is made.
-struct TuneOptions {
-  Options bench;
-  double prune_ratio = 4;
-};
+// `options` in increasing order (no peers; pruned by options.prune_ratio). The result: the
+// fastest plan per config, with the times it was chosen from, in a table for this device.
+// `on_config` hears each config's plan as it is made.
 std::shared_ptr<TuningTable> tune(
-    const TuneOptions& options,
+    const Options& options,
     const std::function<void(const LayerConfig&, const TunedEntry&)>& on_config = {});
 
 // ---- tensor-parallel runs (`qlinear bench --tp-size S`)

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <tuple>
@@ -92,7 +93,8 @@ struct Case {
   ScalarType multiply_type = ScalarType::bf16;
   int copies = 1;
   std::unique_ptr<PeerCase> impl;
-  int calls = 0;  // calls so far: the weight copy of the next one is calls % copies
+  int calls = 0;        // calls so far: the weight copy of the next one is calls % copies
+  bool pruned = false;  // too slow at an earlier M (Options::prune_ratio): not timed any more
 };
 
 // Weight copies for rotation: enough for rotate_bytes in all, within the budget, and at most
@@ -196,6 +198,8 @@ std::vector<const Peer*> peers(PlatformKind platform) {
 Run run(const Options& o, const std::function<void(const Record&)>& on_record) {
   require(o.reps > 0, "bench: reps is ", o.reps, "; expected at least 1");
   require(!o.m_values.empty(), "bench: no M values");
+  require(o.prune_ratio == 0 || o.prune_ratio > 1, "bench: prune ratio ", o.prune_ratio,
+          "; expected 0 (none) or more than 1");
   for (int64_t m : o.m_values) require(m > 0, "bench: M = ", m, "; expected positive values");
   for (const std::string& k : o.kernels)
     require(k == "all" || qlinear::Registry::global().find(k) != nullptr, "bench: kernel '", k,
@@ -292,7 +296,7 @@ Run run(const Options& o, const std::function<void(const Record&)>& on_record) {
       for (int round = 0; round < rounds; ++round)
         for (size_t i = 0; i < cases.size(); ++i) {
           Case& c = cases[i];
-          if (!c.impl) continue;  // a peer measured on this shape for an earlier layer
+          if (!c.impl || c.pruned) continue;  // a peer measured for an earlier layer, or pruned
           const int reps = o.reps / rounds + (round < o.reps % rounds ? 1 : 0);
           // The first round warms up every weight copy once (whatever a copy sets up on its first
           // call for this M, such as a oneDNN primitive, stays out of the timing) and then some;
@@ -305,6 +309,7 @@ Run run(const Options& o, const std::function<void(const Record&)>& on_record) {
       std::vector<Record> rows;
       for (size_t i = 0; i < cases.size(); ++i) {
         const Case& c = cases[i];
+        if (c.pruned) continue;
         if (!c.impl) {
           Record r = peer_rows.at({c.name, n, k, m});
           r.family = std::string(name(config.family));
@@ -334,6 +339,14 @@ Run run(const Options& o, const std::function<void(const Record&)>& on_record) {
         r.floor_us = std::max(r.memory_floor_us, r.compute_floor_us);
         if (c.peer) peer_rows[{c.name, n, k, m}] = r;
         rows.push_back(r);
+      }
+      if (o.prune_ratio > 0) {
+        double fastest = std::numeric_limits<double>::infinity();
+        for (const Record& r : rows)
+          if (!r.peer) fastest = std::min(fastest, r.us);
+        for (Case& c : cases)
+          for (const Record& r : rows)
+            if (!c.peer && r.kernel == c.name && r.us > o.prune_ratio * fastest) c.pruned = true;
       }
       std::map<std::string, double> peers_us;
       for (const Record& r : rows)

@@ -6,8 +6,10 @@
 
 #include <array>
 #include <cmath>
+#include <map>
 
 #include "qlinear/error.hpp"
+#include "qlinear/registry.hpp"
 #include "qlinear/version.hpp"
 
 namespace qlinear::bench {
@@ -146,6 +148,79 @@ TEST(BenchRun, FloorsSpeedupsAndRotationFromAFakeDevice) {
   EXPECT_LE(
       *std::max_element(calls.begin(), calls.end()) - *std::min_element(calls.begin(), calls.end()),
       1);
+}
+
+// A device whose clock is the work the kernels below report: each call of `cost_per_row` adds that
+// many microseconds a row of x.
+double g_work_us = 0;
+class WorkDevice final : public BenchDevice {
+ public:
+  std::string describe() const override { return "work"; }
+  std::vector<double> time(const std::function<void(int, Stream)>& body, int warmup,
+                           int reps) override {
+    std::vector<double> us;
+    for (int i = 0; i < warmup + reps; ++i) {
+      const double before = g_work_us;
+      body(i, Stream{});
+      if (i >= warmup) us.push_back(g_work_us - before);
+    }
+    return us;
+  }
+  double measure_read_bandwidth() override { return 100.0; }
+  int64_t copy_budget_bytes() const override { return int64_t{1} << 30; }
+  double peak_ops(ScalarType) const override { return 1e12; }
+  std::string peak_source() const override { return "work"; }
+};
+
+class CostKernel final : public Kernel {
+ public:
+  CostKernel(std::string name, double cost_per_row)
+      : info_{std::move(name), Provider::external, Family::fp8_block}, cost_(cost_per_row) {}
+  const KernelInfo& info() const override { return info_; }
+  Verdict supported(const Platform&) const override { return Verdict::yes(); }
+  Verdict can_implement(const LayerConfig&) const override { return Verdict::yes(); }
+  std::shared_ptr<const PreparedWeights> process_weights(const LayerConfig& c, const LayerWeights&,
+                                                         Device) const override {
+    return std::make_shared<PreparedWeights>(c);
+  }
+  void apply(const PreparedWeights&, const TensorView& x, const TensorView&, const TensorView&,
+             Stream) const override {
+    g_work_us += cost_ * static_cast<double>(x.rows());
+  }
+
+ private:
+  KernelInfo info_;
+  double cost_;
+};
+
+// With a prune ratio, a kernel far behind the fastest at one M is not timed at the larger ones.
+TEST(BenchRun, APrunedKernelIsNotTimedAtLargerM) {
+  register_bench_device(DeviceType::cpu, [](Device) { return std::make_unique<WorkDevice>(); });
+  Registry::global().register_kernel(std::make_shared<CostKernel>("cost_1", 1.0),
+                                     PlatformKind::cpu);
+  Registry::global().register_kernel(std::make_shared<CostKernel>("cost_3", 3.0),
+                                     PlatformKind::cpu);
+  Registry::global().register_kernel(std::make_shared<CostKernel>("cost_9", 9.0),
+                                     PlatformKind::cpu);
+  Options o;
+  o.device = Device::cpu();
+  o.configs = {default_config(Family::fp8_block, 64, 128)};
+  o.kernels = {"cost_1", "cost_3", "cost_9"};
+  o.m_values = {1, 2, 4};
+  o.reps = 3;
+  o.warmup = 1;
+  o.peers = false;
+  o.rotate_bytes = 0;
+  o.prune_ratio = 4;
+  std::map<int64_t, std::map<std::string, double>> times;
+  for (const Record& r : bench::run(o).records) times[r.m][r.kernel] = r.us;
+  EXPECT_EQ(times[1].size(), 3u);  // everyone at the first M
+  EXPECT_DOUBLE_EQ(times[1]["cost_9"], 9.0);
+  EXPECT_EQ(times[2].size(), 2u);  // cost_9 was 9x the fastest
+  EXPECT_EQ(times[2].count("cost_9"), 0u);
+  EXPECT_DOUBLE_EQ(times[4]["cost_3"], 12.0);
+  o.prune_ratio = 0.5;
+  EXPECT_THROW(bench::run(o), Error);
 }
 
 }  // namespace

@@ -167,9 +167,9 @@ TEST(TuningTable, CorruptTablesAreRefusedNamingTheField) {
   // Deep nesting and a key given twice are refused, never a crash or a silent choice.
   EXPECT_NE(parse_error(std::string(100000, '[') + std::string(100000, ']')).find("nests deeper"),
             std::string::npos);
-  EXPECT_NE(parse_error(R"({"qlinear_tuning_version": 1, "qlinear_tuning_version": 1})")
-                .find("twice"),
-            std::string::npos)
+  EXPECT_NE(
+      parse_error(R"({"qlinear_tuning_version": 1, "qlinear_tuning_version": 1})").find("twice"),
+      std::string::npos)
       << parse_error(R"({"qlinear_tuning_version": 1, "qlinear_tuning_version": 1})");
 }
 

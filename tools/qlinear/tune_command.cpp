@@ -32,6 +32,7 @@ void add_tune(CLI::App& app, int& exit_code) {
   static std::vector<int64_t> m_values;
   static int reps = 10, warmup = 2;
   static int64_t rotate_mib = 256;
+  static double prune_ratio = 4;
   flags.add_to(*command);
   command->add_option("--device", device_text,
                       "cpu, cuda, cuda:N or default (the GPU if there is one)");
@@ -43,6 +44,9 @@ void add_tune(CLI::App& app, int& exit_code) {
   command->add_option("--warmup", warmup, "untimed calls before them (default 2)");
   command->add_option("--rotate-mib", rotate_mib,
                       "weight copies rotated over, MiB per kernel (default 256; 0: none)");
+  command->add_option("--prune", prune_ratio,
+                      "stop timing a kernel once it is this many times slower than the fastest "
+                      "(default 4; 0: never)");
   command->add_option("--out", out_path, "the table to write (JSON)")->required();
   command->add_option("--merge", merge_path,
                       "a table of this device whose other layers the new one keeps");
@@ -56,15 +60,16 @@ void add_tune(CLI::App& app, int& exit_code) {
         layer_set(flags, command->count("--family") > 0, preset_name, shapes, {}, platform);
     for (const std::string& s : layers.skipped) std::printf("skipped: %s\n", s.c_str());
 
-    bench::TuneOptions options;
-    options.bench.device = platform.device();
-    options.bench.configs = layers.configs;
-    options.bench.m_values = m_values.empty()
-                                 ? powers_of_two(platform.kind == PlatformKind::cpu ? 256 : 8192)
-                                 : m_values;
-    options.bench.reps = reps;
-    options.bench.warmup = warmup;
-    options.bench.rotate_bytes = rotate_mib << 20;
+    bench::Options options;
+    options.device = platform.device();
+    options.configs = layers.configs;
+    options.m_values = m_values.empty()
+                           ? powers_of_two(platform.kind == PlatformKind::cpu ? 256 : 8192)
+                           : m_values;
+    options.reps = reps;
+    options.warmup = warmup;
+    options.rotate_bytes = rotate_mib << 20;
+    options.prune_ratio = prune_ratio;
     std::shared_ptr<const TuningTable> merged;
     if (!merge_path.empty()) {
       merged = TuningTable::load(merge_path);
