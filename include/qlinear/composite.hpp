@@ -25,8 +25,9 @@ struct PlanPart {
 
 class CompositeKernel final : public Kernel {
  public:
-  // Parts of one family, max_m strictly increasing, the last one kNoTokenLimit, no kernel twice;
-  // throws qlinear::Error naming the rule broken.
+  // Parts of one family, max_m strictly increasing, the last one kNoTokenLimit; throws
+  // qlinear::Error naming the rule broken. A kernel may run two ranges (a measured plan: A, B, A
+  // again); its weights are then prepared once.
   CompositeKernel(std::string name, std::vector<PlanPart> parts);
 
   const KernelInfo& info() const override { return info_; }

@@ -74,9 +74,11 @@ class TuningTable {
 };
 
 // The fastest kernel at each measured M, merged into parts: a kernel that wins at consecutive M
-// values runs up to the last of them; the last part takes every larger call.
+// values runs up to the last of them; the last part takes every larger call. Going down from the
+// largest M, a kernel gives way only to one faster by more than `margin` (0.03: 3 %), so that
+// timing noise between near-equal kernels does not split the plan.
 std::vector<TunedPart> fastest_plan(
-    const std::map<int64_t, std::map<std::string, double>>& times_us);
+    const std::map<int64_t, std::map<std::string, double>>& times_us, double margin = 0.03);
 
 // The tables that ship with the library (tuning/*.json in the source tree, built in), each for
 // the device it names.

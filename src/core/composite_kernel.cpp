@@ -33,9 +33,6 @@ CompositeKernel::CompositeKernel(std::string name, std::vector<PlanPart> parts)
             parts_[i - 1].max_m);
     require(p.max_m >= 1, "composite kernel '", info_.name, "': part ", p.kernel->name(),
             " has token limit ", p.max_m, "; expected at least 1");
-    for (size_t j = 0; j < i; ++j)
-      require(parts_[j].kernel->name() != p.kernel->name(), "composite kernel '", info_.name,
-              "': part ", p.kernel->name(), " appears twice");
   }
 }
 

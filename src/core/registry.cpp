@@ -305,7 +305,14 @@ bool Registry::choose_tuned(const LayerConfig& config, const Platform& platform,
     if (parts.size() == 1) {
       choice.kernel = parts.front().kernel.get();
     } else {
-      auto plan = std::make_shared<CompositeKernel>(cat("tuned_", name(config.family)), parts);
+      std::shared_ptr<CompositeKernel> plan;
+      try {
+        plan = std::make_shared<CompositeKernel>(cat("tuned_", name(config.family)), parts);
+      } catch (const Error& e) {  // a plan no hand-edit of the table should make a crash of
+        choice.notes.push_back(cat("tuning table ", table.source(), ": the entry for this layer: ",
+                                   e.what(), ": ignored; the priority list decides"));
+        continue;
+      }
       choice.kernel = plan.get();
       choice.owned = std::move(plan);
     }

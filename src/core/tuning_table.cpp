@@ -195,16 +195,26 @@ std::string TuningTable::to_json() const {
 }
 
 std::vector<TunedPart> fastest_plan(
-    const std::map<int64_t, std::map<std::string, double>>& times_us) {
-  std::vector<TunedPart> plan;
-  for (const auto& [m, kernels] : times_us) {
+    const std::map<int64_t, std::map<std::string, double>>& times_us, double margin) {
+  // From the largest M down, the kernel of the M above stays unless another is faster by more
+  // than the margin (timing noise does not split a plan); then runs of one kernel merge.
+  std::vector<std::pair<int64_t, std::string>> winners;  // largest M first
+  std::string current;
+  for (auto it = times_us.rbegin(); it != times_us.rend(); ++it) {
+    const auto& kernels = it->second;
     if (kernels.empty()) continue;
     const auto best = std::min_element(kernels.begin(), kernels.end(),
                                        [](auto& a, auto& b) { return a.second < b.second; });
-    if (!plan.empty() && plan.back().kernel == best->first)
-      plan.back().max_m = m;
+    const auto kept = kernels.find(current);
+    if (kept == kernels.end() || best->second * (1 + margin) < kept->second) current = best->first;
+    winners.emplace_back(it->first, current);
+  }
+  std::vector<TunedPart> plan;
+  for (auto it = winners.rbegin(); it != winners.rend(); ++it) {
+    if (!plan.empty() && plan.back().kernel == it->second)
+      plan.back().max_m = it->first;
     else
-      plan.push_back({best->first, m});
+      plan.push_back({it->second, it->first});
   }
   return plan;
 }

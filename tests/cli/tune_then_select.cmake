@@ -22,6 +22,15 @@ if(NOT rc EQUAL 0 OR NOT out MATCHES "note: the plan measured by tuning table ${
    OR NOT out MATCHES "M = 1 runs ${kernel}")
   message(FATAL_ERROR "select did not follow the table")
 endif()
+# --replan makes the plans again from the measured times, timing nothing.
+execute_process(COMMAND ${QLINEAR} tune --replan ${TABLE} --out ${TABLE}.replanned
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+message("${out}${err}")
+file(READ ${TABLE}.replanned replanned)
+string(JSON again GET "${replanned}" entries 0 plan 0 kernel)
+if(NOT rc EQUAL 0 OR NOT out MATCHES "made 1 plans again" OR NOT again STREQUAL kernel)
+  message(FATAL_ERROR "tune --replan did not make the plan again")
+endif()
 # A corrupt table is noted and the priority list decides.
 file(WRITE ${TABLE} "{ not json")
 execute_process(COMMAND ${CMAKE_COMMAND} -E env QLINEAR_TUNING=${TABLE}

@@ -70,6 +70,12 @@ TEST(TuningTable, AMeasuredPlanIsObeyedOverThePriorityList) {
   EXPECT_EQ(c.kernel_for(64).name(), "picky");
   EXPECT_EQ(c.kernel_for(65).name(), "first");
   EXPECT_EQ(c.kernel_for(100000).name(), "first");
+
+  c = f.choose(f.table({{"slow", 8}, {"picky", 16}, {"slow", 0}}));  // one kernel, two ranges
+  ASSERT_EQ(c.kernel->name(), "tuned_mixed_precision") << describe(c);
+  EXPECT_EQ(c.kernel_for(8).name(), "slow");
+  EXPECT_EQ(c.kernel_for(16).name(), "picky");
+  EXPECT_EQ(c.kernel_for(17).name(), "slow");
 }
 
 TEST(TuningTable, ADisabledKernelLeavesThePlanAndAForcedKernelSkipsTheTable) {
@@ -179,6 +185,13 @@ TEST(TuningTable, RoundTripsThroughJsonAndMergesMeasuredTimesIntoAPlan) {
       {2, {{"a", 1.5}, {"b", 2.0}}},
       {4, {{"a", 3.0}, {"b", 2.0}}},
       {8, {{"a", 6.0}, {"b", 3.0}, {"c", 2.5}}}};
+  // Within 3 % of the kernel of the larger M: no new part for noise.
+  const std::map<int64_t, std::map<std::string, double>> close = {
+      {1, {{"a", 98.0}, {"b", 100.0}}}, {2, {{"a", 150.0}, {"b", 100.0}}}};
+  ASSERT_EQ(fastest_plan(close).size(), 1u);
+  EXPECT_EQ(fastest_plan(close)[0].kernel, "b");
+  ASSERT_EQ(fastest_plan(close, 0.0).size(), 2u);
+
   const std::vector<TunedPart> plan = fastest_plan(times);
   ASSERT_EQ(plan.size(), 3u);
   EXPECT_EQ(plan[0].kernel, "a");

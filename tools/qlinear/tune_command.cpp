@@ -21,13 +21,21 @@ std::vector<int64_t> powers_of_two(int64_t last) {
   return m;
 }
 
+// In full or not at all: a failed write leaves an existing table as it was.
+void write_table(const TuningTable& table, const std::string& path) {
+  ReplacingWriter out(path);
+  const std::string text = table.to_json() + "\n";
+  out.write(text.data(), text.size());
+  out.commit();
+}
+
 }  // namespace
 
 void add_tune(CLI::App& app, int& exit_code) {
   auto* command = app.add_subcommand(
       "tune", "time every kernel per layer at token buckets and write the fastest plans");
   static ConfigFlags flags;
-  static std::string device_text = "default", preset_name, out_path, merge_path, note;
+  static std::string device_text = "default", preset_name, out_path, merge_path, replan_path, note;
   static std::vector<std::string> shapes;
   static std::vector<int64_t> m_values;
   static int reps = 10, warmup = 2;
@@ -51,7 +59,23 @@ void add_tune(CLI::App& app, int& exit_code) {
   command->add_option("--merge", merge_path,
                       "a table of this device whose other layers the new one keeps");
   command->add_option("--note", note, "a note on the run, kept in the table");
+  command->add_option("--replan", replan_path,
+                      "time nothing: make each layer's plan again from this table's measured "
+                      "times (after a change to how plans are made) and write it to --out");
   command->callback([command, &exit_code] {
+    if (!replan_path.empty()) {
+      const auto measured = TuningTable::load(replan_path);
+      TuningTable table(measured->device(), out_path);
+      table.set_note(cat(measured->note(), "; plans made again ", utc_now()));
+      for (TunedEntry e : measured->entries()) {
+        e.plan = fastest_plan(e.times_us);
+        table.add(std::move(e));
+      }
+      write_table(table, out_path);
+      std::printf("made %zu plans again into %s\n", table.entries().size(), out_path.c_str());
+      exit_code = 0;
+      return;
+    }
     if (device_text.starts_with("cuda")) (void)bench::make_bench_device(Device::parse(device_text));
     const Platform platform = target_platform(device_text);
     require(platform.detected, "tune needs a device of this machine; '", device_text,
@@ -103,11 +127,7 @@ void add_tune(CLI::App& app, int& exit_code) {
                          [&](const TunedEntry& mine) { return mine.key == e.key; }))
           table->add(e);
     table->set_note(cat("qlinear tune ", utc_now(), note.empty() ? "" : cat(": ", note)));
-    // In full or not at all: a failed write leaves an existing table as it was.
-    ReplacingWriter out(out_path);
-    const std::string text = table->to_json() + "\n";
-    out.write(text.data(), text.size());
-    out.commit();
+    write_table(*table, out_path);
     std::printf("wrote %zu layers to %s\n", table->entries().size(), out_path.c_str());
     exit_code = table->entries().empty() ? 1 : 0;
   });
