@@ -54,6 +54,8 @@ class CompositeKernel final : public Kernel {
       const Kernel& other, const std::shared_ptr<const PreparedWeights>& prepared) const override;
 
  private:
+  size_t part_index(int64_t m) const;
+
   KernelInfo info_;
   std::vector<PlanPart> parts_;
 };

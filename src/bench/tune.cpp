@@ -27,14 +27,14 @@ std::shared_ptr<TuningTable> tune(
     const Options& o, const std::function<void(const LayerConfig&, const TunedEntry&)>& on_config) {
   const Platform& platform = platform_of(o.device);
   auto table = std::make_shared<TuningTable>(tuned_device(platform), "(this run)");
+  Options one = o;  // one layer at a time, the buckets in increasing order (pruning needs it)
+  std::sort(one.m_values.begin(), one.m_values.end());
+  one.m_values.erase(std::unique(one.m_values.begin(), one.m_values.end()), one.m_values.end());
+  one.peers = false;
   for (const LayerConfig& config : o.configs) {
-    Options one = o;
     one.configs = {config};
     one.kernels = candidates(config, platform);
     if (one.kernels.empty()) continue;
-    std::sort(one.m_values.begin(), one.m_values.end());
-    one.m_values.erase(std::unique(one.m_values.begin(), one.m_values.end()), one.m_values.end());
-    one.peers = false;
     TunedEntry entry;
     entry.key = tuning_key(config);
     for (const Record& r : bench::run(one).records) entry.times_us[r.m][r.kernel] = r.us;

@@ -36,11 +36,13 @@ CompositeKernel::CompositeKernel(std::string name, std::vector<PlanPart> parts)
   }
 }
 
-const Kernel& CompositeKernel::part_for(int64_t m) const {
-  for (const PlanPart& p : parts_)
-    if (m <= p.max_m) return *p.kernel;
-  return *parts_.back().kernel;
+size_t CompositeKernel::part_index(int64_t m) const {
+  size_t i = 0;
+  while (m > parts_[i].max_m) ++i;  // the last part's limit is kNoTokenLimit
+  return i;
 }
+
+const Kernel& CompositeKernel::part_for(int64_t m) const { return *parts_[part_index(m)].kernel; }
 
 std::shared_ptr<const CompositeKernel> CompositeKernel::keeping(
     const std::function<bool(const Kernel&)>& keep) const {
@@ -83,9 +85,8 @@ std::shared_ptr<const PreparedWeights> CompositeKernel::process_weights(const La
 void CompositeKernel::apply(const PreparedWeights& weights, const TensorView& x,
                             const TensorView& bias, const TensorView& out, Stream stream) const {
   const auto& w = static_cast<const CompositeWeights&>(weights);
-  const int64_t m = x.rows();
-  for (size_t i = 0; i < parts_.size(); ++i)
-    if (m <= parts_[i].max_m) return parts_[i].kernel->apply(*w.parts[i], x, bias, out, stream);
+  const size_t i = part_index(x.rows());
+  parts_[i].kernel->apply(*w.parts[i], x, bias, out, stream);
 }
 
 double CompositeKernel::tolerance(const LayerConfig& config) const {

@@ -1,8 +1,11 @@
 // The one selection loop, for every family and platform.
 #include "qlinear/registry.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cstdlib>
+#include <mutex>
 
 #include "core/kernel_list.hpp"
 #include "qlinear/composite.hpp"
@@ -37,6 +40,38 @@ struct TableToAsk {
   bool shipped = false;
 };
 
+// The table at `path` (QLINEAR_TUNING), or null with why it cannot be used in `error`. Selection
+// runs once a layer: the file is read again only when its path, size or time of change differ
+// from the last read.
+std::shared_ptr<const TuningTable> environment_table(const std::string& path, std::string& error) {
+  struct Read {
+    std::string path;
+    off_t size = -1;
+    timespec changed{};
+    std::shared_ptr<const TuningTable> table;
+    std::string error;
+  };
+  static std::mutex mutex;
+  static Read last;
+  struct stat st {};
+  const bool known = ::stat(path.c_str(), &st) == 0;
+  std::lock_guard lock(mutex);
+  const bool same = known && last.path == path && last.size == st.st_size &&
+                    last.changed.tv_sec == st.st_mtim.tv_sec &&
+                    last.changed.tv_nsec == st.st_mtim.tv_nsec;
+  if (!same) {
+    last = Read{path, known ? st.st_size : -1, known ? st.st_mtim : timespec{}, nullptr, ""};
+    try {
+      last.table = TuningTable::load(path);
+    } catch (const Error& e) {
+      last.error = e.what();
+    }
+    if (!known) last.path.clear();  // a file that is not there yet is looked for again
+  }
+  error = last.error;
+  return last.table;
+}
+
 // The tables selection asks, in order (ChooseOptions::tuning); QLINEAR_TUNING's that cannot be
 // read is noted in the choice and skipped.
 std::vector<TableToAsk> tables_to_ask(const ChooseOptions& options,
@@ -45,16 +80,18 @@ std::vector<TableToAsk> tables_to_ask(const ChooseOptions& options,
   for (const auto& t : options.tuning) tables.push_back({t, false});
   if (options.use_environment)
     if (const char* path = std::getenv("QLINEAR_TUNING"); path != nullptr && *path != '\0') {
-      try {
-        tables.push_back({TuningTable::load(path), false});
-      } catch (const Error& e) {
-        notes.push_back(cat(e.what(), " (QLINEAR_TUNING): ignored"));
-      }
+      std::string error;
+      if (auto table = environment_table(path, error))
+        tables.push_back({std::move(table), false});
+      else
+        notes.push_back(cat(error, " (QLINEAR_TUNING): ignored"));
     }
   if (options.use_shipped_tuning)
     for (const auto& t : shipped_tuning_tables()) tables.push_back({t, true});
   return tables;
 }
+
+constexpr std::string_view kDisabled = "disabled (QLINEAR_DISABLED_KERNELS or options)";
 
 }  // namespace
 
@@ -160,7 +197,7 @@ Choice Registry::choose(const LayerConfig& config, const Platform& platform,
   // Why a kernel (or a composite's part) is left out of a pass: disabled, or, in the pass over the
   // preferred providers, of another provider.
   const auto excluded = [&](const Kernel& k, bool preferred_only) -> std::string {
-    if (is_disabled(k)) return "disabled (QLINEAR_DISABLED_KERNELS or options)";
+    if (is_disabled(k)) return std::string(kDisabled);
     const Provider p = k.info().provider;
     if (preferred_only && p != Provider::composite &&
         std::find(preferred.begin(), preferred.end(), p) == preferred.end())
@@ -175,21 +212,21 @@ Choice Registry::choose(const LayerConfig& config, const Platform& platform,
     std::vector<std::pair<size_t, const Kernel*>> order;
     for (const Kernel* kernel : kernels(platform.kind))
       if (kernel->family() == config.family) order.emplace_back(0, kernel);
-    for (auto& [rank, kernel] : order) {
-      if (!preferred_only) break;
+    if (preferred_only) {
       const auto rank_of = [&](const Kernel& k) {
         return static_cast<size_t>(
             std::find(preferred.begin(), preferred.end(), k.info().provider) - preferred.begin());
       };
-      if (const auto* plan = dynamic_cast<const CompositeKernel*>(kernel)) {
-        for (const PlanPart& part : plan->parts())
-          if (excluded(*part.kernel, true).empty()) rank = std::max(rank, rank_of(*part.kernel));
-      } else {
-        rank = rank_of(*kernel);
-      }
+      for (auto& [rank, kernel] : order)
+        if (const auto* plan = dynamic_cast<const CompositeKernel*>(kernel)) {
+          for (const PlanPart& part : plan->parts())
+            if (excluded(*part.kernel, true).empty()) rank = std::max(rank, rank_of(*part.kernel));
+        } else {
+          rank = rank_of(*kernel);
+        }
+      std::stable_sort(order.begin(), order.end(),
+                       [](const auto& a, const auto& b) { return a.first < b.first; });
     }
-    std::stable_sort(order.begin(), order.end(),
-                     [](const auto& a, const auto& b) { return a.first < b.first; });
     for (const auto& [rank, kernel] : order) {
       const auto reject = [&](std::string reason) {
         rejected.push_back({kernel->name(), std::move(reason)});
@@ -283,9 +320,9 @@ bool Registry::choose_tuned(const LayerConfig& config, const Platform& platform,
         problem = cat("names kernel ", part.kernel, ", which implements ", name(kernel->family()),
                       ", not ", name(config.family));
       else if (is_disabled(*kernel))
-        removed.push_back({part.kernel,
-                           "disabled (QLINEAR_DISABLED_KERNELS or options): removed "
-                           "from the tuned plan, its calls go to the next part"});
+        removed.push_back(
+            {part.kernel,
+             cat(kDisabled, ": removed from the tuned plan, its calls go to the next part")});
       else if (Verdict v = kernel->supported(platform); !v)
         problem =
             cat("kernel ", part.kernel, " does not run on ", platform.str(), ": ", v.reason());
