@@ -117,7 +117,8 @@ struct Options {
   uint64_t seed = 1;
   bool peers = true;  // time the peers (false: the kernels alone)
   // 0: every kernel at every M. r > 1: a kernel slower than r times the fastest kernel at one M is
-  // not timed at the M values after it (they run in the order given).
+  // not timed at the M values after it (they run in the order given) until the fastest kernel's
+  // time there reaches 1/r of its own (a kernel takes no less time at more tokens).
   double prune_ratio = 0;
 };
 

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <mutex>
 #include <optional>
@@ -93,8 +94,12 @@ struct Case {
   ScalarType multiply_type = ScalarType::bf16;
   int copies = 1;
   std::unique_ptr<PeerCase> impl;
-  int calls = 0;        // calls so far: the weight copy of the next one is calls % copies
-  bool pruned = false;  // too slow at an earlier M (Options::prune_ratio): not timed any more
+  int calls = 0;  // calls so far: the weight copy of the next one is calls % copies
+  // > 0: its time at the last M it ran, where it was too slow (Options::prune_ratio). A kernel
+  // takes no less time at more tokens, so it is timed again only once the fastest kernel at a
+  // later M is within the ratio of this time: a kernel with a high fixed cost (a dequantizing
+  // GEMM at one token) is not dropped before the M where it wins.
+  double pruned_us = 0;
 };
 
 // Weight copies for rotation: enough for rotate_bytes in all, within the budget, and at most
@@ -287,29 +292,44 @@ Run run(const Options& o, const std::function<void(const Record&)>& on_record) {
     }
 
     for (int64_t m : o.m_values) {
-      // The cases take turns, a few calls at a time, so that load from other processes falls on
-      // all of them alike; each case's median is over its calls of every round.
-      const int rounds = std::min(o.reps, 5);
       std::vector<std::vector<double>> samples(cases.size());
+      // The cases `which` allows take turns, a few calls at a time, so that load from other
+      // processes falls on all of them alike; each case's median is over its calls of every round.
+      const auto time_cases = [&](const std::function<bool(const Case&)>& which) {
+        const int rounds = std::min(o.reps, 5);
+        for (int round = 0; round < rounds; ++round)
+          for (size_t i = 0; i < cases.size(); ++i) {
+            Case& c = cases[i];
+            if (!c.impl || !which(c)) continue;  // no impl: a peer measured for an earlier layer
+            const int reps = o.reps / rounds + (round < o.reps % rounds ? 1 : 0);
+            // The first round warms up every weight copy once (whatever a copy sets up on its
+            // first call for this M, such as a oneDNN primitive, stays out of the timing) and then
+            // some; every later round makes one untimed call, after the other cases had the caches.
+            const int warmup = round == 0 ? c.copies + o.warmup : 1;
+            const std::vector<double> t = device->time(
+                [&c](int, Stream s) { c.impl->run(c.calls++ % c.copies, s); }, warmup, reps);
+            samples[i].insert(samples[i].end(), t.begin(), t.end());
+          }
+      };
+      const auto fastest_kernel_us = [&] {
+        double fastest = std::numeric_limits<double>::infinity();
+        for (size_t i = 0; i < cases.size(); ++i)
+          if (!cases[i].peer && !samples[i].empty())
+            fastest = std::min(fastest, median(samples[i]));
+        return fastest;
+      };
       for (Case& c : cases)
         if (c.impl) c.impl->prepare_m(m);
-      for (int round = 0; round < rounds; ++round)
-        for (size_t i = 0; i < cases.size(); ++i) {
-          Case& c = cases[i];
-          if (!c.impl || c.pruned) continue;  // a peer measured for an earlier layer, or pruned
-          const int reps = o.reps / rounds + (round < o.reps % rounds ? 1 : 0);
-          // The first round warms up every weight copy once (whatever a copy sets up on its first
-          // call for this M, such as a oneDNN primitive, stays out of the timing) and then some;
-          // every later round makes one untimed call, after the other cases have had the caches.
-          const int warmup = round == 0 ? c.copies + o.warmup : 1;
-          const std::vector<double> t = device->time(
-              [&c](int, Stream s) { c.impl->run(c.calls++ % c.copies, s); }, warmup, reps);
-          samples[i].insert(samples[i].end(), t.begin(), t.end());
-        }
+      time_cases([](const Case& c) { return c.pruned_us == 0; });
+      if (o.prune_ratio > 0) {
+        const double fastest = fastest_kernel_us();
+        time_cases([&](const Case& c) {
+          return c.pruned_us > 0 && c.pruned_us <= o.prune_ratio * fastest;
+        });
+      }
       std::vector<Record> rows;
       for (size_t i = 0; i < cases.size(); ++i) {
         const Case& c = cases[i];
-        if (c.pruned) continue;
         if (!c.impl) {
           Record r = peer_rows.at({c.name, n, k, m});
           r.family = std::string(name(config.family));
@@ -317,6 +337,7 @@ Run run(const Options& o, const std::function<void(const Record&)>& on_record) {
           rows.push_back(r);
           continue;
         }
+        if (samples[i].empty()) continue;  // pruned
         Record r;
         r.kernel = c.name;
         r.peer = c.peer;
@@ -341,12 +362,13 @@ Run run(const Options& o, const std::function<void(const Record&)>& on_record) {
         rows.push_back(r);
       }
       if (o.prune_ratio > 0) {
-        double fastest = std::numeric_limits<double>::infinity();
-        for (const Record& r : rows)
-          if (!r.peer) fastest = std::min(fastest, r.us);
-        for (Case& c : cases)
-          for (const Record& r : rows)
-            if (!c.peer && r.kernel == c.name && r.us > o.prune_ratio * fastest) c.pruned = true;
+        const double fastest = fastest_kernel_us();
+        for (size_t i = 0; i < cases.size(); ++i) {
+          Case& c = cases[i];
+          if (c.peer || samples[i].empty()) continue;
+          const double us = median(samples[i]);
+          c.pruned_us = us > o.prune_ratio * fastest ? us : 0;
+        }
       }
       std::map<std::string, double> peers_us;
       for (const Record& r : rows)

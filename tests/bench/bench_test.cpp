@@ -174,8 +174,11 @@ class WorkDevice final : public BenchDevice {
 
 class CostKernel final : public Kernel {
  public:
-  CostKernel(std::string name, double cost_per_row)
-      : info_{std::move(name), Provider::external, Family::fp8_block}, cost_(cost_per_row) {}
+  // Takes fixed_us + cost_per_row us a row of the input.
+  CostKernel(std::string name, double cost_per_row, double fixed_us = 0)
+      : info_{std::move(name), Provider::external, Family::fp8_block},
+        cost_(cost_per_row),
+        fixed_(fixed_us) {}
   const KernelInfo& info() const override { return info_; }
   Verdict supported(const Platform&) const override { return Verdict::yes(); }
   Verdict can_implement(const LayerConfig&) const override { return Verdict::yes(); }
@@ -185,16 +188,19 @@ class CostKernel final : public Kernel {
   }
   void apply(const PreparedWeights&, const TensorView& x, const TensorView&, const TensorView&,
              Stream) const override {
-    g_work_us += cost_ * static_cast<double>(x.rows());
+    g_work_us += fixed_ + cost_ * static_cast<double>(x.rows());
   }
 
  private:
   KernelInfo info_;
-  double cost_;
+  double cost_, fixed_;
 };
 
-// With a prune ratio, a kernel far behind the fastest at one M is not timed at the larger ones.
-TEST(BenchRun, APrunedKernelIsNotTimedAtLargerM) {
+// With a prune ratio, a kernel far behind the fastest at one M is not timed at the larger ones
+// until the fastest's time there comes within the ratio of it: a kernel of a high fixed cost is
+// timed again where it can win (on the H100, a dequantizing GEMM 6x behind at one token won from
+// 256 tokens on, and was dropped for good by the first rule).
+TEST(BenchRun, APrunedKernelIsNotTimedAtLargerMUntilItCanWin) {
   register_bench_device(DeviceType::cpu, [](Device) { return std::make_unique<WorkDevice>(); });
   Registry::global().register_kernel(std::make_shared<CostKernel>("cost_1", 1.0),
                                      PlatformKind::cpu);
@@ -202,11 +208,13 @@ TEST(BenchRun, APrunedKernelIsNotTimedAtLargerM) {
                                      PlatformKind::cpu);
   Registry::global().register_kernel(std::make_shared<CostKernel>("cost_9", 9.0),
                                      PlatformKind::cpu);
+  Registry::global().register_kernel(std::make_shared<CostKernel>("fixed_10", 0.1, 10.0),
+                                     PlatformKind::cpu);
   Options o;
   o.device = Device::cpu();
   o.configs = {default_config(Family::fp8_block, 64, 128)};
-  o.kernels = {"cost_1", "cost_3", "cost_9"};
-  o.m_values = {1, 2, 4};
+  o.kernels = {"cost_1", "cost_3", "cost_9", "fixed_10"};
+  o.m_values = {1, 2, 4, 8, 32};
   o.reps = 3;
   o.warmup = 1;
   o.peers = false;
@@ -214,11 +222,21 @@ TEST(BenchRun, APrunedKernelIsNotTimedAtLargerM) {
   o.prune_ratio = 4;
   std::map<int64_t, std::map<std::string, double>> times;
   for (const Record& r : bench::run(o).records) times[r.m][r.kernel] = r.us;
-  EXPECT_EQ(times[1].size(), 3u);  // everyone at the first M
+  EXPECT_EQ(times[1].size(), 4u);  // everyone at the first M
   EXPECT_DOUBLE_EQ(times[1]["cost_9"], 9.0);
-  EXPECT_EQ(times[2].size(), 2u);  // cost_9 was 9x the fastest
+  EXPECT_NEAR(times[1]["fixed_10"], 10.1, 1e-9);
+  // cost_9 and fixed_10 were more than 4x the fastest (1 us), and the fastest at M = 2 (2 us)
+  // is still below a quarter of their times at M = 1.
+  EXPECT_EQ(times[2].size(), 2u);
   EXPECT_EQ(times[2].count("cost_9"), 0u);
+  EXPECT_EQ(times[2].count("fixed_10"), 0u);
+  // At M = 4 the fastest takes 4 us: both are timed again; cost_9 (36 us) is dropped again.
+  EXPECT_NEAR(times[4]["fixed_10"], 10.4, 1e-9);
   EXPECT_DOUBLE_EQ(times[4]["cost_3"], 12.0);
+  EXPECT_EQ(times[8].count("cost_9"), 0u);  // 36 us > 4 x 8 us
+  // ... and fixed_10 is the fastest at M = 32.
+  EXPECT_NEAR(times[32]["fixed_10"], 13.2, 1e-9);
+  EXPECT_DOUBLE_EQ(times[32]["cost_1"], 32.0);
   o.prune_ratio = 0.5;
   EXPECT_THROW(bench::run(o), Error);
 }

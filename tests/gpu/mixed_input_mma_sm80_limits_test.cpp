@@ -164,5 +164,34 @@ TEST(MixedInputMmaSm80Limits, SelectionOnTheGpu) {
   }
 }
 
+// On the H100 the table measured there (tuning/h100-llama3-8b.json, shipped) decides each layer
+// it holds: the int4 layer N = 28672 hands prefill to the dequantizing GEMM past 128 tokens (the
+// first tune had lost it: it pruned that kernel at one token), block fp8 N = 6144 leaves its own
+// GEMM after 8 tokens, not the priority list's 32. A layer it lacks follows the priority list.
+TEST(MixedInputMmaSm80Limits, TheH100FollowsItsTuningTable) {
+  Platform h100 = parse_target("cuda:sm_90a");
+  h100.detected = true, h100.device_name = "NVIDIA H100 80GB HBM3", h100.sm_count = 132;
+  const Choice int4 =
+      Registry::global().choose(default_config(Family::mixed_precision, 28672, 4096), h100);
+  EXPECT_EQ(int4.kernel_for(128).name(), "w4a16_mma_sm80");
+  EXPECT_EQ(int4.kernel_for(129).name(), "dequant_gemm_mixed_precision");
+  EXPECT_EQ(int4.kernel_for(8192).name(), "dequant_gemm_mixed_precision");
+  const Choice block =
+      Registry::global().choose(default_config(Family::fp8_block, 6144, 4096), h100);
+  EXPECT_EQ(block.kernel_for(8).name(), "fp8_block_sm90");
+  EXPECT_EQ(block.kernel_for(9).name(), "cublaslt_fp8_block");
+  const Choice untuned =
+      Registry::global().choose(default_config(Family::fp8_block, 5120, 4096), h100);
+  EXPECT_EQ(untuned.kernel->name(), "fp8_block_by_tokens");
+  EXPECT_EQ(untuned.kernel_for(32).name(), "fp8_block_sm90");
+  EXPECT_EQ(untuned.kernel_for(33).name(), "cublaslt_fp8_block");
+  h100.sm_count = 114;  // an H100 PCIe: another device, the table is not its own
+  EXPECT_EQ(Registry::global()
+                .choose(default_config(Family::fp8_block, 6144, 4096), h100)
+                .kernel_for(9)
+                .name(),
+            "fp8_block_sm90");
+}
+
 }  // namespace
 }  // namespace qlinear

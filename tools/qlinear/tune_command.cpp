@@ -3,6 +3,7 @@
 // selection then follows on this device (QLINEAR_TUNING=FILE, or shipped in tuning/).
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 
 #include "commands.hpp"
 #include "config_flags.hpp"
@@ -41,6 +42,7 @@ void add_tune(CLI::App& app, int& exit_code) {
   static int reps = 10, warmup = 2;
   static int64_t rotate_mib = 256;
   static double prune_ratio = 4;
+  static bool resume = false;
   flags.add_to(*command);
   command->add_option("--device", device_text,
                       "cpu, cuda, cuda:N or default (the GPU if there is one)");
@@ -59,6 +61,9 @@ void add_tune(CLI::App& app, int& exit_code) {
   command->add_option("--merge", merge_path,
                       "a table of this device whose other layers the new one keeps");
   command->add_option("--note", note, "a note on the run, kept in the table");
+  command->add_flag("--resume", resume,
+                    "time only the layers --out does not hold yet (a run cut short: the table is "
+                    "written after every layer)");
   command->add_option("--replan", replan_path,
                       "time nothing: make each layer's plan again from this table's measured "
                       "times (after a change to how plans are made) and write it to --out");
@@ -102,9 +107,26 @@ void add_tune(CLI::App& app, int& exit_code) {
               describe(tuned_device(platform)), ")");
     }
 
+    // What --out holds so far: written again after every layer, so that a run cut short keeps the
+    // layers it finished and --resume goes on from there.
+    TuningTable written(tuned_device(platform), out_path);
+    if (resume && std::filesystem::exists(out_path)) {
+      const auto done = TuningTable::load(out_path);
+      require(done->device() == written.device(), "--resume: '", out_path, "' was measured on ",
+              describe(done->device()), ", not on this device (", describe(written.device()), ")");
+      for (const TunedEntry& e : done->entries()) written.add(e);
+      std::erase_if(options.configs,
+                    [&](const LayerConfig& c) { return written.find(c) != nullptr; });
+      std::printf("resuming: %zu layers in %s, %zu to time\n", written.entries().size(),
+                  out_path.c_str(), options.configs.size());
+    }
+    const std::string run_note =
+        cat("qlinear tune ", utc_now(), note.empty() ? "" : cat(": ", note));
+    written.set_note(run_note);
+
     std::printf("qlinear tune on %s: %s\n", platform.str().c_str(),
                 describe(tuned_device(platform)).c_str());
-    auto table = bench::tune(options, [](const LayerConfig& c, const TunedEntry& e) {
+    bench::tune(options, [&written](const LayerConfig& c, const TunedEntry& e) {
       std::printf("-- %s\n", c.describe().c_str());
       for (const auto& [m, times] : e.times_us) {
         std::printf("  M %5lld:", static_cast<long long>(m));
@@ -120,16 +142,17 @@ void add_tune(CLI::App& app, int& exit_code) {
         above = e.plan[i].max_m;
       }
       std::fflush(stdout);
+      written.add(e);
+      write_table(written, out_path);
     });
     if (merged)
       for (const TunedEntry& e : merged->entries())
-        if (std::none_of(table->entries().begin(), table->entries().end(),
+        if (std::none_of(written.entries().begin(), written.entries().end(),
                          [&](const TunedEntry& mine) { return mine.key == e.key; }))
-          table->add(e);
-    table->set_note(cat("qlinear tune ", utc_now(), note.empty() ? "" : cat(": ", note)));
-    write_table(*table, out_path);
-    std::printf("wrote %zu layers to %s\n", table->entries().size(), out_path.c_str());
-    exit_code = table->entries().empty() ? 1 : 0;
+          written.add(e);
+    write_table(written, out_path);
+    std::printf("wrote %zu layers to %s\n", written.entries().size(), out_path.c_str());
+    exit_code = written.entries().empty() ? 1 : 0;
   });
 }
 
