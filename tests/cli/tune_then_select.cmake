@@ -31,6 +31,21 @@ string(JSON again GET "${replanned}" entries 0 plan 0 kernel)
 if(NOT rc EQUAL 0 OR NOT out MATCHES "made 1 plans again" OR NOT again STREQUAL kernel)
   message(FATAL_ERROR "tune --replan did not make the plan again")
 endif()
+# --resume times only the layers the table lacks (one more shape here), keeps the others as they
+# were, and writes the table after each layer.
+execute_process(COMMAND ${QLINEAR} tune --device cpu --family mixed_precision --nk 48x256
+                        --nk 32x128 --m 1 --reps 2 --warmup 1 --rotate-mib 0 --out ${TABLE} --resume
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+message("${out}${err}")
+file(READ ${TABLE} resumed)
+string(JSON layers LENGTH "${resumed}" entries)
+string(JSON first GET "${resumed}" entries 0)
+string(JSON first_before GET "${table}" entries 0)
+if(NOT rc EQUAL 0 OR NOT out MATCHES "resuming: 1 layers in .*, 1 to time" OR NOT out MATCHES
+   "N=32 K=128" OR out MATCHES "N=48 K=256\n" OR NOT layers EQUAL 2
+   OR NOT first STREQUAL first_before)
+  message(FATAL_ERROR "tune --resume did not time only the missing layer")
+endif()
 # A corrupt table is noted and the priority list decides.
 file(WRITE ${TABLE} "{ not json")
 execute_process(COMMAND ${CMAKE_COMMAND} -E env QLINEAR_TUNING=${TABLE}
