@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -109,6 +110,19 @@ class Registry {
   mutable std::mutex mutex_;
   std::vector<Entry> entries_;  // kept in priority order within each platform
 };
+
+// Every kernel qlinear has, built into this library or not, in one table
+// (src/core/kernel_list.cpp): the built-in lists hold exactly the built ones; `qlinear kernels`
+// lists the others with the build condition they lack.
+struct CatalogEntry {
+  const char* name;
+  Family family;
+  PlatformKind platform;
+  Provider provider;
+  const char* needs;  // the build condition
+  bool built;         // in this build
+};
+std::span<const CatalogEntry> kernel_catalog();
 
 // Formats a choice: the chosen kernel (a composite with each part's token range), then each
 // rejection with its reason.

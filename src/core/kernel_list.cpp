@@ -1,5 +1,7 @@
-// The priority lists: one line per kernel, in priority order within each platform; the reference
-// kernels come last on the CPU. Moving a line is a performance claim: cite the `qlinear bench` run.
+// Every kernel qlinear has, by its literal name with its family, platform, provider and build
+// condition (kListed), then the priority lists that build them: one line per kernel, in priority
+// order within each platform; the reference kernels come last on the CPU. Moving a line is a
+// performance claim: cite the `qlinear bench` run.
 #include "core/kernel_list.hpp"
 
 #include <map>
@@ -8,6 +10,7 @@
 #include "qlinear/composite.hpp"
 #include "qlinear/error.hpp"
 #include "qlinear/reference.hpp"
+#include "qlinear/registry.hpp"
 #if defined(QLINEAR_CPU_X86)
 #include "cpu/kernels.hpp"
 #endif
@@ -15,12 +18,164 @@
 #include "onednn/onednn_kernels.hpp"
 #endif
 
+#ifndef QLINEAR_WITH_ONEDNN
+#define QLINEAR_WITH_ONEDNN 0
+#endif
+#ifndef QLINEAR_WITH_CUDA
+#define QLINEAR_WITH_CUDA 0
+#endif
 #if QLINEAR_WITH_CUDA
 #include "core/heuristics_cuda.hpp"
 #include "cublaslt/kernels.hpp"
 #include "cuda/emulation.hpp"
 #include "cuda/kernels.hpp"
 #endif
+
+namespace qlinear {
+namespace {
+
+struct BuildCondition {
+  const char* needs;
+  bool built;
+};
+constexpr BuildCondition kAlways{"nothing", true};
+#if defined(QLINEAR_CPU_X86)
+constexpr BuildCondition kX86{"an x86-64 build", true};
+#else
+constexpr BuildCondition kX86{"an x86-64 build", false};
+#endif
+constexpr BuildCondition kOnednn{"oneDNN (Debian's libdnnl-dev) found when configuring",
+                                 QLINEAR_WITH_ONEDNN != 0};
+constexpr BuildCondition kCuda{"the CUDA toolkit when configuring, QLINEAR_CUDA AUTO or ON",
+                               QLINEAR_WITH_CUDA != 0};
+
+using P = PlatformKind;
+
+struct Listed {
+  const char* name;
+  Family family;
+  PlatformKind platform;
+  Provider provider;
+  BuildCondition condition;
+};
+
+// Every kernel by its literal name, in the priority order of built_in_kernels() below (a test
+// holds the two to each other: tests/core/registry_test.cpp, KernelCatalog).
+constexpr Listed kListed[] = {
+    {"mixed_precision_amx_by_tokens", Family::mixed_precision, P::cpu, Provider::composite, kX86},
+    {"mixed_precision_amx", Family::mixed_precision, P::cpu, Provider::cpu, kX86},
+    {"mixed_precision_avx512_vnni", Family::mixed_precision, P::cpu, Provider::cpu, kX86},
+    {"mixed_precision_avx512", Family::mixed_precision, P::cpu, Provider::cpu, kX86},
+    {"mixed_precision_avx2", Family::mixed_precision, P::cpu, Provider::cpu, kX86},
+    {"mixed_precision_scalar", Family::mixed_precision, P::cpu, Provider::cpu, kX86},
+    {"nvfp4_weight_only_amx_by_tokens", Family::nvfp4_weight_only, P::cpu, Provider::composite,
+     kX86},
+    {"nvfp4_weight_only_amx", Family::nvfp4_weight_only, P::cpu, Provider::cpu, kX86},
+    {"nvfp4_weight_only_avx512_vnni", Family::nvfp4_weight_only, P::cpu, Provider::cpu, kX86},
+    {"nvfp4_weight_only_avx512", Family::nvfp4_weight_only, P::cpu, Provider::cpu, kX86},
+    {"nvfp4_weight_only_avx2", Family::nvfp4_weight_only, P::cpu, Provider::cpu, kX86},
+    {"nvfp4_weight_only_scalar", Family::nvfp4_weight_only, P::cpu, Provider::cpu, kX86},
+    {"mxfp8_weight_only_amx_by_tokens", Family::mxfp8_weight_only, P::cpu, Provider::composite,
+     kX86},
+    {"mxfp8_weight_only_amx", Family::mxfp8_weight_only, P::cpu, Provider::cpu, kX86},
+    {"mxfp8_weight_only_avx512_vnni", Family::mxfp8_weight_only, P::cpu, Provider::cpu, kX86},
+    {"mxfp8_weight_only_avx512", Family::mxfp8_weight_only, P::cpu, Provider::cpu, kX86},
+    {"mxfp8_weight_only_avx2", Family::mxfp8_weight_only, P::cpu, Provider::cpu, kX86},
+    {"mxfp8_weight_only_scalar", Family::mxfp8_weight_only, P::cpu, Provider::cpu, kX86},
+    {"fp8_scaled_mm_amx_by_tokens", Family::fp8_scaled_mm, P::cpu, Provider::composite, kX86},
+    {"fp8_scaled_mm_amx", Family::fp8_scaled_mm, P::cpu, Provider::cpu, kX86},
+    {"fp8_scaled_mm_avx512_vnni", Family::fp8_scaled_mm, P::cpu, Provider::cpu, kX86},
+    {"fp8_scaled_mm_avx512", Family::fp8_scaled_mm, P::cpu, Provider::cpu, kX86},
+    {"fp8_scaled_mm_avx2", Family::fp8_scaled_mm, P::cpu, Provider::cpu, kX86},
+    {"fp8_scaled_mm_scalar", Family::fp8_scaled_mm, P::cpu, Provider::cpu, kX86},
+    {"fp8_block_amx_by_tokens", Family::fp8_block, P::cpu, Provider::composite, kX86},
+    {"fp8_block_amx", Family::fp8_block, P::cpu, Provider::cpu, kX86},
+    {"fp8_block_avx512_vnni", Family::fp8_block, P::cpu, Provider::cpu, kX86},
+    {"fp8_block_avx512", Family::fp8_block, P::cpu, Provider::cpu, kX86},
+    {"fp8_block_avx2", Family::fp8_block, P::cpu, Provider::cpu, kX86},
+    {"fp8_block_scalar", Family::fp8_block, P::cpu, Provider::cpu, kX86},
+    {"nvfp4_amx_by_tokens", Family::nvfp4, P::cpu, Provider::composite, kX86},
+    {"nvfp4_amx", Family::nvfp4, P::cpu, Provider::cpu, kX86},
+    {"nvfp4_avx512_vnni", Family::nvfp4, P::cpu, Provider::cpu, kX86},
+    {"nvfp4_avx512", Family::nvfp4, P::cpu, Provider::cpu, kX86},
+    {"nvfp4_avx2", Family::nvfp4, P::cpu, Provider::cpu, kX86},
+    {"nvfp4_scalar", Family::nvfp4, P::cpu, Provider::cpu, kX86},
+    {"mxfp8_amx_by_tokens", Family::mxfp8, P::cpu, Provider::composite, kX86},
+    {"mxfp8_amx", Family::mxfp8, P::cpu, Provider::cpu, kX86},
+    {"mxfp8_avx512_vnni", Family::mxfp8, P::cpu, Provider::cpu, kX86},
+    {"mxfp8_avx512", Family::mxfp8, P::cpu, Provider::cpu, kX86},
+    {"mxfp8_avx2", Family::mxfp8, P::cpu, Provider::cpu, kX86},
+    {"mxfp8_scalar", Family::mxfp8, P::cpu, Provider::cpu, kX86},
+    {"onednn_int8_const_scales", Family::int8_scaled_mm, P::cpu, Provider::onednn, kOnednn},
+    {"onednn_int8_s32_epilogue", Family::int8_scaled_mm, P::cpu, Provider::onednn, kOnednn},
+    {"int8_scaled_mm_amx_by_tokens", Family::int8_scaled_mm, P::cpu, Provider::composite, kX86},
+    {"int8_scaled_mm_amx", Family::int8_scaled_mm, P::cpu, Provider::cpu, kX86},
+    {"int8_scaled_mm_avx512_vnni", Family::int8_scaled_mm, P::cpu, Provider::cpu, kX86},
+    {"int8_scaled_mm_avx2", Family::int8_scaled_mm, P::cpu, Provider::cpu, kX86},
+    {"int8_scaled_mm_scalar", Family::int8_scaled_mm, P::cpu, Provider::cpu, kX86},
+    {"w4a8_int_amx_by_tokens", Family::w4a8_int, P::cpu, Provider::composite, kX86},
+    {"w4a8_int_amx", Family::w4a8_int, P::cpu, Provider::cpu, kX86},
+    {"w4a8_int_avx512_vnni", Family::w4a8_int, P::cpu, Provider::cpu, kX86},
+    {"w4a8_int_avx2", Family::w4a8_int, P::cpu, Provider::cpu, kX86},
+    {"w4a8_int_scalar", Family::w4a8_int, P::cpu, Provider::cpu, kX86},
+    {"reference_mixed_precision", Family::mixed_precision, P::cpu, Provider::reference, kAlways},
+    {"reference_nvfp4_weight_only", Family::nvfp4_weight_only, P::cpu, Provider::reference,
+     kAlways},
+    {"reference_mxfp8_weight_only", Family::mxfp8_weight_only, P::cpu, Provider::reference,
+     kAlways},
+    {"reference_w4a8_int", Family::w4a8_int, P::cpu, Provider::reference, kAlways},
+    {"reference_int8_scaled_mm", Family::int8_scaled_mm, P::cpu, Provider::reference, kAlways},
+    {"reference_fp8_scaled_mm", Family::fp8_scaled_mm, P::cpu, Provider::reference, kAlways},
+    {"reference_fp8_block", Family::fp8_block, P::cpu, Provider::reference, kAlways},
+    {"reference_nvfp4", Family::nvfp4, P::cpu, Provider::reference, kAlways},
+    {"reference_mxfp8", Family::mxfp8, P::cpu, Provider::reference, kAlways},
+    {"w4a16_by_tokens", Family::mixed_precision, P::cuda, Provider::composite, kCuda},
+    {"w8a16_by_tokens", Family::mixed_precision, P::cuda, Provider::composite, kCuda},
+    {"nvfp4_weight_only_by_tokens", Family::nvfp4_weight_only, P::cuda, Provider::composite, kCuda},
+    {"mxfp8_weight_only_by_tokens", Family::mxfp8_weight_only, P::cuda, Provider::composite, kCuda},
+    {"w4a8_int_by_tokens", Family::w4a8_int, P::cuda, Provider::composite, kCuda},
+    {"fp8_scaled_mm_by_tokens", Family::fp8_scaled_mm, P::cuda, Provider::composite, kCuda},
+    {"fp8_block_by_tokens", Family::fp8_block, P::cuda, Provider::composite, kCuda},
+    {"int8_scaled_mm_by_tokens", Family::int8_scaled_mm, P::cuda, Provider::composite, kCuda},
+    {"w4a16_mma_sm80", Family::mixed_precision, P::cuda, Provider::cuda, kCuda},
+    {"w8a16_mma_sm80", Family::mixed_precision, P::cuda, Provider::cuda, kCuda},
+    {"nvfp4_weight_only_mma_sm80", Family::nvfp4_weight_only, P::cuda, Provider::cuda, kCuda},
+    {"mxfp8_weight_only_mma_sm80", Family::mxfp8_weight_only, P::cuda, Provider::cuda, kCuda},
+    {"w4a8_int_mma_sm80", Family::w4a8_int, P::cuda, Provider::cuda, kCuda},
+    {"fp8_scaled_mm_sm90", Family::fp8_scaled_mm, P::cuda, Provider::cuda, kCuda},
+    {"fp8_block_sm90", Family::fp8_block, P::cuda, Provider::cuda, kCuda},
+    {"int8_scaled_mm_sm90", Family::int8_scaled_mm, P::cuda, Provider::cuda, kCuda},
+    {"cublaslt_fp8_scaled_mm", Family::fp8_scaled_mm, P::cuda, Provider::cublaslt, kCuda},
+    {"cublaslt_fp8_block", Family::fp8_block, P::cuda, Provider::cublaslt, kCuda},
+    {"cublaslt_int8_scaled_mm", Family::int8_scaled_mm, P::cuda, Provider::cublaslt, kCuda},
+    {"dequant_gemm_mixed_precision", Family::mixed_precision, P::cuda, Provider::cuda, kCuda},
+    {"dequant_gemm_nvfp4_weight_only", Family::nvfp4_weight_only, P::cuda, Provider::cuda, kCuda},
+    {"dequant_gemm_mxfp8_weight_only", Family::mxfp8_weight_only, P::cuda, Provider::cuda, kCuda},
+    {"emulation_mixed_precision", Family::mixed_precision, P::cuda, Provider::cuda, kCuda},
+    {"emulation_nvfp4_weight_only", Family::nvfp4_weight_only, P::cuda, Provider::cuda, kCuda},
+    {"emulation_mxfp8_weight_only", Family::mxfp8_weight_only, P::cuda, Provider::cuda, kCuda},
+    {"emulation_w4a8_int", Family::w4a8_int, P::cuda, Provider::cuda, kCuda},
+    {"emulation_int8_scaled_mm", Family::int8_scaled_mm, P::cuda, Provider::cuda, kCuda},
+    {"emulation_fp8_scaled_mm", Family::fp8_scaled_mm, P::cuda, Provider::cuda, kCuda},
+    {"emulation_fp8_block", Family::fp8_block, P::cuda, Provider::cuda, kCuda},
+    {"emulation_nvfp4", Family::nvfp4, P::cuda, Provider::cuda, kCuda},
+    {"emulation_mxfp8", Family::mxfp8, P::cuda, Provider::cuda, kCuda},
+};
+
+}  // namespace
+
+std::span<const CatalogEntry> kernel_catalog() {
+  static const std::vector<CatalogEntry> entries = [] {
+    std::vector<CatalogEntry> made;
+    for (const Listed& l : kListed)
+      made.push_back(
+          {l.name, l.family, l.platform, l.provider, l.condition.needs, l.condition.built});
+    return made;
+  }();
+  return entries;
+}
+
+}  // namespace qlinear
 
 namespace qlinear::detail {
 
@@ -87,12 +242,13 @@ std::vector<std::pair<PlatformKind, std::shared_ptr<const Kernel>>> built_in_ker
   const auto dequant_gemm_mixed_precision = cuda::make_dequant_gemm_mixed_precision();
   const auto dequant_gemm_nvfp4_weight_only = cuda::make_dequant_gemm_nvfp4_weight_only();
   const auto dequant_gemm_mxfp8_weight_only = cuda::make_dequant_gemm_mxfp8_weight_only();
-  const auto fp8_scaled_mm_sm90 = cuda::make_fp8_scaled_mm_sm90();
-  const auto fp8_block_sm90 = cuda::make_fp8_block_sm90();
-  const auto int8_scaled_mm_sm90 = cuda::make_int8_scaled_mm_sm90();
   const auto cublaslt_fp8_scaled_mm = cublaslt::make_fp8_scaled_mm();
   const auto cublaslt_fp8_block = cublaslt::make_fp8_block();
   const auto cublaslt_int8_scaled_mm = cublaslt::make_int8_scaled_mm();
+  // The Hopper kernels run on the cuBLASLt kernels' codes.
+  const auto fp8_scaled_mm_sm90 = cuda::make_fp8_scaled_mm_sm90(cublaslt_fp8_scaled_mm);
+  const auto fp8_block_sm90 = cuda::make_fp8_block_sm90(cublaslt_fp8_block);
+  const auto int8_scaled_mm_sm90 = cuda::make_int8_scaled_mm_sm90(cublaslt_int8_scaled_mm);
   std::map<Family, std::shared_ptr<const Kernel>> emulation;
   for (Family family : all_families()) emulation[family] = cuda::make_emulation(family);
   // The composite plans first: each part runs the calls of its token range (the limits and the

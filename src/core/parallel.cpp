@@ -4,7 +4,6 @@
 #include <vector>
 
 #include "core/cuda_hooks.hpp"
-#include "cpu/convert.hpp"
 #include "qlinear/error.hpp"
 
 namespace qlinear {
@@ -122,8 +121,8 @@ Tensor RowParallelLinear::forward(const TensorView& x, Stream stream) const {
   const int64_t n = config_.part_n();
   const float* partial = sum.data_as<const float>();
   for (int64_t i = 0; i < y.numel(); ++i) {
-    const float bias = bias_.defined() ? cpu::load_float(bias_.data(), bias_.dtype(), i % n) : 0.f;
-    cpu::store_float(y.data(), y.dtype(), i, partial[i] + bias);
+    const auto bias = static_cast<float>(bias_.defined() ? load_value(bias_, i % n) : 0.0);
+    store_value(y, i, partial[i] + bias);  // the fp32 sum, rounded once to the output type
   }
   return y;
 }

@@ -5,12 +5,12 @@
 //   token scales   [ceil(K/128), M_pad] with M contiguous (M-major), written so by the quantizer.
 // cuBLASLt refuses M = 1 (and other small, unaligned M) for these modes, so M is padded with zero
 // rows to a multiple of 16; padded rows carry zero scales and are never copied out.
-#include "cublaslt/common.hpp"
 #include "cublaslt/kernels.hpp"
-#include "cublaslt/matmul.hpp"
-#include "cuda/act_quant.hpp"
-#include "cuda/check.hpp"
-#include "cuda/scratch.hpp"
+#include "gpu/act_quant.hpp"
+#include "gpu/check.hpp"
+#include "gpu/cublaslt_layout.hpp"
+#include "gpu/cublaslt_matmul.hpp"
+#include "gpu/scratch.hpp"
 #include "qlinear/error.hpp"
 
 namespace qlinear::cublaslt {

@@ -2,14 +2,13 @@
 // by cuBLASLt. Per-tensor weights with per-tensor activations use the SCALAR_32F mode; every other
 // combination uses OUTER_VEC_32F (per-channel [N] x per-token [M]), a per-tensor scale on either
 // side repeated along its vector (weights once in process_weights, activations by the quantizer).
-#include <cmath>
 
-#include "cublaslt/common.hpp"
 #include "cublaslt/kernels.hpp"
-#include "cublaslt/matmul.hpp"
-#include "cuda/act_quant.hpp"
-#include "cuda/check.hpp"
-#include "cuda/scratch.hpp"
+#include "gpu/act_quant.hpp"
+#include "gpu/check.hpp"
+#include "gpu/cublaslt_layout.hpp"
+#include "gpu/cublaslt_matmul.hpp"
+#include "gpu/scratch.hpp"
 #include "qlinear/error.hpp"
 
 namespace qlinear::cublaslt {
@@ -87,18 +86,6 @@ class Fp8ScaledMm final : public Kernel {
 };
 
 }  // namespace
-
-double fp8_tensor_core_tolerance(const LayerConfig& c) {
-  // Hopper's fp8 MMA adds products into an accumulator that keeps about 14 significant bits
-  // (the figure DeepSeek-V3's report gives for H800) before cuBLASLt, fast accumulation off,
-  // promotes the partial sum to fp32: each promoted chunk carries a relative error near 2^-13 of
-  // its absolute sum, allowed twice that here (a lead, not a proof: on the H100 the conformance
-  // cases stay below a third of the whole bound). Then the fp32 part (K·u32), the rounding to the
-  // output type, and a second one when qlinear's epilogue adds the bias to the rounded output.
-  const double out = unit_roundoff(c.out_type);
-  return std::ldexp(1.0, -12) + static_cast<double>(c.part_k()) * unit_roundoff(ScalarType::fp32) +
-         out + (c.bias ? out : 0.0);
-}
 
 std::shared_ptr<const Kernel> make_fp8_scaled_mm() { return std::make_shared<Fp8ScaledMm>(); }
 

@@ -1,13 +1,13 @@
 // int8 W8A8 through cuBLASLt's IMMA path: int8 x int8 accumulated exactly in int32, then qlinear's
 // epilogue applies what cuBLASLt cannot fuse for int32 output: the zero-point correction
 // acc - z[m]·Σ_k w[n,k], the token and channel scales, the bias, and the rounding to bf16 / fp16.
-#include "cublaslt/common.hpp"
 #include "cublaslt/kernels.hpp"
-#include "cublaslt/matmul.hpp"
-#include "cuda/act_quant.hpp"
-#include "cuda/check.hpp"
-#include "cuda/epilogue.hpp"
-#include "cuda/scratch.hpp"
+#include "gpu/act_quant.hpp"
+#include "gpu/check.hpp"
+#include "gpu/cublaslt_layout.hpp"
+#include "gpu/cublaslt_matmul.hpp"
+#include "gpu/epilogue.hpp"
+#include "gpu/scratch.hpp"
 #include "qlinear/error.hpp"
 
 namespace qlinear::cublaslt {

@@ -11,7 +11,4 @@ std::shared_ptr<const Kernel> make_fp8_scaled_mm();
 std::shared_ptr<const Kernel> make_fp8_block();
 std::shared_ptr<const Kernel> make_int8_scaled_mm();
 
-// The error bound of an fp8 GEMM on Hopper's tensor cores (see fp8_scaled_mm.cpp).
-double fp8_tensor_core_tolerance(const LayerConfig& config);
-
 }  // namespace qlinear::cublaslt

@@ -1,9 +1,9 @@
 #include "cublaslt/peers.hpp"
 
-#include "cublaslt/matmul.hpp"
-#include "cuda/check.hpp"
-#include "cuda/fill.hpp"
-#include "cuda/scratch.hpp"
+#include "gpu/check.hpp"
+#include "gpu/cublaslt_matmul.hpp"
+#include "gpu/fill.hpp"
+#include "gpu/scratch.hpp"
 #include "qlinear/error.hpp"
 
 namespace qlinear::cublaslt {

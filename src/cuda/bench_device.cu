@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "cuda/bench_device.hpp"
-#include "cuda/check.hpp"
+#include "gpu/check.hpp"
 #include "qlinear/error.hpp"
 #include "qlinear/platform.hpp"
 

@@ -4,9 +4,9 @@
 
 #include <algorithm>
 
-#include "cuda/check.hpp"
 #include "cuda/dequant_weights.hpp"
-#include "cuda/detail/formats.cuh"
+#include "gpu/check.hpp"
+#include "gpu/formats.cuh"
 
 namespace qlinear::cuda {
 namespace {

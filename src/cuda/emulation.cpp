@@ -9,13 +9,13 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "cublaslt/common.hpp"
-#include "cublaslt/matmul.hpp"
-#include "cuda/act_quant.hpp"
-#include "cuda/check.hpp"
 #include "cuda/dequant_weights.hpp"
-#include "cuda/epilogue.hpp"
-#include "cuda/scratch.hpp"
+#include "gpu/act_quant.hpp"
+#include "gpu/check.hpp"
+#include "gpu/cublaslt_layout.hpp"
+#include "gpu/cublaslt_matmul.hpp"
+#include "gpu/epilogue.hpp"
+#include "gpu/scratch.hpp"
 #include "qlinear/error.hpp"
 
 namespace qlinear::cuda {

@@ -5,10 +5,10 @@
 // (decode swaps the operands, where cuBLASLt's block mode has no M = 1), N and K off the 128 grid
 // included (TMA reads zeros there). It reads cublaslt_fp8_block's codes; the composite plan
 // fp8_block_by_tokens runs it for decode and cuBLASLt beyond (src/core/heuristics_cuda.hpp).
-#include "cublaslt/kernels.hpp"
 #include "cuda/hopper/scaled_mm_layer.hpp"
 #include "cuda/hopper/scaled_mm_sm90.cuh"
 #include "cuda/kernels.hpp"
+#include "gpu/cublaslt_layout.hpp"
 #include "qlinear/error.hpp"
 
 namespace qlinear::cuda {
@@ -27,9 +27,8 @@ constexpr int64_t kBlock = 128;
 
 class Fp8BlockSm90 final : public sm90::HopperScaledMm {
  public:
-  Fp8BlockSm90()
-      : HopperScaledMm({"fp8_block_sm90", Provider::cuda, Family::fp8_block},
-                       cublaslt::make_fp8_block()) {}
+  explicit Fp8BlockSm90(std::shared_ptr<const Kernel> layout)
+      : HopperScaledMm({"fp8_block_sm90", Provider::cuda, Family::fp8_block}, std::move(layout)) {}
 
   Verdict can_implement(const LayerConfig& c) const override {
     if (c.block_n != kBlock || c.group_size != kBlock || c.act_group_size != kBlock)
@@ -54,6 +53,8 @@ class Fp8BlockSm90 final : public sm90::HopperScaledMm {
 
 }  // namespace
 
-std::shared_ptr<const Kernel> make_fp8_block_sm90() { return std::make_shared<Fp8BlockSm90>(); }
+std::shared_ptr<const Kernel> make_fp8_block_sm90(std::shared_ptr<const Kernel> layout) {
+  return std::make_shared<Fp8BlockSm90>(std::move(layout));
+}
 
 }  // namespace qlinear::cuda

@@ -5,10 +5,10 @@
 // fast accumulation off, so the error bound is cuBLASLt's. It reads cublaslt_fp8_scaled_mm's
 // codes; the composite plan fp8_scaled_mm_by_tokens runs it for decode and cuBLASLt beyond
 // (src/core/heuristics_cuda.hpp).
-#include "cublaslt/kernels.hpp"
 #include "cuda/hopper/scaled_mm_layer.hpp"
 #include "cuda/hopper/scaled_mm_sm90.cuh"
 #include "cuda/kernels.hpp"
+#include "gpu/cublaslt_layout.hpp"
 
 namespace qlinear::cuda {
 namespace sm90 {
@@ -23,9 +23,9 @@ namespace {
 
 class Fp8ScaledMmSm90 final : public sm90::HopperScaledMm {
  public:
-  Fp8ScaledMmSm90()
+  explicit Fp8ScaledMmSm90(std::shared_ptr<const Kernel> layout)
       : HopperScaledMm({"fp8_scaled_mm_sm90", Provider::cuda, Family::fp8_scaled_mm},
-                       cublaslt::make_fp8_scaled_mm()) {}
+                       std::move(layout)) {}
   Verdict can_implement(const LayerConfig&) const override { return Verdict::yes(); }
   double tolerance(const LayerConfig& c) const override {
     return cublaslt::fp8_tensor_core_tolerance(c);
@@ -44,8 +44,8 @@ class Fp8ScaledMmSm90 final : public sm90::HopperScaledMm {
 
 }  // namespace
 
-std::shared_ptr<const Kernel> make_fp8_scaled_mm_sm90() {
-  return std::make_shared<Fp8ScaledMmSm90>();
+std::shared_ptr<const Kernel> make_fp8_scaled_mm_sm90(std::shared_ptr<const Kernel> layout) {
+  return std::make_shared<Fp8ScaledMmSm90>(std::move(layout));
 }
 
 }  // namespace qlinear::cuda

@@ -5,7 +5,6 @@
 // per-channel weight scales, bias, bf16 / fp16 / fp32 out. It reads cublaslt_int8_scaled_mm's
 // codes; the composite plan int8_scaled_mm_by_tokens runs it for decode and cuBLASLt beyond
 // (src/core/heuristics_cuda.hpp).
-#include "cublaslt/kernels.hpp"
 #include "cuda/hopper/scaled_mm_layer.hpp"
 #include "cuda/hopper/scaled_mm_sm90.cuh"
 #include "cuda/kernels.hpp"
@@ -23,9 +22,9 @@ namespace {
 
 class Int8ScaledMmSm90 final : public sm90::HopperScaledMm {
  public:
-  Int8ScaledMmSm90()
+  explicit Int8ScaledMmSm90(std::shared_ptr<const Kernel> layout)
       : HopperScaledMm({"int8_scaled_mm_sm90", Provider::cuda, Family::int8_scaled_mm},
-                       cublaslt::make_int8_scaled_mm()) {}
+                       std::move(layout)) {}
   Verdict can_implement(const LayerConfig&) const override { return Verdict::yes(); }
 
   double tolerance(const LayerConfig& c) const override {
@@ -53,8 +52,8 @@ class Int8ScaledMmSm90 final : public sm90::HopperScaledMm {
 
 }  // namespace
 
-std::shared_ptr<const Kernel> make_int8_scaled_mm_sm90() {
-  return std::make_shared<Int8ScaledMmSm90>();
+std::shared_ptr<const Kernel> make_int8_scaled_mm_sm90(std::shared_ptr<const Kernel> layout) {
+  return std::make_shared<Int8ScaledMmSm90>(std::move(layout));
 }
 
 }  // namespace qlinear::cuda

@@ -15,10 +15,11 @@ std::shared_ptr<const Kernel> make_mxfp8_weight_only_mma_sm80();
 std::shared_ptr<const Kernel> make_nvfp4_weight_only_mma_sm80();
 std::shared_ptr<const Kernel> make_w4a8_int_mma_sm80();
 // The Hopper scaled-mm kernels (cuda/hopper/scaled_mm_sm90.cuh): qlinear's wgmma + TMA GEMM at
-// every M, on the family's cuBLASLt kernel's codes (one copy for both in a composite plan).
-std::shared_ptr<const Kernel> make_fp8_scaled_mm_sm90();
-std::shared_ptr<const Kernel> make_int8_scaled_mm_sm90();
-std::shared_ptr<const Kernel> make_fp8_block_sm90();
+// every M, on the codes `layout` prepares (the family's cuBLASLt kernel, given by the kernel list:
+// one copy for both in a composite plan, gpu/cublaslt_layout.hpp).
+std::shared_ptr<const Kernel> make_fp8_scaled_mm_sm90(std::shared_ptr<const Kernel> layout);
+std::shared_ptr<const Kernel> make_int8_scaled_mm_sm90(std::shared_ptr<const Kernel> layout);
+std::shared_ptr<const Kernel> make_fp8_block_sm90(std::shared_ptr<const Kernel> layout);
 // The weight-only families for prefill (cuda/detail/dequant_gemm.cuh): per call, the canonical
 // weights dequantized to the activation type into scratch, then one cuBLASLt GEMM.
 std::shared_ptr<const Kernel> make_dequant_gemm_mixed_precision();

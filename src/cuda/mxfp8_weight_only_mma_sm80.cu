@@ -10,9 +10,9 @@
 // power of two that bf16 / fp16 cannot always hold (2^-127..2^127), is applied in fp32 when each
 // group's sum is folded. The NaN codes (0x7f, 0xff) decode to ±480, not NaN: no quantizer emits
 // them.
-#include "cuda/detail/formats.cuh"
 #include "cuda/detail/mixed_input_mma_sm80.cuh"
 #include "cuda/kernels.hpp"
+#include "gpu/formats.cuh"
 
 namespace qlinear::cuda {
 namespace {

@@ -15,9 +15,9 @@
 // factors exact too (formats.cuh). So the block scale is applied to the weight in the activation
 // type, with no rounding, and the mma sums exact products in fp32; the global scale (fp32) is
 // applied once, to the fp32 sum of each slice: the pipeline's one "group" per row has it as scale.
-#include "cuda/detail/formats.cuh"
 #include "cuda/detail/mixed_input_mma_sm80.cuh"
 #include "cuda/kernels.hpp"
+#include "gpu/formats.cuh"
 
 namespace qlinear::cuda {
 namespace {

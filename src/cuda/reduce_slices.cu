@@ -3,8 +3,8 @@
 
 #include <algorithm>
 
-#include "cuda/check.hpp"
 #include "cuda/reduce_slices.hpp"
+#include "gpu/check.hpp"
 
 namespace qlinear::cuda {
 namespace {

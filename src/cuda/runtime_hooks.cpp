@@ -1,11 +1,8 @@
 // The CUDA build's implementation of the core's hooks (core/cuda_hooks.hpp) with cudart.
-#include <array>
-#include <mutex>
 
 #include "core/cuda_hooks.hpp"
-#include "cuda/check.hpp"
-#include "cuda/epilogue.hpp"
-#include "cuda/scratch.hpp"
+#include "gpu/check.hpp"
+#include "gpu/epilogue.hpp"
 
 namespace qlinear::detail {
 
@@ -90,20 +87,3 @@ std::vector<Platform> detect_cuda_platforms() {
 }
 
 }  // namespace qlinear::detail
-
-namespace qlinear::cuda {
-
-void keep_pool_memory(int device) {
-  static std::mutex mutex;
-  static std::array<bool, 64> done{};
-  std::lock_guard lock(mutex);
-  if (device < 0 || device >= static_cast<int>(done.size()) || done[device]) return;
-  cudaMemPool_t pool;
-  check_cuda(cudaDeviceGetDefaultMemPool(&pool, device), "cudaDeviceGetDefaultMemPool");
-  uint64_t keep_all = UINT64_MAX;
-  check_cuda(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep_all),
-             "cudaMemPoolSetAttribute(cudaMemPoolAttrReleaseThreshold)");
-  done[device] = true;
-}
-
-}  // namespace qlinear::cuda

@@ -3,7 +3,7 @@
 // sm_80 and later: the mixed-input pipeline of cuda/detail/mixed_input_mma_sm80.cuh (its header
 // says how the work is split, staged and reduced) with the format below and int8 operands.
 //
-// Per call: x is quantized by the GPU activation quantizer (cuda/act_quant.hpp: the reference's
+// Per call: x is quantized by the GPU activation quantizer (gpu/act_quant.hpp: the reference's
 // codes and per-token scales bit for bit) into int8 codes [M, padded K], which the pipeline stages
 // as X; past 1024 tokens the call goes to emulation_w4a8_int.
 //

@@ -3,7 +3,7 @@
 
 #include <cstring>
 
-#include "cuda/check.hpp"
+#include "gpu/check.hpp"
 #include "qlinear/communicator.hpp"
 #include "qlinear/error.hpp"
 

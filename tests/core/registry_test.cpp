@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <set>
 
+#include "core/kernel_list.hpp"
 #include "outside_kernel.hpp"
 #include "qlinear/conformance.hpp"
 #include "qlinear/error.hpp"
@@ -179,6 +181,31 @@ TEST(Registry, BuiltInListHasAReferenceForEveryFamilyLastOnTheCpu) {
       seen_reference = true;
     else if (k->info().provider != Provider::external)
       EXPECT_FALSE(seen_reference) << k->name() << " after a reference";
+  }
+}
+
+// The catalog names every kernel of the built-in lists, in their order, with their family,
+// platform and provider, as built; the kernels it marks not built are not registered.
+TEST(KernelCatalog, ListsTheBuiltInKernelsInOrderAndTheOthersAsNotBuilt) {
+  std::vector<const CatalogEntry*> built;
+  std::set<std::string> names;
+  for (const CatalogEntry& e : kernel_catalog()) {
+    EXPECT_TRUE(names.insert(e.name).second) << e.name << " listed twice";
+    if (e.built) {
+      built.push_back(&e);
+    } else {
+      EXPECT_EQ(Registry::global().find(e.name), nullptr) << e.name;
+      EXPECT_NE(std::string(e.needs), "nothing") << e.name;
+    }
+  }
+  const auto list = detail::built_in_kernels();
+  ASSERT_EQ(built.size(), list.size());
+  for (size_t i = 0; i < list.size(); ++i) {
+    const auto& [platform, kernel] = list[i];
+    EXPECT_EQ(built[i]->name, kernel->name()) << "place " << i;
+    EXPECT_EQ(built[i]->family, kernel->family()) << kernel->name();
+    EXPECT_EQ(built[i]->platform, platform) << kernel->name();
+    EXPECT_EQ(built[i]->provider, kernel->info().provider) << kernel->name();
   }
 }
 

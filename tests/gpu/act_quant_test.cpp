@@ -6,7 +6,7 @@
 // No difference is allowed: the kernel performs the reference's fp32 operations in the reference's
 // order (IEEE division, round-to-nearest-even, the same operand order), and amax / min / max do not
 // depend on the order of reduction.
-#include "cuda/act_quant.hpp"
+#include "gpu/act_quant.hpp"
 
 #include <gtest/gtest.h>
 

@@ -15,11 +15,11 @@
 #include <vector>
 
 #include "bench/median.hpp"
-#include "cublaslt/matmul.hpp"
-#include "cuda/act_quant.hpp"
 #include "cuda/bench_device.hpp"
-#include "cuda/check.hpp"
-#include "cuda/fill.hpp"
+#include "gpu/act_quant.hpp"
+#include "gpu/check.hpp"
+#include "gpu/cublaslt_matmul.hpp"
+#include "gpu/fill.hpp"
 #include "qlinear/linear.hpp"
 #include "qlinear/registry.hpp"
 

@@ -5,6 +5,7 @@
 // own GEMM at every M; the registered composite plans hand large M to cuBLASLt.
 #include <gtest/gtest.h>
 
+#include "cublaslt/kernels.hpp"
 #include "cuda/kernels.hpp"
 #include "qlinear/composite.hpp"
 #include "qlinear/conformance.hpp"
@@ -42,14 +43,14 @@ std::vector<LayerConfig> scale_combinations(Family family, int64_t n, int64_t k)
 }
 
 TEST(Fp8ScaledMmSm90, EveryScaleCombinationAndM) {
-  const auto kernel = cuda::make_fp8_scaled_mm_sm90();
+  const auto kernel = cuda::make_fp8_scaled_mm_sm90(cublaslt::make_fp8_scaled_mm());
   uint64_t seed = 1;
   for (const LayerConfig& c : scale_combinations(Family::fp8_scaled_mm, 200, 336))
     for (int64_t m : kM) expect_conforms(*kernel, c, m, ++seed);
 }
 
 TEST(Fp8ScaledMmSm90, SplitKAndOddShapes) {
-  const auto kernel = cuda::make_fp8_scaled_mm_sm90();
+  const auto kernel = cuda::make_fp8_scaled_mm_sm90(cublaslt::make_fp8_scaled_mm());
   LayerConfig deep = default_config(Family::fp8_scaled_mm, 264, 4096);  // K split at every M here
   LayerConfig odd = default_config(Family::fp8_scaled_mm, 130, 200);    // K off the 16 grid
   odd.out_type = T::fp32, odd.bias = true;
@@ -59,14 +60,14 @@ TEST(Fp8ScaledMmSm90, SplitKAndOddShapes) {
 }
 
 TEST(Int8ScaledMmSm90, EveryScaleCombinationAndM) {
-  const auto kernel = cuda::make_int8_scaled_mm_sm90();
+  const auto kernel = cuda::make_int8_scaled_mm_sm90(cublaslt::make_int8_scaled_mm());
   uint64_t seed = 100;
   for (const LayerConfig& c : scale_combinations(Family::int8_scaled_mm, 200, 336))
     for (int64_t m : kM) expect_conforms(*kernel, c, m, ++seed);
 }
 
 TEST(Int8ScaledMmSm90, ZeroPointsPerTensorAndPerToken) {
-  const auto kernel = cuda::make_int8_scaled_mm_sm90();
+  const auto kernel = cuda::make_int8_scaled_mm_sm90(cublaslt::make_int8_scaled_mm());
   uint64_t seed = 200;
   for (const LayerConfig& base : scale_combinations(Family::int8_scaled_mm, 264, 400)) {
     LayerConfig c = base;
@@ -79,7 +80,7 @@ TEST(Int8ScaledMmSm90, ZeroPointsPerTensorAndPerToken) {
 }
 
 TEST(Fp8BlockSm90, EveryMAndBlocksOffTheGrid) {
-  const auto kernel = cuda::make_fp8_block_sm90();
+  const auto kernel = cuda::make_fp8_block_sm90(cublaslt::make_fp8_block());
   LayerConfig bf16 = default_config(Family::fp8_block, 320, 400);  // 2.5 N blocks, 3.1 K blocks
   LayerConfig fp16 = default_config(Family::fp8_block, 200, 1000);
   fp16.out_type = T::fp16, fp16.bias = true;
@@ -92,8 +93,9 @@ TEST(Fp8BlockSm90, EveryMAndBlocksOffTheGrid) {
 
 TEST(ScaledMmSm90, ConformanceConfigs) {
   int run = 0;
-  for (const auto& kernel : {cuda::make_fp8_scaled_mm_sm90(), cuda::make_int8_scaled_mm_sm90(),
-                             cuda::make_fp8_block_sm90()})
+  for (const auto& kernel : {cuda::make_fp8_scaled_mm_sm90(cublaslt::make_fp8_scaled_mm()),
+                             cuda::make_int8_scaled_mm_sm90(cublaslt::make_int8_scaled_mm()),
+                             cuda::make_fp8_block_sm90(cublaslt::make_fp8_block())})
     for (const LayerConfig& c : conformance_configs(kernel->info().family)) {
       if (!kernel->can_implement(c)) continue;
       for (int64_t m : conformance_m_values()) expect_conforms(*kernel, c, m, 400 + run++);
@@ -119,7 +121,7 @@ TEST(ScaledMmSm90, RegisteredPlansHandLargeMToCublasLt) {
 }
 
 TEST(ScaledMmSm90, StatesWhatItRefuses) {
-  const auto block = cuda::make_fp8_block_sm90();
+  const auto block = cuda::make_fp8_block_sm90(cublaslt::make_fp8_block());
   LayerConfig c = default_config(Family::fp8_block, 256, 256);
   c.block_n = 64;
   EXPECT_NE(block->can_implement(c).reason().find("128x128 blocks"), std::string::npos);

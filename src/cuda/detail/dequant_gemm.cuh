@@ -9,8 +9,8 @@
 //      (these families do not quantize activations), alpha = 2^-shift undoing fp16's power of two,
 //      the output written in the layer's type with cuBLASLt's bias epilogue where the bias type
 //      allows it, else qlinear's epilogue (cuda/dequant_gemm_plan.hpp, plan_output).
-// The scratch comes from the stream-ordered pool (cuda/scratch.hpp); the GEMM's algorithm is
-// cuBLASLt's heuristic's, cached per problem (cublaslt/matmul.hpp).
+// The scratch comes from the stream-ordered pool (gpu/scratch.hpp); the GEMM's algorithm is
+// cuBLASLt's heuristic's, cached per problem (gpu/cublaslt_matmul.hpp).
 //
 // The dequantization's work partition: one warp a row, one lane a run; 8 rows a block.
 //
@@ -31,13 +31,13 @@
 #include <memory>
 #include <optional>
 
-#include "cublaslt/common.hpp"
-#include "cublaslt/matmul.hpp"
-#include "cuda/check.hpp"
 #include "cuda/dequant_gemm_plan.hpp"
 #include "cuda/detail/dequant_run.cuh"
-#include "cuda/epilogue.hpp"
-#include "cuda/scratch.hpp"
+#include "gpu/check.hpp"
+#include "gpu/cublaslt_layout.hpp"
+#include "gpu/cublaslt_matmul.hpp"
+#include "gpu/epilogue.hpp"
+#include "gpu/scratch.hpp"
 #include "qlinear/error.hpp"
 #include "qlinear/kernel.hpp"
 

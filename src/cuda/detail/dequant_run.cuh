@@ -21,7 +21,7 @@
 #include <type_traits>
 
 #include "cuda/dequant_gemm_plan.hpp"
-#include "cuda/detail/formats.cuh"
+#include "gpu/formats.cuh"
 
 namespace qlinear::cuda::detail {
 

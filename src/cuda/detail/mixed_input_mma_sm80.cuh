@@ -15,7 +15,7 @@
 // activations and accumulates in fp32 (int32 for int8 codes: exact). Group scales that are not
 // exact in the activation type are applied in fp32 when a group's partial sum is folded into the
 // accumulator, never by rounding the weight to bf16 — the error is that of an fp32 sum (see
-// tolerance()). Int8 activations are quantized per token first (cuda/act_quant.hpp, the
+// tolerance()). Int8 activations are quantized per token first (gpu/act_quant.hpp, the
 // reference's codes bit for bit); the token's scale multiplies its fp32 sum once, at the end.
 //
 // Work partition (one warp = two 16-row tiles of W over one K slice; 8 warps a block):
@@ -65,11 +65,11 @@
 #include <string>
 #include <vector>
 
-#include "cuda/act_quant.hpp"
-#include "cuda/check.hpp"
 #include "cuda/detail/fragments.hpp"
 #include "cuda/reduce_slices.hpp"
-#include "cuda/scratch.hpp"
+#include "gpu/act_quant.hpp"
+#include "gpu/check.hpp"
+#include "gpu/scratch.hpp"
 #include "qlinear/error.hpp"
 #include "qlinear/kernel.hpp"
 

@@ -2,10 +2,10 @@
 
 #include <algorithm>
 
-#include "cublaslt/common.hpp"
-#include "cuda/act_quant.hpp"
-#include "cuda/check.hpp"
 #include "cuda/hopper/tensor_map.hpp"
+#include "gpu/act_quant.hpp"
+#include "gpu/check.hpp"
+#include "gpu/cublaslt_layout.hpp"
 #include "qlinear/error.hpp"
 
 namespace qlinear::cuda::sm90 {

@@ -7,7 +7,7 @@
 #include <cuda_runtime_api.h>
 
 #include "cuda/hopper/scaled_mm_sm90.hpp"
-#include "cuda/scratch.hpp"
+#include "gpu/scratch.hpp"
 #include "qlinear/kernel.hpp"
 
 namespace qlinear::cuda::sm90 {

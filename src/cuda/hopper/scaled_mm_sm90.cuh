@@ -36,10 +36,10 @@
 #include <cuda/ptx>
 #include <type_traits>
 
-#include "cuda/check.hpp"
 #include "cuda/hopper/scaled_mm_sm90.hpp"
 #include "cuda/hopper/tensor_map.hpp"
 #include "cuda/hopper/wgmma_ops.cuh"
+#include "gpu/check.hpp"
 
 namespace qlinear::cuda::sm90 {
 
@@ -174,7 +174,7 @@ __device__ __forceinline__ Acc from_bits(uint32_t bits) {
 
 // ---- epilogue
 // ------------------------------------------------------------------------------------ y = (acc -
-// z_m·Σw_n) · s_m · s_n + bias_n, in that order as cuda/epilogue.cu (absent terms are exact
+// z_m·Σw_n) · s_m · s_n + bias_n, in that order as gpu/epilogue.cu (absent terms are exact
 // identities: z = 0, s = 1, bias = 0). Each thread loads the terms of its two fragment rows once a
 // tile and those of its columns once per 8-column chunk, and stores pairs of adjacent features as
 // one vector where the layout allows.

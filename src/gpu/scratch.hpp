@@ -6,7 +6,7 @@
 
 #include <cstdint>
 
-#include "cuda/check.hpp"
+#include "gpu/check.hpp"
 
 namespace qlinear::cuda {
 

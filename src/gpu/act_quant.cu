@@ -21,10 +21,10 @@
 
 #include <algorithm>
 
-#include "cuda/act_quant.hpp"
-#include "cuda/check.hpp"
-#include "cuda/detail/formats.cuh"
-#include "cuda/scratch.hpp"
+#include "gpu/act_quant.hpp"
+#include "gpu/check.hpp"
+#include "gpu/formats.cuh"
+#include "gpu/scratch.hpp"
 #include "qlinear/error.hpp"
 
 namespace qlinear::cuda {

@@ -3,8 +3,8 @@
 
 #include <algorithm>
 
-#include "cuda/check.hpp"
-#include "cuda/epilogue.hpp"
+#include "gpu/check.hpp"
+#include "gpu/epilogue.hpp"
 
 namespace qlinear::cuda {
 namespace {

@@ -1,5 +1,6 @@
-// What the cublaslt kernels share: the weights padded to cuBLASLt's alignment, the output
-// staging, and the platform test.
+// The cuBLASLt weight layout and what goes with it, shared by the cublaslt kernels and the cuda
+// provider's Hopper kernels (which run on the same codes) and dequantizing GEMMs: the weights
+// padded to cuBLASLt's alignment, the output staging, the platform test, the fp8 error bound.
 #pragma once
 
 #include <cuda_runtime_api.h>
@@ -58,5 +59,9 @@ class GemmOutput {
   void* data_ = nullptr;
   int64_t row_stride_ = 0;
 };
+
+// The error bound of an fp8 GEMM on Hopper's tensor cores, cuBLASLt's and qlinear's own (both
+// promote the tensor cores' partial sums to fp32 every 128-wide K slice).
+double fp8_tensor_core_tolerance(const LayerConfig& config);
 
 }  // namespace qlinear::cublaslt

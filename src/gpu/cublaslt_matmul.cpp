@@ -1,4 +1,4 @@
-#include "cublaslt/matmul.hpp"
+#include "gpu/cublaslt_matmul.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -9,7 +9,7 @@
 #include <mutex>
 #include <vector>
 
-#include "cuda/scratch.hpp"
+#include "gpu/scratch.hpp"
 #include "qlinear/error.hpp"
 
 namespace qlinear::cublaslt {

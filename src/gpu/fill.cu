@@ -4,8 +4,8 @@
 
 #include <algorithm>
 
-#include "cuda/check.hpp"
-#include "cuda/fill.hpp"
+#include "gpu/check.hpp"
+#include "gpu/fill.hpp"
 
 namespace qlinear::cuda {
 namespace {

@@ -1,0 +1,28 @@
+# The house's floors (issue 16): no provider includes another provider's headers; what several
+# share lives below them (src/gpu for the cuda and cublaslt providers, src/core and include/qlinear
+# for all); src/core names a provider only in the kernel list. SRC is the source folder.
+cmake_minimum_required(VERSION 3.24)
+set(providers cpu cuda cublaslt onednn nccl)
+set(failures "")
+foreach(folder IN LISTS providers ITEMS gpu core)
+  file(GLOB_RECURSE files ${SRC}/${folder}/*.cpp ${SRC}/${folder}/*.hpp ${SRC}/${folder}/*.cu
+       ${SRC}/${folder}/*.cuh)
+  foreach(file IN LISTS files)
+    if(folder STREQUAL "core" AND file MATCHES "/kernel_list\\.cpp$")
+      continue()
+    endif()
+    file(STRINGS ${file} includes REGEX "^#include \"[a-z_]+/")
+    foreach(line IN LISTS includes)
+      string(REGEX REPLACE "^#include \"([a-z_]+)/.*" "\\1" included "${line}")
+      if(included IN_LIST providers AND NOT included STREQUAL folder)
+        file(RELATIVE_PATH where ${SRC} ${file})
+        list(APPEND failures "src/${where}: ${line}")
+      endif()
+    endforeach()
+  endforeach()
+endforeach()
+if(failures)
+  list(JOIN failures "\n  " text)
+  message(FATAL_ERROR "a floor includes a provider's header:\n  ${text}")
+endif()
+message("no provider includes another; src/gpu and src/core include none")
