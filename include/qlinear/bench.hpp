@@ -147,6 +147,9 @@ struct Run {
   std::string peak_source;
   std::vector<std::string> notes;  // kernels or peers passed over, and why
   std::vector<Record> records;
+  // Wall seconds outside the timing: making the random layers (on the host) and preparing every
+  // case's weight copies (process_weights on the device, once per copy).
+  double make_layers_s = 0, prepare_s = 0, total_s = 0;
 };
 
 // Times every (config, M) for every peer that applies and every kernel asked for. Rows reach
@@ -158,10 +161,10 @@ Run run(const Options& options, const std::function<void(const Record&)>& on_rec
 // composites and kernels that keep a dense copy of the weights aside — timed at every M of
 // `options` in increasing order (no peers; pruned by options.prune_ratio). The result: the
 // fastest plan per config, with the times it was chosen from, in a table for this device.
-// `on_config` hears each config's plan as it is made.
+// `on_config` hears each config's plan as it is made, with the run that timed it.
 std::shared_ptr<TuningTable> tune(
     const Options& options,
-    const std::function<void(const LayerConfig&, const TunedEntry&)>& on_config = {});
+    const std::function<void(const LayerConfig&, const TunedEntry&, const Run&)>& on_config = {});
 
 // ---- tensor-parallel runs (`qlinear bench --tp-size S`)
 struct ParallelRecord {

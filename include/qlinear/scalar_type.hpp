@@ -29,7 +29,7 @@ inline constexpr int kScalarTypeCount = 13;
 // What the largest finite value does on overflow, and what NaN becomes.
 enum class Overflow : uint8_t {
   to_infinity,  // IEEE: rounds past the largest finite value to +-inf
-  saturate,     // clamps to +-largest finite value (also +-inf); NaN stays NaN where the type has one
+  saturate,  // clamps to +-largest finite value (also +-inf); NaN stays NaN where the type has one
 };
 
 // DLPack type codes (dlpack.h, v1.1), so a tensor's dtype maps onto DLDataType.
@@ -67,7 +67,8 @@ struct ScalarTypeInfo {
 // The table row of a type.
 const ScalarTypeInfo& info(ScalarType type);
 std::string_view name(ScalarType type);
-// Parses a type name (also accepts common aliases such as "bfloat16", "e4m3", "fp8"); nullopt if unknown.
+// Parses a type name (also accepts common aliases such as "bfloat16", "e4m3", "fp8"); nullopt if
+// unknown.
 std::optional<ScalarType> parse_scalar_type(std::string_view name);
 // All types, in declaration order.
 std::span<const ScalarType> all_scalar_types();
@@ -79,6 +80,11 @@ double decode(ScalarType type, uint32_t code);
 // float4_e2m1f, a negative value into float8_e8m0fnu).
 uint32_t encode(ScalarType type, double value);
 uint32_t encode(ScalarType type, double value, Overflow overflow);
+namespace detail {
+// encode() without its fast path for normal bf16 / fp16 / fp32 results: the one rounding rule of
+// every type (tests hold the fast path to it).
+uint32_t encode_by_quantum(ScalarType type, double value, Overflow overflow);
+}  // namespace detail
 // decode(encode(value)): the value rounded to the type.
 double round_to(ScalarType type, double value);
 

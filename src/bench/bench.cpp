@@ -2,6 +2,7 @@
 #include "qlinear/bench.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <functional>
 #include <limits>
@@ -39,13 +40,37 @@ Registry& registry() {
 
 int64_t bytes_of(const TensorView& t) { return t.defined() ? t.nbytes() : 0; }
 
+// The activations of one layer's kernels at the M being timed: made once per M on the host (the
+// random values of 8192 tokens take seconds) and copied to the device once, read by every case.
+class SharedInputs {
+ public:
+  SharedInputs(const LayerConfig& config, Device device, uint64_t seed)
+      : config_(config), device_(device), seed_(seed) {}
+  const Tensor& at(int64_t m) {
+    if (m != m_) {
+      x_ = Tensor::copy_of(
+          random_activations(config_.act_type, std::array{m, config_.part_k()}, seed_ + m),
+          device_);
+      m_ = m;
+    }
+    return x_;
+  }
+
+ private:
+  LayerConfig config_;
+  Device device_;
+  uint64_t seed_;
+  int64_t m_ = -1;
+  Tensor x_;
+};
+
 // A kernel under test as a case of the timing loop: `copies` layers built from the same
 // canonical weights, each converted by the kernel on its own.
 class KernelCase final : public PeerCase {
  public:
   KernelCase(const Kernel& kernel, const RandomLayer& layer, int copies, Device device,
-             uint64_t seed)
-      : config_(layer.config), device_(device), seed_(seed) {
+             uint64_t seed, SharedInputs& inputs)
+      : config_(layer.config), device_(device), inputs_(inputs) {
     // on_device_ stays alive: a kernel whose layout is the canonical one may keep views into it.
     on_device_ = layer.to(device);
     const LayerWeights w = on_device_.weights();
@@ -60,8 +85,7 @@ class KernelCase final : public PeerCase {
   }
 
   void prepare_m(int64_t m) override {
-    x_ = Tensor::copy_of(
-        random_activations(config_.act_type, std::array{m, config_.part_k()}, seed_ + m), device_);
+    x_ = inputs_.at(m);
     out_ = Tensor::empty(config_.out_type, {m, config_.part_n()}, device_);
   }
   void run(int copy, Stream stream) override {
@@ -81,11 +105,12 @@ class KernelCase final : public PeerCase {
  private:
   LayerConfig config_;
   Device device_;
-  uint64_t seed_;
   LayerTensors on_device_;
   int64_t weight_bytes_ = 0;
   std::vector<std::unique_ptr<QuantizedLinear>> linears_;
-  Tensor x_, out_, bias_;
+  SharedInputs& inputs_;
+  TensorView x_;
+  Tensor out_, bias_;
 };
 
 struct Case {
@@ -219,6 +244,10 @@ Run run(const Options& o, const std::function<void(const Record&)>& on_record) {
   // A peer's time depends on the shape and M only: measured once per run, reused for every family.
   std::map<std::tuple<std::string, int64_t, int64_t, int64_t>, Record> peer_rows;
 
+  const auto seconds_since = [](std::chrono::steady_clock::time_point start) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  const auto run_start = std::chrono::steady_clock::now();
   for (const LayerConfig& config : o.configs) {
     validate(config);
     // Peers that apply, the baseline first; then the kernels.
@@ -265,6 +294,9 @@ Run run(const Options& o, const std::function<void(const Record&)>& on_record) {
       });
     };
     std::vector<Case> cases;
+    const auto prepare_start = std::chrono::steady_clock::now();
+    double layer_s = 0;                    // making the random layer, within the preparation
+    std::unique_ptr<SharedInputs> inputs;  // the kernel cases' activations
     for (const Peer* p : applicable) {
       Case c{p->name(), true, p->multiply_type(), copies_for(o, p->weight_bytes(config), budget),
              nullptr};
@@ -272,12 +304,15 @@ Run run(const Options& o, const std::function<void(const Record&)>& on_record) {
       cases.push_back(std::move(c));
     }
     if (!kernels.empty() || default_choice) {
+      inputs = std::make_unique<SharedInputs>(config, o.device, o.seed);
+      const auto layer_start = std::chrono::steady_clock::now();
       const RandomLayer layer = make_random_layer(config, o.seed);
+      layer_s = seconds_since(layer_start);
       if (default_choice) {
         Case c{"default", false, config.act_quant.value_or(config.act_type),
                copies_for(o, canonical_weight_bytes(config), budget), nullptr};
         c.impl = std::make_unique<KernelCase>(*default_choice->kernel, layer, c.copies, o.device,
-                                              o.seed);
+                                              o.seed, *inputs);
         cases.push_back(std::move(c));
       }
       for (const Kernel* k : kernels) {
@@ -286,10 +321,12 @@ Run run(const Options& o, const std::function<void(const Record&)>& on_record) {
                                ? 1
                                : copies_for(o, canonical_weight_bytes(config), budget);
         Case c{k->name(), false, config.act_quant.value_or(config.act_type), copies, nullptr};
-        c.impl = std::make_unique<KernelCase>(*k, layer, c.copies, o.device, o.seed);
+        c.impl = std::make_unique<KernelCase>(*k, layer, c.copies, o.device, o.seed, *inputs);
         cases.push_back(std::move(c));
       }
     }
+    result.make_layers_s += layer_s;
+    result.prepare_s += seconds_since(prepare_start) - layer_s;
 
     for (int64_t m : o.m_values) {
       std::vector<std::vector<double>> samples(cases.size());
@@ -385,6 +422,7 @@ Run run(const Options& o, const std::function<void(const Record&)>& on_record) {
       }
     }
   }
+  result.total_s = seconds_since(run_start);
   return result;
 }
 

@@ -24,7 +24,8 @@ std::vector<std::string> candidates(const LayerConfig& config, const Platform& p
 }  // namespace
 
 std::shared_ptr<TuningTable> tune(
-    const Options& o, const std::function<void(const LayerConfig&, const TunedEntry&)>& on_config) {
+    const Options& o,
+    const std::function<void(const LayerConfig&, const TunedEntry&, const Run&)>& on_config) {
   const Platform& platform = platform_of(o.device);
   auto table = std::make_shared<TuningTable>(tuned_device(platform), "(this run)");
   Options one = o;  // one layer at a time, the buckets in increasing order (pruning needs it)
@@ -37,10 +38,11 @@ std::shared_ptr<TuningTable> tune(
     if (one.kernels.empty()) continue;
     TunedEntry entry;
     entry.key = tuning_key(config);
-    for (const Record& r : bench::run(one).records) entry.times_us[r.m][r.kernel] = r.us;
+    const Run run = bench::run(one);
+    for (const Record& r : run.records) entry.times_us[r.m][r.kernel] = r.us;
     entry.plan = fastest_plan(entry.times_us);
     if (entry.plan.empty()) continue;
-    if (on_config) on_config(config, entry);
+    if (on_config) on_config(config, entry, run);
     table->add(std::move(entry));
   }
   return table;

@@ -1,5 +1,7 @@
 // Every 4- and 8-bit code of every format against the value its specification gives, written out
 // here independently of the table; rounding ties and saturation as the specifications say.
+#include "qlinear/scalar_type.hpp"
+
 #include <gtest/gtest.h>
 
 #include <bit>
@@ -8,7 +10,6 @@
 #include <random>
 
 #include "qlinear/error.hpp"
-#include "qlinear/scalar_type.hpp"
 #include "spec_formats.hpp"
 
 namespace qlinear {
@@ -26,9 +27,9 @@ void expect_same_value(double want, double got, const std::string& where) {
   }
 }
 
-constexpr T kSmallTypes[] = {T::int8,          T::uint8,       T::uint4b8,        T::uint4,
-                             T::uint8b128,     T::float8_e4m3fn, T::float8_e5m2,
-                             T::float8_e8m0fnu, T::float4_e2m1f};
+constexpr T kSmallTypes[] = {T::int8,        T::uint8,          T::uint4b8,
+                             T::uint4,       T::uint8b128,      T::float8_e4m3fn,
+                             T::float8_e5m2, T::float8_e8m0fnu, T::float4_e2m1f};
 
 TEST(ScalarType, EverySmallCodeDecodesToItsSpecifiedValueAndReencodesToItself) {
   for (T type : kSmallTypes) {
@@ -66,15 +67,15 @@ TEST(ScalarType, TableFields) {
 
 TEST(ScalarType, E4m3RoundsTiesToEvenAndSaturates) {
   const T t = T::float8_e4m3fn;
-  EXPECT_EQ(decode(t, encode(t, 1.0625)), 1.0);    // halfway 1 and 1.125: even mantissa 000
-  EXPECT_EQ(decode(t, encode(t, 1.1875)), 1.25);   // halfway 1.125 and 1.25: even mantissa 010
-  EXPECT_EQ(decode(t, encode(t, 464.0)), 448.0);   // halfway 448 and 480 (480 is NaN's code)
-  EXPECT_EQ(encode(t, 1e9), 0x7eu);                // saturates (OCP satfinite, as the GPUs convert)
+  EXPECT_EQ(decode(t, encode(t, 1.0625)), 1.0);   // halfway 1 and 1.125: even mantissa 000
+  EXPECT_EQ(decode(t, encode(t, 1.1875)), 1.25);  // halfway 1.125 and 1.25: even mantissa 010
+  EXPECT_EQ(decode(t, encode(t, 464.0)), 448.0);  // halfway 448 and 480 (480 is NaN's code)
+  EXPECT_EQ(encode(t, 1e9), 0x7eu);               // saturates (OCP satfinite, as the GPUs convert)
   EXPECT_EQ(encode(t, -INFINITY), 0xfeu);
   EXPECT_EQ(encode(t, NAN), 0x7fu);
-  EXPECT_EQ(encode(t, std::ldexp(1.0, -10)), 0x00u);        // halfway 0 and the least subnormal
-  EXPECT_EQ(encode(t, 1.5 * std::ldexp(1.0, -9)), 0x02u);   // halfway subnormals 1 and 2: 2
-  EXPECT_EQ(encode(t, -std::ldexp(1.0, -11)), 0x80u);       // rounds to -0
+  EXPECT_EQ(encode(t, std::ldexp(1.0, -10)), 0x00u);       // halfway 0 and the least subnormal
+  EXPECT_EQ(encode(t, 1.5 * std::ldexp(1.0, -9)), 0x02u);  // halfway subnormals 1 and 2: 2
+  EXPECT_EQ(encode(t, -std::ldexp(1.0, -11)), 0x80u);      // rounds to -0
   // Without saturation, a format without infinity overflows to NaN.
   EXPECT_EQ(encode(t, 1e9, Overflow::to_infinity), 0x7fu);
 }
@@ -91,7 +92,7 @@ TEST(ScalarType, E5m2OverflowsToInfinityUnlessSaturating) {
 
 TEST(ScalarType, E2m1RoundsTiesToEvenAndSaturates) {
   const T t = T::float4_e2m1f;
-  EXPECT_EQ(decode(t, encode(t, 5.0)), 4.0);   // 4 = 1.0·2², 6 = 1.1·2²: even is 4
+  EXPECT_EQ(decode(t, encode(t, 5.0)), 4.0);  // 4 = 1.0·2², 6 = 1.1·2²: even is 4
   EXPECT_EQ(decode(t, encode(t, 2.5)), 2.0);
   EXPECT_EQ(decode(t, encode(t, 3.5)), 4.0);
   EXPECT_EQ(decode(t, encode(t, 0.25)), 0.0);  // halfway 0 and 0.5
@@ -104,19 +105,19 @@ TEST(ScalarType, E2m1RoundsTiesToEvenAndSaturates) {
 TEST(ScalarType, E8m0IsPowersOfTwo) {
   const T t = T::float8_e8m0fnu;
   EXPECT_EQ(encode(t, 32.0), 132u);
-  EXPECT_EQ(encode(t, 40.0), 132u);       // nearer 32
-  EXPECT_EQ(encode(t, 56.0), 133u);       // nearer 64
-  EXPECT_EQ(encode(t, 48.0), 132u);       // halfway 32 (code 132, even) and 64 (code 133)
-  EXPECT_EQ(encode(t, 96.0), 134u);       // halfway 64 (133) and 128 (134, even)
-  EXPECT_EQ(encode(t, 0.0), 0u);          // no zero: the least value 2^-127
+  EXPECT_EQ(encode(t, 40.0), 132u);  // nearer 32
+  EXPECT_EQ(encode(t, 56.0), 133u);  // nearer 64
+  EXPECT_EQ(encode(t, 48.0), 132u);  // halfway 32 (code 132, even) and 64 (code 133)
+  EXPECT_EQ(encode(t, 96.0), 134u);  // halfway 64 (133) and 128 (134, even)
+  EXPECT_EQ(encode(t, 0.0), 0u);     // no zero: the least value 2^-127
   EXPECT_EQ(encode(t, std::ldexp(1.0, 200)), 254u);  // saturates at 2^127
   EXPECT_EQ(encode(t, NAN), 255u);
-  EXPECT_THROW(encode(t, -1.0), Error);   // unsigned
+  EXPECT_THROW(encode(t, -1.0), Error);  // unsigned
 }
 
 TEST(ScalarType, IntegersRoundTiesToEvenAndSaturate) {
-  EXPECT_EQ(encode(T::uint4b8, 2.5), 10u);   // 2 + 8
-  EXPECT_EQ(encode(T::uint4b8, 3.5), 12u);   // 4 + 8
+  EXPECT_EQ(encode(T::uint4b8, 2.5), 10u);  // 2 + 8
+  EXPECT_EQ(encode(T::uint4b8, 3.5), 12u);  // 4 + 8
   EXPECT_EQ(encode(T::uint4b8, 7.6), 15u);
   EXPECT_EQ(encode(T::uint4b8, -9.0), 0u);
   EXPECT_EQ(encode(T::int8, -128.4), 0x80u);
@@ -149,12 +150,43 @@ TEST(ScalarType, Bf16Fp16Fp32MatchTheHardwareConversions) {
     std::memcpy(&hb, &h, 2);
     ASSERT_EQ(encode(T::fp16, f), hb) << f;
     ASSERT_EQ(decode(T::fp16, hb), static_cast<double>(static_cast<float>(h))) << f;
-    const double d = std::ldexp(static_cast<double>(bits(rng)) + 0.5, static_cast<int>(bits(rng) % 300) - 180);
+    const double d =
+        std::ldexp(static_cast<double>(bits(rng)) + 0.5, static_cast<int>(bits(rng) % 300) - 180);
     ASSERT_EQ(encode(T::fp32, d), std::bit_cast<uint32_t>(static_cast<float>(d))) << d;
     ASSERT_EQ(decode(T::fp32, std::bit_cast<uint32_t>(f)), static_cast<double>(f));
   }
   EXPECT_EQ(encode(T::fp16, 65520.0), 0x7c00u);  // halfway past max: to infinity
   EXPECT_EQ(encode(T::bf16, NAN), 0x7fc0u);
+}
+
+// encode()'s integer fast path for normal bf16 / fp16 / fp32 results gives the codes of the one
+// rounding rule (detail::encode_by_quantum) on random doubles of every binade around each type's
+// normal range, exact ties (a significand ending in a half) and the last binade's carry included.
+TEST(ScalarType, TheFastPathRoundsAsTheQuantumRule) {
+  std::mt19937_64 rng(7);
+  for (T type : {T::bf16, T::fp16, T::fp32}) {
+    const auto& f = info(type);
+    for (int i = 0; i < 300000; ++i) {
+      const uint64_t word = rng();
+      const int e = static_cast<int>(word % static_cast<uint64_t>(2 * f.exponent_bias + 8)) -
+                    f.exponent_bias - 3;
+      double v = std::ldexp(1.0 + static_cast<double>(word >> 12) * 0x1p-52, e);
+      if (i % 3 == 0) {  // a tie: the type's significand plus half a quantum
+        const double quantum = std::ldexp(1.0, e - f.mantissa_bits);
+        v = std::ldexp(std::floor(std::ldexp(v, f.mantissa_bits - e)), e - f.mantissa_bits) +
+            quantum / 2;
+      }
+      if (i % 5 == 0) v = -v;
+      for (Overflow o : {Overflow::saturate, f.overflow})
+        ASSERT_EQ(encode(type, v, o), detail::encode_by_quantum(type, v, o))
+            << name(type) << " " << v;
+    }
+    // The largest finite value, and a value that rounds up past it.
+    ASSERT_EQ(encode(type, f.max_finite),
+              detail::encode_by_quantum(type, f.max_finite, f.overflow));
+    const double past = f.max_finite + std::ldexp(1.0, f.exponent_bias - f.mantissa_bits - 1);
+    ASSERT_EQ(encode(type, past), detail::encode_by_quantum(type, past, f.overflow));
+  }
 }
 
 }  // namespace

@@ -126,7 +126,8 @@ void add_tune(CLI::App& app, int& exit_code) {
 
     std::printf("qlinear tune on %s: %s\n", platform.str().c_str(),
                 describe(tuned_device(platform)).c_str());
-    bench::tune(options, [&written](const LayerConfig& c, const TunedEntry& e) {
+    bench::tune(options, [&written](const LayerConfig& c, const TunedEntry& e,
+                                    const bench::Run& run) {
       std::printf("-- %s\n", c.describe().c_str());
       for (const auto& [m, times] : e.times_us) {
         std::printf("  M %5lld:", static_cast<long long>(m));
@@ -141,6 +142,9 @@ void add_tune(CLI::App& app, int& exit_code) {
         std::printf("  plan: %s: %s\n", range.c_str(), e.plan[i].kernel.c_str());
         above = e.plan[i].max_m;
       }
+      // Where a layer's time goes (the device's tuning run must fit one call).
+      std::printf("  took %.1f s: making the layer %.1f s, preparing the weight copies %.1f s\n",
+                  run.total_s, run.make_layers_s, run.prepare_s);
       std::fflush(stdout);
       written.add(e);
       write_table(written, out_path);
