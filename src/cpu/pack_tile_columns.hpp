@@ -27,8 +27,9 @@ struct TileColumns {
 
 // The reference: one byte at a time. Runs on any x86-64.
 void pack_tile_columns_scalar(const TileColumns& a);
-// Four units of all 16 columns per masked gather, put in row order by one in-lane byte shuffle
-// and one dword permute. Needs AVX-512 F/BW and 15 · stride < 2^31 (32-bit gather offsets).
+// Four units of all 16 columns per dword of each, put in row order by one in-lane byte shuffle
+// and one dword permute; the dwords of 64 units by 16 row loads and a register transpose, the
+// rest by masked gathers. Needs AVX-512 F/BW and 15 · stride < 2^31 (32-bit gather offsets).
 void pack_tile_columns_avx512(const TileColumns& a);
 
 }  // namespace qlinear::cpu

@@ -1,15 +1,21 @@
-// pack_tile_columns with AVX-512 F/BW: 64 output bytes (4 units of 16 columns) per step.
+// pack_tile_columns with AVX-512 F/BW: 64 output bytes (4 units of 16 columns) per step, the
+// step's source one dword of each column:
 //
-//   gather   dword j = bytes u .. u+3 of column j          (lane L: columns 4L .. 4L+3)
+//   source   dword j = bytes u .. u+3 of column j          (lane L: columns 4L .. 4L+3)
 //   vpshufb  in each lane, byte 4b + c = column 4L+c's unit u+b (lane L, dword b: unit b of its
 //            4 columns)
 //   vpermd   dword 4b + L = lane L's dword b: row u+b is then columns 0 .. 15 in order
 //
-// NOTES: the 16 columns lie a stride apart, often a multiple of 4 KiB (K / 2 = 2048, 7168): one
-// gather touches 16 lines of one L1 set; the 64 bytes a column gives a g128 segment are one line,
-// so each line is fetched once and read by 16 gathers.
+// Blocks of 64 units take their 16 sources from 16 row loads and one 16 x 16 word transpose in
+// registers (avx512_transpose.hpp); the rest of a segment from one masked gather each.
+// NOTES: gathers alone packed 4 GB/s on one core of the 2-core EPYC (14336 x 4096 int4, warm
+// output), the row loads and transpose 9-10 GB/s. Likely why: the 16 columns lie a stride apart,
+// often a multiple of 2 KiB (K / 2 = 2048, 7168), so their lines share one or two L1 sets, and the
+// 16 gathers that each read 4 bytes of every line find them evicted; a row load takes a line
+// whole.
 #include <immintrin.h>
 
+#include "cpu/avx512_transpose.hpp"
 #include "cpu/pack_tile_columns.hpp"
 
 namespace qlinear::cpu {
@@ -41,6 +47,17 @@ void pack_tile_columns_avx512(const TileColumns& a) {
   const __m512i flip = _mm512_maskz_set1_epi8(bytes | bytes << 16 | bytes << 32 | bytes << 48,
                                               static_cast<char>(a.flip));
   int64_t u = 0;
+  for (; u + 64 <= a.units; u += 64) {
+    __m512i rows[16], sources[16];
+    for (int j = 0; j < 16; ++j)
+      rows[j] = _mm512_maskz_loadu_epi32(j < a.columns ? 0xffff : 0, a.src + j * a.stride + u);
+    transpose_16x16_words(rows, sources);
+    for (int d = 0; d < 16; ++d) {
+      const __m512i step =
+          _mm512_permutexvar_epi32(permute, _mm512_shuffle_epi8(sources[d], shuffle));
+      _mm512_storeu_si512(a.out + (u + 4 * d) * 16, _mm512_xor_si512(step, flip));
+    }
+  }
   for (; u + 4 <= a.units; u += 4) {
     const __m512i g =
         _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), present, offsets, a.src + u, 1);

@@ -1,7 +1,8 @@
 // pack_tile_columns (src/cpu/pack_tile_columns.hpp): the scalar twin against the contract written
 // out here, and every vector path this CPU runs against the scalar twin, on random bytes with
-// column counts, unit counts and strides off the 16-column / 4-unit grid, into NaN-like poisoned
-// output (0xcd) so that a byte left unwritten shows.
+// column counts, unit counts and strides off the 16-column / 4-unit / 64-unit grid (the AVX-512
+// path's register blocks, gathers and tail), into poisoned output (0xcd) so that a byte left
+// unwritten shows.
 #include "cpu/pack_tile_columns.hpp"
 
 #include <gtest/gtest.h>
@@ -23,7 +24,7 @@ struct Case {
 std::vector<Case> cases() {
   std::vector<Case> list;
   for (int columns : {1, 3, 15, 16})
-    for (int64_t units : {1, 3, 4, 5, 64, 67})
+    for (int64_t units : {1, 3, 4, 5, 64, 67, 71, 128})
       for (int64_t extra : {0, 5, 2048})  // stride beyond the units: none, odd, 4 KiB-aliased
         for (uint8_t flip : {0x00, 0x80}) list.push_back({columns, units, units + extra, flip});
   return list;
