@@ -64,10 +64,8 @@ void pack_tile_columns_avx512(const TileColumns& a) {
     const __m512i rows = _mm512_permutexvar_epi32(permute, _mm512_shuffle_epi8(g, shuffle));
     _mm512_storeu_si512(a.out + u * 16, _mm512_xor_si512(rows, flip));
   }
-  for (; u < a.units; ++u) {  // the last 1 to 3 units, as the scalar twin
-    uint8_t* row = a.out + u * 16;
-    for (int j = 0; j < 16; ++j) row[j] = j < a.columns ? a.src[j * a.stride + u] ^ a.flip : 0;
-  }
+  // The last 1 to 3 units.
+  pack_tile_columns_scalar({a.src + u, a.stride, a.columns, a.units - u, a.flip, a.out + u * 16});
 }
 
 }  // namespace qlinear::cpu
