@@ -25,6 +25,7 @@
 #include <array>
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include "cpu/amx_layout.hpp"
@@ -32,8 +33,10 @@
 #include "cpu/driver.hpp"
 #include "cpu/kernels.hpp"
 #include "cpu/mixed_precision_tile.hpp"
+#include "cpu/pack_tile_columns.hpp"
 #include "cpu/parallel.hpp"
 #include "qlinear/error.hpp"
+#include "qlinear/platform.hpp"
 
 namespace qlinear::cpu {
 namespace {
@@ -44,7 +47,9 @@ constexpr int64_t kSegmentAlign = 4;  // tiles step through K four positions at 
 
 struct Packed final : PreparedWeights {
   using PreparedWeights::PreparedWeights;
-  std::vector<uint8_t> weights;          // [tiles][tile_bytes]
+  // [tiles][tile_bytes], every byte written by process_weights: a vector's zero fill was one more
+  // pass over the packed bytes (5 % of process_weights' perf samples before it went).
+  std::unique_ptr<uint8_t[]> weights;
   std::vector<int32_t> segment_lengths;  // padded
   std::vector<int32_t> source_k;         // [Kp]: K position of x each padded position reads, -1 = 0
   int64_t tiles = 0, tile_bytes = 0;
@@ -76,15 +81,30 @@ std::vector<Segment> segments_of(const LayerConfig& c, const LayerWeights& w) {
   return segments;
 }
 
-// The code of column n at K position k as the tiles read it (int8 as unsigned code + 128).
-uint8_t code_at(const LayerConfig& c, const uint8_t* weight, int64_t n, int64_t k) {
-  const int64_t kk = c.part_k();
-  if (info(c.weight_type).bits == 4) {
-    const uint8_t byte = weight[n * (kk / 2) + k / 2];
-    return k % 2 ? byte >> 4 : byte & 0xf;
-  }
-  const uint8_t byte = weight[n * kk + k];
+// The 8-bit code of column n at K position k as the tiles read it (int8 as unsigned code + 128).
+uint8_t code8_at(const LayerConfig& c, const uint8_t* weight, int64_t n, int64_t k) {
+  const uint8_t byte = weight[n * c.part_k() + k];
   return c.weight_type == ScalarType::int8 ? byte ^ 0x80 : byte;
+}
+
+// Whether every segment is a run of consecutive K positions that starts and ends on a byte of the
+// canonical codes: its tile rows are then those bytes transposed (pack_tile_columns.hpp). Not so
+// under act order, nor for the float8 pairs of the bf16 tiles, whose unit is two codes.
+bool segments_are_byte_runs(const std::vector<Segment>& segments, int bits, bool float8_pairs) {
+  if (float8_pairs) return false;
+  return std::all_of(segments.begin(), segments.end(), [&](const Segment& s) {
+    const int64_t first = s.positions.front(), count = static_cast<int64_t>(s.positions.size());
+    const bool whole_bytes = bits == 8 || (first % 2 == 0 && count % 2 == 0);
+    return s.positions.back() - first + 1 == count && whole_bytes;
+  });
+}
+
+// pack_tile_columns at the host's ISA level (the packing serves every kernel level, so the host
+// decides, not the kernel).
+void (*tile_columns_packer(int64_t stride))(const TileColumns&) {
+  const bool offsets_fit = stride < (int64_t{1} << 31) / 16;  // the gather's 32-bit offsets
+  return host_platform().cpu.isa >= CpuIsa::avx512 && offsets_fit ? pack_tile_columns_avx512
+                                                                  : pack_tile_columns_scalar;
 }
 
 // Row of the weight scale tensor that column n uses.
@@ -219,38 +239,70 @@ class DequantKernel final : public Kernel {
     p->tile_bytes = 0;
     for (int32_t length : p->segment_lengths)
       p->tile_bytes += length * kMixedTileN * p->bits / 8 + extras;
-    p->weights.assign(static_cast<size_t>(p->tiles * p->tile_bytes), 0);
+    p->weights =
+        std::make_unique_for_overwrite<uint8_t[]>(static_cast<size_t>(p->tiles * p->tile_bytes));
 
     const int64_t scale_columns = c.weight_scale_shape()[1];
     const bool float8_pairs = bf16_x_ && p->e4m3;  // see MixedTileArgs
+    const bool byte_runs = segments_are_byte_runs(segments, p->bits, float8_pairs);
+    const int64_t row_bytes = c.part_k() * p->bits / 8;  // of one column's canonical codes
+    const auto pack_columns = tile_columns_packer(row_bytes);
+    const auto flip = static_cast<uint8_t>(c.weight_type == ScalarType::int8 ? 0x80 : 0);
     parallel_for(p->tiles, 1, [&](int64_t t0, int64_t t1) {
       for (int64_t t = t0; t < t1; ++t) {
-        uint8_t* out = p->weights.data() + t * p->tile_bytes;
+        uint8_t* out = p->weights.get() + t * p->tile_bytes;
+        const int64_t col0 = t * kMixedTileN;
+        const auto columns = static_cast<int>(std::min<int64_t>(kMixedTileN, n - col0));
+        // Columns past N and padded positions are code 0; the byte runs write every byte.
+        if (!byte_runs) std::memset(out, 0, static_cast<size_t>(p->tile_bytes));
         for (size_t s = 0; s < segments.size(); ++s) {
           const std::vector<int64_t>& pos = segments[s].positions;
-          const int64_t length = p->segment_lengths[s];
-          float scales[kMixedTileN] = {};  // columns past N: scale 0, code 0
-          for (int64_t j = 0; j < kMixedTileN && t * kMixedTileN + j < n; ++j) {
-            const int64_t col = t * kMixedTileN + j;
-            for (size_t i = 0; i < pos.size(); ++i) {
-              const uint8_t code = code_at(c, weight, col, pos[i]);
-              if (p->bits == 4)
-                out[(i / 2) * kMixedTileN + j] |= static_cast<uint8_t>(code << (i % 2 ? 4 : 0));
-              else if (float8_pairs)
-                out[(i / 2) * 2 * kMixedTileN + j * 2 + i % 2] = code;
-              else
-                out[i * kMixedTileN + j] = code;
+          const int64_t code_bytes = p->segment_lengths[s] * kMixedTileN * p->bits / 8;
+          if (byte_runs) {
+            const auto units = static_cast<int64_t>(pos.size()) * p->bits / 8;
+            pack_columns({weight + col0 * row_bytes + pos.front() * p->bits / 8, row_bytes, columns,
+                          units, flip, out});
+            std::memset(out + units * kMixedTileN, 0,
+                        static_cast<size_t>(code_bytes - units * kMixedTileN));  // padding
+          } else if (p->bits == 4) {
+            // Act order: each byte from two codes of the column, gathered through the positions
+            // (a function call per code, with its type look-ups and branches, took ~5 ns a weight).
+            for (int64_t j = 0; j < columns; ++j) {
+              const uint8_t* column = weight + (col0 + j) * row_bytes;
+              const auto code = [&](size_t i) {
+                return static_cast<unsigned>(column[pos[i] / 2] >> (pos[i] % 2 * 4)) & 0xfu;
+              };
+              for (size_t i = 0; i < pos.size(); i += 2) {
+                const unsigned high = i + 1 < pos.size() ? code(i + 1) : 0u;
+                out[(i / 2) * kMixedTileN + j] = static_cast<uint8_t>(code(i) | high << 4);
+              }
             }
+          } else {
+            for (int64_t j = 0; j < columns; ++j)
+              for (size_t i = 0; i < pos.size(); ++i) {
+                const uint8_t code = code8_at(c, weight, col0 + j, pos[i]);
+                if (float8_pairs)
+                  out[(i / 2) * 2 * kMixedTileN + j * 2 + i % 2] = code;
+                else
+                  out[i * kMixedTileN + j] = code;
+              }
+          }
+          out += code_bytes;
+          float scales[kMixedTileN] = {};   // columns past N: scale 0, code 0
+          uint8_t zeros[kMixedTileN] = {};  // and zero point 0
+          for (int64_t j = 0; j < columns; ++j) {
             const int64_t scale_index =
-                scale_row(c, col) * scale_columns + segments[s].scale_column;
+                scale_row(c, col0 + j) * scale_columns + segments[s].scale_column;
             scales[j] = static_cast<float>(load_value(w.weight_scale, scale_index)) * global;
             if (c.zero_points)
-              out[length * kMixedTileN * p->bits / 8 + sizeof scales + j] =
-                  static_cast<uint8_t>(load_code(w.weight_zero_point, scale_index));
+              zeros[j] = static_cast<uint8_t>(load_code(w.weight_zero_point, scale_index));
           }
-          out += length * kMixedTileN * p->bits / 8;
           std::memcpy(out, scales, sizeof scales);
-          out += sizeof scales + (c.zero_points ? kMixedTileN : 0);
+          out += sizeof scales;
+          if (c.zero_points) {
+            std::memcpy(out, zeros, sizeof zeros);
+            out += sizeof zeros;
+          }
         }
       }
     });
@@ -340,7 +392,7 @@ class DequantKernel final : public Kernel {
           float y[2 * kMixedChunkRows * kTileN];
           const int64_t count = std::min(width, p.tiles - t);  // the last call may get one
           MixedTileArgs args = a;
-          args.weights = p.weights.data() + t * p.tile_bytes;
+          args.weights = p.weights.get() + t * p.tile_bytes;
           // Both layouts put the chunk's first row at b0 · 8 · Kp.
           args.x = bf16_x_ ? static_cast<const void*>(xs_bf16.data() + b0 * block_elements)
                            : static_cast<const void*>(xs_fp32.data() + b0 * block_elements);
