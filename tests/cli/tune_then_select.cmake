@@ -46,6 +46,16 @@ if(NOT rc EQUAL 0 OR NOT out MATCHES "resuming: 1 layers in .*, 1 to time" OR NO
    OR NOT first STREQUAL first_before)
   message(FATAL_ERROR "tune --resume did not time only the missing layer")
 endif()
+# --merge keeps the other table's layers beside the ones timed now.
+execute_process(COMMAND ${QLINEAR} tune --device cpu --family mixed_precision --nk 16x128 --m 1
+                        --reps 2 --warmup 1 --rotate-mib 0 --merge ${TABLE} --out ${TABLE}.merged
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+message("${out}${err}")
+file(READ ${TABLE}.merged merged)
+string(JSON layers LENGTH "${merged}" entries)
+if(NOT rc EQUAL 0 OR NOT layers EQUAL 3)
+  message(FATAL_ERROR "tune --merge did not keep the other table's 2 layers beside the new one")
+endif()
 # A corrupt table is noted and the priority list decides.
 file(WRITE ${TABLE} "{ not json")
 execute_process(COMMAND ${CMAKE_COMMAND} -E env QLINEAR_TUNING=${TABLE}

@@ -120,6 +120,13 @@ void add_tune(CLI::App& app, int& exit_code) {
       std::printf("resuming: %zu layers in %s, %zu to time\n", written.entries().size(),
                   out_path.c_str(), options.configs.size());
     }
+    // The merged table's layers from the start, so that every write holds them; a layer timed in
+    // this run replaces its entry.
+    if (merged)
+      for (const TunedEntry& e : merged->entries())
+        if (std::none_of(written.entries().begin(), written.entries().end(),
+                         [&](const TunedEntry& mine) { return mine.key == e.key; }))
+          written.add(e);
     const std::string run_note =
         cat("qlinear tune ", utc_now(), note.empty() ? "" : cat(": ", note));
     written.set_note(run_note);
@@ -149,11 +156,6 @@ void add_tune(CLI::App& app, int& exit_code) {
       written.add(e);
       write_table(written, out_path);
     });
-    if (merged)
-      for (const TunedEntry& e : merged->entries())
-        if (std::none_of(written.entries().begin(), written.entries().end(),
-                         [&](const TunedEntry& mine) { return mine.key == e.key; }))
-          written.add(e);
     write_table(written, out_path);
     std::printf("wrote %zu layers to %s\n", written.entries().size(), out_path.c_str());
     exit_code = written.entries().empty() ? 1 : 0;
