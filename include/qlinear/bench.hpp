@@ -159,11 +159,11 @@ Run run(const Options& options, const std::function<void(const Record&)>& on_rec
 // ---- tuning (`qlinear tune`)
 // Every kernel of the device's platform that can run each config of `options` — the reference,
 // composites and kernels that keep a dense copy of the weights aside — timed at every M of
-// `options` in increasing order (no peers; pruned by options.prune_ratio). The result: the
-// fastest plan per config, with the times it was chosen from, in a table for this device.
-// `on_config` hears each config's plan as it is made, with the run that timed it.
-std::shared_ptr<TuningTable> tune(
-    const Options& options,
+// `options` in increasing order (no peers; pruned by options.prune_ratio). Each config's fastest
+// plan, with the times it was chosen from, goes into `table` (a table of this device; an entry of
+// the same layer is replaced) as it is made; then `on_config` hears it, with the run that timed it.
+void tune(
+    const Options& options, TuningTable& table,
     const std::function<void(const LayerConfig&, const TunedEntry&, const Run&)>& on_config = {});
 
 // ---- tensor-parallel runs (`qlinear bench --tp-size S`)

@@ -23,11 +23,11 @@ std::vector<std::string> candidates(const LayerConfig& config, const Platform& p
 
 }  // namespace
 
-std::shared_ptr<TuningTable> tune(
-    const Options& o,
-    const std::function<void(const LayerConfig&, const TunedEntry&, const Run&)>& on_config) {
+void tune(const Options& o, TuningTable& table,
+          const std::function<void(const LayerConfig&, const TunedEntry&, const Run&)>& on_config) {
   const Platform& platform = platform_of(o.device);
-  auto table = std::make_shared<TuningTable>(tuned_device(platform), "(this run)");
+  require(table.device() == tuned_device(platform), "tune: the table is of ",
+          describe(table.device()), ", not of ", describe(tuned_device(platform)));
   Options one = o;  // one layer at a time, the buckets in increasing order (pruning needs it)
   std::sort(one.m_values.begin(), one.m_values.end());
   one.m_values.erase(std::unique(one.m_values.begin(), one.m_values.end()), one.m_values.end());
@@ -42,10 +42,9 @@ std::shared_ptr<TuningTable> tune(
     for (const Record& r : run.records) entry.times_us[r.m][r.kernel] = r.us;
     entry.plan = fastest_plan(entry.times_us);
     if (entry.plan.empty()) continue;
+    table.add(entry);
     if (on_config) on_config(config, entry, run);
-    table->add(std::move(entry));
   }
-  return table;
 }
 
 }  // namespace qlinear::bench

@@ -249,9 +249,8 @@ uint32_t detail::encode_by_quantum(ScalarType type, double value, Overflow overf
 }
 
 uint32_t encode(ScalarType type, double value, Overflow overflow) {
-  const auto& f = info(type);
-  if (const auto fast = encode_ieee_normal(f, value)) return *fast;
-  return f.is_float ? encode_float(f, value, overflow) : encode_integer(f, value);
+  if (const auto fast = encode_ieee_normal(info(type), value)) return *fast;
+  return detail::encode_by_quantum(type, value, overflow);
 }
 
 uint32_t encode(ScalarType type, double value) { return encode(type, value, info(type).overflow); }

@@ -30,6 +30,28 @@ void write_table(const TuningTable& table, const std::string& path) {
   out.commit();
 }
 
+// A layer's times per bucket, its plan, and where the layer's time went (the device's tuning run
+// must fit one call).
+void print_layer(const LayerConfig& c, const TunedEntry& e, const bench::Run& run) {
+  std::printf("-- %s\n", c.describe().c_str());
+  for (const auto& [m, times] : e.times_us) {
+    std::printf("  M %5lld:", static_cast<long long>(m));
+    for (const auto& [kernel, us] : times) std::printf("  %s %.1f us", kernel.c_str(), us);
+    std::printf("\n");
+  }
+  int64_t above = 0;
+  for (size_t i = 0; i < e.plan.size(); ++i) {
+    const std::string range = i + 1 < e.plan.size() ? cat("M <= ", e.plan[i].max_m)
+                              : above > 0           ? cat("M > ", above)
+                                                    : std::string("every M");
+    std::printf("  plan: %s: %s\n", range.c_str(), e.plan[i].kernel.c_str());
+    above = e.plan[i].max_m;
+  }
+  std::printf("  took %.1f s: making the layer %.1f s, preparing the weight copies %.1f s\n",
+              run.total_s, run.make_layers_s, run.prepare_s);
+  std::fflush(stdout);
+}
+
 }  // namespace
 
 void add_tune(CLI::App& app, int& exit_code) {
@@ -107,8 +129,8 @@ void add_tune(CLI::App& app, int& exit_code) {
               describe(tuned_device(platform)), ")");
     }
 
-    // What --out holds so far: written again after every layer, so that a run cut short keeps the
-    // layers it finished and --resume goes on from there.
+    // What --out holds so far: tune adds each layer as it is timed and it is written again then, so
+    // that a run cut short keeps the layers it finished and --resume goes on from there.
     TuningTable written(tuned_device(platform), out_path);
     if (resume && std::filesystem::exists(out_path)) {
       const auto done = TuningTable::load(out_path);
@@ -127,35 +149,15 @@ void add_tune(CLI::App& app, int& exit_code) {
         if (std::none_of(written.entries().begin(), written.entries().end(),
                          [&](const TunedEntry& mine) { return mine.key == e.key; }))
           written.add(e);
-    const std::string run_note =
-        cat("qlinear tune ", utc_now(), note.empty() ? "" : cat(": ", note));
-    written.set_note(run_note);
+    written.set_note(cat("qlinear tune ", utc_now(), note.empty() ? "" : cat(": ", note)));
 
     std::printf("qlinear tune on %s: %s\n", platform.str().c_str(),
                 describe(tuned_device(platform)).c_str());
-    bench::tune(options, [&written](const LayerConfig& c, const TunedEntry& e,
-                                    const bench::Run& run) {
-      std::printf("-- %s\n", c.describe().c_str());
-      for (const auto& [m, times] : e.times_us) {
-        std::printf("  M %5lld:", static_cast<long long>(m));
-        for (const auto& [kernel, us] : times) std::printf("  %s %.1f us", kernel.c_str(), us);
-        std::printf("\n");
-      }
-      int64_t above = 0;
-      for (size_t i = 0; i < e.plan.size(); ++i) {
-        const std::string range = i + 1 < e.plan.size() ? cat("M <= ", e.plan[i].max_m)
-                                  : above > 0           ? cat("M > ", above)
-                                                        : std::string("every M");
-        std::printf("  plan: %s: %s\n", range.c_str(), e.plan[i].kernel.c_str());
-        above = e.plan[i].max_m;
-      }
-      // Where a layer's time goes (the device's tuning run must fit one call).
-      std::printf("  took %.1f s: making the layer %.1f s, preparing the weight copies %.1f s\n",
-                  run.total_s, run.make_layers_s, run.prepare_s);
-      std::fflush(stdout);
-      written.add(e);
-      write_table(written, out_path);
-    });
+    bench::tune(options, written,
+                [&written](const LayerConfig& c, const TunedEntry& e, const bench::Run& run) {
+                  print_layer(c, e, run);
+                  write_table(written, out_path);
+                });
     write_table(written, out_path);
     std::printf("wrote %zu layers to %s\n", written.entries().size(), out_path.c_str());
     exit_code = written.entries().empty() ? 1 : 0;
