@@ -21,8 +21,18 @@ inline constexpr int64_t kFp8BlockSm90MaxM = 32;
 // dequantize-then-GEMM (the weights decoded to bf16 per call, then one cuBLASLt GEMM), the same
 // run: int4 and nvfp4 cross at 64 to 128 tokens (128 loses nothing on the 4 + 3 layers timed, 64
 // loses up to 40 %), mxfp8 at 32 to 64 (64 loses at most 18 %, 128 up to 108 %). int8 weights
-// (w8a16) were not timed; they stream twice int4's bytes and follow int4's limit.
+// (w8a16) were not timed; they stream twice int4's bytes and follow int4's limit. (On Hopper, int4
+// hands over to its wgmma kernel earlier, below.)
 inline constexpr int64_t kW4a16MmaSm80MaxM = 128;
+// int4 on Hopper: the wgmma kernel with the weights converted in registers (w4a16_wgmma_sm90)
+// against the mma kernel and dequantize-then-GEMM, `qlinear tune` on the llama3-8b int4 layers,
+// H100, 2026-12-06 (tuning/h100-llama3-8b.json, bench/NOTES.md "The Hopper mixed-input core"): the
+// mma kernel wins to 16 tokens on all 4 layers, 32 on one (a limit of 16 loses at most 5 % there,
+// 32 would lose 18 % on N = 28672); wgmma from 32 or 64 to 512 or 1024 (at 1024 within 2 % of
+// dequantize-then-GEMM either way: this limit loses at most 1.7 %), dequantize-then-GEMM from
+// 2048 (wgmma 1.2-1.3x slower there).
+inline constexpr int64_t kW4a16MmaSm80BeforeWgmmaMaxM = 16;
+inline constexpr int64_t kW4a16WgmmaSm90MaxM = 1024;
 inline constexpr int64_t kW8a16MmaSm80MaxM = 128;
 inline constexpr int64_t kNvfp4WeightOnlyMmaSm80MaxM = 128;
 inline constexpr int64_t kMxfp8WeightOnlyMmaSm80MaxM = 64;

@@ -132,6 +132,7 @@ constexpr CatalogEntry kListed[] = {
     listed("reference_nvfp4", Family::nvfp4, P::cpu, Provider::reference, kAlways),
     listed("reference_mxfp8", Family::mxfp8, P::cpu, Provider::reference, kAlways),
     listed("w4a16_by_tokens", Family::mixed_precision, P::cuda, Provider::composite, kCuda),
+    listed("w4a16_sm80_by_tokens", Family::mixed_precision, P::cuda, Provider::composite, kCuda),
     listed("w8a16_by_tokens", Family::mixed_precision, P::cuda, Provider::composite, kCuda),
     listed("nvfp4_weight_only_by_tokens", Family::nvfp4_weight_only, P::cuda, Provider::composite,
            kCuda),
@@ -142,6 +143,7 @@ constexpr CatalogEntry kListed[] = {
     listed("fp8_block_by_tokens", Family::fp8_block, P::cuda, Provider::composite, kCuda),
     listed("int8_scaled_mm_by_tokens", Family::int8_scaled_mm, P::cuda, Provider::composite, kCuda),
     listed("w4a16_mma_sm80", Family::mixed_precision, P::cuda, Provider::cuda, kCuda),
+    listed("w4a16_wgmma_sm90", Family::mixed_precision, P::cuda, Provider::cuda, kCuda),
     listed("w8a16_mma_sm80", Family::mixed_precision, P::cuda, Provider::cuda, kCuda),
     listed("nvfp4_weight_only_mma_sm80", Family::nvfp4_weight_only, P::cuda, Provider::cuda, kCuda),
     listed("mxfp8_weight_only_mma_sm80", Family::mxfp8_weight_only, P::cuda, Provider::cuda, kCuda),
@@ -234,6 +236,7 @@ std::vector<std::pair<PlatformKind, std::shared_ptr<const Kernel>>> built_in_ker
   // ---- cuda
   namespace H = heuristics::cuda;
   const auto w4a16_mma = cuda::make_w4a16_mma_sm80();
+  const auto w4a16_wgmma = cuda::make_w4a16_wgmma_sm90(w4a16_mma);  // reads w4a16_mma's weights
   const auto w8a16_mma = cuda::make_w8a16_mma_sm80();
   const auto nvfp4_weight_only_mma = cuda::make_nvfp4_weight_only_mma_sm80();
   const auto mxfp8_weight_only_mma = cuda::make_mxfp8_weight_only_mma_sm80();
@@ -255,7 +258,12 @@ std::vector<std::pair<PlatformKind, std::shared_ptr<const Kernel>>> built_in_ker
   const auto plan = [&](const char* name, std::vector<PlanPart> parts) {
     list.emplace_back(P::cuda, std::make_shared<CompositeKernel>(name, std::move(parts)));
   };
-  plan("w4a16_by_tokens",
+  // int4 on Hopper: the mma kernel for decode, the wgmma kernel on the same weights, then
+  // dequantize-then-GEMM; elsewhere (or for configs the wgmma kernel refuses) the plan without it.
+  plan("w4a16_by_tokens", {{w4a16_mma, H::kW4a16MmaSm80BeforeWgmmaMaxM},
+                           {w4a16_wgmma, H::kW4a16WgmmaSm90MaxM},
+                           {dequant_gemm_mixed_precision, kNoTokenLimit}});
+  plan("w4a16_sm80_by_tokens",
        {{w4a16_mma, H::kW4a16MmaSm80MaxM}, {dequant_gemm_mixed_precision, kNoTokenLimit}});
   plan("w8a16_by_tokens",
        {{w8a16_mma, H::kW8a16MmaSm80MaxM}, {dequant_gemm_mixed_precision, kNoTokenLimit}});
@@ -273,10 +281,11 @@ std::vector<std::pair<PlatformKind, std::shared_ptr<const Kernel>>> built_in_ker
        {{int8_scaled_mm_sm90, H::kInt8ScaledMmSm90MaxM}, {cublaslt_int8_scaled_mm, kNoTokenLimit}});
   // Then every kernel alone, for the configs a plan's part refuses and to be forced by name.
   for (const auto& kernel :
-       {w4a16_mma, w8a16_mma, nvfp4_weight_only_mma, mxfp8_weight_only_mma, w4a8_int_mma,
-        fp8_scaled_mm_sm90, fp8_block_sm90, int8_scaled_mm_sm90, cublaslt_fp8_scaled_mm,
-        cublaslt_fp8_block, cublaslt_int8_scaled_mm, dequant_gemm_mixed_precision,
-        dequant_gemm_nvfp4_weight_only, dequant_gemm_mxfp8_weight_only})
+       {w4a16_mma, w4a16_wgmma, w8a16_mma, nvfp4_weight_only_mma, mxfp8_weight_only_mma,
+        w4a8_int_mma, fp8_scaled_mm_sm90, fp8_block_sm90, int8_scaled_mm_sm90,
+        cublaslt_fp8_scaled_mm, cublaslt_fp8_block, cublaslt_int8_scaled_mm,
+        dequant_gemm_mixed_precision, dequant_gemm_nvfp4_weight_only,
+        dequant_gemm_mxfp8_weight_only})
     list.emplace_back(P::cuda, kernel);
   // The emulation of every family: runs everything, fastest at nothing, and keeps a bf16 copy of
   // the weights (four times an int4 layer's bytes): last.

@@ -263,9 +263,23 @@ TEST(CompositeKernel, BuiltInHopperPlansNameEveryPart) {
   EXPECT_NE(on_ada.rejected.at(0).reason.find("part fp8_scaled_mm_sm90: wgmma"), std::string::npos)
       << on_ada.rejected.at(0).reason;
 
-  const Choice int4 =
-      Registry::global().choose(default_config(Family::mixed_precision, 4096, 4096), ampere);
-  ASSERT_EQ(int4.kernel->name(), "w4a16_by_tokens");
+  // int4: on Hopper the mma kernel, its wgmma kernel on the same weights, then
+  // dequantize-then-GEMM; on Ampere the plan without the wgmma part, the first passed over with
+  // that part's reason.
+  const LayerConfig int4_config = default_config(Family::mixed_precision, 4096, 4096);
+  ChooseOptions untuned;
+  untuned.use_shipped_tuning = false;
+  const Choice int4_hopper = Registry::global().choose(int4_config, hopper, untuned);
+  ASSERT_EQ(int4_hopper.kernel->name(), "w4a16_by_tokens");
+  const auto& int4_plan = dynamic_cast<const CompositeKernel&>(*int4_hopper.kernel);
+  EXPECT_EQ(int4_hopper.kernel_for(1).name(), "w4a16_mma_sm80");
+  EXPECT_EQ(int4_hopper.kernel_for(int4_plan.parts()[0].max_m + 1).name(), "w4a16_wgmma_sm90");
+  EXPECT_EQ(int4_hopper.kernel_for(100000).name(), "dequant_gemm_mixed_precision");
+  const Choice int4 = Registry::global().choose(int4_config, ampere);
+  ASSERT_EQ(int4.kernel->name(), "w4a16_sm80_by_tokens");
+  EXPECT_EQ(int4.rejected.at(0).kernel, "w4a16_by_tokens");
+  EXPECT_NE(int4.rejected.at(0).reason.find("part w4a16_wgmma_sm90: wgmma"), std::string::npos)
+      << int4.rejected.at(0).reason;
   EXPECT_EQ(int4.kernel_for(1).name(), "w4a16_mma_sm80");
   EXPECT_EQ(int4.kernel_for(100000).name(), "dequant_gemm_mixed_precision");
 }

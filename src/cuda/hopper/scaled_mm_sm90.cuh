@@ -40,6 +40,7 @@
 #include "cuda/hopper/tensor_map.hpp"
 #include "cuda/hopper/wgmma_ops.cuh"
 #include "gpu/check.hpp"
+#include "qlinear/error.hpp"
 
 namespace qlinear::cuda::sm90 {
 
@@ -320,6 +321,47 @@ __device__ void store_tile(const Params& p, const Acc (&acc)[kRegs], int row_bas
   }
 }
 
+// ---- split K
+// ----------------------------------------------------------------------------------------------
+// Publishes this split's partial tile (one 32-bit word per accumulator register, laid out by
+// thread); in the last split of the tile to arrive (an atomic ticket) adds every split's partial
+// in split order (deterministic) into acc and returns true, elsewhere returns false. `thread` is
+// the caller's index among the consumers.
+template <typename Acc, int kRegs>
+__device__ bool reduce_splits(const Params& p, const Work& w, Acc (&acc)[kRegs], int thread,
+                              int* ticket) {
+  constexpr int kTileWords = kRegs * 128 * kConsumers;
+  const Schedule& schedule = p.schedule;
+  uint32_t* mine =
+      p.partials + (static_cast<int64_t>(w.tile) * schedule.splits + w.split) * kTileWords;
+#pragma unroll
+  for (int i = 0; i < kRegs; ++i) mine[i * 128 * kConsumers + thread] = to_bits(acc[i]);
+  __threadfence();
+  consumers_sync();
+  if (thread == 0) *ticket = atomicAdd(&p.arrivals[w.tile], 1);
+  consumers_sync();
+  if (*ticket != schedule.splits - 1) return false;
+  __threadfence();
+  Acc total[kRegs];
+#pragma unroll
+  for (int i = 0; i < kRegs; ++i) total[i] = 0;
+  for (int s = 0; s < schedule.splits; ++s) {
+    const uint32_t* theirs =
+        p.partials + (static_cast<int64_t>(w.tile) * schedule.splits + s) * kTileWords;
+#pragma unroll
+    for (int i = 0; i < kRegs; ++i) {
+      if (s == w.split) {
+        total[i] += acc[i];
+      } else {
+        total[i] += from_bits<Acc>(__ldcg(&theirs[i * 128 * kConsumers + thread]));
+      }
+    }
+  }
+#pragma unroll
+  for (int i = 0; i < kRegs; ++i) acc[i] = total[i];
+  return true;
+}
+
 // ---- the producer
 // ------------------------------------------------------------------------------------ This CTA's
 // (work unit, K slice) pairs in order.
@@ -351,6 +393,36 @@ __device__ __forceinline__ void wait_for_previous_grid() {
   asm volatile("griddepcontrol.wait;\n" ::: "memory");
 }
 
+// The producer's pipeline, for both cores: each (work unit, K slice) of this CTA in turn takes the
+// next stage once the consumers have released it, expects kStageBytes on its full barrier and
+// requests its loads. The weights do not depend on the kernel before this one (the activation
+// quantizer, or whatever wrote x): the first stages' weights are requested before waiting for it
+// (for decode, that is most of the work), their activations after.
+template <int kStages, int kStageBytes, typename LoadWeights, typename LoadX>
+__device__ void run_producer(const Schedule& schedule, uint64_t* full, uint64_t* empty,
+                             LoadWeights load_weights, LoadX load_x) {
+  SliceCursor cursor(schedule), first(schedule);
+  int stage = 0;
+  uint32_t phase = 0;
+  for (; stage < kStages && cursor.valid(); ++stage, cursor.advance()) {
+    ptx::mbarrier_arrive_expect_tx(ptx::sem_release, ptx::scope_cta, ptx::space_shared,
+                                   &full[stage], kStageBytes);
+    load_weights(cursor, stage);
+  }
+  wait_for_previous_grid();
+  for (int s = 0; s < stage; ++s, first.advance()) load_x(first, s);
+  if (stage == kStages) stage = 0, phase = 1;
+
+  for (; cursor.valid(); cursor.advance()) {
+    wait_barrier(&empty[stage], phase ^ 1);
+    ptx::mbarrier_arrive_expect_tx(ptx::sem_release, ptx::scope_cta, ptx::space_shared,
+                                   &full[stage], kStageBytes);
+    load_weights(cursor, stage);
+    load_x(cursor, stage);
+    if (++stage == kStages) stage = 0, phase ^= 1;
+  }
+}
+
 template <int kBlockN, bool kSwap>
 __device__ void produce(const CUtensorMap& rows_map, const CUtensorMap& cols_map,
                         const Schedule& schedule, uint8_t* row_tiles, uint8_t* col_tiles,
@@ -375,28 +447,7 @@ __device__ void produce(const CUtensorMap& rows_map, const CUtensorMap& cols_map
     kSwap ? load_cols(at, stage) : load_rows(at, stage);
   };
 
-  // The weights do not depend on the quantizer: the first stages' weight tiles are requested
-  // before waiting for it (for decode, that is most of the work).
-  SliceCursor cursor(schedule), first(schedule);
-  int stage = 0;
-  uint32_t phase = 0;
-  for (; stage < Shape::kStages && cursor.valid(); ++stage, cursor.advance()) {
-    ptx::mbarrier_arrive_expect_tx(ptx::sem_release, ptx::scope_cta, ptx::space_shared,
-                                   &full[stage], Shape::kStageBytes);
-    load_weights(cursor, stage);
-  }
-  wait_for_previous_grid();
-  for (int s = 0; s < stage; ++s, first.advance()) load_x(first, s);
-  if (stage == Shape::kStages) stage = 0, phase = 1;
-
-  for (; cursor.valid(); cursor.advance()) {
-    wait_barrier(&empty[stage], phase ^ 1);
-    ptx::mbarrier_arrive_expect_tx(ptx::sem_release, ptx::scope_cta, ptx::space_shared,
-                                   &full[stage], Shape::kStageBytes);
-    load_weights(cursor, stage);
-    load_x(cursor, stage);
-    if (++stage == Shape::kStages) stage = 0, phase ^= 1;
-  }
+  run_producer<Shape::kStages, Shape::kStageBytes>(schedule, full, empty, load_weights, load_x);
 }
 
 // ---- the consumers
@@ -499,36 +550,7 @@ __device__ void consume(const Params& p, int consumer, const uint8_t* row_tiles,
       if (warp_leader) ptx::mbarrier_arrive(&empty[previous_stage]);
     }
 
-    if (schedule.splits > 1) {
-      // Publish this split's partial tile; the last split of the tile to arrive finishes it.
-      uint32_t* mine = p.partials + (static_cast<int64_t>(w.tile) * schedule.splits + w.split) *
-                                        (kBlockM * kBlockN);
-#pragma unroll
-      for (int i = 0; i < kRegs; ++i) mine[i * 128 * kConsumers + thread] = to_bits(acc[i]);
-      __threadfence();
-      consumers_sync();
-      if (thread == 0) *ticket = atomicAdd(&p.arrivals[w.tile], 1);
-      consumers_sync();
-      if (*ticket != schedule.splits - 1) continue;
-      __threadfence();
-      Acc total[kRegs];
-#pragma unroll
-      for (int i = 0; i < kRegs; ++i) total[i] = 0;
-      for (int s = 0; s < schedule.splits; ++s) {
-        const uint32_t* theirs =
-            p.partials + (static_cast<int64_t>(w.tile) * schedule.splits + s) * (kBlockM * kBlockN);
-#pragma unroll
-        for (int i = 0; i < kRegs; ++i) {
-          if (s == w.split) {
-            total[i] += acc[i];
-          } else {
-            total[i] += from_bits<Acc>(__ldcg(&theirs[i * 128 * kConsumers + thread]));
-          }
-        }
-      }
-#pragma unroll
-      for (int i = 0; i < kRegs; ++i) acc[i] = total[i];
-    }
+    if (schedule.splits > 1 && !reduce_splits(p, w, acc, thread, ticket)) continue;
 
     if (e.out_type == ScalarType::bf16)
       store_tile<__nv_bfloat16, kScaling, kSwap>(p, acc, row_base, col_base);
@@ -536,6 +558,45 @@ __device__ void consume(const Params& p, int consumer, const uint8_t* row_tiles,
       store_tile<__half, kScaling, kSwap>(p, acc, row_base, col_base);
     else
       store_tile<float, kScaling, kSwap>(p, acc, row_base, col_base);
+  }
+}
+
+// ---- the kernels' common frame
+// ----------------------------------------------------------------------------------------------
+// The dynamic shared memory, from its first 1024-byte boundary (the swizzle atom TMA and wgmma's
+// descriptors assume; the kernels ask for 1024 bytes more than they use).
+__device__ __forceinline__ uint8_t* aligned_shared_window() {
+  extern __shared__ uint8_t shared_window[];
+  const uint32_t window = static_cast<uint32_t>(__cvta_generic_to_shared(shared_window));
+  return shared_window + ((1024 - window % 1024) % 1024);
+}
+
+// full[s]: the producer's one arrival and the stage's bytes; empty[s]: one arrival per consumer
+// warp. Ends with the CTA's barrier, so every thread sees them initialized.
+__device__ __forceinline__ void init_stage_barriers(uint64_t* full, uint64_t* empty, int stages) {
+  if (threadIdx.x == 0) {
+    for (int s = 0; s < stages; ++s) {
+      ptx::mbarrier_init(&full[s], 1);
+      ptx::mbarrier_init(&empty[s], kConsumers * 4);
+    }
+    ptx::fence_mbarrier_init(ptx::sem_release, ptx::scope_cluster);
+  }
+  __syncthreads();
+}
+
+// Warpgroup 0 gives up registers and one of its threads produces; warpgroups 1 and 2 take them and
+// consume (`consume(0 or 1)`), once the kernel before this one has finished: it may have written
+// what the epilogue reads (scales, zero points) or still read what it writes (y).
+template <typename Produce, typename Consume>
+__device__ __forceinline__ void specialize_warpgroups(Produce produce, Consume consume) {
+  const int warpgroup = threadIdx.x / 128;
+  if (warpgroup == 0) {
+    asm volatile("setmaxnreg.dec.sync.aligned.u32 40;\n");
+    if (threadIdx.x == 0) produce();
+  } else {
+    asm volatile("setmaxnreg.inc.sync.aligned.u32 232;\n");
+    wait_for_previous_grid();
+    consume(warpgroup - 1);
   }
 }
 
@@ -547,39 +608,55 @@ __global__ void __launch_bounds__(kThreads, 1)
                           const __grid_constant__ CUtensorMap cols_map, const Params p) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && defined(__CUDA_ARCH_FEAT_SM90_ALL)
   using Shape = TileShape<kBlockN>;
-  extern __shared__ uint8_t shared_window[];
-  const uint32_t window = static_cast<uint32_t>(__cvta_generic_to_shared(shared_window));
-  uint8_t* row_tiles = shared_window + ((1024 - window % 1024) % 1024);
+  uint8_t* row_tiles = aligned_shared_window();
   uint8_t* col_tiles = row_tiles + Shape::kStages * Shape::kRowTileBytes;
   auto* full = reinterpret_cast<uint64_t*>(col_tiles + Shape::kStages * Shape::kColTileBytes);
   uint64_t* empty = full + kMaxStages;
   auto* ticket = reinterpret_cast<int*>(empty + kMaxStages);
+  init_stage_barriers(full, empty, Shape::kStages);
 
-  if (threadIdx.x == 0) {
-    for (int s = 0; s < Shape::kStages; ++s) {
-      ptx::mbarrier_init(&full[s], 1);
-      ptx::mbarrier_init(&empty[s], kConsumers * 4);  // one arrival per consumer warp
-    }
-    ptx::fence_mbarrier_init(ptx::sem_release, ptx::scope_cluster);
-  }
-  __syncthreads();
-
-  const int warpgroup = threadIdx.x / 128;
-  if (warpgroup == 0) {
-    asm volatile("setmaxnreg.dec.sync.aligned.u32 40;\n");
-    if (threadIdx.x == 0)
-      produce<kBlockN, kSwap>(rows_map, cols_map, p.schedule, row_tiles, col_tiles, full, empty);
-  } else {
-    asm volatile("setmaxnreg.inc.sync.aligned.u32 232;\n");
-    wait_for_previous_grid();  // the scales and zero points the epilogue reads come from it
-    consume<kOperand, kScaling, kBlockN, kSwap>(p, warpgroup - 1, row_tiles, col_tiles, full, empty,
-                                                ticket);
-  }
+  specialize_warpgroups(
+      [&] {
+        produce<kBlockN, kSwap>(rows_map, cols_map, p.schedule, row_tiles, col_tiles, full, empty);
+      },
+      [&](int consumer) {
+        consume<kOperand, kScaling, kBlockN, kSwap>(p, consumer, row_tiles, col_tiles, full, empty,
+                                                    ticket);
+      });
 #endif
 }
 
 // ---- launch
 // ----------------------------------------------------------------------------------------------
+// Launches one of the cores' kernels: a persistent grid of `grid` CTAs of kThreads with
+// `shared_bytes` of dynamic shared memory (the limit raised once per device and kernel), with
+// programmatic dependent launch, so that it starts while the kernel before it in the stream ends.
+template <auto kKernel, typename... Args>
+void launch_persistent(int shared_bytes, int grid, cudaStream_t stream, const char* name,
+                       const Args&... args) {
+  int device = 0;
+  check_cuda(cudaGetDevice(&device), "cudaGetDevice");
+  static std::atomic<uint64_t> configured{0};  // devices whose shared-memory limit is raised
+  if (!(configured.load() >> (device % 64) & 1)) {
+    check_cuda(
+        cudaFuncSetAttribute(kKernel, cudaFuncAttributeMaxDynamicSharedMemorySize, shared_bytes),
+        "cudaFuncSetAttribute");
+    configured.fetch_or(uint64_t{1} << (device % 64));
+  }
+  cudaLaunchConfig_t config{};
+  config.gridDim = dim3(static_cast<unsigned>(grid));
+  config.blockDim = dim3(kThreads);
+  config.dynamicSmemBytes = shared_bytes;
+  config.stream = stream;
+  cudaLaunchAttribute overlap{};
+  overlap.id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  overlap.val.programmaticStreamSerializationAllowed = 1;
+  config.attrs = &overlap;
+  config.numAttrs = 1;
+  const cudaError_t status = cudaLaunchKernelEx(&config, kKernel, args...);
+  if (status != cudaSuccess) check_cuda(status, cat("cudaLaunchKernelEx (", name, ")").c_str());
+}
+
 template <Operand kOperand, Scaling kScaling, int kBlockN, bool kSwap>
 void launch(const ScaledMmCall& call, cudaStream_t stream) {
   using Shape = TileShape<kBlockN>;
@@ -605,29 +682,9 @@ void launch(const ScaledMmCall& call, cudaStream_t stream) {
   const CUtensorMap& rows_map = kSwap ? *call.weight_map : x_map;
   const CUtensorMap& cols_map = kSwap ? x_map : *call.weight_map;
 
-  auto* kernel = scaled_mm_sm90_kernel<kOperand, kScaling, kBlockN, kSwap>;
-  int device = 0;
-  check_cuda(cudaGetDevice(&device), "cudaGetDevice");
-  static std::atomic<uint64_t> configured{0};  // devices whose shared-memory limit is raised
-  if (!(configured.load() >> (device % 64) & 1)) {
-    check_cuda(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                    Shape::kSharedBytes),
-               "cudaFuncSetAttribute");
-    configured.fetch_or(uint64_t{1} << (device % 64));
-  }
-  cudaLaunchConfig_t config{};
-  config.gridDim = dim3(static_cast<unsigned>(std::min(s.units(), call.plan.sms)));
-  config.blockDim = dim3(kThreads);
-  config.dynamicSmemBytes = Shape::kSharedBytes;
-  config.stream = stream;
-  // Programmatic dependent launch: the kernel may start before the quantizer ahead of it ends.
-  cudaLaunchAttribute overlap{};
-  overlap.id = cudaLaunchAttributeProgrammaticStreamSerialization;
-  overlap.val.programmaticStreamSerializationAllowed = 1;
-  config.attrs = &overlap;
-  config.numAttrs = 1;
-  check_cuda(cudaLaunchKernelEx(&config, kernel, rows_map, cols_map, p),
-             "cudaLaunchKernelEx (scaled_mm_sm90)");
+  launch_persistent<scaled_mm_sm90_kernel<kOperand, kScaling, kBlockN, kSwap>>(
+      Shape::kSharedBytes, std::min(s.units(), call.plan.sms), stream, "scaled_mm_sm90", rows_map,
+      cols_map, p);
 }
 
 template <Operand kOperand, Scaling kScaling>

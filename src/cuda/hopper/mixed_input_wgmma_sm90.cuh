@@ -1,0 +1,419 @@
+// The Hopper mixed-input GEMM core (sm_90a): y[M, N] = x[M, K] · Ŵ[N, K]ᵀ with low-bit weights W
+// converted to bf16 / fp16 in registers and fed to wgmma as its A operand, x (bf16 / fp16, as
+// given) its B operand from shared memory. One persistent CTA per SM, three warpgroups:
+//
+//   producer (warpgroup 0, one thread)        consumers (warpgroups 1 and 2: 64 rows of W each)
+//   for each work unit, each stage of K:         for each work unit, each stage:
+//     wait  empty[s]                               wait  full[s]
+//     TMA   W words [8 tiles x 2 k-blocks]         per k-block: 16 bytes a thread -> A registers
+//     TMA   x tile [block_n x stage K]               (the format's bit operations), wgmma k16 x 4
+//     (full[s] completes when both land)           at a group's end: wait, fold group sum · scale
+//                                                  arrive empty[s]; epilogue: bias -> y
+//
+// The product is computed transposed, yᵀ = Ŵ·xᵀ (Machete's arrangement): W on wgmma's 64-row
+// side, whose A fragment may come from registers, the tokens on its N side (32, 64 or 128 a tile).
+// The weights are the packed fragments of the format's mma.sync kernel (cuda/detail/fragments.hpp):
+// wgmma's register A fragment for 16-bit types is, warp by warp, mma.sync m16n8k16's, so the
+// 16 bytes a lane reads per k-block are exactly its four A registers of 4 (4-bit) or 2 (8-bit) k16
+// steps — one layout and one copy serve both kernels.
+//
+// Exactness is the mma kernel's: the format's policy dequantizes a code to a value exact in the
+// activation type, wgmma multiplies exact weights by the given activations and accumulates in
+// fp32; a group's sum is multiplied by its fp32 scale when the group ends (the fold), never by
+// rounding the weight.
+//
+// Work units, split K and the epilogue are the scaled-mm core's (cuda/hopper/scaled_mm_sm90.cuh).
+#pragma once
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+#include <type_traits>
+
+#include "cuda/detail/mixed_input_mma_sm80.cuh"
+#include "cuda/hopper/mixed_input_wgmma_sm90.hpp"
+#include "cuda/hopper/scaled_mm_layer.hpp"
+#include "cuda/hopper/scaled_mm_sm90.cuh"
+#include "cuda/hopper/tensor_map.hpp"
+#include "gpu/scratch.hpp"
+
+namespace qlinear::cuda::sm90 {
+
+// ---- geometry
+// ------------------------------------------------------------------------------------
+inline constexpr int kRowTiles = kBlockM / detail::kRowsPerTile;  // 16-row tiles of W a CTA tile
+inline constexpr int kPackedKBlockBytes = 32 * 16;  // one k-block of a 16-row tile: 16 B a lane
+inline constexpr int kHalfBoxK = kBoxK / 2;         // 16-bit elements of a 128-byte swizzle row
+
+template <typename F, int kBlockN>
+struct MixedShape {
+  static constexpr int kBlockK = detail::block_k(F::kBits);  // K of one 16-byte word a lane
+  static constexpr int kStageK = kMixedStageKBlocks * kBlockK;
+  static constexpr int kStepsPerKBlock = kBlockK / 16;  // wgmma k16 steps
+  static constexpr int kXBoxes = kStageK / kHalfBoxK;
+  static constexpr int kXBoxBytes = kBlockN * 128;  // a multiple of 1024: swizzle atoms
+  static constexpr int kXTileBytes = kXBoxes * kXBoxBytes;
+  static constexpr int kWeightTileBytes = kRowTiles * kMixedStageKBlocks * kPackedKBlockBytes;
+  static constexpr int kStageBytes = kXTileBytes + kWeightTileBytes;
+  static constexpr int kBarrierBytes = 2 * kMaxStages * 8 + 16;
+  static constexpr int kStages =
+      std::min(kMaxStages, (kSharedLimit - 1024 - kBarrierBytes) / kStageBytes);
+  static constexpr int kSharedBytes = 1024 + kStages * kStageBytes + kBarrierBytes;
+  static_assert(kStageK % kHalfBoxK == 0, "a stage holds whole 128-byte swizzle rows of x");
+  static_assert(kXBoxBytes % 1024 == 0, "x boxes start on swizzle atoms");
+};
+
+struct MixedParams {
+  Params core;  // schedule (in stages), m, n, epilogue (bias, out), split-K workspace
+  const void* scales = nullptr;
+  const uint8_t* zeros = nullptr;
+  int groups = 0, group_size = 0;
+};
+
+template <typename T>
+inline constexpr HalfOperand kHalfOperand =
+    std::is_same_v<T, __half> ? HalfOperand::F16 : HalfOperand::Bf16;
+
+// ---- the producer
+// ------------------------------------------------------------------------------------
+template <typename F, int kBlockN>
+__device__ void produce_mixed(const CUtensorMap& weight_map, const CUtensorMap& x_map,
+                              const Schedule& schedule, uint8_t* x_tiles, uint8_t* weight_tiles,
+                              uint64_t* full, uint64_t* empty) {
+  using Shape = MixedShape<F, kBlockN>;
+  const auto load_weights = [&](const SliceCursor& at, int stage) {
+    const int32_t coordinates[2] = {at.slice * kMixedStageKBlocks * (kPackedKBlockBytes / 4),
+                                    at.work.tile_r * kRowTiles};
+    ptx::cp_async_bulk_tensor(ptx::space_cluster, ptx::space_global,
+                              weight_tiles + stage * Shape::kWeightTileBytes, &weight_map,
+                              coordinates, &full[stage]);
+  };
+  const auto load_x = [&](const SliceCursor& at, int stage) {
+#pragma unroll
+    for (int box = 0; box < Shape::kXBoxes; ++box) {
+      const int32_t coordinates[2] = {at.slice * Shape::kStageK + box * kHalfBoxK,
+                                      at.work.tile_c * kBlockN};
+      ptx::cp_async_bulk_tensor(ptx::space_cluster, ptx::space_global,
+                                x_tiles + stage * Shape::kXTileBytes + box * Shape::kXBoxBytes,
+                                &x_map, coordinates, &full[stage]);
+    }
+  };
+  run_producer<Shape::kStages, Shape::kStageBytes>(schedule, full, empty, load_weights, load_x);
+}
+
+// ---- the consumers
+// -----------------------------------------------------------------------------------
+template <typename F, typename T, int kBlockN>
+__device__ void consume_mixed(const MixedParams& p, int consumer, const uint8_t* x_tiles,
+                              const uint8_t* weight_tiles, uint64_t* full, uint64_t* empty,
+                              int* ticket) {
+  using Shape = MixedShape<F, kBlockN>;
+  using Mma = WgmmaRegisterA<kHalfOperand<T>, kBlockN>;
+  constexpr int kRegs = kBlockN / 2;
+  constexpr int kBlockK = Shape::kBlockK;
+  const Schedule& schedule = p.core.schedule;
+
+  const int thread = threadIdx.x - 128;  // among the consumers
+  const int warp = thread % 128 / 32, lane = threadIdx.x % 32;
+  const Fragment fragment(thread % 128);
+  const bool warp_leader = lane == 0;
+  // This warp's 16-row tile of W within the CTA tile, and where its words lie in a stage.
+  const int row_tile = consumer * 4 + warp;
+  const uint4* words0 = reinterpret_cast<const uint4*>(
+                            weight_tiles + row_tile * kMixedStageKBlocks * kPackedKBlockBytes) +
+                        lane;
+  const uint64_t x_descriptor = tile_descriptor(x_tiles);
+
+  float acc[kRegs], group_acc[kRegs];
+#pragma unroll
+  for (int i = 0; i < kRegs; ++i) group_acc[i] = 0.f;
+  int stage = 0;
+  uint32_t phase = 0;
+  for (int unit = blockIdx.x; unit < schedule.units(); unit += gridDim.x) {
+    const Work w = work_at(schedule, unit);
+    const int row_base = w.tile_r * kBlockM + consumer * 64 + fragment.row0;  // and row_base + 8
+    const int col_base = w.tile_c * kBlockN + fragment.col0;
+#pragma unroll
+    for (int i = 0; i < kRegs; ++i) acc[i] = 0.f;
+
+    // The group's scale and dequantization offset of this thread's two rows, and the next
+    // group's, loaded a group ahead. Rows past N are padding (scale 0); K past the last group
+    // reuses its values (the weights there are zero or meet zero activations).
+    float scale[2], next_scale[2], next_zero[2];
+    typename F::template Offset<T> offset[2];
+    const auto load_next = [&](int k) {
+      const int g = min(k / p.group_size, p.groups - 1);
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        const int row = row_base + 8 * h;
+        next_scale[h] = F::scale(p.scales, row * p.groups + g);
+        next_zero[h] = p.zeros ? p.zeros[row * p.groups + g] : F::kZero;
+      }
+    };
+    const auto enter_group = [&](int k) {
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        scale[h] = next_scale[h];
+        offset[h] = F::template offset<T>(next_zero[h]);
+      }
+      load_next(k + p.group_size);
+    };
+    const int k_begin = w.slice_begin * Shape::kStageK;
+    load_next(k_begin);
+    enter_group(k_begin);
+    int kblocks_left = (p.group_size - k_begin % p.group_size) / kBlockK;
+    bool fresh = true;  // the next wgmma starts the group's sum (overwrites group_acc)
+    const auto fold = [&] {
+      fence_registers(group_acc);
+#pragma unroll
+      for (int i = 0; i < kRegs; ++i) acc[i] += scale[(i / 2) % 2] * group_acc[i];
+    };
+
+    for (int slice = w.slice_begin; slice < w.slice_end; ++slice) {
+      wait_barrier(&full[stage], phase);
+      const uint4* words = words0 + stage * (Shape::kWeightTileBytes / 16);
+      const uint64_t x_stage = x_descriptor + stage * (Shape::kXTileBytes >> 4);
+#pragma unroll
+      for (int kb = 0; kb < kMixedStageKBlocks; ++kb) {
+        const uint4 v = words[kb * 32];
+        const uint32_t word[4] = {v.x, v.y, v.z, v.w};
+        uint32_t a[Shape::kStepsPerKBlock][4];
+#pragma unroll
+        for (int s = 0; s < Shape::kStepsPerKBlock; ++s)
+          F::template fragment<T>(word, s, offset, uint2{}, a[s]);
+        wgmma_fence();
+#pragma unroll
+        for (int s = 0; s < Shape::kStepsPerKBlock; ++s) {
+          // k16 step j of the stage: 32 bytes into its 128-byte swizzle row, rows of 64 K a box.
+          const int j = kb * Shape::kStepsPerKBlock + s;
+          const uint64_t b = x_stage + (j / 4) * (Shape::kXBoxBytes >> 4) + (j % 4) * 2;
+          Mma::mma(group_acc, a[s], b, fresh && s == 0 ? 0 : 1);
+        }
+        wgmma_commit();
+        fresh = false;
+        if (--kblocks_left == 0) {
+          wgmma_wait<0>();
+          fold();
+          const int k_next = (slice * kMixedStageKBlocks + kb + 1) * kBlockK;
+          enter_group(k_next);
+          kblocks_left = p.group_size / kBlockK;
+          fresh = true;
+        }
+      }
+      wgmma_wait<0>();
+      if (warp_leader) ptx::mbarrier_arrive(&empty[stage]);
+      if (++stage == Shape::kStages) stage = 0, phase ^= 1;
+    }
+    if (!fresh) fold();  // the split ended inside a group
+
+    if (schedule.splits > 1 && !reduce_splits(p.core, w, acc, thread, ticket)) continue;
+    const ScaledMmEpilogue& e = p.core.epilogue;
+    if (e.out_type == ScalarType::bf16)
+      store_tile<__nv_bfloat16, Scaling::promoted, true>(p.core, acc, row_base, col_base);
+    else if (e.out_type == ScalarType::fp16)
+      store_tile<__half, Scaling::promoted, true>(p.core, acc, row_base, col_base);
+    else
+      store_tile<float, Scaling::promoted, true>(p.core, acc, row_base, col_base);
+  }
+}
+
+// ---- the kernel
+// --------------------------------------------------------------------------------------
+template <typename F, typename T, int kBlockN>
+__global__ void __launch_bounds__(kThreads, 1)
+    mixed_input_wgmma_kernel(const __grid_constant__ CUtensorMap weight_map,
+                             const __grid_constant__ CUtensorMap x_map, const MixedParams p) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  using Shape = MixedShape<F, kBlockN>;
+  uint8_t* x_tiles = aligned_shared_window();
+  uint8_t* weight_tiles = x_tiles + Shape::kStages * Shape::kXTileBytes;
+  auto* full = reinterpret_cast<uint64_t*>(weight_tiles + Shape::kStages * Shape::kWeightTileBytes);
+  uint64_t* empty = full + kMaxStages;
+  auto* ticket = reinterpret_cast<int*>(empty + kMaxStages);
+  init_stage_barriers(full, empty, Shape::kStages);
+
+  specialize_warpgroups(
+      [&] {
+        produce_mixed<F, kBlockN>(weight_map, x_map, p.core.schedule, x_tiles, weight_tiles, full,
+                                  empty);
+      },
+      [&](int consumer) {
+        consume_mixed<F, T, kBlockN>(p, consumer, x_tiles, weight_tiles, full, empty, ticket);
+      });
+#endif
+}
+
+// ---- launch
+// ----------------------------------------------------------------------------------------------
+template <typename F, typename T, int kBlockN>
+void launch_mixed(const MixedInputCall& call, cudaStream_t stream) {
+  using Shape = MixedShape<F, kBlockN>;
+  MixedParams p;
+  p.core.m = static_cast<int>(call.m);
+  p.core.n = static_cast<int>(call.n);
+  p.core.epilogue = call.epilogue;
+  Schedule& s = p.core.schedule;
+  s.k_slices = static_cast<int>(call.k_stages);
+  s.tiles_r = static_cast<int>((call.n + kBlockM - 1) / kBlockM);
+  s.tiles_c = static_cast<int>((call.m + kBlockN - 1) / kBlockN);
+  s.slices_per_split = (s.k_slices + call.plan.splits - 1) / call.plan.splits;
+  s.splits = (s.k_slices + s.slices_per_split - 1) / s.slices_per_split;
+  if (call.plan.splits > 1) {
+    p.core.arrivals = static_cast<int*>(call.workspace);
+    p.core.partials = reinterpret_cast<uint32_t*>(static_cast<uint8_t*>(call.workspace) +
+                                                  ticket_bytes(call.plan));
+  }
+  p.scales = call.scales;
+  p.zeros = call.zeros;
+  p.groups = call.groups;
+  p.group_size = call.group_size;
+
+  launch_persistent<mixed_input_wgmma_kernel<F, T, kBlockN>>(
+      Shape::kSharedBytes, std::min(s.units(), call.plan.sms), stream, "mixed_input_wgmma_sm90",
+      *call.weight_map, call.x_map, p);
+}
+
+// Runs format F's GEMM on bf16 (or fp16) activations as call.plan says.
+template <typename F>
+void run_mixed_input(const MixedInputCall& call, bool bf16, cudaStream_t stream) {
+  const auto run = [&]<typename T>() {
+    if (call.plan.block_n == 32) return launch_mixed<F, T, 32>(call, stream);
+    if (call.plan.block_n == 64) return launch_mixed<F, T, 64>(call, stream);
+    return launch_mixed<F, T, 128>(call, stream);
+  };
+  if (bf16)
+    run.template operator()<__nv_bfloat16>();
+  else
+    run.template operator()<__half>();
+}
+
+// x as TMA reads it: rows [M, K] in K order (act order: the weights' K permutation applied, x's
+// column order[k] at k), with a pitch of `pitch` elements (16-byte rows).
+template <typename T>
+__global__ void stage_activations(const T* x, int64_t m, int64_t k, const int32_t* order, T* staged,
+                                  int64_t pitch) {
+  const int64_t total = m * k;
+  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < total;
+       i += int64_t{gridDim.x} * blockDim.x) {
+    const int64_t row = i / k, col = i % k;
+    staged[row * pitch + col] = x[row * k + (order ? order[col] : col)];
+  }
+}
+
+// ---- the kernel of format F
+// ------------------------------------------------------------------------------ F is the format
+// policy of the mma.sync kernel `layout` (cuda/detail/mixed_input_mma_sm80.cuh), whose packed
+// weights this kernel reads: a composite plan of both holds one copy (Kernel::weights_for).
+template <typename F>
+class MixedInputWgmmaSm90 final : public Kernel {
+ public:
+  MixedInputWgmmaSm90(std::string name, std::shared_ptr<const Kernel> layout)
+      : info_{std::move(name), Provider::cuda, F::kFamily}, layout_(std::move(layout)) {}
+  const KernelInfo& info() const override { return info_; }
+  Verdict supported(const Platform& platform) const override { return hopper_sm90a(platform); }
+
+  Verdict can_implement(const LayerConfig& c) const override {
+    static_assert(!F::kBlockScales && !detail::kInt8Activations<F>,
+                  "the core folds one scale per row and group, on 16-bit activations");
+    constexpr int kBlockK = MixedShape<F, 128>::kBlockK;
+    if (Verdict v = layout_->can_implement(c); !v) return v;
+    // A group's sum is folded when a k-block ends.
+    if (c.weight_scale == Granularity::per_group && c.group_size % kBlockK != 0)
+      return Verdict::no(cat("group_size (", c.group_size,
+                             ") not supported; supported: multiples of ", kBlockK,
+                             ", or per-channel scales"));
+    return Verdict::yes();
+  }
+
+  std::shared_ptr<const PreparedWeights> process_weights(const LayerConfig& c,
+                                                         const LayerWeights& weights,
+                                                         Device device) const override {
+    require(device.is_cuda(), name(), " takes weights on a CUDA device, not ", device.str());
+    DeviceGuard guard(device.index);
+    auto w = std::make_shared<MixedInputWeights>(c);
+    w->packed = layout_->process_weights(c, weights, device);
+    w->device = device;
+    check_cuda(cudaDeviceGetAttribute(&w->sms, cudaDevAttrMultiProcessorCount, device.index),
+               "cudaDeviceGetAttribute");
+    const auto& packed = static_cast<const detail::Prepared&>(*w->packed);
+    const int64_t tiles = packed.weights.numel() / (int64_t{packed.kblocks} * 128);
+    w->weight_map = make_word_map(packed.weights.data(), tiles, int64_t{packed.kblocks} * 128,
+                                  int64_t{packed.kblocks} * kPackedKBlockBytes, kRowTiles,
+                                  kMixedStageKBlocks * kPackedKBlockBytes / 4, "packed weights");
+    return w;
+  }
+
+  void apply(const PreparedWeights& prepared, const TensorView& x, const TensorView& bias,
+             const TensorView& out, Stream stream) const override {
+    const auto& w = static_cast<const MixedInputWeights&>(prepared);
+    const auto& packed = static_cast<const detail::Prepared&>(*w.packed);
+    const LayerConfig& c = w.config();
+    DeviceGuard guard(w.device.index);
+    const cudaStream_t s = native(stream.handle);
+    const int64_t m = x.rows(), k = c.part_k();
+    constexpr int kStageK = MixedShape<F, 128>::kStageK;
+    MixedInputCall call;
+    call.m = m;
+    call.n = c.part_n();
+    call.k_stages = (packed.padded_k + kStageK - 1) / kStageK;
+    call.plan = mixed_input_tile_plan(m, call.n, call.k_stages, w.sms);
+
+    // TMA reads rows of 16-byte multiples from a 16-byte aligned base, in the weights' K order:
+    // x as given where it is so, else a staged copy.
+    const int64_t pitch = round_up(k, 8);
+    const bool as_given =
+        !packed.k_order.defined() && pitch == k && reinterpret_cast<uintptr_t>(x.data()) % 16 == 0;
+    const Scratch staged(as_given ? 0 : m * pitch * 2, s, w.device.index);
+    if (!as_given) {
+      const int64_t total = m * k;
+      const int blocks = static_cast<int>(std::min<int64_t>((total + 255) / 256, 4096));
+      const int32_t* order =
+          packed.k_order.defined() ? packed.k_order.data_as<const int32_t>() : nullptr;
+      if (c.act_type == ScalarType::bf16)
+        stage_activations<<<blocks, 256, 0, s>>>(x.data_as<const __nv_bfloat16>(), m, k, order,
+                                                 staged.get<__nv_bfloat16>(), pitch);
+      else
+        stage_activations<<<blocks, 256, 0, s>>>(x.data_as<const __half>(), m, k, order,
+                                                 staged.get<__half>(), pitch);
+      check_launch("stage_activations");
+    }
+    call.x_map =
+        make_half_map(as_given ? x.data() : staged.get(), m, k, pitch * 2, call.plan.block_n, "x");
+
+    const Scratch workspace(workspace_bytes(call.plan), s, w.device.index);
+    if (call.plan.splits > 1)
+      check_cuda(cudaMemsetAsync(workspace.get(), 0, ticket_bytes(call.plan), s),
+                 "cudaMemsetAsync (split-K tickets)");
+    call.workspace = workspace.get();
+    call.weight_map = &w.weight_map;
+    call.scales = packed.scales.data();
+    call.zeros = packed.zeros.defined() ? packed.zeros.data_as<const uint8_t>() : nullptr;
+    call.groups = packed.groups;
+    call.group_size = packed.group_size;
+    if (bias.defined()) {
+      call.epilogue.bias = bias.data();
+      call.epilogue.bias_type = bias.dtype();
+    }
+    call.epilogue.out = out.data();
+    call.epilogue.out_type = out.dtype();
+    run_mixed_input<F>(call, c.act_type == ScalarType::bf16, s);
+  }
+
+  // The mma kernel's: exact weights, fp32 sums in the tensor cores and the group folds (twice the
+  // plain bound), one rounding to the output.
+  double tolerance(const LayerConfig& c) const override { return layout_->tolerance(c); }
+
+  std::shared_ptr<const PreparedWeights> weights_for(
+      const Kernel& other, const std::shared_ptr<const PreparedWeights>& prepared) const override {
+    if (&other == this) return prepared;
+    if (other.name() == layout_->name())
+      return static_cast<const MixedInputWeights&>(*prepared).packed;
+    return nullptr;
+  }
+
+ private:
+  KernelInfo info_;
+  std::shared_ptr<const Kernel> layout_;
+};
+
+}  // namespace qlinear::cuda::sm90

@@ -1,0 +1,49 @@
+// The Hopper mixed-input GEMM core (cuda/hopper/mixed_input_wgmma_sm90.cuh), host side: how a call
+// is cut into tiles, and the weights it reads — the packed fragments of a mixed-input mma kernel
+// (cuda/detail/fragments.hpp), made once by that kernel and shared with it in a composite plan.
+#pragma once
+
+#include <cuda.h>
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+#include <memory>
+
+#include "cuda/hopper/scaled_mm_sm90.hpp"
+#include "qlinear/kernel.hpp"
+
+namespace qlinear::cuda::sm90 {
+
+// Packed k-blocks of W a pipeline stage holds: 2 (1 KB of each 16-row tile; K 128 for 4-bit codes,
+// 64 for 8-bit ones).
+inline constexpr int kMixedStageKBlocks = 2;
+
+// Tiles of 128 rows of W (features: wgmma's M side, the weights converted in registers) by
+// block_n tokens (its N side: 32 for up to 32 tokens, 64 up to 64, else 128); K split in stages
+// when the tiles cannot fill the SMs, at least 4 stages a split. `k_stages`: stages over the
+// padded K. Always `swap` (W on the 128-row side): the workspace is TilePlan's.
+TilePlan mixed_input_tile_plan(int64_t m, int64_t n, int64_t k_stages, int sms);
+
+struct MixedInputWeights final : PreparedWeights {
+  using PreparedWeights::PreparedWeights;
+  std::shared_ptr<const PreparedWeights> packed;  // the mma kernel's (cuda/detail::Prepared)
+  Device device;
+  int sms = 0;
+  CUtensorMap weight_map{};  // the packed words as [16-row tiles, k-blocks x 128 words]
+};
+
+// What one launch needs besides the tensor maps.
+struct MixedInputCall {
+  TilePlan plan;
+  void* workspace = nullptr;  // workspace_bytes(plan), its tickets zeroed
+  int64_t m = 0, n = 0;
+  int64_t k_stages = 0;
+  const CUtensorMap* weight_map = nullptr;
+  CUtensorMap x_map{};             // x [M, K] bf16 / fp16, make_half_map with box rows plan.block_n
+  const void* scales = nullptr;    // the format's group scales [padded N, groups]
+  const uint8_t* zeros = nullptr;  // zero points [padded N, groups] or null
+  int groups = 0, group_size = 0;  // group_size: a multiple of the k-block (per channel: padded K)
+  ScaledMmEpilogue epilogue;       // bias and out (no scales: they are folded per group)
+};
+
+}  // namespace qlinear::cuda::sm90
