@@ -165,16 +165,19 @@ TEST(MixedInputMmaSm80Limits, SelectionOnTheGpu) {
 }
 
 // On the H100 the table measured there (tuning/h100-llama3-8b.json, shipped) decides each layer
-// it holds: the int4 layer N = 28672 hands prefill to the dequantizing GEMM past 128 tokens (the
-// first tune had lost it: it pruned that kernel at one token), block fp8 N = 6144 leaves its own
-// GEMM after 8 tokens, not the priority list's 32. A layer it lacks follows the priority list.
+// it holds: the int4 layer N = 28672 runs the mma kernel to 16 tokens, the wgmma kernel to 512 and
+// hands prefill to the dequantizing GEMM after (the first tune had lost that: it pruned the
+// kernel at one token), block fp8 N = 6144 leaves its own GEMM after 8 tokens, not the priority
+// list's 32. A layer it lacks follows the priority list.
 TEST(MixedInputMmaSm80Limits, TheH100FollowsItsTuningTable) {
   Platform h100 = parse_target("cuda:sm_90a");
   h100.detected = true, h100.device_name = "NVIDIA H100 80GB HBM3", h100.sm_count = 132;
   const Choice int4 =
       Registry::global().choose(default_config(Family::mixed_precision, 28672, 4096), h100);
-  EXPECT_EQ(int4.kernel_for(128).name(), "w4a16_mma_sm80");
-  EXPECT_EQ(int4.kernel_for(129).name(), "dequant_gemm_mixed_precision");
+  EXPECT_EQ(int4.kernel_for(16).name(), "w4a16_mma_sm80");
+  EXPECT_EQ(int4.kernel_for(17).name(), "w4a16_wgmma_sm90");
+  EXPECT_EQ(int4.kernel_for(512).name(), "w4a16_wgmma_sm90");
+  EXPECT_EQ(int4.kernel_for(513).name(), "dequant_gemm_mixed_precision");
   EXPECT_EQ(int4.kernel_for(8192).name(), "dequant_gemm_mixed_precision");
   const Choice block =
       Registry::global().choose(default_config(Family::fp8_block, 6144, 4096), h100);
