@@ -145,8 +145,11 @@ constexpr CatalogEntry kListed[] = {
     listed("w4a16_mma_sm80", Family::mixed_precision, P::cuda, Provider::cuda, kCuda),
     listed("w4a16_wgmma_sm90", Family::mixed_precision, P::cuda, Provider::cuda, kCuda),
     listed("w8a16_mma_sm80", Family::mixed_precision, P::cuda, Provider::cuda, kCuda),
+    listed("w8a16_wgmma_sm90", Family::mixed_precision, P::cuda, Provider::cuda, kCuda),
     listed("nvfp4_weight_only_mma_sm80", Family::nvfp4_weight_only, P::cuda, Provider::cuda, kCuda),
     listed("mxfp8_weight_only_mma_sm80", Family::mxfp8_weight_only, P::cuda, Provider::cuda, kCuda),
+    listed("mxfp8_weight_only_wgmma_sm90", Family::mxfp8_weight_only, P::cuda, Provider::cuda,
+           kCuda),
     listed("w4a8_int_mma_sm80", Family::w4a8_int, P::cuda, Provider::cuda, kCuda),
     listed("fp8_scaled_mm_sm90", Family::fp8_scaled_mm, P::cuda, Provider::cuda, kCuda),
     listed("fp8_block_sm90", Family::fp8_block, P::cuda, Provider::cuda, kCuda),
@@ -238,8 +241,11 @@ std::vector<std::pair<PlatformKind, std::shared_ptr<const Kernel>>> built_in_ker
   const auto w4a16_mma = cuda::make_w4a16_mma_sm80();
   const auto w4a16_wgmma = cuda::make_w4a16_wgmma_sm90(w4a16_mma);  // reads w4a16_mma's weights
   const auto w8a16_mma = cuda::make_w8a16_mma_sm80();
+  const auto w8a16_wgmma = cuda::make_w8a16_wgmma_sm90(w8a16_mma);
   const auto nvfp4_weight_only_mma = cuda::make_nvfp4_weight_only_mma_sm80();
   const auto mxfp8_weight_only_mma = cuda::make_mxfp8_weight_only_mma_sm80();
+  const auto mxfp8_weight_only_wgmma =
+      cuda::make_mxfp8_weight_only_wgmma_sm90(mxfp8_weight_only_mma);
   const auto w4a8_int_mma = cuda::make_w4a8_int_mma_sm80();
   const auto dequant_gemm_mixed_precision = cuda::make_dequant_gemm_mixed_precision();
   const auto dequant_gemm_nvfp4_weight_only = cuda::make_dequant_gemm_nvfp4_weight_only();
@@ -281,10 +287,10 @@ std::vector<std::pair<PlatformKind, std::shared_ptr<const Kernel>>> built_in_ker
        {{int8_scaled_mm_sm90, H::kInt8ScaledMmSm90MaxM}, {cublaslt_int8_scaled_mm, kNoTokenLimit}});
   // Then every kernel alone, for the configs a plan's part refuses and to be forced by name.
   for (const auto& kernel :
-       {w4a16_mma, w4a16_wgmma, w8a16_mma, nvfp4_weight_only_mma, mxfp8_weight_only_mma,
-        w4a8_int_mma, fp8_scaled_mm_sm90, fp8_block_sm90, int8_scaled_mm_sm90,
-        cublaslt_fp8_scaled_mm, cublaslt_fp8_block, cublaslt_int8_scaled_mm,
-        dequant_gemm_mixed_precision, dequant_gemm_nvfp4_weight_only,
+       {w4a16_mma, w4a16_wgmma, w8a16_mma, w8a16_wgmma, nvfp4_weight_only_mma,
+        mxfp8_weight_only_mma, mxfp8_weight_only_wgmma, w4a8_int_mma, fp8_scaled_mm_sm90,
+        fp8_block_sm90, int8_scaled_mm_sm90, cublaslt_fp8_scaled_mm, cublaslt_fp8_block,
+        cublaslt_int8_scaled_mm, dequant_gemm_mixed_precision, dequant_gemm_nvfp4_weight_only,
         dequant_gemm_mxfp8_weight_only})
     list.emplace_back(P::cuda, kernel);
   // The emulation of every family: runs everything, fastest at nothing, and keeps a bf16 copy of

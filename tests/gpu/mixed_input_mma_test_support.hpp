@@ -7,13 +7,48 @@
 
 #include <cmath>
 #include <initializer_list>
+#include <memory>
 #include <span>
+#include <vector>
 
 #include "qlinear/conformance.hpp"
 #include "qlinear/linear.hpp"
 #include "qlinear/reference.hpp"
 
 namespace qlinear::testing {
+
+// The kernel where the first GPU can run it, else null: the tests of the Hopper kernels skip on
+// other GPUs (if (!kernel) GTEST_SKIP() << kNeedsHopper).
+inline std::shared_ptr<const Kernel> runnable_here(std::shared_ptr<const Kernel> kernel) {
+  return kernel->supported(platform_of(Device::cuda(0))) ? kernel : nullptr;
+}
+inline constexpr const char* kNeedsHopper = "needs an sm_90a GPU";
+
+// Every code of a `bits`-wide weight type, 0 .. 2^bits - 1.
+inline std::vector<uint32_t> every_code(int bits) {
+  std::vector<uint32_t> codes(size_t{1} << bits);
+  for (size_t i = 0; i < codes.size(); ++i) codes[i] = static_cast<uint32_t>(i);
+  return codes;
+}
+
+// Every e4m3 code but the NaNs 0x7f and 0xff.
+inline std::vector<uint32_t> every_finite_e4m3_code() {
+  std::vector<uint32_t> codes;
+  for (uint32_t i = 0; i < 256; ++i)
+    if ((i & 0x7f) != 0x7f) codes.push_back(i);
+  return codes;
+}
+
+// An 8-bit mixed_precision layer: uint8 with zero points, else symmetric; group_size 0 is per
+// channel.
+inline LayerConfig eight_bit_config(ScalarType type, int64_t n, int64_t k, int64_t group_size) {
+  LayerConfig c = default_config(Family::mixed_precision, n, k);
+  c.weight_type = type;
+  c.zero_points = type == ScalarType::uint8;
+  c.group_size = group_size;
+  if (group_size == 0) c.weight_scale = Granularity::per_channel;
+  return c;
+}
 
 // Up to 1024 tokens the tensor-core path runs, whose weights are exact: held to the bound of an
 // fp32 sum (twice the plain one) and one output rounding, tighter than the kernel's stated

@@ -22,9 +22,7 @@ TEST(Mxfp8WeightOnlyMmaSm80, ConformanceConfigs) {
 
 TEST(Mxfp8WeightOnlyMmaSm80, EveryCodeExact) {
   const auto kernel = cuda::make_mxfp8_weight_only_mma_sm80();
-  std::vector<uint32_t> codes;  // all but the NaNs 0x7f and 0xff
-  for (uint32_t i = 0; i < 256; ++i)
-    if ((i & 0x7f) != 0x7f) codes.push_back(i);
+  const std::vector<uint32_t> codes = testing::every_finite_e4m3_code();
   LayerConfig bf16 = default_config(kFamily, 72, 256);
   LayerConfig fp16 = default_config(kFamily, 264, 96);
   fp16.act_type = T::fp16;

@@ -22,8 +22,7 @@ TEST(Nvfp4WeightOnlyMmaSm80, ConformanceConfigs) {
 
 TEST(Nvfp4WeightOnlyMmaSm80, EveryCodeExact) {
   const auto kernel = cuda::make_nvfp4_weight_only_mma_sm80();
-  std::vector<uint32_t> codes(16);
-  for (uint32_t i = 0; i < 16; ++i) codes[i] = i;
+  const std::vector<uint32_t> codes = testing::every_code(4);
   LayerConfig bf16 = default_config(kFamily, 72, 256);
   LayerConfig fp16 = default_config(kFamily, 264, 208);  // K: 3.25 k-blocks
   fp16.act_type = T::fp16;

@@ -20,8 +20,7 @@ TEST(W4a16MmaSm80, ConformanceConfigs) {
 
 TEST(W4a16MmaSm80, EveryCodeExact) {
   const auto kernel = cuda::make_w4a16_mma_sm80();
-  std::vector<uint32_t> codes(16);
-  for (uint32_t i = 0; i < 16; ++i) codes[i] = i;
+  const std::vector<uint32_t> codes = testing::every_code(4);
   LayerConfig g32 = default_config(Family::mixed_precision, 72, 192);
   g32.group_size = 32;
   LayerConfig zp = default_config(Family::mixed_precision, 40, 256);

@@ -15,25 +15,20 @@ namespace {
 using T = ScalarType;
 
 std::shared_ptr<const Kernel> kernel_on_hopper() {
-  auto kernel = cuda::make_w4a16_wgmma_sm90(cuda::make_w4a16_mma_sm80());
-  if (!kernel->supported(platform_of(Device::cuda(0)))) return nullptr;
-  return kernel;
+  return testing::runnable_here(cuda::make_w4a16_wgmma_sm90(cuda::make_w4a16_mma_sm80()));
 }
 
-#define REQUIRE_HOPPER(kernel)            \
-  const auto kernel = kernel_on_hopper(); \
-  if (!kernel) GTEST_SKIP() << "w4a16_wgmma_sm90 needs an sm_90a device"
-
 TEST(W4a16WgmmaSm90, ConformanceConfigs) {
-  REQUIRE_HOPPER(kernel);
+  const auto kernel = kernel_on_hopper();
+  if (!kernel) GTEST_SKIP() << testing::kNeedsHopper;
   // uint4b8 g128, uint4 g64 fp16 with zero points, act order (g32 is refused)
   EXPECT_GE(testing::expect_conformance_configs(*kernel), 3);
 }
 
 TEST(W4a16WgmmaSm90, EveryCodeExact) {
-  REQUIRE_HOPPER(kernel);
-  std::vector<uint32_t> codes(16);
-  for (uint32_t i = 0; i < 16; ++i) codes[i] = i;
+  const auto kernel = kernel_on_hopper();
+  if (!kernel) GTEST_SKIP() << testing::kNeedsHopper;
+  const std::vector<uint32_t> codes = testing::every_code(4);
   LayerConfig g64 = default_config(Family::mixed_precision, 200, 192);  // M = K = 192: 2 tiles
   g64.group_size = 64;
   LayerConfig zp = default_config(Family::mixed_precision, 40, 256);
@@ -44,7 +39,8 @@ TEST(W4a16WgmmaSm90, EveryCodeExact) {
 }
 
 TEST(W4a16WgmmaSm90, ShapesOffTheTiles) {
-  REQUIRE_HOPPER(kernel);
+  const auto kernel = kernel_on_hopper();
+  if (!kernel) GTEST_SKIP() << testing::kNeedsHopper;
   LayerConfig g64 = default_config(Family::mixed_precision, 72, 320);  // K: 2.5 stages
   g64.group_size = 64;
   LayerConfig zp = default_config(Family::mixed_precision, 131, 192);  // 3 rows into a 2nd tile
@@ -64,7 +60,8 @@ TEST(W4a16WgmmaSm90, ShapesOffTheTiles) {
 }
 
 TEST(W4a16WgmmaSm90, SplitOverKAndPrefill) {
-  REQUIRE_HOPPER(kernel);
+  const auto kernel = kernel_on_hopper();
+  if (!kernel) GTEST_SKIP() << testing::kNeedsHopper;
   const LayerConfig big = default_config(Family::mixed_precision, 4096, 4096);
   testing::expect_conforms(*kernel, big, 3, 7);    // 32 tiles, K split 4 ways
   testing::expect_conforms(*kernel, big, 200, 8);  // 64 tiles of 128 tokens, split 2 ways
@@ -77,8 +74,7 @@ TEST(W4a16WgmmaSm90, SplitOverKAndPrefill) {
 TEST(W4a16WgmmaSm90, SharesTheMmaKernelsWeights) {
   const auto mma = cuda::make_w4a16_mma_sm80();
   const auto wgmma = cuda::make_w4a16_wgmma_sm90(mma);
-  if (!wgmma->supported(platform_of(Device::cuda(0))))
-    GTEST_SKIP() << "w4a16_wgmma_sm90 needs an sm_90a device";
+  if (!testing::runnable_here(wgmma)) GTEST_SKIP() << testing::kNeedsHopper;
   const LayerConfig c = default_config(Family::mixed_precision, 256, 512);
   const RandomLayer layer = make_random_layer(c, 3);
   const LayerTensors on_device = layer.to(Device::cuda(0));

@@ -35,8 +35,7 @@ TEST(W4a8IntMmaSm80, ConformanceConfigs) {
 
 TEST(W4a8IntMmaSm80, EveryCodeExact) {
   const auto kernel = cuda::make_w4a8_int_mma_sm80();
-  std::vector<uint32_t> codes(16);
-  for (uint32_t i = 0; i < 16; ++i) codes[i] = i;
+  const std::vector<uint32_t> codes = testing::every_code(4);
   LayerConfig g32 = w4a8(72, 192, 32);  // a fold after every k32 step
   LayerConfig g64 = w4a8(40, 256, 64);
   g64.act_type = g64.weight_scale_type = T::fp16;

@@ -13,15 +13,6 @@ namespace {
 
 using T = ScalarType;
 
-LayerConfig eight_bit(T type, int64_t n, int64_t k, int64_t group_size) {
-  LayerConfig c = default_config(Family::mixed_precision, n, k);
-  c.weight_type = type;
-  c.zero_points = type == T::uint8;
-  c.group_size = group_size;
-  if (group_size == 0) c.weight_scale = Granularity::per_channel;
-  return c;
-}
-
 TEST(W8a16MmaSm80, ConformanceConfigs) {
   // The 8-bit configs: uint8b128 per channel, uint8 g32 (int8's has fp32 activations)
   EXPECT_GE(testing::expect_conformance_configs(*cuda::make_w8a16_mma_sm80()), 2);
@@ -29,15 +20,14 @@ TEST(W8a16MmaSm80, ConformanceConfigs) {
 
 TEST(W8a16MmaSm80, EveryCodeExact) {
   const auto kernel = cuda::make_w8a16_mma_sm80();
-  std::vector<uint32_t> codes(256);
-  for (uint32_t i = 0; i < 256; ++i) codes[i] = i;
-  LayerConfig symmetric = eight_bit(T::uint8b128, 72, 256, 64);
-  LayerConfig zp = eight_bit(T::uint8, 40, 192, 32);
+  const std::vector<uint32_t> codes = testing::every_code(8);
+  LayerConfig symmetric = testing::eight_bit_config(T::uint8b128, 72, 256, 64);
+  LayerConfig zp = testing::eight_bit_config(T::uint8, 40, 192, 32);
   zp.act_type = zp.weight_scale_type = T::fp16;
-  LayerConfig signed_channel = eight_bit(T::int8, 264, 160, 0);
-  LayerConfig signed_fp16 = eight_bit(T::int8, 24, 64, 16);
+  LayerConfig signed_channel = testing::eight_bit_config(T::int8, 264, 160, 0);
+  LayerConfig signed_fp16 = testing::eight_bit_config(T::int8, 24, 64, 16);
   signed_fp16.act_type = T::fp16;
-  LayerConfig order = eight_bit(T::uint8, 48, 256, 128);
+  LayerConfig order = testing::eight_bit_config(T::uint8, 48, 256, 128);
   order.act_order = true;
   uint64_t seed = 1;
   for (const LayerConfig& c : {symmetric, zp, signed_channel, signed_fp16, order})
@@ -45,14 +35,16 @@ TEST(W8a16MmaSm80, EveryCodeExact) {
 }
 
 TEST(W8a16MmaSm80, ShapesOffTheTiles) {
-  LayerConfig g16 = eight_bit(T::uint8b128, 72, 112, 16);  // K: 3.5 k-blocks, folds inside them
-  LayerConfig zp = eight_bit(T::uint8, 33, 192, 64);       // 1 row into a third tile
+  LayerConfig g16 =
+      testing::eight_bit_config(T::uint8b128, 72, 112, 16);  // K: 3.5 k-blocks, folds inside them
+  LayerConfig zp = testing::eight_bit_config(T::uint8, 33, 192, 64);  // 1 row into a third tile
   zp.act_type = zp.out_type = zp.weight_scale_type = T::fp16;
-  LayerConfig channel = eight_bit(T::int8, 130, 200, 0);  // K not a multiple of 16
+  LayerConfig channel = testing::eight_bit_config(T::int8, 130, 200, 0);  // K not a multiple of 16
   channel.out_type = T::fp32, channel.bias = true;
-  LayerConfig order = eight_bit(T::uint8b128, 300, 1024, 128);
+  LayerConfig order = testing::eight_bit_config(T::uint8b128, 300, 1024, 128);
   order.act_order = true, order.bias = true;
-  LayerConfig zp_order = eight_bit(T::uint8, 264, 480, 32);  // N past one block of 256 rows
+  LayerConfig zp_order =
+      testing::eight_bit_config(T::uint8, 264, 480, 32);  // N past one block of 256 rows
   zp_order.act_order = true, zp_order.act_type = T::fp16, zp_order.out_type = T::bf16;
   testing::expect_shapes_conform(*cuda::make_w8a16_mma_sm80(), {g16, zp, channel, order, zp_order});
 }

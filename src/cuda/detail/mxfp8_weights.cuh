@@ -1,0 +1,55 @@
+// The MXFP8 weight-only format of the mixed-input kernels (mxfp8_weight_only_mma_sm80 and
+// mxfp8_weight_only_wgmma_sm90, which read the same packed weights): float8_e4m3fn weights with
+// e8m0 scales per 32 along K. One code a byte along each lane's fragment (the 8-bit layout of
+// cuda/detail/fragments.hpp), so a k-block is 32 K, one scale group; the e8m0 scales stay one byte
+// each, [N, K / 32] (an fp32 copy would add 12% to the bytes read at decode, the codes 3%).
+//
+// Exactness: every e4m3 value is exact in bf16 and fp16 (formats.cuh, e4m3_pair); the scale, a
+// power of two that bf16 / fp16 cannot always hold (2^-127..2^127), is applied in fp32 when each
+// group's sum is folded. The NaN codes (0x7f, 0xff) decode to ±480, not NaN: no quantizer emits
+// them.
+#pragma once
+
+#include "cuda/detail/mixed_input_mma_sm80.cuh"
+#include "gpu/formats.cuh"
+
+namespace qlinear::cuda::detail {
+
+struct Mxfp8 : NoOffsets {
+  static constexpr const char* kName = "mxfp8_weight_only_mma_sm80";
+  static constexpr Family kFamily = Family::mxfp8_weight_only;
+  static constexpr ScalarType kWeightTypes[] = {ScalarType::float8_e4m3fn};
+  static constexpr int kBits = 8;
+  static constexpr bool kBlockScales = false;
+  static constexpr uint32_t kPadCode = 0;  // +0
+
+  static __device__ float scale(const void* scales, int i) {
+    return e8m0_value(static_cast<const uint8_t*>(scales)[i]);
+  }
+
+  // Step s: registers a0, a1 from bytes (0, 2) and (1, 3) of word 2s; a2, a3 likewise of word 2s
+  // + 1.
+  template <typename T>
+  static __device__ void fragment(const uint32_t (&word)[4], int s, const Offset<T> (&)[2], uint2,
+                                  uint32_t (&a)[4]) {
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      a[2 * h] = e4m3_pair<T>(word[2 * s + h] << 8);
+      a[2 * h + 1] = e4m3_pair<T>(word[2 * s + h]);
+    }
+  }
+
+  static uint32_t pack_code(const LayerConfig&, uint32_t code) { return code; }
+  static void prepare_scales(const LayerConfig& c, const LayerWeights& w, int64_t padded_n,
+                             Device device, Prepared& out) {
+    const int64_t n = c.part_n(), groups = c.weight_scale_shape()[1];
+    const Tensor codes = Tensor::copy_of(w.weight_scale, Device::cpu());
+    std::vector<uint8_t> scales(static_cast<size_t>(padded_n * groups), 127);  // padding rows: 1.0
+    for (int64_t i = 0; i < n * groups; ++i) scales[i] = static_cast<uint8_t>(load_code(codes, i));
+    out.scales = to_device(scales, ScalarType::uint8, device);
+    out.groups = static_cast<int>(groups);
+    out.group_size = static_cast<int>(c.group_size);
+  }
+};
+
+}  // namespace qlinear::cuda::detail
