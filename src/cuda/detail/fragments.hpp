@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <span>
 #include <vector>
 
 // Device code too where nvcc compiles the includer; plain host code for the C++ compiler.
@@ -28,6 +29,28 @@ inline int64_t packed_word_index(int64_t tile, int64_t kblock, int64_t kblocks, 
                                  int word) {
   return ((tile * kblocks + kblock) * 32 + lane) * 4 + word;
 }
+
+// ---- the codes as stored
+// ------------------------------------------------------------------------- Reads the codes of W
+// [n, k] as stored (4-bit: two a byte, low nibble first; 8-bit: one a byte) for the packers below,
+// inline: code(row, kk) is the format's packed code (`pack`, one entry for each of the 2^bits
+// codes) at packed position kk of the row — x's column order[kk] where an order is given (act
+// order) — and `pad` past n or k. (Decoding each code through load_code cost 11 ns; a byte array of
+// all codes first costs its page faults instead: issue 17.)
+struct StoredCodes {
+  const uint8_t* stored;
+  int bits;
+  int64_t n, k;
+  std::span<const int32_t> order;
+  std::span<const uint8_t> pack;
+  uint8_t pad;
+
+  uint32_t operator()(int64_t row, int64_t kk) const {
+    if (row >= n || kk >= k) return pad;
+    const int64_t i = row * k + (order.empty() ? kk : order[kk]);
+    return pack[bits == 8 ? stored[i] : (stored[i >> 1] >> ((i & 1) * 4)) & 0xfu];
+  }
+};
 
 // ---- bf16 / fp16 activations: mma.sync m16n8k16 ------------------------------------------------
 // The A fragment of lane l for one k16 step is 8 elements:

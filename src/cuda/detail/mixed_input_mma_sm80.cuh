@@ -569,10 +569,13 @@ class MixedInputMmaSm80 final : public Kernel {
     auto prepared = std::make_shared<Prepared>(c);
     prepared->padded_k = static_cast<int>(padded_k);
     prepared->kblocks = static_cast<int>(padded_k / kBlock);
-    const auto code = [&](int64_t row, int64_t kk) -> uint32_t {
-      if (row >= n || kk >= k) return F::kPadCode;
-      return F::pack_code(c, load_code(codes, row * k + (order.empty() ? kk : order[kk])));
-    };
+    // The format's packed code of each code, looked up as the packers place them.
+    const int bits = static_cast<int>(qlinear::info(c.weight_type).bits);
+    std::vector<uint8_t> pack(size_t{1} << bits);
+    for (uint32_t code = 0; code < pack.size(); ++code)
+      pack[code] = static_cast<uint8_t>(F::pack_code(c, code));
+    const StoredCodes code{codes.data_as<const uint8_t>(),   bits, n, k, order, pack,
+                           static_cast<uint8_t>(F::kPadCode)};
     std::vector<uint32_t> packed;
     if constexpr (kInt8Activations<F>)
       packed = pack_fragments_s8(padded_n, padded_k, code);

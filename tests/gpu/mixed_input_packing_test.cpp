@@ -1,0 +1,50 @@
+// StoredCodes (cuda/detail/fragments.hpp), which the mixed-input kernels' packers read the weights
+// through (host code: runs without a GPU, in CI): it gives load_code's code at every position of
+// 4-bit rows that start mid-byte (odd K) and of 8-bit rows, through the format's packing table, in
+// act order, and the padding code past N and K.
+#include <gtest/gtest.h>
+
+#include <numeric>
+#include <random>
+
+#include "cuda/detail/fragments.hpp"
+#include "qlinear/tensor.hpp"
+
+namespace qlinear::cuda::detail {
+namespace {
+
+void expect_reads_as_load_code(ScalarType type, int64_t n, int64_t k, bool act_order) {
+  const int bits = static_cast<int>(info(type).bits);
+  Tensor codes = Tensor::empty(type, {n * k});  // flat: 4-bit rows may start mid-byte
+  std::mt19937 random(static_cast<uint32_t>(n * k));
+  for (int64_t i = 0; i < n * k; ++i) store_code(codes, i, random() & ((1u << bits) - 1));
+  std::vector<int32_t> order;
+  if (act_order) {
+    order.resize(static_cast<size_t>(k));
+    std::iota(order.begin(), order.end(), 0);
+    std::shuffle(order.begin(), order.end(), random);
+  }
+  std::vector<uint8_t> pack(size_t{1} << bits);
+  for (size_t c = 0; c < pack.size(); ++c) pack[c] = static_cast<uint8_t>(c ^ 0x5);  // not identity
+  const StoredCodes code{codes.data_as<const uint8_t>(), bits, n, k, order, pack, 0x3};
+  for (int64_t row = 0; row < n + 2; ++row)
+    for (int64_t kk = 0; kk < k + 3; ++kk) {
+      uint32_t want = 0x3;
+      if (row < n && kk < k)
+        want = pack[load_code(codes, row * k + (order.empty() ? kk : order[kk]))];
+      ASSERT_EQ(code(row, kk), want) << name(type) << " [" << n << ", " << k << "] at (" << row
+                                     << ", " << kk << ")" << (act_order ? " in act order" : "");
+    }
+}
+
+TEST(StoredCodes, ReadsEveryPositionAsLoadCodeDoes) {
+  for (bool act_order : {false, true}) {
+    expect_reads_as_load_code(ScalarType::uint4b8, 5, 37, act_order);  // odd K: rows mid-byte
+    expect_reads_as_load_code(ScalarType::uint4b8, 4, 64, act_order);
+    expect_reads_as_load_code(ScalarType::uint8b128, 3, 41, act_order);
+    expect_reads_as_load_code(ScalarType::float8_e4m3fn, 2, 32, act_order);
+  }
+}
+
+}  // namespace
+}  // namespace qlinear::cuda::detail
