@@ -7,7 +7,8 @@
 //     wait  empty[s]                               wait  full[s]
 //     TMA   W words [8 tiles x 2 k-blocks]         per k-block: 16 bytes a thread -> A registers
 //     TMA   x tile [block_n x stage K]               (the format's bit operations), wgmma k16 x 4
-//     (full[s] completes when both land)           at a group's end: wait, fold group sum · scale
+//     (full[s] completes when both land)             (x 2 for 8-bit codes)
+//                                                  at a group's end: wait, fold group sum · scale
 //                                                  arrive empty[s]; epilogue: bias -> y
 //
 // The product is computed transposed, yᵀ = Ŵ·xᵀ (Machete's arrangement): W on wgmma's 64-row
@@ -23,6 +24,11 @@
 // rounding the weight.
 //
 // Work units, split K and the epilogue are the scaled-mm core's (cuda/hopper/scaled_mm_sm90.cuh).
+//
+// Where it stands on the H100 (bench/NOTES.md "The Hopper mixed-input core"): for int4, ahead of
+// the mma kernel from 32 tokens and of dequantize-then-GEMM up to ~1024, at 22-48 % of the tensor
+// pipe — the consumers' conversion and fold chains, the wait at every group's end (both consumers
+// at once), and y written one 16-bit value a lane (half of each sector wasted).
 #pragma once
 
 #include <cuda_bf16.h>
