@@ -217,28 +217,44 @@ double decode(ScalarType type, uint32_t code) {
 
 namespace {
 
-// The IEEE binary types (bf16, fp16, fp32) where the result is a normal number: the double's
-// significand rounded to the type's by integer arithmetic, to nearest, ties to even — what
+// The float types with a mantissa (bf16, fp16, fp32, e4m3, e5m2, e2m1) where the value rounds to
+// a finite code: the double's significand rounded to the type's by integer arithmetic (normal
+// range) or the count of subnormal quanta (below it), to nearest, ties to even — what
 // encode_float computes, at a few ns a value instead of its exponent and quantum arithmetic
-// (benches and tests encode ~10^8 activations). nullopt: zero, subnormal, overflow or NaN, left to
-// encode_float.
-std::optional<uint32_t> encode_ieee_normal(const ScalarTypeInfo& f, double value) {
-  if (f.type != ScalarType::bf16 && f.type != ScalarType::fp16 && f.type != ScalarType::fp32)
-    return std::nullopt;
+// (benches, tests and the random layers encode ~10^8 values). nullopt where encode_float decides
+// something else: NaN, infinity, overflow past the largest finite value, a negative value of an
+// unsigned type, a type without a mantissa (e8m0) or without subnormals below its normal range.
+std::optional<uint32_t> encode_float_fast(const ScalarTypeInfo& f, double value) {
+  if (!f.is_float || f.mantissa_bits == 0 || !std::isfinite(value)) return std::nullopt;
   uint64_t bits;
   std::memcpy(&bits, &value, sizeof bits);
+  const bool negative = bits >> 63;
+  if (negative && !f.is_signed) return std::nullopt;
+  const uint32_t sign = negative ? uint32_t{1} << (f.bits - 1) : 0u;
   const int exponent = static_cast<int>((bits >> 52) & 0x7ff) - 1023;
-  if (exponent < 1 - f.exponent_bias || exponent > f.exponent_bias) return std::nullopt;
-  const int drop = 52 - f.mantissa_bits;
-  const uint64_t significand = (bits & ((uint64_t{1} << 52) - 1)) | (uint64_t{1} << 52);
-  const uint64_t half_less_one = (uint64_t{1} << (drop - 1)) - 1;
-  uint64_t rounded = (significand + half_less_one + ((significand >> drop) & 1)) >> drop;
-  int biased = exponent + f.exponent_bias;
-  if (rounded >> (f.mantissa_bits + 1)) rounded >>= 1, ++biased;  // carried into the next binade
-  if (biased >= 2 * f.exponent_bias + 1) return std::nullopt;     // rounded past the largest
-  const uint32_t sign = static_cast<uint32_t>(bits >> 63) << (f.bits - 1);
-  return sign | static_cast<uint32_t>(biased) << f.mantissa_bits |
-         static_cast<uint32_t>(rounded & ((uint64_t{1} << f.mantissa_bits) - 1));
+  const int emin = 1 - f.exponent_bias;
+  uint32_t magnitude;
+  if (exponent < emin) {  // zero, a double subnormal, or below the type's normal range
+    if (!f.has_subnormal || !f.has_zero) return std::nullopt;
+    // Whole quanta of 2^(emin - mantissa_bits), ties to the even count; a count of 2^mantissa
+    // is the smallest normal code, as its bits say.
+    magnitude =
+        static_cast<uint32_t>(std::nearbyint(std::ldexp(std::fabs(value), f.mantissa_bits - emin)));
+  } else {
+    const int drop = 52 - f.mantissa_bits;
+    const uint64_t significand = (bits & ((uint64_t{1} << 52) - 1)) | (uint64_t{1} << 52);
+    const uint64_t half_less_one = (uint64_t{1} << (drop - 1)) - 1;
+    uint64_t rounded = (significand + half_less_one + ((significand >> drop) & 1)) >> drop;
+    int biased = exponent + f.exponent_bias;
+    if (rounded >> (f.mantissa_bits + 1)) rounded >>= 1, ++biased;  // carried into the next binade
+    if (biased > (1 << f.exponent_bits) - (f.has_infinity ? 2 : 1)) return std::nullopt;
+    const double rounded_value =
+        std::ldexp(static_cast<double>(rounded), biased - f.exponent_bias - f.mantissa_bits);
+    if (rounded_value > f.max_finite) return std::nullopt;  // overflow (or e4m3's NaN code)
+    magnitude = static_cast<uint32_t>(biased) << f.mantissa_bits |
+                static_cast<uint32_t>(rounded & ((uint64_t{1} << f.mantissa_bits) - 1));
+  }
+  return sign | magnitude;
 }
 
 }  // namespace
@@ -249,7 +265,7 @@ uint32_t detail::encode_by_quantum(ScalarType type, double value, Overflow overf
 }
 
 uint32_t encode(ScalarType type, double value, Overflow overflow) {
-  if (const auto fast = encode_ieee_normal(info(type), value)) return *fast;
+  if (const auto fast = encode_float_fast(info(type), value)) return *fast;
   return detail::encode_by_quantum(type, value, overflow);
 }
 

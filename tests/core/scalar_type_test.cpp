@@ -159,12 +159,15 @@ TEST(ScalarType, Bf16Fp16Fp32MatchTheHardwareConversions) {
   EXPECT_EQ(encode(T::bf16, NAN), 0x7fc0u);
 }
 
-// encode()'s integer fast path for normal bf16 / fp16 / fp32 results gives the codes of the one
-// rounding rule (detail::encode_by_quantum) on random doubles of every binade around each type's
-// normal range, exact ties (a significand ending in a half) and the last binade's carry included.
+// encode()'s fast path for the float types with a mantissa gives the codes of the one rounding rule
+// (detail::encode_by_quantum) on random doubles of every binade around each type's normal range
+// (subnormals and overflow included), zeros, exact ties (a significand ending in a half), the last
+// binade's carry, and for the 8- and 4-bit types every code's value and every midpoint between
+// neighbouring codes; e8m0, which it leaves to the rule, too.
 TEST(ScalarType, TheFastPathRoundsAsTheQuantumRule) {
   std::mt19937_64 rng(7);
-  for (T type : {T::bf16, T::fp16, T::fp32}) {
+  for (T type : {T::bf16, T::fp16, T::fp32, T::float8_e4m3fn, T::float8_e5m2, T::float4_e2m1f,
+                 T::float8_e8m0fnu}) {
     const auto& f = info(type);
     for (int i = 0; i < 300000; ++i) {
       const uint64_t word = rng();
@@ -176,10 +179,20 @@ TEST(ScalarType, TheFastPathRoundsAsTheQuantumRule) {
         v = std::ldexp(std::floor(std::ldexp(v, f.mantissa_bits - e)), e - f.mantissa_bits) +
             quantum / 2;
       }
-      if (i % 5 == 0) v = -v;
+      if (i % 5 == 0 && f.is_signed) v = -v;
+      if (i % 7 == 0) v = 0.0;
       for (Overflow o : {Overflow::saturate, f.overflow})
         ASSERT_EQ(encode(type, v, o), detail::encode_by_quantum(type, v, o))
             << name(type) << " " << v;
+    }
+    // Every code's value, and the midpoints between neighbouring codes (the ties), both signs.
+    for (uint32_t code = 0; code < (1u << f.bits) && f.bits <= 8; ++code) {
+      const double v = decode(type, code), next = decode(type, code + 1);
+      if (!std::isfinite(v)) continue;
+      for (double w : {v, std::isfinite(next) ? (v + next) / 2 : v})
+        for (Overflow o : {Overflow::saturate, f.overflow})
+          ASSERT_EQ(encode(type, w, o), detail::encode_by_quantum(type, w, o))
+              << name(type) << " " << w;
     }
     // The largest finite value, and a value that rounds up past it.
     ASSERT_EQ(encode(type, f.max_finite),
