@@ -22,12 +22,7 @@ TEST(Mxfp8WeightOnlyMmaSm80, ConformanceConfigs) {
 
 TEST(Mxfp8WeightOnlyMmaSm80, EveryCodeExact) {
   const auto kernel = cuda::make_mxfp8_weight_only_mma_sm80();
-  const std::vector<uint32_t> codes = testing::every_finite_e4m3_code();
-  LayerConfig bf16 = default_config(kFamily, 72, 256);
-  LayerConfig fp16 = default_config(kFamily, 264, 96);
-  fp16.act_type = T::fp16;
-  testing::expect_every_code_exact(*kernel, bf16, codes, 1);
-  testing::expect_every_code_exact(*kernel, fp16, codes, 2);
+  testing::expect_every_mxfp8_weight_only_code_exact(*kernel);
 }
 
 TEST(Mxfp8WeightOnlyMmaSm80, ShapesOffTheTiles) {

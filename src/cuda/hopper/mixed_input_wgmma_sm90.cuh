@@ -255,20 +255,10 @@ template <typename F, typename T, int kBlockN>
 void launch_mixed(const MixedInputCall& call, cudaStream_t stream) {
   using Shape = MixedShape<F, kBlockN>;
   MixedParams p;
-  p.core.m = static_cast<int>(call.m);
-  p.core.n = static_cast<int>(call.n);
-  p.core.epilogue = call.epilogue;
-  Schedule& s = p.core.schedule;
-  s.k_slices = static_cast<int>(call.k_stages);
-  s.tiles_r = static_cast<int>((call.n + kBlockM - 1) / kBlockM);
-  s.tiles_c = static_cast<int>((call.m + kBlockN - 1) / kBlockN);
-  s.slices_per_split = (s.k_slices + call.plan.splits - 1) / call.plan.splits;
-  s.splits = (s.k_slices + s.slices_per_split - 1) / s.slices_per_split;
-  if (call.plan.splits > 1) {
-    p.core.arrivals = static_cast<int*>(call.workspace);
-    p.core.partials = reinterpret_cast<uint32_t*>(static_cast<uint8_t*>(call.workspace) +
-                                                  ticket_bytes(call.plan));
-  }
+  // W on the rows side (features), the tokens on the columns side, K in stages.
+  p.core = core_params(call.plan, call.workspace, call.m, call.n, call.n, call.m, kBlockN,
+                       call.k_stages, call.epilogue);
+  const Schedule& s = p.core.schedule;
   p.scales = call.scales;
   p.zeros = call.zeros;
   p.groups = call.groups;

@@ -628,6 +628,29 @@ __global__ void __launch_bounds__(kThreads, 1)
 
 // ---- launch
 // ----------------------------------------------------------------------------------------------
+// The parameters of a call of m tokens and n features for either core: rows x cols cut into
+// kBlockM x block_n tiles, k_slices slices of K shared out over the plan's splits, and the split-K
+// workspace (tickets, then partial tiles) where there is more than one split.
+inline Params core_params(const TilePlan& plan, void* workspace, int64_t m, int64_t n, int64_t rows,
+                          int64_t cols, int block_n, int64_t k_slices,
+                          const ScaledMmEpilogue& epilogue) {
+  Params p;
+  p.m = static_cast<int>(m);
+  p.n = static_cast<int>(n);
+  p.epilogue = epilogue;
+  Schedule& s = p.schedule;
+  s.k_slices = static_cast<int>(k_slices);
+  s.tiles_r = static_cast<int>((rows + kBlockM - 1) / kBlockM);
+  s.tiles_c = static_cast<int>((cols + block_n - 1) / block_n);
+  s.slices_per_split = (s.k_slices + plan.splits - 1) / plan.splits;
+  s.splits = (s.k_slices + s.slices_per_split - 1) / s.slices_per_split;
+  if (plan.splits > 1) {
+    p.arrivals = static_cast<int*>(workspace);
+    p.partials = reinterpret_cast<uint32_t*>(static_cast<uint8_t*>(workspace) + ticket_bytes(plan));
+  }
+  return p;
+}
+
 // Launches one of the cores' kernels: a persistent grid of `grid` CTAs of kThreads with
 // `shared_bytes` of dynamic shared memory (the limit raised once per device and kernel), with
 // programmatic dependent launch, so that it starts while the kernel before it in the stream ends.
@@ -661,21 +684,9 @@ template <Operand kOperand, Scaling kScaling, int kBlockN, bool kSwap>
 void launch(const ScaledMmCall& call, cudaStream_t stream) {
   using Shape = TileShape<kBlockN>;
   const int64_t rows = kSwap ? call.n : call.m, cols = kSwap ? call.m : call.n;
-  Params p;
-  p.m = static_cast<int>(call.m);
-  p.n = static_cast<int>(call.n);
-  p.epilogue = call.epilogue;
-  Schedule& s = p.schedule;
-  s.k_slices = static_cast<int>((call.k_pitch + kBoxK - 1) / kBoxK);
-  s.tiles_r = static_cast<int>((rows + kBlockM - 1) / kBlockM);
-  s.tiles_c = static_cast<int>((cols + kBlockN - 1) / kBlockN);
-  s.slices_per_split = (s.k_slices + call.plan.splits - 1) / call.plan.splits;
-  s.splits = (s.k_slices + s.slices_per_split - 1) / s.slices_per_split;
-  if (call.plan.splits > 1) {
-    p.arrivals = static_cast<int*>(call.workspace);
-    p.partials = reinterpret_cast<uint32_t*>(static_cast<uint8_t*>(call.workspace) +
-                                             ticket_bytes(call.plan));
-  }
+  const Params p = core_params(call.plan, call.workspace, call.m, call.n, rows, cols, kBlockN,
+                               (call.k_pitch + kBoxK - 1) / kBoxK, call.epilogue);
+  const Schedule& s = p.schedule;
 
   const CUtensorMap x_map = make_code_map(call.x, call.m, call.k_pitch, call.k_pitch,
                                           kSwap ? kBlockN : kBlockM, "x codes");
