@@ -60,8 +60,8 @@ constexpr Set<T> kHighPrecision{T::bf16, T::fp16, T::fp32};
 // mxfp8_weight_only_* running a gpt-oss layer would say the wrong format, and because a 4-bit and
 // an 8-bit kernel differ in everything but the scales (packing, bytes read, tile shapes).
 // fp8_weight_only (W8A16) is the weight half of fp8_scaled_mm: the same e4m3 weights and scales,
-// activations left in 16 bits, for platforms without FP8 arithmetic (served_config in
-// qlinear/config.hpp).
+// activations left in 16 bits, for platforms without FP8 arithmetic (serving_config in
+// qlinear/registry.hpp).
 // clang-format off
 const std::array<FamilySpec, kFamilyCount> kFamilies{{
   // family                      name                 weight types                                       weight scales                      scale types        group zp     order  global act quant            act scales                         static dynamic act group azp
