@@ -1,8 +1,8 @@
 // Checkpoints as quantization tools write them: safetensors files (one, or shards listed in
 // model.safetensors.index.json), config.json and hf_quant_config.json; and the converters that
-// turn one linear layer of GPTQ, AWQ, compressed-tensors, ModelOpt, block-FP8 or MXFP8 into a
-// LayerConfig plus canonical tensors (LayerWeights, see kernel.hpp), optionally split for one
-// tensor-parallel rank.
+// turn one linear layer of GPTQ, AWQ, compressed-tensors, ModelOpt, FP8, MXFP8 or gpt-oss MXFP4
+// into a LayerConfig plus canonical tensors (LayerWeights, see kernel.hpp), optionally split for
+// one tensor-parallel rank.
 //
 // Every error is a qlinear::Error naming the file, the tensor and what was expected.
 #pragma once
@@ -129,7 +129,7 @@ class Checkpoint {
   // when absent.
   ScalarType activation_type() const;
   // The quantization format of the folder: "gptq", "awq", "compressed-tensors", "modelopt",
-  // "fp8", or "none".
+  // "fp8", "mxfp4" (gpt-oss), or "none".
   std::string quant_method() const;
 
   // The parsed folder, for the converters (src/checkpoint/convert.hpp defines it).
@@ -157,6 +157,14 @@ bool is_unquantized(const Checkpoint& checkpoint, std::string_view layer);
 // Reads the layer `prefix` (e.g. "model.layers.0.mlp.down_proj") and converts it. The result
 // passes validate() and validate_weights().
 CheckpointLayer load_layer(const Checkpoint& checkpoint, std::string_view prefix);
+
+// The layer as it is served on `platform` (serving_config, qlinear/registry.hpp): as loaded, or
+// under the weight-only family that reads the same weights, its static input scale dropped and
+// its format saying why (e.g. an FP8 checkpoint's layer on sm_80 or a CPU: fp8_weight_only). A
+// kernel forced by name (`forced_kernel`, empty for none) of the layer's own family keeps it as
+// loaded.
+CheckpointLayer serve_on(CheckpointLayer layer, const Platform& platform,
+                         std::string_view forced_kernel = {});
 
 // ---- tensor parallelism --------------------------------------------------------------------
 

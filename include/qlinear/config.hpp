@@ -20,6 +20,8 @@ enum class Family : uint8_t {
   mixed_precision,    // W4A16 / W8A16: integer weights, group or channel scales, bf16/fp16 x
   nvfp4_weight_only,  // e2m1 weights, e4m3 scales per 16 along K, fp32 global scale
   mxfp8_weight_only,  // e4m3 weights, e8m0 scales per 32 along K
+  mxfp4_weight_only,  // e2m1 weights (two a byte), e8m0 scales per 32 along K (gpt-oss)
+  fp8_weight_only,    // e4m3 weights, fp32 per-tensor or per-channel scales (W8A16)
   w4a8_int,           // int4 symmetric grouped weights, int8 per-token activations
   int8_scaled_mm,     // W8A8 int8: per-tensor/per-channel weights, static/dynamic activations, azp
   fp8_scaled_mm,      // W8A8 e4m3: per-tensor/per-channel weights, static/dynamic activations
@@ -27,7 +29,7 @@ enum class Family : uint8_t {
   nvfp4,              // W4A4 e2m1 with e4m3 scales per 16 and fp32 globals
   mxfp8,              // W8A8 e4m3 with e8m0 scales per 32
 };
-inline constexpr int kFamilyCount = 9;
+inline constexpr int kFamilyCount = 11;
 std::string_view name(Family family);
 std::optional<Family> parse_family(std::string_view text);
 std::span<const Family> all_families();

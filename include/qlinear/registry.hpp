@@ -124,6 +124,18 @@ struct CatalogEntry {
 };
 std::span<const CatalogEntry> kernel_catalog();
 
+// How a checkpoint's layer is served on a platform. A family whose activations are multiplied in a
+// format the platform has no arithmetic for runs as the weight-only family that reads the same
+// weights: an fp8_scaled_mm layer on a GPU without FP8 tensor cores (below sm_89) or on any CPU
+// is served as fp8_weight_only, as vLLM serves FP8 checkpoints there (W8A16): the same e4m3
+// weights and scales, the activations kept in 16 bits (more exact than the checkpoint asks), a
+// static input scale unused. `reason` says why, or is empty when the config is served as it is.
+struct Serving {
+  LayerConfig config;
+  std::string reason;
+};
+Serving serving_config(const LayerConfig& config, const Platform& platform);
+
 // Formats a choice: the chosen kernel (a composite with each part's token range), then each
 // rejection with its reason.
 std::string describe(const Choice& choice);

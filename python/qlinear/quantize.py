@@ -3,8 +3,9 @@ round-to-nearest (ties to even) with symmetric scales from each scale cell's abs
 every rounding done by qlinear's own encoder. It is what QuantizedLinear.from_linear uses; a
 calibrating quantizer (GPTQ, AWQ) would give better weights, in the same layout.
 
-Scales: integer codes s = amax / max_code; fp8 s = amax / 448; MX (e8m0) s = 2^(⌊log2 amax⌋ - 8),
-as the activations of the MX families are scaled; NVFP4 a global g = amax(W) / (448 · 6) and
+Scales: integer codes s = amax / max_code; fp8 s = amax / 448; MX (e8m0) s = 2^(⌊log2 amax⌋ - emax),
+emax the largest exponent of the codes (e4m3 8, as the activations of the MX families are
+scaled; e2m1 2, as OCP MX scales MXFP4); NVFP4 a global g = amax(W) / (448 · 6) and
 e4m3 scales per 16 of amax / (6 · g). Each scale is rounded to its type before the codes are
 computed with it, so that the codes fit the scale the kernels will read.
 """
@@ -15,6 +16,8 @@ from ._qlinear import decode, encode
 
 _MAX_CODE = {"uint4b8": 7.0, "uint8b128": 127.0, "int8": 127.0, "float8_e4m3fn": 448.0,
              "float4_e2m1f": 6.0}
+# The exponent of the largest code of the float types an e8m0 scale serves.
+_MAX_EXPONENT = {"float8_e4m3fn": 8, "float4_e2m1f": 2}
 
 
 def _cells(config):
@@ -73,7 +76,8 @@ def quantize_weights(weight, config):
     tensors = {}
     global_scale = 1.0
     if config.weight_scale_type == "float8_e8m0fnu":
-        exponent = numpy.floor(numpy.log2(numpy.where(amax > 0, amax, 1.0))) - 8
+        exponent = (numpy.floor(numpy.log2(numpy.where(amax > 0, amax, 1.0)))
+                    - _MAX_EXPONENT[config.weight_type])
         scales = numpy.where(amax > 0, numpy.exp2(numpy.clip(exponent, -127, 127)), 2.0 ** -127)
     else:
         if config.family in ("nvfp4", "nvfp4_weight_only"):

@@ -101,7 +101,8 @@ Layer load(const checkpoint::Checkpoint& ckpt, const std::string& layer_name,
   const Device device = device_arg(device_name);
   const checkpoint::Split split = split_arg(tp_split, layer_name);
   return caller_errors([&] {
-    checkpoint::CheckpointLayer layer = checkpoint::load_layer(ckpt, layer_name);
+    checkpoint::CheckpointLayer layer =
+        checkpoint::serve_on(checkpoint::load_layer(ckpt, layer_name), platform_of(device), kernel);
     if (tp_size != 1) layer = checkpoint::split_layer(layer, {split, tp_rank, tp_size});
     const LayerTensors on = layer.to(device);
     Tensor bias = layer.bias.defined() ? Tensor::copy_of(layer.bias, device) : Tensor();
@@ -121,7 +122,8 @@ py::dict inspect_layer(const checkpoint::Checkpoint& ckpt, const std::string& la
     return row;
   }
   try {
-    const checkpoint::CheckpointLayer l = checkpoint::load_layer(ckpt, layer);
+    const checkpoint::CheckpointLayer l =
+        checkpoint::serve_on(checkpoint::load_layer(ckpt, layer), platform);
     row["format"] = l.format;
     row["config"] = l.config;
     try {

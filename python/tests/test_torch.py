@@ -21,6 +21,8 @@ FROM_LINEAR = [
     ("fp8_block", {}, 0.06),
     ("mxfp8_weight_only", {}, 0.06),
     ("nvfp4_weight_only", {}, 0.15),
+    ("mxfp4_weight_only", {}, 0.2),
+    ("fp8_weight_only", {}, 0.06),
     ("mxfp8", {}, 0.08),
 ]
 

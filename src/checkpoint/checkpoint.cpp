@@ -6,13 +6,14 @@
 
 #include "checkpoint/convert.hpp"
 #include "checkpoint/json_input.hpp"
+#include "qlinear/registry.hpp"
 
 namespace qlinear::checkpoint {
 namespace {
 
 namespace fs = std::filesystem;
 
-constexpr std::string_view kMethods = "gptq, awq, compressed-tensors, modelopt, fp8";
+constexpr std::string_view kMethods = "gptq, awq, compressed-tensors, modelopt, fp8, mxfp4";
 
 // Whether the folder holds an entry of that name, whatever it is: a broken link, a link loop or a
 // FIFO named config.json is there (and refused when read), not silently absent.
@@ -71,7 +72,7 @@ void read_quantization(Checkpoint::Impl& impl, const json& config) {
   std::transform(impl.method.begin(), impl.method.end(), impl.method.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   require(impl.method == "gptq" || impl.method == "awq" || impl.method == "compressed-tensors" ||
-              impl.method == "modelopt" || impl.method == "fp8",
+              impl.method == "modelopt" || impl.method == "fp8" || impl.method == "mxfp4",
           impl.directory, ": quantization method '", impl.method,
           "' is not supported; supported: ", kMethods);
 }
@@ -177,7 +178,12 @@ const TensorEntry& Checkpoint::get(std::string_view name) const {
 
 std::vector<std::string> linear_layers(const Checkpoint& checkpoint) {
   std::set<std::string> layers;
+  const bool gpt_oss = checkpoint.quant_method() == "mxfp4";
   for (const auto& [name, entry] : checkpoint.impl().tensors) {
+    if (gpt_oss && ends_with(name, "_blocks")) {
+      for (std::string& layer : gpt_oss_layers(*entry)) layers.insert(std::move(layer));
+      continue;
+    }
     for (std::string_view suffix : {".qweight", ".weight_packed", ".weight"}) {
       if (!ends_with(name, suffix)) continue;
       const std::string prefix = name.substr(0, name.size() - suffix.size());
@@ -205,8 +211,9 @@ CheckpointLayer load_layer(const Checkpoint& checkpoint, std::string_view prefix
   const auto& impl = checkpoint.impl();
   const std::string p(prefix);
   const auto first = impl.tensors.lower_bound(p + ".");
-  require(first != impl.tensors.end() && first->first.starts_with(p + "."), "checkpoint ",
-          impl.directory, ": no tensors under ", p, " (expected ", p, ".weight, ", p,
+  const bool gpt_oss = impl.method == "mxfp4" && is_gpt_oss_layer(checkpoint, p);
+  require(gpt_oss || (first != impl.tensors.end() && first->first.starts_with(p + ".")),
+          "checkpoint ", impl.directory, ": no tensors under ", p, " (expected ", p, ".weight, ", p,
           ".qweight or ", p, ".weight_packed)");
   if (is_unquantized(checkpoint, p))
     throw Error(cat("checkpoint ", impl.directory, ", layer ", p, ": the weight is ",
@@ -219,6 +226,7 @@ CheckpointLayer load_layer(const Checkpoint& checkpoint, std::string_view prefix
     if (impl.method == "compressed-tensors") return load_compressed_tensors(source);
     if (impl.method == "modelopt") return load_modelopt(source);
     if (impl.method == "fp8") return load_fp8(source);
+    if (impl.method == "mxfp4") return load_gpt_oss(source);
   } catch (const json::exception& e) {
     // The converters check each field's type; this keeps one they miss a qlinear::Error.
     throw Error(cat(source.where(), "the quantization config does not read (", e.what(), ")"));
@@ -230,6 +238,17 @@ CheckpointLayer load_layer(const Checkpoint& checkpoint, std::string_view prefix
           " holds quantized tensors but the folder names no quantization method (config.json "
           "quantization_config or hf_quant_config.json); expected one of ",
           kMethods));
+}
+
+CheckpointLayer serve_on(CheckpointLayer layer, const Platform& platform,
+                         std::string_view forced_kernel) {
+  const Kernel* forced = forced_kernel.empty() ? nullptr : Registry::global().find(forced_kernel);
+  Serving serving = serving_config(layer.config, platform);
+  if (serving.reason.empty() || (forced && forced->family() == layer.config.family)) return layer;
+  layer.config = std::move(serving.config);
+  layer.input_scale = Tensor();  // the activations stay in 16 bits: nothing to scale them by
+  layer.format += cat(", served as ", name(layer.config.family), " (", serving.reason, ")");
+  return finish_layer(std::move(layer));
 }
 
 }  // namespace qlinear::checkpoint

@@ -14,6 +14,9 @@
 //   nvfp4-pack-quantized  weight_packed uint8 [N, K/2] (e2m1, low nibble first), weight_scale e4m3
 //                         [N, K/16]; weight_global_scale and input_global_scale are *divisors*
 //                         (w = q · scale / global), the reciprocals of qlinear's global scales
+//   mxfp4-pack-quantized  weight_packed uint8 [N, K/2] (e2m1, low nibble first), weight_scale e8m0
+//                         as U8 [N, K/32]; no global scale (vLLM's CompressedTensorsW4A16Mxfp4)
+// float-quantized without input_activations is FP8 weight-only (W8A16).
 #include <cstring>
 
 #include "checkpoint/convert.hpp"
@@ -261,10 +264,15 @@ CheckpointLayer float_quantized(const LayerSource& src, const Args& w, const jso
     read_microscaled(src, layer, "weight");
     return finish_layer(std::move(layer));
   }
-  require(act, where,
-          "float8 weights without input_activations: qlinear has no fp8 weight-only family");
-  LayerConfig c = base_config(src.checkpoint, Family::fp8_scaled_mm, n, k);  // e4m3, fp32 scales
-  if (w.strategy == "block") {
+  // e4m3 weights and fp32 scales; without input_activations the checkpoint is W8A16.
+  LayerConfig c =
+      base_config(src.checkpoint, act ? Family::fp8_scaled_mm : Family::fp8_weight_only, n, k);
+  if (!act) {
+    require(w.strategy == "tensor" || w.strategy == "channel", where, "weights.strategy is '",
+            w.strategy,
+            "'; fp8 weight-only (no input_activations) is read per tensor or per channel");
+    c.weight_scale = w.strategy == "tensor" ? Granularity::per_tensor : Granularity::per_channel;
+  } else if (w.strategy == "block") {
     require(w.block.size() == 2 && w.block[0] > 0 && w.block[1] > 0, where,
             "weights.block_structure should be [block_n, block_k]");
     require(in.dynamic && in.strategy == "group" && in.group_size == w.block[1], where,
@@ -285,9 +293,10 @@ CheckpointLayer float_quantized(const LayerSource& src, const Args& w, const jso
             "'; expected tensor, or token with dynamic scales");
     c.act_scale = in.strategy == "token" ? Granularity::per_token : Granularity::per_tensor;
   }
-  CheckpointLayer layer =
-      start_layer(src, cat("compressed-tensors float-quantized fp8 ", w.strategy), c);
-  read_static_input(src, layer, in);
+  CheckpointLayer layer = start_layer(
+      src, cat("compressed-tensors float-quantized fp8 ", w.strategy, act ? "" : " weight-only"),
+      c);
+  if (act) read_static_input(src, layer, in);
   layer.weight = copy_as(weight, ScalarType::float8_e4m3fn, {n, k});
   layer.weight_scale = read_scale(src, "weight_scale", layer.config, ScalarType::fp32);
   return finish_layer(std::move(layer));
@@ -319,6 +328,25 @@ CheckpointLayer nvfp4_pack_quantized(const LayerSource& src, const Args& w, cons
   return finish_layer(std::move(layer));
 }
 
+CheckpointLayer mxfp4_pack_quantized(const LayerSource& src, const Args& w, const json* input,
+                                     const std::string& where) {
+  require(w.type == "float" && w.bits == 4 && w.group_size == 32, where, "weights are ", w.type,
+          w.bits, " with group_size ", w.group_size,
+          "; mxfp4-pack-quantized holds float4 (e2m1) with group_size 32");
+  require(!(input && input->is_object()), where,
+          "input_activations are set: MXFP4 activations (W4A4) have no qlinear family yet; "
+          "qlinear reads mxfp4-pack-quantized weight-only");
+  const TensorEntry& packed = src.need("weight_packed", {Dtype::U8});
+  require(packed.shape.size() == 2, src.where(), packed.describe(), " should be [N, K / 2]");
+  const int64_t n = packed.shape[0], k = packed.shape[1] * 2;
+  require(k % 32 == 0, src.where(), packed.describe(), " holds K = ", k,
+          " codes a row; MXFP4 scales cover 32 along K, so K must be a multiple of 32");
+  CheckpointLayer layer = start_layer(src, "compressed-tensors mxfp4-pack-quantized",
+                                      base_config(src.checkpoint, Family::mxfp4_weight_only, n, k));
+  read_microscaled(src, layer, "weight_packed");
+  return finish_layer(std::move(layer));
+}
+
 }  // namespace
 
 bool compressed_tensors_ignores(const json& quant, std::string_view layer) {
@@ -345,9 +373,10 @@ CheckpointLayer load_compressed_tensors(const LayerSource& src) {
   if (format == "float-quantized" || format == "mxfp8-quantized")
     return float_quantized(src, w, input, format == "mxfp8-quantized", where);
   if (format == "nvfp4-pack-quantized") return nvfp4_pack_quantized(src, w, input, where);
+  if (format == "mxfp4-pack-quantized") return mxfp4_pack_quantized(src, w, input, where);
   throw Error(cat(where, "format is '", format,
                   "'; qlinear reads pack-quantized, int-quantized, float-quantized, "
-                  "mxfp8-quantized and nvfp4-pack-quantized"));
+                  "mxfp8-quantized, nvfp4-pack-quantized and mxfp4-pack-quantized"));
 }
 
 }  // namespace qlinear::checkpoint

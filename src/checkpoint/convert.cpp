@@ -93,7 +93,8 @@ void read_microscaled(const LayerSource& src, CheckpointLayer& layer,
   const std::vector<int64_t> scale_shape{n, groups};
   const std::string why = cat(name(c.weight_scale_type), " scales per ", c.group_size, " along K");
   const TensorEntry& scale =
-      fp4 ? src.need("weight_scale", {Dtype::F8_E4M3}, scale_shape, why)
+      c.weight_scale_type == ScalarType::float8_e4m3fn
+          ? src.need("weight_scale", {Dtype::F8_E4M3}, scale_shape, why)
           : src.need("weight_scale", {Dtype::U8, Dtype::F8_E8M0}, scale_shape, why);
   layer.weight_scale = copy_as(scale, c.weight_scale_type, {n, groups});
 }

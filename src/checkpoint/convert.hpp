@@ -51,8 +51,9 @@ LayerConfig base_config(const Checkpoint& checkpoint, Family family, int64_t n, 
 // Starts the converted layer and reads the optional bias.
 CheckpointLayer start_layer(const LayerSource& source, std::string format,
                             const LayerConfig& config);
-// NVFP4 / MXFP8 (families of config.family): the codes `weight_suffix` (e2m1 pairs in uint8
-// [N, K/2], or e4m3 [N, K]) and weight_scale (e4m3 [N, K/16], or e8m0 as U8 / F8_E8M0 [N, K/32]).
+// NVFP4 / MXFP8 / MXFP4 (families of config.family): the codes `weight_suffix` (e2m1 pairs in
+// uint8 [N, K/2], or e4m3 [N, K]) and weight_scale (e4m3 [N, K/16], or e8m0 as U8 / F8_E8M0
+// [N, K/32]).
 void read_microscaled(const LayerSource& source, CheckpointLayer& layer,
                       std::string_view weight_suffix);
 // Final check: the result must be a valid canonical layer.
@@ -106,5 +107,9 @@ bool compressed_tensors_ignores(const json& quant, std::string_view layer);
 CheckpointLayer load_modelopt(const LayerSource& source);
 bool modelopt_excludes(const json& quant, std::string_view layer);
 CheckpointLayer load_fp8(const LayerSource& source);
+CheckpointLayer load_gpt_oss(const LayerSource& source);
+// The layers a gpt-oss `*_blocks` tensor holds (one, or one per expert); none for other tensors.
+std::vector<std::string> gpt_oss_layers(const TensorEntry& blocks);
+bool is_gpt_oss_layer(const Checkpoint& checkpoint, std::string_view layer);
 
 }  // namespace qlinear::checkpoint

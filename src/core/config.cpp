@@ -54,12 +54,22 @@ struct FamilySpec {
 
 constexpr Set<T> kHighPrecision{T::bf16, T::fp16, T::fp32};
 
+// A family is named for what its weights are, so `qlinear kernels` and `select` read as the
+// checkpoint does: MXFP4 weight-only is its own row rather than mxfp8_weight_only admitting e2m1
+// weights, though the two share the e8m0 scale per 32, because a kernel named
+// mxfp8_weight_only_* running a gpt-oss layer would say the wrong format, and because a 4-bit and
+// an 8-bit kernel differ in everything but the scales (packing, bytes read, tile shapes).
+// fp8_weight_only (W8A16) is the weight half of fp8_scaled_mm: the same e4m3 weights and scales,
+// activations left in 16 bits, for platforms without FP8 arithmetic (serving_config in
+// qlinear/registry.hpp).
 // clang-format off
 const std::array<FamilySpec, kFamilyCount> kFamilies{{
   // family                      name                 weight types                                       weight scales                      scale types        group zp     order  global act quant            act scales                         static dynamic act group azp
   {Family::mixed_precision,    "mixed_precision",    {T::uint4b8, T::uint4, T::uint8b128, T::uint8, T::int8}, {G::per_channel, G::per_group},  kHighPrecision,    0,    true,  true,  false, std::nullopt,         {},                                 false, false,  0,  false},
   {Family::nvfp4_weight_only,  "nvfp4_weight_only",  {T::float4_e2m1f},                                 {G::per_group},                    {T::float8_e4m3fn}, 16,  false, false, true,  std::nullopt,         {},                                 false, false,  0,  false},
   {Family::mxfp8_weight_only,  "mxfp8_weight_only",  {T::float8_e4m3fn},                                {G::per_group},                    {T::float8_e8m0fnu}, 32, false, false, false, std::nullopt,         {},                                 false, false,  0,  false},
+  {Family::mxfp4_weight_only,  "mxfp4_weight_only",  {T::float4_e2m1f},                                 {G::per_group},                    {T::float8_e8m0fnu}, 32, false, false, false, std::nullopt,         {},                                 false, false,  0,  false},
+  {Family::fp8_weight_only,    "fp8_weight_only",    {T::float8_e4m3fn},                                {G::per_tensor, G::per_channel},   {T::fp32},         0,    false, false, false, std::nullopt,         {},                                 false, false,  0,  false},
   {Family::w4a8_int,           "w4a8_int",           {T::uint4b8},                                      {G::per_channel, G::per_group},    kHighPrecision,    0,    false, false, false, T::int8,              {G::per_token},                     false, true,   0,  false},
   {Family::int8_scaled_mm,     "int8_scaled_mm",     {T::int8},                                         {G::per_tensor, G::per_channel},   {T::fp32},         0,    false, false, false, T::int8,              {G::per_tensor, G::per_token},      true,  true,   0,  true},
   {Family::fp8_scaled_mm,      "fp8_scaled_mm",      {T::float8_e4m3fn},                                {G::per_tensor, G::per_channel},   {T::fp32},         0,    false, false, false, T::float8_e4m3fn,     {G::per_tensor, G::per_token},      true,  true,   0,  false},
@@ -69,10 +79,17 @@ const std::array<FamilySpec, kFamilyCount> kFamilies{{
 }};
 // clang-format on
 
-constexpr std::array<Family, kFamilyCount> kAllFamilies{
-    Family::mixed_precision, Family::nvfp4_weight_only, Family::mxfp8_weight_only,
-    Family::w4a8_int,        Family::int8_scaled_mm,    Family::fp8_scaled_mm,
-    Family::fp8_block,       Family::nvfp4,             Family::mxfp8};
+constexpr std::array<Family, kFamilyCount> kAllFamilies{Family::mixed_precision,
+                                                        Family::nvfp4_weight_only,
+                                                        Family::mxfp8_weight_only,
+                                                        Family::mxfp4_weight_only,
+                                                        Family::fp8_weight_only,
+                                                        Family::w4a8_int,
+                                                        Family::int8_scaled_mm,
+                                                        Family::fp8_scaled_mm,
+                                                        Family::fp8_block,
+                                                        Family::nvfp4,
+                                                        Family::mxfp8};
 
 constexpr std::array<std::string_view, 5> kGranularityNames{"per_tensor", "per_channel",
                                                             "per_token", "per_group", "block"};
@@ -296,13 +313,15 @@ LayerConfig default_config(Family family, int64_t n, int64_t k) {
       break;
     case Family::mxfp8_weight_only:
     case Family::mxfp8:
-      c.weight_type = T::float8_e4m3fn;
+    case Family::mxfp4_weight_only:
+      c.weight_type = family == Family::mxfp4_weight_only ? T::float4_e2m1f : T::float8_e4m3fn;
       c.weight_scale = G::per_group;
       c.weight_scale_type = T::float8_e8m0fnu;
       c.group_size = 32;
       break;
     case Family::int8_scaled_mm:
     case Family::fp8_scaled_mm:
+    case Family::fp8_weight_only:
       c.weight_type = family == Family::int8_scaled_mm ? T::int8 : T::float8_e4m3fn;
       c.weight_scale = G::per_channel;
       c.weight_scale_type = T::fp32;

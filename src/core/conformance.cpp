@@ -104,6 +104,15 @@ std::vector<LayerConfig> conformance_configs(Family family) {
       add(100, 224, keep);
       add(72, 96, [](LayerConfig& c) { c.act_type = c.out_type = T::fp16, c.bias = true; });
       break;
+    case Family::mxfp4_weight_only:  // K = 7 groups of 32 and 3 groups: no tile multiple
+      add(100, 224, keep);
+      add(72, 96, [](LayerConfig& c) { c.act_type = c.out_type = T::fp16, c.bias = true; });
+      break;
+    case Family::fp8_weight_only:
+      add(100, 200, keep);  // per-channel scales
+      add(72, 136, [](LayerConfig& c) { c.weight_scale = G::per_tensor; });
+      add(56, 104, [](LayerConfig& c) { c.act_type = c.out_type = T::fp16, c.bias = true; });
+      break;
     case Family::w4a8_int:
       add(72, 384, keep);
       add(40, 200, [](LayerConfig& c) {

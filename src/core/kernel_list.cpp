@@ -81,6 +81,20 @@ constexpr CatalogEntry kListed[] = {
     listed("mxfp8_weight_only_avx512", Family::mxfp8_weight_only, P::cpu, Provider::cpu, kX86),
     listed("mxfp8_weight_only_avx2", Family::mxfp8_weight_only, P::cpu, Provider::cpu, kX86),
     listed("mxfp8_weight_only_scalar", Family::mxfp8_weight_only, P::cpu, Provider::cpu, kX86),
+    listed("mxfp4_weight_only_amx_by_tokens", Family::mxfp4_weight_only, P::cpu,
+           Provider::composite, kX86),
+    listed("mxfp4_weight_only_amx", Family::mxfp4_weight_only, P::cpu, Provider::cpu, kX86),
+    listed("mxfp4_weight_only_avx512_vnni", Family::mxfp4_weight_only, P::cpu, Provider::cpu, kX86),
+    listed("mxfp4_weight_only_avx512", Family::mxfp4_weight_only, P::cpu, Provider::cpu, kX86),
+    listed("mxfp4_weight_only_avx2", Family::mxfp4_weight_only, P::cpu, Provider::cpu, kX86),
+    listed("mxfp4_weight_only_scalar", Family::mxfp4_weight_only, P::cpu, Provider::cpu, kX86),
+    listed("fp8_weight_only_amx_by_tokens", Family::fp8_weight_only, P::cpu, Provider::composite,
+           kX86),
+    listed("fp8_weight_only_amx", Family::fp8_weight_only, P::cpu, Provider::cpu, kX86),
+    listed("fp8_weight_only_avx512_vnni", Family::fp8_weight_only, P::cpu, Provider::cpu, kX86),
+    listed("fp8_weight_only_avx512", Family::fp8_weight_only, P::cpu, Provider::cpu, kX86),
+    listed("fp8_weight_only_avx2", Family::fp8_weight_only, P::cpu, Provider::cpu, kX86),
+    listed("fp8_weight_only_scalar", Family::fp8_weight_only, P::cpu, Provider::cpu, kX86),
     listed("fp8_scaled_mm_amx_by_tokens", Family::fp8_scaled_mm, P::cpu, Provider::composite, kX86),
     listed("fp8_scaled_mm_amx", Family::fp8_scaled_mm, P::cpu, Provider::cpu, kX86),
     listed("fp8_scaled_mm_avx512_vnni", Family::fp8_scaled_mm, P::cpu, Provider::cpu, kX86),
@@ -123,6 +137,10 @@ constexpr CatalogEntry kListed[] = {
     listed("reference_nvfp4_weight_only", Family::nvfp4_weight_only, P::cpu, Provider::reference,
            kAlways),
     listed("reference_mxfp8_weight_only", Family::mxfp8_weight_only, P::cpu, Provider::reference,
+           kAlways),
+    listed("reference_mxfp4_weight_only", Family::mxfp4_weight_only, P::cpu, Provider::reference,
+           kAlways),
+    listed("reference_fp8_weight_only", Family::fp8_weight_only, P::cpu, Provider::reference,
            kAlways),
     listed("reference_w4a8_int", Family::w4a8_int, P::cpu, Provider::reference, kAlways),
     listed("reference_int8_scaled_mm", Family::int8_scaled_mm, P::cpu, Provider::reference,
@@ -167,6 +185,9 @@ constexpr CatalogEntry kListed[] = {
            kCuda),
     listed("emulation_mxfp8_weight_only", Family::mxfp8_weight_only, P::cuda, Provider::cuda,
            kCuda),
+    listed("emulation_mxfp4_weight_only", Family::mxfp4_weight_only, P::cuda, Provider::cuda,
+           kCuda),
+    listed("emulation_fp8_weight_only", Family::fp8_weight_only, P::cuda, Provider::cuda, kCuda),
     listed("emulation_w4a8_int", Family::w4a8_int, P::cuda, Provider::cuda, kCuda),
     listed("emulation_int8_scaled_mm", Family::int8_scaled_mm, P::cuda, Provider::cuda, kCuda),
     listed("emulation_fp8_scaled_mm", Family::fp8_scaled_mm, P::cuda, Provider::cuda, kCuda),
@@ -202,7 +223,8 @@ std::vector<std::pair<PlatformKind, std::shared_ptr<const Kernel>>> built_in_ker
   };
   for (Family family :
        {Family::mixed_precision, Family::nvfp4_weight_only, Family::mxfp8_weight_only,
-        Family::fp8_scaled_mm, Family::fp8_block, Family::nvfp4, Family::mxfp8}) {
+        Family::mxfp4_weight_only, Family::fp8_weight_only, Family::fp8_scaled_mm,
+        Family::fp8_block, Family::nvfp4, Family::mxfp8}) {
     const auto amx = cpu::make_dequant_kernel(family, CpuIsa::amx);
     const auto vnni = cpu::make_dequant_kernel(family, CpuIsa::avx512_vnni);
     cpu_plan(family, vnni, amx);

@@ -85,10 +85,14 @@ RandomLayer make_random_layer(const LayerConfig& c, uint64_t seed) {
   const auto scale_shape = c.weight_scale_shape();
   layer.weight_scale = Tensor::empty(c.weight_scale_type, scale_shape);
   switch (c.weight_scale_type) {
-    case ScalarType::float8_e8m0fnu:  // mxfp8: e4m3 codes up to 448 times 2^-12 .. 2^-8
+    case ScalarType::float8_e8m0fnu: {
+      // Scales 2^-(emax + 4) .. 2^-emax, emax the largest exponent of the codes (e4m3 8, e2m1 2):
+      // mxfp8's e4m3 codes up to 448 and mxfp4's e2m1 codes up to 6 give ŵ of the same size.
+      const int emax = c.weight_type == ScalarType::float4_e2m1f ? 2 : 8;
       for (int64_t i = 0; i < layer.weight_scale.numel(); ++i)
-        store_code(layer.weight_scale, i, static_cast<uint32_t>(127 + rng.integer(-12, -8)));
+        store_code(layer.weight_scale, i, static_cast<uint32_t>(127 - emax + rng.integer(-4, 0)));
       break;
+    }
     case ScalarType::float8_e4m3fn:  // nvfp4: block scales across the e4m3 range
       for (int64_t i = 0; i < layer.weight_scale.numel(); ++i)
         store_value(layer.weight_scale, i,

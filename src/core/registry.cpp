@@ -281,11 +281,22 @@ Choice Registry::choose(const LayerConfig& config, const Platform& platform,
                                known_names(preferred, [](Provider x) { return name(x); }),
                                ") can run this layer: the priority list decides"));
   }
-  if (pass(false)) return choice;
+  // Where a checkpoint's layer of this config is served as another family, the choice (or the
+  // error) says so, with why.
+  const Serving serving = serving_config(config, platform);
+  const std::string serving_note =
+      serving.reason.empty()
+          ? ""
+          : cat(serving.reason, ": a checkpoint's layer loads as ", serving.config.describe());
+  if (pass(false)) {
+    if (!serving_note.empty()) choice.notes.push_back(serving_note);
+    return choice;
+  }
   std::string message =
       cat("no kernel can run ", config.describe(), " on ", platform.str(),
           choice.rejected.empty() ? " (no kernel of this family is registered for it)" : ":");
   for (const auto& r : choice.rejected) message += cat("\n  ", r.kernel, ": ", r.reason);
+  if (!serving_note.empty()) message += cat("\n  note: ", serving_note);
   throw Error(message);
 }
 
@@ -359,6 +370,25 @@ bool Registry::choose_tuned(const LayerConfig& config, const Platform& platform,
     return true;
   }
   return false;
+}
+
+Serving serving_config(const LayerConfig& config, const Platform& platform) {
+  Serving serving{config, ""};
+  if (config.family != Family::fp8_scaled_mm) return serving;
+  const bool fp8_arithmetic = platform.kind == PlatformKind::cuda
+                                  ? platform.compute_capability >= 89
+                                  : platform.kind != PlatformKind::cpu;  // rocm, xpu: not judged
+  if (fp8_arithmetic) return serving;
+  LayerConfig& c = serving.config;
+  c.family = Family::fp8_weight_only;
+  c.act_quant.reset();
+  c.act_scale = Granularity::per_token;
+  c.act_scale_static = false;
+  serving.reason = cat(platform.str(), " has no FP8 ",
+                       platform.kind == PlatformKind::cpu ? "arithmetic" : "tensor cores",
+                       ", so fp8_scaled_mm is served as fp8_weight_only (W8A16: e4m3 weights, ",
+                       name(config.act_type), " activations)");
+  return serving;
 }
 
 const Kernel& Choice::kernel_for(int64_t m) const {

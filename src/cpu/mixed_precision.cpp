@@ -1,10 +1,10 @@
 // The cpu provider's kernels that decode weight codes to fp32 (bf16 in the _vnni tile) inside the
 // tile and multiply in floating point: mixed_precision (W4A16 / W8A16), nvfp4_weight_only,
-// mxfp8_weight_only, and the float8 / float4 families with quantized activations (fp8_scaled_mm,
-// fp8_block, nvfp4, mxfp8), whose activations are quantized as the reference prescribes and enter
-// the tile as their code values, the activation scales applied per segment or per row. Every
-// product of two decoded codes is exact; the packing and the driver are shared by every ISA
-// level; the inner tile is per ISA (mixed_precision_<isa>.cpp).
+// mxfp8_weight_only, mxfp4_weight_only, fp8_weight_only, and the float8 / float4 families with
+// quantized activations (fp8_scaled_mm, fp8_block, nvfp4, mxfp8), whose activations are quantized
+// as the reference prescribes and enter the tile as their code values, the activation scales
+// applied per segment or per row. Every product of two decoded codes is exact; the packing and the
+// driver are shared by every ISA level; the inner tile is per ISA (mixed_precision_<isa>.cpp).
 //
 // Work partition (one call):
 //

@@ -249,6 +249,33 @@ def mxfp8_weights(rng, n, k):
     return codes, exponents, w
 
 
+def mxfp4_weights(rng, n, k):
+    """e2m1 codes packed two a byte along K, e8m0 exponents per 32 (2^-6 .. 2^-2), and W."""
+    codes = rng.integers(0, 16, size=(n, k))
+    exponents = rng.integers(127 - 6, 127 - 1, size=(n, k // 32)).astype(np.uint8)
+    w = E2M1[codes] * np.repeat(2.0 ** (exponents.astype(np.float64) - 127), 32, axis=1)
+    return pack_nibbles(codes), exponents, w
+
+
+def gpt_oss_experts(rng, prefix, experts, n, k):
+    """gpt-oss's stacked expert weight `prefix` (e.g. model.layers.0.mlp.experts.down_proj):
+    _blocks [E, N, K/32, 16], _scales [E, N, K/32], _bias [E, N] (bf16), and each expert's W and
+    bias."""
+    built = [mxfp4_weights(rng, n, k) for _ in range(experts)]
+    bias = round_to("bfloat16", rng.normal(size=(experts, n)))
+    tensors = {
+        f"{prefix}_blocks": ("U8", np.stack([b[0].reshape(n, k // 32, 16) for b in built])),
+        f"{prefix}_scales": ("U8", np.stack([b[1] for b in built])),
+        f"{prefix}_bias": float_tensor("bfloat16", bias),
+    }
+    return tensors, [b[2] for b in built], bias
+
+
+GPT_OSS_CONFIG = {"quant_method": "mxfp4",
+                  "modules_to_not_convert": ["model.layers.*.self_attn", "model.layers.*.mlp.router",
+                                             "model.embed_tokens", "lm_head"]}
+
+
 def block_scales(rng, n, k, bn, bk):
     rows, cols = -(-n // bn), -(-k // bk)
     s = random_scales(rng, (rows, cols), "float32", 0.0005)

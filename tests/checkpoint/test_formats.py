@@ -117,6 +117,32 @@ def ct_mxfp8(act, fmt="mxfp8-quantized"):
     return build, ck.ct_scheme(fmt, weights, inputs), None, "bfloat16", x_fp8 if act else x_float
 
 
+def ct_mxfp4():
+    def build(rng, p, n, k):
+        packed, exponents, w = ck.mxfp4_weights(rng, n, k)
+        return {f"{p}.weight_packed": ("U8", packed), f"{p}.weight_scale": ("U8", exponents)}, w
+    weights = {"num_bits": 4, "type": "float", "symmetric": True, "strategy": "group", "group_size": 32}
+    return build, ck.ct_scheme("mxfp4-pack-quantized", weights), None, "bfloat16", x_float
+
+
+def ct_fp8_weight_only(strategy):
+    def build(rng, p, n, k):
+        codes, w = ck.fp8_weights(rng, p, n, k)
+        s = ck.random_scales(rng, (n, 1) if strategy == "channel" else (1,), "float32", 0.002)
+        return {f"{p}.weight": ("F8_E4M3", codes), f"{p}.weight_scale": ("F32", s.astype(np.float32))}, \
+            w * s.reshape(-1, 1)
+    weights = {"num_bits": 8, "type": "float", "strategy": strategy, "symmetric": True}
+    return build, ck.ct_scheme("float-quantized", weights), None, "float16", x_float
+
+
+def gpt_oss():
+    """A dense gpt-oss weight (P_blocks [N, K/32, 16], P_scales [N, K/32]); the bias is P_bias."""
+    def build(rng, p, n, k):
+        packed, exponents, w = ck.mxfp4_weights(rng, n, k)
+        return {f"{p}_blocks": ("U8", packed.reshape(n, k // 32, 16)), f"{p}_scales": ("U8", exponents)}, w
+    return build, ck.GPT_OSS_CONFIG, None, "bfloat16", x_float
+
+
 def ct_block():
     def build(rng, p, n, k):
         codes, w = ck.fp8_weights(rng, p, n, k)
@@ -235,6 +261,10 @@ FORMATS = {
     "ct_mxfp8": ct_mxfp8(True),
     "ct_mxfp8_weight_only": ct_mxfp8(False),
     "ct_mxfp8_as_float_quantized": ct_mxfp8(True, "float-quantized"),
+    "ct_mxfp4_w4a16": ct_mxfp4(),
+    "ct_fp8_weight_only_channel": ct_fp8_weight_only("channel"),
+    "ct_fp8_weight_only_tensor": ct_fp8_weight_only("tensor"),
+    "gpt_oss_mxfp4": gpt_oss(),
     "modelopt_fp8": modelopt("FP8"),
     "modelopt_fp8_per_channel": modelopt("FP8_PER_CHANNEL_PER_TOKEN"),
     "modelopt_nvfp4": modelopt("NVFP4"),
@@ -256,7 +286,8 @@ def make_checkpoint(directory, fmt, n, k, seed, bias=True, prefix=PREFIX, shards
     b = None
     if bias:
         b = ck.round_to(torch_dtype, rng.normal(size=n))
-        tensors[f"{prefix}.bias"] = ck.float_tensor(torch_dtype, b)
+        gpt_oss_names = quant is not None and quant.get("quant_method") == "mxfp4"
+        tensors[f"{prefix}{'_' if gpt_oss_names else '.'}bias"] = ck.float_tensor(torch_dtype, b)
     config = {"architectures": ["LlamaForCausalLM"], "torch_dtype": torch_dtype}
     if quant is not None:
         config["quantization_config"] = quant
@@ -419,6 +450,52 @@ def test_inspect_lists_a_sharded_multi_layer_checkpoint(tmp_path):
     assert "embed_tokens" not in out
 
 
+def test_gpt_oss_experts_are_one_layer_each(tmp_path):
+    """A gpt-oss MoE block: stacked experts read as model.layers.0.mlp.experts.E.PROJ, each matching
+    its own slice; attention and router weights left in bf16."""
+    rng = np.random.default_rng(7)
+    experts, hidden, inner = 3, 256, 192
+    tensors, layers = {}, {}
+    for proj, (n, k) in (("gate_up_proj", (2 * inner, hidden)), ("down_proj", (hidden, inner))):
+        t, ws, bias = ck.gpt_oss_experts(rng, f"model.layers.0.mlp.experts.{proj}", experts, n, k)
+        tensors.update(t)
+        for e in range(experts):
+            layers[f"model.layers.0.mlp.experts.{e}.{proj}"] = (ws[e], bias[e])
+    tensors["model.layers.0.mlp.router.weight"] = ("BF16", ck.to_bf16_bits(rng.normal(size=(experts, hidden))))
+    tensors["model.layers.0.self_attn.q_proj.weight"] = ("BF16", ck.to_bf16_bits(rng.normal(size=(hidden, hidden))))
+    model = str(tmp_path / "model")
+    ck.write_checkpoint(model, tensors, {"torch_dtype": "bfloat16", "quantization_config": ck.GPT_OSS_CONFIG})
+    out = run("inspect", "--model", model, "--device", "cpu").stdout
+    assert f"quantization mxfp4, activations bf16, {2 * experts + 2} linear layers" in out, out
+    for name in layers:
+        line = next(l for l in out.splitlines() if l.startswith(name + " "))
+        assert "gpt-oss mxfp4 expert" in line and "mxfp4_weight_only" in line, line
+    assert "unquantized" in next(l for l in out.splitlines() if l.startswith("model.layers.0.self_attn.q_proj "))
+    for name in ("model.layers.0.mlp.experts.2.down_proj", "model.layers.0.mlp.experts.1.gate_up_proj"):
+        w, bias = layers[name]
+        x = x_float(rng, (M, w.shape[1]))
+        np.save(tmp_path / "x.npy", x)
+        run("run", "--model", model, "--layer", name, "--input", tmp_path / "x.npy", "--output",
+            tmp_path / "y.npy", "--device", "cpu")
+        check(np.load(tmp_path / "y.npy"), ck.round_to("bfloat16", x), w, bias, "bfloat16")
+
+
+def test_fp8_checkpoint_runs_weight_only_without_fp8_arithmetic(tmp_path):
+    """An FP8 (W8A8) layer on the CPU, which has no FP8 arithmetic, is served as fp8_weight_only:
+    x is not quantized (x_float has no power-of-two structure, so only W8A16 matches), and inspect
+    says why; a forced fp8_scaled_mm kernel keeps the checkpoint's own family."""
+    model = str(tmp_path / "model")
+    w, b, torch_dtype, _ = make_checkpoint(model, "ct_fp8_channel_dynamic_token", 136, 256, seed=3)
+    x = x_float(np.random.default_rng(8), (M, 256))
+    check(run_layer(str(tmp_path), model, x), ck.round_to(torch_dtype, x), w, b, torch_dtype)
+    line = next(l for l in run("inspect", "--model", model, "--device", "cpu").stdout.splitlines()
+                if l.startswith(PREFIX + " "))
+    assert "served as fp8_weight_only" in line and "no FP8 arithmetic" in line, line
+    y = run_layer(str(tmp_path), model, x, kernel="reference_fp8_scaled_mm")
+    with pytest.raises(AssertionError):  # the activations quantized to e4m3, as the checkpoint asks
+        check(y, ck.round_to(torch_dtype, x), w, b, torch_dtype)
+
+
 @pytest.mark.parametrize("file", ["quantize_config.json", "quant_config.json"])
 def test_older_quantization_config_files(tmp_path, file):
     model = str(tmp_path / "model")
@@ -462,6 +539,29 @@ def test_wrong_zero_point_shape(tmp_path):
     tensors[f"{PREFIX}.qzeros"] = ("I32", np.zeros((2, 4), dtype=np.int32))
     ck.write_checkpoint(model, tensors, {"quantization_config": ck.gptq_config(sym=False)})
     expect_error(tmp_path, model, f"{PREFIX}.qzeros (I32[2, 4] in ", "model.safetensors", "expected [2, 8]")
+
+
+def test_gpt_oss_blocks_of_the_wrong_shape_or_without_scales(tmp_path):
+    model = str(tmp_path / "m")
+    build, quant, _, _, _ = FORMATS["gpt_oss_mxfp4"]
+    tensors, _ = build(np.random.default_rng(0), PREFIX, 64, 256)
+    del tensors[f"{PREFIX}_scales"]
+    ck.write_checkpoint(model, tensors, {"quantization_config": quant})
+    expect_error(tmp_path, model, f"tensor {PREFIX}_scales is missing")
+    tensors, _ = build(np.random.default_rng(0), PREFIX, 64, 256)
+    tensors[f"{PREFIX}_blocks"] = ("U8", tensors[f"{PREFIX}_blocks"][1].reshape(64, 16, 8))
+    ck.write_checkpoint(model, tensors, {"quantization_config": quant})
+    expect_error(tmp_path, model, f"{PREFIX}_blocks (U8[64, 16, 8] in ", "should be [N, K/32, 16]")
+
+
+def test_mxfp4_activations_are_refused_by_name(tmp_path):
+    model = str(tmp_path / "m")
+    build, quant, _, _, _ = FORMATS["ct_mxfp4_w4a16"]
+    tensors, _ = build(np.random.default_rng(0), PREFIX, 64, 256)
+    weights = quant["config_groups"]["group_0"]["weights"]
+    ck.write_checkpoint(model, tensors, {"quantization_config": ck.ct_scheme(
+        "mxfp4-pack-quantized", weights, dict(weights, dynamic=True))})
+    expect_error(tmp_path, model, "input_activations are set: MXFP4 activations (W4A4)")
 
 
 def test_dtype_that_contradicts_the_config(tmp_path):

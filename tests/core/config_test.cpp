@@ -40,6 +40,8 @@ struct BadCase {
 };
 
 TEST(Config, InvalidCombinationsNameTheField) {
+  // A case a line.
+  // clang-format off
   const BadCase cases[] = {
       {"zero n", Family::mixed_precision, [](LayerConfig& c) { c.n = 0; }, "n is 0"},
       {"partition past full", Family::mixed_precision, [](LayerConfig& c) { c.partition_n = 5000; }, "partition_n"},
@@ -61,8 +63,15 @@ TEST(Config, InvalidCombinationsNameTheField) {
       {"int8 activations given", Family::int8_scaled_mm, [](LayerConfig& c) { c.act_type = T::int8; }, "act_type"},
       {"mx scales in e4m3", Family::mxfp8, [](LayerConfig& c) { c.weight_scale_type = T::float8_e4m3fn; }, "weight_scale_type"},
       {"block without block_n", Family::fp8_block, [](LayerConfig& c) { c.block_n = 0; }, "block_n"},
+      {"mxfp4 group 16", Family::mxfp4_weight_only, [](LayerConfig& c) { c.group_size = 16; }, "the format prescribes 32"},
+      {"mxfp4 e4m3 scales", Family::mxfp4_weight_only, [](LayerConfig& c) { c.weight_scale_type = T::float8_e4m3fn; }, "weight_scale_type"},
+      {"mxfp4 e4m3 weights", Family::mxfp4_weight_only, [](LayerConfig& c) { c.weight_type = T::float8_e4m3fn; }, "weight_type"},
+      {"fp8 weight-only per group", Family::fp8_weight_only, [](LayerConfig& c) { c.weight_scale = G::per_group; c.group_size = 128; }, "weight_scale"},
+      {"fp8 weight-only act quant", Family::fp8_weight_only, [](LayerConfig& c) { c.act_quant = T::float8_e4m3fn; }, "weight-only family"},
+      {"fp8 weight-only static scale", Family::fp8_weight_only, [](LayerConfig& c) { c.act_scale_static = true; }, "weight-only family"},
       {"per-group act in int8", Family::int8_scaled_mm, [](LayerConfig& c) { c.act_scale = G::per_group; c.act_group_size = 128; }, "act_scale"},
   };
+  // clang-format on
   for (const BadCase& bad : cases) {
     LayerConfig c = default_config(bad.family, 4096, 4096);
     bad.change(c);

@@ -209,5 +209,41 @@ TEST(KernelCatalog, ListsTheBuiltInKernelsInOrderAndTheOthersAsNotBuilt) {
   }
 }
 
+// fp8_scaled_mm is served as fp8_weight_only (the same weights, x in 16 bits) where the platform
+// has no FP8 arithmetic, and selection notes it; elsewhere, and for other families, nothing
+// changes.
+TEST(Serving, Fp8WithoutFp8ArithmeticIsWeightOnly) {
+  LayerConfig c = default_config(Family::fp8_scaled_mm, 256, 512);
+  c.weight_scale = Granularity::per_tensor;
+  c.act_scale = Granularity::per_tensor;
+  c.act_scale_static = true;
+  c.act_type = c.out_type = ScalarType::fp16;
+  for (const char* target : {"cuda:sm_80", "cuda:sm_86", "cpu:avx2", "cpu:amx"}) {
+    const Serving s = serving_config(c, parse_target(target));
+    EXPECT_EQ(s.config.family, Family::fp8_weight_only) << target;
+    EXPECT_FALSE(s.config.act_quant.has_value()) << target;
+    EXPECT_FALSE(s.config.act_scale_static) << target;
+    EXPECT_EQ(s.config.weight_scale, Granularity::per_tensor) << target;
+    EXPECT_EQ(s.config.act_type, ScalarType::fp16) << target;
+    EXPECT_NO_THROW(validate(s.config)) << target;
+    EXPECT_NE(s.reason.find(target), std::string::npos) << s.reason;
+  }
+  for (const char* target : {"cuda:sm_89", "cuda:sm_90a", "cuda:sm_100a"}) {
+    const Serving s = serving_config(c, parse_target(target));
+    EXPECT_EQ(s.config.family, Family::fp8_scaled_mm) << target;
+    EXPECT_TRUE(s.reason.empty()) << target;
+  }
+  const LayerConfig block = default_config(Family::fp8_block, 256, 512);
+  EXPECT_EQ(serving_config(block, parse_target("cuda:sm_80")).config.family, Family::fp8_block);
+
+  const Choice on_cpu = Registry::global().choose(default_config(Family::fp8_scaled_mm, 256, 512),
+                                                  parse_target("cpu:avx2"));
+  ASSERT_FALSE(on_cpu.notes.empty());
+  EXPECT_NE(on_cpu.notes.back().find("served as fp8_weight_only"), std::string::npos)
+      << on_cpu.notes.back();
+  EXPECT_NE(describe(on_cpu).find("a checkpoint's layer loads as fp8_weight_only"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace qlinear

@@ -54,7 +54,7 @@ void add_inspect(CLI::App& app, int& exit_code) {
         continue;
       }
       try {
-        const CheckpointLayer l = load_layer(ckpt, layer);
+        const CheckpointLayer l = serve_on(load_layer(ckpt, layer), platform);
         std::string kernel;
         try {
           kernel = Registry::global().choose(l.config, platform).kernel->name();

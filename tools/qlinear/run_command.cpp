@@ -147,7 +147,8 @@ void add_run(CLI::App& app, int& exit_code) {
     using namespace checkpoint;
     const Checkpoint ckpt = Checkpoint::open(model);
     refuse_overwriting_inputs(output, input, ckpt);
-    CheckpointLayer layer = load_layer(ckpt, layer_name);
+    const Platform platform = target_platform(device_text);
+    CheckpointLayer layer = serve_on(load_layer(ckpt, layer_name), platform, kernel);
     TensorParallel tp;
     tp.split = split_text.empty()     ? default_split(layer_name)
                : split_text == "rows" ? Split::rows
@@ -156,7 +157,6 @@ void add_run(CLI::App& app, int& exit_code) {
     tp.size = tp_size;
     ChooseOptions options;
     options.force = kernel;
-    const Platform platform = target_platform(device_text);
     if (tp_rank < 0 && tp_size > 1) {
       split_layer(layer, tp);  // refuses a size that does not divide the layer before any thread
       const NpyArray array = read_npy(input);

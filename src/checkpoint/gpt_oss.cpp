@@ -1,0 +1,128 @@
+// quant_method "mxfp4", as OpenAI's gpt-oss checkpoints (and transformers' Mxfp4Config) write
+// them. A linear weight P is stored as
+//   P_blocks  U8 [N, K/32, 16]   e2m1 codes: a block of 32 along K in 16 bytes, low nibble first
+//   P_scales  U8 [N, K/32]       e8m0 exponents, w = code · 2^(s - 127), one per block
+//   P_bias    F32/BF16/F16 [N]   optional
+// and a mixture of experts stacks E such weights: P_blocks [E, N, K/32, 16], P_scales [E, N, K/32],
+// P_bias [E, N]. A row of P_blocks is the canonical row of e2m1 pairs [K/2] as it is.
+//
+// Expert e of the stack M.P is the layer M.e.P (model.layers.0.mlp.experts.3.down_proj is expert
+// 3 of model.layers.0.mlp.experts.down_proj_blocks): the name a module of its own would have, so
+// that the tensor-parallel split read off the projection's name (default_split) holds.
+#include <charconv>
+
+#include "checkpoint/convert.hpp"
+
+namespace qlinear::checkpoint {
+namespace {
+
+constexpr int64_t kBlock = 32;  // e2m1 codes per e8m0 scale
+constexpr int64_t kBlockBytes = kBlock / 2;
+
+// The stacked tensors' prefix and the expert of `layer`, or the layer itself (expert -1).
+struct Stack {
+  std::string prefix;
+  int64_t expert = -1;
+};
+
+Stack stack_of(const Checkpoint& checkpoint, std::string_view layer) {
+  const size_t last = layer.rfind('.');
+  const size_t before = last == std::string_view::npos ? last : layer.rfind('.', last - 1);
+  if (before != std::string_view::npos) {
+    const std::string_view digits = layer.substr(before + 1, last - before - 1);
+    int64_t expert = -1;
+    const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), expert);
+    const std::string prefix = cat(layer.substr(0, before), layer.substr(last));
+    if (error == std::errc() && end == digits.data() + digits.size() &&
+        checkpoint.find(prefix + "_blocks") && !checkpoint.find(std::string(layer) + "_blocks"))
+      return {prefix, expert};
+  }
+  return {std::string(layer), -1};
+}
+
+// Expert `expert`'s [rows, row_bytes] slice of a tensor whose leading axis is the expert (or the
+// whole tensor when expert is -1), as an entry copy_as reads.
+TensorEntry slice(const TensorEntry& e, int64_t expert, std::vector<int64_t> shape) {
+  TensorEntry part = e;
+  part.shape = std::move(shape);
+  part.nbytes = part.numel() * element_bytes(e.dtype);
+  if (expert >= 0) part.data = e.data + expert * part.nbytes;
+  return part;
+}
+
+}  // namespace
+
+std::vector<std::string> gpt_oss_layers(const TensorEntry& blocks) {
+  constexpr std::string_view kSuffix = "_blocks";
+  if (blocks.dtype != Dtype::U8 || !blocks.name.ends_with(kSuffix)) return {};
+  const std::string prefix = blocks.name.substr(0, blocks.name.size() - kSuffix.size());
+  if (blocks.shape.size() != 4) return {prefix};  // a linear layer, or refused when loaded
+  const size_t dot = prefix.rfind('.');
+  const std::string module = dot == std::string::npos ? "" : prefix.substr(0, dot + 1);
+  const std::string projection = prefix.substr(dot == std::string::npos ? 0 : dot + 1);
+  std::vector<std::string> layers;
+  for (int64_t e = 0; e < blocks.shape[0]; ++e) layers.push_back(cat(module, e, ".", projection));
+  return layers;
+}
+
+bool is_gpt_oss_layer(const Checkpoint& checkpoint, std::string_view layer) {
+  return checkpoint.find(stack_of(checkpoint, layer).prefix + "_blocks") != nullptr;
+}
+
+CheckpointLayer load_gpt_oss(const LayerSource& src) {
+  const Stack stack = stack_of(src.checkpoint, src.prefix);
+  const bool experts = stack.expert >= 0;
+  const auto tensor = [&](std::string_view suffix) { return cat(stack.prefix, "_", suffix); };
+  const TensorEntry* blocks = src.checkpoint.find(tensor("blocks"));
+  require(blocks != nullptr, src.where(), "tensor ", tensor("blocks"),
+          " is missing; quant_method mxfp4 stores a weight as U8 _blocks [N, K/32, 16] and "
+          "_scales [N, K/32] (or [E, ...] for E experts)");
+  const size_t rank = experts ? 4 : 3;
+  require(blocks->dtype == Dtype::U8, src.where(), "tensor ", blocks->describe(), " has dtype ",
+          name(blocks->dtype), "; expected U8 (two e2m1 codes a byte)");
+  require(blocks->shape.size() == rank && blocks->shape.back() == kBlockBytes, src.where(),
+          "tensor ", blocks->describe(), " should be ",
+          experts ? "[E, N, K/32, 16]" : "[N, K/32, 16]", " (blocks of 32 e2m1 codes in 16 bytes)");
+  const int64_t lead = experts ? 1 : 0;
+  if (experts)
+    require(stack.expert < blocks->shape[0], src.where(), "expert ", stack.expert, " is not in ",
+            blocks->describe(), ", which stacks ", blocks->shape[0], " experts");
+  const int64_t n = blocks->shape[lead], groups = blocks->shape[lead + 1], k = groups * kBlock;
+
+  LayerConfig c = base_config(src.checkpoint, Family::mxfp4_weight_only, n, k);
+  const TensorEntry* bias = src.checkpoint.find(tensor("bias"));
+  c.bias = bias != nullptr;
+  CheckpointLayer layer;
+  layer.name = src.prefix;
+  layer.format = experts ? cat("gpt-oss mxfp4 expert ", stack.expert, " of ", blocks->shape[0])
+                         : "gpt-oss mxfp4";
+  layer.config = c;
+
+  const std::vector<int64_t> scale_shape =
+      experts ? std::vector<int64_t>{blocks->shape[0], n, groups} : std::vector<int64_t>{n, groups};
+  const TensorEntry* scales_entry = src.checkpoint.find(tensor("scales"));
+  require(scales_entry != nullptr, src.where(), "tensor ", tensor("scales"),
+          " is missing; expected the e8m0 scales of ", blocks->describe());
+  const TensorEntry& scales = *scales_entry;
+  require(scales.dtype == Dtype::U8 || scales.dtype == Dtype::F8_E8M0, src.where(), "tensor ",
+          scales.describe(), " has dtype ", name(scales.dtype),
+          "; expected U8 or F8_E8M0 (e8m0 exponents)");
+  require(scales.shape == scale_shape, src.where(), "tensor ", scales.describe(),
+          " should have the shape of ", blocks->describe(),
+          " less its last axis: one e8m0 scale "
+          "per block of 32");
+  layer.weight =
+      copy_as(slice(*blocks, stack.expert, {n, k / 2}), ScalarType::float4_e2m1f, {n, k});
+  layer.weight_scale =
+      copy_as(slice(scales, stack.expert, {n, groups}), ScalarType::float8_e8m0fnu, {n, groups});
+  if (bias) {
+    const std::vector<int64_t> bias_shape =
+        experts ? std::vector<int64_t>{blocks->shape[0], n} : std::vector<int64_t>{n};
+    require(bias->shape == bias_shape, src.where(), "tensor ", bias->describe(),
+            " should be one bias per output row of each weight (", experts ? "[E, N]" : "[N]", ")");
+    layer.bias = copy_as(slice(*bias, stack.expert, {n}), scale_type_of(*bias), {n});
+  }
+  return finish_layer(std::move(layer));
+}
+
+}  // namespace qlinear::checkpoint
