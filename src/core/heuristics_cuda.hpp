@@ -36,6 +36,11 @@ inline constexpr int64_t kW4a16WgmmaSm90MaxM = 1024;
 inline constexpr int64_t kW8a16MmaSm80MaxM = 128;
 inline constexpr int64_t kNvfp4WeightOnlyMmaSm80MaxM = 128;
 inline constexpr int64_t kMxfp8WeightOnlyMmaSm80MaxM = 64;
+// The formats added 2026-12-06 (fourth session), not yet timed: mxfp4 streams nvfp4's bytes (4-bit
+// codes, fewer scale bytes) and takes its limit; fp8 weight-only streams mxfp8's e4m3 codes and
+// takes its limit.
+inline constexpr int64_t kMxfp4WeightOnlyMmaSm80MaxM = kNvfp4WeightOnlyMmaSm80MaxM;
+inline constexpr int64_t kFp8WeightOnlyMmaSm80MaxM = kMxfp8WeightOnlyMmaSm80MaxM;
 // W4A8 has no prefill kernel of its own yet: past the mma kernel's range the emulation runs, as it
 // ran every call before (it keeps a bf16 copy of the weights: the one plan that does, until a
 // W4A8 prefill kernel exists). The tune times no kernel that keeps a dense copy, so the table's

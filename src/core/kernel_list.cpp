@@ -156,6 +156,10 @@ constexpr CatalogEntry kListed[] = {
            kCuda),
     listed("mxfp8_weight_only_by_tokens", Family::mxfp8_weight_only, P::cuda, Provider::composite,
            kCuda),
+    listed("mxfp4_weight_only_by_tokens", Family::mxfp4_weight_only, P::cuda, Provider::composite,
+           kCuda),
+    listed("fp8_weight_only_by_tokens", Family::fp8_weight_only, P::cuda, Provider::composite,
+           kCuda),
     listed("w4a8_int_by_tokens", Family::w4a8_int, P::cuda, Provider::composite, kCuda),
     listed("fp8_scaled_mm_by_tokens", Family::fp8_scaled_mm, P::cuda, Provider::composite, kCuda),
     listed("fp8_block_by_tokens", Family::fp8_block, P::cuda, Provider::composite, kCuda),
@@ -168,6 +172,8 @@ constexpr CatalogEntry kListed[] = {
     listed("mxfp8_weight_only_mma_sm80", Family::mxfp8_weight_only, P::cuda, Provider::cuda, kCuda),
     listed("mxfp8_weight_only_wgmma_sm90", Family::mxfp8_weight_only, P::cuda, Provider::cuda,
            kCuda),
+    listed("mxfp4_weight_only_mma_sm80", Family::mxfp4_weight_only, P::cuda, Provider::cuda, kCuda),
+    listed("fp8_weight_only_mma_sm80", Family::fp8_weight_only, P::cuda, Provider::cuda, kCuda),
     listed("w4a8_int_mma_sm80", Family::w4a8_int, P::cuda, Provider::cuda, kCuda),
     listed("fp8_scaled_mm_sm90", Family::fp8_scaled_mm, P::cuda, Provider::cuda, kCuda),
     listed("fp8_block_sm90", Family::fp8_block, P::cuda, Provider::cuda, kCuda),
@@ -180,6 +186,9 @@ constexpr CatalogEntry kListed[] = {
            kCuda),
     listed("dequant_gemm_mxfp8_weight_only", Family::mxfp8_weight_only, P::cuda, Provider::cuda,
            kCuda),
+    listed("dequant_gemm_mxfp4_weight_only", Family::mxfp4_weight_only, P::cuda, Provider::cuda,
+           kCuda),
+    listed("dequant_gemm_fp8_weight_only", Family::fp8_weight_only, P::cuda, Provider::cuda, kCuda),
     listed("emulation_mixed_precision", Family::mixed_precision, P::cuda, Provider::cuda, kCuda),
     listed("emulation_nvfp4_weight_only", Family::nvfp4_weight_only, P::cuda, Provider::cuda,
            kCuda),
@@ -268,10 +277,14 @@ std::vector<std::pair<PlatformKind, std::shared_ptr<const Kernel>>> built_in_ker
   const auto mxfp8_weight_only_mma = cuda::make_mxfp8_weight_only_mma_sm80();
   const auto mxfp8_weight_only_wgmma =
       cuda::make_mxfp8_weight_only_wgmma_sm90(mxfp8_weight_only_mma);
+  const auto mxfp4_weight_only_mma = cuda::make_mxfp4_weight_only_mma_sm80();
+  const auto fp8_weight_only_mma = cuda::make_fp8_weight_only_mma_sm80();
   const auto w4a8_int_mma = cuda::make_w4a8_int_mma_sm80();
   const auto dequant_gemm_mixed_precision = cuda::make_dequant_gemm_mixed_precision();
   const auto dequant_gemm_nvfp4_weight_only = cuda::make_dequant_gemm_nvfp4_weight_only();
   const auto dequant_gemm_mxfp8_weight_only = cuda::make_dequant_gemm_mxfp8_weight_only();
+  const auto dequant_gemm_mxfp4_weight_only = cuda::make_dequant_gemm_mxfp4_weight_only();
+  const auto dequant_gemm_fp8_weight_only = cuda::make_dequant_gemm_fp8_weight_only();
   const auto cublaslt_fp8_scaled_mm = cublaslt::make_fp8_scaled_mm();
   const auto cublaslt_fp8_block = cublaslt::make_fp8_block();
   const auto cublaslt_int8_scaled_mm = cublaslt::make_int8_scaled_mm();
@@ -299,6 +312,10 @@ std::vector<std::pair<PlatformKind, std::shared_ptr<const Kernel>>> built_in_ker
                                        {dequant_gemm_nvfp4_weight_only, kNoTokenLimit}});
   plan("mxfp8_weight_only_by_tokens", {{mxfp8_weight_only_mma, H::kMxfp8WeightOnlyMmaSm80MaxM},
                                        {dequant_gemm_mxfp8_weight_only, kNoTokenLimit}});
+  plan("mxfp4_weight_only_by_tokens", {{mxfp4_weight_only_mma, H::kMxfp4WeightOnlyMmaSm80MaxM},
+                                       {dequant_gemm_mxfp4_weight_only, kNoTokenLimit}});
+  plan("fp8_weight_only_by_tokens", {{fp8_weight_only_mma, H::kFp8WeightOnlyMmaSm80MaxM},
+                                     {dequant_gemm_fp8_weight_only, kNoTokenLimit}});
   plan("w4a8_int_by_tokens",
        {{w4a8_int_mma, H::kW4a8IntMmaSm80MaxM}, {emulation[Family::w4a8_int], kNoTokenLimit}});
   plan("fp8_scaled_mm_by_tokens",
@@ -308,12 +325,27 @@ std::vector<std::pair<PlatformKind, std::shared_ptr<const Kernel>>> built_in_ker
   plan("int8_scaled_mm_by_tokens",
        {{int8_scaled_mm_sm90, H::kInt8ScaledMmSm90MaxM}, {cublaslt_int8_scaled_mm, kNoTokenLimit}});
   // Then every kernel alone, for the configs a plan's part refuses and to be forced by name.
-  for (const auto& kernel :
-       {w4a16_mma, w4a16_wgmma, w8a16_mma, w8a16_wgmma, nvfp4_weight_only_mma,
-        mxfp8_weight_only_mma, mxfp8_weight_only_wgmma, w4a8_int_mma, fp8_scaled_mm_sm90,
-        fp8_block_sm90, int8_scaled_mm_sm90, cublaslt_fp8_scaled_mm, cublaslt_fp8_block,
-        cublaslt_int8_scaled_mm, dequant_gemm_mixed_precision, dequant_gemm_nvfp4_weight_only,
-        dequant_gemm_mxfp8_weight_only})
+  for (const auto& kernel : {w4a16_mma,
+                             w4a16_wgmma,
+                             w8a16_mma,
+                             w8a16_wgmma,
+                             nvfp4_weight_only_mma,
+                             mxfp8_weight_only_mma,
+                             mxfp8_weight_only_wgmma,
+                             mxfp4_weight_only_mma,
+                             fp8_weight_only_mma,
+                             w4a8_int_mma,
+                             fp8_scaled_mm_sm90,
+                             fp8_block_sm90,
+                             int8_scaled_mm_sm90,
+                             cublaslt_fp8_scaled_mm,
+                             cublaslt_fp8_block,
+                             cublaslt_int8_scaled_mm,
+                             dequant_gemm_mixed_precision,
+                             dequant_gemm_nvfp4_weight_only,
+                             dequant_gemm_mxfp8_weight_only,
+                             dequant_gemm_mxfp4_weight_only,
+                             dequant_gemm_fp8_weight_only})
     list.emplace_back(P::cuda, kernel);
   // The emulation of every family: runs everything, fastest at nothing, and keeps a bf16 copy of
   // the weights (four times an int4 layer's bytes): last.

@@ -17,7 +17,7 @@ struct Mxfp8WeightOnly {
   static constexpr const char* kName = "dequant_gemm_mxfp8_weight_only";
   static constexpr Family kFamily = Family::mxfp8_weight_only;
   static detail::DequantLaunch launch(const LayerConfig& c, RunGrouping grouping) {
-    return detail::dequant_launch<detail::E4m3Codes, RunGrouping::one_group>(c.act_type, grouping);
+    return detail::dequant_launch<detail::Mxfp8Codes, RunGrouping::one_group>(c.act_type, grouping);
   }
 };
 

@@ -18,7 +18,8 @@ struct Nvfp4WeightOnly {
   static constexpr const char* kName = "dequant_gemm_nvfp4_weight_only";
   static constexpr Family kFamily = Family::nvfp4_weight_only;
   static detail::DequantLaunch launch(const LayerConfig& c, RunGrouping grouping) {
-    return detail::dequant_launch<detail::E2m1Codes, RunGrouping::two_groups>(c.act_type, grouping);
+    return detail::dequant_launch<detail::Nvfp4Codes, RunGrouping::two_groups>(c.act_type,
+                                                                               grouping);
   }
 };
 

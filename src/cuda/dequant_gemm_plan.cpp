@@ -78,15 +78,17 @@ DequantLayout dequant_layout(const LayerConfig& c, const LayerWeights& w) {
     std::memcpy(l.codes.data() + r * l.code_row_bytes,
                 codes.data_as<const uint8_t>() + r * row_bytes, static_cast<size_t>(row_bytes));
 
-  // Scales: one-byte codes (e4m3, e8m0) as they are; bf16 / fp16 / fp32 as fp32.
+  // Scales: one-byte codes (e4m3, e8m0) as they are; bf16 / fp16 / fp32 as fp32; a per-tensor
+  // scale once for every row (the runs read their row's).
   const Tensor scales = Tensor::copy_of(w.weight_scale, Device::cpu());
+  const bool per_tensor = c.weight_scale == Granularity::per_tensor;
   l.groups = static_cast<int>(c.weight_scale_shape()[1]);
   double max_scale = 0;
-  for (int64_t i = 0; i < scales.numel(); ++i) {
-    const double scale = load_value(scales, i);
+  for (int64_t i = 0; i < (per_tensor ? n : scales.numel()); ++i) {
+    const double scale = load_value(scales, per_tensor ? 0 : i);
     max_scale = std::fmax(max_scale, std::fabs(scale));
     if (info(c.weight_scale_type).bits == 8)
-      l.scales.push_back(static_cast<uint8_t>(load_code(scales, i)));
+      l.scales.push_back(static_cast<uint8_t>(load_code(scales, per_tensor ? 0 : i)));
     else
       append_bytes(l.scales, static_cast<float>(scale));
   }

@@ -13,6 +13,8 @@ std::shared_ptr<const Kernel> make_w4a16_mma_sm80();
 std::shared_ptr<const Kernel> make_w8a16_mma_sm80();
 std::shared_ptr<const Kernel> make_mxfp8_weight_only_mma_sm80();
 std::shared_ptr<const Kernel> make_nvfp4_weight_only_mma_sm80();
+std::shared_ptr<const Kernel> make_mxfp4_weight_only_mma_sm80();
+std::shared_ptr<const Kernel> make_fp8_weight_only_mma_sm80();
 std::shared_ptr<const Kernel> make_w4a8_int_mma_sm80();
 // The Hopper scaled-mm kernels (cuda/hopper/scaled_mm_sm90.cuh): qlinear's wgmma + TMA GEMM at
 // every M, on the codes `layout` prepares (the family's cuBLASLt kernel, given by the kernel list:
@@ -31,5 +33,7 @@ std::shared_ptr<const Kernel> make_mxfp8_weight_only_wgmma_sm90(
 std::shared_ptr<const Kernel> make_dequant_gemm_mixed_precision();
 std::shared_ptr<const Kernel> make_dequant_gemm_nvfp4_weight_only();
 std::shared_ptr<const Kernel> make_dequant_gemm_mxfp8_weight_only();
+std::shared_ptr<const Kernel> make_dequant_gemm_mxfp4_weight_only();
+std::shared_ptr<const Kernel> make_dequant_gemm_fp8_weight_only();
 
 }  // namespace qlinear::cuda

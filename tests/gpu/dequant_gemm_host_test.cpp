@@ -111,12 +111,18 @@ std::vector<uint16_t> host_dequantize(const LayerConfig& c, const DequantLayout&
                                            l.zeros.empty() ? nullptr : l.zeros.data(),
                                            l.group_of_k.empty() ? nullptr : l.group_of_k.data());
   p.out = out.data();
-  if (c.weight_type == T::float4_e2m1f) {
-    expect_indices_in_bounds<detail::E2m1Codes>(c, l, p);
-    dequantize_all<detail::E2m1Codes>(p, l.grouping, c.act_type);
-  } else if (c.weight_type == T::float8_e4m3fn) {
-    expect_indices_in_bounds<detail::E4m3Codes>(c, l, p);
-    dequantize_all<detail::E4m3Codes>(p, l.grouping, c.act_type);
+  const auto run = [&]<typename F>(F) {
+    expect_indices_in_bounds<F>(c, l, p);
+    dequantize_all<F>(p, l.grouping, c.act_type);
+  };
+  if (c.family == Family::nvfp4_weight_only) {
+    run(detail::Nvfp4Codes{});
+  } else if (c.family == Family::mxfp8_weight_only) {
+    run(detail::Mxfp8Codes{});
+  } else if (c.family == Family::mxfp4_weight_only) {
+    run(detail::Mxfp4Codes{});
+  } else if (c.family == Family::fp8_weight_only) {
+    run(detail::Fp8Codes{});
   } else if (l.code_bits == 4) {
     expect_indices_in_bounds<detail::IntegerCodes<4>>(c, l, p);
     dequantize_all<detail::IntegerCodes<4>>(p, l.grouping, c.act_type);
@@ -128,9 +134,10 @@ std::vector<uint16_t> host_dequantize(const LayerConfig& c, const DequantLayout&
 }
 
 // Whether (value - zero point) · scale · factor is exact in fp32, so that ŵ must be the reference
-// rounded once to the activation type, to the bit: integer codes with 16-bit scales, and mxfp8.
+// rounded once to the activation type, to the bit: integer codes with 16-bit scales, and the MX
+// formats (a float code times a power of two).
 bool exact_in_fp32(const LayerConfig& c) {
-  if (c.family == Family::mxfp8_weight_only) return true;
+  if (c.family == Family::mxfp8_weight_only || c.family == Family::mxfp4_weight_only) return true;
   return c.family == Family::mixed_precision && c.weight_scale_type != T::fp32;
 }
 
@@ -161,7 +168,7 @@ void expect_matches_reference(const LayerConfig& c, const LayerWeights& w, const
 constexpr auto mixed = testing::mixed_precision;
 using testing::with;
 
-// Every weight type of the three families, every grouping, both activation types, every scale
+// Every weight type of the weight-only families, every grouping, both activation types, every scale
 // type, N and K off the runs (K % 32 = 8 or 16), act order on a row split.
 std::vector<LayerConfig> layouts() {
   const auto fp16 = [](LayerConfig& c) { c.act_type = c.out_type = T::fp16; };
@@ -169,6 +176,10 @@ std::vector<LayerConfig> layouts() {
   const auto fp32_scales = [](LayerConfig& c) { c.weight_scale_type = T::fp32; };
   const auto order = [](LayerConfig& c) { c.act_order = true; };
   const auto order_split = [](LayerConfig& c) { c.act_order = true, c.partition_k = c.k / 2; };
+  const auto per_channel = [](LayerConfig& c) { c.weight_scale = Granularity::per_channel; };
+  const auto per_tensor_fp16 = [](LayerConfig& c) {
+    c.weight_scale = Granularity::per_tensor, c.act_type = c.out_type = T::fp16;
+  };
   return {
       mixed(T::uint4b8, 72, 200, 0),                        // per channel, a half run at K
       with(mixed(T::uint4b8, 33, 96, 32), fp16_scales),     // one group a run
@@ -192,6 +203,10 @@ std::vector<LayerConfig> layouts() {
       with(default_config(Family::nvfp4_weight_only, 17, 256), fp16),
       default_config(Family::mxfp8_weight_only, 40, 224),
       with(default_config(Family::mxfp8_weight_only, 17, 96), fp16),
+      default_config(Family::mxfp4_weight_only, 40, 224),  // a run a group
+      with(default_config(Family::mxfp4_weight_only, 17, 96), fp16),
+      with(default_config(Family::fp8_weight_only, 72, 200), per_channel),  // K % 16 = 8
+      with(default_config(Family::fp8_weight_only, 17, 96), per_tensor_fp16),
   };
 }
 
@@ -245,6 +260,10 @@ TEST(DequantGemmHost, Grouping) {
             RunGrouping::two_groups);
   EXPECT_EQ(run_grouping(default_config(Family::mxfp8_weight_only, 64, 4096)),
             RunGrouping::one_group);
+  EXPECT_EQ(run_grouping(default_config(Family::mxfp4_weight_only, 64, 4096)),
+            RunGrouping::one_group);
+  EXPECT_EQ(run_grouping(default_config(Family::fp8_weight_only, 64, 4096)),
+            RunGrouping::one_group);
 }
 
 TEST(DequantGemmHost, Fp16WeightsScaledIntoRange) {
@@ -288,7 +307,8 @@ TEST(DequantGemmHost, OutputPlan) {
 
 std::vector<std::shared_ptr<const Kernel>> kernels() {
   return {make_dequant_gemm_mixed_precision(), make_dequant_gemm_nvfp4_weight_only(),
-          make_dequant_gemm_mxfp8_weight_only()};
+          make_dequant_gemm_mxfp8_weight_only(), make_dequant_gemm_mxfp4_weight_only(),
+          make_dequant_gemm_fp8_weight_only()};
 }
 
 TEST(DequantGemmHost, RefusalsNameTheValueAndWhatIsAccepted) {

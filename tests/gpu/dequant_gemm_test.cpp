@@ -114,6 +114,35 @@ TEST(DequantGemm, Mxfp8WeightOnly) {
     expect_conforms(*kernel, c, seed);
 }
 
+TEST(DequantGemm, Mxfp4WeightOnly) {
+  const auto kernel = cuda::make_dequant_gemm_mxfp4_weight_only();
+  uint64_t seed = 450;
+  for (const LayerConfig& c : {
+           default_config(Family::mxfp4_weight_only, 136, 224),  // K % 64 = 32
+           with(default_config(Family::mxfp4_weight_only, 72, 96),
+                [](LayerConfig& c) { c.act_type = c.out_type = T::fp16, c.bias = true; }),
+           with(default_config(Family::mxfp4_weight_only, 129, 320), fp32_out_bias),
+       })
+    expect_conforms(*kernel, c, seed);
+}
+
+TEST(DequantGemm, Fp8WeightOnly) {
+  const auto kernel = cuda::make_dequant_gemm_fp8_weight_only();
+  const auto per_tensor = [](LayerConfig& c) { c.weight_scale = Granularity::per_tensor; };
+  uint64_t seed = 470;
+  for (const LayerConfig& c : {
+           default_config(Family::fp8_weight_only, 100, 200),  // per channel, K % 16 = 8
+           with(default_config(Family::fp8_weight_only, 72, 96),
+                [&](LayerConfig& c) {
+                  per_tensor(c);
+                  c.act_type = c.out_type = T::fp16, c.bias = true;
+                }),
+           with(default_config(Family::fp8_weight_only, 129, 320), fp32_out_bias),
+           with(default_config(Family::fp8_weight_only, 33, 160), per_tensor),
+       })
+    expect_conforms(*kernel, c, seed);
+}
+
 // Each way the bias is added (cuda/dequant_gemm_plan.hpp, plan_output): by cuBLASLt (the bias's
 // type is the output's), by qlinear's epilogue from an fp32 product, in place on an fp32 output;
 // at two M (the paths do not depend on it).
@@ -166,6 +195,12 @@ TEST(DequantGemm, EveryCodeExact) {
                                      nibbles, ++seed);
     testing::expect_every_code_exact(*cuda::make_dequant_gemm_mxfp8_weight_only(),
                                      in(default_config(Family::mxfp8_weight_only, 40, 224)), e4m3,
+                                     ++seed);
+    testing::expect_every_code_exact(*cuda::make_dequant_gemm_mxfp4_weight_only(),
+                                     in(default_config(Family::mxfp4_weight_only, 40, 224)),
+                                     nibbles, ++seed);
+    testing::expect_every_code_exact(*cuda::make_dequant_gemm_fp8_weight_only(),
+                                     in(default_config(Family::fp8_weight_only, 40, 224)), e4m3,
                                      ++seed);
   }
 }

@@ -63,10 +63,45 @@ inline DequantParams dequant_params(const DequantLayout& l, int64_t n, const voi
 // value(w, i): code i of the run (w: its four words, little-endian), as fp32. The integer formats
 // give 2^23 + u (integer_plus_2p23); their offset, 2^23 + zero point, is subtracted per group.
 
-// uint4b8, uint4 (zero points), uint8b128, uint8 (zero points), int8 (as code ^ 0x80, with 128):
-// fp32 scales.
+// The float formats from their two halves, the codes (kCodeBits, kOffsets, value) and the scales
+// (scale(scales, i)): float4_e2m1f or float8_e4m3fn codes decoded from their bits (e4m3's 0x7f /
+// 0xff are NaN, as in the reference), scales as fp32 or one-byte e4m3 / e8m0 codes.
+struct E2m1Values {
+  static constexpr int kCodeBits = 4;
+  static constexpr bool kOffsets = false;
+  __host__ __device__ static float value(const uint32_t (&w)[4], int i) {
+    return e2m1_decode(w[i / 8] >> (4 * (i % 8)) & 0xfu);
+  }
+};
+struct E4m3Values {
+  static constexpr int kCodeBits = 8;
+  static constexpr bool kOffsets = false;
+  __host__ __device__ static float value(const uint32_t (&w)[4], int i) {
+    return e4m3_decode(w[i / 4] >> (8 * (i % 4)) & 0xffu);
+  }
+};
+struct Fp32Scales {
+  __host__ __device__ static float scale(const void* scales, int64_t i) {
+    return static_cast<const float*>(scales)[i];
+  }
+};
+struct E4m3Scales {
+  __host__ __device__ static float scale(const void* scales, int64_t i) {
+    return e4m3_decode(static_cast<const uint8_t*>(scales)[i]);
+  }
+};
+struct E8m0Scales {
+  __host__ __device__ static float scale(const void* scales, int64_t i) {
+    return e8m0_value(static_cast<const uint8_t*>(scales)[i]);
+  }
+};
+template <typename Values, typename Scales>
+struct FloatCodes : Values, Scales {};
+
+// mixed_precision: uint4b8, uint4 (zero points), uint8b128, uint8 (zero points), int8 (as
+// code ^ 0x80, with 128); fp32 scales.
 template <int kBits>
-struct IntegerCodes {
+struct IntegerCodes : Fp32Scales {
   static constexpr int kCodeBits = kBits;
   static constexpr bool kOffsets = true;
   static constexpr uint32_t kMask = (1u << kBits) - 1;
@@ -74,34 +109,11 @@ struct IntegerCodes {
   __host__ __device__ static float value(const uint32_t (&w)[4], int i) {
     return integer_plus_2p23(w[i / kPerWord] >> (kBits * (i % kPerWord)) & kMask);
   }
-  __host__ __device__ static float scale(const void* scales, int64_t i) {
-    return static_cast<const float*>(scales)[i];
-  }
 };
-
-// nvfp4_weight_only: float4_e2m1f codes, e4m3 scales (per 16).
-struct E2m1Codes {
-  static constexpr int kCodeBits = 4;
-  static constexpr bool kOffsets = false;
-  __host__ __device__ static float value(const uint32_t (&w)[4], int i) {
-    return e2m1_decode(w[i / 8] >> (4 * (i % 8)) & 0xfu);
-  }
-  __host__ __device__ static float scale(const void* scales, int64_t i) {
-    return e4m3_decode(static_cast<const uint8_t*>(scales)[i]);
-  }
-};
-
-// mxfp8_weight_only: float8_e4m3fn codes, e8m0 scales (per 32).
-struct E4m3Codes {
-  static constexpr int kCodeBits = 8;
-  static constexpr bool kOffsets = false;
-  __host__ __device__ static float value(const uint32_t (&w)[4], int i) {
-    return e4m3_decode(w[i / 4] >> (8 * (i % 4)) & 0xffu);
-  }
-  __host__ __device__ static float scale(const void* scales, int64_t i) {
-    return e8m0_value(static_cast<const uint8_t*>(scales)[i]);
-  }
-};
+using Nvfp4Codes = FloatCodes<E2m1Values, E4m3Scales>;  // nvfp4_weight_only: e4m3 per 16
+using Mxfp8Codes = FloatCodes<E4m3Values, E8m0Scales>;  // mxfp8_weight_only: e8m0 per 32
+using Mxfp4Codes = FloatCodes<E2m1Values, E8m0Scales>;  // mxfp4_weight_only: e8m0 per 32
+using Fp8Codes = FloatCodes<E4m3Values, Fp32Scales>;    // fp8_weight_only: per tensor / channel
 
 // ---- index math
 // -----------------------------------------------------------------------------------

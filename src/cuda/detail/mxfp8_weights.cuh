@@ -1,8 +1,10 @@
 // The MXFP8 weight-only format of the mixed-input kernels (mxfp8_weight_only_mma_sm80 and
 // mxfp8_weight_only_wgmma_sm90, which read the same packed weights): float8_e4m3fn weights with
-// e8m0 scales per 32 along K. One code a byte along each lane's fragment (the 8-bit layout of
-// cuda/detail/fragments.hpp), so a k-block is 32 K, one scale group; the e8m0 scales stay one byte
-// each, [N, K / 32] (an fp32 copy would add 12% to the bytes read at decode, the codes 3%).
+// e8m0 scales per 32 along K; its two halves, the e4m3 codes and the e8m0 scales, also serve
+// fp8_weight_only_mma_sm80 and mxfp4_weight_only_mma_sm80. One code a byte along each lane's
+// fragment (the 8-bit layout of cuda/detail/fragments.hpp), so a k-block is 32 K, one scale group;
+// the e8m0 scales stay one byte each, [N, K / 32] (an fp32 copy would add 12% to the bytes read at
+// decode, the codes 3%).
 //
 // Exactness: every e4m3 value is exact in bf16 and fp16 (formats.cuh, e4m3_pair); the scale, a
 // power of two that bf16 / fp16 cannot always hold (2^-127..2^127), is applied in fp32 when each
@@ -15,17 +17,13 @@
 
 namespace qlinear::cuda::detail {
 
-struct Mxfp8 : NoOffsets {
-  static constexpr const char* kName = "mxfp8_weight_only_mma_sm80";
-  static constexpr Family kFamily = Family::mxfp8_weight_only;
+// e4m3 codes one a byte (the pipeline's 8-bit layout) as exact A fragments: the codes of
+// mxfp8_weight_only and fp8_weight_only.
+struct E4m3Fragments : NoOffsets {
   static constexpr ScalarType kWeightTypes[] = {ScalarType::float8_e4m3fn};
   static constexpr int kBits = 8;
   static constexpr bool kBlockScales = false;
   static constexpr uint32_t kPadCode = 0;  // +0
-
-  static __device__ float scale(const void* scales, int i) {
-    return e8m0_value(static_cast<const uint8_t*>(scales)[i]);
-  }
 
   // Step s: registers a0, a1 from bytes (0, 2) and (1, 3) of word 2s; a2, a3 likewise of word 2s
   // + 1.
@@ -40,6 +38,15 @@ struct Mxfp8 : NoOffsets {
   }
 
   static uint32_t pack_code(const LayerConfig&, uint32_t code) { return code; }
+};
+
+// e8m0 scales per 32 along K, kept one byte each, [N, K / 32]: the scales of the MX formats
+// (mxfp8_weight_only, mxfp4_weight_only).
+struct E8m0GroupScales {
+  static __device__ float scale(const void* scales, int i) {
+    return e8m0_value(static_cast<const uint8_t*>(scales)[i]);
+  }
+
   static void prepare_scales(const LayerConfig& c, const LayerWeights& w, int64_t padded_n,
                              Device device, Prepared& out) {
     const int64_t n = c.part_n(), groups = c.weight_scale_shape()[1];
@@ -50,6 +57,11 @@ struct Mxfp8 : NoOffsets {
     out.groups = static_cast<int>(groups);
     out.group_size = static_cast<int>(c.group_size);
   }
+};
+
+struct Mxfp8 : E4m3Fragments, E8m0GroupScales {
+  static constexpr const char* kName = "mxfp8_weight_only_mma_sm80";
+  static constexpr Family kFamily = Family::mxfp8_weight_only;
 };
 
 }  // namespace qlinear::cuda::detail

@@ -1,0 +1,46 @@
+// mxfp4_weight_only_mma_sm80 against the reference on the GPU: the family's conformance configs,
+// every e2m1 code at every fragment position and every e8m0 scale at its row and half k-block
+// exactly, bf16 and fp16, bias, shapes off the tiles (N not a multiple of 16 or 256, K not a
+// multiple of 64: a half k-block at the end), a layer split over K, and M in row chunks past one
+// launch's 1024 tokens. Its limits: mixed_input_mma_sm80_limits_test.cpp.
+#include <gtest/gtest.h>
+
+#include "cuda/kernels.hpp"
+#include "mixed_input_mma_test_support.hpp"
+
+namespace qlinear {
+namespace {
+
+using T = ScalarType;
+
+constexpr Family kFamily = Family::mxfp4_weight_only;
+
+TEST(Mxfp4WeightOnlyMmaSm80, ConformanceConfigs) {
+  EXPECT_GE(testing::expect_conformance_configs(*cuda::make_mxfp4_weight_only_mma_sm80()), 1);
+}
+
+TEST(Mxfp4WeightOnlyMmaSm80, EveryCodeExact) {
+  const auto kernel = cuda::make_mxfp4_weight_only_mma_sm80();
+  const std::vector<uint32_t> codes = testing::every_code(4);
+  LayerConfig fp16 = default_config(kFamily, 264, 96);  // past 256 rows; K = 1.5 k-blocks
+  fp16.act_type = T::fp16;
+  testing::expect_every_code_exact(*kernel, default_config(kFamily, 72, 256), codes, 1);
+  testing::expect_every_code_exact(*kernel, fp16, codes, 2);
+}
+
+TEST(Mxfp4WeightOnlyMmaSm80, ShapesOffTheTiles) {
+  LayerConfig small = default_config(kFamily, 33, 96);  // 1 row into a third tile
+  LayerConfig fp16 = default_config(kFamily, 300, 480);
+  fp16.act_type = fp16.out_type = T::fp16, fp16.bias = true;
+  LayerConfig wide = default_config(kFamily, 264, 1056);  // N past 256 rows, K = 16.5 k-blocks
+  wide.out_type = T::fp32, wide.bias = true;
+  testing::expect_shapes_conform(*cuda::make_mxfp4_weight_only_mma_sm80(), {small, fp16, wide});
+}
+
+TEST(Mxfp4WeightOnlyMmaSm80, SplitOverKAndManyTokens) {
+  testing::expect_split_over_k_and_many_tokens(*cuda::make_mxfp4_weight_only_mma_sm80(),
+                                               [](LayerConfig&) {});
+}
+
+}  // namespace
+}  // namespace qlinear
