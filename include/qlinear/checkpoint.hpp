@@ -154,6 +154,10 @@ std::vector<std::string> linear_layers(const Checkpoint& checkpoint);
 // Whether the quantization config leaves the layer unquantized (ignored / excluded, or a plain
 // floating-point weight); such layers have no qlinear family.
 bool is_unquantized(const Checkpoint& checkpoint, std::string_view layer);
+// Why the layer is unquantized, or "" when it is quantized: the config entry that leaves it so
+// (gpt-oss: "modules_to_not_convert 'model.layers.*.self_attn'"), else "plain BF16 weight" for a
+// floating-point weight no config entry names.
+std::string unquantized_reason(const Checkpoint& checkpoint, std::string_view layer);
 // Reads the layer `prefix` (e.g. "model.layers.0.mlp.down_proj") and converts it. The result
 // passes validate() and validate_weights().
 CheckpointLayer load_layer(const Checkpoint& checkpoint, std::string_view prefix);

@@ -117,8 +117,9 @@ py::dict inspect_layer(const checkpoint::Checkpoint& ckpt, const std::string& la
                        const Platform& platform) {
   py::dict row;
   row["name"] = layer;
-  if (checkpoint::is_unquantized(ckpt, layer)) {
+  if (const std::string why = checkpoint::unquantized_reason(ckpt, layer); !why.empty()) {
     row["format"] = "unquantized";
+    row["reason"] = why;
     return row;
   }
   try {

@@ -75,6 +75,8 @@ void read_quantization(Checkpoint::Impl& impl, const json& config) {
               impl.method == "modelopt" || impl.method == "fp8" || impl.method == "mxfp4",
           impl.directory, ": quantization method '", impl.method,
           "' is not supported; supported: ", kMethods);
+  if (impl.method == "mxfp4")
+    read_modules_to_not_convert(impl, cat(impl.directory, "/config.json: quantization_config."));
 }
 
 void add_file(Checkpoint::Impl& impl, const fs::path& path) {
@@ -201,10 +203,22 @@ std::vector<std::string> linear_layers(const Checkpoint& checkpoint) {
 }
 
 bool is_unquantized(const Checkpoint& checkpoint, std::string_view layer) {
+  return !unquantized_reason(checkpoint, layer).empty();
+}
+
+std::string unquantized_reason(const Checkpoint& checkpoint, std::string_view layer) {
   const std::string prefix(layer);
-  if (checkpoint.find(prefix + ".qweight") || checkpoint.find(prefix + ".weight_packed"))
-    return false;
-  return is_float_weight(checkpoint.find(prefix + ".weight"));
+  if (checkpoint.find(prefix + ".qweight") || checkpoint.find(prefix + ".weight_packed")) return {};
+  const bool gpt_oss = checkpoint.quant_method() == "mxfp4";
+  // A gpt-oss layer stored in MXFP4 blocks is quantized whatever the config says (load_layer
+  // refuses the contradiction, naming the pattern).
+  if (gpt_oss && is_gpt_oss_layer(checkpoint, layer)) return {};
+  const TensorEntry* weight = checkpoint.find(prefix + ".weight");
+  if (!is_float_weight(weight)) return {};
+  if (const std::string* pattern =
+          gpt_oss ? gpt_oss_not_converted(checkpoint.impl(), layer) : nullptr)
+    return cat("modules_to_not_convert '", *pattern, "'");
+  return cat("plain ", name(weight->dtype), " weight");
 }
 
 CheckpointLayer load_layer(const Checkpoint& checkpoint, std::string_view prefix) {

@@ -21,8 +21,11 @@ struct Checkpoint::Impl {
   std::vector<std::string> paths;  // every file read: configs, index, shards
   std::map<std::string, const TensorEntry*, std::less<>> tensors;
   json quant;          // quantization_config (config.json) or "quantization" (hf_quant_config.json)
-  std::string method;  // "gptq", "awq", "compressed-tensors", "modelopt", "fp8", "none"
+  std::string method;  // "gptq", "awq", "compressed-tensors", "modelopt", "fp8", "mxfp4", "none"
   ScalarType act_type = ScalarType::bf16;
+  // gpt-oss's quantization_config.modules_to_not_convert, each pattern with its compiled form
+  // (read_modules_to_not_convert, when the folder is opened).
+  std::vector<std::pair<std::string, ModuleRegex>> not_converted;
 };
 
 // What a converter sees of one layer.
@@ -111,5 +114,10 @@ CheckpointLayer load_gpt_oss(const LayerSource& source);
 // The layers a gpt-oss `*_blocks` tensor holds (one, or one per expert); none for other tensors.
 std::vector<std::string> gpt_oss_layers(const TensorEntry& blocks);
 bool is_gpt_oss_layer(const Checkpoint& checkpoint, std::string_view layer);
+// Reads and checks gpt-oss's quantization_config.modules_to_not_convert into impl.not_converted;
+// `where` names the config.
+void read_modules_to_not_convert(Checkpoint::Impl& impl, const std::string& where);
+// The modules_to_not_convert pattern that leaves `layer` unquantized, or nullptr.
+const std::string* gpt_oss_not_converted(const Checkpoint::Impl& impl, std::string_view layer);
 
 }  // namespace qlinear::checkpoint

@@ -9,6 +9,11 @@
 // Expert e of the stack M.P is the layer M.e.P (model.layers.0.mlp.experts.3.down_proj is expert
 // 3 of model.layers.0.mlp.experts.down_proj_blocks): the name a module of its own would have, so
 // that the tensor-parallel split read off the projection's name (default_split) holds.
+//
+// quantization_config.modules_to_not_convert lists the modules left in 16 bits (gpt-oss names
+// "model.layers.*.self_attn", "model.layers.*.mlp.router", "model.embed_tokens", "lm_head").
+// transformers reads each entry as a Python regular expression matched at the start of the
+// module's name (re.match), or as a suffix of it, and so does qlinear (ModuleRegex: linear time).
 #include <charconv>
 
 #include "checkpoint/convert.hpp"
@@ -50,7 +55,40 @@ TensorEntry slice(const TensorEntry& e, int64_t expert, std::vector<int64_t> sha
   return part;
 }
 
+// The most patterns modules_to_not_convert may list: real configs list a handful; each one is
+// tried against every layer name, so the bound keeps a hostile config from costing hours.
+constexpr size_t kMaxNotConverted = 4096;
+
 }  // namespace
+
+void read_modules_to_not_convert(Checkpoint::Impl& impl, const std::string& where) {
+  const std::string field = cat(where, "modules_to_not_convert");
+  if (!impl.quant.contains("modules_to_not_convert")) return;
+  const json& list = impl.quant["modules_to_not_convert"];
+  if (list.is_null()) return;  // transformers' default: every module is converted
+  require(list.is_array(), field, " is a JSON ", list.type_name(),
+          "; expected a list of module-name patterns (strings)");
+  require(list.size() <= kMaxNotConverted, field, " lists ", list.size(), " patterns; at most ",
+          kMaxNotConverted, " are read");
+  for (size_t i = 0; i < list.size(); ++i) {
+    const std::string item = cat(field, "[", i, "]");
+    require(list[i].is_string(), item, " is a JSON ", list[i].type_name(),
+            "; expected a module-name pattern (a string)");
+    const auto& text = list[i].get_ref<const std::string&>();
+    // An empty pattern matches every name at its start: it would leave the whole model
+    // unquantized, which no checkpoint of quantized blocks means.
+    require(!text.empty(), item, " is empty; it would match every module");
+    require(text.size() <= kMaxPatternLength, item, ": a pattern of ", text.size(),
+            " characters; at most ", kMaxPatternLength, " are read");
+    impl.not_converted.emplace_back(text, ModuleRegex(text, item + ": "));
+  }
+}
+
+const std::string* gpt_oss_not_converted(const Checkpoint::Impl& impl, std::string_view layer) {
+  for (const auto& [text, regex] : impl.not_converted)
+    if (regex.matches_start(layer) || layer.ends_with(text)) return &text;
+  return nullptr;
+}
 
 std::vector<std::string> gpt_oss_layers(const TensorEntry& blocks) {
   constexpr std::string_view kSuffix = "_blocks";
@@ -72,6 +110,11 @@ bool is_gpt_oss_layer(const Checkpoint& checkpoint, std::string_view layer) {
 CheckpointLayer load_gpt_oss(const LayerSource& src) {
   const Stack stack = stack_of(src.checkpoint, src.prefix);
   const bool experts = stack.expert >= 0;
+  if (const std::string* pattern = gpt_oss_not_converted(src.checkpoint.impl(), src.prefix))
+    throw Error(cat(src.where(),
+                    "quantization_config.modules_to_not_convert leaves the layer "
+                    "unquantized (pattern '",
+                    *pattern, "'), yet its weight is stored as MXFP4 blocks"));
   const auto tensor = [&](std::string_view suffix) { return cat(stack.prefix, "_", suffix); };
   const TensorEntry* blocks = src.checkpoint.find(tensor("blocks"));
   require(blocks != nullptr, src.where(), "tensor ", tensor("blocks"),

@@ -5,12 +5,22 @@
 
 #include "core/cuda_hooks.hpp"
 #include "qlinear/error.hpp"
+#include "qlinear/platform.hpp"
 
 namespace qlinear {
 namespace {
 
 using checkpoint::CheckpointLayer;
 using checkpoint::Split;
+
+// The layer as `device` serves it: checkpoint::serve_on decides for every path that loads a
+// checkpoint's layer (run, inspect, Python load_layer, these constructors), so an FP8 layer split
+// over ranks on a CPU or below sm_89 runs as fp8_weight_only exactly as it does on one rank. A
+// layer already served comes back as it is.
+CheckpointLayer served_on(const CheckpointLayer& layer, Device device,
+                          const ChooseOptions& options) {
+  return checkpoint::serve_on(layer, platform_of(device), options.force);
+}
 
 // `layer`'s shard for this rank, its weights on `device`.
 struct Shard {
@@ -56,7 +66,8 @@ ColumnParallelLinear::ColumnParallelLinear(const CheckpointLayer& layer,
                                            const ChooseOptions& options)
     : communicator_(std::move(communicator)), device_(device), gather_(gather_output) {
   require(communicator_ != nullptr, "ColumnParallelLinear: no communicator");
-  const Shard s = load_shard(layer, *communicator_, Split::columns, device);
+  const Shard s =
+      load_shard(served_on(layer, device, options), *communicator_, Split::columns, device);
   shard_ = std::make_unique<QuantizedLinear>(s.part.config, s.weights.weights(), device, options);
   if (s.part.config.bias) bias_ = Tensor::copy_of(s.part.bias, device);
 }
@@ -80,11 +91,13 @@ Tensor ColumnParallelLinear::forward(const TensorView& x, Stream stream) const {
 
 // ---- row parallel ----------------------------------------------------------------------------
 
-RowParallelLinear::RowParallelLinear(const CheckpointLayer& layer,
+RowParallelLinear::RowParallelLinear(const CheckpointLayer& whole,
                                      std::shared_ptr<Communicator> communicator, Device device,
                                      const ChooseOptions& options)
-    : communicator_(std::move(communicator)), config_(layer.config), device_(device) {
+    : communicator_(std::move(communicator)), device_(device) {
   require(communicator_ != nullptr, "RowParallelLinear: no communicator");
+  const CheckpointLayer layer = served_on(whole, device, options);
+  config_ = layer.config;
   const Shard s = load_shard(layer, *communicator_, Split::rows, device);
   // The partial products are summed in fp32; the bias and the rounding come after the sum.
   LayerConfig partial = s.part.config;

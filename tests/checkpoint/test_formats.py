@@ -470,7 +470,12 @@ def test_gpt_oss_experts_are_one_layer_each(tmp_path):
     for name in layers:
         line = next(l for l in out.splitlines() if l.startswith(name + " "))
         assert "gpt-oss mxfp4 expert" in line and "mxfp4_weight_only" in line, line
-    assert "unquantized" in next(l for l in out.splitlines() if l.startswith("model.layers.0.self_attn.q_proj "))
+    # Left in bf16 because quantization_config.modules_to_not_convert says so, and inspect says which
+    # pattern: "model.layers.*.self_attn" matches at the start of the name, as transformers' re.match.
+    for name, pattern in (("model.layers.0.self_attn.q_proj", "model.layers.*.self_attn"),
+                          ("model.layers.0.mlp.router", "model.layers.*.mlp.router")):
+        line = next(l for l in out.splitlines() if l.startswith(name + " "))
+        assert f"unquantized (modules_to_not_convert '{pattern}')" in line, line
     for name in ("model.layers.0.mlp.experts.2.down_proj", "model.layers.0.mlp.experts.1.gate_up_proj"):
         w, bias = layers[name]
         x = x_float(rng, (M, w.shape[1]))
@@ -478,6 +483,32 @@ def test_gpt_oss_experts_are_one_layer_each(tmp_path):
         run("run", "--model", model, "--layer", name, "--input", tmp_path / "x.npy", "--output",
             tmp_path / "y.npy", "--device", "cpu")
         check(np.load(tmp_path / "y.npy"), ck.round_to("bfloat16", x), w, bias, "bfloat16")
+
+
+def test_gpt_oss_modules_to_not_convert(tmp_path):
+    """modules_to_not_convert as transformers reads it: a Python regular expression matched at the start
+    of the name, or a suffix of it. A float weight no pattern names is unquantized as a plain weight; a
+    layer a pattern names whose weight is MXFP4 blocks is refused, naming the pattern."""
+    rng = np.random.default_rng(9)
+    hidden = 64
+    bf16 = lambda: ("BF16", ck.to_bf16_bits(rng.normal(size=(hidden, hidden))))
+    tensors = {"model.layers.3.self_attn.o_proj.weight": bf16(), "lm_head.weight": bf16(),
+               "model.layers.3.mlp.shared.fc1.weight": bf16(), "model.layers.3.mlp.shared.fc9.weight": bf16()}
+    packed, exponents, _ = ck.mxfp4_weights(rng, hidden, hidden)
+    tensors["model.layers.3.mlp.dense_blocks"] = ("U8", packed.reshape(hidden, hidden // 32, 16))
+    tensors["model.layers.3.mlp.dense_scales"] = ("U8", exponents)
+    config = {"quant_method": "mxfp4",
+              "modules_to_not_convert": [r"model\.layers\.[0-9]+\.self_attn", "fc1", "model.layers.3.mlp.dense"]}
+    model = str(tmp_path / "model")
+    ck.write_checkpoint(model, tensors, {"torch_dtype": "bfloat16", "quantization_config": config})
+    out = run("inspect", "--model", model, "--device", "cpu", expect_ok=False).stdout
+    rows = {l.split()[0]: l for l in out.splitlines()[3:] if l.strip()}
+    assert "modules_to_not_convert 'model\\.layers\\.[0-9]+\\.self_attn'" in rows["model.layers.3.self_attn.o_proj"], out
+    assert "modules_to_not_convert 'fc1'" in rows["model.layers.3.mlp.shared.fc1"], out  # a suffix
+    assert "plain BF16 weight" in rows["model.layers.3.mlp.shared.fc9"], out
+    assert "plain BF16 weight" in rows["lm_head"], out  # not listed here
+    assert "modules_to_not_convert leaves the layer unquantized (pattern 'model.layers.3.mlp.dense')" \
+        in rows["model.layers.3.mlp.dense"], out
 
 
 def test_fp8_checkpoint_runs_weight_only_without_fp8_arithmetic(tmp_path):

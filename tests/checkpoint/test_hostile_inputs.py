@@ -175,6 +175,39 @@ def test_unsupported_regular_expression_is_named(tmp_path, x):
     refused(run(model, x, tmp_path / "y.npy"), "regular expression '(?<=a)b'", "lookaround")
 
 
+@pytest.mark.parametrize("value,needle", [
+    ("lm_head", "modules_to_not_convert is a JSON string; expected a list of module-name patterns"),
+    ({"a": 1}, "modules_to_not_convert is a JSON object; expected a list"),
+    (["lm_head", 7], "modules_to_not_convert[1] is a JSON number; expected a module-name pattern"),
+    ([["lm_head"]], "modules_to_not_convert[0] is a JSON array; expected a module-name pattern"),
+    ([""], "modules_to_not_convert[0] is empty"),
+    (["x"] * 5000, "modules_to_not_convert lists 5000 patterns; at most 4096"),
+    (["a" * 5000], "modules_to_not_convert[0]: a pattern of 5000 characters; at most 4096"),
+    (["(?<=a)b"], "modules_to_not_convert[0]"),
+])
+def test_malformed_modules_to_not_convert_is_named(tmp_path, value, needle):
+    """gpt-oss's modules_to_not_convert must be a bounded list of bounded, readable patterns."""
+    packed, exponents, _ = ck.mxfp4_weights(np.random.default_rng(0), N, K)
+    tensors = {f"{PREFIX}_blocks": ("U8", packed.reshape(N, K // 32, 16)), f"{PREFIX}_scales": ("U8", exponents)}
+    model = str(tmp_path / "m")
+    ck.write_checkpoint(model, tensors, {"quantization_config": {"quant_method": "mxfp4",
+                                                                 "modules_to_not_convert": value}})
+    refused(tool("inspect", "--model", model, "--device", "cpu"), "config.json: quantization_config.", needle)
+
+
+@pytest.mark.parametrize("pattern", ["(a*)*b", "(.*.*.*.*.*.*.*.*)*x"])
+def test_modules_to_not_convert_runs_in_bounded_time(tmp_path, x, pattern):
+    """Patterns that backtracking engines take exponential time on, against a long layer name."""
+    prefix = "a" * 3000
+    packed, exponents, _ = ck.mxfp4_weights(np.random.default_rng(0), N, K)
+    tensors = {f"{prefix}_blocks": ("U8", packed.reshape(N, K // 32, 16)), f"{prefix}_scales": ("U8", exponents)}
+    model = str(tmp_path / "m")
+    ck.write_checkpoint(model, tensors, {"quantization_config": {"quant_method": "mxfp4",
+                                                                 "modules_to_not_convert": [pattern]}})
+    r = run(model, x, tmp_path / "y.npy", prefix, timeout=30)
+    assert r.returncode == 0, r.stderr
+
+
 # ---- 4. integers out of a field's range ------------------------------------------------------------
 
 @pytest.mark.parametrize("field,value", [("bits", 2**32 + 4), ("bits", 2**64 - 4), ("group_size", 2**63 + 128),

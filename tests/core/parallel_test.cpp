@@ -9,6 +9,7 @@
 
 #include "../parallel_test_support.hpp"
 #include "qlinear/error.hpp"
+#include "qlinear/platform.hpp"
 
 namespace qlinear::parallel_test {
 namespace {
@@ -24,7 +25,9 @@ TEST(TensorParallelLayers, EveryFormatSplitByColumnsAndRows) {
   for (Family family : all_families()) {
     for (LayerConfig config : conformance_configs(family)) {
       config.bias = true;
-      const CheckpointLayer whole = as_checkpoint_layer(make_random_layer(config, 5));
+      // As the layers serve it on the CPU (fp8_scaled_mm as fp8_weight_only): the oracle's config.
+      const CheckpointLayer whole = checkpoint::serve_on(
+          as_checkpoint_layer(make_random_layer(config, 5)), platform_of(Device::cpu()));
       const Tensor x = random_x(config.act_type, {m, config.k}, 6);
       for (Split split : {Split::columns, Split::rows}) {
         for (int size : {2, 4}) {
@@ -67,6 +70,47 @@ TEST(TensorParallelLayers, EveryFormatSplitByColumnsAndRows) {
   }
   EXPECT_GE(layers, 30);
   EXPECT_GE(refused, 1);  // a 4-way split of a small grouped layer cuts a group
+}
+
+// An FP8 checkpoint's layer split over ranks on the CPU is served as it is on one rank
+// (checkpoint::serve_on): fp8_weight_only, x kept in 16 bits, matching the W8A16 oracle; a forced
+// kernel of its own family keeps fp8_scaled_mm, as the single-rank path does.
+TEST(TensorParallelLayers, AnFp8LayerIsServedAsOnOneRank) {
+  LayerConfig config = default_config(Family::fp8_scaled_mm, 64, 96);
+  config.bias = true;
+  const CheckpointLayer whole = as_checkpoint_layer(make_random_layer(config, 11));
+  const CheckpointLayer single = checkpoint::serve_on(whole, platform_of(Device::cpu()));
+  ASSERT_EQ(single.config.family, Family::fp8_weight_only);
+  const int64_t m = 3;
+  const Tensor x = random_x(config.act_type, {m, config.k}, 12);
+  ChooseOptions forced;
+  forced.force = "reference_fp8_scaled_mm";
+  for (Split split : {Split::columns, Split::rows}) {
+    const std::vector<CheckpointLayer> shards = shards_of(single, split, 2);
+    ASSERT_EQ(shards.size(), 2u);
+    const Expected e = oracle(shards, inputs_of(x, shards, split), single, m);
+    run_ranks(2, [&](int rank, std::shared_ptr<Communicator> communicator) {
+      const std::string what = cat(name(split), " rank ", rank);
+      // The family rank `rank` runs, and (with check) its output against the oracle.
+      const auto served = [&](const ChooseOptions& options, bool check) {
+        const Device cpu = Device::cpu();
+        std::unique_ptr<ColumnParallelLinear> column;
+        std::unique_ptr<RowParallelLinear> row;
+        if (split == Split::columns)
+          column = std::make_unique<ColumnParallelLinear>(whole, communicator, cpu, true, options);
+        else
+          row = std::make_unique<RowParallelLinear>(whole, communicator, cpu, options);
+        const QuantizedLinear& shard = column ? column->shard() : row->shard();
+        if (check)
+          expect_close(column ? column->forward(x) : row->forward(x), e,
+                       tolerance_of(shard.kernel(), shard.config(), split, 2, config.out_type),
+                       what);
+        return shard.config().family;
+      };
+      EXPECT_EQ(served({}, true), Family::fp8_weight_only) << what;
+      EXPECT_EQ(served(forced, false), Family::fp8_scaled_mm) << what;
+    });
+  }
 }
 
 TEST(TensorParallelLayers, ColumnSplitWithoutGatherKeepsTheRanksFeatures) {

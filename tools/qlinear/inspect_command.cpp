@@ -46,9 +46,10 @@ void add_inspect(CLI::App& app, int& exit_code) {
                 "scales", "kernel");
     int errors = 0;
     for (const std::string& layer : layers) {
-      if (is_unquantized(ckpt, layer)) {
+      if (const std::string why = unquantized_reason(ckpt, layer); !why.empty()) {
         const TensorEntry& w = ckpt.get(layer + ".weight");
-        std::printf("%-44s %-48s %-18s %7lld %7lld %-20s %s\n", layer.c_str(), "unquantized", "-",
+        const std::string format = cat("unquantized (", why, ")");
+        std::printf("%-44s %-48s %-18s %7lld %7lld %-20s %s\n", layer.c_str(), format.c_str(), "-",
                     static_cast<long long>(w.shape[0]), static_cast<long long>(w.shape[1]), "-",
                     "-");
         continue;
