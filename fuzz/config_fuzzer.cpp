@@ -1,8 +1,9 @@
 // libFuzzer target: the config readers. The first input byte picks the file the rest becomes
 // ('0' config.json, '1' hf_quant_config.json, '2' quantize_config.json, '3' quant_config.json,
 // '4' model.safetensors.index.json) in a folder whose model.safetensors holds one small layer of
-// each format (GPTQ, AWQ, compressed-tensors pack-quantized and fp8, ModelOpt / block-FP8 fp8,
-// NVFP4); then convert_every_layer. Anything but a converted layer or a qlinear::Error is a bug.
+// each format (GPTQ, AWQ, compressed-tensors pack-quantized, fp8 and mxfp4, ModelOpt / block-FP8
+// fp8, NVFP4, gpt-oss MXFP4 with a stack of two experts); then convert_every_layer. Anything but a
+// converted layer or a qlinear::Error is a bug.
 #include <unistd.h>
 
 #include <array>
@@ -53,6 +54,13 @@ fs::path make_folder() {
       {"fp4.weight_global_scale", Dtype::F32, {}, bytes(4)},
       {"fp4.input_global_scale", Dtype::F32, {}, bytes(4)},
       {"fp4.input_scale", Dtype::F32, {}, bytes(4)},
+      {"mxct.weight_packed", Dtype::U8, {16, 32}, bytes(512)},
+      {"mxct.weight_scale", Dtype::U8, {16, 2}, bytes(32)},
+      {"mx.proj_blocks", Dtype::U8, {16, 2, 16}, bytes(512)},
+      {"mx.proj_scales", Dtype::U8, {16, 2}, bytes(32)},
+      {"mx.experts.down_proj_blocks", Dtype::U8, {2, 16, 2, 16}, bytes(1024)},
+      {"mx.experts.down_proj_scales", Dtype::U8, {2, 16, 2}, bytes(64)},
+      {"mx.experts.down_proj_bias", Dtype::F32, {2, 16}, bytes(128)},
   };
   write_safetensors((dir / "model.safetensors").string(), tensors);
   return dir;

@@ -102,7 +102,7 @@ def npy_seeds():
 
 
 def config_seeds():
-    """The layers of config_fuzzer.cpp's model.safetensors: gptq, awq, ct, fp8, fp4."""
+    """The layers of config_fuzzer.cpp's model.safetensors: gptq, awq, ct, fp8, fp4, mxct, mx."""
     os.makedirs(OUT_CONFIG, exist_ok=True)
     ct = lambda fmt, weights, act=None: {"quantization_config": {  # noqa: E731
         "quant_method": "compressed-tensors", "format": fmt, "ignore": ["lm_head", "re:.*gate$"],
@@ -119,6 +119,9 @@ def config_seeds():
                            {"num_bits": 8, "type": "float", "strategy": "token", "dynamic": True})),
         "ct_nvfp4": ("0", ct("nvfp4-pack-quantized", {"num_bits": 4, "type": "float", "strategy": "tensor_group", "group_size": 16},
                              {"num_bits": 4, "type": "float", "strategy": "tensor_group", "group_size": 16, "dynamic": "local"})),
+        "ct_mxfp4": ("0", ct("mxfp4-pack-quantized", {"num_bits": 4, "type": "float", "strategy": "group", "group_size": 32})),
+        "gpt_oss": ("0", {"quantization_config": {"quant_method": "mxfp4", "modules_to_not_convert": [
+            "model.layers.*.self_attn", "model.layers.*.mlp.router", "model.embed_tokens", "lm_head", "fp8"]}}),
         "fp8_block": ("0", {"quantization_config": {"quant_method": "fp8", "activation_scheme": "dynamic",
                                                     "weight_block_size": [16, 64]}}),
         "fp8_static": ("0", {"quantization_config": {"quant_method": "fp8", "activation_scheme": "static"}}),
