@@ -13,7 +13,8 @@ pytestmark = [pytest.mark.gpu,
                                  reason="needs a CUDA GPU and qlinear's CUDA build")]
 
 FAMILIES = ["mixed_precision", "w4a8_int", "int8_scaled_mm", "fp8_scaled_mm", "fp8_block",
-            "mxfp8_weight_only", "nvfp4_weight_only", "mxfp8", "mxfp4_weight_only", "fp8_weight_only"]
+            "mxfp8_weight_only", "nvfp4_weight_only", "mxfp8", "mxfp4_weight_only", "fp8_weight_only",
+            "mxfp4"]
 
 
 def cuda_module(family, k=512, n=264, seed=0):
