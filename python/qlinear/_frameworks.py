@@ -45,5 +45,14 @@ def stream_of(x):
     if getattr(x, "is_cuda", False):
         is_torch, torch = _torch_tensor(x)
         if is_torch:
-            return torch.cuda.current_stream(x.device).cuda_stream
+            return current_stream_getter(torch)(x.get_device())
     return 0
+
+
+def current_stream_getter(torch):
+    """A function of a CUDA device index giving torch's current stream there as a cudaStream_t
+    integer (the capturing stream inside torch.cuda.graph). torch.cuda.current_stream(i).cuda_stream
+    builds a torch.cuda.Stream object in Python each call; newer PyTorch has the raw getter that
+    its own generated code (and Triton) calls."""
+    raw = getattr(torch._C, "_cuda_getCurrentRawStream", None)
+    return raw or (lambda index: torch.cuda.current_stream(index).cuda_stream)

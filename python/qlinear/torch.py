@@ -16,17 +16,17 @@ import itertools
 import weakref
 
 import torch
-from torch.utils.dlpack import to_dlpack
 
-from . import Layer, default_config, load_layer
+from . import Layer, _frameworks, default_config, load_layer
 from .quantize import quantize_weights
 
 _TORCH_TYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 _QLINEAR_TYPES = {dtype: name for name, dtype in _TORCH_TYPES.items()}
 
-# id -> (the C++ layer, N, torch output dtype) of every live QuantizedLinear.
+# id -> (the C++ layer's forward_torch, N, torch output dtype) of every live QuantizedLinear.
 _layers = {}
 _next_id = itertools.count(1)
+_current_stream = _frameworks.current_stream_getter(torch)
 
 
 def _output_like(x, layer_id):
@@ -35,10 +35,9 @@ def _output_like(x, layer_id):
 
 
 def _linear(x, layer_id):
-    layer, _, _ = _layers[layer_id]
+    forward_torch, _, _ = _layers[layer_id]
     out = _output_like(x, layer_id)
-    stream = torch.cuda.current_stream(x.device).cuda_stream if x.is_cuda else 0
-    layer.forward_into(to_dlpack(x), to_dlpack(out), stream)
+    forward_torch(x, out, _current_stream(x.get_device()) if x.is_cuda else 0)
     return out
 
 
@@ -58,6 +57,9 @@ def _register_op():
 
 
 _library = _register_op()
+# The op's one overload, called directly: torch.ops.qlinear.linear(...) looks the namespace and
+# the op up in Python each call, and then the overload packet picks the overload.
+_linear_op = torch.ops.qlinear.linear.default
 
 
 class QuantizedLinear(torch.nn.Module):
@@ -71,11 +73,12 @@ class QuantizedLinear(torch.nn.Module):
         config = layer.config
         self.in_features, self.out_features = config.part_k, config.part_n
         self.layer_id = next(_next_id)
-        _layers[self.layer_id] = (layer._impl, config.part_n, _TORCH_TYPES[config.out_type])
+        _layers[self.layer_id] = (layer._impl.forward_torch, config.part_n,
+                                  _TORCH_TYPES[config.out_type])
         weakref.finalize(self, _layers.pop, self.layer_id, None)
 
     def forward(self, x):
-        return torch.ops.qlinear.linear(x.contiguous(), self.layer_id)
+        return _linear_op(x.contiguous(), self.layer_id)
 
     @classmethod
     def from_checkpoint(cls, model_dir, layer_name, device="cpu", **options):

@@ -25,15 +25,34 @@ struct Layer {
     const LayerConfig& c = linear.config();
     ImportedTensor x_in = import_tensor(x, "x", c.act_type);
     ImportedTensor out_in = import_tensor(out, "out", c.out_type, /*written=*/true);
-    caller_errors([&] { validate_call(c, x_in.view(), bias, out_in.view(), linear.device()); });
+    validate(x_in.view(), out_in.view());
     return {std::move(x_in), std::move(out_in)};
+  }
+
+  void validate(const TensorView& x, const TensorView& out) const {
+    caller_errors([&] { validate_call(linear.config(), x, bias, out, linear.device()); });
   }
 
   // out = x · Wᵀ + bias on the caller's stream (a cudaStream_t as an integer; 0 is the default).
   void forward_into(py::handle x, py::handle out, uintptr_t stream) const {
     const auto [x_in, out_in] = call_tensors(x, out);
+    run(x_in.view(), out_in.view(), stream);
+  }
+
+  // forward_into for torch tensors, read through their attributes (torch_tensor_view): the call
+  // of the custom op torch.ops.qlinear.linear.
+  void forward_torch(py::handle x, py::handle out, uintptr_t stream) const {
+    const LayerConfig& c = linear.config();
+    const TensorView x_view = torch_tensor_view(x, "x", c.act_type);
+    const TensorView out_view = torch_tensor_view(out, "out", c.out_type);
+    validate(x_view, out_view);
+    run(x_view, out_view, stream);
+  }
+
+  // The kernel on checked views, with the GIL released meanwhile.
+  void run(const TensorView& x, const TensorView& out, uintptr_t stream) const {
     const py::gil_scoped_release unlocked;
-    linear.forward_into(x_in.view(), out_in.view(), bias, Stream{reinterpret_cast<void*>(stream)});
+    linear.forward_into(x, out, bias, Stream{reinterpret_cast<void*>(stream)});
   }
 
   // The same call from C++, as an engine written in C++ would make it: the wall time of `reps`
@@ -162,7 +181,8 @@ void bind_layer(py::module_& m) {
       .def("call_us", &Layer::call_us, py::arg("x"), py::arg("out"), py::arg("stream"),
            py::arg("reps"))
       .def("forward_into", &Layer::forward_into, py::arg("x"), py::arg("out"),
-           py::arg("stream") = 0);
+           py::arg("stream") = 0)
+      .def("forward_torch", &Layer::forward_torch, py::arg("x"), py::arg("out"), py::arg("stream"));
 
   py::class_<checkpoint::Checkpoint>(m, "Checkpoint",
                                      "A checkpoint folder (safetensors, config.json, "

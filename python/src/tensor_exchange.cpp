@@ -61,6 +61,12 @@ std::string expected_text(ScalarType expected) {
              e.bits == 4 ? ", two codes a byte)" : ")");
 }
 
+py::value_error no_type_for(std::string_view role, std::string_view dtype,
+                            std::optional<ScalarType> expected) {
+  return py::value_error(cat(role, " has dtype ", dtype, ", which qlinear has no type for",
+                             expected ? cat("; expected ", expected_text(*expected)) : ""));
+}
+
 Device device_of(const dlpack::Device& device, std::string_view role) {
   if (device.device_type == dlpack::kCpu) return Device::cpu();
   if (device.device_type == dlpack::kCuda) return Device::cuda(device.device_id);
@@ -101,9 +107,7 @@ TensorView view_of(const dlpack::Tensor& t, std::string_view role,
   } else if (natural) {
     type = *natural;  // qlinear's validation names the mismatch, as in C++
   } else {
-    throw py::value_error(cat(role, " has dtype ", dtype_text(t.dtype),
-                              ", which qlinear has no type for",
-                              expected ? cat("; expected ", expected_text(*expected)) : ""));
+    throw no_type_for(role, dtype_text(t.dtype), expected);
   }
   // Frameworks hand out empty tensors with no storage and any strides; qlinear reads a null
   // pointer as "no tensor", so such a tensor becomes a compact one over a placeholder.
@@ -142,6 +146,71 @@ dlpack::Tensor describe_array(const py::array& array, std::vector<int64_t>& shap
           shape.data(),
           strides.data(),
           0};
+}
+
+// torch's dtypes by name (str(dtype)) as DLPack codes them: those qlinear takes, as a type of its
+// own or as the bits of one. No other names a qlinear type.
+struct TorchDtype {
+  std::string_view name;
+  dlpack::DataType dtype;
+};
+constexpr uint8_t code(DLCode c) { return static_cast<uint8_t>(c); }
+constexpr TorchDtype kTorchDtypes[] = {
+    {"torch.float32", {code(DLCode::kFloat), 32, 1}},
+    {"torch.float16", {code(DLCode::kFloat), 16, 1}},
+    {"torch.bfloat16", {code(DLCode::kBfloat), 16, 1}},
+    {"torch.int32", {code(DLCode::kInt), 32, 1}},
+    {"torch.int8", {code(DLCode::kInt), 8, 1}},
+    {"torch.uint8", {code(DLCode::kUInt), 8, 1}},
+    {"torch.uint16", {code(DLCode::kUInt), 16, 1}},
+    {"torch.float8_e4m3fn", {code(DLCode::kFloat8_e4m3fn), 8, 1}},
+    {"torch.float8_e5m2", {code(DLCode::kFloat8_e5m2), 8, 1}},
+    {"torch.float8_e8m0fnu", {code(DLCode::kFloat8_e8m0fnu), 8, 1}},
+};
+
+// torch's dtype objects are singletons: each one's name is read the first time it comes, and from
+// then on it is known by its address (str() builds a new string each call). The table is guarded
+// by the GIL and keeps its dtypes alive.
+dlpack::DataType torch_dtype(py::handle dtype, std::string_view role,
+                             std::optional<ScalarType> expected) {
+  static std::vector<std::pair<PyObject*, dlpack::DataType>> known;
+  for (const auto& [object, type] : known)
+    if (object == dtype.ptr()) return type;
+  const auto name = py::str(dtype).cast<std::string>();
+  for (const TorchDtype& t : kTorchDtypes) {
+    if (t.name != name) continue;
+    known.emplace_back(dtype.inc_ref().ptr(), t.dtype);
+    return t.dtype;
+  }
+  throw no_type_for(role, name, expected);
+}
+
+// The attributes torch_tensor_view reads, as Python strings made once (attr("name") makes one for
+// each lookup). Never freed, so that none is freed after the interpreter.
+struct TorchAttributes {
+  py::str data_ptr{"data_ptr"}, shape{"shape"}, stride{"stride"}, dtype{"dtype"},
+      is_cuda{"is_cuda"}, is_cpu{"is_cpu"}, get_device{"get_device"}, device{"device"};
+};
+const TorchAttributes& torch_attributes() {
+  static const auto* names = new TorchAttributes;
+  return *names;
+}
+
+dlpack::Device torch_device(py::handle tensor, std::string_view role, const TorchAttributes& a) {
+  if (tensor.attr(a.is_cuda).ptr() == Py_True)
+    return {dlpack::kCuda, tensor.attr(a.get_device)().cast<int32_t>()};
+  if (tensor.attr(a.is_cpu).ptr() == Py_True) return {dlpack::kCpu, 0};
+  throw py::value_error(cat(role, " is on ", py::str(tensor.attr(a.device)).cast<std::string>(),
+                            "; qlinear takes CPU and CUDA tensors"));
+}
+
+// The integers of a tuple (torch.Size is one; so is what stride() returns).
+std::vector<int64_t> int_tuple(const py::object& tuple) {
+  if (!PyTuple_Check(tuple.ptr())) throw py::type_error("expected a torch.Tensor");
+  std::vector<int64_t> values(static_cast<size_t>(PyTuple_GET_SIZE(tuple.ptr())));
+  for (size_t i = 0; i < values.size(); ++i)
+    values[i] = PyLong_AsLongLong(PyTuple_GET_ITEM(tuple.ptr(), static_cast<py::ssize_t>(i)));
+  return values;
 }
 
 }  // namespace
@@ -195,6 +264,20 @@ ImportedTensor import_tensor(py::handle object, std::string_view role,
   imported.managed_ = managed;  // owned from here on, so freed even if the view is refused
   imported.view_ = view_of(managed->dl_tensor, role, expected);
   return imported;
+}
+
+TensorView torch_tensor_view(py::handle tensor, std::string_view role,
+                             std::optional<ScalarType> expected) {
+  const TorchAttributes& a = torch_attributes();
+  const dlpack::DataType dtype = torch_dtype(tensor.attr(a.dtype), role, expected);
+  const dlpack::Device device = torch_device(tensor, role, a);
+  std::vector<int64_t> shape = int_tuple(tensor.attr(a.shape));
+  std::vector<int64_t> strides = int_tuple(tensor.attr(a.stride)());
+  // data_ptr() is the first element's address: torch's storage offset is in it.
+  auto* data = reinterpret_cast<void*>(tensor.attr(a.data_ptr)().cast<uintptr_t>());
+  const dlpack::Tensor described{
+      data, device, static_cast<int32_t>(shape.size()), dtype, shape.data(), strides.data(), 0};
+  return view_of(described, role, expected);
 }
 
 namespace {

@@ -52,6 +52,13 @@ ImportedTensor import_tensor(py::handle object, std::string_view role,
                              std::optional<ScalarType> expected = std::nullopt,
                              bool written = false);
 
+// A torch.Tensor as the view import_tensor makes of its DLPack capsule (same types, carriers and
+// errors), read through the tensor's own attributes instead (data_ptr(), shape, stride(), dtype,
+// is_cuda, get_device()), so that the custom op torch.ops.qlinear.linear makes, consumes and
+// frees no capsule a call. Valid while the tensor lives.
+TensorView torch_tensor_view(py::handle tensor, std::string_view role,
+                             std::optional<ScalarType> expected);
+
 // A "dltensor" capsule that shares `tensor`'s storage.
 py::capsule export_dlpack(const Tensor& tensor);
 // A numpy array sharing a CPU tensor's storage: its own dtype where numpy has it (fp32, fp16,

@@ -85,6 +85,49 @@ def test_a_wrong_dtype_gets_qlinears_message():
         module(torch.zeros(1, 128))
 
 
+def test_the_op_reads_x_through_its_attributes_in_place(seed):
+    """The op hands x to the kernel by its data pointer, shape and strides: a view at an offset
+    with batch dimensions is read where it lies."""
+    module = qtorch.QuantizedLinear.from_linear(float_linear(seed, 128, 40))
+    x = torch.randn(3, 4, 128, generator=torch.Generator().manual_seed(seed)).to(torch.bfloat16)
+    batch = x[1:]
+    assert batch.storage_offset() > 0
+    y = torch.ops.qlinear.linear(batch, module.layer_id)
+    assert y.shape == (2, 4, 40)
+    assert torch.equal(y.reshape(8, 40), module(batch.reshape(8, 128)))
+    assert torch.equal(y[1], module(x[2]))
+
+
+@pytest.mark.parametrize("x, message", [
+    (torch.zeros(2, 128, dtype=torch.float16), "x has dtype fp16; the layer takes bf16"),
+    (torch.zeros(2, 128, dtype=torch.float64),
+     "x has dtype torch.float64, which qlinear has no type for; expected bf16"),
+    (torch.zeros(2, 64, dtype=torch.bfloat16), r"x has shape \[2, 64\]; expected \[\.\.\., 128\]"),
+    (torch.zeros(128, 2, dtype=torch.bfloat16).t(), "must be contiguous"),
+])
+def test_the_op_refuses_tensors_the_layer_cannot_take(x, message):
+    module = qtorch.QuantizedLinear.from_linear(float_linear(0, 128, 40))
+    with pytest.raises(ValueError, match=message):
+        torch.ops.qlinear.linear(x, module.layer_id)
+
+
+def test_the_module_hands_the_op_a_contiguous_x(seed):
+    module = qtorch.QuantizedLinear.from_linear(float_linear(seed, 128, 40))
+    x = torch.randn(128, 3).to(torch.bfloat16).t()
+    assert torch.equal(module(x), module(x.contiguous()))
+
+
+def test_the_op_traces_through_its_fake_implementation(seed):
+    """make_fx with fake tensors (as torch.compile traces) records the op from its fake
+    implementation; the graph then runs the kernel."""
+    make_fx = pytest.importorskip("torch.fx.experimental.proxy_tensor").make_fx
+    module = qtorch.QuantizedLinear.from_linear(float_linear(seed, 128, 40))
+    x = torch.randn(3, 128).to(torch.bfloat16)
+    graph = make_fx(module, tracing_mode="fake")(x)
+    assert "qlinear.linear" in graph.code
+    assert torch.equal(graph(x), module(x))
+
+
 def test_from_linear_refuses_configs_it_cannot_make():
     with pytest.raises(ValueError, match="calibrated static input scale"):
         qtorch.QuantizedLinear.from_linear(float_linear(0, 128, 40), "nvfp4")
