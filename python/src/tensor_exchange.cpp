@@ -186,7 +186,7 @@ dlpack::DataType torch_dtype(py::handle dtype, std::string_view role,
 }
 
 // The attributes torch_tensor_view reads, as Python strings made once (attr("name") makes one for
-// each lookup). Never freed, so that none is freed after the interpreter.
+// each lookup). Never freed: a static py::str would be released after the interpreter is gone.
 struct TorchAttributes {
   py::str data_ptr{"data_ptr"}, shape{"shape"}, stride{"stride"}, dtype{"dtype"},
       is_cuda{"is_cuda"}, is_cpu{"is_cpu"}, get_device{"get_device"}, device{"device"};

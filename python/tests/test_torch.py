@@ -1,5 +1,7 @@
 """qlinear.torch: the custom op (with its fake implementation), QuantizedLinear from a float layer
 and from a checkpoint, and torch tensors through qlinear.Layer in place. Skipped without torch."""
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
@@ -7,6 +9,7 @@ torch = pytest.importorskip("torch")
 
 import qlinear  # noqa: E402
 import qlinear.torch as qtorch  # noqa: E402
+from qlinear._frameworks import current_stream_getter  # noqa: E402
 from qlinear.quantize import quantize_weights  # noqa: E402
 from oracle import relative_error  # noqa: E402
 from test_formats import PREFIX, check, make_checkpoint  # noqa: E402
@@ -126,6 +129,17 @@ def test_the_op_traces_through_its_fake_implementation(seed):
     graph = make_fx(module, tracing_mode="fake")(x)
     assert "qlinear.linear" in graph.code
     assert torch.equal(graph(x), module(x))
+
+
+def test_the_stream_comes_from_the_raw_getter_where_torch_has_one():
+    """The op asks torch._C._cuda_getCurrentRawStream (newer PyTorch) for the current stream, else
+    torch.cuda.current_stream(index).cuda_stream."""
+    def stream(index):
+        return SimpleNamespace(cuda_stream=1000 + index)
+    older = SimpleNamespace(_C=SimpleNamespace(), cuda=SimpleNamespace(current_stream=stream))
+    assert current_stream_getter(older)(3) == 1003
+    newer = SimpleNamespace(_C=SimpleNamespace(_cuda_getCurrentRawStream=lambda index: 2000 + index))
+    assert current_stream_getter(newer)(3) == 2003
 
 
 def test_from_linear_refuses_configs_it_cannot_make():
