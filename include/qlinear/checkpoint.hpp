@@ -170,6 +170,15 @@ CheckpointLayer load_layer(const Checkpoint& checkpoint, std::string_view prefix
 CheckpointLayer serve_on(CheckpointLayer layer, const Platform& platform,
                          std::string_view forced_kernel = {});
 
+// An NVFP4 layer (nvfp4 or nvfp4_weight_only) re-encoded as 128 x 128 block FP8 (fp8_block, its
+// activations quantized per 1 x 128 to e4m3 when run), for GPUs with FP8 tensor cores and no FP4
+// ones. Each 128 x 128 block's fp32 scale is the global scale times the power of two that brings
+// its largest e2m1 · e4m3 value to at most 448; each weight ŵ becomes the nearest e4m3 times it:
+// within nvfp4_as_fp8_block_bound(ŵ, block scale) = max(2^-4 |ŵ|, 2^-10 · block scale) of ŵ, and
+// exact where the block's values fit e4m3 (src/checkpoint/nvfp4_as_fp8_block.cpp says when).
+CheckpointLayer nvfp4_as_fp8_block(const CheckpointLayer& nvfp4);
+double nvfp4_as_fp8_block_bound(double w_hat, double block_scale);
+
 // ---- tensor parallelism --------------------------------------------------------------------
 
 // Column parallel: rank r holds output rows [r·N/s, (r+1)·N/s) and its slice of the bias; the
