@@ -28,8 +28,9 @@ enum class Family : uint8_t {
   fp8_block,          // e4m3, 128x128 weight blocks, 1x128 dynamic activation groups
   nvfp4,              // W4A4 e2m1 with e4m3 scales per 16 and fp32 globals
   mxfp8,              // W8A8 e4m3 with e8m0 scales per 32
+  mxfp4,              // W4A4 e2m1 with e8m0 scales per 32, activations quantized per call
 };
-inline constexpr int kFamilyCount = 11;
+inline constexpr int kFamilyCount = 12;
 std::string_view name(Family family);
 std::optional<Family> parse_family(std::string_view text);
 std::span<const Family> all_families();
@@ -86,7 +87,7 @@ struct LayerConfig {
   // Family-implied parts.
   bool has_global_scale() const;         // nvfp4 families: fp32 global weight scale
   bool has_static_input_scale() const;   // input_scale tensor present (static, or nvfp4's global)
-  std::optional<ScalarType> act_scale_type() const;  // fp32, e4m3 (nvfp4) or e8m0 (mxfp8)
+  std::optional<ScalarType> act_scale_type() const;  // fp32, e4m3 (nvfp4) or e8m0 (mxfp8, mxfp4)
 
   // One line, e.g. "mixed_precision uint4b8 g128 bf16->bf16 N=4096 K=4096".
   std::string describe() const;

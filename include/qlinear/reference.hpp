@@ -12,6 +12,8 @@
 //                        (q = 0 when sf = 0); x̂ = q · sf · input_scale
 //   mxfp8 (per 32)       e = clamp(floor(log2(amax)) - 8, -127, 127) (e = -127 when amax = 0);
 //                        scale = 2^e as e8m0; q = e4m3_satfinite(x / 2^e)
+//   mxfp4 (per 32)       the same with e2m1: e = clamp(floor(log2(amax)) - 2, -127, 127);
+//                        q = e2m1_satfinite(x / 2^e) (OCP MX: 2 is e2m1's largest exponent)
 // Dequantized: x̂ = (q - z) · s. The reference then computes y = Σ_k x̂·ŵ + bias in float64 and
 // rounds to the output type once.
 #pragma once

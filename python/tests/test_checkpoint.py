@@ -7,7 +7,7 @@ import qlinear
 from test_formats import PREFIX, check, make_checkpoint
 
 FORMATS = ["gptq_v1_4bit_act_order", "awq_4bit", "ct_int8_channel_dynamic_token", "ct_fp8_block",
-           "modelopt_nvfp4", "ct_mxfp8"]
+           "modelopt_nvfp4", "ct_mxfp8", "ct_mxfp4_w4a4"]
 ACT_TYPES = {"bfloat16": "bf16", "float16": "fp16", "float32": "fp32"}
 
 

@@ -25,6 +25,7 @@ CONFIGS = [
     ("fp8_block", 200, 320, {}),
     ("nvfp4", 24, 96, {}),
     ("mxfp8", 24, 96, {}),
+    ("mxfp4", 24, 96, {}),
 ]
 # numpy has fp16 and fp32; bf16 travels as its bits (uint16).
 ACTIVATIONS = [("fp16", "fp32", np.float32), ("bf16", "bf16", np.uint16)]

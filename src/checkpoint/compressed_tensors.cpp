@@ -333,16 +333,25 @@ CheckpointLayer mxfp4_pack_quantized(const LayerSource& src, const Args& w, cons
   require(w.type == "float" && w.bits == 4 && w.group_size == 32, where, "weights are ", w.type,
           w.bits, " with group_size ", w.group_size,
           "; mxfp4-pack-quantized holds float4 (e2m1) with group_size 32");
-  require(!(input && input->is_object()), where,
-          "input_activations are set: MXFP4 activations (W4A4) have no qlinear family yet; "
-          "qlinear reads mxfp4-pack-quantized weight-only");
+  // With input_activations the layer is W4A4 (mxfp4): e2m1 activations with an e8m0 scale per 32,
+  // computed per call, so the checkpoint holds no activation tensors.
+  const bool act = input && input->is_object();
+  if (act) {
+    const Args in(*input, where + "input_activations.");
+    require(in.type == "float" && in.bits == 4 && in.dynamic && in.strategy == "group" &&
+                in.group_size == 32,
+            where, "input_activations are ", in.type, in.bits, " ", in.strategy, " group_size ",
+            in.group_size, in.dynamic ? " dynamic" : " static",
+            "; MXFP4 activations are float4 (e2m1), dynamic, per group of 32");
+  }
   const TensorEntry& packed = src.need("weight_packed", {Dtype::U8});
   require(packed.shape.size() == 2, src.where(), packed.describe(), " should be [N, K / 2]");
   const int64_t n = packed.shape[0], k = packed.shape[1] * 2;
   require(k % 32 == 0, src.where(), packed.describe(), " holds K = ", k,
           " codes a row; MXFP4 scales cover 32 along K, so K must be a multiple of 32");
-  CheckpointLayer layer = start_layer(src, "compressed-tensors mxfp4-pack-quantized",
-                                      base_config(src.checkpoint, Family::mxfp4_weight_only, n, k));
+  CheckpointLayer layer = start_layer(
+      src, cat("compressed-tensors mxfp4-pack-quantized", act ? "" : " weight-only"),
+      base_config(src.checkpoint, act ? Family::mxfp4 : Family::mxfp4_weight_only, n, k));
   read_microscaled(src, layer, "weight_packed");
   return finish_layer(std::move(layer));
 }

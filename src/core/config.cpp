@@ -61,7 +61,9 @@ constexpr Set<T> kHighPrecision{T::bf16, T::fp16, T::fp32};
 // an 8-bit kernel differ in everything but the scales (packing, bytes read, tile shapes).
 // fp8_weight_only (W8A16) is the weight half of fp8_scaled_mm: the same e4m3 weights and scales,
 // activations left in 16 bits, for platforms without FP8 arithmetic (serving_config in
-// qlinear/registry.hpp).
+// qlinear/registry.hpp). mxfp4 (W4A4) is mxfp8's scheme with e2m1 on both sides, a row of its own
+// for the same reason as mxfp4_weight_only; its activation scale follows the OCP MX rule with
+// e2m1's emax (qlinear/reference.hpp).
 // clang-format off
 const std::array<FamilySpec, kFamilyCount> kFamilies{{
   // family                      name                 weight types                                       weight scales                      scale types        group zp     order  global act quant            act scales                         static dynamic act group azp
@@ -76,6 +78,7 @@ const std::array<FamilySpec, kFamilyCount> kFamilies{{
   {Family::fp8_block,          "fp8_block",          {T::float8_e4m3fn},                                {G::block},                        {T::fp32},         0,    false, false, false, T::float8_e4m3fn,     {G::per_group},                     false, true,  -1,  false},
   {Family::nvfp4,              "nvfp4",              {T::float4_e2m1f},                                 {G::per_group},                    {T::float8_e4m3fn}, 16,  false, false, true,  T::float4_e2m1f,      {G::per_group},                     false, true,  16,  false},
   {Family::mxfp8,              "mxfp8",              {T::float8_e4m3fn},                                {G::per_group},                    {T::float8_e8m0fnu}, 32, false, false, false, T::float8_e4m3fn,     {G::per_group},                     false, true,  32,  false},
+  {Family::mxfp4,              "mxfp4",              {T::float4_e2m1f},                                 {G::per_group},                    {T::float8_e8m0fnu}, 32, false, false, false, T::float4_e2m1f,      {G::per_group},                     false, true,  32,  false},
 }};
 // clang-format on
 
@@ -89,7 +92,8 @@ constexpr std::array<Family, kFamilyCount> kAllFamilies{Family::mixed_precision,
                                                         Family::fp8_scaled_mm,
                                                         Family::fp8_block,
                                                         Family::nvfp4,
-                                                        Family::mxfp8};
+                                                        Family::mxfp8,
+                                                        Family::mxfp4};
 
 constexpr std::array<std::string_view, 5> kGranularityNames{"per_tensor", "per_channel",
                                                             "per_token", "per_group", "block"};
@@ -253,7 +257,7 @@ bool LayerConfig::has_static_input_scale() const {
 std::optional<ScalarType> LayerConfig::act_scale_type() const {
   if (!act_quant) return std::nullopt;
   if (family == Family::nvfp4) return T::float8_e4m3fn;
-  if (family == Family::mxfp8) return T::float8_e8m0fnu;
+  if (family == Family::mxfp8 || family == Family::mxfp4) return T::float8_e8m0fnu;
   return T::fp32;
 }
 
@@ -314,7 +318,10 @@ LayerConfig default_config(Family family, int64_t n, int64_t k) {
     case Family::mxfp8_weight_only:
     case Family::mxfp8:
     case Family::mxfp4_weight_only:
-      c.weight_type = family == Family::mxfp4_weight_only ? T::float4_e2m1f : T::float8_e4m3fn;
+    case Family::mxfp4:
+      c.weight_type = family == Family::mxfp8_weight_only || family == Family::mxfp8
+                          ? T::float8_e4m3fn
+                          : T::float4_e2m1f;
       c.weight_scale = G::per_group;
       c.weight_scale_type = T::float8_e8m0fnu;
       c.group_size = 32;

@@ -105,8 +105,11 @@ std::vector<LayerConfig> conformance_configs(Family family) {
       add(72, 96, [](LayerConfig& c) { c.act_type = c.out_type = T::fp16, c.bias = true; });
       break;
     case Family::mxfp4_weight_only:  // K = 7 groups of 32 and 3 groups: no tile multiple
+    case Family::mxfp4:
       add(100, 224, keep);
       add(72, 96, [](LayerConfig& c) { c.act_type = c.out_type = T::fp16, c.bias = true; });
+      if (family == Family::mxfp4)  // fp32 x: its quantizer sees values bf16 cannot hold
+        add(33, 160, [](LayerConfig& c) { c.act_type = c.out_type = T::fp32; });
       break;
     case Family::fp8_weight_only:
       add(100, 200, keep);  // per-channel scales

@@ -119,6 +119,12 @@ constexpr CatalogEntry kListed[] = {
     listed("mxfp8_avx512", Family::mxfp8, P::cpu, Provider::cpu, kX86),
     listed("mxfp8_avx2", Family::mxfp8, P::cpu, Provider::cpu, kX86),
     listed("mxfp8_scalar", Family::mxfp8, P::cpu, Provider::cpu, kX86),
+    listed("mxfp4_amx_by_tokens", Family::mxfp4, P::cpu, Provider::composite, kX86),
+    listed("mxfp4_amx", Family::mxfp4, P::cpu, Provider::cpu, kX86),
+    listed("mxfp4_avx512_vnni", Family::mxfp4, P::cpu, Provider::cpu, kX86),
+    listed("mxfp4_avx512", Family::mxfp4, P::cpu, Provider::cpu, kX86),
+    listed("mxfp4_avx2", Family::mxfp4, P::cpu, Provider::cpu, kX86),
+    listed("mxfp4_scalar", Family::mxfp4, P::cpu, Provider::cpu, kX86),
     listed("onednn_int8_const_scales", Family::int8_scaled_mm, P::cpu, Provider::onednn, kOnednn),
     listed("onednn_int8_s32_epilogue", Family::int8_scaled_mm, P::cpu, Provider::onednn, kOnednn),
     listed("int8_scaled_mm_amx_by_tokens", Family::int8_scaled_mm, P::cpu, Provider::composite,
@@ -149,6 +155,7 @@ constexpr CatalogEntry kListed[] = {
     listed("reference_fp8_block", Family::fp8_block, P::cpu, Provider::reference, kAlways),
     listed("reference_nvfp4", Family::nvfp4, P::cpu, Provider::reference, kAlways),
     listed("reference_mxfp8", Family::mxfp8, P::cpu, Provider::reference, kAlways),
+    listed("reference_mxfp4", Family::mxfp4, P::cpu, Provider::reference, kAlways),
     listed("w4a16_by_tokens", Family::mixed_precision, P::cuda, Provider::composite, kCuda),
     listed("w4a16_sm80_by_tokens", Family::mixed_precision, P::cuda, Provider::composite, kCuda),
     listed("w8a16_by_tokens", Family::mixed_precision, P::cuda, Provider::composite, kCuda),
@@ -203,6 +210,7 @@ constexpr CatalogEntry kListed[] = {
     listed("emulation_fp8_block", Family::fp8_block, P::cuda, Provider::cuda, kCuda),
     listed("emulation_nvfp4", Family::nvfp4, P::cuda, Provider::cuda, kCuda),
     listed("emulation_mxfp8", Family::mxfp8, P::cuda, Provider::cuda, kCuda),
+    listed("emulation_mxfp4", Family::mxfp4, P::cuda, Provider::cuda, kCuda),
 };
 
 }  // namespace
@@ -233,7 +241,7 @@ std::vector<std::pair<PlatformKind, std::shared_ptr<const Kernel>>> built_in_ker
   for (Family family :
        {Family::mixed_precision, Family::nvfp4_weight_only, Family::mxfp8_weight_only,
         Family::mxfp4_weight_only, Family::fp8_weight_only, Family::fp8_scaled_mm,
-        Family::fp8_block, Family::nvfp4, Family::mxfp8}) {
+        Family::fp8_block, Family::nvfp4, Family::mxfp8, Family::mxfp4}) {
     const auto amx = cpu::make_dequant_kernel(family, CpuIsa::amx);
     const auto vnni = cpu::make_dequant_kernel(family, CpuIsa::avx512_vnni);
     cpu_plan(family, vnni, amx);

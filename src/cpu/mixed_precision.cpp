@@ -1,10 +1,11 @@
 // The cpu provider's kernels that decode weight codes to fp32 (bf16 in the _vnni tile) inside the
 // tile and multiply in floating point: mixed_precision (W4A16 / W8A16), nvfp4_weight_only,
 // mxfp8_weight_only, mxfp4_weight_only, fp8_weight_only, and the float8 / float4 families with
-// quantized activations (fp8_scaled_mm, fp8_block, nvfp4, mxfp8), whose activations are quantized
-// as the reference prescribes and enter the tile as their code values, the activation scales
-// applied per segment or per row. Every product of two decoded codes is exact; the packing and the
-// driver are shared by every ISA level; the inner tile is per ISA (mixed_precision_<isa>.cpp).
+// quantized activations (fp8_scaled_mm, fp8_block, nvfp4, mxfp8, mxfp4), whose activations are
+// quantized as the reference prescribes and enter the tile as their code values, the activation
+// scales applied per segment or per row. Every product of two decoded codes is exact; the packing
+// and the driver are shared by every ISA level; the inner tile is per ISA
+// (mixed_precision_<isa>.cpp).
 //
 // Work partition (one call):
 //
@@ -124,6 +125,9 @@ float round_to_float(ScalarType type, float value) {
   return type == ScalarType::float4_e2m1f ? round_to_e2m1(value) : round_to_e4m3(value);
 }
 
+// The largest exponent of an MX element type: e4m3 8 (448 = 1.75 · 2^8), e2m1 2 (6 = 1.5 · 2^2).
+int mx_emax(ScalarType type) { return type == ScalarType::float4_e2m1f ? 2 : 8; }
+
 // Activations of the quantizing families, as the tiles take them: the code values of one row,
 // and the scale of the row (per tensor / per token) or of each group along K.
 struct RowScales {
@@ -165,8 +169,9 @@ void quantize_row(const LayerConfig& c, float input_scale, float tensor_scale, c
       continue;
     }
     float scale;
-    if (c.family == Family::mxfp8)
-      scale = std::ldexp(1.f, amax > 0 ? std::clamp(std::ilogb(amax) - 8, -127, 127) : -127);
+    if (c.family == Family::mxfp8 || c.family == Family::mxfp4)  // OCP MX: less emax (8, 2)
+      scale = std::ldexp(
+          1.f, amax > 0 ? std::clamp(std::ilogb(amax) - mx_emax(qtype), -127, 127) : -127);
     else  // fp8_block
       scale = amax > 0 ? amax / 448.f : 1.f;
     for (int64_t i = k0; i < k1; ++i) q[i] = round_to_float(qtype, v[i] / scale);

@@ -85,10 +85,11 @@ DequantLayout dequant_layout(const LayerConfig& c, const LayerWeights& w) {
   l.groups = static_cast<int>(c.weight_scale_shape()[1]);
   double max_scale = 0;
   for (int64_t i = 0; i < (per_tensor ? n : scales.numel()); ++i) {
-    const double scale = load_value(scales, per_tensor ? 0 : i);
+    const int64_t at = per_tensor ? 0 : i;
+    const double scale = load_value(scales, at);
     max_scale = std::fmax(max_scale, std::fabs(scale));
     if (info(c.weight_scale_type).bits == 8)
-      l.scales.push_back(static_cast<uint8_t>(load_code(scales, per_tensor ? 0 : i)));
+      l.scales.push_back(static_cast<uint8_t>(load_code(scales, at)));
     else
       append_bytes(l.scales, static_cast<float>(scale));
   }

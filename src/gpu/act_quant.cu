@@ -43,7 +43,8 @@ enum class Mode : int {
   fp8_dynamic,      // s = amax / 448
   fp8_static,       // s = input_scale
   nvfp4,            // e4m3 scale per 16 under the global 1 / input_scale
-  mxfp8,            // e8m0 scale per 32
+  mxfp8,            // e8m0 scale per 32, e4m3 codes
+  mxfp4,            // e8m0 scale per 32, e2m1 codes (two a byte)
 };
 enum class ScaleKind : int { fp32, e4m3, e8m0 };
 
@@ -185,8 +186,10 @@ __device__ SegmentScale segment_scale(const Params& p, const Stats& segment) {
     r.multiplier = sf != 0 ? 1.f / (sf * (1.f / global)) : 0.f;
     r.dequant = sf * *p.input_scale;
     return r;
-  } else if constexpr (kMode == Mode::mxfp8) {
-    const int e = s.amax > 0 ? max(-127, min(127, ilogbf(s.amax) - 8)) : -127;
+  } else if constexpr (kMode == Mode::mxfp8 || kMode == Mode::mxfp4) {
+    // OCP MX: the block's largest exponent less the element type's (e4m3 8, e2m1 2).
+    constexpr int kEmax = kMode == Mode::mxfp8 ? 8 : 2;
+    const int e = s.amax > 0 ? max(-127, min(127, ilogbf(s.amax) - kEmax)) : -127;
     r.code = static_cast<uint32_t>(e + 127);
     r.scale = ldexpf(1.f, e);
     r.reciprocal = ldexpf(1.f, -e);
@@ -226,12 +229,12 @@ __device__ float divide(float x, const SegmentScale& s) {
   return normal ? q : y;
 }
 
-// x / scale as the reference rounds it. mxfp8's scale is a power of two and so is its reciprocal
+// x / scale as the reference rounds it. The MX scale is a power of two and so is its reciprocal
 // (2^-e, exact in fp32 for every e8m0 exponent e in [-127, 127], 2^-127 as a subnormal): one
 // multiply rounds the same real quotient once, as the division does.
 template <Mode kMode>
 __device__ float quotient(float x, const SegmentScale& s) {
-  if constexpr (kMode == Mode::mxfp8)
+  if constexpr (kMode == Mode::mxfp8 || kMode == Mode::mxfp4)
     return __fmul_rn(x, s.reciprocal);
   else
     return divide(x, s);
@@ -253,6 +256,8 @@ __device__ uint32_t encode(float v, const SegmentScale& s) {
     return 0;
   } else if constexpr (kMode == Mode::nvfp4) {
     return e2m1_code(v * s.multiplier);
+  } else if constexpr (kMode == Mode::mxfp4) {
+    return e2m1_code(quotient<kMode>(v, s));
   } else if constexpr (kMode == Mode::int8_symmetric) {
     // Without a zero point, clamping before rounding gives the same integer (the bounds are
     // integers; NaN goes to -128 as before) and the clamped value needs no guard for the rounding
@@ -273,7 +278,7 @@ template <Mode kMode>
 __device__ float decode(uint32_t code, float v, const SegmentScale& s) {
   if constexpr (kMode == Mode::passthrough) {
     return v;
-  } else if constexpr (kMode == Mode::nvfp4) {
+  } else if constexpr (kMode == Mode::nvfp4 || kMode == Mode::mxfp4) {
     return e2m1_value(code) * s.dequant;
   } else if constexpr (kMode == Mode::int8_symmetric || kMode == Mode::int8_asymmetric ||
                        kMode == Mode::int8_static) {
@@ -334,8 +339,8 @@ __device__ void store_chunk(const Params& p, const SegmentScale& s, int64_t row,
       for (int i = 0; i < kChunk; ++i)
         if (c + i < end) out[i] = buffer[i];
     }
-  } else if constexpr (kMode == Mode::nvfp4) {  // two codes a byte, the lower k in the low nibble;
-                                                // c, end even
+  } else if constexpr (kMode == Mode::nvfp4 || kMode == Mode::mxfp4) {
+    // e2m1: two codes a byte, the lower k in the low nibble; c and end are even.
     auto* out = static_cast<uint8_t*>(p.codes) + at / 2;
     uint32_t packed = 0;
 #pragma unroll
@@ -475,6 +480,9 @@ __global__ void __launch_bounds__(kThreads) quantize_segments(Params p, int thre
     case Mode::mxfp8:
       quantize_chunks<Mode::mxfp8>(p, stats, segment, t, row, group, first, stride, k1, x, chunks);
       break;
+    case Mode::mxfp4:
+      quantize_chunks<Mode::mxfp4>(p, stats, segment, t, row, group, first, stride, k1, x, chunks);
+      break;
   }
 }
 
@@ -572,6 +580,9 @@ __global__ void __launch_bounds__(kThreads, 4) quantize_short_segments(Params p,
     case Mode::mxfp8:
       quantize_batch<Mode::mxfp8>(p, t, slots, chunks, stats);
       break;
+    case Mode::mxfp4:
+      quantize_batch<Mode::mxfp4>(p, t, slots, chunks, stats);
+      break;
   }
 }
 
@@ -597,6 +608,8 @@ Mode mode_of(const LayerConfig& c) {
       return Mode::nvfp4;
     case Family::mxfp8:
       return Mode::mxfp8;
+    case Family::mxfp4:
+      return Mode::mxfp4;
     case Family::fp8_scaled_mm:
     case Family::fp8_block:
       return c.act_scale_static ? Mode::fp8_static : Mode::fp8_dynamic;
@@ -686,9 +699,10 @@ void quantize_activations(const LayerConfig& c, const TensorView& x, const Tenso
   p.scales = t.scales;
   p.scale_row_stride = t.scale_row_stride;
   p.scale_group_stride = t.scale_group_stride;
-  p.scale_kind = c.family == Family::nvfp4   ? ScaleKind::e4m3
-                 : c.family == Family::mxfp8 ? ScaleKind::e8m0
-                                             : ScaleKind::fp32;
+  const bool mx_scales = c.family == Family::mxfp8 || c.family == Family::mxfp4;
+  p.scale_kind = c.family == Family::nvfp4 ? ScaleKind::e4m3
+                 : mx_scales               ? ScaleKind::e8m0
+                                           : ScaleKind::fp32;
   p.zero_points = t.zero_points;
   p.zero_point_row_stride = t.zero_point_row_stride;
   p.dequantized = t.dequantized;
@@ -696,7 +710,7 @@ void quantize_activations(const LayerConfig& c, const TensorView& x, const Tenso
   p.cleared_count = t.cleared_count;
   p.vector_io = p.k % kChunk == 0 && p.group % kChunk == 0 && p.codes_ld % kChunk == 0 &&
                 aligned16(p.x) && aligned16(p.codes);
-  require(p.mode != Mode::nvfp4 || (p.k % 2 == 0 && p.codes_ld % 2 == 0),
+  require((p.mode != Mode::nvfp4 && p.mode != Mode::mxfp4) || (p.k % 2 == 0 && p.codes_ld % 2 == 0),
           "activation quantization: packed 4-bit codes need an even K and pitch");
 
   const bool dynamic_per_tensor = p.per_tensor && !c.act_scale_static;

@@ -76,9 +76,12 @@ QuantizedActivations quantize_activations(const LayerConfig& c, const LayerWeigh
         store_code(q.scales, scale_index, sf_code);
         multiply = true;
         multiplier = sf != 0 ? 1.f / (sf * (1.f / global)) : 0.f;
-      } else if (c.family == Family::mxfp8) {
+      } else if (c.family == Family::mxfp8 || c.family == Family::mxfp4) {
+        // OCP MX: the block's largest exponent less the element type's largest (e4m3 8, e2m1 2),
+        // so amax / 2^e lands in [2^emax, 2^(emax+1)) and saturates above max_finite.
+        const int emax = std::ilogb(info(qtype).max_finite);
         const float amax = amax_of(x, r0, r1, k, k0, k1);
-        const int e = amax > 0 ? std::clamp(std::ilogb(amax) - 8, -127, 127) : -127;
+        const int e = amax > 0 ? std::clamp(std::ilogb(amax) - emax, -127, 127) : -127;
         store_code(q.scales, scale_index, static_cast<uint32_t>(e + 127));
         scale = std::ldexp(1.f, e);
       } else if (c.act_scale_static) {

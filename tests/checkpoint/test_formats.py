@@ -117,12 +117,16 @@ def ct_mxfp8(act, fmt="mxfp8-quantized"):
     return build, ck.ct_scheme(fmt, weights, inputs), None, "bfloat16", x_fp8 if act else x_float
 
 
-def ct_mxfp4():
+def ct_mxfp4(act):
+    """W4A16, or W4A4 with input_activations: x_nvfp4 puts 6 = 1.5 · 2^2 in every 32 along K, so each
+    MX activation scale is 2^(2 - 2) = 1 and x̂ = x."""
     def build(rng, p, n, k):
         packed, exponents, w = ck.mxfp4_weights(rng, n, k)
         return {f"{p}.weight_packed": ("U8", packed), f"{p}.weight_scale": ("U8", exponents)}, w
     weights = {"num_bits": 4, "type": "float", "symmetric": True, "strategy": "group", "group_size": 32}
-    return build, ck.ct_scheme("mxfp4-pack-quantized", weights), None, "bfloat16", x_float
+    inputs = dict(weights, dynamic=True) if act else None
+    return build, ck.ct_scheme("mxfp4-pack-quantized", weights, inputs), None, "bfloat16", \
+        x_nvfp4 if act else x_float
 
 
 def ct_fp8_weight_only(strategy):
@@ -261,7 +265,8 @@ FORMATS = {
     "ct_mxfp8": ct_mxfp8(True),
     "ct_mxfp8_weight_only": ct_mxfp8(False),
     "ct_mxfp8_as_float_quantized": ct_mxfp8(True, "float-quantized"),
-    "ct_mxfp4_w4a16": ct_mxfp4(),
+    "ct_mxfp4_w4a16": ct_mxfp4(False),
+    "ct_mxfp4_w4a4": ct_mxfp4(True),
     "ct_fp8_weight_only_channel": ct_fp8_weight_only("channel"),
     "ct_fp8_weight_only_tensor": ct_fp8_weight_only("tensor"),
     "gpt_oss_mxfp4": gpt_oss(),
@@ -585,14 +590,19 @@ def test_gpt_oss_blocks_of_the_wrong_shape_or_without_scales(tmp_path):
     expect_error(tmp_path, model, f"{PREFIX}_blocks (U8[64, 16, 8] in ", "should be [N, K/32, 16]")
 
 
-def test_mxfp4_activations_are_refused_by_name(tmp_path):
+@pytest.mark.parametrize("change,said", [
+    ({"dynamic": False}, "input_activations are float4 group group_size 32 static"),
+    ({"group_size": 16}, "input_activations are float4 group group_size 16 dynamic"),
+    ({"num_bits": 8}, "input_activations are float8 group group_size 32 dynamic"),
+])
+def test_mxfp4_activations_other_than_mx_are_refused_by_name(tmp_path, change, said):
     model = str(tmp_path / "m")
     build, quant, _, _, _ = FORMATS["ct_mxfp4_w4a16"]
     tensors, _ = build(np.random.default_rng(0), PREFIX, 64, 256)
     weights = quant["config_groups"]["group_0"]["weights"]
     ck.write_checkpoint(model, tensors, {"quantization_config": ck.ct_scheme(
-        "mxfp4-pack-quantized", weights, dict(weights, dynamic=True))})
-    expect_error(tmp_path, model, "input_activations are set: MXFP4 activations (W4A4)")
+        "mxfp4-pack-quantized", weights, {**weights, "dynamic": True, **change})})
+    expect_error(tmp_path, model, said, "MXFP4 activations are float4 (e2m1), dynamic, per group of 32")
 
 
 def test_dtype_that_contradicts_the_config(tmp_path):

@@ -69,6 +69,13 @@ TEST(Config, InvalidCombinationsNameTheField) {
       {"fp8 weight-only per group", Family::fp8_weight_only, [](LayerConfig& c) { c.weight_scale = G::per_group; c.group_size = 128; }, "weight_scale"},
       {"fp8 weight-only act quant", Family::fp8_weight_only, [](LayerConfig& c) { c.act_quant = T::float8_e4m3fn; }, "weight-only family"},
       {"fp8 weight-only static scale", Family::fp8_weight_only, [](LayerConfig& c) { c.act_scale_static = true; }, "weight-only family"},
+      {"mxfp4 w4a4 e4m3 activations", Family::mxfp4, [](LayerConfig& c) { c.act_quant = T::float8_e4m3fn; }, "act_quant is float8_e4m3fn; mxfp4 quantizes activations to float4_e2m1f"},
+      {"mxfp4 w4a4 act group 16", Family::mxfp4, [](LayerConfig& c) { c.act_group_size = 16; }, "act_group_size is 16; mxfp4 quantizes activations in groups of 32"},
+      {"mxfp4 w4a4 per-token act", Family::mxfp4, [](LayerConfig& c) { c.act_scale = G::per_token; c.act_group_size = 0; }, "act_scale is per_token"},
+      {"mxfp4 w4a4 static act", Family::mxfp4, [](LayerConfig& c) { c.act_scale_static = true; }, "act_scale_static"},
+      {"mxfp4 w4a4 e4m3 weights", Family::mxfp4, [](LayerConfig& c) { c.weight_type = T::float8_e4m3fn; }, "weight_type is float8_e4m3fn; mxfp4 accepts float4_e2m1f"},
+      {"mxfp4 w4a4 group 64", Family::mxfp4, [](LayerConfig& c) { c.group_size = 64; }, "the format prescribes 32"},
+      {"mxfp4 w4a4 K off the group", Family::mxfp4, [](LayerConfig& c) { c.k = 4112; }, "group_size is 32; it must divide the partition K (4112)"},
       {"per-group act in int8", Family::int8_scaled_mm, [](LayerConfig& c) { c.act_scale = G::per_group; c.act_group_size = 128; }, "act_scale"},
   };
   // clang-format on

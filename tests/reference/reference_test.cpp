@@ -103,10 +103,15 @@ std::vector<double> independent_activations(const LayerConfig& c, const RandomLa
               dequant = q * sf * static_cast<double>(input_scale);
               break;
             }
-            case Family::mxfp8: {
+            case Family::mxfp8:
+            case Family::mxfp4: {
+              const bool e2m1 = c.family == Family::mxfp4;
+              const int emax = e2m1 ? 2 : 8;  // 6 = 1.5 * 2^2, 448 = 1.75 * 2^8
               int e = -127;
-              if (amax > 0) e = std::max(-127, static_cast<int>(std::floor(std::log2(amax))) - 8);
-              q = nearest_small_float(T::float8_e4m3fn, v / std::ldexp(1.f, e));
+              if (amax > 0)
+                e = std::max(-127, static_cast<int>(std::floor(std::log2(amax))) - emax);
+              q = nearest_small_float(e2m1 ? T::float4_e2m1f : T::float8_e4m3fn,
+                                      v / std::ldexp(1.f, e));
               dequant = q * std::ldexp(1.0, e);
               break;
             }
@@ -211,6 +216,22 @@ TEST(ReferenceActivations, MxScaleIsTheBlockExponentMinusEight) {
   EXPECT_EQ(load_code(q.scales, 0), static_cast<uint32_t>(127 + (-2) - 8));  // amax 0.32: 2^-2
   EXPECT_EQ(load_code(q.scales, 1), static_cast<uint32_t>(127 + 8 - 8));     // amax 363: 2^8
   EXPECT_EQ(load_value(q.codes, 63), 352.0);  // 363 / 2^0 rounded to e4m3 (320, 352, 384)
+}
+
+// e2m1's largest exponent is 2: a block of amax 7.5 gets 2^0 and its 7.5 saturates to 6; a block
+// of amax 0.3 gets 2^-4 and 0.3 / 2^-4 = 4.8 rounds to 4 (e2m1 steps by 2 above 4).
+TEST(ReferenceActivations, Mxfp4ScaleIsTheBlockExponentMinusTwo) {
+  LayerConfig c = default_config(Family::mxfp4, 8, 64);
+  const RandomLayer layer = make_random_layer(c, 1);
+  Tensor x = Tensor::empty(ScalarType::fp32, {1, 64});
+  for (int i = 0; i < 64; ++i) store_value(x, i, i < 32 ? (i == 5 ? -0.3 : 0.01) : 7.5 - i % 2);
+  c.act_type = ScalarType::fp32;
+  const auto q = reference::quantize_activations(c, layer.weights(), x);
+  EXPECT_EQ(load_code(q.scales, 0), static_cast<uint32_t>(127 + (-2) - 2));  // 0.3 = 1.2 · 2^-2
+  EXPECT_EQ(load_code(q.scales, 1), static_cast<uint32_t>(127 + 2 - 2));     // 7.5 = 1.875 · 2^2
+  EXPECT_EQ(load_value(q.codes, 5), -4.0);  // -0.3 / 2^-4 = -4.8: e2m1 has 4 and 6 there
+  EXPECT_EQ(load_value(q.codes, 32), 6.0);  // 7.5 saturates
+  EXPECT_EQ(load_value(q.codes, 33), 6.0);  // 6.5 rounds to 6
 }
 
 TEST(ReferenceActivations, Int8PerTokenScaleIsAmaxOver127) {

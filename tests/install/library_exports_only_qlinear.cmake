@@ -1,0 +1,33 @@
+# Fails when libqlinear.so exports a symbol outside namespace qlinear (src/libqlinear.map says why:
+# an exported copy of a std:: template instance crashed the Python package where numpy or torch
+# had loaded libstdc++ first).
+# Arguments: -DNM=<nm> -DLIBRARY=<path of libqlinear.so>
+execute_process(COMMAND ${NM} -D --defined-only ${LIBRARY} OUTPUT_VARIABLE symbols RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "${NM} -D failed on ${LIBRARY}")
+endif()
+string(REPLACE "\n" ";" lines "${symbols}")
+set(foreign "")
+set(count 0)
+foreach(line IN LISTS lines)
+  # "<address> <type> <name>"; the version node's own absolute symbol is not code.
+  if(NOT line MATCHES "^[0-9a-f]* ([A-Za-z]) (.*)$")
+    continue()
+  endif()
+  set(type "${CMAKE_MATCH_1}")
+  set(name "${CMAKE_MATCH_2}")
+  if(type STREQUAL "A")
+    continue()
+  endif()
+  math(EXPR count "${count} + 1")
+  if(NOT name MATCHES "^_Z(N[KRO]*|T[ISVT]N|GVN)7qlinear")
+    string(APPEND foreign "  ${name}\n")
+  endif()
+endforeach()
+if(count EQUAL 0)
+  message(FATAL_ERROR "${LIBRARY} exports nothing: the check cannot read it")
+endif()
+if(foreign)
+  message(FATAL_ERROR "${LIBRARY} exports symbols outside namespace qlinear:\n${foreign}")
+endif()
+message("${LIBRARY}: ${count} exported symbols, all qlinear's")
