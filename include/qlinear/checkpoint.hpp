@@ -163,10 +163,11 @@ std::string unquantized_reason(const Checkpoint& checkpoint, std::string_view la
 CheckpointLayer load_layer(const Checkpoint& checkpoint, std::string_view prefix);
 
 // The layer as it is served on `platform` (serving_config, qlinear/registry.hpp): as loaded, or
-// under the weight-only family that reads the same weights, its static input scale dropped and
-// its format saying why (e.g. an FP8 checkpoint's layer on sm_80 or a CPU: fp8_weight_only). A
-// kernel forced by name (`forced_kernel`, empty for none) of the layer's own family keeps it as
-// loaded.
+// under the weight-only family that reads the same weights, its static input scale dropped (an
+// FP8 checkpoint's layer on sm_80 or a CPU: fp8_weight_only), or re-encoded by
+// nvfp4_as_fp8_block (an NVFP4 layer on sm_89 .. sm_9x: fp8_block); its format says why, with
+// the accuracy rule. A kernel forced by name (`forced_kernel`, empty for none) of the layer's own
+// family keeps it as loaded. Throws where QLINEAR_NVFP4_AS_FP8_BLOCK holds no accepted value.
 CheckpointLayer serve_on(CheckpointLayer layer, const Platform& platform,
                          std::string_view forced_kernel = {});
 
