@@ -319,6 +319,24 @@ TEST(ServeNvfp4AsFp8Block, WhereAndWhen) {
   }
 }
 
+// A tensor-parallel shard is served after the split (qlinear/parallel.hpp): shards of 200 rows
+// (N = 400 over two ranks by columns) or 208 columns (K = 416 by rows), which would cut the whole
+// layer's 128 x 128 blocks, are re-encoded on their own grid, within the bound.
+TEST(ServeNvfp4AsFp8Block, ShardsOffTheBlockGrid) {
+  LayerConfig c = default_config(Family::nvfp4, 400, 416);
+  const CheckpointLayer nvfp4 = layer_of(make_random_layer(c, 28));
+  const Platform hopper = parse_target("cuda:sm_90a");
+  for (Split split : {Split::columns, Split::rows})
+    for (int rank = 0; rank < 2; ++rank) {
+      const CheckpointLayer shard = split_layer(nvfp4, {split, rank, 2});
+      const CheckpointLayer served = serve_on(shard, hopper);
+      ASSERT_EQ(served.config.family, Family::fp8_block) << name(split) << " " << rank;
+      EXPECT_EQ(served.config.part_n(), shard.config.part_n());
+      EXPECT_EQ(served.config.part_k(), shard.config.part_k());
+      expect_within_bound(shard, served);
+    }
+}
+
 // serving_config's fp8_block config is the one nvfp4_as_fp8_block makes, partitions included.
 TEST(ServeNvfp4AsFp8Block, ConfigMatchesTheReEncoding) {
   for (Family family : {Family::nvfp4, Family::nvfp4_weight_only}) {
