@@ -163,12 +163,22 @@ std::string unquantized_reason(const Checkpoint& checkpoint, std::string_view la
 CheckpointLayer load_layer(const Checkpoint& checkpoint, std::string_view prefix);
 
 // The layer as it is served on `platform` (serving_config, qlinear/registry.hpp): as loaded, or
-// under the weight-only family that reads the same weights, its static input scale dropped and
-// its format saying why (e.g. an FP8 checkpoint's layer on sm_80 or a CPU: fp8_weight_only). A
-// kernel forced by name (`forced_kernel`, empty for none) of the layer's own family keeps it as
-// loaded.
+// under the weight-only family that reads the same weights, its static input scale dropped (an
+// FP8 checkpoint's layer on sm_80 or a CPU: fp8_weight_only), or re-encoded by
+// nvfp4_as_fp8_block (an NVFP4 layer on sm_89 .. sm_9x: fp8_block); its format says why, with
+// the accuracy rule. A kernel forced by name (`forced_kernel`, empty for none) of the layer's own
+// family keeps it as loaded. Throws where QLINEAR_NVFP4_AS_FP8_BLOCK holds no accepted value.
 CheckpointLayer serve_on(CheckpointLayer layer, const Platform& platform,
                          std::string_view forced_kernel = {});
+
+// An NVFP4 layer (nvfp4 or nvfp4_weight_only) re-encoded as 128 x 128 block FP8 (fp8_block, its
+// activations quantized per 1 x 128 to e4m3 when run), for GPUs with FP8 tensor cores and no FP4
+// ones. Each 128 x 128 block's fp32 scale is the global scale times the power of two that brings
+// its largest e2m1 · e4m3 value to at most 448; each weight ŵ becomes the nearest e4m3 times it:
+// within nvfp4_as_fp8_block_bound(ŵ, block scale) = max(2^-4 |ŵ|, 2^-10 · block scale) of ŵ, and
+// exact where the block's values fit e4m3 (src/checkpoint/nvfp4_as_fp8_block.cpp says when).
+CheckpointLayer nvfp4_as_fp8_block(const CheckpointLayer& nvfp4);
+double nvfp4_as_fp8_block_bound(double w_hat, double block_scale);
 
 // ---- tensor parallelism --------------------------------------------------------------------
 

@@ -5,11 +5,11 @@
 //     each rank's partial product is summed over the ranks (all-reduce) in fp32 and the bias is
 //     added once, after the sum, before the one rounding to the output type.
 // The layer is first served on the device's platform (checkpoint::serve_on, as every path that
-// loads a checkpoint does: an fp8_scaled_mm layer on a CPU or below sm_89 runs as fp8_weight_only
-// unless a kernel of its own family is forced). Each rank then keeps its shard of the layer
-// (checkpoint::split_layer: groups, blocks, act order and bias cut consistently, or a refusal that
-// says why), chooses a kernel for the shard's config and converts the shard to that kernel's
-// layout, like QuantizedLinear. (From a checkpoint, the layer
+// loads a checkpoint does: an fp8_scaled_mm layer on a CPU or below sm_89 runs as fp8_weight_only,
+// an nvfp4 layer on sm_89 .. sm_9x as fp8_block, unless a kernel of its own family is forced). Each
+// rank then keeps its shard of the layer (checkpoint::split_layer: groups, blocks, act order and
+// bias cut consistently, or a refusal that says why), chooses a kernel for the shard's config and
+// converts the shard to that kernel's layout, like QuantizedLinear. (From a checkpoint, the layer
 // is converted whole on the CPU first and then split: reading only the shard's bytes is not done.)
 #pragma once
 

@@ -24,8 +24,9 @@ struct ChooseOptions {
   // as its least preferred part; a layer none of them can run falls back to the priority list,
   // and the choice notes it. Empty: the priority list.
   std::vector<Provider> providers;
-  // Also pass over the kernels named in QLINEAR_DISABLED_KERNELS (comma separated), and read the
-  // tuning table QLINEAR_TUNING names (a file from `qlinear tune`).
+  // Also pass over the kernels named in QLINEAR_DISABLED_KERNELS (comma separated), read the
+  // tuning table QLINEAR_TUNING names (a file from `qlinear tune`), and note serving as
+  // QLINEAR_NVFP4_AS_FP8_BLOCK says (serving_config).
   bool use_environment = true;
   // Measured plans (qlinear/tuning.hpp), asked before the priority list: these tables first, then
   // QLINEAR_TUNING's, then the ones shipped with the library (with use_shipped_tuning). The first
@@ -129,12 +130,34 @@ std::span<const CatalogEntry> kernel_catalog();
 // weights: an fp8_scaled_mm layer on a GPU without FP8 tensor cores (below sm_89) or on any CPU
 // is served as fp8_weight_only, as vLLM serves FP8 checkpoints there (W8A16): the same e4m3
 // weights and scales, the activations kept in 16 bits (more exact than the checkpoint asks), a
-// static input scale unused. `reason` says why, or is empty when the config is served as it is.
+// static input scale unused.
+//
+// An NVFP4 (W4A4) layer on a GPU with FP8 tensor cores and no FP4 ones (sm_89 .. sm_9x: Ada,
+// Hopper) is served as fp8_block, as vLLM serves NVFP4 on Hopper (+62 % output tokens/s on H200
+// over weight-only NVFP4): its weights re-encoded at load as 128 x 128-block e4m3
+// (checkpoint::nvfp4_as_fp8_block: exact where a block's values fit e4m3, else within
+// max(2^-4 |w|, 2^-10 · block scale) of each weight), its activations quantized per 1 x 128 to
+// e4m3, whose error bound is tighter than that of the checkpoint's e2m1 per 16: at most 2^-4 of
+// |x| down to 2^-6 / 448 of the 128's largest, where e2m1 errs by up to 1/4 of |x| and rounds
+// what is below 1/24 of the 16's largest to 0. An nvfp4_weight_only (W4A16) layer is left as it
+// is unless opted in (QLINEAR_NVFP4_AS_FP8_BLOCK=all): as fp8_block its 16-bit activations would
+// be rounded to e4m3, an error of up to 2^-4 that its checkpoint does not make.
+// `reason` says why, and states the accuracy rule; it is empty when the config is served as it is.
 struct Serving {
   LayerConfig config;
   std::string reason;
 };
-Serving serving_config(const LayerConfig& config, const Platform& platform);
+// Which NVFP4 layers are served as fp8_block where the platform has FP8 tensor cores and no FP4
+// ones: none (off), the W4A4 family nvfp4 (w4a4, the default), or nvfp4_weight_only too (all).
+enum class Nvfp4AsFp8Block : uint8_t { off, w4a4, all };
+struct ServingOptions {
+  Nvfp4AsFp8Block nvfp4_as_fp8_block = Nvfp4AsFp8Block::w4a4;
+  // QLINEAR_NVFP4_AS_FP8_BLOCK=off|w4a4|all, or the defaults when it is unset or empty; throws
+  // qlinear::Error naming the accepted values otherwise.
+  static ServingOptions from_environment();
+};
+Serving serving_config(const LayerConfig& config, const Platform& platform,
+                       const ServingOptions& options = ServingOptions::from_environment());
 
 // Formats a choice: the chosen kernel (a composite with each part's token range), then each
 // rejection with its reason.

@@ -259,6 +259,11 @@ CheckpointLayer serve_on(CheckpointLayer layer, const Platform& platform,
   const Kernel* forced = forced_kernel.empty() ? nullptr : Registry::global().find(forced_kernel);
   Serving serving = serving_config(layer.config, platform);
   if (serving.reason.empty() || (forced && forced->family() == layer.config.family)) return layer;
+  if (serving.config.family == Family::fp8_block) {  // NVFP4 where FP8 has tensor cores, FP4 none
+    CheckpointLayer served = nvfp4_as_fp8_block(layer);
+    served.format = cat(layer.format, ", served as fp8_block (", serving.reason, ")");
+    return finish_layer(std::move(served));
+  }
   layer.config = std::move(serving.config);
   layer.input_scale = Tensor();  // the activations stay in 16 bits: nothing to scale them by
   layer.format += cat(", served as ", name(layer.config.family), " (", serving.reason, ")");

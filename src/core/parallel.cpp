@@ -13,25 +13,23 @@ namespace {
 using checkpoint::CheckpointLayer;
 using checkpoint::Split;
 
-// The layer as `device` serves it: checkpoint::serve_on decides for every path that loads a
-// checkpoint's layer (run, inspect, Python load_layer, these constructors), so an FP8 layer split
-// over ranks on a CPU or below sm_89 runs as fp8_weight_only exactly as it does on one rank. A
-// layer already served comes back as it is.
-CheckpointLayer served_on(const CheckpointLayer& layer, Device device,
-                          const ChooseOptions& options) {
-  return checkpoint::serve_on(layer, platform_of(device), options.force);
-}
-
-// `layer`'s shard for this rank, its weights on `device`.
+// `layer`'s shard for this rank as `device` serves it, its weights on `device`. The shard is cut
+// from the layer as loaded and then served (checkpoint::serve_on, which decides for every path
+// that loads a checkpoint's layer: run, inspect, Python load_layer, these constructors), so an FP8
+// layer split over ranks on a CPU or below sm_89 runs as fp8_weight_only exactly as it does on one
+// rank, and an NVFP4 layer re-encoded as 128 x 128-block FP8 on Hopper takes its blocks from the
+// shard's own rows and columns: a split that cuts the whole layer's 128-row blocks still serves.
 struct Shard {
   CheckpointLayer part;
   LayerTensors weights;
 };
 
 Shard load_shard(const CheckpointLayer& layer, const Communicator& communicator, Split split,
-                 Device device) {
+                 Device device, const ChooseOptions& options) {
   Shard s;
-  s.part = checkpoint::split_layer(layer, {split, communicator.rank(), communicator.size()});
+  s.part = checkpoint::serve_on(
+      checkpoint::split_layer(layer, {split, communicator.rank(), communicator.size()}),
+      platform_of(device), options.force);
   s.weights = static_cast<const LayerTensors&>(s.part).to(device);
   return s;
 }
@@ -66,8 +64,7 @@ ColumnParallelLinear::ColumnParallelLinear(const CheckpointLayer& layer,
                                            const ChooseOptions& options)
     : communicator_(std::move(communicator)), device_(device), gather_(gather_output) {
   require(communicator_ != nullptr, "ColumnParallelLinear: no communicator");
-  const Shard s =
-      load_shard(served_on(layer, device, options), *communicator_, Split::columns, device);
+  const Shard s = load_shard(layer, *communicator_, Split::columns, device, options);
   shard_ = std::make_unique<QuantizedLinear>(s.part.config, s.weights.weights(), device, options);
   if (s.part.config.bias) bias_ = Tensor::copy_of(s.part.bias, device);
 }
@@ -96,15 +93,16 @@ RowParallelLinear::RowParallelLinear(const CheckpointLayer& whole,
                                      const ChooseOptions& options)
     : communicator_(std::move(communicator)), device_(device) {
   require(communicator_ != nullptr, "RowParallelLinear: no communicator");
-  const CheckpointLayer layer = served_on(whole, device, options);
-  config_ = layer.config;
-  const Shard s = load_shard(layer, *communicator_, Split::rows, device);
+  const Shard s = load_shard(whole, *communicator_, Split::rows, device, options);
+  config_ = s.part.config;  // the whole layer's, as served: all of K, and its bias
+  config_.partition_k = 0;
+  config_.bias = whole.config.bias;
   // The partial products are summed in fp32; the bias and the rounding come after the sum.
   LayerConfig partial = s.part.config;
   partial.bias = false;
   partial.out_type = ScalarType::fp32;
   shard_ = std::make_unique<QuantizedLinear>(partial, s.weights.weights(), device, options);
-  if (layer.config.bias) bias_ = Tensor::copy_of(layer.bias, device);
+  if (whole.config.bias) bias_ = Tensor::copy_of(whole.bias, device);
 }
 
 Tensor RowParallelLinear::forward(const TensorView& x, Stream stream) const {

@@ -283,7 +283,9 @@ Choice Registry::choose(const LayerConfig& config, const Platform& platform,
   }
   // Where a checkpoint's layer of this config is served as another family, the choice (or the
   // error) says so, with why.
-  const Serving serving = serving_config(config, platform);
+  const Serving serving = serving_config(
+      config, platform,
+      options.use_environment ? ServingOptions::from_environment() : ServingOptions{});
   const std::string serving_note =
       serving.reason.empty()
           ? ""
@@ -372,9 +374,30 @@ bool Registry::choose_tuned(const LayerConfig& config, const Platform& platform,
   return false;
 }
 
-Serving serving_config(const LayerConfig& config, const Platform& platform) {
+ServingOptions ServingOptions::from_environment() {
+  ServingOptions options;
+  const char* env = std::getenv("QLINEAR_NVFP4_AS_FP8_BLOCK");
+  if (env == nullptr || *env == '\0') return options;
+  const std::string_view value = env;
+  if (value == "off")
+    options.nvfp4_as_fp8_block = Nvfp4AsFp8Block::off;
+  else if (value == "w4a4")
+    options.nvfp4_as_fp8_block = Nvfp4AsFp8Block::w4a4;
+  else if (value == "all")
+    options.nvfp4_as_fp8_block = Nvfp4AsFp8Block::all;
+  else
+    throw Error(cat("QLINEAR_NVFP4_AS_FP8_BLOCK is '", value,
+                    "'; accepted: off (NVFP4 layers as loaded), w4a4 (nvfp4 layers as fp8_block "
+                    "where FP8 tensor cores have no FP4 ones; the default), all (nvfp4_weight_only "
+                    "too)"));
+  return options;
+}
+
+namespace {
+
+// fp8_scaled_mm without FP8 arithmetic: the same weights, x kept in 16 bits.
+Serving serve_fp8_scaled_mm(const LayerConfig& config, const Platform& platform) {
   Serving serving{config, ""};
-  if (config.family != Family::fp8_scaled_mm) return serving;
   const bool fp8_arithmetic = platform.kind == PlatformKind::cuda
                                   ? platform.compute_capability >= 89
                                   : platform.kind != PlatformKind::cpu;  // rocm, xpu: not judged
@@ -389,6 +412,51 @@ Serving serving_config(const LayerConfig& config, const Platform& platform) {
                        ", so fp8_scaled_mm is served as fp8_weight_only (W8A16: e4m3 weights, ",
                        name(config.act_type), " activations)");
   return serving;
+}
+
+// NVFP4 with FP8 tensor cores and no FP4 ones (sm_89 .. sm_9x; sm_100 and later multiply e2m1):
+// the weights re-encoded as 128 x 128-block e4m3 (checkpoint::nvfp4_as_fp8_block, whose config
+// this is), x quantized per 1 x 128 to e4m3. ROCm and XPU are not judged.
+Serving serve_nvfp4(const LayerConfig& config, const Platform& platform,
+                    const ServingOptions& options) {
+  Serving serving{config, ""};
+  const bool weight_only = config.family == Family::nvfp4_weight_only;
+  if (options.nvfp4_as_fp8_block == Nvfp4AsFp8Block::off ||
+      (weight_only && options.nvfp4_as_fp8_block != Nvfp4AsFp8Block::all))
+    return serving;
+  if (platform.kind != PlatformKind::cuda || platform.compute_capability < 89 ||
+      platform.compute_capability >= 100)
+    return serving;
+  LayerConfig& c = serving.config;
+  c = default_config(Family::fp8_block, config.n, config.k);
+  c.partition_n = config.partition_n, c.partition_k = config.partition_k;
+  c.act_type = config.act_type, c.out_type = config.out_type, c.bias = config.bias;
+  serving.reason =
+      cat(platform.str(), " has FP8 tensor cores and no FP4 ones, so ", name(config.family),
+          " is served as fp8_block: the weights re-encoded as 128x128-block e4m3, exact where a "
+          "block's values fit e4m3, else within max(2^-4 |w|, 2^-10 * block scale) of each NVFP4 "
+          "weight; the ",
+          name(config.act_type), " activations quantized per 1x128 to e4m3, ",
+          weight_only ? "which the W4A16 checkpoint leaves in 16 bits (opted in by "
+                        "QLINEAR_NVFP4_AS_FP8_BLOCK=all)"
+                      : "finer than the checkpoint's e2m1 per 16 (QLINEAR_NVFP4_AS_FP8_BLOCK=off "
+                        "keeps nvfp4)");
+  return serving;
+}
+
+}  // namespace
+
+Serving serving_config(const LayerConfig& config, const Platform& platform,
+                       const ServingOptions& options) {
+  switch (config.family) {
+    case Family::fp8_scaled_mm:
+      return serve_fp8_scaled_mm(config, platform);
+    case Family::nvfp4:
+    case Family::nvfp4_weight_only:
+      return serve_nvfp4(config, platform, options);
+    default:
+      return {config, ""};
+  }
 }
 
 const Kernel& Choice::kernel_for(int64_t m) const {

@@ -532,6 +532,39 @@ def test_fp8_checkpoint_runs_weight_only_without_fp8_arithmetic(tmp_path):
         check(y, ck.round_to(torch_dtype, x), w, b, torch_dtype)
 
 
+def inspect_row(model, target, **env):
+    result = subprocess.run([QLINEAR, "inspect", "--model", model, "--device", target], capture_output=True,
+                            text=True, env=dict(os.environ, **env))
+    assert result.returncode == 0, result.stdout + result.stderr
+    return next(l for l in result.stdout.splitlines() if l.startswith(PREFIX + " "))
+
+
+def test_nvfp4_checkpoint_served_as_block_fp8_on_hopper(tmp_path):
+    """An NVFP4 (W4A4) layer on a GPU with FP8 tensor cores and no FP4 ones is served as fp8_block,
+    the weights re-encoded at load, and inspect says so with the accuracy rule; not on sm_80 or
+    sm_100a, nor with QLINEAR_NVFP4_AS_FP8_BLOCK=off. A W4A16 layer only when opted in (=all): its
+    activations would be rounded to e4m3, which its checkpoint does not do. (N = 200, K = 400:
+    off the 128 grid, K in NVFP4's steps of 16.)"""
+    w4a4, w4a16 = str(tmp_path / "w4a4"), str(tmp_path / "w4a16")
+    make_checkpoint(w4a4, "modelopt_nvfp4", 200, 400, seed=4)
+    make_checkpoint(w4a16, "ct_nvfp4_w4a16", 200, 400, seed=5)
+    for target in ["cuda:sm_90a", "cuda:sm_89"]:
+        line = inspect_row(w4a4, target)
+        assert line.split()[0] == PREFIX and " fp8_block " in line, line
+        assert "served as fp8_block" in line and "has FP8 tensor cores and no FP4 ones" in line, line
+        assert "exact where a block's values fit e4m3, else within max(2^-4 |w|, 2^-10 * block scale)" in line, line
+        assert "block 128x128" in line, line
+        assert " nvfp4_weight_only " in inspect_row(w4a16, target)
+    for target in ["cuda:sm_80", "cuda:sm_100a", "cpu"]:
+        assert "served as" not in inspect_row(w4a4, target)
+    assert " nvfp4 " in inspect_row(w4a4, "cuda:sm_90a", QLINEAR_NVFP4_AS_FP8_BLOCK="off")
+    line = inspect_row(w4a16, "cuda:sm_90a", QLINEAR_NVFP4_AS_FP8_BLOCK="all")
+    assert " fp8_block " in line and "leaves in 16 bits" in line, line
+    bad = subprocess.run([QLINEAR, "inspect", "--model", w4a4, "--device", "cuda:sm_90a"], capture_output=True,
+                         text=True, env=dict(os.environ, QLINEAR_NVFP4_AS_FP8_BLOCK="yes"))
+    assert bad.returncode != 0 and "QLINEAR_NVFP4_AS_FP8_BLOCK is 'yes'" in bad.stdout + bad.stderr
+
+
 @pytest.mark.parametrize("file", ["quantize_config.json", "quant_config.json"])
 def test_older_quantization_config_files(tmp_path, file):
     model = str(tmp_path / "model")

@@ -245,5 +245,54 @@ TEST(Serving, Fp8WithoutFp8ArithmeticIsWeightOnly) {
             std::string::npos);
 }
 
+// nvfp4 is served as fp8_block where the GPU has FP8 tensor cores and no FP4 ones (sm_89 ..
+// sm_9x), the reason stating the accuracy rule; nvfp4_weight_only only when opted in; off keeps
+// both; selection notes it (or, where no kernel of the family is built, its error does).
+TEST(Serving, Nvfp4WithFp8TensorCoresIsBlockFp8) {
+  LayerConfig c = default_config(Family::nvfp4, 200, 400);
+  c.act_type = c.out_type = ScalarType::fp16;
+  c.bias = true;
+  LayerConfig wo = default_config(Family::nvfp4_weight_only, 200, 400);
+  const ServingOptions defaults, all{Nvfp4AsFp8Block::all}, off{Nvfp4AsFp8Block::off};
+  for (const char* target : {"cuda:sm_89", "cuda:sm_90", "cuda:sm_90a"}) {
+    const Serving s = serving_config(c, parse_target(target), defaults);
+    EXPECT_EQ(s.config.family, Family::fp8_block) << target;
+    EXPECT_EQ(s.config.act_quant, ScalarType::float8_e4m3fn) << target;
+    EXPECT_EQ(s.config.act_type, ScalarType::fp16) << target;
+    EXPECT_EQ(s.config.out_type, ScalarType::fp16) << target;
+    EXPECT_TRUE(s.config.bias) << target;
+    EXPECT_EQ(s.config.block_n, 128) << target;
+    EXPECT_EQ(s.config.group_size, 128) << target;
+    EXPECT_NO_THROW(validate(s.config)) << target;
+    for (const char* part :
+         {target, "no FP4 ones", "exact where a block's values fit e4m3",
+          "else within max(2^-4 |w|, 2^-10 * block scale)",
+          "fp16 activations quantized per 1x128 to e4m3", "QLINEAR_NVFP4_AS_FP8_BLOCK=off"})
+      EXPECT_NE(s.reason.find(part), std::string::npos) << part << " not in " << s.reason;
+    EXPECT_EQ(serving_config(wo, parse_target(target), defaults).config.family,
+              Family::nvfp4_weight_only)
+        << target;
+    const Serving w = serving_config(wo, parse_target(target), all);
+    EXPECT_EQ(w.config.family, Family::fp8_block) << target;
+    EXPECT_NE(w.reason.find("leaves in 16 bits"), std::string::npos) << w.reason;
+    EXPECT_EQ(serving_config(c, parse_target(target), off).config.family, Family::nvfp4);
+  }
+  for (const char* target : {"cuda:sm_80", "cuda:sm_86", "cuda:sm_100a", "cpu:avx2", "cpu:amx"}) {
+    const Serving s = serving_config(c, parse_target(target), all);
+    EXPECT_EQ(s.config.family, Family::nvfp4) << target;
+    EXPECT_TRUE(s.reason.empty()) << target << ": " << s.reason;
+  }
+
+  ChooseOptions options;
+  options.use_environment = false;
+  std::string said;
+  try {
+    said = describe(Registry::global().choose(c, parse_target("cuda:sm_90a"), options));
+  } catch (const Error& e) {  // a build without CUDA registers no nvfp4 kernel for cuda
+    said = e.what();
+  }
+  EXPECT_NE(said.find("a checkpoint's layer loads as fp8_block"), std::string::npos) << said;
+}
+
 }  // namespace
 }  // namespace qlinear
