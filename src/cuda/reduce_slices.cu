@@ -5,8 +5,6 @@
 
 #include "cuda/reduce_slices.hpp"
 #include "gpu/check.hpp"
-#include "gpu/dependent_launch.cuh"
-#include "qlinear/platform.hpp"
 
 namespace qlinear::cuda {
 namespace {
@@ -34,10 +32,6 @@ __device__ float bias_value(const void* bias, int n) {
 template <typename Out, typename B>
 __global__ void reduce_slices_kernel(const float* partials, int slices, int m, int n,
                                      const void* bias, Out* out) {
-  // Launched to overlap the slices' kernel; the next layer's kernel may start its weight loads
-  // beside these blocks.
-  wait_for_previous_grid();
-  allow_dependent_launch();
   const int64_t total = static_cast<int64_t>(m) * n;
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
@@ -55,20 +49,18 @@ void reduce_to(const float* partials, int slices, int m, int n, const TensorView
   const int blocks = static_cast<int>(std::min<int64_t>((total + 255) / 256, 4096));
   auto* o = out.data_as<Out>();
   const void* b = bias.defined() ? bias.data() : nullptr;
-  const bool overlap = platform_of(out.device()).compute_capability >= 90;
-  const auto kernel = [&] {
-    switch (bias.defined() ? bias.dtype() : ScalarType::fp32) {
-      case ScalarType::bf16:
-        return reduce_slices_kernel<Out, __nv_bfloat16>;
-      case ScalarType::fp16:
-        return reduce_slices_kernel<Out, __half>;
-      default:
-        return reduce_slices_kernel<Out, float>;
-    }
-  }();
-  check_cuda(launch_dependent(kernel, dim3(blocks), dim3(256), 0, s, overlap, partials, slices, m,
-                              n, b, o),
-             "reduce_slices_kernel");
+  switch (bias.defined() ? bias.dtype() : ScalarType::fp32) {
+    case ScalarType::bf16:
+      reduce_slices_kernel<Out, __nv_bfloat16><<<blocks, 256, 0, s>>>(partials, slices, m, n, b, o);
+      break;
+    case ScalarType::fp16:
+      reduce_slices_kernel<Out, __half><<<blocks, 256, 0, s>>>(partials, slices, m, n, b, o);
+      break;
+    default:
+      reduce_slices_kernel<Out, float><<<blocks, 256, 0, s>>>(partials, slices, m, n, b, o);
+      break;
+  }
+  check_launch("reduce_slices_kernel");
 }
 
 }  // namespace

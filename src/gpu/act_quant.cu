@@ -23,7 +23,6 @@
 
 #include "gpu/act_quant.hpp"
 #include "gpu/check.hpp"
-#include "gpu/dependent_launch.cuh"
 #include "gpu/formats.cuh"
 #include "gpu/scratch.hpp"
 #include "qlinear/error.hpp"
@@ -395,6 +394,14 @@ __device__ void quantize_chunks(const Params& p, const Stats& stats, int64_t seg
 // log2 of a power of two: the thread counts are powers of two, and the division by a run-time
 // divisor would cost ~20 instructions.
 __device__ __forceinline__ int log2_of(int power_of_two) { return __ffs(power_of_two) - 1; }
+
+// A GEMM launched next with programmatic stream serialization (the Hopper scaled-mm kernels) may
+// start now: it sets up and streams its weights, and waits for this grid before reading the codes.
+__device__ __forceinline__ void allow_dependent_launch() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
+#endif
+}
 
 // ActQuantTarget::cleared, spread over the grid.
 __device__ __forceinline__ void clear_words(const Params& p) {

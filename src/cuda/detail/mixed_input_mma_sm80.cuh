@@ -69,7 +69,6 @@
 #include "cuda/reduce_slices.hpp"
 #include "gpu/act_quant.hpp"
 #include "gpu/check.hpp"
-#include "gpu/dependent_launch.cuh"
 #include "gpu/scratch.hpp"
 #include "qlinear/error.hpp"
 #include "qlinear/kernel.hpp"
@@ -324,9 +323,6 @@ __global__ void __launch_bounds__(kWarps * 32, kTokens == 8 ? 2 : 1)
       for (int t = 0; t < kTilesPerWarp; ++t)
         if (i < kb_count) fetch(t, i, i);
   }
-  // Launched to overlap the kernel before it (launch_rows): the weights and scales above are no
-  // kernel's output; X (or its int8 codes) and the pooled partial sums are.
-  wait_for_previous_grid();
 
   for (int chunk = 0; chunk < k_len; chunk += kChunkK) {
     const int chunk_len = min(kChunkK, k_len - chunk);
@@ -425,8 +421,6 @@ __global__ void __launch_bounds__(kWarps * 32, kTokens == 8 ? 2 : 1)
       }
     }
   }
-  // The slice reduction launched next may take the SMs' free slots while these blocks write.
-  allow_dependent_launch();
   if (!active) return;
   if constexpr (!kGroupFolds) {
     load_next(k_begin);
@@ -627,9 +621,7 @@ class MixedInputMmaSm80 final : public Kernel {
     const LayerConfig& c = w.config();
     const int64_t n = c.part_n(), k = c.part_k();
     const int m = static_cast<int>(x.rows());
-    const Platform& platform = platform_of(x.device());
-    const int sms = platform.sm_count;
-    const bool overlap = platform.compute_capability >= 90;
+    const int sms = platform_of(x.device()).sm_count;
     Problem p{};
     p.weights = w.weights.data_as<const uint4>();
     p.scales = w.scales.data();
@@ -683,13 +675,13 @@ class MixedInputMmaSm80 final : public Kernel {
     const dim3 grid(token_blocks, slices, row_blocks);
     switch (tokens) {
       case 8:
-        launch<8>(bf16, grid, overlap, s, p);
+        launch<8>(bf16, grid, s, p);
         break;
       case 16:
-        launch<16>(bf16, grid, overlap, s, p);
+        launch<16>(bf16, grid, s, p);
         break;
       default:
-        launch<32>(bf16, grid, overlap, s, p);
+        launch<32>(bf16, grid, s, p);
         break;
     }
     reduce_slices(p.partials, slices, m, static_cast<int>(n), bias, out, s);
@@ -721,13 +713,10 @@ class MixedInputMmaSm80 final : public Kernel {
     return table[bf16][tokens == 8 ? 0 : tokens == 16 ? 1 : 2];
   }
 
-  // With programmatic dependent launch where the device has it (sm_90): the blocks start their
-  // weight loads while the kernel before them (the last layer's reduction, the quantizer) ends.
   template <int kTokens>
-  void launch(bool bf16, dim3 grid, bool overlap, cudaStream_t s, const Problem& p) const {
-    check_cuda(
-        launch_dependent(kernel_for<kTokens>(bf16), grid, dim3(kWarps * 32), 0, s, overlap, p),
-        name().c_str());
+  void launch(bool bf16, dim3 grid, cudaStream_t s, const Problem& p) const {
+    kernel_for<kTokens>(bf16)<<<grid, kWarps * 32, 0, s>>>(p);
+    check_launch(name().c_str());
   }
 };
 
