@@ -54,11 +54,12 @@ def main():
         rows.append(("Layer.forward, numpy, out=", call_us(lambda: layer.forward(x_np, out=out_np), args.reps, synchronize)))
     rows.append(("Layer.forward, torch, out=", call_us(lambda: layer.forward(x, out=out), args.reps, synchronize)))
     rows.append(("QuantizedLinear (torch.ops.qlinear.linear)", call_us(lambda: module(x), args.reps, synchronize)))
+    rows.append(("QuantizedLinear, out= (torch.ops.qlinear.linear.out)", call_us(lambda: module(x, out=out), args.reps, synchronize)))
     with torch.inference_mode():
         rows.append(("the same under torch.inference_mode()", call_us(lambda: module(x), args.reps, synchronize)))
     print(f"{config.describe()}, M = 1, kernel {layer.kernel} on {args.device}, torch {torch.__version__}")
     for label, us in rows:
-        print(f"  {label:44s} {us:8.2f} us  ({us - rows[0][1]:+.2f})")
+        print(f"  {label:52s} {us:8.2f} us  ({us - rows[0][1]:+.2f})")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
     linear = qlinear.torch.QuantizedLinear.from_linear(torch.nn.Linear(4096, 4096, dtype=torch.bfloat16))
     y = linear(x)                                   # torch.ops.qlinear.linear(x, linear.layer_id)
+    linear(x, out=y)                                # torch.ops.qlinear.linear.out(..., out=y)
 
 The op takes x and the id of a live layer (the layer's weights are no tensors of the graph, so an
 integer names it, as a constant to torch.compile). It has a fake (meta) implementation, which
@@ -34,32 +35,45 @@ def _output_like(x, layer_id):
     return x.new_empty((*x.shape[:-1], n), dtype=dtype)
 
 
-def _linear(x, layer_id):
+def _linear_out(x, layer_id, *, out):
     forward_torch, _, _ = _layers[layer_id]
-    out = _output_like(x, layer_id)
     forward_torch(x, out, _current_stream(x.get_device()) if x.is_cuda else 0)
+    return out
+
+
+def _linear(x, layer_id):
+    return _linear_out(x, layer_id, out=_output_like(x, layer_id))
+
+
+def _out_as_given(x, layer_id, *, out):
     return out
 
 
 def _register_op():
     library = torch.library.Library("qlinear", "DEF")
     library.define("linear(Tensor x, int layer) -> Tensor")
-    library.impl("linear", _linear, "CPU")
-    library.impl("linear", _linear, "CUDA")
+    # The out= overload writes into the caller's tensor (checked as Layer.forward checks it): a
+    # call without an allocation, which is most of the op's cost over the kernel's on a GPU.
+    library.define("linear.out(Tensor x, int layer, *, Tensor(a!) out) -> Tensor(a!)")
     register_fake = getattr(torch.library, "register_fake", None) or getattr(
         torch.library, "impl_abstract", None)
-    if register_fake is not None:
-        register_fake("qlinear::linear", _output_like, lib=library)
-    else:  # PyTorch 1.13 has no autograd fallthrough for meta tensors either
-        library.impl("linear", _output_like, "Meta")
-        library.impl("linear", _output_like, "AutogradMeta")
+    for overload, kernel, fake in (("linear", _linear, _output_like),
+                                   ("linear.out", _linear_out, _out_as_given)):
+        library.impl(overload, kernel, "CPU")
+        library.impl(overload, kernel, "CUDA")
+        if register_fake is not None:
+            register_fake(f"qlinear::{overload}", fake, lib=library)
+        else:  # PyTorch 1.13 has no autograd fallthrough for meta tensors either
+            library.impl(overload, fake, "Meta")
+            library.impl(overload, fake, "AutogradMeta")
     return library
 
 
 _library = _register_op()
-# The op's one overload, called directly: torch.ops.qlinear.linear(...) looks the namespace and
-# the op up in Python each call, and then the overload packet picks the overload.
+# The op's overloads, called directly: torch.ops.qlinear.linear(...) looks the namespace and the
+# op up in Python each call, and then the overload packet picks the overload.
 _linear_op = torch.ops.qlinear.linear.default
+_linear_out_op = torch.ops.qlinear.linear.out
 
 
 class QuantizedLinear(torch.nn.Module):
@@ -77,8 +91,12 @@ class QuantizedLinear(torch.nn.Module):
                                   _TORCH_TYPES[config.out_type])
         weakref.finalize(self, _layers.pop, self.layer_id, None)
 
-    def forward(self, x):
-        return _linear_op(x.contiguous(), self.layer_id)
+    def forward(self, x, out=None):
+        """y = x · Wᵀ (+ bias) as a new tensor, or written into `out` ([..., N], contiguous, of
+        the layer's output dtype, on x's device), which is returned."""
+        if out is None:
+            return _linear_op(x.contiguous(), self.layer_id)
+        return _linear_out_op(x.contiguous(), self.layer_id, out=out)
 
     @classmethod
     def from_checkpoint(cls, model_dir, layer_name, device="cpu", **options):

@@ -72,6 +72,22 @@ def test_the_op_reads_views_and_the_layer_writes_out_in_place(seed):
     assert isinstance(module.layer.forward(rows), torch.Tensor)
 
 
+def test_the_out_overload_writes_the_callers_tensor(seed):
+    module = qtorch.QuantizedLinear.from_linear(float_linear(seed, 128, 40))
+    x = torch.randn(2, 3, 128).to(torch.bfloat16)
+    out = torch.full((2, 3, 40), float("nan"), dtype=torch.bfloat16)
+    address = out.data_ptr()
+    assert module(x, out=out) is out and out.data_ptr() == address
+    assert torch.equal(out, module(x))
+    meta = torch.empty(2, 3, 40, dtype=torch.bfloat16, device="meta")
+    x_meta = torch.empty(2, 3, 128, dtype=torch.bfloat16, device="meta")
+    assert torch.ops.qlinear.linear.out(x_meta, module.layer_id, out=meta) is meta
+    with pytest.raises(ValueError, match="out"):
+        module(x, out=torch.empty(2, 3, 41, dtype=torch.bfloat16))
+    with pytest.raises(ValueError, match="out"):
+        module(x, out=torch.empty(2, 3, 40, dtype=torch.float16))
+
+
 def test_torch_tensors_carry_the_types_torch_lacks_as_bits(seed):
     """fp8 weights as torch.uint8 (PyTorch < 2.1 has no float8): the carriers numpy uses too."""
     config = qlinear.default_config("fp8_scaled_mm", 40, 64)
