@@ -158,6 +158,9 @@ struct ServingOptions {
 };
 Serving serving_config(const LayerConfig& config, const Platform& platform,
                        const ServingOptions& options = ServingOptions::from_environment());
+// The fp8_block config an NVFP4 layer (nvfp4 or nvfp4_weight_only) is served as: the same shape,
+// partitions, activation and output types and bias (checkpoint::nvfp4_as_fp8_block's weights).
+LayerConfig fp8_block_config_for_nvfp4(const LayerConfig& nvfp4);
 
 // Formats a choice: the chosen kernel (a composite with each part's token range), then each
 // rejection with its reason.

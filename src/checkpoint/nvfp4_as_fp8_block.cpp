@@ -19,6 +19,7 @@
 #include "qlinear/checkpoint.hpp"
 #include "qlinear/error.hpp"
 #include "qlinear/linear.hpp"
+#include "qlinear/registry.hpp"
 
 namespace qlinear::checkpoint {
 
@@ -32,9 +33,7 @@ CheckpointLayer nvfp4_as_fp8_block(const CheckpointLayer& nvfp4) {
           ": only an NVFP4 layer (nvfp4 or nvfp4_weight_only) is re-encoded as block FP8, not ",
           name(c.family));
   validate(c);
-  LayerConfig f = default_config(Family::fp8_block, c.n, c.k);
-  f.partition_n = c.partition_n, f.partition_k = c.partition_k;
-  f.act_type = c.act_type, f.out_type = c.out_type, f.bias = c.bias;
+  const LayerConfig f = fp8_block_config_for_nvfp4(c);
   validate(f);
 
   const int64_t n = c.part_n(), k = c.part_k();

@@ -427,10 +427,7 @@ Serving serve_nvfp4(const LayerConfig& config, const Platform& platform,
   if (platform.kind != PlatformKind::cuda || platform.compute_capability < 89 ||
       platform.compute_capability >= 100)
     return serving;
-  LayerConfig& c = serving.config;
-  c = default_config(Family::fp8_block, config.n, config.k);
-  c.partition_n = config.partition_n, c.partition_k = config.partition_k;
-  c.act_type = config.act_type, c.out_type = config.out_type, c.bias = config.bias;
+  serving.config = fp8_block_config_for_nvfp4(config);
   serving.reason =
       cat(platform.str(), " has FP8 tensor cores and no FP4 ones, so ", name(config.family),
           " is served as fp8_block: the weights re-encoded as 128x128-block e4m3, exact where a "
@@ -445,6 +442,13 @@ Serving serve_nvfp4(const LayerConfig& config, const Platform& platform,
 }
 
 }  // namespace
+
+LayerConfig fp8_block_config_for_nvfp4(const LayerConfig& nvfp4) {
+  LayerConfig c = default_config(Family::fp8_block, nvfp4.n, nvfp4.k);
+  c.partition_n = nvfp4.partition_n, c.partition_k = nvfp4.partition_k;
+  c.act_type = nvfp4.act_type, c.out_type = nvfp4.out_type, c.bias = nvfp4.bias;
+  return c;
+}
 
 Serving serving_config(const LayerConfig& config, const Platform& platform,
                        const ServingOptions& options) {
