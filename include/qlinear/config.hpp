@@ -23,6 +23,7 @@ enum class Family : uint8_t {
   mxfp4_weight_only,  // e2m1 weights (two a byte), e8m0 scales per 32 along K (gpt-oss)
   fp8_weight_only,    // e4m3 weights, fp32 per-tensor or per-channel scales (W8A16)
   w4a8_int,           // int4 symmetric grouped weights, int8 per-token activations
+  w4a8_fp8,           // int4 symmetric grouped weights, e4m3 per-token activations (W4A8-FP8)
   int8_scaled_mm,     // W8A8 int8: per-tensor/per-channel weights, static/dynamic activations, azp
   fp8_scaled_mm,      // W8A8 e4m3: per-tensor/per-channel weights, static/dynamic activations
   fp8_block,          // e4m3, 128x128 weight blocks, 1x128 dynamic activation groups
@@ -30,7 +31,7 @@ enum class Family : uint8_t {
   mxfp8,              // W8A8 e4m3 with e8m0 scales per 32
   mxfp4,              // W4A4 e2m1 with e8m0 scales per 32, activations quantized per call
 };
-inline constexpr int kFamilyCount = 12;
+inline constexpr int kFamilyCount = 13;
 std::string_view name(Family family);
 std::optional<Family> parse_family(std::string_view text);
 std::span<const Family> all_families();

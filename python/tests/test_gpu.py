@@ -12,7 +12,7 @@ pytestmark = [pytest.mark.gpu,
               pytest.mark.skipif(not torch.cuda.is_available() or not qlinear.env()["gpus"],
                                  reason="needs a CUDA GPU and qlinear's CUDA build")]
 
-FAMILIES = ["mixed_precision", "w4a8_int", "int8_scaled_mm", "fp8_scaled_mm", "fp8_block",
+FAMILIES = ["mixed_precision", "w4a8_int", "w4a8_fp8", "int8_scaled_mm", "fp8_scaled_mm", "fp8_block",
             "mxfp8_weight_only", "nvfp4_weight_only", "mxfp8", "mxfp4_weight_only", "fp8_weight_only",
             "mxfp4"]
 

@@ -18,6 +18,8 @@ CONFIGS = [
     ("fp8_weight_only", 37, 80, {}),
     ("fp8_weight_only", 37, 80, {"weight_scale": "per_tensor"}),
     ("w4a8_int", 40, 256, {}),
+    ("w4a8_fp8", 40, 256, {}),
+    ("w4a8_fp8", 33, 192, {"weight_scale": "per_channel"}),
     ("int8_scaled_mm", 37, 80, {}),
     ("int8_scaled_mm", 37, 80, {"act_scale": "per_tensor", "act_scale_static": True, "act_zero_points": True}),
     ("fp8_scaled_mm", 37, 80, {}),

@@ -19,6 +19,7 @@ FROM_LINEAR = [
     ("mixed_precision", {}, 0.12),
     ("mixed_precision", {"weight_type": "uint8b128", "weight_scale": "per_channel"}, 0.01),
     ("w4a8_int", {}, 0.12),
+    ("w4a8_fp8", {}, 0.12),
     ("int8_scaled_mm", {}, 0.02),
     ("fp8_scaled_mm", {}, 0.06),
     ("fp8_block", {}, 0.06),

@@ -115,28 +115,33 @@ CheckpointLayer pack_quantized(const LayerSource& src, const Args& w, const json
   const bool w4a8 = input && input->is_object();
   if (w4a8) {
     in = Args(*input, where + "input_activations.");
-    require(
-        bits == 4 && w.symmetric && in.type == "int" && in.bits == 8 && in.dynamic &&
-            in.strategy == "token" && in.symmetric,
-        where, "int", bits, " weights with ", in.type, in.bits, " ", in.strategy,
-        " activations: qlinear reads W4A8 as symmetric int4 weights with dynamic per-token int8");
+    require(bits == 4 && w.symmetric && (in.type == "int" || in.type == "float") && in.bits == 8 &&
+                in.dynamic && in.strategy == "token" && in.symmetric,
+            where, "int", bits, " weights with ", in.type, in.bits, " ", in.strategy,
+            " activations: qlinear reads W4A8 as symmetric int4 weights with dynamic per-token "
+            "int8 (w4a8_int) or float8 (w4a8_fp8) activations");
   }
-  LayerConfig c =
-      base_config(src.checkpoint, w4a8 ? Family::w4a8_int : Family::mixed_precision, n, k);
+  const Family family = !w4a8                ? Family::mixed_precision
+                        : in.type == "float" ? Family::w4a8_fp8
+                                             : Family::w4a8_int;
+  LayerConfig c = base_config(src.checkpoint, family, n, k);
   c.weight_type = bits == 4 ? (w.symmetric ? ScalarType::uint4b8 : ScalarType::uint4)
                             : (w.symmetric ? ScalarType::uint8b128 : ScalarType::uint8);
   c.zero_points = !w.symmetric;
   c.weight_scale = group ? Granularity::per_group : Granularity::per_channel;
   c.group_size = group ? w.group_size : 0;
   c.act_order = group && w.actorder == "group";
-  if (w4a8) c.act_quant = ScalarType::int8;
+  if (w4a8) c.act_quant = family == Family::w4a8_fp8 ? ScalarType::float8_e4m3fn : ScalarType::int8;
   const TensorEntry& scale = src.need("weight_scale", kFloatScales, std::vector<int64_t>{n, groups},
                                       group ? "[N, K / group_size]" : "[N, 1] per channel");
   c.weight_scale_type = scale_type_of(scale);
   CheckpointLayer layer =
       start_layer(src,
-                  cat("compressed-tensors pack-quantized ", w4a8 ? "w4a8 " : "", "int", bits,
-                      w.symmetric ? " sym" : " asym", c.act_order ? " act-order" : ""),
+                  cat("compressed-tensors pack-quantized ",
+                      !w4a8                        ? ""
+                      : family == Family::w4a8_fp8 ? "w4a8-fp8 "
+                                                   : "w4a8 ",
+                      "int", bits, w.symmetric ? " sym" : " asym", c.act_order ? " act-order" : ""),
                   c);
   layer.weight_scale = copy_as(scale, c.weight_scale_type, {n, groups});
   layer.weight = Tensor::empty(c.weight_type, {n, k});

@@ -63,7 +63,9 @@ constexpr Set<T> kHighPrecision{T::bf16, T::fp16, T::fp32};
 // activations left in 16 bits, for platforms without FP8 arithmetic (serving_config in
 // qlinear/registry.hpp). mxfp4 (W4A4) is mxfp8's scheme with e2m1 on both sides, a row of its own
 // for the same reason as mxfp4_weight_only; its activation scale follows the OCP MX rule with
-// e2m1's emax (qlinear/reference.hpp).
+// e2m1's emax (qlinear/reference.hpp). w4a8_fp8 (W4A8-FP8) is w4a8_int's weights with e4m3
+// activations per token: a row of its own because the codes, the tensor cores (FP8: sm_89 on) and
+// the exactness (fp32 sums, not exact int32 ones) differ.
 // clang-format off
 const std::array<FamilySpec, kFamilyCount> kFamilies{{
   // family                      name                 weight types                                       weight scales                      scale types        group zp     order  global act quant            act scales                         static dynamic act group azp
@@ -73,6 +75,7 @@ const std::array<FamilySpec, kFamilyCount> kFamilies{{
   {Family::mxfp4_weight_only,  "mxfp4_weight_only",  {T::float4_e2m1f},                                 {G::per_group},                    {T::float8_e8m0fnu}, 32, false, false, false, std::nullopt,         {},                                 false, false,  0,  false},
   {Family::fp8_weight_only,    "fp8_weight_only",    {T::float8_e4m3fn},                                {G::per_tensor, G::per_channel},   {T::fp32},         0,    false, false, false, std::nullopt,         {},                                 false, false,  0,  false},
   {Family::w4a8_int,           "w4a8_int",           {T::uint4b8},                                      {G::per_channel, G::per_group},    kHighPrecision,    0,    false, false, false, T::int8,              {G::per_token},                     false, true,   0,  false},
+  {Family::w4a8_fp8,           "w4a8_fp8",           {T::uint4b8},                                      {G::per_channel, G::per_group},    kHighPrecision,    0,    false, false, false, T::float8_e4m3fn,     {G::per_token},                     false, true,   0,  false},
   {Family::int8_scaled_mm,     "int8_scaled_mm",     {T::int8},                                         {G::per_tensor, G::per_channel},   {T::fp32},         0,    false, false, false, T::int8,              {G::per_tensor, G::per_token},      true,  true,   0,  true},
   {Family::fp8_scaled_mm,      "fp8_scaled_mm",      {T::float8_e4m3fn},                                {G::per_tensor, G::per_channel},   {T::fp32},         0,    false, false, false, T::float8_e4m3fn,     {G::per_tensor, G::per_token},      true,  true,   0,  false},
   {Family::fp8_block,          "fp8_block",          {T::float8_e4m3fn},                                {G::block},                        {T::fp32},         0,    false, false, false, T::float8_e4m3fn,     {G::per_group},                     false, true,  -1,  false},
@@ -88,6 +91,7 @@ constexpr std::array<Family, kFamilyCount> kAllFamilies{Family::mixed_precision,
                                                         Family::mxfp4_weight_only,
                                                         Family::fp8_weight_only,
                                                         Family::w4a8_int,
+                                                        Family::w4a8_fp8,
                                                         Family::int8_scaled_mm,
                                                         Family::fp8_scaled_mm,
                                                         Family::fp8_block,
@@ -303,6 +307,7 @@ LayerConfig default_config(Family family, int64_t n, int64_t k) {
       c.group_size = 128;
       break;
     case Family::w4a8_int:
+    case Family::w4a8_fp8:
       c.weight_type = T::uint4b8;
       c.weight_scale = G::per_group;
       c.weight_scale_type = T::fp32;

@@ -117,6 +117,7 @@ std::vector<LayerConfig> conformance_configs(Family family) {
       add(56, 104, [](LayerConfig& c) { c.act_type = c.out_type = T::fp16, c.bias = true; });
       break;
     case Family::w4a8_int:
+    case Family::w4a8_fp8:
       add(72, 384, keep);
       add(40, 200, [](LayerConfig& c) {
         c.weight_scale = G::per_channel, c.group_size = 0, c.out_type = T::fp16, c.bias = true;

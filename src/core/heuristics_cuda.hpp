@@ -46,5 +46,8 @@ inline constexpr int64_t kFp8WeightOnlyMmaSm80MaxM = kMxfp8WeightOnlyMmaSm80MaxM
 // W4A8 prefill kernel exists). The tune times no kernel that keeps a dense copy, so the table's
 // W4A8 plans are the mma kernel alone; this limit is the other mma kernels', not yet timed.
 inline constexpr int64_t kW4a8IntMmaSm80MaxM = 128;
+// W4A8-FP8 streams the same int4 codes and stages one byte a token as W4A8 does: its limit, not
+// yet timed.
+inline constexpr int64_t kW4a8Fp8MmaSm89MaxM = kW4a8IntMmaSm80MaxM;
 
 }  // namespace qlinear::heuristics::cuda

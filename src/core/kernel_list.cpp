@@ -125,6 +125,12 @@ constexpr CatalogEntry kListed[] = {
     listed("mxfp4_avx512", Family::mxfp4, P::cpu, Provider::cpu, kX86),
     listed("mxfp4_avx2", Family::mxfp4, P::cpu, Provider::cpu, kX86),
     listed("mxfp4_scalar", Family::mxfp4, P::cpu, Provider::cpu, kX86),
+    listed("w4a8_fp8_amx_by_tokens", Family::w4a8_fp8, P::cpu, Provider::composite, kX86),
+    listed("w4a8_fp8_amx", Family::w4a8_fp8, P::cpu, Provider::cpu, kX86),
+    listed("w4a8_fp8_avx512_vnni", Family::w4a8_fp8, P::cpu, Provider::cpu, kX86),
+    listed("w4a8_fp8_avx512", Family::w4a8_fp8, P::cpu, Provider::cpu, kX86),
+    listed("w4a8_fp8_avx2", Family::w4a8_fp8, P::cpu, Provider::cpu, kX86),
+    listed("w4a8_fp8_scalar", Family::w4a8_fp8, P::cpu, Provider::cpu, kX86),
     listed("onednn_int8_const_scales", Family::int8_scaled_mm, P::cpu, Provider::onednn, kOnednn),
     listed("onednn_int8_s32_epilogue", Family::int8_scaled_mm, P::cpu, Provider::onednn, kOnednn),
     listed("int8_scaled_mm_amx_by_tokens", Family::int8_scaled_mm, P::cpu, Provider::composite,
@@ -149,6 +155,7 @@ constexpr CatalogEntry kListed[] = {
     listed("reference_fp8_weight_only", Family::fp8_weight_only, P::cpu, Provider::reference,
            kAlways),
     listed("reference_w4a8_int", Family::w4a8_int, P::cpu, Provider::reference, kAlways),
+    listed("reference_w4a8_fp8", Family::w4a8_fp8, P::cpu, Provider::reference, kAlways),
     listed("reference_int8_scaled_mm", Family::int8_scaled_mm, P::cpu, Provider::reference,
            kAlways),
     listed("reference_fp8_scaled_mm", Family::fp8_scaled_mm, P::cpu, Provider::reference, kAlways),
@@ -168,6 +175,7 @@ constexpr CatalogEntry kListed[] = {
     listed("fp8_weight_only_by_tokens", Family::fp8_weight_only, P::cuda, Provider::composite,
            kCuda),
     listed("w4a8_int_by_tokens", Family::w4a8_int, P::cuda, Provider::composite, kCuda),
+    listed("w4a8_fp8_by_tokens", Family::w4a8_fp8, P::cuda, Provider::composite, kCuda),
     listed("fp8_scaled_mm_by_tokens", Family::fp8_scaled_mm, P::cuda, Provider::composite, kCuda),
     listed("fp8_block_by_tokens", Family::fp8_block, P::cuda, Provider::composite, kCuda),
     listed("int8_scaled_mm_by_tokens", Family::int8_scaled_mm, P::cuda, Provider::composite, kCuda),
@@ -182,6 +190,7 @@ constexpr CatalogEntry kListed[] = {
     listed("mxfp4_weight_only_mma_sm80", Family::mxfp4_weight_only, P::cuda, Provider::cuda, kCuda),
     listed("fp8_weight_only_mma_sm80", Family::fp8_weight_only, P::cuda, Provider::cuda, kCuda),
     listed("w4a8_int_mma_sm80", Family::w4a8_int, P::cuda, Provider::cuda, kCuda),
+    listed("w4a8_fp8_mma_sm89", Family::w4a8_fp8, P::cuda, Provider::cuda, kCuda),
     listed("fp8_scaled_mm_sm90", Family::fp8_scaled_mm, P::cuda, Provider::cuda, kCuda),
     listed("fp8_block_sm90", Family::fp8_block, P::cuda, Provider::cuda, kCuda),
     listed("int8_scaled_mm_sm90", Family::int8_scaled_mm, P::cuda, Provider::cuda, kCuda),
@@ -205,6 +214,7 @@ constexpr CatalogEntry kListed[] = {
            kCuda),
     listed("emulation_fp8_weight_only", Family::fp8_weight_only, P::cuda, Provider::cuda, kCuda),
     listed("emulation_w4a8_int", Family::w4a8_int, P::cuda, Provider::cuda, kCuda),
+    listed("emulation_w4a8_fp8", Family::w4a8_fp8, P::cuda, Provider::cuda, kCuda),
     listed("emulation_int8_scaled_mm", Family::int8_scaled_mm, P::cuda, Provider::cuda, kCuda),
     listed("emulation_fp8_scaled_mm", Family::fp8_scaled_mm, P::cuda, Provider::cuda, kCuda),
     listed("emulation_fp8_block", Family::fp8_block, P::cuda, Provider::cuda, kCuda),
@@ -241,7 +251,7 @@ std::vector<std::pair<PlatformKind, std::shared_ptr<const Kernel>>> built_in_ker
   for (Family family :
        {Family::mixed_precision, Family::nvfp4_weight_only, Family::mxfp8_weight_only,
         Family::mxfp4_weight_only, Family::fp8_weight_only, Family::fp8_scaled_mm,
-        Family::fp8_block, Family::nvfp4, Family::mxfp8, Family::mxfp4}) {
+        Family::fp8_block, Family::nvfp4, Family::mxfp8, Family::mxfp4, Family::w4a8_fp8}) {
     const auto amx = cpu::make_dequant_kernel(family, CpuIsa::amx);
     const auto vnni = cpu::make_dequant_kernel(family, CpuIsa::avx512_vnni);
     cpu_plan(family, vnni, amx);
@@ -288,6 +298,7 @@ std::vector<std::pair<PlatformKind, std::shared_ptr<const Kernel>>> built_in_ker
   const auto mxfp4_weight_only_mma = cuda::make_mxfp4_weight_only_mma_sm80();
   const auto fp8_weight_only_mma = cuda::make_fp8_weight_only_mma_sm80();
   const auto w4a8_int_mma = cuda::make_w4a8_int_mma_sm80();
+  const auto w4a8_fp8_mma = cuda::make_w4a8_fp8_mma_sm89();
   const auto dequant_gemm_mixed_precision = cuda::make_dequant_gemm_mixed_precision();
   const auto dequant_gemm_nvfp4_weight_only = cuda::make_dequant_gemm_nvfp4_weight_only();
   const auto dequant_gemm_mxfp8_weight_only = cuda::make_dequant_gemm_mxfp8_weight_only();
@@ -326,6 +337,8 @@ std::vector<std::pair<PlatformKind, std::shared_ptr<const Kernel>>> built_in_ker
                                      {dequant_gemm_fp8_weight_only, kNoTokenLimit}});
   plan("w4a8_int_by_tokens",
        {{w4a8_int_mma, H::kW4a8IntMmaSm80MaxM}, {emulation[Family::w4a8_int], kNoTokenLimit}});
+  plan("w4a8_fp8_by_tokens",
+       {{w4a8_fp8_mma, H::kW4a8Fp8MmaSm89MaxM}, {emulation[Family::w4a8_fp8], kNoTokenLimit}});
   plan("fp8_scaled_mm_by_tokens",
        {{fp8_scaled_mm_sm90, H::kFp8ScaledMmSm90MaxM}, {cublaslt_fp8_scaled_mm, kNoTokenLimit}});
   plan("fp8_block_by_tokens",
@@ -343,6 +356,7 @@ std::vector<std::pair<PlatformKind, std::shared_ptr<const Kernel>>> built_in_ker
                              mxfp4_weight_only_mma,
                              fp8_weight_only_mma,
                              w4a8_int_mma,
+                             w4a8_fp8_mma,
                              fp8_scaled_mm_sm90,
                              fp8_block_sm90,
                              int8_scaled_mm_sm90,

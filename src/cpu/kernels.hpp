@@ -10,9 +10,9 @@
 namespace qlinear::cpu {
 
 // <family>_{scalar,avx2,avx512,avx512_vnni,amx} for mixed_precision, nvfp4_weight_only,
-// mxfp8_weight_only, mxfp4_weight_only, fp8_weight_only, fp8_scaled_mm, fp8_block, nvfp4, mxfp8
-// and mxfp4: codes decoded in the tile, products in fp32 (bf16 pairs in the _avx512_vnni and _amx
-// tiles); tiles in mixed_precision_<isa>.cpp
+// mxfp8_weight_only, mxfp4_weight_only, fp8_weight_only, fp8_scaled_mm, fp8_block, nvfp4, mxfp8,
+// mxfp4 and w4a8_fp8: codes decoded in the tile, products in fp32 (bf16 pairs in the _avx512_vnni
+// and _amx tiles); tiles in mixed_precision_<isa>.cpp
 std::shared_ptr<const Kernel> make_dequant_kernel(Family family, CpuIsa isa);
 // int8_scaled_mm_{scalar,avx2,avx512_vnni,amx}; the _avx512_vnni tiles need VNNI, not BF16
 // (driver.hpp runs_with_vnni)

@@ -110,8 +110,9 @@ class GemmPeer final : public bench::Peer {
         return hopper ? Verdict::yes()
                       : Verdict::no("cuBLASLt's 128-block fp8 scaling is a Hopper mode");
       case Kind::rowwise:
-        if (c.family != Family::fp8_scaled_mm || per_tensor)
-          return Verdict::no("stands in for fp8_scaled_mm with per-channel or per-token scales");
+        if ((c.family != Family::fp8_scaled_mm && c.family != Family::w4a8_fp8) || per_tensor)
+          return Verdict::no(
+              "stands in for fp8_scaled_mm with per-channel or per-token scales, and w4a8_fp8");
         return hopper ? Verdict::yes()
                       : Verdict::no("cuBLASLt's outer-vector fp8 scaling is a Hopper mode");
       case Kind::tensorwise:

@@ -8,7 +8,8 @@
 namespace qlinear::cuda {
 
 // The mixed-input tensor-core kernels (cuda/detail/mixed_input_mma_sm80.cuh), one per weight
-// format; w4a8_int_mma_sm80 multiplies int8 activation codes (integer mma).
+// format; w4a8_int_mma_sm80 multiplies int8 activation codes (integer mma), w4a8_fp8_mma_sm89
+// e4m3 ones (FP8 mma, sm_89 and later).
 std::shared_ptr<const Kernel> make_w4a16_mma_sm80();
 std::shared_ptr<const Kernel> make_w8a16_mma_sm80();
 std::shared_ptr<const Kernel> make_mxfp8_weight_only_mma_sm80();
@@ -16,6 +17,7 @@ std::shared_ptr<const Kernel> make_nvfp4_weight_only_mma_sm80();
 std::shared_ptr<const Kernel> make_mxfp4_weight_only_mma_sm80();
 std::shared_ptr<const Kernel> make_fp8_weight_only_mma_sm80();
 std::shared_ptr<const Kernel> make_w4a8_int_mma_sm80();
+std::shared_ptr<const Kernel> make_w4a8_fp8_mma_sm89();
 // The Hopper scaled-mm kernels (cuda/hopper/scaled_mm_sm90.cuh): qlinear's wgmma + TMA GEMM at
 // every M, on the codes `layout` prepares (the family's cuBLASLt kernel, given by the kernel list:
 // one copy for both in a composite plan, gpu/cublaslt_layout.hpp).

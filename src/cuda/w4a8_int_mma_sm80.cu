@@ -29,7 +29,7 @@ struct W4A8 : detail::NoOffsets {  // code - 8 is fixed: nothing kept per group 
   static constexpr ScalarType kWeightTypes[] = {ScalarType::uint4b8};
   static constexpr int kBits = 4;
   static constexpr bool kBlockScales = false;
-  static constexpr bool kInt8Activations = true;
+  using Codes = int8_t;
   static constexpr uint32_t kPadCode = 8;  // value 0
 
   static __device__ float scale(const void* scales, int i) {

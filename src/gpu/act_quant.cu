@@ -612,6 +612,7 @@ Mode mode_of(const LayerConfig& c) {
       return Mode::mxfp4;
     case Family::fp8_scaled_mm:
     case Family::fp8_block:
+    case Family::w4a8_fp8:
       return c.act_scale_static ? Mode::fp8_static : Mode::fp8_dynamic;
     case Family::int8_scaled_mm:
     case Family::w4a8_int:

@@ -83,13 +83,15 @@ def int8_ct(strategy, act_strategy, static, sym):
                                                  "symmetric": True}, inputs), None, "bfloat16", x
 
 
-def ct_pack(bits, strategy, sym, actorder=False, w4a8=False):
+def ct_pack(bits, strategy, sym, actorder=False, w4a8=None):
+    """w4a8: None (weight-only), "int" or "float": the type of the dynamic per-token activations."""
     def build(rng, p, n, k):
         return ck.ct_pack(rng, p, n, k, bits=bits, strategy=strategy, sym=sym, actorder=actorder)
     weights = {"num_bits": bits, "type": "int", "symmetric": sym, "strategy": strategy,
                "group_size": 128 if strategy == "group" else None, "actorder": "group" if actorder else None}
-    inputs = {"num_bits": 8, "type": "int", "symmetric": True, "strategy": "token", "dynamic": True} if w4a8 else None
-    return build, ck.ct_scheme("pack-quantized", weights, inputs), None, "bfloat16", x_int8 if w4a8 else x_float
+    inputs = {"num_bits": 8, "type": w4a8, "symmetric": True, "strategy": "token", "dynamic": True} if w4a8 else None
+    x = {None: x_float, "int": x_int8, "float": x_fp8}[w4a8]
+    return build, ck.ct_scheme("pack-quantized", weights, inputs), None, "bfloat16", x
 
 
 def ct_nvfp4(act):
@@ -252,7 +254,9 @@ FORMATS = {
     "ct_w4a16_act_order": ct_pack(4, "group", True, actorder=True),
     "ct_w4a16_channel_asym": ct_pack(4, "channel", False),
     "ct_w8a16_group": ct_pack(8, "group", True),
-    "ct_w4a8": ct_pack(4, "group", True, w4a8=True),
+    "ct_w4a8": ct_pack(4, "group", True, w4a8="int"),
+    "ct_w4a8_fp8": ct_pack(4, "group", True, w4a8="float"),
+    "ct_w4a8_fp8_channel": ct_pack(4, "channel", True, w4a8="float"),
     "ct_int8_channel_dynamic_token": int8_ct("channel", "token", False, True),
     "ct_int8_tensor_static": int8_ct("tensor", "tensor", True, True),
     "ct_int8_channel_static_asym": int8_ct("channel", "tensor", True, False),

@@ -24,6 +24,7 @@ namespace {
 
 using cuda::detail::b_fragment_k;
 using cuda::detail::block_k;
+using cuda::detail::keep_leading_bytes;
 using cuda::detail::kMaxS8GroupK;
 using cuda::detail::pack_fragments_s8;
 using cuda::detail::packed_word_index;
@@ -74,6 +75,31 @@ TEST(W4a8IntMmaSm80Fragments, BFragmentOffsetsOfBothShapes) {
       EXPECT_EQ(b_fragment_k(lane, i / 4, 32, 4) + i % 4, ptx_b_s8(lane, i).row)
           << "m16n8k32, lane " << lane << ", b" << i;
   }
+}
+
+// w4a8_fp8_mma_sm89 stages e4m3 codes in the same layout; the pool's bytes past K (NaN where they
+// are 0x7f) are cleared by keep_leading_bytes as each 16-byte load is staged: every count of valid
+// bytes from below the word to past it.
+TEST(W4a8IntMmaSm80Fragments, StagedCodesKeepOnlyTheBytesBeforeK) {
+  constexpr uint32_t kWord = 0x7f7f7f7fu;
+  EXPECT_EQ(keep_leading_bytes(kWord, -12), 0u);
+  EXPECT_EQ(keep_leading_bytes(kWord, 0), 0u);
+  EXPECT_EQ(keep_leading_bytes(0x44332211u, 1), 0x11u);
+  EXPECT_EQ(keep_leading_bytes(0x44332211u, 2), 0x2211u);
+  EXPECT_EQ(keep_leading_bytes(0x44332211u, 3), 0x332211u);
+  EXPECT_EQ(keep_leading_bytes(kWord, 4), kWord);
+  EXPECT_EQ(keep_leading_bytes(kWord, 200), kWord);
+  // A 16-byte load at K position k of a row whose codes end at codes_k, as the kernel masks it.
+  for (int codes_k = 0; codes_k <= 48; ++codes_k)
+    for (int k = 0; k < 48; k += 16) {
+      const int valid = codes_k - k;
+      for (int word = 0; word < 4; ++word) {
+        const uint32_t kept = keep_leading_bytes(kWord, valid - 4 * word);
+        for (int byte = 0; byte < 4; ++byte)
+          EXPECT_EQ((kept >> (8 * byte)) & 0xffu, k + 4 * word + byte < codes_k ? 0x7fu : 0u)
+              << "codes_k " << codes_k << ", k " << k << ", byte " << 4 * word + byte;
+      }
+    }
 }
 
 TEST(W4a8IntMmaSm80Fragments, GroupSumsCannotOverflow) {

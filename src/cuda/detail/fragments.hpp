@@ -1,6 +1,7 @@
 // The packed weight layouts of the mixed-input pipeline (cuda/detail/mixed_input_mma_sm80.cuh):
 // where each code of a 16-row tile of W sits in the 16-byte word a lane loads, where a lane's B
-// fragment lies in the staged X, and the W4A8 int4 -> int8 decode. Host code and __host__
+// fragment lies in the staged X, the W4A8 int4 -> int8 decode and the staged codes' padding. Host
+// code and __host__
 // __device__ functions, without CUDA headers, so that host tests (CI, no GPU) check them against
 // the PTX ISA's fragment tables (tests/gpu/w4a8_int_mma_sm80_fragments_test.cpp).
 #pragma once
@@ -136,6 +137,13 @@ QLINEAR_HOST_DEVICE inline void s8_fragment(const uint32_t (&word)[4], int s, ui
     a[2 * h] = s8_from_uint4b8(word[2 * s + h]);
     a[2 * h + 1] = s8_from_uint4b8(word[2 * s + h] >> 4);
   }
+}
+
+// The first `bytes` bytes of a word (little-endian: the lowest first) as they are, the others
+// zero; all four for bytes >= 4, none for bytes <= 0. Staging e4m3 codes, it clears the bytes past
+// the K the quantizer wrote (cuda/detail/mixed_input_mma_sm80.cuh).
+QLINEAR_HOST_DEVICE constexpr uint32_t keep_leading_bytes(uint32_t word, int bytes) {
+  return bytes >= 4 ? word : bytes <= 0 ? 0u : word & ((1u << (8 * bytes)) - 1u);
 }
 
 // The largest K extent of one weight group whose int32 sum cannot overflow: every product of an

@@ -1,21 +1,21 @@
 // The one pipeline of the mixed-input tensor-core kernels (w4a16_mma_sm80, w8a16_mma_sm80,
-// mxfp8_weight_only_mma_sm80, nvfp4_weight_only_mma_sm80, w4a8_int_mma_sm80): low-bit weights ×
-// bf16/fp16 activations on mma.sync m16n8k16, or × int8 activation codes on m16n8k32 .s8 (W4A8),
-// for sm_80 and later, built for decode. The weights are streamed once with 16-byte loads, several
-// k-blocks in flight per thread, and the work is split over K so that even a 4096×4096 layer
-// covers all SMs. What differs between the kernels is a weight-format policy, in each kernel's own
-// file: how codes are packed into 16-byte words, how one word becomes exact A fragments, and what
-// the group scales are.
+// mxfp8_weight_only_mma_sm80, nvfp4_weight_only_mma_sm80, w4a8_int_mma_sm80, w4a8_fp8_mma_sm89):
+// low-bit weights × bf16/fp16 activations on mma.sync m16n8k16, or × activation codes on m16n8k32:
+// int8 on .s8 (W4A8, sm_80 and later), e4m3 on .e4m3 (W4A8-FP8, sm_89 and later); built for decode.
+// The weights are streamed once with 16-byte loads, several k-blocks in flight per thread, and the
+// work is split over K so that even a 4096×4096 layer covers all SMs. What differs between the
+// kernels is a weight-format policy, in each kernel's own file: how codes are packed into 16-byte
+// words, how one word becomes exact A fragments, and what the group scales are.
 //
 // The product is computed transposed, Yᵀ = W·Xᵀ: a 16-row tile of W is the mma's A operand (m16)
 // and up to 8 tokens of X its B operand (n8), so M = 1 is not a padded 64-row tile.
 //
 // Exactness: every format's policy dequantizes a code to a value that is exact in the operand type
-// (bf16 and fp16, or int8; see each file), so the mma multiplies exact weights by the given
+// (bf16 and fp16, int8 or e4m3; see each file), so the mma multiplies exact weights by the given
 // activations and accumulates in fp32 (int32 for int8 codes: exact). Group scales that are not
 // exact in the activation type are applied in fp32 when a group's partial sum is folded into the
 // accumulator, never by rounding the weight to bf16 — the error is that of an fp32 sum (see
-// tolerance()). Int8 activations are quantized per token first (gpu/act_quant.hpp, the
+// tolerance()). Int8 and e4m3 activations are quantized per token first (gpu/act_quant.hpp, the
 // reference's codes bit for bit); the token's scale multiplies its fp32 sum once, at the end.
 //
 // Work partition (one warp = two 16-row tiles of W over one K slice; 8 warps a block):
@@ -45,16 +45,18 @@
 //   Offset<T>, offset<T>() what dequantization subtracts per row and group, made from the zero
 //                          point (or kZero where the weights have none)
 //   scale(scales, i)       the fp32 group scale at index i of Problem::scales
-//   fragment<T>(...)       the four A-fragment registers of one mma step (k16, or k32 for int8),
+//   fragment<T>(...)       the four A-fragment registers of one mma step (k16, or k32 for codes),
 //                          from the k-block's words
 //   kPadCode, pack_code()  host: the packed code of value 0 (padding), a canonical code as packed
 //   prepare_scales()       host: the scales (and zero points) in the kernel's layout
-//   kInt8Activations       optional, false if absent: activations are quantized to int8 codes per
-//                          token and multiplied on m16n8k32 .s8 (4-bit codes only)
+//   Codes                  optional, absent for bf16 / fp16 activations as given: the type the
+//                          activations are quantized to per token (int8_t: m16n8k32 .s8;
+//                          __nv_fp8_e4m3: m16n8k32 .e4m3), 4-bit weights only (pack_fragments_s8)
 #pragma once
 
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
+#include <cuda_fp8.h>
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -81,24 +83,33 @@ constexpr int kRowsPerBlock = kRowsPerTile * kTilesPerWarp * kWarps;
 constexpr int kPrefetch = 4;      // k-blocks of each tile in flight (4 KB a warp)
 constexpr int kStageLoads = 4;    // loads in flight per thread staging X
 constexpr int kMaxTokens = 1024;  // tokens of one launch; larger calls run in row chunks
+// E4m3 codes: the most K between two folds of a group's sum into the fp32 accumulator (the FP8
+// tensor cores accumulate with fewer bits than fp32, see tolerance()).
+constexpr int kFp8FoldK = 128;
 
 template <typename F>
 constexpr int kBlockK = block_k(F::kBits);
 
-// Whether format F multiplies int8 activation codes (F::kInt8Activations), or bf16 / fp16
-// activations as given (the weight-only formats, which do not declare it).
+// The activation codes format F multiplies (F::Codes: int8_t or __nv_fp8_e4m3), or void for bf16 /
+// fp16 activations as given (the weight-only formats, which do not declare it).
 template <typename F>
-constexpr bool int8_activations() {
-  if constexpr (requires { F::kInt8Activations; })
-    return F::kInt8Activations;
-  else
-    return false;
-}
+struct CodesOf {
+  using type = void;
+};
 template <typename F>
-constexpr bool kInt8Activations = int8_activations<F>();
+requires requires { typename F::Codes; }
+struct CodesOf<F> {
+  using type = typename F::Codes;
+};
+template <typename F>
+using Codes = typename CodesOf<F>::type;
+template <typename F>
+constexpr bool kQuantizedActivations = !std::is_void_v<Codes<F>>;
+template <typename F>
+constexpr bool kFp8Activations = std::is_same_v<Codes<F>, __nv_fp8_e4m3>;
 
 // The packed weight layouts (cuda/detail/fragments.hpp): pack_fragments for bf16 / fp16
-// activations, pack_fragments_s8 for int8 ones.
+// activations, pack_fragments_s8 for activation codes (int8 and e4m3 share the m16n8k32 layout).
 
 // ---- device helpers -----------------------------------------------------------------------------
 
@@ -126,7 +137,8 @@ __device__ typename Act<T>::Pair pair_of(uint32_t bits) {
 }
 
 // The activation operand, as staged in shared memory and multiplied: bf16 / fp16 as given
-// (mma.sync m16n8k16, fp32 accumulators) or int8 codes (m16n8k32 .s8, int32 accumulators: exact).
+// (mma.sync m16n8k16, fp32 accumulators), int8 codes (m16n8k32 .s8, int32 accumulators: exact) or
+// e4m3 codes (m16n8k32 .e4m3, fp32 accumulators).
 //   Acc                  the accumulator type
 //   kStepK               K of one mma
 //   mma(d, a, b0, b1)    d += A·B for one step: a the four A registers, b0 / b1 the two B ones
@@ -161,6 +173,23 @@ struct Operand<int8_t> {
         "{%8,%9}, {%0,%1,%2,%3};\n"
         : "+r"(d[0]), "+r"(d[1]), "+r"(d[2]), "+r"(d[3])
         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+  }
+};
+template <>
+struct Operand<__nv_fp8_e4m3> {
+  using Acc = float;
+  static constexpr int kStepK = 32;
+  // FP8 mma.sync exists from sm_89 on; the sm_80 build never launches this (supported()).
+  static __device__ void mma(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 890
+    asm volatile(
+        "mma.sync.aligned.m16n8k32.row.col.f32.e4m3.e4m3.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, "
+        "{%8,%9}, {%0,%1,%2,%3};\n"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+#else
+    __trap();
+#endif
   }
 };
 
@@ -198,11 +227,12 @@ struct Problem {
   const uint8_t* zeros;       // [padded_n, groups] zero points, or null (F::kZero)
   const uint2* block_scales;  // F::kBlockScales: [tiles][kblocks][8 row quads], or null
   const int32_t* k_order;     // [K] act-order permutation (x column of each packed k) or null
-  const void* x;              // [M, k]: the activations, or their int8 codes
+  const void* x;              // [M, k]: the activations, or their codes
   bool x_vectors;             // x may be staged with 16-byte loads
-  const float* token_scales;  // int8 codes: [M] the scale of each token's codes, else null
+  const float* token_scales;  // codes: [M] the scale of each token's codes, else null
   float* partials;            // [slices, m, n]
-  int m, n, k, padded_k;      // m: tokens of this launch; k: x's row length (int8 codes: padded_k)
+  int m, n, k, padded_k;      // m: tokens of this launch; k: x's row length (codes: padded_k)
+  int codes_k;                // codes: the K the quantizer wrote; bytes past it are the pool's
   int group_size;             // in K: kBlockK / 2 or a multiple of kBlockK; padded_k for one group
   int groups;
   int slice_k;  // multiple of kBlockK
@@ -220,10 +250,10 @@ __global__ void __launch_bounds__(kWarps * 32, kTokens == 8 ? 2 : 1)
   constexpr int kTokenTiles = kTokens / 8;
   constexpr int kVector = 16 / sizeof(T);      // elements of X a 16-byte load stages
   constexpr int kPerRegister = 4 / sizeof(T);  // elements of X a B register holds
-  static_assert(
-      std::is_same_v<T, int8_t> == kInt8Activations<F> && (!kInt8Activations<F> || F::kBits == 4),
-      "int8 operands exactly for formats of int8 activations, with 4-bit weights "
-      "(pack_fragments_s8)");
+  constexpr bool kCodes = kQuantizedActivations<F>;
+  static_assert(std::is_same_v<T, Codes<F>> != !kCodes && (!kCodes || F::kBits == 4),
+                "code operands exactly for formats of quantized activations, with 4-bit weights "
+                "(pack_fragments_s8)");
   // K of X staged at a time: as much as fits the 48 KB of static shared memory (32 KB of X), in
   // whole rounds of the weight pipeline (kPrefetch k-blocks).
   constexpr int kChunkK = (kTokens == 8 ? 4096 : kTokens == 16 ? 2048 : 1024) / sizeof(T);
@@ -330,9 +360,9 @@ __global__ void __launch_bounds__(kWarps * 32, kTokens == 8 ? 2 : 1)
     // thread issues kStageLoads loads before it stores any, so a chunk costs one memory latency,
     // not one per element; rows past M are zero-filled without loading.
     __syncthreads();
-    // 16-byte loads: bf16 / fp16 with K % 8 == 0, no act order and x 16-byte aligned; int8 codes
+    // 16-byte loads: bf16 / fp16 with K % 8 == 0, no act order and x 16-byte aligned; codes
     // always (rows of padded_k bytes, from the pool).
-    if (std::is_same_v<T, int8_t> || p.x_vectors) {
+    if (kCodes || p.x_vectors) {
       const int per_row = chunk_len / kVector, total = kTokens * per_row;
       for (int base = threadIdx.x; base < total; base += kStageLoads * blockDim.x) {
         uint4 v[kStageLoads];
@@ -343,6 +373,14 @@ __global__ void __launch_bounds__(kWarps * 32, kTokens == 8 ? 2 : 1)
           v[u] = make_uint4(0, 0, 0, 0);
           if (i < total && m < p.m && k < p.k)
             v[u] = *reinterpret_cast<const uint4*>(x + static_cast<int64_t>(m) * p.k + k);
+          // The pool's bytes past K: an integer code times the zero weight there is 0 whatever
+          // the byte, but an e4m3 byte may be NaN, and NaN · 0 is NaN.
+          if constexpr (kFp8Activations<F>) {
+            const int valid = p.codes_k - k;
+            v[u] = make_uint4(
+                keep_leading_bytes(v[u].x, valid), keep_leading_bytes(v[u].y, valid - 4),
+                keep_leading_bytes(v[u].z, valid - 8), keep_leading_bytes(v[u].w, valid - 12));
+          }
         }
 #pragma unroll
         for (int u = 0; u < kStageLoads; ++u) {
@@ -429,7 +467,7 @@ __global__ void __launch_bounds__(kWarps * 32, kTokens == 8 ? 2 : 1)
   fold();
 
   // Partial sums: register r of token tile j is (row lane/4 + 8·(r/2), token 2·(lane%4) + r%2)
-  // (the accumulator layout of both mma shapes); int8 codes' sums times their token's scale.
+  // (the accumulator layout of both mma shapes); codes' sums times their token's scale.
   float* out = p.partials + static_cast<int64_t>(blockIdx.y) * p.m * p.n;
 #pragma unroll
   for (int t = 0; t < kTilesPerWarp; ++t)
@@ -441,7 +479,7 @@ __global__ void __launch_bounds__(kWarps * 32, kTokens == 8 ? 2 : 1)
         const int m = m0 + j * 8 + 2 * (lane % 4) + r % 2;
         if (m < p.m && n < p.n) {
           float y = acc[t][j][r];
-          if constexpr (std::is_same_v<T, int8_t>) y *= p.token_scales[m];
+          if constexpr (kCodes) y *= p.token_scales[m];
           out[static_cast<int64_t>(m) * p.n + n] = y;
         }
       }
@@ -495,9 +533,13 @@ class MixedInputMmaSm80 final : public Kernel {
 
   Verdict supported(const Platform& platform) const override {
     if (platform.kind != PlatformKind::cuda) return Verdict::no("a CUDA kernel");
-    if (platform.compute_capability < 80)
-      return Verdict::no(cat("needs compute capability 8.0 or newer (",
-                             kInt8Activations<F> ? "s8 mma.sync m16n8k32" : "bf16 mma.sync",
+    const int needs = kFp8Activations<F> ? 89 : 80;
+    if (platform.compute_capability < needs)
+      return Verdict::no(cat("needs compute capability ", needs / 10, ".", needs % 10,
+                             " or newer (",
+                             kFp8Activations<F>         ? "e4m3 mma.sync m16n8k32"
+                             : kQuantizedActivations<F> ? "s8 mma.sync m16n8k32"
+                                                        : "bf16 mma.sync",
                              "); this is ", platform.str()));
     return Verdict::yes();
   }
@@ -512,11 +554,12 @@ class MixedInputMmaSm80 final : public Kernel {
       return Verdict::no(cat("weight_type (", qlinear::name(c.weight_type),
                              ") not supported; supported: ", accepted));
     }
-    // Int8 activations are quantized from any type the family admits (bf16, fp16, fp32).
-    if (!kInt8Activations<F> && c.act_type != ScalarType::bf16 && c.act_type != ScalarType::fp16)
+    // Codes are quantized from any activation type the family admits (bf16, fp16, fp32).
+    if (!kQuantizedActivations<F> && c.act_type != ScalarType::bf16 &&
+        c.act_type != ScalarType::fp16)
       return Verdict::no(
           cat("act_type (", qlinear::name(c.act_type), ") not supported; supported: bf16, fp16"));
-    if constexpr (kInt8Activations<F>) {
+    if constexpr (kQuantizedActivations<F>) {
       // One fp32 scale per token (Problem::token_scales), symmetric codes.
       if (c.act_scale != Granularity::per_token || c.act_scale_static || c.act_zero_points)
         return Verdict::no(cat("activation scales (", qlinear::name(c.act_scale),
@@ -525,12 +568,21 @@ class MixedInputMmaSm80 final : public Kernel {
                                ") not supported; supported: per_token dynamic, symmetric"));
       // A group's products are summed in int32 (exact), at most kMaxS8GroupK of them.
       const int64_t group_k = c.weight_scale == Granularity::per_group ? c.group_size : c.part_k();
-      if (group_k > kMaxS8GroupK)
+      if (std::is_same_v<Codes<F>, int8_t> && group_k > kMaxS8GroupK)
         return Verdict::no(cat(c.weight_scale == Granularity::per_group ? "group_size" : "K", " (",
                                group_k,
                                ") not supported: a weight group's int32 sum of int8 x "
                                "int4 products could overflow; supported: up to ",
                                kMaxS8GroupK));
+      // Per channel, the one scale is folded every kFp8FoldK (F::prepare_scales); a group is
+      // folded once, at its end.
+      if (kFp8Activations<F> && c.weight_scale == Granularity::per_group &&
+          c.group_size > kFp8FoldK)
+        return Verdict::no(cat("group_size (", c.group_size,
+                               ") not supported: the FP8 tensor "
+                               "cores accumulate a group with fewer bits than fp32; supported: up "
+                               "to ",
+                               kFp8FoldK));
     }
     // Block-scaled formats apply their scales inside the k-block; only the others fold per group.
     if (!F::kBlockScales && c.weight_scale == Granularity::per_group &&
@@ -577,7 +629,7 @@ class MixedInputMmaSm80 final : public Kernel {
     const StoredCodes code{codes.data_as<const uint8_t>(),   bits, n, k, order, pack,
                            static_cast<uint8_t>(F::kPadCode)};
     std::vector<uint32_t> packed;
-    if constexpr (kInt8Activations<F>)
+    if constexpr (kQuantizedActivations<F>)
       packed = pack_fragments_s8(padded_n, padded_k, code);
     else
       packed = pack_fragments<F::kBits>(padded_n, padded_k, code);
@@ -607,10 +659,15 @@ class MixedInputMmaSm80 final : public Kernel {
   // Exact weights and activations, fp32 accumulation in the tensor cores and in the group folds
   // (allowing twice the plain bound for the tensor cores' accumulation), one rounding to the
   // output. Int8 codes: exact int32 group sums, then one fp32 rounding per group fold, the token
-  // scale, the slice sum and the bias — fewer than 2K for every K, within the same bound.
+  // scale, the slice sum and the bias — fewer than 2K for every K, within the same bound. E4m3
+  // codes: the FP8 tensor cores keep fewer bits than fp32 while they accumulate (about 14: the
+  // DeepSeek-V3 report, and DeepGEMM promoting every 4 wgmma), at most kFp8FoldK / 32 mma steps
+  // between folds, each within 2^-13 of the group's magnitude.
   double tolerance(const LayerConfig& c) const override {
+    const double fp8_accumulation = kFp8Activations<F> ? (kFp8FoldK / 32) * 0x1p-13 : 0.0;
     return unit_roundoff(c.out_type) +
-           2.0 * static_cast<double>(c.part_k()) * unit_roundoff(ScalarType::fp32);
+           2.0 * static_cast<double>(c.part_k()) * unit_roundoff(ScalarType::fp32) +
+           fp8_accumulation;
   }
 
  private:
@@ -633,13 +690,14 @@ class MixedInputMmaSm80 final : public Kernel {
     p.m = m;
     p.n = static_cast<int>(n);
     p.k = static_cast<int>(k);
-    // Int8 activations: x quantized first, codes [m, padded_k] and one scale per token. The codes'
-    // bytes past K are left as the pool gives them: the weights there are 0, and an integer
-    // product with 0 is 0 whatever the byte (no memset launch on the decode path).
-    const int64_t code_bytes = kInt8Activations<F> ? static_cast<int64_t>(m) * w.padded_k : 0;
+    // Quantized activations: x quantized first, codes [m, padded_k] and one scale per token. The
+    // codes' bytes past K are left as the pool gives them (no memset launch on the decode path):
+    // the weights there are 0, an integer product with 0 is 0 whatever the byte, and e4m3 bytes
+    // past codes_k are zeroed as they are staged.
+    const int64_t code_bytes = kQuantizedActivations<F> ? static_cast<int64_t>(m) * w.padded_k : 0;
     const Scratch codes(code_bytes, s, x.device().index);
-    const Scratch token_scales(kInt8Activations<F> ? int64_t{4} * m : 0, s, x.device().index);
-    if constexpr (kInt8Activations<F>) {
+    const Scratch token_scales(kQuantizedActivations<F> ? int64_t{4} * m : 0, s, x.device().index);
+    if constexpr (kQuantizedActivations<F>) {
       ActQuantTarget target;
       target.codes = codes.get();
       target.codes_row_stride = w.padded_k;
@@ -649,6 +707,7 @@ class MixedInputMmaSm80 final : public Kernel {
       p.x = codes.get();
       p.x_vectors = true;
       p.k = w.padded_k;
+      p.codes_k = static_cast<int>(k);
       p.token_scales = token_scales.get<const float>();
     }
     p.padded_k = w.padded_k;
@@ -692,8 +751,8 @@ class MixedInputMmaSm80 final : public Kernel {
 
   template <int kTokens>
   static auto kernel_for(bool bf16) {
-    if constexpr (kInt8Activations<F>)
-      return mixed_input_mma_kernel<F, int8_t, kTokens>;
+    if constexpr (kQuantizedActivations<F>)
+      return mixed_input_mma_kernel<F, Codes<F>, kTokens>;
     else
       return bf16 ? mixed_input_mma_kernel<F, __nv_bfloat16, kTokens>
                   : mixed_input_mma_kernel<F, __half, kTokens>;

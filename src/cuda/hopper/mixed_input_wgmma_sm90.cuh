@@ -309,7 +309,7 @@ class MixedInputWgmmaSm90 final : public Kernel {
   Verdict supported(const Platform& platform) const override { return hopper_sm90a(platform); }
 
   Verdict can_implement(const LayerConfig& c) const override {
-    static_assert(!F::kBlockScales && !detail::kInt8Activations<F>,
+    static_assert(!F::kBlockScales && !detail::kQuantizedActivations<F>,
                   "the core folds one scale per row and group, on 16-bit activations");
     constexpr int kBlockK = MixedShape<F, 128>::kBlockK;
     if (Verdict v = layout_->can_implement(c); !v) return v;
