@@ -46,8 +46,10 @@ inline constexpr int64_t kFp8WeightOnlyMmaSm80MaxM = kMxfp8WeightOnlyMmaSm80MaxM
 // W4A8 prefill kernel exists). The tune times no kernel that keeps a dense copy, so the table's
 // W4A8 plans are the mma kernel alone; this limit is the other mma kernels', not yet timed.
 inline constexpr int64_t kW4a8IntMmaSm80MaxM = 128;
-// W4A8-FP8 streams the same int4 codes and stages one byte a token as W4A8 does: its limit, not
-// yet timed.
-inline constexpr int64_t kW4a8Fp8MmaSm89MaxM = kW4a8IntMmaSm80MaxM;
+// W4A8-FP8's mma kernel against its emulation (H100, 2026-12-06, the llama3-8b layers,
+// bench/results/h100-2026-12-06-w4a8-fp8-first-run.json): 0.64-0.88x of its time at M = 16,
+// 1.10-1.38x at M = 64; between the two the lines cross at 30 (qkv), 34 (o), 42 (gate_up) and 52
+// (down) tokens: the smallest, rounded to the token block of 32.
+inline constexpr int64_t kW4a8Fp8MmaSm89MaxM = 32;
 
 }  // namespace qlinear::heuristics::cuda
