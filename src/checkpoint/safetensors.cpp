@@ -84,7 +84,9 @@ std::string TensorEntry::describe() const {
 }
 
 double TensorEntry::value(int64_t index) const {
-  require(index >= 0 && index < numel(), describe(), ": element ", index, " is out of range");
+  // The message is built only on the error: describe() costs more than the read.
+  if (index < 0 || index >= numel())
+    throw Error(cat(describe(), ": element ", index, " is out of range"));
   const std::byte* p = data + index * element_bytes(dtype);
   const auto read = [p]<typename T>(T) {
     T v;
