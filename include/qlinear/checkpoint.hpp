@@ -159,7 +159,8 @@ bool is_unquantized(const Checkpoint& checkpoint, std::string_view layer);
 // floating-point weight no config entry names.
 std::string unquantized_reason(const Checkpoint& checkpoint, std::string_view layer);
 // Reads the layer `prefix` (e.g. "model.layers.0.mlp.down_proj") and converts it. The result
-// passes validate() and validate_weights().
+// passes validate() and validate_weights(). (A tensor-parallel rank's part alone: the overload
+// with a TensorParallel, below.)
 CheckpointLayer load_layer(const Checkpoint& checkpoint, std::string_view prefix);
 
 // The layer as it is served on `platform` (serving_config, qlinear/registry.hpp): as loaded, or
@@ -199,5 +200,15 @@ Split default_split(std::string_view layer);
 // packed byte, or N (K) is not a multiple of the size, saying which. Act-order layers split by
 // rows keep every group's scales (the rank's g_idx may name any group).
 CheckpointLayer split_layer(const CheckpointLayer& layer, const TensorParallel& tp);
+// Rank tp.rank's part of the layer `prefix`: the same layer, byte for byte, as
+// split_layer(load_layer(checkpoint, prefix), tp), but read and converted from the mapped files
+// alone, never touching the other ranks' rows (columns) of the weight, scales, zero points and
+// g_idx: only a word or byte of packed codes that the split cuts is read whole. A split that
+// cannot be made is refused, as split_layer refuses it, before any weight is read.
+CheckpointLayer load_layer(const Checkpoint& checkpoint, std::string_view prefix,
+                           const TensorParallel& tp);
+// The layer's bias [N] as load_layer reads it, or an undefined tensor when it has none: what a
+// row-parallel rank other than 0 adds after the sum (its part from load_layer has no bias).
+Tensor load_bias(const Checkpoint& checkpoint, std::string_view prefix);
 
 }  // namespace qlinear::checkpoint

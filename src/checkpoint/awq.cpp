@@ -19,21 +19,24 @@ uint32_t awq_code(const TensorEntry& packed, int64_t row, int64_t column, int64_
   return field(word(packed, row * (n / 8) + column / 8), 4, kNibbleOfColumn[column % 8]);
 }
 
-// Canonical codes [N, K] (two a byte along K, low nibble first) from qweight [K, N / 8], for even
-// K: rows k and k + 1 of a word column give one output byte for each of its 8 columns. Pairs go in
-// tiles of 16, so that the 32 qweight rows read stay in cache while every column is visited.
-void unpack_awq_codes(const TensorEntry& qweight, int64_t n, int64_t k, uint8_t* out) {
+// Window `w` of the canonical codes [N, K] (two a byte along K, low nibble first) from qweight
+// [K, N / 8], for even w.col0 and w.col1: rows k and k + 1 of a word column give one output byte
+// for each of its 8 columns. Pairs go in tiles of 16, so that the 32 qweight rows read stay in
+// cache while every column is visited; only the words that hold the window's columns are read.
+void unpack_awq_codes(const TensorEntry& qweight, int64_t n, const Window& w, uint8_t* out) {
   constexpr int64_t kPairTile = 16;
-  const int64_t words = n / 8, pairs = k / 2;
-  for (int64_t p0 = 0; p0 < pairs; p0 += kPairTile) {
-    const int64_t p1 = std::min(pairs, p0 + kPairTile);
-    for (int64_t j = 0; j < words; ++j)
+  const int64_t words = n / 8, first = w.col0 / 2, end = w.col1 / 2, pairs = end - first;
+  for (int64_t p0 = first; p0 < end; p0 += kPairTile) {
+    const int64_t p1 = std::min(end, p0 + kPairTile);
+    for (int64_t j = w.row0 / 8; j < (w.row1 + 7) / 8; ++j)
       for (int64_t p = p0; p < p1; ++p) {
         const uint32_t low = word(qweight, 2 * p * words + j);
         const uint32_t high = word(qweight, (2 * p + 1) * words + j);
         for (int c = 0; c < 8; ++c) {
+          const int64_t column = 8 * j + c;
+          if (column < w.row0 || column >= w.row1) continue;  // a word the split cuts
           const int nibble = kNibbleOfColumn[c];
-          out[(8 * j + c) * pairs + p] =
+          out[(column - w.row0) * pairs + p - first] =
               static_cast<uint8_t>(field(low, 4, nibble) | field(high, 4, nibble) << 4);
         }
       }
@@ -76,19 +79,22 @@ CheckpointLayer load_awq(const LayerSource& src) {
   c.weight_scale_type = scale_type_of(scales);
   CheckpointLayer layer = start_layer(src, "awq 4-bit", c);
 
-  layer.weight = Tensor::empty(ScalarType::uint4, {n, k});
+  const Window w = src.window(layer.config), cells = scale_window(c, w);
+  layer.weight = Tensor::empty(ScalarType::uint4, {w.rows(), w.cols()});
   if (k % 2 == 0) {
-    unpack_awq_codes(qweight, n, k, static_cast<uint8_t*>(layer.weight.data()));
+    unpack_awq_codes(qweight, n, w, static_cast<uint8_t*>(layer.weight.data()));
   } else {  // rows do not start on a byte
-    for (int64_t kk = 0; kk < k; ++kk)
-      for (int64_t nn = 0; nn < n; ++nn)
-        store_code(layer.weight, nn * k + kk, awq_code(qweight, kk, nn, n));
+    for (int64_t kk = w.col0; kk < w.col1; ++kk)
+      for (int64_t nn = w.row0; nn < w.row1; ++nn)
+        store_code(layer.weight, (nn - w.row0) * w.cols() + kk - w.col0,
+                   awq_code(qweight, kk, nn, n));
   }
-  layer.weight_scale = transposed(scales, c.weight_scale_type);
-  layer.weight_zero_point = Tensor::empty(ScalarType::uint8, {n, groups});
-  for (int64_t g = 0; g < groups; ++g)
-    for (int64_t nn = 0; nn < n; ++nn)
-      store_code(layer.weight_zero_point, nn * groups + g, awq_code(qzeros, g, nn, n));
+  layer.weight_scale = transposed(scales, c.weight_scale_type, cells);
+  layer.weight_zero_point = Tensor::empty(ScalarType::uint8, {cells.rows(), cells.cols()});
+  for (int64_t g = cells.col0; g < cells.col1; ++g)
+    for (int64_t nn = cells.row0; nn < cells.row1; ++nn)
+      store_code(layer.weight_zero_point, (nn - cells.row0) * cells.cols() + g - cells.col0,
+                 awq_code(qzeros, g, nn, n));
   return finish_layer(std::move(layer));
 }
 

@@ -221,7 +221,8 @@ std::string unquantized_reason(const Checkpoint& checkpoint, std::string_view la
   return cat("plain ", name(weight->dtype), " weight");
 }
 
-CheckpointLayer load_layer(const Checkpoint& checkpoint, std::string_view prefix) {
+CheckpointLayer load_layer(const Checkpoint& checkpoint, std::string_view prefix,
+                           const TensorParallel& tp) {
   const auto& impl = checkpoint.impl();
   const std::string p(prefix);
   const auto first = impl.tensors.lower_bound(p + ".");
@@ -233,7 +234,7 @@ CheckpointLayer load_layer(const Checkpoint& checkpoint, std::string_view prefix
     throw Error(cat("checkpoint ", impl.directory, ", layer ", p, ": the weight is ",
                     checkpoint.get(p + ".weight").describe(),
                     ", not quantized; qlinear runs quantized layers only"));
-  const LayerSource source{checkpoint, p, impl.quant};
+  const LayerSource source{checkpoint, p, impl.quant, tp};
   try {
     if (impl.method == "gptq") return load_gptq(source);
     if (impl.method == "awq") return load_awq(source);
@@ -252,6 +253,26 @@ CheckpointLayer load_layer(const Checkpoint& checkpoint, std::string_view prefix
           " holds quantized tensors but the folder names no quantization method (config.json "
           "quantization_config or hf_quant_config.json); expected one of ",
           kMethods));
+}
+
+CheckpointLayer load_layer(const Checkpoint& checkpoint, std::string_view prefix) {
+  return load_layer(checkpoint, prefix, TensorParallel{});
+}
+
+Tensor load_bias(const Checkpoint& checkpoint, std::string_view prefix) {
+  const std::string p(prefix);
+  const LayerSource source{checkpoint, p, checkpoint.impl().quant, {}};
+  // Every format names it P.bias but gpt-oss, whose experts share P_bias [E, N].
+  const bool gpt_oss = checkpoint.quant_method() == "mxfp4" && is_gpt_oss_layer(checkpoint, p);
+  std::optional<TensorEntry> bias;
+  if (gpt_oss)
+    bias = gpt_oss_bias(source, std::nullopt);
+  else if (source.find("bias"))
+    bias = source.need("bias", kFloatScales);
+  if (!bias) return {};
+  require(bias->shape.size() == 1, source.where(), "tensor ", bias->describe(),
+          " should be one bias per output row ([N])");
+  return copy_range(bias->data, scale_type_of(*bias), 0, bias->shape[0]);
 }
 
 CheckpointLayer serve_on(CheckpointLayer layer, const Platform& platform,

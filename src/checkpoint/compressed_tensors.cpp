@@ -17,8 +17,6 @@
 //   mxfp4-pack-quantized  weight_packed uint8 [N, K/2] (e2m1, low nibble first), weight_scale e8m0
 //                         as U8 [N, K/32]; no global scale (vLLM's CompressedTensorsW4A16Mxfp4)
 // float-quantized without input_activations is FP8 weight-only (W8A16).
-#include <cstring>
-
 #include "checkpoint/convert.hpp"
 
 namespace qlinear::checkpoint {
@@ -143,37 +141,26 @@ CheckpointLayer pack_quantized(const LayerSource& src, const Args& w, const json
                                                    : "w4a8 ",
                       "int", bits, w.symmetric ? " sym" : " asym", c.act_order ? " act-order" : ""),
                   c);
-  layer.weight_scale = copy_as(scale, c.weight_scale_type, {n, groups});
-  layer.weight = Tensor::empty(c.weight_type, {n, k});
-  // Row n's codes, low bits first, are the canonical row's bytes followed by the padding of its
-  // last word; rows whose code bits end on a byte copy as they are.
-  auto* codes = static_cast<std::byte*>(layer.weight.data());
-  const int64_t row_bytes = k * bits / 8;
-  if (k * bits % 8 == 0) {
-    for (int64_t nn = 0; nn < n; ++nn)
-      std::memcpy(codes + nn * row_bytes, packed.data + nn * words * 4,
-                  static_cast<size_t>(row_bytes));
-  } else {
-    for (int64_t nn = 0; nn < n; ++nn)
-      for (int64_t kk = 0; kk < k; ++kk)
-        store_code(layer.weight, nn * k + kk,
-                   field(word(packed, nn * words + kk / per_word), bits, kk % per_word));
-  }
+  const Window part = src.window(layer.config), cells = scale_window(c, part);
+  layer.weight_scale = read_window(scale, c.weight_scale_type, n, groups, cells);
+  // Row n's codes, low bits first, are the canonical row's codes followed by the padding of its
+  // last word: the rows of a [N, words · per_word] matrix of codes.
+  layer.weight = copy_window(packed.data, c.weight_type, words * per_word, part);
   if (!w.symmetric) {
     const int64_t zp_rows = (n + per_word - 1) / per_word;
     const TensorEntry& zp =
         src.need("weight_zero_point", {Dtype::I32}, std::vector<int64_t>{zp_rows, groups},
                  cat("[ceil(N / ", per_word, "), groups] zero points packed along N"));
-    layer.weight_zero_point = Tensor::empty(ScalarType::uint8, {n, groups});
-    for (int64_t nn = 0; nn < n; ++nn)
-      for (int64_t g = 0; g < groups; ++g)
-        store_code(layer.weight_zero_point, nn * groups + g,
+    layer.weight_zero_point = Tensor::empty(ScalarType::uint8, {cells.rows(), cells.cols()});
+    for (int64_t nn = cells.row0; nn < cells.row1; ++nn)
+      for (int64_t g = cells.col0; g < cells.col1; ++g)
+        store_code(layer.weight_zero_point, (nn - cells.row0) * cells.cols() + g - cells.col0,
                    field(word(zp, (nn / per_word) * groups + g), bits, nn % per_word));
   }
   if (c.act_order)
-    layer.g_idx =
-        copy_as(src.need("weight_g_idx", {Dtype::I32}, std::vector<int64_t>{k}, "actorder group"),
-                ScalarType::int32, {k});
+    layer.g_idx = copy_range(
+        src.need("weight_g_idx", {Dtype::I32}, std::vector<int64_t>{k}, "actorder group").data,
+        ScalarType::int32, part.col0, part.col1);
   return finish_layer(std::move(layer));
 }
 
@@ -213,7 +200,7 @@ CheckpointLayer int_quantized(const LayerSource& src, const Args& w, const json*
     c.weight_scale_type = ScalarType::fp32;
     CheckpointLayer layer = start_layer(src, "compressed-tensors int-quantized w8a8", c);
     read_static_input(src, layer, in);
-    layer.weight = copy_as(weight, ScalarType::int8, {n, k});
+    layer.weight = read_window(weight, ScalarType::int8, n, k, src.window(layer.config));
     layer.weight_scale = read_scale(src, "weight_scale", layer.config, ScalarType::fp32);
     return finish_layer(std::move(layer));
   }
@@ -222,20 +209,26 @@ CheckpointLayer int_quantized(const LayerSource& src, const Args& w, const json*
   c.weight_type = w.symmetric ? ScalarType::int8 : ScalarType::uint8;
   c.zero_points = !w.symmetric;
   CheckpointLayer layer = start_layer(src, "compressed-tensors int-quantized w8a16", c);
-  layer.weight_scale = read_scale(src, "weight_scale", c, c.weight_scale_type);
+  layer.weight_scale = read_scale(src, "weight_scale", layer.config, c.weight_scale_type);
+  const Window part = src.window(layer.config);
   if (w.symmetric) {
-    layer.weight = copy_as(weight, ScalarType::int8, {n, k});
+    layer.weight = read_window(weight, ScalarType::int8, n, k, part);
   } else {
-    layer.weight = Tensor::empty(ScalarType::uint8, {n, k});
-    for (int64_t i = 0; i < n * k; ++i)
-      store_code(layer.weight, i, static_cast<uint32_t>(weight.value(i) + 128));
+    layer.weight = Tensor::empty(ScalarType::uint8, {part.rows(), part.cols()});
+    for (int64_t nn = part.row0; nn < part.row1; ++nn)
+      for (int64_t kk = part.col0; kk < part.col1; ++kk)
+        store_code(layer.weight, (nn - part.row0) * part.cols() + kk - part.col0,
+                   static_cast<uint32_t>(weight.value(nn * k + kk) + 128));
     const auto shape = c.weight_scale_shape();
     const TensorEntry& zp =
         src.need("weight_zero_point", {Dtype::I8}, std::vector<int64_t>{shape[0], shape[1]},
                  "int8 zero points on the scale grid");
-    layer.weight_zero_point = Tensor::empty(ScalarType::uint8, {shape[0], shape[1]});
-    for (int64_t i = 0; i < zp.numel(); ++i)
-      store_code(layer.weight_zero_point, i, static_cast<uint32_t>(zp.value(i) + 128));
+    const Window cells = scale_window(c, part);
+    layer.weight_zero_point = Tensor::empty(ScalarType::uint8, {cells.rows(), cells.cols()});
+    for (int64_t r = cells.row0; r < cells.row1; ++r)
+      for (int64_t g = cells.col0; g < cells.col1; ++g)
+        store_code(layer.weight_zero_point, (r - cells.row0) * cells.cols() + g - cells.col0,
+                   static_cast<uint32_t>(zp.value(r * shape[1] + g) + 128));
   }
   return finish_layer(std::move(layer));
 }
@@ -302,7 +295,7 @@ CheckpointLayer float_quantized(const LayerSource& src, const Args& w, const jso
       src, cat("compressed-tensors float-quantized fp8 ", w.strategy, act ? "" : " weight-only"),
       c);
   if (act) read_static_input(src, layer, in);
-  layer.weight = copy_as(weight, ScalarType::float8_e4m3fn, {n, k});
+  layer.weight = read_window(weight, ScalarType::float8_e4m3fn, n, k, src.window(layer.config));
   layer.weight_scale = read_scale(src, "weight_scale", layer.config, ScalarType::fp32);
   return finish_layer(std::move(layer));
 }

@@ -68,15 +68,24 @@ LayerConfig base_config(const Checkpoint& checkpoint, Family family, int64_t n, 
 
 CheckpointLayer start_layer(const LayerSource& source, std::string format,
                             const LayerConfig& config) {
+  const TensorEntry* bias = source.find("bias");
+  if (bias)
+    bias = &source.need("bias", kFloatScales, std::vector<int64_t>{config.n},
+                        "one bias per output row");
+  return start_layer(source, std::move(format), config, bias);
+}
+
+CheckpointLayer start_layer(const LayerSource& source, std::string format,
+                            const LayerConfig& config, const TensorEntry* bias) {
+  LayerConfig whole = config;
+  whole.bias = bias != nullptr;
   CheckpointLayer layer;
   layer.name = source.prefix;
-  layer.format = std::move(format);
-  layer.config = config;
-  if (source.find("bias")) {
-    const TensorEntry& bias = source.need("bias", kFloatScales, std::vector<int64_t>{config.n},
-                                          "one bias per output row");
-    layer.bias = copy_as(bias, scale_type_of(bias), {config.n});
-    layer.config.bias = true;
+  layer.format = shard_format(format, source.tp);
+  layer.config = shard_config(whole, source.tp, source.prefix);
+  if (layer.config.bias) {
+    const Window w = source.window(layer.config);
+    layer.bias = copy_range(bias->data, scale_type_of(*bias), w.row0, w.row1);
   }
   return layer;
 }
@@ -86,17 +95,18 @@ void read_microscaled(const LayerSource& src, CheckpointLayer& layer,
   const LayerConfig& c = layer.config;
   const int64_t n = c.n, k = c.k, groups = k / c.group_size;
   const bool fp4 = c.weight_type == ScalarType::float4_e2m1f;
-  layer.weight = copy_as(src.need(weight_suffix, {fp4 ? Dtype::U8 : Dtype::F8_E4M3},
-                                  std::vector<int64_t>{n, fp4 ? k / 2 : k},
-                                  fp4 ? "e2m1 codes, two a byte along K" : "e4m3 codes"),
-                         c.weight_type, {n, k});
+  const Window w = src.window(c);
+  layer.weight = read_window(src.need(weight_suffix, {fp4 ? Dtype::U8 : Dtype::F8_E4M3},
+                                      std::vector<int64_t>{n, fp4 ? k / 2 : k},
+                                      fp4 ? "e2m1 codes, two a byte along K" : "e4m3 codes"),
+                             c.weight_type, n, k, w);
   const std::vector<int64_t> scale_shape{n, groups};
   const std::string why = cat(name(c.weight_scale_type), " scales per ", c.group_size, " along K");
   const TensorEntry& scale =
       c.weight_scale_type == ScalarType::float8_e4m3fn
           ? src.need("weight_scale", {Dtype::F8_E4M3}, scale_shape, why)
           : src.need("weight_scale", {Dtype::U8, Dtype::F8_E8M0}, scale_shape, why);
-  layer.weight_scale = copy_as(scale, c.weight_scale_type, {n, groups});
+  layer.weight_scale = read_window(scale, c.weight_scale_type, n, groups, scale_window(c, w));
 }
 
 CheckpointLayer finish_layer(CheckpointLayer layer) {
@@ -116,12 +126,11 @@ ScalarType scale_type_of(const TensorEntry& e) {
   return *t;
 }
 
-Tensor copy_as(const TensorEntry& e, ScalarType type, std::vector<int64_t> shape) {
-  Tensor t = Tensor::empty(type, shape);
-  require(t.nbytes() == e.nbytes, e.describe(), ": ", e.nbytes, " bytes cannot hold ",
-          t.view().describe());
-  if (e.nbytes) std::memcpy(t.data(), e.data, static_cast<size_t>(e.nbytes));
-  return t;
+Tensor read_window(const TensorEntry& e, ScalarType type, int64_t rows, int64_t cols,
+                   const Window& w) {
+  require(storage_bytes(type, rows * cols) == e.nbytes, e.describe(), ": ", e.nbytes,
+          " bytes cannot hold ", name(type), "[", rows, ", ", cols, "]");
+  return copy_window(e.data, type, cols, w);
 }
 
 namespace {
@@ -130,8 +139,8 @@ namespace {
 // (cpu/transpose_words.hpp): the element transpose where no vector path is built (1- and 2-byte
 // elements: scales, AWQ's).
 template <typename Element>
-void transpose_tiles(const std::byte* in, int64_t rows, int64_t cols, std::byte* out,
-                     int64_t out_stride) {
+void transpose_tiles(const std::byte* in, int64_t rows, int64_t cols, int64_t in_stride,
+                     std::byte* out, int64_t out_stride) {
   constexpr int64_t kTileRows = 16, kTileCols = 64;
   constexpr auto size = sizeof(Element);
   for (int64_t r0 = 0; r0 < rows; r0 += kTileRows)
@@ -140,33 +149,34 @@ void transpose_tiles(const std::byte* in, int64_t rows, int64_t cols, std::byte*
       for (int64_t c = c0; c < c1; ++c)
         for (int64_t r = r0; r < r1; ++r) {
           Element v;
-          std::memcpy(&v, in + (r * cols + c) * size, size);
+          std::memcpy(&v, in + (r * in_stride + c) * size, size);
           std::memcpy(out + (c * out_stride + r) * size, &v, size);
         }
     }
 }
 
-// Rows [0, rows) of the [rows, cols] input from `in` on, to columns [0, rows) of the output
-// (rows `out_stride` elements apart) from `out` on.
-void transpose_band(const std::byte* in, int64_t rows, int64_t cols, int element_bytes,
-                    std::byte* out, int64_t out_stride) {
+// Rows [0, rows) of the [rows, cols] input from `in` on (rows `in_stride` elements apart), to
+// columns [0, rows) of the output (rows `out_stride` elements apart) from `out` on.
+void transpose_band(const std::byte* in, int64_t rows, int64_t cols, int64_t in_stride,
+                    int element_bytes, std::byte* out, int64_t out_stride) {
   switch (element_bytes) {
     case 1:
-      return transpose_tiles<uint8_t>(in, rows, cols, out, out_stride);
+      return transpose_tiles<uint8_t>(in, rows, cols, in_stride, out, out_stride);
     case 2:
-      return transpose_tiles<uint16_t>(in, rows, cols, out, out_stride);
+      return transpose_tiles<uint16_t>(in, rows, cols, in_stride, out, out_stride);
     default: {  // 4: checked by transpose_elements
 #if QLINEAR_CPU_X86
       cpu::WordBlock block{};
       block.in = reinterpret_cast<const uint32_t*>(in);
-      block.in_stride = block.cols = cols;
+      block.in_stride = in_stride;
+      block.cols = cols;
       block.rows = rows;
       block.out = reinterpret_cast<uint32_t*>(out);
       block.out_stride = out_stride;
       if (host_platform().cpu.isa >= CpuIsa::avx512) return cpu::transpose_words_avx512(block);
       return cpu::transpose_words_scalar(block);
 #else
-      return transpose_tiles<uint32_t>(in, rows, cols, out, out_stride);
+      return transpose_tiles<uint32_t>(in, rows, cols, in_stride, out, out_stride);
 #endif
     }
   }
@@ -176,39 +186,46 @@ void transpose_band(const std::byte* in, int64_t rows, int64_t cols, int element
 
 // Bands of 64 input rows spread over the cores: a band writes 64 consecutive elements of each
 // output row, a line or more, so two cores seldom write one line.
-void transpose_elements(const std::byte* in, int64_t rows, int64_t cols, int element_bytes,
-                        std::byte* out) {
+void transpose_elements(const std::byte* in, int64_t rows, int64_t cols, int64_t in_stride,
+                        int element_bytes, std::byte* out) {
   require(element_bytes == 1 || element_bytes == 2 || element_bytes == 4,
           "transpose_elements: ", element_bytes, "-byte elements");
   constexpr int64_t kBandRows = 64;
   cpu::parallel_for((rows + kBandRows - 1) / kBandRows, 1, [&](int64_t b0, int64_t b1) {
     const int64_t r0 = b0 * kBandRows, r1 = std::min(rows, b1 * kBandRows);
-    transpose_band(in + r0 * cols * element_bytes, r1 - r0, cols, element_bytes,
+    transpose_band(in + r0 * in_stride * element_bytes, r1 - r0, cols, in_stride, element_bytes,
                    out + r0 * element_bytes, rows);
   });
 }
 
-Tensor transposed(const TensorEntry& e, ScalarType type) {
+Tensor transposed(const TensorEntry& e, ScalarType type, const Window& w) {
   require(e.shape.size() == 2, e.describe(), ": expected a 2-D tensor");
   const int64_t size = element_bytes(e.dtype);
   require(size * 8 == info(type).bits, e.describe(), ": element size differs from ", name(type));
-  Tensor t = Tensor::empty(type, {e.shape[1], e.shape[0]});
-  transpose_elements(e.data, e.shape[0], e.shape[1], static_cast<int>(size),
-                     static_cast<std::byte*>(t.data()));
+  // Output row r is input column w.row0 + r, over input rows [w.col0, w.col1).
+  Tensor t = Tensor::empty(type, {w.rows(), w.cols()});
+  const int64_t stride = e.shape[1];
+  transpose_elements(e.data + (w.col0 * stride + w.row0) * size, w.cols(), w.rows(), stride,
+                     static_cast<int>(size), static_cast<std::byte*>(t.data()));
   return t;
 }
 
-Tensor read_scale(const LayerSource& src, std::string_view suffix, const LayerConfig& c,
+Tensor read_scale(const LayerSource& src, std::string_view suffix, const LayerConfig& part,
                   ScalarType type) {
-  const auto shape = c.weight_scale_shape();
-  const TensorEntry& e = c.weight_scale == Granularity::per_tensor
+  LayerConfig whole = part;
+  whole.partition_n = whole.partition_k = 0;
+  const auto shape = whole.weight_scale_shape();
+  const TensorEntry& e = part.weight_scale == Granularity::per_tensor
                              ? src.need_scalar(suffix, kFloatScales)
                              : src.need(suffix, kFloatScales);
   require(e.numel() == shape[0] * shape[1] && (e.shape.empty() || e.shape[0] == shape[0]),
           src.where(), "tensor ", e.describe(), " should be [", shape[0], ", ", shape[1], "] for ",
-          name(c.weight_scale), " weight scales");
-  Tensor t = Tensor::empty(type, {shape[0], shape[1]});
-  for (int64_t i = 0; i < e.numel(); ++i) store_value(t, i, e.value(i));
+          name(part.weight_scale), " weight scales");
+  const Window w = scale_window(part, src.window(part));
+  Tensor t = Tensor::empty(type, {w.rows(), w.cols()});
+  for (int64_t r = 0; r < w.rows(); ++r)
+    for (int64_t c = 0; c < w.cols(); ++c)
+      store_value(t, r * w.cols() + c, e.value((w.row0 + r) * shape[1] + w.col0 + c));
   return t;
 }
 

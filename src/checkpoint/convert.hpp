@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "checkpoint/module_patterns.hpp"
+#include "checkpoint/shard.hpp"
 #include "qlinear/checkpoint.hpp"
 #include "qlinear/error.hpp"
 
@@ -28,11 +29,17 @@ struct Checkpoint::Impl {
   std::vector<std::pair<std::string, ModuleRegex>> not_converted;
 };
 
-// What a converter sees of one layer.
+// What a converter sees of one layer, and the part of it to convert: all of it, or one
+// tensor-parallel rank's rows (columns), read from the mapped files without touching the rest.
 struct LayerSource {
   const Checkpoint& checkpoint;
   std::string prefix;
   const json& quant;
+  TensorParallel tp;
+
+  // The rows and columns of the canonical weight to convert, for the part whose config (from
+  // start_layer) is `part`.
+  Window window(const LayerConfig& part) const { return weight_window(part, tp.rank); }
 
   std::string tensor_name(std::string_view suffix) const { return cat(prefix, ".", suffix); }
   const TensorEntry* find(std::string_view suffix) const;
@@ -51,11 +58,15 @@ struct LayerSource {
 // The family's default config (core's default_config) with the checkpoint's activation/output
 // type and the full shape; converters override what their format says.
 LayerConfig base_config(const Checkpoint& checkpoint, Family family, int64_t n, int64_t k);
-// Starts the converted layer and reads the optional bias.
+// Starts the converted layer of the whole layer's `config`: its part's config and format
+// (shard_config, shard_format: a split that cannot be made is refused here, before any weight is
+// read) and that part of the optional bias: `bias` ([N]), or by default the tensor prefix.bias.
 CheckpointLayer start_layer(const LayerSource& source, std::string format,
                             const LayerConfig& config);
-// NVFP4 / MXFP8 / MXFP4 (families of config.family): the codes `weight_suffix` (e2m1 pairs in
-// uint8 [N, K/2], or e4m3 [N, K]) and weight_scale (e4m3 [N, K/16], or e8m0 as U8 / F8_E8M0
+CheckpointLayer start_layer(const LayerSource& source, std::string format,
+                            const LayerConfig& config, const TensorEntry* bias);
+// NVFP4 / MXFP8 / MXFP4 (families of config.family): the part's codes `weight_suffix` (e2m1 pairs
+// in uint8 [N, K/2], or e4m3 [N, K]) and weight_scale (e4m3 [N, K/16], or e8m0 as U8 / F8_E8M0
 // [N, K/32]).
 void read_microscaled(const LayerSource& source, CheckpointLayer& layer,
                       std::string_view weight_suffix);
@@ -65,18 +76,23 @@ CheckpointLayer finish_layer(CheckpointLayer layer);
 constexpr std::initializer_list<Dtype> kFloatScales = {Dtype::F16, Dtype::BF16, Dtype::F32};
 ScalarType scale_type_of(const TensorEntry& entry);  // F16/BF16/F32 -> fp16/bf16/fp32
 
-// The entry's bytes as a tensor of `type` and `shape` (same element count and byte size).
-Tensor copy_as(const TensorEntry& entry, ScalarType type, std::vector<int64_t> shape);
-// [rows, cols] -> [cols, rows], same dtype (8, 16 or 32-bit elements).
-Tensor transposed(const TensorEntry& entry, ScalarType type);
-// The same on raw elements of `element_bytes` (1, 2 or 4), in tiles that keep both the rows read
-// and the columns written in cache: at the speed of a copy rather than one cache miss per element.
-void transpose_elements(const std::byte* in, int64_t rows, int64_t cols, int element_bytes,
-                        std::byte* out);
-// The scale tensor `suffix` (any float dtype) as the canonical weight-scale tensor of `c`, in
-// `type`; the conversion is exact (fp16 / bf16 into fp32, or the same type). A per-tensor scale may
-// be [], [1] or [1, 1]; a per-channel one [N] or [N, 1].
-Tensor read_scale(const LayerSource& source, std::string_view suffix, const LayerConfig& c,
+// Window `w` of the entry's bytes read as a [rows, cols] matrix of `type` (which must be their
+// byte size), as a tensor [w.rows(), w.cols()]; only the window's bytes are read.
+Tensor read_window(const TensorEntry& entry, ScalarType type, int64_t rows, int64_t cols,
+                   const Window& w);
+// Window `w` of the 2-D entry's transpose ([rows, cols] read as [cols, rows]), same dtype (8, 16 or
+// 32-bit elements); only the window's elements are read.
+Tensor transposed(const TensorEntry& entry, ScalarType type, const Window& w);
+// [rows, cols] elements of `element_bytes` (1, 2 or 4), rows `in_stride` elements apart, to
+// [cols, rows], in tiles that keep both the rows read and the columns written in cache: at the
+// speed of a copy rather than one cache miss per element.
+void transpose_elements(const std::byte* in, int64_t rows, int64_t cols, int64_t in_stride,
+                        int element_bytes, std::byte* out);
+// The scale tensor `suffix` (any float dtype) as the canonical weight-scale tensor of the part
+// whose config is `part` (its cells over the part's weight, scale_window), in `type`; the
+// conversion is exact (fp16 / bf16 into fp32, or the same type). A per-tensor scale may be [], [1]
+// or [1, 1]; a per-channel one [N] or [N, 1].
+Tensor read_scale(const LayerSource& source, std::string_view suffix, const LayerConfig& part,
                   ScalarType type);
 // A one-element fp32 tensor [1].
 Tensor fp32_scalar(double value);
@@ -111,6 +127,10 @@ CheckpointLayer load_modelopt(const LayerSource& source);
 bool modelopt_excludes(const json& quant, std::string_view layer);
 CheckpointLayer load_fp8(const LayerSource& source);
 CheckpointLayer load_gpt_oss(const LayerSource& source);
+// A gpt-oss layer's bias, its expert's row of P_bias [E, N] (or P_bias [N]), as an entry of shape
+// [N]; nullopt when it has none. `stack_shape` is the shape P_bias must have, where known.
+std::optional<TensorEntry> gpt_oss_bias(const LayerSource& source,
+                                        std::optional<std::vector<int64_t>> stack_shape);
 // The layers a gpt-oss `*_blocks` tensor holds (one, or one per expert); none for other tensors.
 std::vector<std::string> gpt_oss_layers(const TensorEntry& blocks);
 bool is_gpt_oss_layer(const Checkpoint& checkpoint, std::string_view layer);

@@ -37,17 +37,18 @@ CheckpointLayer load_fp8(const LayerSource& src) {
     const auto shape = c.weight_scale_shape();
     src.need("weight_scale_inv", kFloatScales, std::vector<int64_t>{shape[0], shape[1]},
              cat("[ceil(N / ", c.block_n, "), ceil(K / ", c.group_size, ")]"));
-    layer.weight = copy_as(weight, ScalarType::float8_e4m3fn, {n, k});
-    layer.weight_scale = read_scale(src, "weight_scale_inv", c, ScalarType::fp32);
+    layer.weight = read_window(weight, ScalarType::float8_e4m3fn, n, k, src.window(layer.config));
+    layer.weight_scale = read_scale(src, "weight_scale_inv", layer.config, ScalarType::fp32);
     return finish_layer(std::move(layer));
   }
   c.weight_scale = Granularity::per_tensor;
   c.act_scale = Granularity::per_tensor;
   c.act_scale_static = scheme == "static";
   CheckpointLayer layer = start_layer(src, cat("fp8 per-tensor ", scheme), c);
-  layer.weight = copy_as(weight, ScalarType::float8_e4m3fn, {n, k});
-  layer.weight_scale = read_scale(
-      src, src.find("weight_scale_inv") ? "weight_scale_inv" : "weight_scale", c, ScalarType::fp32);
+  layer.weight = read_window(weight, ScalarType::float8_e4m3fn, n, k, src.window(layer.config));
+  layer.weight_scale =
+      read_scale(src, src.find("weight_scale_inv") ? "weight_scale_inv" : "weight_scale",
+                 layer.config, ScalarType::fp32);
   if (c.act_scale_static)
     layer.input_scale = fp32_scalar(src.need_scalar("input_scale", kFloatScales).value(0));
   return finish_layer(std::move(layer));

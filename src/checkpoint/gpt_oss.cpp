@@ -45,8 +45,8 @@ Stack stack_of(const Checkpoint& checkpoint, std::string_view layer) {
   return {std::string(layer), -1};
 }
 
-// Expert `expert`'s [rows, row_bytes] slice of a tensor whose leading axis is the expert (or the
-// whole tensor when expert is -1), as an entry copy_as reads.
+// Expert `expert`'s slice of a tensor whose leading axis is the expert (or the whole tensor when
+// expert is -1), as an entry of `shape`.
 TensorEntry slice(const TensorEntry& e, int64_t expert, std::vector<int64_t> shape) {
   TensorEntry part = e;
   part.shape = std::move(shape);
@@ -107,6 +107,21 @@ bool is_gpt_oss_layer(const Checkpoint& checkpoint, std::string_view layer) {
   return checkpoint.find(stack_of(checkpoint, layer).prefix + "_blocks") != nullptr;
 }
 
+std::optional<TensorEntry> gpt_oss_bias(const LayerSource& src,
+                                        std::optional<std::vector<int64_t>> stack_shape) {
+  const Stack stack = stack_of(src.checkpoint, src.prefix);
+  const TensorEntry* bias = src.checkpoint.find(cat(stack.prefix, "_bias"));
+  if (bias == nullptr) return std::nullopt;
+  const bool experts = stack.expert >= 0;
+  require(stack_shape ? bias->shape == *stack_shape
+                      : bias->shape.size() == (experts ? 2u : 1u) &&
+                            (!experts || stack.expert < bias->shape[0]),
+          src.where(), "tensor ", bias->describe(),
+          " should be one bias per output row of each weight (", experts ? "[E, N]" : "[N]", ")");
+  scale_type_of(*bias);  // a float dtype, or an error naming the tensor
+  return slice(*bias, stack.expert, {bias->shape.back()});
+}
+
 CheckpointLayer load_gpt_oss(const LayerSource& src) {
   const Stack stack = stack_of(src.checkpoint, src.prefix);
   const bool experts = stack.expert >= 0;
@@ -132,15 +147,6 @@ CheckpointLayer load_gpt_oss(const LayerSource& src) {
             blocks->describe(), ", which stacks ", blocks->shape[0], " experts");
   const int64_t n = blocks->shape[lead], groups = blocks->shape[lead + 1], k = groups * kBlock;
 
-  LayerConfig c = base_config(src.checkpoint, Family::mxfp4_weight_only, n, k);
-  const TensorEntry* bias = src.checkpoint.find(tensor("bias"));
-  c.bias = bias != nullptr;
-  CheckpointLayer layer;
-  layer.name = src.prefix;
-  layer.format = experts ? cat("gpt-oss mxfp4 expert ", stack.expert, " of ", blocks->shape[0])
-                         : "gpt-oss mxfp4";
-  layer.config = c;
-
   const std::vector<int64_t> scale_shape =
       experts ? std::vector<int64_t>{blocks->shape[0], n, groups} : std::vector<int64_t>{n, groups};
   const TensorEntry* scales_entry = src.checkpoint.find(tensor("scales"));
@@ -154,17 +160,20 @@ CheckpointLayer load_gpt_oss(const LayerSource& src) {
           " should have the shape of ", blocks->describe(),
           " less its last axis: one e8m0 scale "
           "per block of 32");
+  const std::optional<TensorEntry> bias = gpt_oss_bias(
+      src, experts ? std::vector<int64_t>{blocks->shape[0], n} : std::vector<int64_t>{n});
+
+  const LayerConfig c = base_config(src.checkpoint, Family::mxfp4_weight_only, n, k);
+  CheckpointLayer layer =
+      start_layer(src,
+                  experts ? cat("gpt-oss mxfp4 expert ", stack.expert, " of ", blocks->shape[0])
+                          : "gpt-oss mxfp4",
+                  c, bias ? &*bias : nullptr);
+  const Window part = src.window(layer.config);
   layer.weight =
-      copy_as(slice(*blocks, stack.expert, {n, k / 2}), ScalarType::float4_e2m1f, {n, k});
-  layer.weight_scale =
-      copy_as(slice(scales, stack.expert, {n, groups}), ScalarType::float8_e8m0fnu, {n, groups});
-  if (bias) {
-    const std::vector<int64_t> bias_shape =
-        experts ? std::vector<int64_t>{blocks->shape[0], n} : std::vector<int64_t>{n};
-    require(bias->shape == bias_shape, src.where(), "tensor ", bias->describe(),
-            " should be one bias per output row of each weight (", experts ? "[E, N]" : "[N]", ")");
-    layer.bias = copy_as(slice(*bias, stack.expert, {n}), scale_type_of(*bias), {n});
-  }
+      read_window(slice(*blocks, stack.expert, {n, k / 2}), ScalarType::float4_e2m1f, n, k, part);
+  layer.weight_scale = read_window(slice(scales, stack.expert, {n, groups}),
+                                   ScalarType::float8_e8m0fnu, n, groups, scale_window(c, part));
   return finish_layer(std::move(layer));
 }
 

@@ -54,10 +54,18 @@ CheckpointLayer load_gptq(const LayerSource& src) {
   // Word (k / per_word, n) holds codes k .. k + per_word - 1 of row n, low bits first: the
   // canonical [N, K] codes (two a byte, low nibble first, or one a byte) are exactly those words,
   // transposed.
-  layer.weight = Tensor::empty(c.weight_type, {n, k});
-  transpose_elements(qweight.data, k / per_word, n, 4,
-                     static_cast<std::byte*>(layer.weight.data()));
-  layer.weight_scale = transposed(scales, c.weight_scale_type);
+  const Window w = src.window(layer.config), cells = scale_window(c, w);
+  layer.weight = Tensor::empty(c.weight_type, {w.rows(), w.cols()});
+  if (w.col0 % per_word == 0 && w.col1 % per_word == 0) {
+    transpose_elements(qweight.data + (w.col0 / per_word * n + w.row0) * 4, w.cols() / per_word,
+                       w.rows(), n, 4, static_cast<std::byte*>(layer.weight.data()));
+  } else {  // a row split of a per-channel layer may cut a word: code by code
+    for (int64_t nn = w.row0; nn < w.row1; ++nn)
+      for (int64_t kk = w.col0; kk < w.col1; ++kk)
+        store_code(layer.weight, (nn - w.row0) * w.cols() + kk - w.col0,
+                   field(word(qweight, kk / per_word * n + nn), bits, kk % per_word));
+  }
+  layer.weight_scale = transposed(scales, c.weight_scale_type, cells);
 
   if (!sym) {
     require(n % per_word == 0, src.where(), "N = ", n, " must be a multiple of ", per_word,
@@ -67,18 +75,19 @@ CheckpointLayer load_gptq(const LayerSource& src) {
                  cat("[K / group_size, N / ", per_word, "] zero points packed along N"));
     const uint32_t offset = format == "gptq" ? 1 : 0;
     const uint32_t mask = (1u << bits) - 1u;
-    layer.weight_zero_point = Tensor::empty(ScalarType::uint8, {n, groups});
-    for (int64_t g = 0; g < groups; ++g)
-      for (int64_t nn = 0; nn < n; ++nn) {
+    layer.weight_zero_point = Tensor::empty(ScalarType::uint8, {cells.rows(), cells.cols()});
+    for (int64_t g = cells.col0; g < cells.col1; ++g)
+      for (int64_t nn = cells.row0; nn < cells.row1; ++nn) {
         const uint32_t stored =
             field(word(qzeros, g * (n / per_word) + nn / per_word), bits, nn % per_word);
-        store_code(layer.weight_zero_point, nn * groups + g, (stored + offset) & mask);
+        store_code(layer.weight_zero_point, (nn - cells.row0) * cells.cols() + g - cells.col0,
+                   (stored + offset) & mask);
       }
   }
   if (act_order) {
     const TensorEntry& g_idx = src.need("g_idx", {Dtype::I32}, std::vector<int64_t>{k},
                                         "desc_act needs the group of each K position");
-    layer.g_idx = copy_as(g_idx, ScalarType::int32, {k});
+    layer.g_idx = copy_range(g_idx.data, ScalarType::int32, w.col0, w.col1);
   }
   return finish_layer(std::move(layer));
 }

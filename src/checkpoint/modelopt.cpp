@@ -65,8 +65,8 @@ CheckpointLayer load_modelopt(const LayerSource& src) {
   c.act_scale_static = !per_channel;
   CheckpointLayer layer =
       start_layer(src, cat("modelopt ", per_channel ? "fp8 per-channel" : "fp8"), c);
-  layer.weight = copy_as(weight, ScalarType::float8_e4m3fn, {n, k});
-  layer.weight_scale = read_scale(src, "weight_scale", c, ScalarType::fp32);
+  layer.weight = read_window(weight, ScalarType::float8_e4m3fn, n, k, src.window(layer.config));
+  layer.weight_scale = read_scale(src, "weight_scale", layer.config, ScalarType::fp32);
   if (!per_channel)
     layer.input_scale =
         fp32_scalar(src.need_scalar("input_scale", {Dtype::F32, Dtype::BF16, Dtype::F16}).value(0));
