@@ -1,6 +1,7 @@
 // What the checkpoint fuzzers do with a folder: open it, convert every quantized layer and split
-// it for each rank of two, both ways. A qlinear::Error at any step is a refusal and fine; any other
-// exception escapes and aborts the fuzzer, which reports the input.
+// it for each rank of two, both ways, and read each rank's part alone from the files. A
+// qlinear::Error at any step is a refusal and fine; any other exception escapes and aborts the
+// fuzzer, which reports the input.
 #pragma once
 
 #include <string>
@@ -23,6 +24,11 @@ inline void convert_every_layer(const std::string& directory) {
             }
       } catch (const qlinear::Error&) {
       }
+      for (Split s : {Split::columns, Split::rows})
+        for (int r = 0; r < 2; ++r) try {
+            load_layer(c, layer, {s, r, 2});
+          } catch (const qlinear::Error&) {
+          }
     }
   } catch (const qlinear::Error&) {
   }

@@ -9,8 +9,9 @@
 // an nvfp4 layer on sm_89 .. sm_9x as fp8_block, unless a kernel of its own family is forced). Each
 // rank then keeps its shard of the layer (checkpoint::split_layer: groups, blocks, act order and
 // bias cut consistently, or a refusal that says why), chooses a kernel for the shard's config and
-// converts the shard to that kernel's layout, like QuantizedLinear. (From a checkpoint, the layer
-// is converted whole on the CPU first and then split: reading only the shard's bytes is not done.)
+// converts the shard to that kernel's layout, like QuantizedLinear. From a checkpoint, a rank reads
+// and converts its shard alone (checkpoint::load_layer with the rank's TensorParallel), never the
+// other ranks' rows or columns of the layer.
 #pragma once
 
 #include <memory>
@@ -27,17 +28,18 @@ class ColumnParallelLinear {
   ColumnParallelLinear(const checkpoint::CheckpointLayer& layer,
                        std::shared_ptr<Communicator> communicator, Device device = Device::cpu(),
                        bool gather_output = true, const ChooseOptions& options = {});
-  // The layer `prefix` of a checkpoint (converted whole on the CPU, then split).
+  // This rank's shard of the layer `prefix` of a checkpoint, read and converted alone.
   ColumnParallelLinear(const checkpoint::Checkpoint& checkpoint, std::string_view prefix,
                        std::shared_ptr<Communicator> communicator, Device device = Device::cpu(),
-                       bool gather_output = true, const ChooseOptions& options = {})
-      : ColumnParallelLinear(checkpoint::load_layer(checkpoint, prefix), std::move(communicator),
-                             device, gather_output, options) {}
+                       bool gather_output = true, const ChooseOptions& options = {});
   // x [M, K] -> y [M, N] (gathered) or [M, N / size] (this rank's features).
   Tensor forward(const TensorView& x, Stream stream = {}) const;
   const QuantizedLinear& shard() const { return *shard_; }
 
  private:
+  // Serves this rank's part (from split_layer or load_layer) on the device.
+  void load(const checkpoint::CheckpointLayer& part, const ChooseOptions& options);
+
   std::shared_ptr<Communicator> communicator_;
   std::unique_ptr<QuantizedLinear> shard_;
   Tensor bias_;  // this rank's slice, on the device
@@ -50,17 +52,22 @@ class RowParallelLinear {
   RowParallelLinear(const checkpoint::CheckpointLayer& layer,
                     std::shared_ptr<Communicator> communicator, Device device = Device::cpu(),
                     const ChooseOptions& options = {});
+  // This rank's shard of the layer `prefix` of a checkpoint, read and converted alone (and the
+  // whole bias, added after the sum).
   RowParallelLinear(const checkpoint::Checkpoint& checkpoint, std::string_view prefix,
                     std::shared_ptr<Communicator> communicator, Device device = Device::cpu(),
-                    const ChooseOptions& options = {})
-      : RowParallelLinear(checkpoint::load_layer(checkpoint, prefix), std::move(communicator),
-                          device, options) {}
+                    const ChooseOptions& options = {});
   // x [M, K] (this rank reads its slice) or [M, K / size] (already this rank's slice, as a
   // column-parallel layer without the gather leaves it) -> y [M, N], the same on every rank.
   Tensor forward(const TensorView& x, Stream stream = {}) const;
   const QuantizedLinear& shard() const { return *shard_; }
 
  private:
+  // Serves this rank's part (from split_layer or load_layer) on the device; `bias` is the whole
+  // layer's, or undefined.
+  void load(const checkpoint::CheckpointLayer& part, const Tensor& bias,
+            const ChooseOptions& options);
+
   std::shared_ptr<Communicator> communicator_;
   std::unique_ptr<QuantizedLinear> shard_;  // no bias, fp32 out
   Tensor bias_;                             // the whole bias, on the device

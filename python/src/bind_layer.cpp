@@ -120,9 +120,10 @@ Layer load(const checkpoint::Checkpoint& ckpt, const std::string& layer_name,
   const Device device = device_arg(device_name);
   const checkpoint::Split split = split_arg(tp_split, layer_name);
   return caller_errors([&] {
-    checkpoint::CheckpointLayer layer =
-        checkpoint::serve_on(checkpoint::load_layer(ckpt, layer_name), platform_of(device), kernel);
-    if (tp_size != 1) layer = checkpoint::split_layer(layer, {split, tp_rank, tp_size});
+    // Only this rank's part is read from the checkpoint, then served (as parallel.hpp does).
+    const checkpoint::CheckpointLayer layer =
+        checkpoint::serve_on(checkpoint::load_layer(ckpt, layer_name, {split, tp_rank, tp_size}),
+                             platform_of(device), kernel);
     const LayerTensors on = layer.to(device);
     Tensor bias = layer.bias.defined() ? Tensor::copy_of(layer.bias, device) : Tensor();
     return Layer{

@@ -13,25 +13,27 @@ namespace {
 using checkpoint::CheckpointLayer;
 using checkpoint::Split;
 
-// `layer`'s shard for this rank as `device` serves it, its weights on `device`. The shard is cut
-// from the layer as loaded and then served (checkpoint::serve_on, which decides for every path
-// that loads a checkpoint's layer: run, inspect, Python load_layer, these constructors), so an FP8
-// layer split over ranks on a CPU or below sm_89 runs as fp8_weight_only exactly as it does on one
-// rank, and an NVFP4 layer re-encoded as 128 x 128-block FP8 on Hopper takes its blocks from the
-// shard's own rows and columns: a split that cuts the whole layer's 128-row blocks still serves.
+// This rank's part of a layer (split_layer's, or load_layer's read from a checkpoint) as `device`
+// serves it, its weights on `device`. The part is served after the split (checkpoint::serve_on,
+// which decides for every path that loads a checkpoint's layer: run, inspect, Python load_layer,
+// these constructors), so an FP8 layer split over ranks on a CPU or below sm_89 runs as
+// fp8_weight_only exactly as it does on one rank, and an NVFP4 layer re-encoded as 128 x 128-block
+// FP8 on Hopper takes its blocks from the shard's own rows and columns: a split that cuts the whole
+// layer's 128-row blocks still serves.
 struct Shard {
   CheckpointLayer part;
   LayerTensors weights;
 };
 
-Shard load_shard(const CheckpointLayer& layer, const Communicator& communicator, Split split,
-                 Device device, const ChooseOptions& options) {
+Shard serve_shard(const CheckpointLayer& part, Device device, const ChooseOptions& options) {
   Shard s;
-  s.part = checkpoint::serve_on(
-      checkpoint::split_layer(layer, {split, communicator.rank(), communicator.size()}),
-      platform_of(device), options.force);
+  s.part = checkpoint::serve_on(part, platform_of(device), options.force);
   s.weights = static_cast<const LayerTensors&>(s.part).to(device);
   return s;
+}
+
+checkpoint::TensorParallel rank_of(const Communicator& communicator, Split split) {
+  return {split, communicator.rank(), communicator.size()};
 }
 
 // The shape of x with its last dimension replaced by `n`.
@@ -64,9 +66,24 @@ ColumnParallelLinear::ColumnParallelLinear(const CheckpointLayer& layer,
                                            const ChooseOptions& options)
     : communicator_(std::move(communicator)), device_(device), gather_(gather_output) {
   require(communicator_ != nullptr, "ColumnParallelLinear: no communicator");
-  const Shard s = load_shard(layer, *communicator_, Split::columns, device, options);
-  shard_ = std::make_unique<QuantizedLinear>(s.part.config, s.weights.weights(), device, options);
-  if (s.part.config.bias) bias_ = Tensor::copy_of(s.part.bias, device);
+  load(checkpoint::split_layer(layer, rank_of(*communicator_, Split::columns)), options);
+}
+
+ColumnParallelLinear::ColumnParallelLinear(const checkpoint::Checkpoint& checkpoint,
+                                           std::string_view prefix,
+                                           std::shared_ptr<Communicator> communicator,
+                                           Device device, bool gather_output,
+                                           const ChooseOptions& options)
+    : communicator_(std::move(communicator)), device_(device), gather_(gather_output) {
+  require(communicator_ != nullptr, "ColumnParallelLinear: no communicator");
+  load(checkpoint::load_layer(checkpoint, prefix, rank_of(*communicator_, Split::columns)),
+       options);
+}
+
+void ColumnParallelLinear::load(const CheckpointLayer& part, const ChooseOptions& options) {
+  const Shard s = serve_shard(part, device_, options);
+  shard_ = std::make_unique<QuantizedLinear>(s.part.config, s.weights.weights(), device_, options);
+  if (s.part.config.bias) bias_ = Tensor::copy_of(s.part.bias, device_);
 }
 
 Tensor ColumnParallelLinear::forward(const TensorView& x, Stream stream) const {
@@ -93,16 +110,33 @@ RowParallelLinear::RowParallelLinear(const CheckpointLayer& whole,
                                      const ChooseOptions& options)
     : communicator_(std::move(communicator)), device_(device) {
   require(communicator_ != nullptr, "RowParallelLinear: no communicator");
-  const Shard s = load_shard(whole, *communicator_, Split::rows, device, options);
+  load(checkpoint::split_layer(whole, rank_of(*communicator_, Split::rows)),
+       whole.config.bias ? whole.bias : Tensor(), options);
+}
+
+RowParallelLinear::RowParallelLinear(const checkpoint::Checkpoint& checkpoint,
+                                     std::string_view prefix,
+                                     std::shared_ptr<Communicator> communicator, Device device,
+                                     const ChooseOptions& options)
+    : communicator_(std::move(communicator)), device_(device) {
+  require(communicator_ != nullptr, "RowParallelLinear: no communicator");
+  const CheckpointLayer part =
+      checkpoint::load_layer(checkpoint, prefix, rank_of(*communicator_, Split::rows));
+  load(part, part.config.bias ? part.bias : checkpoint::load_bias(checkpoint, prefix), options);
+}
+
+void RowParallelLinear::load(const CheckpointLayer& part, const Tensor& bias,
+                             const ChooseOptions& options) {
+  const Shard s = serve_shard(part, device_, options);
   config_ = s.part.config;  // the whole layer's, as served: all of K, and its bias
   config_.partition_k = 0;
-  config_.bias = whole.config.bias;
+  config_.bias = bias.defined();
   // The partial products are summed in fp32; the bias and the rounding come after the sum.
   LayerConfig partial = s.part.config;
   partial.bias = false;
   partial.out_type = ScalarType::fp32;
-  shard_ = std::make_unique<QuantizedLinear>(partial, s.weights.weights(), device, options);
-  if (whole.config.bias) bias_ = Tensor::copy_of(whole.bias, device);
+  shard_ = std::make_unique<QuantizedLinear>(partial, s.weights.weights(), device_, options);
+  if (bias.defined()) bias_ = Tensor::copy_of(bias, device_);
 }
 
 Tensor RowParallelLinear::forward(const TensorView& x, Stream stream) const {

@@ -6,8 +6,10 @@
 #include "qlinear/parallel.hpp"
 
 #include <cstring>
+#include <filesystem>
 
 #include "../parallel_test_support.hpp"
+#include "checkpoint/random_checkpoints.hpp"
 #include "qlinear/error.hpp"
 #include "qlinear/platform.hpp"
 
@@ -128,6 +130,53 @@ TEST(TensorParallelLayers, ColumnSplitWithoutGatherKeepsTheRanksFeatures) {
       for (int64_t j = 0; j < 32; ++j)
         EXPECT_EQ(load_code(y, i * 32 + j), load_code(all, i * 64 + rank * 32 + j));
   });
+}
+
+// From a checkpoint, each rank reads its shard alone (load_layer with its TensorParallel, and the
+// whole bias for a row split): the layers give the same bits as those built from the whole layer,
+// or refuse the split with the same message, for every format.
+TEST(TensorParallelLayers, FromACheckpointAsFromTheWholeLayer) {
+  using checkpoint::testing::Format;
+  const int64_t n = 48, k = 768, m = 3;
+  uint64_t seed = 20;
+  int computed = 0;
+  for (const Format& format : checkpoint::testing::all_formats()) {
+    if (!format.fits(n, k)) continue;
+    const auto dir = std::filesystem::temp_directory_path() /
+                     cat("qlinear_parallel_", getpid(), "_", format.name);
+    checkpoint::testing::write_checkpoint(dir, format,
+                                          checkpoint::testing::random_files(format, n, k, seed++));
+    const checkpoint::Checkpoint ckpt = checkpoint::Checkpoint::open(dir.string());
+    const CheckpointLayer whole = checkpoint::load_layer(ckpt, checkpoint::testing::kLayer);
+    const Tensor x = random_x(whole.config.act_type, {m, k}, seed++);
+    for (Split split : {Split::columns, Split::rows}) {
+      std::vector<std::string> outcomes[2] = {std::vector<std::string>(2),
+                                              std::vector<std::string>(2)};
+      run_ranks(2, [&](int rank, std::shared_ptr<Communicator> communicator) {
+        for (int from_files = 0; from_files < 2; ++from_files) try {
+            const auto prefix = checkpoint::testing::kLayer;
+            const Tensor y = split == Split::columns
+                                 ? (from_files ? ColumnParallelLinear(ckpt, prefix, communicator)
+                                               : ColumnParallelLinear(whole, communicator))
+                                       .forward(x)
+                                 : (from_files ? RowParallelLinear(ckpt, prefix, communicator)
+                                               : RowParallelLinear(whole, communicator))
+                                       .forward(x);
+            outcomes[from_files][rank].assign(static_cast<const char*>(y.data()),
+                                              static_cast<size_t>(y.nbytes()));
+          } catch (const Error& e) {
+            outcomes[from_files][rank] = cat("refused: ", e.what());
+          }
+      });
+      for (int rank = 0; rank < 2; ++rank) {
+        EXPECT_EQ(outcomes[1][rank], outcomes[0][rank])
+            << format.name << " " << name(split) << " rank " << rank;
+        computed += !outcomes[0][rank].starts_with("refused");
+      }
+    }
+    std::filesystem::remove_all(dir);
+  }
+  EXPECT_GE(computed, 140);  // all but the block-FP8 column splits (24 rows cut a 128-row block)
 }
 
 TEST(TensorParallelLayers, BadInputSaysWhat) {

@@ -148,7 +148,6 @@ void add_run(CLI::App& app, int& exit_code) {
     const Checkpoint ckpt = Checkpoint::open(model);
     refuse_overwriting_inputs(output, input, ckpt);
     const Platform platform = target_platform(device_text);
-    CheckpointLayer layer = serve_on(load_layer(ckpt, layer_name), platform, kernel);
     TensorParallel tp;
     tp.split = split_text.empty()     ? default_split(layer_name)
                : split_text == "rows" ? Split::rows
@@ -158,6 +157,7 @@ void add_run(CLI::App& app, int& exit_code) {
     ChooseOptions options;
     options.force = kernel;
     if (tp_rank < 0 && tp_size > 1) {
+      const CheckpointLayer layer = serve_on(load_layer(ckpt, layer_name), platform, kernel);
       split_layer(layer, tp);  // refuses a size that does not divide the layer before any thread
       const NpyArray array = read_npy(input);
       const int64_t width = array.shape.empty() ? 0 : array.shape.back();
@@ -176,7 +176,9 @@ void add_run(CLI::App& app, int& exit_code) {
       exit_code = 0;
       return;
     }
-    layer = split_layer(layer, tp);
+    // One rank (or none): only its part is read from the checkpoint, then served, as a
+    // ColumnParallelLinear / RowParallelLinear rank serves it.
+    const CheckpointLayer layer = serve_on(load_layer(ckpt, layer_name, tp), platform, kernel);
     const LayerConfig& c = layer.config;
 
     const NpyArray array = read_npy(input);
