@@ -722,3 +722,17 @@ def test_bench_load_model_times_every_layer(tmp_path):
     assert "1 quantized layers" in r.stdout and "GB/s of checkpoint bytes" in r.stdout, r.stdout
     record = json.load(open(tmp_path / "load.json"))
     assert record["layers"] == 1 and record["weights"] == 64 * 256 and record["gbs"] > 0 and record["read_gbs"] > 0
+
+
+def test_bench_load_model_of_one_rank(tmp_path):
+    """--tp-size S --tp-rank R: each layer is that rank's shard (down_proj: split by rows)."""
+    model = str(tmp_path / "model")
+    make_checkpoint(model, "gptq_v1_4bit_sym", 64, 256, seed=1)
+    r = run("bench", "--device", "cpu", "--load-model", model, "--tp-size", 2, "--tp-rank", 1,
+            "--json", tmp_path / "load.json")
+    assert "rank 1 of 2" in r.stdout, r.stdout
+    record = json.load(open(tmp_path / "load.json"))
+    assert record["weights"] == 64 * 128 and (record["tp_size"], record["tp_rank"]) == (2, 1)
+    r = run("bench", "--device", "cpu", "--load-model", model, "--tp-size", 2, "--tp-rank", 2,
+            expect_ok=False)
+    assert r.returncode == 1 and "--tp-rank 2 is not a rank of --tp-size 2" in r.stderr, r.stderr

@@ -106,7 +106,7 @@ void add_bench(CLI::App& app, int& exit_code) {
   static std::string device_text = "default", preset_name, json_path, baseline, note, load_model;
   static std::vector<std::string> kernels, shapes;
   static std::vector<int64_t> m_values{1, 16, 64, 256};
-  static int reps = 30, warmup = 5, tp_size = 1;
+  static int reps = 30, warmup = 5, tp_size = 1, tp_rank = 0;
   static int64_t rotate_mib = 1024;
   static uint64_t seed = 1;
   flags.add_to(*command);
@@ -134,7 +134,12 @@ void add_bench(CLI::App& app, int& exit_code) {
                       "NCCL, one each) with the collective's share, instead of the kernels");
   command->add_option("--load-model", load_model,
                       "time opening this checkpoint and preparing every quantized layer for the "
-                      "device (GB/s of checkpoint bytes), instead of the kernels");
+                      "device (GB/s of checkpoint bytes), instead of the kernels; with --tp-size, "
+                      "the shards of rank --tp-rank alone");
+  command
+      ->add_option("--tp-rank", tp_rank,
+                   "with --load-model and --tp-size: the rank whose shards are loaded (default 0)")
+      ->check(CLI::NonNegativeNumber);
   command->callback([command, &exit_code] {
     // Asks for the device's timer first, so that a build without CUDA says so for --device cuda.
     if (device_text.starts_with("cuda")) (void)bench::make_bench_device(Device::parse(device_text));
@@ -142,7 +147,10 @@ void add_bench(CLI::App& app, int& exit_code) {
     require(platform.detected, "bench needs a device of this machine; '", device_text,
             "' is a named target");
     if (!load_model.empty()) {
-      exit_code = bench_checkpoint_load(load_model, platform.device(), json_path, note);
+      require(tp_rank < tp_size, "bench: --tp-rank ", tp_rank, " is not a rank of --tp-size ",
+              tp_size);
+      exit_code =
+          bench_checkpoint_load(load_model, platform.device(), tp_size, tp_rank, json_path, note);
       return;
     }
     const LayerSet layers =

@@ -27,7 +27,7 @@ struct LoadTimes {
   int64_t weights = 0;
 };
 
-LoadTimes load_every_layer(const std::string& directory, Device device) {
+LoadTimes load_every_layer(const std::string& directory, Device device, int tp_size, int tp_rank) {
   LoadTimes times;
   auto start = Clock::now();
   const checkpoint::Checkpoint ckpt = checkpoint::Checkpoint::open(directory);
@@ -35,7 +35,8 @@ LoadTimes load_every_layer(const std::string& directory, Device device) {
   for (const std::string& name : checkpoint::linear_layers(ckpt)) {
     if (checkpoint::is_unquantized(ckpt, name)) continue;
     start = Clock::now();
-    const checkpoint::CheckpointLayer layer = checkpoint::load_layer(ckpt, name);
+    const checkpoint::CheckpointLayer layer =
+        checkpoint::load_layer(ckpt, name, {checkpoint::default_split(name), tp_rank, tp_size});
     times.convert_s += seconds_since(start);
     start = Clock::now();
     checkpoint::CheckpointLayer on_device = layer;
@@ -46,17 +47,18 @@ LoadTimes load_every_layer(const std::string& directory, Device device) {
     const QuantizedLinear prepared(layer.config, on_device.weights(), device);
     times.prepare_s += seconds_since(start);
     ++times.layers;
-    times.weights += layer.config.n * layer.config.k;
+    times.weights += layer.config.part_n() * layer.config.part_k();
   }
   return times;
 }
 
 }  // namespace
 
-int bench_checkpoint_load(const std::string& directory, Device device, const std::string& json_path,
-                          const std::string& note) {
-  load_every_layer(directory, device);  // untimed: the files into the page cache, the pool warm
-  const LoadTimes t = load_every_layer(directory, device);
+int bench_checkpoint_load(const std::string& directory, Device device, int tp_size, int tp_rank,
+                          const std::string& json_path, const std::string& note) {
+  // Untimed: the files into the page cache, the pool warm.
+  load_every_layer(directory, device, tp_size, tp_rank);
+  const LoadTimes t = load_every_layer(directory, device, tp_size, tp_rank);
   int64_t bytes = 0;
   const checkpoint::Checkpoint ckpt = checkpoint::Checkpoint::open(directory);
   for (const std::string& path : ckpt.paths())
@@ -64,6 +66,8 @@ int bench_checkpoint_load(const std::string& directory, Device device, const std
   const double read_gbs = bench::make_bench_device(device)->measure_read_bandwidth();
   const double total_s = t.open_s + t.convert_s + t.prepare_s;
   const double gbs = bytes / total_s / 1e9;
+  if (tp_size > 1)
+    std::printf("tensor-parallel rank %d of %d: its shards only\n", tp_rank, tp_size);
   std::printf(
       "checkpoint %s: %d quantized layers, %.3g G weights, %.3f GB in its files\n"
       "open %.3f s, convert (load_layer) %.3f s, prepare on %s (process_weights) %.3f s\n"
@@ -73,11 +77,13 @@ int bench_checkpoint_load(const std::string& directory, Device device, const std
       device.str().c_str(), t.prepare_s, total_s, gbs, total_s * 1e9 / t.weights, read_gbs,
       100 * gbs / read_gbs);
   if (!json_path.empty()) {
-    const nlohmann::json record = {
-        {"checkpoint", directory}, {"device", device.str()},     {"layers", t.layers},
-        {"weights", t.weights},    {"bytes", bytes},             {"open_s", t.open_s},
-        {"convert_s", t.convert_s}, {"prepare_s", t.prepare_s}, {"total_s", total_s},
-        {"gbs", gbs},              {"read_gbs", read_gbs},       {"note", note}};
+    const nlohmann::json record = {{"checkpoint", directory},  {"device", device.str()},
+                                   {"layers", t.layers},       {"weights", t.weights},
+                                   {"bytes", bytes},           {"open_s", t.open_s},
+                                   {"convert_s", t.convert_s}, {"prepare_s", t.prepare_s},
+                                   {"total_s", total_s},       {"gbs", gbs},
+                                   {"read_gbs", read_gbs},     {"tp_size", tp_size},
+                                   {"tp_rank", tp_rank},       {"note", note}};
     const std::string text = record.dump(2) + "\n";
     ReplacingWriter out(json_path);
     out.write(text.data(), text.size());
