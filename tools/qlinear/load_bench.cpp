@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -21,31 +22,57 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
+// CPU seconds of the whole process (every thread).
+double process_cpu_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
+
+// A phase's wall time and the CPU time it consumed: on a machine shared with other work, the CPU
+// time moves less with the others' load than the wall time does.
+struct Elapsed {
+  double wall_s = 0, cpu_s = 0;
+};
+
+class Stopwatch {
+ public:
+  void add_to(Elapsed& e) const {
+    e.wall_s += seconds_since(wall_);
+    e.cpu_s += process_cpu_seconds() - cpu_;
+  }
+
+ private:
+  Clock::time_point wall_ = Clock::now();
+  double cpu_ = process_cpu_seconds();
+};
+
 struct LoadTimes {
-  double open_s = 0, convert_s = 0, prepare_s = 0;
+  double open_s = 0;
+  Elapsed convert, prepare;
   int layers = 0;
   int64_t weights = 0;
 };
 
 LoadTimes load_every_layer(const std::string& directory, Device device, int tp_size, int tp_rank) {
   LoadTimes times;
-  auto start = Clock::now();
+  const auto start = Clock::now();
   const checkpoint::Checkpoint ckpt = checkpoint::Checkpoint::open(directory);
   times.open_s = seconds_since(start);
   for (const std::string& name : checkpoint::linear_layers(ckpt)) {
     if (checkpoint::is_unquantized(ckpt, name)) continue;
-    start = Clock::now();
+    const Stopwatch converting;
     const checkpoint::CheckpointLayer layer =
         checkpoint::load_layer(ckpt, name, {checkpoint::default_split(name), tp_rank, tp_size});
-    times.convert_s += seconds_since(start);
-    start = Clock::now();
+    converting.add_to(times.convert);
+    const Stopwatch preparing;
     checkpoint::CheckpointLayer on_device = layer;
     for (Tensor* t : {&on_device.weight, &on_device.weight_scale, &on_device.weight_zero_point,
                       &on_device.weight_global_scale, &on_device.g_idx, &on_device.input_scale,
                       &on_device.input_zero_point})
       if (t->defined() && !device.is_cpu()) *t = Tensor::copy_of(*t, device);
     const QuantizedLinear prepared(layer.config, on_device.weights(), device);
-    times.prepare_s += seconds_since(start);
+    preparing.add_to(times.prepare);
     ++times.layers;
     times.weights += layer.config.part_n() * layer.config.part_k();
   }
@@ -64,26 +91,36 @@ int bench_checkpoint_load(const std::string& directory, Device device, int tp_si
   for (const std::string& path : ckpt.paths())
     bytes += static_cast<int64_t>(std::filesystem::file_size(path));
   const double read_gbs = bench::make_bench_device(device)->measure_read_bandwidth();
-  const double total_s = t.open_s + t.convert_s + t.prepare_s;
+  const double total_s = t.open_s + t.convert.wall_s + t.prepare.wall_s;
   const double gbs = bytes / total_s / 1e9;
   if (tp_size > 1)
     std::printf("tensor-parallel rank %d of %d: its shards only\n", tp_rank, tp_size);
   std::printf(
       "checkpoint %s: %d quantized layers, %.3g G weights, %.3f GB in its files\n"
-      "open %.3f s, convert (load_layer) %.3f s, prepare on %s (process_weights) %.3f s\n"
+      "open %.3f s, convert (load_layer) %.3f s (CPU %.3f s), prepare on %s (process_weights) "
+      "%.3f s (CPU %.3f s)\n"
       "total %.3f s: %.2f GB/s of checkpoint bytes, %.2f ns a weight; read bandwidth %.1f GB/s "
       "(%.1f %%)\n",
-      directory.c_str(), t.layers, t.weights / 1e9, bytes / 1e9, t.open_s, t.convert_s,
-      device.str().c_str(), t.prepare_s, total_s, gbs, total_s * 1e9 / t.weights, read_gbs,
-      100 * gbs / read_gbs);
+      directory.c_str(), t.layers, t.weights / 1e9, bytes / 1e9, t.open_s, t.convert.wall_s,
+      t.convert.cpu_s, device.str().c_str(), t.prepare.wall_s, t.prepare.cpu_s, total_s, gbs,
+      total_s * 1e9 / t.weights, read_gbs, 100 * gbs / read_gbs);
   if (!json_path.empty()) {
-    const nlohmann::json record = {{"checkpoint", directory},  {"device", device.str()},
-                                   {"layers", t.layers},       {"weights", t.weights},
-                                   {"bytes", bytes},           {"open_s", t.open_s},
-                                   {"convert_s", t.convert_s}, {"prepare_s", t.prepare_s},
-                                   {"total_s", total_s},       {"gbs", gbs},
-                                   {"read_gbs", read_gbs},     {"tp_size", tp_size},
-                                   {"tp_rank", tp_rank},       {"note", note}};
+    const nlohmann::json record = {{"checkpoint", directory},
+                                   {"device", device.str()},
+                                   {"layers", t.layers},
+                                   {"weights", t.weights},
+                                   {"bytes", bytes},
+                                   {"open_s", t.open_s},
+                                   {"convert_s", t.convert.wall_s},
+                                   {"convert_cpu_s", t.convert.cpu_s},
+                                   {"prepare_s", t.prepare.wall_s},
+                                   {"prepare_cpu_s", t.prepare.cpu_s},
+                                   {"total_s", total_s},
+                                   {"gbs", gbs},
+                                   {"read_gbs", read_gbs},
+                                   {"tp_size", tp_size},
+                                   {"tp_rank", tp_rank},
+                                   {"note", note}};
     const std::string text = record.dump(2) + "\n";
     ReplacingWriter out(json_path);
     out.write(text.data(), text.size());
