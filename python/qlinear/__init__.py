@@ -160,7 +160,8 @@ class Checkpoint(_Checkpoint):
              disabled=()):
         """The layer `layer` (e.g. 'model.layers.0.mlp.down_proj') on `device`; with tp_size > 1,
         rank tp_rank's shard of the split tp_split ('columns' or 'rows'; by default rows for
-        o_proj / down_proj-like layers)."""
+        o_proj / down_proj-like layers), read from the files alone (the other ranks' rows or
+        columns are not touched)."""
         return Layer._wrap(self._load(layer, str(device), tp_rank, tp_size, tp_split, kernel or "",
                                       list(disabled)))
 
