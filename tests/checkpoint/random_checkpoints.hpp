@@ -28,11 +28,21 @@ enum class Fill : uint8_t {
   positive,  // a per-tensor scale: one float in [0.5, 2)
 };
 
+// Where a split cuts a stored tensor, seen as [shape[0], the rest] (a vector as [1, numel]): for a
+// column split and for a row split, 0 across its rows, 1 within each row, or -1 not at all (every
+// rank reads all of it).
+struct Cut {
+  int columns = -1, rows = -1;
+};
+constexpr Cut kNByK{0, 1};  // [N, K...]: weights, scales [N, G]
+constexpr Cut kKByN{1, 0};  // [K..., N]: GPTQ / AWQ qweight, scales [G, N]
+
 struct TensorSpec {
   std::string suffix;  // ".qweight", or "_blocks" (gpt-oss)
   Dtype dtype;
   std::vector<int64_t> shape;
   Fill fill = Fill::random;
+  Cut cut;
 };
 
 struct Format {
@@ -44,9 +54,7 @@ struct Format {
   int64_t n_step = 1, k_step = 1;  // the shapes the format can store: N, K multiples of these
   int64_t group = 0;               // the group of a g_idx tensor
   std::function<std::vector<TensorSpec>(int64_t n, int64_t k)> tensors;
-  // The tensor holding the codes, and whether its first axis runs along N (else along K).
-  std::string weight;
-  bool n_major = true;
+  std::string weight;  // the tensor holding the codes
   std::string bias = ".bias";
   bool fits(int64_t n, int64_t k) const { return n % n_step == 0 && k % k_step == 0; }
 };
@@ -73,13 +81,18 @@ inline std::vector<Format> all_formats() {
                  false, sym ? 1 : per_word, group > 0 ? group : per_word, group,
                  [=](int64_t n, int64_t k) {
                    const int64_t groups = group > 0 ? k / group : 1;
-                   std::vector<TensorSpec> t{{".qweight", D::I32, {k / per_word, n}},
-                                             {".scales", D::F16, {groups, n}}};
-                   if (!sym) t.push_back({".qzeros", D::I32, {groups, n / per_word}});
-                   if (act_order) t.push_back({".g_idx", D::I32, {k}, Fill::groups});
+                   // Act order (and per channel): every rank reads every group's scales and
+                   // zero points.
+                   const Cut grid = act_order || group < 0 ? Cut{1, -1} : kKByN;
+                   std::vector<TensorSpec> t{
+                       {".qweight", D::I32, {k / per_word, n}, Fill::random, kKByN},
+                       {".scales", D::F16, {groups, n}, Fill::random, grid}};
+                   if (!sym)
+                     t.push_back({".qzeros", D::I32, {groups, n / per_word}, Fill::random, grid});
+                   if (act_order) t.push_back({".g_idx", D::I32, {k}, Fill::groups, {-1, 1}});
                    return t;
                  },
-                 ".qweight", false});
+                 ".qweight"});
   };
   gptq("gptq_v1_4bit_sym", 4, true, false, false, 128);
   gptq("gptq_v1_4bit_asym", 4, false, false, false, 128);
@@ -94,11 +107,12 @@ inline std::vector<Format> all_formats() {
                    "version": "gemm"})",
                false, 8, 128, 0,
                [](int64_t n, int64_t k) {
-                 return std::vector<TensorSpec>{{".qweight", D::I32, {k, n / 8}},
-                                                {".qzeros", D::I32, {k / 128, n / 8}},
-                                                {".scales", D::F16, {k / 128, n}}};
+                 return std::vector<TensorSpec>{
+                     {".qweight", D::I32, {k, n / 8}, Fill::random, kKByN},
+                     {".qzeros", D::I32, {k / 128, n / 8}, Fill::random, kKByN},
+                     {".scales", D::F16, {k / 128, n}, Fill::random, kKByN}};
                },
-               ".qweight", false});
+               ".qweight"});
 
   const auto pack = [&](std::string name, int bits, bool sym, bool group, bool act_order,
                         bool w4a8) {
@@ -116,12 +130,18 @@ inline std::vector<Format> all_formats() {
          false, 1, group ? 128 : 1, g,
          [=](int64_t n, int64_t k) {
            const int64_t groups = group ? k / 128 : 1;
-           std::vector<TensorSpec> t{{".weight_packed", D::I32, {n, (k + per_word - 1) / per_word}},
-                                     {".weight_scale", D::BF16, {n, groups}},
-                                     {".weight_shape", D::I64, {2}, Fill::n_and_k}};
+           const Cut grid = group && !act_order ? kNByK : Cut{0, -1};
+           std::vector<TensorSpec> t{
+               {".weight_packed", D::I32, {n, (k + per_word - 1) / per_word}, Fill::random, kNByK},
+               {".weight_scale", D::BF16, {n, groups}, Fill::random, grid},
+               {".weight_shape", D::I64, {2}, Fill::n_and_k}};
            if (!sym)
-             t.push_back({".weight_zero_point", D::I32, {(n + per_word - 1) / per_word, groups}});
-           if (act_order) t.push_back({".weight_g_idx", D::I32, {k}, Fill::groups});
+             t.push_back({".weight_zero_point",
+                          D::I32,
+                          {(n + per_word - 1) / per_word, groups},
+                          Fill::random,
+                          grid});
+           if (act_order) t.push_back({".weight_g_idx", D::I32, {k}, Fill::groups, {-1, 1}});
            return t;
          },
          ".weight_packed"});
@@ -133,31 +153,41 @@ inline std::vector<Format> all_formats() {
   pack("ct_w8a16_group", 8, true, true, false, false);
   pack("ct_w4a8", 4, true, true, false, true);
 
-  // e4m3 or int8 weights [N, K] with scales of `scale_shape` and the per-tensor `scalars`.
+  // The scales' (and zero points') shape for [N, K], and where a split cuts them.
+  struct Grid {
+    std::function<std::vector<int64_t>(int64_t, int64_t)> shape;
+    Cut cut;
+  };
+  // e4m3 or int8 weights [N, K] with scales on `grid` and the per-tensor `scalars`.
   const auto dense = [&](std::string name, std::string quantization, bool hf, D weight,
-                         int64_t k_step, int64_t n_step,
-                         std::function<std::vector<int64_t>(int64_t, int64_t)> scale_shape,
-                         D scale_type, std::vector<TensorSpec> scalars,
-                         std::string scale = ".weight_scale", bool zero_points = false) {
-    f.push_back({name, quantization, hf, n_step, k_step, 0,
-                 [=](int64_t n, int64_t k) {
-                   std::vector<TensorSpec> t{{".weight", weight, {n, k}},
-                                             {scale, scale_type, scale_shape(n, k)}};
-                   t.insert(t.end(), scalars.begin(), scalars.end());
-                   if (zero_points) t.push_back({".weight_zero_point", D::I8, scale_shape(n, k)});
-                   return t;
-                 },
-                 ".weight"});
+                         int64_t k_step, int64_t n_step, Grid grid, D scale_type,
+                         std::vector<TensorSpec> scalars, std::string scale = ".weight_scale",
+                         bool zero_points = false) {
+    f.push_back(
+        {name, quantization, hf, n_step, k_step, 0,
+         [=](int64_t n, int64_t k) {
+           std::vector<TensorSpec> t{{".weight", weight, {n, k}, Fill::random, kNByK},
+                                     {scale, scale_type, grid.shape(n, k), Fill::random, grid.cut}};
+           t.insert(t.end(), scalars.begin(), scalars.end());
+           if (zero_points)
+             t.push_back({".weight_zero_point", D::I8, grid.shape(n, k), Fill::random, grid.cut});
+           return t;
+         },
+         ".weight"});
   };
   const auto scalar = [](std::string suffix) {
     return TensorSpec{std::move(suffix), D::F32, {1}, Fill::positive};
   };
-  const auto per_tensor = [](int64_t, int64_t) { return std::vector<int64_t>{1}; };
-  const auto per_channel = [](int64_t n, int64_t) { return std::vector<int64_t>{n, 1}; };
-  const auto per_group = [](int64_t n, int64_t k) { return std::vector<int64_t>{n, k / 128}; };
-  const auto blocks = [](int64_t n, int64_t k) {
-    return std::vector<int64_t>{(n + 127) / 128, (k + 127) / 128};
-  };
+  const Grid per_tensor{[](int64_t, int64_t) { return std::vector<int64_t>{1}; }, {}};
+  const Grid per_channel{[](int64_t n, int64_t) { return std::vector<int64_t>{n, 1}; }, {0, -1}};
+  const Grid per_group{[](int64_t n, int64_t k) {
+                         return std::vector<int64_t>{n, k / 128};
+                       },
+                       kNByK};
+  const Grid blocks{[](int64_t n, int64_t k) {
+                      return std::vector<int64_t>{(n + 127) / 128, (k + 127) / 128};
+                    },
+                    kNByK};
   const auto ints = [](std::string_view strategy, std::string_view act, bool dynamic, bool sym) {
     return compressed_tensors(
         "int-quantized",
@@ -227,8 +257,8 @@ inline std::vector<Format> all_formats() {
     f.push_back({name, quantization, hf, 1, group, 0,
                  [=](int64_t n, int64_t k) {
                    std::vector<TensorSpec> t{
-                       {codes, fp4 ? D::U8 : D::F8_E4M3, {n, fp4 ? k / 2 : k}},
-                       {".weight_scale", scale, {n, k / group}}};
+                       {codes, fp4 ? D::U8 : D::F8_E4M3, {n, fp4 ? k / 2 : k}, Fill::random, kNByK},
+                       {".weight_scale", scale, {n, k / group}, Fill::random, kNByK}};
                    for (const std::string& s : scalars)
                      t.push_back({s, D::F32, {1}, Fill::positive});
                    return t;
@@ -274,10 +304,11 @@ inline std::vector<Format> all_formats() {
       R"({"quant_method": "mxfp4", "modules_to_not_convert": ["model.layers.*.self_attn"]})";
   f.push_back({"gpt_oss_mxfp4", gpt_oss_config, false, 1, 32, 0,
                [](int64_t n, int64_t k) {
-                 return std::vector<TensorSpec>{{"_blocks", D::U8, {n, k / 32, 16}},
-                                                {"_scales", D::U8, {n, k / 32}}};
+                 return std::vector<TensorSpec>{
+                     {"_blocks", D::U8, {n, k / 32, 16}, Fill::random, kNByK},
+                     {"_scales", D::U8, {n, k / 32}, Fill::random, kNByK}};
                },
-               "_blocks", true, "_bias"});
+               "_blocks", "_bias"});
   return f;
 }
 
@@ -323,7 +354,8 @@ inline Files random_files(const Format& format, int64_t n, int64_t k, uint64_t s
   std::mt19937_64 random(seed);
   Files files;
   std::vector<TensorSpec> specs = format.tensors(n, k);
-  specs.push_back({format.bias, Dtype::BF16, {n}});
+  // A column split cuts the bias; a row split leaves it to rank 0 whole.
+  specs.push_back({format.bias, Dtype::BF16, {n}, Fill::random, {1, -1}});
   for (const TensorSpec& t : specs) {
     files.names.push_back(cat(kLayer, t.suffix));
     files.specs.push_back(t);

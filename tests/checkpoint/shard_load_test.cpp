@@ -2,8 +2,9 @@
 // TensorParallel) is split_layer's part of the whole layer, byte for byte, for every format, both
 // splits and 1 to 4 ranks, on and off the group / block / packed-word grid; a split split_layer
 // refuses is refused with the same message. And the part is read without touching the other
-// ranks' bytes: their pages of the mapped weight are never read, and garbage there changes
-// nothing.
+// ranks' bytes: of every tensor the split cuts (weight, scales, zero points, g_idx, bias), the
+// mapped pages that hold only other ranks' bytes are never read, and garbage in those bytes
+// changes nothing.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -23,6 +24,7 @@ namespace {
 using testing::Files;
 using testing::Format;
 using testing::kLayer;
+using testing::TensorSpec;
 
 std::filesystem::path folder(const std::string& name) {
   return std::filesystem::temp_directory_path() / cat("qlinear_shard_", getpid(), "_", name);
@@ -94,18 +96,24 @@ TEST(ShardLoad, EqualsTheSplitOfTheWholeLayer) {
   }
 }
 
+// The shape of the format's tensors for [N, K], by suffix.
+TensorSpec spec(const Format& format, int64_t n, int64_t k, std::string_view suffix) {
+  for (const TensorSpec& t : format.tensors(n, k))
+    if (t.suffix == suffix) return t;
+  throw Error(cat(format.name, ": no tensor ", suffix));
+}
+
 // Wide enough that the other ranks' bytes of a weight row (or their rows) fill whole pages, and
 // split in 4 on the grid (groups of 128, blocks of 128 x 128).
 std::pair<int64_t, int64_t> wide_shape(const Format& format) {
-  if (format.n_major)
+  if (spec(format, 128, 128, format.weight).cut.columns == 0)  // [N, K...]
     return format.name.find("block") != std::string::npos ? std::pair{512, 16384}
                                                           : std::pair{64, 32768};
   return {format.name.starts_with("awq") ? 32768 : 4096, 512};
 }
 
-// The byte ranges of the stored weight (`rows` rows of `row_bytes`) that hold the rank's part: the
-// split cuts the stored tensor's rows where its first axis runs along the axis split (N for a
-// column split), else each row.
+// The byte ranges of a stored tensor (`rows` rows of `row_bytes`) that hold the rank's part, where
+// the split cuts across its rows or within each row.
 std::vector<std::pair<int64_t, int64_t>> rank_bytes(int64_t rows, int64_t row_bytes, bool cut_rows,
                                                     const TensorParallel& tp) {
   if (cut_rows) {
@@ -139,6 +147,13 @@ void overwrite(const std::filesystem::path& file, int64_t offset,
             static_cast<std::streamsize>(bytes.size()));
 }
 
+// One stored tensor a split cuts: its entry and the byte ranges of the rank's part.
+struct CutTensor {
+  size_t index;  // in Files
+  const TensorEntry* entry;
+  std::vector<std::pair<int64_t, int64_t>> ranges;
+};
+
 TEST(ShardLoad, ReadsNoneOfTheOtherRanksBytes) {
   uint64_t seed = 1000;
   for (const Format& format : testing::all_formats()) {
@@ -146,64 +161,79 @@ TEST(ShardLoad, ReadsNoneOfTheOtherRanksBytes) {
     ASSERT_TRUE(format.fits(n, k)) << format.name;
     const Files files = testing::random_files(format, n, k, seed++);
     const auto dir = folder(format.name);
+    const auto file = dir / "model.safetensors";
     testing::write_checkpoint(dir, format, files);
     const Checkpoint checkpoint = Checkpoint::open(dir.string());
     const CheckpointLayer whole = load_layer(checkpoint, kLayer);
+    // Every tensor's bytes, and the pages around them, are watched.
+    const std::byte *begin = nullptr, *end = nullptr;
+    for (const std::string& name : files.names) {
+      const TensorEntry& e = checkpoint.get(name);
+      begin = begin ? std::min(begin, e.data) : e.data;
+      end = std::max(end, e.data + e.nbytes);
+    }
     const TensorEntry& weight = checkpoint.get(cat(kLayer, format.weight));
-    const int64_t rows = weight.shape[0], row_bytes = weight.nbytes / rows;
-    const std::byte* end = weight.data + weight.nbytes;
     {  // the recorder sees the whole layer's reads
-      const testing::TouchedPages pages(weight.data, end);
+      const testing::TouchedPages pages(begin, end);
       load_layer(checkpoint, kLayer);
       EXPECT_TRUE(pages.touched(weight.data + weight.nbytes / 2)) << format.name;
     }
-    const auto file = dir / "model.safetensors";
-    const int64_t offset = data_offset(file, cat(kLayer, format.weight));
-    const size_t stored = static_cast<size_t>(
-        std::find(files.names.begin(), files.names.end(), cat(kLayer, format.weight)) -
-        files.names.begin());
     for (Split split : {Split::columns, Split::rows})
       for (int size : {2, 4})
         for (int rank = 0; rank < size; ++rank) {
           const TensorParallel tp{split, rank, size};
           const std::string what = cat(format.name, " ", name(split), " ", rank, "/", size);
-          const auto ranges =
-              rank_bytes(rows, row_bytes, (split == Split::columns) == format.n_major, tp);
+          std::vector<CutTensor> cut;
+          for (size_t i = 0; i < files.names.size(); ++i) {
+            const int axis =
+                split == Split::columns ? files.specs[i].cut.columns : files.specs[i].cut.rows;
+            if (axis < 0) continue;
+            const TensorEntry& e = checkpoint.get(files.names[i]);
+            const int64_t rows = e.shape.size() > 1 ? e.shape[0] : 1;
+            cut.push_back({i, &e, rank_bytes(rows, e.nbytes / rows, axis == 0, tp)});
+          }
           CheckpointLayer part;
-          int64_t foreign_pages = 0, read_pages = 0;
           {
-            const testing::TouchedPages pages(weight.data, end);
+            const testing::TouchedPages pages(begin, end);
             part = load_layer(checkpoint, kLayer, tp);
-            // The pages that lie inside the weight and hold none of the rank's bytes.
             const auto page = static_cast<int64_t>(pages.page_size());
-            const int64_t skew = static_cast<int64_t>(reinterpret_cast<uintptr_t>(weight.data) %
-                                                      static_cast<uintptr_t>(page));
-            std::vector<bool> holds_rank((weight.nbytes + skew) / page + 1);
-            for (const auto& [begin, stop] : ranges)
-              for (int64_t p = (begin + skew) / page; p <= (stop - 1 + skew) / page; ++p)
-                holds_rank[p] = true;
-            for (int64_t p = 1; (p + 1) * page <= weight.nbytes + skew; ++p) {
-              if (holds_rank[p]) continue;
-              ++foreign_pages;
-              read_pages += pages.touched(weight.data + p * page - skew);
+            for (const CutTensor& t : cut) {
+              // The pages that lie inside the tensor and hold none of the rank's bytes.
+              const TensorEntry& e = *t.entry;
+              const int64_t skew = static_cast<int64_t>(reinterpret_cast<uintptr_t>(e.data) %
+                                                        static_cast<uintptr_t>(page));
+              std::vector<bool> holds_rank((e.nbytes + skew) / page + 1);
+              for (const auto& [first, stop] : t.ranges)
+                for (int64_t p = (first + skew) / page; p <= (stop - 1 + skew) / page; ++p)
+                  holds_rank[p] = true;
+              int64_t foreign = 0, read = 0;
+              for (int64_t p = 1; (p + 1) * page <= e.nbytes + skew; ++p) {
+                if (holds_rank[p]) continue;
+                ++foreign;
+                read += pages.touched(e.data + p * page - skew);
+              }
+              if (&e == &weight)
+                EXPECT_GT(foreign, 0) << what << ": the shape leaves no page to the other ranks";
+              EXPECT_EQ(read, 0) << what << ": read " << read << " of the " << foreign
+                                 << " pages of " << e.name << " that hold only other ranks' bytes";
             }
           }
-          EXPECT_GT(foreign_pages, 0) << what << ": the shape leaves no page to the other ranks";
-          EXPECT_EQ(read_pages, 0) << what << ": read " << read_pages << " of the " << foreign_pages
-                                   << " pages that hold only other ranks' bytes";
           expect_same(part, split_layer(whole, tp), what);
 
-          // The other ranks' bytes of the weight made garbage in the file (0xff: e4m3 NaN, g_idx
-          // and zero points out of range): the part read is the same.
-          const std::vector<std::byte>& clean = files.bytes[stored];
-          std::vector<std::byte> garbage(clean.size(), std::byte{0xff});
-          for (const auto& [begin, stop] : ranges)
-            std::memcpy(garbage.data() + begin, clean.data() + begin,
-                        static_cast<size_t>(stop - begin));
-          overwrite(file, offset, garbage);
+          // The other ranks' bytes made garbage in the file (0xff: e4m3 NaN, g_idx out of range):
+          // the part read is the same.
+          for (const CutTensor& t : cut) {
+            const std::vector<std::byte>& clean = files.bytes[t.index];
+            std::vector<std::byte> garbage(clean.size(), std::byte{0xff});
+            for (const auto& [first, stop] : t.ranges)
+              std::memcpy(garbage.data() + first, clean.data() + first,
+                          static_cast<size_t>(stop - first));
+            overwrite(file, data_offset(file, t.entry->name), garbage);
+          }
           expect_same(load_layer(Checkpoint::open(dir.string()), kLayer, tp), part,
                       what + " (others' bytes garbage)");
-          overwrite(file, offset, clean);
+          for (const CutTensor& t : cut)
+            overwrite(file, data_offset(file, t.entry->name), files.bytes[t.index]);
         }
     std::filesystem::remove_all(dir);
   }
