@@ -34,7 +34,8 @@ Window weight_window(const LayerConfig& part, int rank);
 Window scale_window(const LayerConfig& c, const Window& weight);
 
 // Window `w` of the row-major [rows, cols] matrix of `type` at `data`, as a [w.rows(), w.cols()]
-// tensor. 4-bit codes are packed two a byte with no padding between rows (as Tensor stores them).
+// tensor. 4-bit codes are packed two a byte, low nibble first; their columns and the window's
+// bounds must be even (rows on whole bytes, as Tensor keeps them).
 Tensor copy_window(const std::byte* data, ScalarType type, int64_t cols, const Window& w);
 // Elements [begin, end) of the vector of `type` at `data`, as a tensor [end - begin].
 Tensor copy_range(const std::byte* data, ScalarType type, int64_t begin, int64_t end);

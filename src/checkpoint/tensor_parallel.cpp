@@ -99,16 +99,12 @@ Window scale_window(const LayerConfig& c, const Window& w) {
 }
 
 Tensor copy_window(const std::byte* data, ScalarType type, int64_t cols, const Window& w) {
+  // Tensor keeps 4-bit rows on whole bytes (even columns), and shard_config keeps every cut on a
+  // byte: a window's rows are byte runs.
+  require(info(type).bits >= 8 || (cols % 2 == 0 && w.col0 % 2 == 0 && w.col1 % 2 == 0),
+          "copy_window: columns [", w.col0, ", ", w.col1, ") of ", cols, " cut a byte of ",
+          name(type), " codes");
   Tensor out = Tensor::empty(type, {w.rows(), w.cols()});
-  const bool packed = info(type).bits < 8;
-  if (packed && (cols % 2 || w.col0 % 2 || w.col1 % 2)) {
-    // Rows that do not start on a byte: code by code.
-    const TensorView in(const_cast<std::byte*>(data), type, {w.row1, cols});
-    for (int64_t r = 0; r < w.rows(); ++r)
-      for (int64_t c = 0; c < w.cols(); ++c)
-        store_code(out, r * w.cols() + c, load_code(in, (w.row0 + r) * cols + w.col0 + c));
-    return out;
-  }
   auto* o = static_cast<std::byte*>(out.data());
   const int64_t row_bytes = storage_bytes(type, cols), begin = storage_bytes(type, w.col0),
                 width = storage_bytes(type, w.cols());
