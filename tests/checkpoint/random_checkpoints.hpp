@@ -114,8 +114,9 @@ inline std::vector<Format> all_formats() {
                },
                ".qweight"});
 
+  // w4a8: "" (weight-only), or the type of the dynamic per-token activations ("int", "float").
   const auto pack = [&](std::string name, int bits, bool sym, bool group, bool act_order,
-                        bool w4a8) {
+                        std::string w4a8) {
     const int64_t per_word = 32 / bits, g = group ? 128 : 0;
     const std::string weights =
         cat(R"({"num_bits": )", bits, R"(, "type": "int", "symmetric": )", sym ? "true" : "false",
@@ -124,9 +125,10 @@ inline std::vector<Format> all_formats() {
     f.push_back(
         {name,
          compressed_tensors("pack-quantized", weights,
-                            w4a8 ? R"({"num_bits": 8, "type": "int", "symmetric": true,
-                                              "strategy": "token", "dynamic": true})"
-                                 : "null"),
+                            w4a8.empty() ? "null"
+                                         : cat(R"({"num_bits": 8, "type": ")", w4a8,
+                                               R"(", "symmetric": true, "strategy": "token", )"
+                                               R"("dynamic": true})")),
          false, 1, group ? 128 : 1, g,
          [=](int64_t n, int64_t k) {
            const int64_t groups = group ? k / 128 : 1;
@@ -146,12 +148,13 @@ inline std::vector<Format> all_formats() {
          },
          ".weight_packed"});
   };
-  pack("ct_w4a16_group", 4, true, true, false, false);
-  pack("ct_w4a16_group_asym", 4, false, true, false, false);
-  pack("ct_w4a16_act_order", 4, true, true, true, false);
-  pack("ct_w4a16_channel_asym", 4, false, false, false, false);
-  pack("ct_w8a16_group", 8, true, true, false, false);
-  pack("ct_w4a8", 4, true, true, false, true);
+  pack("ct_w4a16_group", 4, true, true, false, "");
+  pack("ct_w4a16_group_asym", 4, false, true, false, "");
+  pack("ct_w4a16_act_order", 4, true, true, true, "");
+  pack("ct_w4a16_channel_asym", 4, false, false, false, "");
+  pack("ct_w8a16_group", 8, true, true, false, "");
+  pack("ct_w4a8", 4, true, true, false, "int");
+  pack("ct_w4a8_fp8", 4, true, true, false, "float");
 
   // The scales' (and zero points') shape for [N, K], and where a split cuts them.
   struct Grid {
