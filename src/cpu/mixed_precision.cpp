@@ -36,6 +36,7 @@
 #include "cpu/mixed_precision_tile.hpp"
 #include "cpu/pack_tile_columns.hpp"
 #include "cpu/parallel.hpp"
+#include "cpu/round_codes.hpp"
 #include "qlinear/error.hpp"
 #include "qlinear/platform.hpp"
 
@@ -120,11 +121,6 @@ int64_t scale_row(const LayerConfig& c, int64_t n) {
   }
 }
 
-// The activation code nearest to value (float8_e4m3fn or float4_e2m1f), as fp32.
-float round_to_float(ScalarType type, float value) {
-  return type == ScalarType::float4_e2m1f ? round_to_e2m1(value) : round_to_e4m3(value);
-}
-
 // The largest exponent of an MX element type: e4m3 8 (448 = 1.75 · 2^8), e2m1 2 (6 = 1.5 · 2^2).
 int mx_emax(ScalarType type) { return type == ScalarType::float4_e2m1f ? 2 : 8; }
 
@@ -135,24 +131,27 @@ struct RowScales {
   float* groups = nullptr;  // [ceil(K / act_group_size)] for per-group activation scales
 };
 
+using RoundCodesFn = void (*)(const CodeRounding&);
+
 // Quantizes v[K] (fp32 values of one row of x) to code values q[K], exactly as
-// reference::quantize_activations: scales and divisions in fp32, codes rounded to nearest even.
-void quantize_row(const LayerConfig& c, float input_scale, float tensor_scale, const float* v,
-                  float* q, RowScales& scales) {
+// reference::quantize_activations: scales and divisions in fp32, codes rounded to nearest even
+// (by `round`, the kernel's ISA level's twin).
+void quantize_row(const LayerConfig& c, float input_scale, float tensor_scale, RoundCodesFn round,
+                  const float* v, float* q, RowScales& scales) {
   const int64_t k = c.part_k();
   const auto amax_of = [&](int64_t k0, int64_t k1) {
     float amax = 0;
     for (int64_t i = k0; i < k1; ++i) amax = std::max(amax, std::fabs(v[i]));
     return amax;
   };
-  const ScalarType qtype = *c.act_quant;
+  const bool e2m1 = *c.act_quant == ScalarType::float4_e2m1f;
   if (c.act_scale != Granularity::per_group) {  // fp8_scaled_mm
     float scale = tensor_scale;
     if (c.act_scale == Granularity::per_token) {
       const float amax = amax_of(0, k);
       scale = amax > 0 ? amax / 448.f : 1.f;
     }
-    for (int64_t i = 0; i < k; ++i) q[i] = round_to_float(qtype, v[i] / scale);
+    round({v, q, k, scale, false, e2m1});
     scales.row = scale;
     return;
   }
@@ -162,19 +161,19 @@ void quantize_row(const LayerConfig& c, float input_scale, float tensor_scale, c
     const float amax = amax_of(k0, k1);
     if (c.family == Family::nvfp4) {
       const float global = 1.f / input_scale;
-      const float sf = round_to_float(ScalarType::float8_e4m3fn, global * (amax / 6.f));
+      const float sf = round_to_e4m3(global * (amax / 6.f));
       const float multiplier = sf != 0 ? 1.f / (sf * (1.f / global)) : 0.f;
-      for (int64_t i = k0; i < k1; ++i) q[i] = round_to_float(qtype, v[i] * multiplier);
+      round({v + k0, q + k0, k1 - k0, multiplier, true, e2m1});
       scales.groups[g] = sf * input_scale;
       continue;
     }
     float scale;
     if (c.family == Family::mxfp8 || c.family == Family::mxfp4)  // OCP MX: less emax (8, 2)
       scale = std::ldexp(
-          1.f, amax > 0 ? std::clamp(std::ilogb(amax) - mx_emax(qtype), -127, 127) : -127);
+          1.f, amax > 0 ? std::clamp(std::ilogb(amax) - mx_emax(*c.act_quant), -127, 127) : -127);
     else  // fp8_block
       scale = amax > 0 ? amax / 448.f : 1.f;
-    for (int64_t i = k0; i < k1; ++i) q[i] = round_to_float(qtype, v[i] / scale);
+    round({v + k0, q + k0, k1 - k0, scale, false, e2m1});
     scales.groups[g] = scale;
   }
 }
@@ -193,7 +192,8 @@ class DequantKernel final : public Kernel {
       : info_{std::move(name), Provider::cpu, family},
         isa_(isa),
         tiles_(tiles),
-        bf16_x_(isa >= CpuIsa::avx512_vnni) {}
+        bf16_x_(isa >= CpuIsa::avx512_vnni),
+        round_codes_(isa >= CpuIsa::avx512 ? round_codes_avx512 : round_codes_scalar) {}
 
   const KernelInfo& info() const override { return info_; }
   Verdict supported(const Platform& platform) const override { return runs_at(platform, isa_); }
@@ -351,17 +351,14 @@ class DequantKernel final : public Kernel {
           if (row >= m) break;          // rows past M stay 0, as the buffers start
           if (bf16_x_ && !quantized) {  // bf16 activations as they are
             const auto* bits = x.data_as<const uint16_t>() + row * k;
-            for (int64_t i = 0; i < kp; ++i) {
-              const int32_t src = p.source_k[i];
-              xs_bf16[x_index(tiles, kp, row, i)] = src < 0 ? 0 : bits[src];
-            }
+            place_row(p, row, xs_bf16.data(), [&](int32_t src) { return bits[src]; });
             continue;
           }
-          for (int64_t i = 0; i < k; ++i) v[i] = load_float(x.data(), c.act_type, row * k + i);
+          load_row(x.data(), c.act_type, row * k, k, v.data());
           const float* values = v.data();
           if (quantized) {
             RowScales scales{1.f, groups.data()};
-            quantize_row(c, p.input_scale, tensor_scale, v.data(), q.data(), scales);
+            quantize_row(c, p.input_scale, tensor_scale, round_codes_, v.data(), q.data(), scales);
             values = q.data();
             if (group_scales)
               for (int64_t s = 0; s < segments; ++s)
@@ -369,14 +366,11 @@ class DequantKernel final : public Kernel {
             else
               row_scales[row] = scales.row;
           }
-          for (int64_t i = 0; i < kp; ++i) {
-            const int32_t src = p.source_k[i];
-            const float value = src < 0 ? 0.f : values[src];
-            if (bf16_x_)
-              xs_bf16[x_index(tiles, kp, row, i)] = float_to_bf16(value);
-            else
-              xs_fp32[x_index(tiles, kp, row, i)] = value;
-          }
+          if (bf16_x_)
+            place_row(p, row, xs_bf16.data(),
+                      [&](int32_t src) { return float_to_bf16(values[src]); });
+          else
+            place_row(p, row, xs_fp32.data(), [&](int32_t src) { return values[src]; });
         }
     });
 
@@ -424,11 +418,45 @@ class DequantKernel final : public Kernel {
   }
 
  private:
-  // Where element (row, i) of x (padded K position i) goes in the buffer `tiles` read.
-  int64_t x_index(const MixedTiles& tiles, int64_t kp, int64_t row, int64_t i) const {
-    if (tiles.row_major_x) return row * kp + i;
-    const int64_t block = row / kMixedTileRows * kMixedTileRows * kp, r = row % kMixedTileRows;
-    return block + (bf16_x_ ? (i / 2) * 16 + r * 2 + i % 2 : i * kMixedTileRows + r);
+  // Row `row` of x in segment order where the tiles read it (see MixedTileArgs::x): padded K
+  // position i holds value(source_k[i]), or 0 where source_k is -1. Element: uint16_t bf16 bits
+  // (the _vnni and _amx tiles) or float. The layout's index arithmetic is out of the loop: per
+  // element it was most of the preparation of bf16 x.
+  template <typename Element, typename Value>
+  void place_row(const Packed& p, int64_t row, Element* xs, Value&& value) const {
+    const auto kp = static_cast<int64_t>(p.source_k.size());
+    const int32_t* source = p.source_k.data();
+    const auto at = [&](int64_t i) { return source[i] < 0 ? Element{0} : value(source[i]); };
+    if (tiles_.row_major_x) {
+      Element* out = xs + row * kp;
+      for (int64_t i = 0; i < kp; ++i) out[i] = at(i);
+      return;
+    }
+    const int64_t r = row % kMixedTileRows;
+    Element* block = xs + (row - r) * kp;
+    if constexpr (sizeof(Element) == 2) {  // pairs of K positions, a row's pair every 8 words
+      Element* out = block + 2 * r;
+      for (int64_t i = 0; i < kp; ++i) out[(i / 2) * 2 * kMixedTileRows + i % 2] = at(i);
+    } else {
+      Element* out = block + r;
+      for (int64_t i = 0; i < kp; ++i) out[i * kMixedTileRows] = at(i);
+    }
+  }
+
+  // Elements [first, first + count) of x (bf16, fp16 or fp32) as fp32 in v, the type switch
+  // outside the loop.
+  static void load_row(const void* x, ScalarType type, int64_t first, int64_t count, float* v) {
+    const auto load_as = [&](auto* from, auto convert) {
+      for (int64_t i = 0; i < count; ++i) v[i] = convert(from[first + i]);
+    };
+    switch (type) {
+      case ScalarType::bf16:
+        return load_as(static_cast<const uint16_t*>(x), bf16_to_float);
+      case ScalarType::fp16:
+        return load_as(static_cast<const uint16_t*>(x), fp16_to_float);
+      default:
+        return load_as(static_cast<const float*>(x), [](float f) { return f; });
+    }
   }
 
   // The per-tensor activation scale of fp8_scaled_mm: static, or amax / 448 over all of x.
@@ -451,6 +479,7 @@ class DequantKernel final : public Kernel {
   CpuIsa isa_;
   MixedTiles tiles_;
   bool bf16_x_;
+  RoundCodesFn round_codes_;
 };
 
 constexpr MixedTiles kVnniTiles{mixed_precision_tile_avx512_vnni,
