@@ -124,8 +124,15 @@ int64_t scale_row(const LayerConfig& c, int64_t n) {
 // The largest exponent of an MX element type: e4m3 8 (448 = 1.75 · 2^8), e2m1 2 (6 = 1.5 · 2^2).
 int mx_emax(ScalarType type) { return type == ScalarType::float4_e2m1f ? 2 : 8; }
 
-// Activations of the quantizing families, as the tiles take them: the code values of one row,
-// and the scale of the row (per tensor / per token) or of each group along K.
+// NVFP4's activation group scales are float8_e4m3fn (4 significant bits) and its codes e2m1 (2):
+// a code times its group's scale has at most 6 significant bits and lies in [2^-10, 2688], exact
+// in fp32 and bf16. So x enters the tiles as those products, and only the per-tensor input_scale
+// is left, applied per row: no per-segment activation scale in the tile's epilogue.
+bool group_scales_in_x(const LayerConfig& c) { return c.family == Family::nvfp4; }
+
+// Activations of the quantizing families, as the tiles take them: the code values of one row
+// (times their group scales where group_scales_in_x), and the scale of the row (per tensor / per
+// token) or of each group along K.
 struct RowScales {
   float row = 1.f;
   float* groups = nullptr;  // [ceil(K / act_group_size)] for per-group activation scales
@@ -164,7 +171,8 @@ void quantize_row(const LayerConfig& c, float input_scale, float tensor_scale, R
       const float sf = round_to_e4m3(global * (amax / 6.f));
       const float multiplier = sf != 0 ? 1.f / (sf * (1.f / global)) : 0.f;
       round({v + k0, q + k0, k1 - k0, multiplier, true, e2m1});
-      scales.groups[g] = sf * input_scale;
+      for (int64_t i = k0; i < k1; ++i) q[i] *= sf;  // exact: see group_scales_in_x
+      scales.row = input_scale;
       continue;
     }
     float scale;
@@ -322,7 +330,8 @@ class DequantKernel final : public Kernel {
     const auto kp = static_cast<int64_t>(p.source_k.size());
     const auto segments = static_cast<int64_t>(p.segment_lengths.size());
     const bool quantized = c.act_quant.has_value();
-    const bool group_scales = quantized && c.act_scale == Granularity::per_group;
+    const bool group_scales =
+        quantized && c.act_scale == Granularity::per_group && !group_scales_in_x(c);
     const MixedTiles& tiles = tiles_;
 
     // x (quantized to code values where the family says so) in segment order, padded with zeros,
