@@ -122,9 +122,12 @@ void step_pair(const MixedTileArgs& a, const uint8_t* codes, __m512i table,
         sum[1][r] = _mm512_dpbf16_ps(sum[1][r], (__m512bh)w1[q], (__m512bh)xr);
       }
   }
+  // y of both tiles' rows in locals: read through `a` between the stores, GCC reloads a.y and
+  // a.rows before each one (it cannot tell that a float store leaves them).
+  float* const y_tile[2] = {a.y + row0 * kMixedTileN, a.y + (a.rows + row0) * kMixedTileN};
   for (int r = 0; r < Rows; ++r)
     for (int h = 0; h < 2; ++h) {
-      float* y = a.y + (h * a.rows + row0 + r) * kMixedTileN;
+      float* y = y_tile[h] + r * kMixedTileN;
       __m512 scale = segment[h].scale;
       if constexpr (XScales) {
         const int64_t row = row0 + r;
