@@ -24,6 +24,7 @@
 // composite plans that run the VNNI kernel for a few rows share it (weights_for).
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <memory>
@@ -129,6 +130,25 @@ int mx_emax(ScalarType type) { return type == ScalarType::float4_e2m1f ? 2 : 8; 
 // in fp32 and bf16. So x enters the tiles as those products, and only the per-tensor input_scale
 // is left, applied per row: no per-segment activation scale in the tile's epilogue.
 bool group_scales_in_x(const LayerConfig& c) { return c.family == Family::nvfp4; }
+
+// OCP MX activation group scales are powers of two 2^e: a code times its group's scale is exact in
+// fp32, and in bf16 while it stays normal, which every e4m3 and e2m1 code does for -117 <= e <= 118
+// (e4m3's smallest subnormal is 2^-9, its largest value 448 < 2^9). Where every group of a row is
+// so (or all zero), q[K] becomes those products and true is returned: the row's segment scales are
+// then 1 and, where no row keeps its own, the tile's epilogue has none. Else q is left as it is.
+bool fold_mx_group_scales(const LayerConfig& c, const float* groups, float* q) {
+  if (c.family != Family::mxfp8 && c.family != Family::mxfp4) return false;
+  const int64_t k = c.part_k(), group = c.act_group_size;
+  for (int64_t g = 0; g * group < k; ++g) {
+    const int e = std::ilogb(groups[g]);
+    const bool zero = std::all_of(q + g * group, q + std::min(k, (g + 1) * group),
+                                  [](float code) { return code == 0; });
+    if ((e < -117 || e > 118) && !zero) return false;
+  }
+  for (int64_t g = 0; g * group < k; ++g)
+    for (int64_t i = g * group; i < std::min(k, (g + 1) * group); ++i) q[i] *= groups[g];
+  return true;
+}
 
 // Activations of the quantizing families, as the tiles take them: the code values of one row
 // (times their group scales where group_scales_in_x), and the scale of the row (per tensor / per
@@ -351,6 +371,7 @@ class DequantKernel final : public Kernel {
         group_scales ? static_cast<size_t>(blocks * segments * kBlockRows) : 0, 1.f);
     const float tensor_scale =
         quantized && !group_scales ? fp8_tensor_scale(c, p.input_scale, x) : 1.f;
+    std::atomic<bool> rows_keep_group_scales{false};  // see fold_mx_group_scales
     parallel_for(blocks, 1, [&](int64_t b0, int64_t b1) {
       std::vector<float> v(static_cast<size_t>(k)), q(static_cast<size_t>(k)),
           groups(static_cast<size_t>(segments));
@@ -369,10 +390,11 @@ class DequantKernel final : public Kernel {
             RowScales scales{1.f, groups.data()};
             quantize_row(c, p.input_scale, tensor_scale, round_codes_, v.data(), q.data(), scales);
             values = q.data();
-            if (group_scales)
+            if (group_scales && !fold_mx_group_scales(c, groups.data(), q.data())) {
+              rows_keep_group_scales = true;
               for (int64_t s = 0; s < segments; ++s)
                 x_scales[(b * segments + s) * kBlockRows + r] = groups[s];
-            else
+            } else if (!group_scales)
               row_scales[row] = scales.row;
           }
           if (bf16_x_)
@@ -405,7 +427,8 @@ class DequantKernel final : public Kernel {
           args.x = bf16_x_ ? static_cast<const void*>(xs_bf16.data() + b0 * block_elements)
                            : static_cast<const void*>(xs_fp32.data() + b0 * block_elements);
           args.x_block_stride = block_elements;
-          args.x_scales = group_scales ? x_scales.data() + b0 * segments * kBlockRows : nullptr;
+          args.x_scales =
+              rows_keep_group_scales ? x_scales.data() + b0 * segments * kBlockRows : nullptr;
           args.rows = std::min(b1 * kBlockRows, m) - b0 * kBlockRows;
           args.y = y;
           (count == 2 ? tiles.pair : tiles.single)(args);
