@@ -440,9 +440,9 @@ class DequantKernel final : public Kernel {
   }
 
   // fp32 throughout: each product x·value(code) rounds once, each segment's sum (the _vnni pair
-  // tile: each piece of up to 512 positions of it) is scaled once (twice with activation scales
-  // per group), a term passes through at most K + groups additions, a row scale and the bias
-  // addition, then one rounding to out_type.
+  // tile: each piece of up to 512 positions of it, 128 for float8 codes) is scaled once (twice with
+  // activation scales per group), a term passes through at most K + groups additions, a row scale
+  // and the bias addition, then one rounding to out_type.
   double tolerance(const LayerConfig& c) const override {
     return unit_roundoff(c.out_type) +
            static_cast<double>(c.part_k() + 2 * c.weight_groups_k() + 4) *
