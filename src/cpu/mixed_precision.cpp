@@ -24,6 +24,7 @@
 // composite plans that run the VNNI kernel for a few rows share it (weights_for).
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <memory>
@@ -36,6 +37,7 @@
 #include "cpu/mixed_precision_tile.hpp"
 #include "cpu/pack_tile_columns.hpp"
 #include "cpu/parallel.hpp"
+#include "cpu/round_codes.hpp"
 #include "qlinear/error.hpp"
 #include "qlinear/platform.hpp"
 
@@ -120,39 +122,63 @@ int64_t scale_row(const LayerConfig& c, int64_t n) {
   }
 }
 
-// The activation code nearest to value (float8_e4m3fn or float4_e2m1f), as fp32.
-float round_to_float(ScalarType type, float value) {
-  return type == ScalarType::float4_e2m1f ? round_to_e2m1(value) : round_to_e4m3(value);
-}
-
 // The largest exponent of an MX element type: e4m3 8 (448 = 1.75 · 2^8), e2m1 2 (6 = 1.5 · 2^2).
 int mx_emax(ScalarType type) { return type == ScalarType::float4_e2m1f ? 2 : 8; }
 
-// Activations of the quantizing families, as the tiles take them: the code values of one row,
-// and the scale of the row (per tensor / per token) or of each group along K.
+// NVFP4's activation group scales are float8_e4m3fn (4 significant bits) and its codes e2m1 (2):
+// a code times its group's scale has at most 6 significant bits and lies in [2^-10, 2688], exact
+// in fp32 and bf16. So x enters the tiles as those products, and only the per-tensor input_scale
+// is left, applied per row: no per-segment activation scale in the tile's epilogue.
+bool group_scales_in_x(const LayerConfig& c) { return c.family == Family::nvfp4; }
+
+// OCP MX activation group scales are powers of two 2^e: a code times its group's scale is exact in
+// fp32, and in bf16 while it stays normal, which every e4m3 and e2m1 code does for -117 <= e <= 118
+// (e4m3's smallest subnormal is 2^-9, its largest value 448 < 2^9). Where every group of a row is
+// so (or all zero), q[K] becomes those products and true is returned: the row's segment scales are
+// then 1 and, where no row keeps its own, the tile's epilogue has none. Else q is left as it is.
+bool fold_mx_group_scales(const LayerConfig& c, const float* groups, float* q) {
+  if (c.family != Family::mxfp8 && c.family != Family::mxfp4) return false;
+  const int64_t k = c.part_k(), group = c.act_group_size;
+  for (int64_t g = 0; g * group < k; ++g) {
+    const int e = std::ilogb(groups[g]);
+    const bool zero = std::all_of(q + g * group, q + std::min(k, (g + 1) * group),
+                                  [](float code) { return code == 0; });
+    if ((e < -117 || e > 118) && !zero) return false;
+  }
+  for (int64_t g = 0; g * group < k; ++g)
+    for (int64_t i = g * group; i < std::min(k, (g + 1) * group); ++i) q[i] *= groups[g];
+  return true;
+}
+
+// Activations of the quantizing families, as the tiles take them: the code values of one row
+// (times their group scales where group_scales_in_x), and the scale of the row (per tensor / per
+// token) or of each group along K.
 struct RowScales {
   float row = 1.f;
   float* groups = nullptr;  // [ceil(K / act_group_size)] for per-group activation scales
 };
 
+using RoundCodesFn = void (*)(const CodeRounding&);
+
 // Quantizes v[K] (fp32 values of one row of x) to code values q[K], exactly as
-// reference::quantize_activations: scales and divisions in fp32, codes rounded to nearest even.
-void quantize_row(const LayerConfig& c, float input_scale, float tensor_scale, const float* v,
-                  float* q, RowScales& scales) {
+// reference::quantize_activations: scales and divisions in fp32, codes rounded to nearest even
+// (by `round`, the kernel's ISA level's twin).
+void quantize_row(const LayerConfig& c, float input_scale, float tensor_scale, RoundCodesFn round,
+                  const float* v, float* q, RowScales& scales) {
   const int64_t k = c.part_k();
   const auto amax_of = [&](int64_t k0, int64_t k1) {
     float amax = 0;
     for (int64_t i = k0; i < k1; ++i) amax = std::max(amax, std::fabs(v[i]));
     return amax;
   };
-  const ScalarType qtype = *c.act_quant;
+  const bool e2m1 = *c.act_quant == ScalarType::float4_e2m1f;
   if (c.act_scale != Granularity::per_group) {  // fp8_scaled_mm
     float scale = tensor_scale;
     if (c.act_scale == Granularity::per_token) {
       const float amax = amax_of(0, k);
       scale = amax > 0 ? amax / 448.f : 1.f;
     }
-    for (int64_t i = 0; i < k; ++i) q[i] = round_to_float(qtype, v[i] / scale);
+    round({v, q, k, scale, false, e2m1});
     scales.row = scale;
     return;
   }
@@ -162,19 +188,20 @@ void quantize_row(const LayerConfig& c, float input_scale, float tensor_scale, c
     const float amax = amax_of(k0, k1);
     if (c.family == Family::nvfp4) {
       const float global = 1.f / input_scale;
-      const float sf = round_to_float(ScalarType::float8_e4m3fn, global * (amax / 6.f));
+      const float sf = round_to_e4m3(global * (amax / 6.f));
       const float multiplier = sf != 0 ? 1.f / (sf * (1.f / global)) : 0.f;
-      for (int64_t i = k0; i < k1; ++i) q[i] = round_to_float(qtype, v[i] * multiplier);
-      scales.groups[g] = sf * input_scale;
+      round({v + k0, q + k0, k1 - k0, multiplier, true, e2m1});
+      for (int64_t i = k0; i < k1; ++i) q[i] *= sf;  // exact: see group_scales_in_x
+      scales.row = input_scale;
       continue;
     }
     float scale;
     if (c.family == Family::mxfp8 || c.family == Family::mxfp4)  // OCP MX: less emax (8, 2)
       scale = std::ldexp(
-          1.f, amax > 0 ? std::clamp(std::ilogb(amax) - mx_emax(qtype), -127, 127) : -127);
+          1.f, amax > 0 ? std::clamp(std::ilogb(amax) - mx_emax(*c.act_quant), -127, 127) : -127);
     else  // fp8_block
       scale = amax > 0 ? amax / 448.f : 1.f;
-    for (int64_t i = k0; i < k1; ++i) q[i] = round_to_float(qtype, v[i] / scale);
+    round({v + k0, q + k0, k1 - k0, scale, false, e2m1});
     scales.groups[g] = scale;
   }
 }
@@ -193,7 +220,8 @@ class DequantKernel final : public Kernel {
       : info_{std::move(name), Provider::cpu, family},
         isa_(isa),
         tiles_(tiles),
-        bf16_x_(isa >= CpuIsa::avx512_vnni) {}
+        bf16_x_(isa >= CpuIsa::avx512_vnni),
+        round_codes_(isa >= CpuIsa::avx512 ? round_codes_avx512 : round_codes_scalar) {}
 
   const KernelInfo& info() const override { return info_; }
   Verdict supported(const Platform& platform) const override { return runs_at(platform, isa_); }
@@ -322,7 +350,8 @@ class DequantKernel final : public Kernel {
     const auto kp = static_cast<int64_t>(p.source_k.size());
     const auto segments = static_cast<int64_t>(p.segment_lengths.size());
     const bool quantized = c.act_quant.has_value();
-    const bool group_scales = quantized && c.act_scale == Granularity::per_group;
+    const bool group_scales =
+        quantized && c.act_scale == Granularity::per_group && !group_scales_in_x(c);
     const MixedTiles& tiles = tiles_;
 
     // x (quantized to code values where the family says so) in segment order, padded with zeros,
@@ -342,6 +371,7 @@ class DequantKernel final : public Kernel {
         group_scales ? static_cast<size_t>(blocks * segments * kBlockRows) : 0, 1.f);
     const float tensor_scale =
         quantized && !group_scales ? fp8_tensor_scale(c, p.input_scale, x) : 1.f;
+    std::atomic<bool> rows_keep_group_scales{false};  // see fold_mx_group_scales
     parallel_for(blocks, 1, [&](int64_t b0, int64_t b1) {
       std::vector<float> v(static_cast<size_t>(k)), q(static_cast<size_t>(k)),
           groups(static_cast<size_t>(segments));
@@ -351,32 +381,27 @@ class DequantKernel final : public Kernel {
           if (row >= m) break;          // rows past M stay 0, as the buffers start
           if (bf16_x_ && !quantized) {  // bf16 activations as they are
             const auto* bits = x.data_as<const uint16_t>() + row * k;
-            for (int64_t i = 0; i < kp; ++i) {
-              const int32_t src = p.source_k[i];
-              xs_bf16[x_index(tiles, kp, row, i)] = src < 0 ? 0 : bits[src];
-            }
+            place_row(p, row, xs_bf16.data(), [&](int32_t src) { return bits[src]; });
             continue;
           }
-          for (int64_t i = 0; i < k; ++i) v[i] = load_float(x.data(), c.act_type, row * k + i);
+          load_row(x.data(), c.act_type, row * k, k, v.data());
           const float* values = v.data();
           if (quantized) {
             RowScales scales{1.f, groups.data()};
-            quantize_row(c, p.input_scale, tensor_scale, v.data(), q.data(), scales);
+            quantize_row(c, p.input_scale, tensor_scale, round_codes_, v.data(), q.data(), scales);
             values = q.data();
-            if (group_scales)
+            if (group_scales && !fold_mx_group_scales(c, groups.data(), q.data())) {
+              rows_keep_group_scales = true;
               for (int64_t s = 0; s < segments; ++s)
                 x_scales[(b * segments + s) * kBlockRows + r] = groups[s];
-            else
+            } else if (!group_scales)
               row_scales[row] = scales.row;
           }
-          for (int64_t i = 0; i < kp; ++i) {
-            const int32_t src = p.source_k[i];
-            const float value = src < 0 ? 0.f : values[src];
-            if (bf16_x_)
-              xs_bf16[x_index(tiles, kp, row, i)] = float_to_bf16(value);
-            else
-              xs_fp32[x_index(tiles, kp, row, i)] = value;
-          }
+          if (bf16_x_)
+            place_row(p, row, xs_bf16.data(),
+                      [&](int32_t src) { return float_to_bf16(values[src]); });
+          else
+            place_row(p, row, xs_fp32.data(), [&](int32_t src) { return values[src]; });
         }
     });
 
@@ -402,7 +427,8 @@ class DequantKernel final : public Kernel {
           args.x = bf16_x_ ? static_cast<const void*>(xs_bf16.data() + b0 * block_elements)
                            : static_cast<const void*>(xs_fp32.data() + b0 * block_elements);
           args.x_block_stride = block_elements;
-          args.x_scales = group_scales ? x_scales.data() + b0 * segments * kBlockRows : nullptr;
+          args.x_scales =
+              rows_keep_group_scales ? x_scales.data() + b0 * segments * kBlockRows : nullptr;
           args.rows = std::min(b1 * kBlockRows, m) - b0 * kBlockRows;
           args.y = y;
           (count == 2 ? tiles.pair : tiles.single)(args);
@@ -414,9 +440,9 @@ class DequantKernel final : public Kernel {
   }
 
   // fp32 throughout: each product x·value(code) rounds once, each segment's sum (the _vnni pair
-  // tile: each piece of up to 512 positions of it) is scaled once (twice with activation scales
-  // per group), a term passes through at most K + groups additions, a row scale and the bias
-  // addition, then one rounding to out_type.
+  // tile: each piece of up to 512 positions of it, 128 for float8 codes) is scaled once (twice with
+  // activation scales per group), a term passes through at most K + groups additions, a row scale
+  // and the bias addition, then one rounding to out_type.
   double tolerance(const LayerConfig& c) const override {
     return unit_roundoff(c.out_type) +
            static_cast<double>(c.part_k() + 2 * c.weight_groups_k() + 4) *
@@ -424,11 +450,45 @@ class DequantKernel final : public Kernel {
   }
 
  private:
-  // Where element (row, i) of x (padded K position i) goes in the buffer `tiles` read.
-  int64_t x_index(const MixedTiles& tiles, int64_t kp, int64_t row, int64_t i) const {
-    if (tiles.row_major_x) return row * kp + i;
-    const int64_t block = row / kMixedTileRows * kMixedTileRows * kp, r = row % kMixedTileRows;
-    return block + (bf16_x_ ? (i / 2) * 16 + r * 2 + i % 2 : i * kMixedTileRows + r);
+  // Row `row` of x in segment order where the tiles read it (see MixedTileArgs::x): padded K
+  // position i holds value(source_k[i]), or 0 where source_k is -1. Element: uint16_t bf16 bits
+  // (the _vnni and _amx tiles) or float. The layout's index arithmetic is out of the loop: per
+  // element it was most of the preparation of bf16 x.
+  template <typename Element, typename Value>
+  void place_row(const Packed& p, int64_t row, Element* xs, Value&& value) const {
+    const auto kp = static_cast<int64_t>(p.source_k.size());
+    const int32_t* source = p.source_k.data();
+    const auto at = [&](int64_t i) { return source[i] < 0 ? Element{0} : value(source[i]); };
+    if (tiles_.row_major_x) {
+      Element* out = xs + row * kp;
+      for (int64_t i = 0; i < kp; ++i) out[i] = at(i);
+      return;
+    }
+    const int64_t r = row % kMixedTileRows;
+    Element* block = xs + (row - r) * kp;
+    if constexpr (sizeof(Element) == 2) {  // pairs of K positions, a row's pair every 8 words
+      Element* out = block + 2 * r;
+      for (int64_t i = 0; i < kp; ++i) out[(i / 2) * 2 * kMixedTileRows + i % 2] = at(i);
+    } else {
+      Element* out = block + r;
+      for (int64_t i = 0; i < kp; ++i) out[i * kMixedTileRows] = at(i);
+    }
+  }
+
+  // Elements [first, first + count) of x (bf16, fp16 or fp32) as fp32 in v, the type switch
+  // outside the loop.
+  static void load_row(const void* x, ScalarType type, int64_t first, int64_t count, float* v) {
+    const auto load_as = [&](auto* from, auto convert) {
+      for (int64_t i = 0; i < count; ++i) v[i] = convert(from[first + i]);
+    };
+    switch (type) {
+      case ScalarType::bf16:
+        return load_as(static_cast<const uint16_t*>(x), bf16_to_float);
+      case ScalarType::fp16:
+        return load_as(static_cast<const uint16_t*>(x), fp16_to_float);
+      default:
+        return load_as(static_cast<const float*>(x), [](float f) { return f; });
+    }
   }
 
   // The per-tensor activation scale of fp8_scaled_mm: static, or amax / 448 over all of x.
@@ -451,6 +511,7 @@ class DequantKernel final : public Kernel {
   CpuIsa isa_;
   MixedTiles tiles_;
   bool bf16_x_;
+  RoundCodesFn round_codes_;
 };
 
 constexpr MixedTiles kVnniTiles{mixed_precision_tile_avx512_vnni,

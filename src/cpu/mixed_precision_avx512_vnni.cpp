@@ -92,12 +92,15 @@ void chunk(const MixedTileArgs& a) {
 // on, for the rows [row0, row0 + Rows) of one block and the two tiles h of a pair (the second's
 // codes at codes + a.tile_bytes): each x broadcast feeds both tiles' column vectors, where the
 // single tile's 16-row block gives each broadcast one vdpbf16ps. A step is scaled on its own (a
-// segment longer than kStepPositions takes several), so no sums pass through memory between
+// segment longer than chunk_pair's step takes several), so no sums pass through memory between
 // steps.
+// XScales: whether the chunk has activation scales per segment (a.x_scales), at compile time so
+// that a step without them scales its sums with one FMA each. Decoded: `codes` is the step's
+// weights already decoded (decode_step), not packed codes.
 // NOTES: the intrinsic here, not dpbf16(): in this loop, with 16 sums live, it is the asm that
 // GCC 12 allocates with copies and spills (int4 4096x4096 at M = 256: 12.9 ms, 10.4 with the
 // intrinsic, whose loop has one stray copy).
-template <int Bits, bool E4m3, bool ZeroPoints, int Rows>
+template <int Bits, bool E4m3, bool ZeroPoints, bool XScales, bool Decoded, int Rows>
 void step_pair(const MixedTileArgs& a, const uint8_t* codes, __m512i table,
                const Segment (&segment)[2], int64_t s, int64_t row0, const uint16_t* x,
                int64_t positions) {
@@ -107,12 +110,17 @@ void step_pair(const MixedTileArgs& a, const uint8_t* codes, __m512i table,
   const __m512i offset0 = segment[0].offset, offset1 = segment[1].offset;
   for (int64_t i = 0; i < positions; i += 4) {
     __m512i w0[2], w1[2];
-    _mm_prefetch(reinterpret_cast<const char*>(codes) + kMixedPrefetchBytes, _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(codes) + a.tile_bytes + kMixedPrefetchBytes,
-                 _MM_HINT_T0);
-    load_two_pairs<Bits, E4m3, ZeroPoints>(codes, table, offset0, w0);
-    load_two_pairs<Bits, E4m3, ZeroPoints>(codes + a.tile_bytes, table, offset1, w1);
-    codes += 4 * kMixedTileN * Bits / 8;
+    if constexpr (Decoded) {
+      const auto* pairs = reinterpret_cast<const __m512i*>(codes) + 2 * (i / 2);
+      w0[0] = pairs[0], w1[0] = pairs[1], w0[1] = pairs[2], w1[1] = pairs[3];
+    } else {
+      _mm_prefetch(reinterpret_cast<const char*>(codes) + kMixedPrefetchBytes, _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(codes) + a.tile_bytes + kMixedPrefetchBytes,
+                   _MM_HINT_T0);
+      load_two_pairs<Bits, E4m3, ZeroPoints>(codes, table, offset0, w0);
+      load_two_pairs<Bits, E4m3, ZeroPoints>(codes + a.tile_bytes, table, offset1, w1);
+      codes += 4 * kMixedTileN * Bits / 8;
+    }
     for (int q = 0; q < 2; ++q)
       for (int r = 0; r < Rows; ++r) {
         const __m512i xr = broadcast_pair(x + 2 * r + i * kMixedTileRows + q * 2 * kMixedTileRows);
@@ -120,41 +128,79 @@ void step_pair(const MixedTileArgs& a, const uint8_t* codes, __m512i table,
         sum[1][r] = _mm512_dpbf16_ps(sum[1][r], (__m512bh)w1[q], (__m512bh)xr);
       }
   }
-  const float* x_scales =
-      a.x_scales ? a.x_scales + (row0 / kMixedTileRows * a.segments + s) * kMixedTileRows +
-                       row0 % kMixedTileRows
-                 : nullptr;
-  for (int r = 0; r < Rows; ++r) {
-    const __m512 x_scale = _mm512_set1_ps(x_scales ? x_scales[r] : 1.f);  // × 1 is exact
+  // y of both tiles' rows in locals: read through `a` between the stores, GCC reloads a.y and
+  // a.rows before each one (it cannot tell that a float store leaves them).
+  float* const y_tile[2] = {a.y + row0 * kMixedTileN, a.y + (a.rows + row0) * kMixedTileN};
+  for (int r = 0; r < Rows; ++r)
     for (int h = 0; h < 2; ++h) {
-      float* y = a.y + (h * a.rows + row0 + r) * kMixedTileN;
-      _mm512_storeu_ps(y, _mm512_fmadd_ps(sum[h][r], _mm512_mul_ps(segment[h].scale, x_scale),
-                                          _mm512_loadu_ps(y)));
+      float* y = y_tile[h] + r * kMixedTileN;
+      __m512 scale = segment[h].scale;
+      if constexpr (XScales) {
+        const int64_t row = row0 + r;
+        const int64_t at =
+            (row / kMixedTileRows * a.segments + s) * kMixedTileRows + row % kMixedTileRows;
+        scale = _mm512_mul_ps(scale, _mm512_set1_ps(a.x_scales[at]));
+      }
+      _mm512_storeu_ps(y, _mm512_fmadd_ps(sum[h][r], scale, _mm512_loadu_ps(y)));
     }
-  }
+}
+
+// float8_e4m3fn codes are decoded once per step for every block of rows (decode_step), in steps of
+// this many positions: 8 KiB of bf16 pairs for the two tiles, which stay in L1 beside the rows'
+// activations. 256 measured the same.
+constexpr int64_t kDecodedStepPositions = 128;
+
+// Both tiles' codes of `positions` K positions from `codes` on (the second tile's at codes +
+// a.tile_bytes) as bf16 pair vectors: decoded[pair][h] for pair p of positions (2p, 2p + 1).
+// NOTES: the e4m3 decode (8 instructions a pair vector) run once per 8-row block was ~20 % of the
+// pair tile: fp8_block 4096x4096 M = 64 on one core, 7.10 ms, against 5.91 with the decode replaced
+// by a plain load (wrong values, the bound). Decoding once per step for all blocks took 7.16 ms at
+// first: the decode loop met the codes' cache misses in a burst; with the prefetch the block loop
+// issues, 5.96. The 4-bit codes (3 instructions a pair vector) gain nothing this way: int4 g128
+// +2 %, nvfp4 (16-position segments, a step each) -16 %.
+template <int Bits, bool E4m3, bool ZeroPoints>
+void decode_step(const MixedTileArgs& a, const uint8_t* codes, __m512i table,
+                 const Segment (&segment)[2], int64_t positions,
+                 __m512i (&decoded)[kDecodedStepPositions / 2][2]) {
+  for (int64_t i = 0; i < positions; i += 4)
+    for (int h = 0; h < 2; ++h) {
+      const uint8_t* quad = codes + h * a.tile_bytes + i * kMixedTileN * Bits / 8;
+      _mm_prefetch(reinterpret_cast<const char*>(quad) + kMixedPrefetchBytes, _MM_HINT_T0);
+      __m512i w[2];
+      load_two_pairs<Bits, E4m3, ZeroPoints>(quad, table, segment[h].offset, w);
+      decoded[i / 2][h] = w[0], decoded[i / 2 + 1][h] = w[1];
+    }
 }
 
 // Two adjacent tiles over a chunk of more than one block of rows, K step by step as run_chunk
-// takes it, in register blocks of 8 rows by 32 columns; y [2][rows][16].
-template <int Bits, bool E4m3, bool ZeroPoints>
+// takes it (float8 codes in steps of kDecodedStepPositions, decoded once for all blocks), in
+// register blocks of 8 rows by 32 columns; y [2][rows][16].
+template <int Bits, bool E4m3, bool ZeroPoints, bool XScales>
 void chunk_pair(const MixedTileArgs& a) {
+  constexpr bool kDecodeOnce = E4m3;  // see decode_step
+  constexpr int64_t kStep = kDecodeOnce ? kDecodedStepPositions : kStepPositions;
   const __m512i table = bf16_value_table(a);
   const auto* x = static_cast<const uint16_t*>(a.x);
   for (int64_t i = 0; i < 2 * a.rows * kMixedTileN; ++i) a.y[i] = 0.f;
   const uint8_t* p[2] = {a.weights, a.weights + a.tile_bytes};
+  alignas(64) __m512i decoded[kDecodedStepPositions / 2][2];
   int64_t before = 0;  // K positions of the segments before this one
   for (int64_t s = 0; s < a.segments; ++s) {
     const int64_t length = a.segment_lengths[s];
     const Segment segment[2] = {next_segment<Bits>(a, p[0], length),
                                 next_segment<Bits>(a, p[1], length)};
-    for (int64_t i0 = 0; i0 < length; i0 += kStepPositions) {
-      const int64_t positions = length - i0 < kStepPositions ? length - i0 : kStepPositions;
+    for (int64_t i0 = 0; i0 < length; i0 += kStep) {
+      const int64_t positions = length - i0 < kStep ? length - i0 : kStep;
       const uint8_t* codes = segment[0].codes + i0 * kMixedTileN * Bits / 8;
+      if constexpr (kDecodeOnce) {
+        decode_step<Bits, E4m3, ZeroPoints>(a, codes, table, segment, positions, decoded);
+        codes = reinterpret_cast<const uint8_t*>(decoded);
+      }
       for_row_blocks<8>(a.rows, [&](auto rows, int64_t row0) {
         const uint16_t* block = x + (row0 / kMixedTileRows) * a.x_block_stride +
                                 2 * (row0 % kMixedTileRows) + (before + i0) * kMixedTileRows;
-        step_pair<Bits, E4m3, ZeroPoints, rows>(a, codes, table, segment, s, row0, block,
-                                                positions);
+        step_pair<Bits, E4m3, ZeroPoints, XScales, kDecodeOnce, rows>(a, codes, table, segment, s,
+                                                                      row0, block, positions);
       });
     }
     before += length;
@@ -173,12 +219,15 @@ void mixed_precision_tile_pair_avx512_vnni(const MixedTileArgs& a) {
     return;
   }
   // The 4-bit zero-point choice at compile time: a branch in the loop keeps its constants live
-  // beside the 16 sums, and GCC spills sums.
+  // beside the 16 sums, and GCC spills sums. Zero points and activation scales per segment do not
+  // meet (integer weights have no quantized activations here).
   for_code_kind(a, [&](auto bits, auto e4m3) {
     if (bits == 4 && a.zero_points)
-      chunk_pair<bits, e4m3, true>(a);
+      chunk_pair<bits, e4m3, true, false>(a);
+    else if (a.x_scales)
+      chunk_pair<bits, e4m3, false, true>(a);
     else
-      chunk_pair<bits, e4m3, false>(a);
+      chunk_pair<bits, e4m3, false, false>(a);
   });
 }
 

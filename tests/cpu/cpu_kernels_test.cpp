@@ -5,6 +5,7 @@
 // avx512_vnni level as <family>_amx_model, their tile instructions run by the scalar model.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
 #include <thread>
 
@@ -14,6 +15,7 @@
 #include "qlinear/conformance.hpp"
 #include "qlinear/error.hpp"
 #include "qlinear/linear.hpp"
+#include "qlinear/reference.hpp"
 #include "qlinear/registry.hpp"
 
 namespace qlinear {
@@ -235,6 +237,38 @@ TEST(CpuDecode, EveryE4m3WeightCodeIsExact) {
     ++checked;
   }
   EXPECT_GT(checked, 0);
+}
+
+// OCP MX activations enter the tiles times their group scales where that is exact in bf16, row by
+// row (fold_mx_group_scales); rows of activations near 2^-120 keep their scales. Both kinds of row
+// in one call (M = 20, past two blocks of 8), every cpu kernel of mxfp8 and mxfp4 against the
+// oracle.
+TEST(CpuActivationScales, MxRowsOutsideBf16KeepTheirGroupScales) {
+  for (Family family : {Family::mxfp8, Family::mxfp4}) {
+    const LayerConfig c = default_config(family, 40, 256);
+    const RandomLayer layer = make_random_layer(c, 3);
+    constexpr int64_t m = 20;
+    const int64_t n = c.part_n(), k = c.part_k();
+    Tensor x = random_activations(c.act_type, std::array{m, k}, 4);
+    for (int64_t i = 0; i < x.numel(); ++i)
+      if (i / k % 7 == 3) store_value(x, i, load_value(x, i) * 0x1p-120);
+    const LayerWeights w = layer.weights();
+    const std::vector<double> w_hat = reference::dequantize_weights(c, w);
+    const std::vector<double> x_hat = reference::activations_as_used(c, w, x);
+    const std::vector<double> want = reference::linear_f64(x_hat, w_hat, m, n, k, Tensor());
+    const std::vector<double> terms = reference::magnitude_f64(x_hat, w_hat, m, n, k, Tensor());
+    int checked = 0;
+    for (const std::string& name : cpu_kernel_names()) {
+      const Kernel& kernel = kernel_named(name);
+      if (kernel.family() != family || !kernel.supported(host_platform())) continue;
+      const Tensor y = QuantizedLinear(c, w, kernel).forward(x);
+      for (int64_t i = 0; i < m * n; ++i)
+        ASSERT_LE(std::fabs(load_value(y, i) - want[i]), kernel.tolerance(c) * terms[i])
+            << name << ": row " << i / n << ", column " << i % n;
+      ++checked;
+    }
+    EXPECT_GT(checked, 0) << name(family);
+  }
 }
 
 // CPUs with AVX-512 VNNI but no BF16 (Cascade Lake, Ice Lake) are at the avx512 level: the int8
