@@ -19,7 +19,7 @@
 #include <cuda_fp16.h>
 #include <cuda_fp8.h>
 
-#include "cuda/detail/mixed_input_mma_sm80.cuh"
+#include "cuda/detail/w4a8_weights.cuh"
 #include "cuda/kernels.hpp"
 
 namespace qlinear::cuda {
@@ -44,18 +44,10 @@ __device__ uint32_t e4m3_from_uint4b8(uint32_t nibbles) {
   return bytes;
 }
 
-struct W4A8Fp8 : detail::NoOffsets {  // code - 8 is fixed: nothing kept per group but the scale
+struct W4A8Fp8 : detail::W4a8Weights {
   static constexpr const char* kName = "w4a8_fp8_mma_sm89";
   static constexpr Family kFamily = Family::w4a8_fp8;
-  static constexpr ScalarType kWeightTypes[] = {ScalarType::uint4b8};
-  static constexpr int kBits = 4;
-  static constexpr bool kBlockScales = false;
   using Codes = __nv_fp8_e4m3;
-  static constexpr uint32_t kPadCode = 8;  // value 0
-
-  static __device__ float scale(const void* scales, int i) {
-    return static_cast<const float*>(scales)[i];
-  }
 
   // The four A registers of step s of a k-block: word 2s + h's low nibbles are register 2h, its
   // high nibbles register 2h + 1 (pack_fragments_s8).
@@ -69,10 +61,9 @@ struct W4A8Fp8 : detail::NoOffsets {  // code - 8 is fixed: nothing kept per gro
     }
   }
 
-  static uint32_t pack_code(const LayerConfig&, uint32_t code) { return code; }
   static void prepare_scales(const LayerConfig& c, const LayerWeights& w, int64_t padded_n,
                              Device device, detail::Prepared& out) {
-    detail::integer_scales(c, w, padded_n, /*pad_zero=*/8, device, out);
+    W4a8Weights::prepare_scales(c, w, padded_n, device, out);
     // One scale per channel, folded every kFp8FoldK K: the group index a fold reads stays 0.
     if (c.weight_scale != Granularity::per_group)
       out.group_size = std::min(out.group_size, detail::kFp8FoldK);

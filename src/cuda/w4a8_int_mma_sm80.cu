@@ -17,35 +17,21 @@
 // group end the sum is converted to fp32 and folded with the group's scale; at the end the token's
 // activation scale multiplies the fp32 sum; the reduction adds the bias and rounds once to the
 // output type.
-#include "cuda/detail/mixed_input_mma_sm80.cuh"
+#include "cuda/detail/w4a8_weights.cuh"
 #include "cuda/kernels.hpp"
 
 namespace qlinear::cuda {
 namespace {
 
-struct W4A8 : detail::NoOffsets {  // code - 8 is fixed: nothing kept per group but the scale
+struct W4A8 : detail::W4a8Weights {
   static constexpr const char* kName = "w4a8_int_mma_sm80";
   static constexpr Family kFamily = Family::w4a8_int;
-  static constexpr ScalarType kWeightTypes[] = {ScalarType::uint4b8};
-  static constexpr int kBits = 4;
-  static constexpr bool kBlockScales = false;
   using Codes = int8_t;
-  static constexpr uint32_t kPadCode = 8;  // value 0
-
-  static __device__ float scale(const void* scales, int i) {
-    return static_cast<const float*>(scales)[i];
-  }
 
   template <typename T>
   static __device__ void fragment(const uint32_t (&word)[4], int s, const None (&)[2], uint2,
                                   uint32_t (&a)[4]) {
     detail::s8_fragment(word, s, a);
-  }
-
-  static uint32_t pack_code(const LayerConfig&, uint32_t code) { return code; }
-  static void prepare_scales(const LayerConfig& c, const LayerWeights& w, int64_t padded_n,
-                             Device device, detail::Prepared& out) {
-    detail::integer_scales(c, w, padded_n, /*pad_zero=*/8, device, out);
   }
 };
 
