@@ -27,7 +27,9 @@ namespace qlinear::checkpoint {
 //   {"__metadata__": {str: str}, NAME: {"dtype": D, "shape": [..], "data_offsets": [begin, end]}}
 // then the tensor bytes; offsets are relative to the end of the header.
 
-// The format's dtype strings.
+// The format's dtype strings: every dtype of the reference implementation's Dtype enum. F4 (e2m1,
+// torch's float4_e2m1fn_x2) packs two elements a byte, the even element in the low nibble; its
+// shape counts elements, not bytes.
 enum class Dtype : uint8_t {
   BOOL,
   U8,
@@ -44,13 +46,23 @@ enum class Dtype : uint8_t {
   F32,
   F64,
   I64,
-  U64
+  U64,
+  F4,
+  F6_E2M3,
+  F6_E3M2,
+  F8_E4M3FNUZ,
+  F8_E5M2FNUZ,
+  C64
 };
 std::string_view name(Dtype dtype);
 std::optional<Dtype> parse_dtype(std::string_view text);
-int element_bytes(Dtype dtype);
-// The qlinear type with the same bits (U8 -> uint8, F8_E4M3 -> float8_e4m3fn, ...); nullopt for
-// BOOL, I16, U16, U32, F64, I64, U64.
+int element_bits(Dtype dtype);
+// The bytes of `numel` elements; an Error where they are not whole bytes (an odd count of F4, a
+// count of F6 not a multiple of 4) or would overflow int64.
+int64_t storage_bytes(Dtype dtype, int64_t numel);
+// The qlinear type with the same bits (U8 -> uint8, F8_E4M3 -> float8_e4m3fn, F4 ->
+// float4_e2m1f, ...); nullopt for BOOL, I16, U16, U32, F64, I64, U64, the F6 and FNUZ types and
+// C64.
 std::optional<ScalarType> scalar_type(Dtype dtype);
 
 struct TensorEntry {
@@ -64,7 +76,8 @@ struct TensorEntry {
   int64_t numel() const;
   // "model.layers.0.mlp.down_proj.qweight (I32[128, 4096] in model-00001-of-00002.safetensors)"
   std::string describe() const;
-  // Element i of a numeric dtype as a double (any dtype but BOOL).
+  // Element i as a double (BOOL as 0 / 1); an Error for the dtypes qlinear has no values of (the F6
+  // and FNUZ types, C64).
   double value(int64_t index) const;
 };
 

@@ -304,9 +304,7 @@ CheckpointLayer nvfp4_pack_quantized(const LayerSource& src, const Args& w, cons
                                      const std::string& where) {
   require(w.type == "float" && w.bits == 4 && w.group_size == 16, where,
           "weights should be float4 with group_size 16 for nvfp4-pack-quantized");
-  const TensorEntry& packed = src.need("weight_packed", {Dtype::U8});
-  require(packed.shape.size() == 2, src.where(), packed.describe(), " should be [N, K / 2]");
-  const int64_t n = packed.shape[0], k = packed.shape[1] * 2;
+  const auto [packed, n, k] = src.need_fp4_codes("weight_packed");
   const bool act = input && input->is_object();
   LayerConfig c =
       base_config(src.checkpoint, act ? Family::nvfp4 : Family::nvfp4_weight_only, n, k);
@@ -342,9 +340,7 @@ CheckpointLayer mxfp4_pack_quantized(const LayerSource& src, const Args& w, cons
             in.group_size, in.dynamic ? " dynamic" : " static",
             "; MXFP4 activations are float4 (e2m1), dynamic, per group of 32");
   }
-  const TensorEntry& packed = src.need("weight_packed", {Dtype::U8});
-  require(packed.shape.size() == 2, src.where(), packed.describe(), " should be [N, K / 2]");
-  const int64_t n = packed.shape[0], k = packed.shape[1] * 2;
+  const auto [packed, n, k] = src.need_fp4_codes("weight_packed");
   require(k % 32 == 0, src.where(), packed.describe(), " holds K = ", k,
           " codes a row; MXFP4 scales cover 32 along K, so K must be a multiple of 32");
   CheckpointLayer layer = start_layer(

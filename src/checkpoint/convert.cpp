@@ -51,6 +51,18 @@ const TensorEntry& LayerSource::need(std::string_view suffix, std::initializer_l
   return *e;
 }
 
+LayerSource::Fp4Codes LayerSource::need_fp4_codes(std::string_view suffix) const {
+  const TensorEntry& e = need(suffix, {Dtype::U8, Dtype::F4}, std::nullopt,
+                              "e2m1 codes: U8 [N, K/2] two a byte along K, or F4 [N, K]");
+  const bool f4 = e.dtype == Dtype::F4;
+  require(e.shape.size() == 2, where(), "tensor ", e.describe(), " should be ",
+          f4 ? "[N, K]" : "[N, K/2]", " (e2m1 codes)");
+  const int64_t k = f4 ? e.shape[1] : e.shape[1] * 2;
+  require(k % 2 == 0, where(), "tensor ", e.describe(),
+          " has an odd row of e2m1 codes; two codes a byte need an even K");
+  return {e, e.shape[0], k};
+}
+
 const TensorEntry& LayerSource::need_scalar(std::string_view suffix,
                                             std::initializer_list<Dtype> dtypes) const {
   const TensorEntry& e = need(suffix, dtypes);
@@ -96,10 +108,16 @@ void read_microscaled(const LayerSource& src, CheckpointLayer& layer,
   const int64_t n = c.n, k = c.k, groups = k / c.group_size;
   const bool fp4 = c.weight_type == ScalarType::float4_e2m1f;
   const Window w = src.window(c);
-  layer.weight = read_window(src.need(weight_suffix, {fp4 ? Dtype::U8 : Dtype::F8_E4M3},
-                                      std::vector<int64_t>{n, fp4 ? k / 2 : k},
-                                      fp4 ? "e2m1 codes, two a byte along K" : "e4m3 codes"),
-                             c.weight_type, n, k, w);
+  const TensorEntry* codes = nullptr;
+  if (fp4) {
+    const LayerSource::Fp4Codes e2m1 = src.need_fp4_codes(weight_suffix);
+    require(e2m1.n == n && e2m1.k == k, src.where(), "tensor ", e2m1.entry.describe(), " holds ",
+            e2m1.n, " x ", e2m1.k, " e2m1 codes; expected ", n, " x ", k);
+    codes = &e2m1.entry;
+  } else {
+    codes = &src.need(weight_suffix, {Dtype::F8_E4M3}, std::vector<int64_t>{n, k}, "e4m3 codes");
+  }
+  layer.weight = read_window(*codes, c.weight_type, n, k, w);
   const std::vector<int64_t> scale_shape{n, groups};
   const std::string why = cat(name(c.weight_scale_type), " scales per ", c.group_size, " along K");
   const TensorEntry& scale =
@@ -200,8 +218,9 @@ void transpose_elements(const std::byte* in, int64_t rows, int64_t cols, int64_t
 
 Tensor transposed(const TensorEntry& e, ScalarType type, const Window& w) {
   require(e.shape.size() == 2, e.describe(), ": expected a 2-D tensor");
-  const int64_t size = element_bytes(e.dtype);
-  require(size * 8 == info(type).bits, e.describe(), ": element size differs from ", name(type));
+  require(element_bits(e.dtype) == info(type).bits && info(type).bits % 8 == 0, e.describe(),
+          ": element size differs from ", name(type));
+  const int64_t size = element_bits(e.dtype) / 8;
   // Output row r is input column w.row0 + r, over input rows [w.col0, w.col1).
   Tensor t = Tensor::empty(type, {w.rows(), w.cols()});
   const int64_t stride = e.shape[1];

@@ -48,6 +48,14 @@ struct LayerSource {
   const TensorEntry& need(std::string_view suffix, std::initializer_list<Dtype> dtypes,
                           std::optional<std::vector<int64_t>> shape = std::nullopt,
                           std::string_view why = {}) const;
+  // The e2m1 codes `prefix.suffix` of an [N, K] weight, as a checkpoint may store them: U8
+  // [N, K/2] (two codes a byte along K, the even one in the low nibble) or F4 [N, K] (the same
+  // bytes, its shape counting codes).
+  struct Fp4Codes {
+    const TensorEntry& entry;
+    int64_t n, k;
+  };
+  Fp4Codes need_fp4_codes(std::string_view suffix) const;
   // A per-tensor scalar: shape [], [1] or [1, 1].
   const TensorEntry& need_scalar(std::string_view suffix,
                                  std::initializer_list<Dtype> dtypes) const;
@@ -65,9 +73,9 @@ CheckpointLayer start_layer(const LayerSource& source, std::string format,
                             const LayerConfig& config);
 CheckpointLayer start_layer(const LayerSource& source, std::string format,
                             const LayerConfig& config, const TensorEntry* bias);
-// NVFP4 / MXFP8 / MXFP4 (families of config.family): the part's codes `weight_suffix` (e2m1 pairs
-// in uint8 [N, K/2], or e4m3 [N, K]) and weight_scale (e4m3 [N, K/16], or e8m0 as U8 / F8_E8M0
-// [N, K/32]).
+// NVFP4 / MXFP8 / MXFP4 (families of config.family): the part's codes `weight_suffix` (e2m1 as
+// need_fp4_codes reads them, or e4m3 [N, K]) and weight_scale (e4m3 [N, K/16], or e8m0 as U8 /
+// F8_E8M0 [N, K/32]).
 void read_microscaled(const LayerSource& source, CheckpointLayer& layer,
                       std::string_view weight_suffix);
 // Final check: the result must be a valid canonical layer.

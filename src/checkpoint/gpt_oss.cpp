@@ -50,7 +50,7 @@ Stack stack_of(const Checkpoint& checkpoint, std::string_view layer) {
 TensorEntry slice(const TensorEntry& e, int64_t expert, std::vector<int64_t> shape) {
   TensorEntry part = e;
   part.shape = std::move(shape);
-  part.nbytes = part.numel() * element_bytes(e.dtype);
+  part.nbytes = storage_bytes(e.dtype, part.numel());
   if (expert >= 0) part.data = e.data + expert * part.nbytes;
   return part;
 }
@@ -92,7 +92,8 @@ const std::string* gpt_oss_not_converted(const Checkpoint::Impl& impl, std::stri
 
 std::vector<std::string> gpt_oss_layers(const TensorEntry& blocks) {
   constexpr std::string_view kSuffix = "_blocks";
-  if (blocks.dtype != Dtype::U8 || !blocks.name.ends_with(kSuffix)) return {};
+  if ((blocks.dtype != Dtype::U8 && blocks.dtype != Dtype::F4) || !blocks.name.ends_with(kSuffix))
+    return {};
   const std::string prefix = blocks.name.substr(0, blocks.name.size() - kSuffix.size());
   if (blocks.shape.size() != 4) return {prefix};  // a linear layer, or refused when loaded
   const size_t dot = prefix.rfind('.');
@@ -136,11 +137,15 @@ CheckpointLayer load_gpt_oss(const LayerSource& src) {
           " is missing; quant_method mxfp4 stores a weight as U8 _blocks [N, K/32, 16] and "
           "_scales [N, K/32] (or [E, ...] for E experts)");
   const size_t rank = experts ? 4 : 3;
-  require(blocks->dtype == Dtype::U8, src.where(), "tensor ", blocks->describe(), " has dtype ",
-          name(blocks->dtype), "; expected U8 (two e2m1 codes a byte)");
-  require(blocks->shape.size() == rank && blocks->shape.back() == kBlockBytes, src.where(),
-          "tensor ", blocks->describe(), " should be ",
-          experts ? "[E, N, K/32, 16]" : "[N, K/32, 16]", " (blocks of 32 e2m1 codes in 16 bytes)");
+  // U8 counts a block's 16 bytes, F4 its 32 codes: the same bytes.
+  require(blocks->dtype == Dtype::U8 || blocks->dtype == Dtype::F4, src.where(), "tensor ",
+          blocks->describe(), " has dtype ", name(blocks->dtype),
+          "; expected U8 (two e2m1 codes a byte) or F4");
+  const bool f4 = blocks->dtype == Dtype::F4;
+  require(blocks->shape.size() == rank && blocks->shape.back() == (f4 ? kBlock : kBlockBytes),
+          src.where(), "tensor ", blocks->describe(), " should be ",
+          experts ? "[E, N, K/32, " : "[N, K/32, ", f4 ? "32]" : "16]",
+          " (blocks of 32 e2m1 codes in 16 bytes)");
   const int64_t lead = experts ? 1 : 0;
   if (experts)
     require(stack.expert < blocks->shape[0], src.where(), "expert ", stack.expert, " is not in ",
@@ -170,8 +175,8 @@ CheckpointLayer load_gpt_oss(const LayerSource& src) {
                           : "gpt-oss mxfp4",
                   c, bias ? &*bias : nullptr);
   const Window part = src.window(layer.config);
-  layer.weight =
-      read_window(slice(*blocks, stack.expert, {n, k / 2}), ScalarType::float4_e2m1f, n, k, part);
+  layer.weight = read_window(slice(*blocks, stack.expert, {n, f4 ? k : k / 2}),
+                             ScalarType::float4_e2m1f, n, k, part);
   layer.weight_scale = read_window(slice(scales, stack.expert, {n, groups}),
                                    ScalarType::float8_e8m0fnu, n, groups, scale_window(c, part));
   return finish_layer(std::move(layer));

@@ -3,7 +3,7 @@
 //   FP8                        weight e4m3 [N, K], weight_scale fp32 [] , input_scale fp32 []
 //   (static) FP8_PER_CHANNEL_PER_TOKEN  weight e4m3 [N, K], weight_scale fp32 [N] or [N, 1],
 //   dynamic per token NVFP4                      weight uint8 [N, K/2] (e2m1 pairs, low nibble =
-//   even k), weight_scale
+//   even k; or F4 [N, K]), weight_scale
 //                              e4m3 [N, K/16], weight_scale_2 fp32 [] (global: w = q · scale ·
 //                              scale_2), input_scale fp32 [] = amax / (448 · 6)
 //   MXFP8                      weight e4m3 [N, K], weight_scale e8m0 (U8) [N, K/32], dynamic per 32
@@ -31,14 +31,10 @@ CheckpointLayer load_modelopt(const LayerSource& src) {
   const std::string algo = json_string(src.quant, "quant_algo", "", where);
   require(!modelopt_excludes(src.quant, src.prefix), src.where(),
           "the layer is in exclude_modules, yet its weight is quantized");
-  const TensorEntry& weight = src.need("weight", {Dtype::F8_E4M3, Dtype::U8});
-  require(weight.shape.size() == 2, src.where(), weight.describe(), " should be 2-D");
-
   if (algo == "NVFP4") {
     const int64_t group = json_int(src.quant, "group_size", 16, where, 1, kMaxConfigSize);
     require(group == 16, where, "group_size is ", group, "; NVFP4 scales cover 16 along K");
-    src.need("weight", {Dtype::U8}, std::nullopt, "NVFP4 packs two e2m1 codes per byte");
-    const int64_t n = weight.shape[0], k = weight.shape[1] * 2;
+    const auto [weight, n, k] = src.need_fp4_codes("weight");
     CheckpointLayer layer =
         start_layer(src, "modelopt nvfp4", base_config(src.checkpoint, Family::nvfp4, n, k));
     read_microscaled(src, layer, "weight");
@@ -48,7 +44,9 @@ CheckpointLayer load_modelopt(const LayerSource& src) {
     return finish_layer(std::move(layer));
   }
 
-  src.need("weight", {Dtype::F8_E4M3}, std::nullopt, cat("quant_algo ", algo));
+  const TensorEntry& weight =
+      src.need("weight", {Dtype::F8_E4M3}, std::nullopt, cat("quant_algo ", algo));
+  require(weight.shape.size() == 2, src.where(), weight.describe(), " should be 2-D");
   const int64_t n = weight.shape[0], k = weight.shape[1];
   if (algo == "MXFP8") {
     CheckpointLayer layer =

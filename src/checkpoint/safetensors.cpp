@@ -26,25 +26,36 @@ constexpr uint64_t kMaxHeaderBytes = 100'000'000;
 struct DtypeRow {
   Dtype dtype;
   std::string_view name;
-  int bytes;
+  int bits;
   std::optional<ScalarType> type;
 };
 // clang-format off
-constexpr std::array<DtypeRow, 16> kDtypes{{
-  {Dtype::BOOL, "BOOL", 1, std::nullopt},          {Dtype::U8, "U8", 1, ScalarType::uint8},
-  {Dtype::I8, "I8", 1, ScalarType::int8},          {Dtype::F8_E5M2, "F8_E5M2", 1, ScalarType::float8_e5m2},
-  {Dtype::F8_E4M3, "F8_E4M3", 1, ScalarType::float8_e4m3fn},
-  {Dtype::F8_E8M0, "F8_E8M0", 1, ScalarType::float8_e8m0fnu},
-  {Dtype::I16, "I16", 2, std::nullopt},            {Dtype::U16, "U16", 2, std::nullopt},
-  {Dtype::F16, "F16", 2, ScalarType::fp16},        {Dtype::BF16, "BF16", 2, ScalarType::bf16},
-  {Dtype::I32, "I32", 4, ScalarType::int32},       {Dtype::U32, "U32", 4, std::nullopt},
-  {Dtype::F32, "F32", 4, ScalarType::fp32},        {Dtype::F64, "F64", 8, std::nullopt},
-  {Dtype::I64, "I64", 8, std::nullopt},            {Dtype::U64, "U64", 8, std::nullopt},
+constexpr std::array<DtypeRow, 22> kDtypes{{
+  {Dtype::BOOL, "BOOL", 8, std::nullopt},          {Dtype::U8, "U8", 8, ScalarType::uint8},
+  {Dtype::I8, "I8", 8, ScalarType::int8},          {Dtype::F8_E5M2, "F8_E5M2", 8, ScalarType::float8_e5m2},
+  {Dtype::F8_E4M3, "F8_E4M3", 8, ScalarType::float8_e4m3fn},
+  {Dtype::F8_E8M0, "F8_E8M0", 8, ScalarType::float8_e8m0fnu},
+  {Dtype::I16, "I16", 16, std::nullopt},           {Dtype::U16, "U16", 16, std::nullopt},
+  {Dtype::F16, "F16", 16, ScalarType::fp16},       {Dtype::BF16, "BF16", 16, ScalarType::bf16},
+  {Dtype::I32, "I32", 32, ScalarType::int32},      {Dtype::U32, "U32", 32, std::nullopt},
+  {Dtype::F32, "F32", 32, ScalarType::fp32},       {Dtype::F64, "F64", 64, std::nullopt},
+  {Dtype::I64, "I64", 64, std::nullopt},           {Dtype::U64, "U64", 64, std::nullopt},
+  {Dtype::F4, "F4", 4, ScalarType::float4_e2m1f},  {Dtype::F6_E2M3, "F6_E2M3", 6, std::nullopt},
+  {Dtype::F6_E3M2, "F6_E3M2", 6, std::nullopt},    {Dtype::F8_E4M3FNUZ, "F8_E4M3FNUZ", 8, std::nullopt},
+  {Dtype::F8_E5M2FNUZ, "F8_E5M2FNUZ", 8, std::nullopt},
+  {Dtype::C64, "C64", 64, std::nullopt},
 }};
 // clang-format on
 static_assert(std::endian::native == std::endian::little, "safetensors is little-endian");
 
 const DtypeRow& row(Dtype d) { return kDtypes[static_cast<int>(d)]; }
+
+// "BOOL, U8, ..., C64": the names a header may use, for messages.
+std::string dtype_names() {
+  std::string text;
+  for (const auto& r : kDtypes) text += cat(text.empty() ? "" : ", ", r.name);
+  return text;
+}
 
 std::string shape_text(const std::vector<int64_t>& shape) {
   std::string text = "[";
@@ -65,7 +76,15 @@ int64_t header_integer(const json& value, const std::string& where) {
 }  // namespace
 
 std::string_view name(Dtype dtype) { return row(dtype).name; }
-int element_bytes(Dtype dtype) { return row(dtype).bytes; }
+int element_bits(Dtype dtype) { return row(dtype).bits; }
+int64_t storage_bytes(Dtype dtype, int64_t numel) {
+  const int64_t bits = element_bits(dtype);
+  require(numel >= 0 && numel <= std::numeric_limits<int64_t>::max() / bits, numel, " elements of ",
+          name(dtype), " are too many to address");
+  require(numel * bits % 8 == 0, numel, " elements of ", name(dtype), " (", bits,
+          " bits each) do not fill whole bytes");
+  return numel * bits / 8;
+}
 std::optional<ScalarType> scalar_type(Dtype dtype) { return row(dtype).type; }
 std::optional<Dtype> parse_dtype(std::string_view text) {
   for (const auto& r : kDtypes)
@@ -87,7 +106,8 @@ double TensorEntry::value(int64_t index) const {
   // The message is built only on the error: describe() costs more than the read.
   if (index < 0 || index >= numel())
     throw Error(cat(describe(), ": element ", index, " is out of range"));
-  const std::byte* p = data + index * element_bytes(dtype);
+  const int bits = element_bits(dtype);
+  const std::byte* p = data + index * bits / 8;
   const auto read = [p]<typename T>(T) {
     T v;
     std::memcpy(&v, p, sizeof(T));
@@ -108,11 +128,16 @@ double TensorEntry::value(int64_t index) const {
       return static_cast<double>(read(int64_t{}));
     case Dtype::U64:
       return static_cast<double>(read(uint64_t{}));
+    case Dtype::F4:  // the even element in the low nibble
+      return decode(ScalarType::float4_e2m1f,
+                    (static_cast<uint32_t>(*p) >> (index % 2 == 0 ? 0 : 4)) & 0xfu);
     default: {
-      const ScalarType t = *scalar_type(dtype);
+      const auto t = scalar_type(dtype);
+      if (!t)
+        throw Error(cat(describe(), ": qlinear reads no values of ", checkpoint::name(dtype)));
       uint32_t code = 0;
-      std::memcpy(&code, p, static_cast<size_t>(element_bytes(dtype)));
-      return decode(t, code);
+      std::memcpy(&code, p, static_cast<size_t>(bits / 8));
+      return decode(*t, code);
     }
   }
 }
@@ -197,8 +222,7 @@ void SafetensorsFile::read_header() {
     require(value.contains("dtype") && value["dtype"].is_string(), where, " has no dtype string");
     const auto dtype = parse_dtype(value["dtype"].get<std::string>());
     require(dtype.has_value(), where, " has dtype '", value["dtype"].get<std::string>(),
-            "'; expected one of BOOL, U8, I8, F8_E5M2, F8_E4M3, F8_E8M0, I16, U16, F16, BF16, I32, "
-            "U32, F32, F64, I64, U64");
+            "'; expected one of ", dtype_names());
     require(value.contains("shape") && value["shape"].is_array(), where, " has no shape array");
     require(value["shape"].size() <= static_cast<size_t>(kMaxDims), where, " has ",
             value["shape"].size(), " dimensions; at most ", kMaxDims, " are supported");
@@ -207,13 +231,19 @@ void SafetensorsFile::read_header() {
     entry.dtype = *dtype;
     entry.file = f;
     // Byte size computed with an overflow check: a shape may claim more elements than exist.
-    int64_t bytes = element_bytes(*dtype);
+    int64_t elements = 1;
     for (const auto& d : value["shape"]) {
       const int64_t extent = header_integer(d, cat(where, " shape entry"));
       entry.shape.push_back(extent);
-      require(extent == 0 || bytes <= std::numeric_limits<int64_t>::max() / extent, where,
+      require(extent == 0 || elements <= std::numeric_limits<int64_t>::max() / extent, where,
               " has shape ", value["shape"].dump(), ", too large to address");
-      bytes *= extent;
+      elements *= extent;
+    }
+    int64_t bytes = 0;
+    try {
+      bytes = storage_bytes(*dtype, elements);
+    } catch (const Error& e) {
+      throw Error(cat(where, " has shape ", value["shape"].dump(), ": ", e.what()));
     }
     require(value.contains("data_offsets") && value["data_offsets"].is_array() &&
                 value["data_offsets"].size() == 2,
@@ -262,7 +292,7 @@ void write_safetensors(const std::string& path, std::span<const TensorToWrite> t
     require(!header.contains(t.name), path, ": tensor ", t.name, " is given twice");
     int64_t numel = 1;
     for (int64_t d : t.shape) numel *= d;
-    const int64_t bytes = numel * element_bytes(t.dtype);
+    const int64_t bytes = storage_bytes(t.dtype, numel);
     require(static_cast<int64_t>(t.bytes.size()) == bytes, path, ": tensor ", t.name, " is ",
             name(t.dtype), shape_text(t.shape), " (", bytes, " bytes) but ", t.bytes.size(),
             " bytes were given");

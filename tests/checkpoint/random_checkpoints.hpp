@@ -320,7 +320,7 @@ inline std::vector<std::byte> fill(const TensorSpec& t, int64_t n, int64_t k, in
                                    std::mt19937_64& random) {
   int64_t count = 1;
   for (int64_t d : t.shape) count *= d;
-  std::vector<std::byte> bytes(static_cast<size_t>(count * element_bytes(t.dtype)));
+  std::vector<std::byte> bytes(static_cast<size_t>(storage_bytes(t.dtype, count)));
   const auto put = [&](int64_t i, auto value) {
     std::memcpy(bytes.data() + i * sizeof(value), &value, sizeof(value));
   };

@@ -47,16 +47,22 @@ std::string parse_error(const std::vector<std::byte>& bytes) {
 
 TEST(Safetensors, EveryDtypeRoundTrips) {
   const auto path = std::filesystem::temp_directory_path() / "qlinear_roundtrip.safetensors";
+  constexpr int kDtypes = static_cast<int>(Dtype::C64) + 1;
   std::vector<std::vector<std::byte>> storage;
   std::vector<TensorToWrite> tensors;
-  for (int d = 0; d < 16; ++d) {
+  for (int d = 0; d < kDtypes; ++d) {
     const auto dtype = static_cast<Dtype>(d);
-    std::vector<std::byte> bytes(static_cast<size_t>(6 * element_bytes(dtype)));
+    // 8 elements: whole bytes for every width (F4 4 bytes, F6 6); element i's first byte is i + 1
+    // where elements are whole bytes, and F4's codes are 0, 1, ..., 7.
+    const int bits = element_bits(dtype);
+    std::vector<std::byte> bytes(static_cast<size_t>(storage_bytes(dtype, 8)));
     for (size_t i = 0; i < bytes.size(); ++i)
-      bytes[i] =
-          static_cast<std::byte>(i % element_bytes(dtype) == 0 ? i / element_bytes(dtype) + 1 : 0);
+      bytes[i] = static_cast<std::byte>(bits == 4             ? (2 * i) | (2 * i + 1) << 4
+                                        : bits % 8 != 0       ? i + 1
+                                        : i % (bits / 8) == 0 ? i / (bits / 8) + 1
+                                                              : 0);
     storage.push_back(std::move(bytes));
-    tensors.push_back({cat("t.", name(dtype)), dtype, {2, 3}, storage.back()});
+    tensors.push_back({cat("t.", name(dtype)), dtype, {2, 4}, storage.back()});
   }
   const std::byte scalar[4] = {};
   tensors.push_back({"scalar", Dtype::F32, {}, scalar});
@@ -65,17 +71,33 @@ TEST(Safetensors, EveryDtypeRoundTrips) {
 
   const auto file = SafetensorsFile::open(path.string());
   EXPECT_EQ(file->metadata().at("format"), "pt");
-  ASSERT_EQ(file->tensors().size(), 18u);
-  for (int d = 0; d < 16; ++d) {
+  ASSERT_EQ(file->tensors().size(), static_cast<size_t>(kDtypes + 2));
+  for (int d = 0; d < kDtypes; ++d) {
     const auto dtype = static_cast<Dtype>(d);
     const TensorEntry* t = file->find(cat("t.", name(dtype)));
     ASSERT_NE(t, nullptr) << name(dtype);
     EXPECT_EQ(parse_dtype(name(dtype)), dtype);
     EXPECT_EQ(t->dtype, dtype);
-    EXPECT_EQ(t->shape, (std::vector<int64_t>{2, 3}));
+    EXPECT_EQ(t->shape, (std::vector<int64_t>{2, 4}));
+    EXPECT_EQ(t->nbytes, static_cast<int64_t>(storage[d].size())) << name(dtype);
     EXPECT_EQ(std::memcmp(t->data, storage[d].data(), storage[d].size()), 0);
     if (dtype == Dtype::U8 || dtype == Dtype::I32 || dtype == Dtype::I64 || dtype == Dtype::U16)
       EXPECT_EQ(t->value(4), 5.0) << name(dtype);
+  }
+  // F4: e2m1 codes 2 (1.0), 3 (1.5) and 7 (6.0), the even element in the low nibble.
+  const TensorEntry* f4 = file->find("t.F4");
+  EXPECT_EQ(scalar_type(Dtype::F4), ScalarType::float4_e2m1f);
+  EXPECT_EQ(f4->value(2), 1.0);
+  EXPECT_EQ(f4->value(3), 1.5);
+  EXPECT_EQ(f4->value(7), 6.0);
+  // Dtypes qlinear holds no values of: the read is refused, naming the tensor.
+  for (const char* refused : {"t.F6_E2M3", "t.F8_E4M3FNUZ", "t.C64"}) {
+    try {
+      file->find(refused)->value(0);
+      ADD_FAILURE() << refused << " gave a value";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(refused), std::string::npos) << e.what();
+    }
   }
   EXPECT_EQ(file->find("scalar")->numel(), 1);
   EXPECT_TRUE(file->find("scalar")->shape.empty());
@@ -85,6 +107,22 @@ TEST(Safetensors, EveryDtypeRoundTrips) {
   EXPECT_EQ(scalar_type(Dtype::F8_E8M0), ScalarType::float8_e8m0fnu);
   EXPECT_EQ(scalar_type(Dtype::BF16), ScalarType::bf16);
   std::filesystem::remove(path);
+}
+
+TEST(Safetensors, SubByteShapesMustFillWholeBytes) {
+  // 3 F4 codes are 1.5 bytes, 6 F6 values 4.5: refused, naming the tensor, whatever the offsets.
+  for (const auto& [header, bytes] : std::vector<std::pair<std::string, int>>{
+           {R"({"w":{"dtype":"F4","shape":[1,3],"data_offsets":[0,2]}})", 2},
+           {R"({"w":{"dtype":"F4","shape":[3],"data_offsets":[0,1]}})", 1},
+           {R"({"w":{"dtype":"F6_E3M2","shape":[2,3],"data_offsets":[0,5]}})", 5}}) {
+    const std::string message = parse_error(image(header, bytes));
+    EXPECT_NE(message.find("tensor w"), std::string::npos) << message;
+    EXPECT_NE(message.find("do not fill whole bytes"), std::string::npos) << message;
+  }
+  // 4 F4 codes need 2 bytes, not 4 (the shape counts codes).
+  const std::string message =
+      parse_error(image(R"({"w":{"dtype":"F4","shape":[4],"data_offsets":[0,4]}})", 4));
+  EXPECT_NE(message.find("needs 2 bytes"), std::string::npos) << message;
 }
 
 TEST(Safetensors, DecodesFloatTypes) {
