@@ -73,13 +73,17 @@ def random_e4m3_codes(rng, shape, max_exponent_field=14):
 
 
 def write_safetensors(path, tensors, metadata=None):
-    """tensors: {name: (dtype string, numpy array of the raw element type)}."""
+    """tensors: {name: (dtype string, numpy array of the raw element type)}; an F4 array holds the
+    packed bytes (two e2m1 codes a byte, the even one in the low nibble), F4's shape counts codes."""
     header, blobs, offset = {}, [], 0
     if metadata:
         header["__metadata__"] = metadata
     for name, (dtype, array) in tensors.items():
         data = np.ascontiguousarray(array).tobytes()
-        header[name] = {"dtype": dtype, "shape": list(array.shape), "data_offsets": [offset, offset + len(data)]}
+        shape = list(array.shape)
+        if dtype == "F4":
+            shape[-1] *= 2
+        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [offset, offset + len(data)]}
         blobs.append(data)
         offset += len(data)
     text = json.dumps(header).encode()

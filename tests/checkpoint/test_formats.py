@@ -94,11 +94,12 @@ def ct_pack(bits, strategy, sym, actorder=False, w4a8=None):
     return build, ck.ct_scheme("pack-quantized", weights, inputs), None, "bfloat16", x
 
 
-def ct_nvfp4(act):
+def ct_nvfp4(act, codes="U8"):
+    """codes: the e2m1 codes' dtype, U8 pairs or safetensors' F4 (the same bytes)."""
     def build(rng, p, n, k):
         packed, scale_codes, w = ck.nvfp4_weights(rng, n, k)
         divisor = 1000.5  # compressed-tensors stores the global scale as a divisor
-        t = {f"{p}.weight_packed": ("U8", packed), f"{p}.weight_scale": ("F8_E4M3", scale_codes),
+        t = {f"{p}.weight_packed": (codes, packed), f"{p}.weight_scale": ("F8_E4M3", scale_codes),
              f"{p}.weight_global_scale": ("F32", np.array([divisor], dtype=np.float32))}
         if act:
             t[f"{p}.input_global_scale"] = ("F32", np.array([2.0 ** 8], dtype=np.float32))
@@ -141,11 +142,12 @@ def ct_fp8_weight_only(strategy):
     return build, ck.ct_scheme("float-quantized", weights), None, "float16", x_float
 
 
-def gpt_oss():
-    """A dense gpt-oss weight (P_blocks [N, K/32, 16], P_scales [N, K/32]); the bias is P_bias."""
+def gpt_oss(codes="U8"):
+    """A dense gpt-oss weight (P_blocks [N, K/32, 16], or F4 [N, K/32, 32], P_scales [N, K/32]); the
+    bias is P_bias."""
     def build(rng, p, n, k):
         packed, exponents, w = ck.mxfp4_weights(rng, n, k)
-        return {f"{p}_blocks": ("U8", packed.reshape(n, k // 32, 16)), f"{p}_scales": ("U8", exponents)}, w
+        return {f"{p}_blocks": (codes, packed.reshape(n, k // 32, 16)), f"{p}_scales": ("U8", exponents)}, w
     return build, ck.GPT_OSS_CONFIG, None, "bfloat16", x_float
 
 
@@ -266,6 +268,7 @@ FORMATS = {
     "ct_fp8_block": ct_block(),
     "ct_nvfp4_w4a4": ct_nvfp4(True),
     "ct_nvfp4_w4a16": ct_nvfp4(False),
+    "ct_nvfp4_w4a16_f4": ct_nvfp4(False, codes="F4"),
     "ct_mxfp8": ct_mxfp8(True),
     "ct_mxfp8_weight_only": ct_mxfp8(False),
     "ct_mxfp8_as_float_quantized": ct_mxfp8(True, "float-quantized"),
@@ -274,6 +277,7 @@ FORMATS = {
     "ct_fp8_weight_only_channel": ct_fp8_weight_only("channel"),
     "ct_fp8_weight_only_tensor": ct_fp8_weight_only("tensor"),
     "gpt_oss_mxfp4": gpt_oss(),
+    "gpt_oss_mxfp4_f4": gpt_oss(codes="F4"),
     "modelopt_fp8": modelopt("FP8"),
     "modelopt_fp8_per_channel": modelopt("FP8_PER_CHANNEL_PER_TOKEN"),
     "modelopt_nvfp4": modelopt("NVFP4"),
