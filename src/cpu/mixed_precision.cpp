@@ -30,6 +30,7 @@
 #include <memory>
 #include <vector>
 
+#include "core/host_memory.hpp"
 #include "cpu/amx_layout.hpp"
 #include "cpu/convert.hpp"
 #include "cpu/driver.hpp"
@@ -51,8 +52,9 @@ constexpr int64_t kSegmentAlign = 4;  // tiles step through K four positions at 
 struct Packed final : PreparedWeights {
   using PreparedWeights::PreparedWeights;
   // [tiles][tile_bytes], every byte written by process_weights: a vector's zero fill was one more
-  // pass over the packed bytes (5 % of process_weights' perf samples before it went).
-  std::unique_ptr<uint8_t[]> weights;
+  // pass over the packed bytes (5 % of process_weights' perf samples before it went). On huge
+  // pages where large (host_memory.hpp): the layer keeps them, so they are always fresh memory.
+  detail::HostMemory weights;
   std::vector<int32_t> segment_lengths;  // padded
   std::vector<int32_t> source_k;         // [Kp]: K position of x each padded position reads, -1 = 0
   int64_t tiles = 0, tile_bytes = 0;
@@ -272,8 +274,7 @@ class DequantKernel final : public Kernel {
     p->tile_bytes = 0;
     for (int32_t length : p->segment_lengths)
       p->tile_bytes += length * kMixedTileN * p->bits / 8 + extras;
-    p->weights =
-        std::make_unique_for_overwrite<uint8_t[]>(static_cast<size_t>(p->tiles * p->tile_bytes));
+    p->weights = detail::host_alloc(static_cast<size_t>(p->tiles * p->tile_bytes));
 
     const int64_t scale_columns = c.weight_scale_shape()[1];
     const bool float8_pairs = bf16_x_ && p->e4m3;  // see MixedTileArgs
