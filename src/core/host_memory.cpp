@@ -1,4 +1,4 @@
-// host_alloc: see host_memory.hpp for why large buffers bypass the C library's heap.
+// layer_alloc: see host_memory.hpp for why a layer's large buffers bypass the C library's heap.
 #include "core/host_memory.hpp"
 
 #include <sys/mman.h>
@@ -43,8 +43,8 @@ void HostFree::operator()(void* pointer) const noexcept {
     std::free(pointer);
 }
 
-HostMemory host_alloc(size_t bytes) {
-  require(bytes > 0, "host_alloc: zero bytes");
+HostMemory layer_alloc(size_t bytes) {
+  require(bytes > 0, "layer_alloc: zero bytes");
   void* p = bytes >= kHugePageBytes ? map_huge_aligned(round_up(bytes, kPageBytes))
                                     : std::aligned_alloc(64, round_up(bytes, 64));
   require(p != nullptr, "out of host memory allocating ", bytes, " bytes");

@@ -288,7 +288,7 @@ class DequantKernel final : public Kernel {
     p->tile_bytes = 0;
     for (int32_t length : p->segment_lengths)
       p->tile_bytes += length * kMixedTileN * p->bits / 8 + extras;
-    p->weights = detail::host_alloc(static_cast<size_t>(p->tiles * p->tile_bytes));
+    p->weights = detail::layer_alloc(static_cast<size_t>(p->tiles * p->tile_bytes));
 
     const int64_t scale_columns = c.weight_scale_shape()[1];
     const std::vector<float> weight_scales = weight_scales_fp32(w.weight_scale, global);
