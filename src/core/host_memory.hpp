@@ -11,7 +11,7 @@
 // and mapping fresh pages (its mmap threshold moves with the order of frees).
 // A per-call buffer is the other way round: the heap hands the next call the pages the last one
 // freed, already faulted in, where a mapping of its own is faulted, zeroed and unmapped on every
-// call (a 3.5 MiB forward output cost 385 faults, 6-11 ms a call; same notes).
+// call (a 3.5 MiB forward output took 385 faults, 5-7 ms a call; same notes).
 #pragma once
 
 #include <cstddef>
