@@ -83,15 +83,28 @@ class TensorView {
   int64_t byte_offset_ = 0;
 };
 
+// How long a host tensor lives, which picks where its memory comes from (CUDA tensors ignore it).
+enum class Lifetime : uint8_t {
+  // Outputs, activations, scratch: the C library's heap, which hands the next call the memory the
+  // last one freed, already faulted in.
+  per_call,
+  // Kept as long as a layer (a converter's canonical weights): from 2 MiB on, a mapping of its own
+  // on huge pages, which a load faults in 512 times less often (src/core/host_memory.hpp). Never
+  // for per-call buffers: each would map, fault and zero fresh pages and unmap them again
+  // (bench/NOTES.md, "Buffers on huge pages").
+  layer,
+};
+
 // An owning, contiguous tensor. Copies share the storage.
 class Tensor {
  public:
   Tensor() = default;
   // Uninitialised storage on `device` (CPU memory is 64-byte aligned; CUDA memory from cudaMalloc).
-  static Tensor empty(ScalarType dtype, std::span<const int64_t> shape, Device device = Device::cpu());
+  static Tensor empty(ScalarType dtype, std::span<const int64_t> shape,
+                      Device device = Device::cpu(), Lifetime lifetime = Lifetime::per_call);
   static Tensor empty(ScalarType dtype, std::initializer_list<int64_t> shape,
-                      Device device = Device::cpu()) {
-    return empty(dtype, std::span<const int64_t>(shape.begin(), shape.size()), device);
+                      Device device = Device::cpu(), Lifetime lifetime = Lifetime::per_call) {
+    return empty(dtype, std::span<const int64_t>(shape.begin(), shape.size()), device, lifetime);
   }
   // A contiguous copy of `source` on `device` (host <-> CUDA copies included).
   static Tensor copy_of(const TensorView& source, Device device);

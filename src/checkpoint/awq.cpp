@@ -80,7 +80,8 @@ CheckpointLayer load_awq(const LayerSource& src) {
   CheckpointLayer layer = start_layer(src, "awq 4-bit", c);
 
   const Window w = src.window(layer.config), cells = scale_window(c, w);
-  layer.weight = Tensor::empty(ScalarType::uint4, {w.rows(), w.cols()});
+  layer.weight =
+      Tensor::empty(ScalarType::uint4, {w.rows(), w.cols()}, Device::cpu(), Lifetime::layer);
   if (k % 2 == 0) {
     unpack_awq_codes(qweight, n, w, static_cast<uint8_t*>(layer.weight.data()));
   } else {  // rows do not start on a byte
@@ -90,7 +91,8 @@ CheckpointLayer load_awq(const LayerSource& src) {
                    awq_code(qweight, kk, nn, n));
   }
   layer.weight_scale = transposed(scales, c.weight_scale_type, cells);
-  layer.weight_zero_point = Tensor::empty(ScalarType::uint8, {cells.rows(), cells.cols()});
+  layer.weight_zero_point = Tensor::empty(ScalarType::uint8, {cells.rows(), cells.cols()},
+                                          Device::cpu(), Lifetime::layer);
   for (int64_t g = cells.col0; g < cells.col1; ++g)
     for (int64_t nn = cells.row0; nn < cells.row1; ++nn)
       store_code(layer.weight_zero_point, (nn - cells.row0) * cells.cols() + g - cells.col0,

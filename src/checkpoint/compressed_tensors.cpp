@@ -81,7 +81,7 @@ void read_static_input(const LayerSource& src, CheckpointLayer& layer, const Arg
   if (!in.symmetric) {
     c.act_zero_points = true;
     const TensorEntry& zp = src.need_scalar("input_zero_point", {Dtype::I8, Dtype::I32, Dtype::U8});
-    layer.input_zero_point = Tensor::empty(ScalarType::int32, {1});
+    layer.input_zero_point = Tensor::empty(ScalarType::int32, {1}, Device::cpu(), Lifetime::layer);
     *layer.input_zero_point.data_as<int32_t>() = static_cast<int32_t>(zp.value(0));
   }
 }
@@ -151,7 +151,8 @@ CheckpointLayer pack_quantized(const LayerSource& src, const Args& w, const json
     const TensorEntry& zp =
         src.need("weight_zero_point", {Dtype::I32}, std::vector<int64_t>{zp_rows, groups},
                  cat("[ceil(N / ", per_word, "), groups] zero points packed along N"));
-    layer.weight_zero_point = Tensor::empty(ScalarType::uint8, {cells.rows(), cells.cols()});
+    layer.weight_zero_point = Tensor::empty(ScalarType::uint8, {cells.rows(), cells.cols()},
+                                            Device::cpu(), Lifetime::layer);
     for (int64_t nn = cells.row0; nn < cells.row1; ++nn)
       for (int64_t g = cells.col0; g < cells.col1; ++g)
         store_code(layer.weight_zero_point, (nn - cells.row0) * cells.cols() + g - cells.col0,
@@ -214,7 +215,8 @@ CheckpointLayer int_quantized(const LayerSource& src, const Args& w, const json*
   if (w.symmetric) {
     layer.weight = read_window(weight, ScalarType::int8, n, k, part);
   } else {
-    layer.weight = Tensor::empty(ScalarType::uint8, {part.rows(), part.cols()});
+    layer.weight = Tensor::empty(ScalarType::uint8, {part.rows(), part.cols()}, Device::cpu(),
+                                 Lifetime::layer);
     for (int64_t nn = part.row0; nn < part.row1; ++nn)
       for (int64_t kk = part.col0; kk < part.col1; ++kk)
         store_code(layer.weight, (nn - part.row0) * part.cols() + kk - part.col0,
@@ -224,7 +226,8 @@ CheckpointLayer int_quantized(const LayerSource& src, const Args& w, const json*
         src.need("weight_zero_point", {Dtype::I8}, std::vector<int64_t>{shape[0], shape[1]},
                  "int8 zero points on the scale grid");
     const Window cells = scale_window(c, part);
-    layer.weight_zero_point = Tensor::empty(ScalarType::uint8, {cells.rows(), cells.cols()});
+    layer.weight_zero_point = Tensor::empty(ScalarType::uint8, {cells.rows(), cells.cols()},
+                                            Device::cpu(), Lifetime::layer);
     for (int64_t r = cells.row0; r < cells.row1; ++r)
       for (int64_t g = cells.col0; g < cells.col1; ++g)
         store_code(layer.weight_zero_point, (r - cells.row0) * cells.cols() + g - cells.col0,

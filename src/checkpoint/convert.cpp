@@ -222,7 +222,7 @@ Tensor transposed(const TensorEntry& e, ScalarType type, const Window& w) {
           ": element size differs from ", name(type));
   const int64_t size = element_bits(e.dtype) / 8;
   // Output row r is input column w.row0 + r, over input rows [w.col0, w.col1).
-  Tensor t = Tensor::empty(type, {w.rows(), w.cols()});
+  Tensor t = Tensor::empty(type, {w.rows(), w.cols()}, Device::cpu(), Lifetime::layer);
   const int64_t stride = e.shape[1];
   transpose_elements(e.data + (w.col0 * stride + w.row0) * size, w.cols(), w.rows(), stride,
                      static_cast<int>(size), static_cast<std::byte*>(t.data()));
@@ -241,7 +241,7 @@ Tensor read_scale(const LayerSource& src, std::string_view suffix, const LayerCo
           src.where(), "tensor ", e.describe(), " should be [", shape[0], ", ", shape[1], "] for ",
           name(part.weight_scale), " weight scales");
   const Window w = scale_window(part, src.window(part));
-  Tensor t = Tensor::empty(type, {w.rows(), w.cols()});
+  Tensor t = Tensor::empty(type, {w.rows(), w.cols()}, Device::cpu(), Lifetime::layer);
   for (int64_t r = 0; r < w.rows(); ++r)
     for (int64_t c = 0; c < w.cols(); ++c)
       store_value(t, r * w.cols() + c, e.value((w.row0 + r) * shape[1] + w.col0 + c));
@@ -249,7 +249,7 @@ Tensor read_scale(const LayerSource& src, std::string_view suffix, const LayerCo
 }
 
 Tensor fp32_scalar(double value) {
-  Tensor t = Tensor::empty(ScalarType::fp32, {1});
+  Tensor t = Tensor::empty(ScalarType::fp32, {1}, Device::cpu(), Lifetime::layer);
   *t.data_as<float>() = static_cast<float>(value);
   return t;
 }

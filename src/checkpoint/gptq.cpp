@@ -55,7 +55,7 @@ CheckpointLayer load_gptq(const LayerSource& src) {
   // canonical [N, K] codes (two a byte, low nibble first, or one a byte) are exactly those words,
   // transposed.
   const Window w = src.window(layer.config), cells = scale_window(c, w);
-  layer.weight = Tensor::empty(c.weight_type, {w.rows(), w.cols()});
+  layer.weight = Tensor::empty(c.weight_type, {w.rows(), w.cols()}, Device::cpu(), Lifetime::layer);
   if (w.col0 % per_word == 0 && w.col1 % per_word == 0) {
     transpose_elements(qweight.data + (w.col0 / per_word * n + w.row0) * 4, w.cols() / per_word,
                        w.rows(), n, 4, static_cast<std::byte*>(layer.weight.data()));
@@ -75,7 +75,8 @@ CheckpointLayer load_gptq(const LayerSource& src) {
                  cat("[K / group_size, N / ", per_word, "] zero points packed along N"));
     const uint32_t offset = format == "gptq" ? 1 : 0;
     const uint32_t mask = (1u << bits) - 1u;
-    layer.weight_zero_point = Tensor::empty(ScalarType::uint8, {cells.rows(), cells.cols()});
+    layer.weight_zero_point = Tensor::empty(ScalarType::uint8, {cells.rows(), cells.cols()},
+                                            Device::cpu(), Lifetime::layer);
     for (int64_t g = cells.col0; g < cells.col1; ++g)
       for (int64_t nn = cells.row0; nn < cells.row1; ++nn) {
         const uint32_t stored =

@@ -52,9 +52,10 @@ CheckpointLayer nvfp4_as_fp8_block(const CheckpointLayer& nvfp4) {
   out.format = cat(nvfp4.format, ", re-encoded as 128x128 block FP8");
   out.config = f;
   out.bias = nvfp4.bias;
-  out.weight = Tensor::empty(ScalarType::float8_e4m3fn, {n, k});
+  out.weight = Tensor::empty(ScalarType::float8_e4m3fn, {n, k}, Device::cpu(), Lifetime::layer);
   const auto [block_rows, block_cols] = f.weight_scale_shape();
-  out.weight_scale = Tensor::empty(ScalarType::fp32, {block_rows, block_cols});
+  out.weight_scale =
+      Tensor::empty(ScalarType::fp32, {block_rows, block_cols}, Device::cpu(), Lifetime::layer);
   const double e4m3_max = info(ScalarType::float8_e4m3fn).max_finite;
   for (int64_t br = 0; br < block_rows; ++br)
     for (int64_t bc = 0; bc < block_cols; ++bc) {

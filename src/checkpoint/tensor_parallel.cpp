@@ -104,7 +104,7 @@ Tensor copy_window(const std::byte* data, ScalarType type, int64_t cols, const W
   require(info(type).bits >= 8 || (cols % 2 == 0 && w.col0 % 2 == 0 && w.col1 % 2 == 0),
           "copy_window: columns [", w.col0, ", ", w.col1, ") of ", cols, " cut a byte of ",
           name(type), " codes");
-  Tensor out = Tensor::empty(type, {w.rows(), w.cols()});
+  Tensor out = Tensor::empty(type, {w.rows(), w.cols()}, Device::cpu(), Lifetime::layer);
   auto* o = static_cast<std::byte*>(out.data());
   const int64_t row_bytes = storage_bytes(type, cols), begin = storage_bytes(type, w.col0),
                 width = storage_bytes(type, w.cols());
@@ -114,7 +114,7 @@ Tensor copy_window(const std::byte* data, ScalarType type, int64_t cols, const W
 }
 
 Tensor copy_range(const std::byte* data, ScalarType type, int64_t begin, int64_t end) {
-  Tensor out = Tensor::empty(type, {end - begin});
+  Tensor out = Tensor::empty(type, {end - begin}, Device::cpu(), Lifetime::layer);
   const int64_t size = info(type).bits / 8;
   std::memcpy(out.data(), data + begin * size, static_cast<size_t>((end - begin) * size));
   return out;

@@ -62,7 +62,7 @@ void fill_rows_parallel(int64_t rows, uint64_t seed, const RowFill& fill_row) {
 }
 
 Tensor scalar_fp32(double value) {
-  Tensor t = Tensor::empty(ScalarType::fp32, {1});
+  Tensor t = Tensor::empty(ScalarType::fp32, {1}, Device::cpu(), Lifetime::layer);
   *t.data_as<float>() = static_cast<float>(value);
   return t;
 }
@@ -76,14 +76,15 @@ RandomLayer make_random_layer(const LayerConfig& c, uint64_t seed) {
   layer.config = c;
   const int64_t n = c.part_n(), k = c.part_k();
 
-  layer.weight = Tensor::empty(c.weight_type, {n, k});
+  layer.weight = Tensor::empty(c.weight_type, {n, k}, Device::cpu(), Lifetime::layer);
   fill_rows_parallel(n, rng.next(), [&](int64_t row, Rng& row_rng) {
     for (int64_t i = row * k; i < (row + 1) * k; ++i)
       store_code(layer.weight, i, random_weight_code(c.weight_type, row_rng));
   });
 
   const auto scale_shape = c.weight_scale_shape();
-  layer.weight_scale = Tensor::empty(c.weight_scale_type, scale_shape);
+  layer.weight_scale =
+      Tensor::empty(c.weight_scale_type, scale_shape, Device::cpu(), Lifetime::layer);
   switch (c.weight_scale_type) {
     case ScalarType::float8_e8m0fnu: {
       // Scales 2^-(emax + 4) .. 2^-emax, emax the largest exponent of the codes (e4m3 8, e2m1 2):
@@ -106,7 +107,8 @@ RandomLayer make_random_layer(const LayerConfig& c, uint64_t seed) {
     }
   }
   if (c.zero_points) {
-    layer.weight_zero_point = Tensor::empty(ScalarType::uint8, scale_shape);
+    layer.weight_zero_point =
+        Tensor::empty(ScalarType::uint8, scale_shape, Device::cpu(), Lifetime::layer);
     const auto max_code = static_cast<int64_t>(info(c.weight_type).max_finite);
     for (int64_t i = 0; i < layer.weight_zero_point.numel(); ++i)
       store_code(layer.weight_zero_point, i, static_cast<uint32_t>(rng.integer(0, max_code)));
@@ -118,7 +120,7 @@ RandomLayer make_random_layer(const LayerConfig& c, uint64_t seed) {
     std::vector<int64_t> order(static_cast<size_t>(k));
     std::iota(order.begin(), order.end(), 0);
     for (int64_t i = k - 1; i > 0; --i) std::swap(order[i], order[rng.integer(0, i)]);
-    layer.g_idx = Tensor::empty(ScalarType::int32, {k});
+    layer.g_idx = Tensor::empty(ScalarType::int32, {k}, Device::cpu(), Lifetime::layer);
     for (int64_t i = 0; i < k; ++i)
       layer.g_idx.data_as<int32_t>()[order[i]] = static_cast<int32_t>(i / c.group_size);
   }
@@ -132,7 +134,7 @@ RandomLayer make_random_layer(const LayerConfig& c, uint64_t seed) {
     layer.input_scale = scalar_fp32(scale);
   }
   if (c.act_scale_static && c.act_zero_points) {
-    layer.input_zero_point = Tensor::empty(ScalarType::int32, {1});
+    layer.input_zero_point = Tensor::empty(ScalarType::int32, {1}, Device::cpu(), Lifetime::layer);
     *layer.input_zero_point.data_as<int32_t>() = static_cast<int32_t>(rng.integer(-20, 20));
   }
   return layer;

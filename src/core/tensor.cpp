@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "core/cuda_hooks.hpp"
+#include "core/host_memory.hpp"
 #include "qlinear/error.hpp"
 
 namespace qlinear {
@@ -83,13 +84,17 @@ std::string TensorView::describe() const {
   return cat(text, "] ", device_.str());
 }
 
-Tensor Tensor::empty(ScalarType dtype, std::span<const int64_t> shape, Device device) {
+Tensor Tensor::empty(ScalarType dtype, std::span<const int64_t> shape, Device device,
+                     Lifetime lifetime) {
   Tensor t;
   TensorView probe(nullptr, dtype, shape, device);
   // Round up so that vector code may read whole 64-byte lines at the end.
   const int64_t bytes = std::max<int64_t>(64, (probe.nbytes() + 63) / 64 * 64);
-  if (device.is_cpu()) {
-    t.storage_ = std::shared_ptr<void>(std::aligned_alloc(64, static_cast<size_t>(bytes)), std::free);
+  if (device.is_cpu() && lifetime == Lifetime::layer) {
+    t.storage_ = detail::layer_alloc(static_cast<size_t>(bytes));  // see host_memory.hpp
+  } else if (device.is_cpu()) {
+    t.storage_ =
+        std::shared_ptr<void>(std::aligned_alloc(64, static_cast<size_t>(bytes)), std::free);
     require(t.storage_ != nullptr, "out of host memory allocating ", bytes, " bytes");
   } else {
     void* p = detail::device_alloc(device, bytes);

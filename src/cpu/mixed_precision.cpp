@@ -30,6 +30,7 @@
 #include <memory>
 #include <vector>
 
+#include "core/host_memory.hpp"
 #include "cpu/amx_layout.hpp"
 #include "cpu/convert.hpp"
 #include "cpu/driver.hpp"
@@ -51,8 +52,9 @@ constexpr int64_t kSegmentAlign = 4;  // tiles step through K four positions at 
 struct Packed final : PreparedWeights {
   using PreparedWeights::PreparedWeights;
   // [tiles][tile_bytes], every byte written by process_weights: a vector's zero fill was one more
-  // pass over the packed bytes (5 % of process_weights' perf samples before it went).
-  std::unique_ptr<uint8_t[]> weights;
+  // pass over the packed bytes (5 % of process_weights' perf samples before it went). On huge
+  // pages where large (host_memory.hpp): the layer keeps them, so they are always fresh memory.
+  detail::HostMemory weights;
   std::vector<int32_t> segment_lengths;  // padded
   std::vector<int32_t> source_k;         // [Kp]: K position of x each padded position reads, -1 = 0
   int64_t tiles = 0, tile_bytes = 0;
@@ -108,6 +110,20 @@ void (*tile_columns_packer(int64_t stride))(const TileColumns&) {
   const bool offsets_fit = stride < (int64_t{1} << 31) / 16;  // the gather's 32-bit offsets
   return host_platform().cpu.isa >= CpuIsa::avx512 && offsets_fit ? pack_tile_columns_avx512
                                                                   : pack_tile_columns_scalar;
+}
+
+// The weight scales as fp32 times `global`, converted once a layer: bf16 / fp16 / fp32 ones by a
+// typed load (one at a time through load_value, its type table and scalbn, they were about a
+// tenth of a GPTQ checkpoint's load time), float8 and e8m0 ones through load_value. Exact, as
+// before: every source value is an fp32 value.
+std::vector<float> weight_scales_fp32(const TensorView& s, float global) {
+  const ScalarType type = s.dtype();
+  const bool wide =
+      type == ScalarType::bf16 || type == ScalarType::fp16 || type == ScalarType::fp32;
+  std::vector<float> out(static_cast<size_t>(s.numel()));
+  for (int64_t i = 0; i < s.numel(); ++i)
+    out[i] = (wide ? load_float(s.data(), type, i) : static_cast<float>(load_value(s, i))) * global;
+  return out;
 }
 
 // Row of the weight scale tensor that column n uses.
@@ -272,10 +288,10 @@ class DequantKernel final : public Kernel {
     p->tile_bytes = 0;
     for (int32_t length : p->segment_lengths)
       p->tile_bytes += length * kMixedTileN * p->bits / 8 + extras;
-    p->weights =
-        std::make_unique_for_overwrite<uint8_t[]>(static_cast<size_t>(p->tiles * p->tile_bytes));
+    p->weights = detail::layer_alloc(static_cast<size_t>(p->tiles * p->tile_bytes));
 
     const int64_t scale_columns = c.weight_scale_shape()[1];
+    const std::vector<float> weight_scales = weight_scales_fp32(w.weight_scale, global);
     const bool float8_pairs = bf16_x_ && p->e4m3;  // see MixedTileArgs
     const bool byte_runs = segments_are_byte_runs(segments, p->bits, float8_pairs);
     const int64_t row_bytes = c.part_k() * p->bits / 8;  // of one column's canonical codes
@@ -326,7 +342,7 @@ class DequantKernel final : public Kernel {
           for (int64_t j = 0; j < columns; ++j) {
             const int64_t scale_index =
                 scale_row(c, col0 + j) * scale_columns + segments[s].scale_column;
-            scales[j] = static_cast<float>(load_value(w.weight_scale, scale_index)) * global;
+            scales[j] = weight_scales[scale_index];
             if (c.zero_points)
               zeros[j] = static_cast<uint8_t>(load_code(w.weight_zero_point, scale_index));
           }
