@@ -11,7 +11,8 @@
 //
 //   x [M, K] --(quantize,) gather into segment order, pad--> xs [M, Kp] (fp32, or bf16 for _vnni
 //                                                               and _amx)
-//   for each chunk of up to 64 rows of xs (kept in L2 across tiles):
+//   for each chunk of up to 64 rows of xs (256 for the _vnni pair tile; kept in cache across
+//   tiles):
 //     parallel over N tiles of 16 columns (pairs of tiles for the _vnni and _amx kernels):
 //       tile(chunk rows, 16 columns, all of Kp) -> fp32 -> epilogue
 //
@@ -211,6 +212,7 @@ struct MixedTiles {
   MixedTileFn single;
   MixedTileFn pair = nullptr;  // two adjacent tiles in one call, or null: one at a time
   bool row_major_x = false;    // the _amx tiles (amx_layout.hpp); else blocks of 8 rows
+  int64_t pair_chunk_rows = kMixedChunkRows;  // rows of x a pair call takes, at most
 };
 
 class DequantKernel final : public Kernel {
@@ -417,25 +419,33 @@ class DequantKernel final : public Kernel {
     a.x_row_stride = kp;
     const int64_t width = tiles.pair ? 2 : 1;  // tiles per call
     for_each_tile(
-        p.tiles, width, blocks, kMixedChunkRows / kBlockRows,
+        p.tiles, width, blocks, tiles.pair_chunk_rows / kBlockRows,
         [&](int64_t t, int64_t b0, int64_t b1) {
-          float y[2 * kMixedChunkRows * kTileN];
-          const int64_t count = std::min(width, p.tiles - t);  // the last call may get one
+          // 64-byte aligned: the tiles' epilogues load and store it a vector at a time (unaligned,
+          // a 256-row chunk at M = 256 lost 10-20 % to lines split between vectors).
+          alignas(64) float y[2 * kMixedPairChunkRows * kTileN];
           MixedTileArgs args = a;
           args.weights = p.weights.get() + t * p.tile_bytes;
-          // Both layouts put the chunk's first row at b0 · 8 · Kp.
-          args.x = bf16_x_ ? static_cast<const void*>(xs_bf16.data() + b0 * block_elements)
-                           : static_cast<const void*>(xs_fp32.data() + b0 * block_elements);
           args.x_block_stride = block_elements;
-          args.x_scales =
-              rows_keep_group_scales ? x_scales.data() + b0 * segments * kBlockRows : nullptr;
-          args.rows = std::min(b1 * kBlockRows, m) - b0 * kBlockRows;
           args.y = y;
-          (count == 2 ? tiles.pair : tiles.single)(args);
-          for (int64_t h = 0; h < count; ++h)
-            store_tile(y + h * args.rows * kTileN,
-                       row_scales.empty() ? nullptr : row_scales.data() + b0 * kBlockRows,
-                       b0 * kBlockRows, args.rows, (t + h) * kTileN, bias, out);
+          // Blocks [c0, c1) through `tile`, which computes `count` tiles.
+          const auto run = [&](MixedTileFn tile, int64_t count, int64_t c0, int64_t c1) {
+            // Both layouts put the chunk's first row at c0 · 8 · Kp.
+            args.x = bf16_x_ ? static_cast<const void*>(xs_bf16.data() + c0 * block_elements)
+                             : static_cast<const void*>(xs_fp32.data() + c0 * block_elements);
+            args.x_scales =
+                rows_keep_group_scales ? x_scales.data() + c0 * segments * kBlockRows : nullptr;
+            args.rows = std::min(c1 * kBlockRows, m) - c0 * kBlockRows;
+            tile(args);
+            for (int64_t h = 0; h < count; ++h)
+              store_tile(y + h * args.rows * kTileN,
+                         row_scales.empty() ? nullptr : row_scales.data() + c0 * kBlockRows,
+                         c0 * kBlockRows, args.rows, (t + h) * kTileN, bias, out);
+          };
+          if (std::min(width, p.tiles - t) == 2) return run(tiles.pair, 2, b0, b1);
+          // The last tile of an odd count alone, in the single tile's chunks.
+          for (int64_t c0 = b0; c0 < b1; c0 += kMixedChunkRows / kBlockRows)
+            run(tiles.single, 1, c0, std::min(b1, c0 + kMixedChunkRows / kBlockRows));
         });
   }
 
@@ -515,7 +525,7 @@ class DequantKernel final : public Kernel {
 };
 
 constexpr MixedTiles kVnniTiles{mixed_precision_tile_avx512_vnni,
-                                mixed_precision_tile_pair_avx512_vnni};
+                                mixed_precision_tile_pair_avx512_vnni, false, kMixedPairChunkRows};
 
 }  // namespace
 
