@@ -449,7 +449,7 @@ class DequantKernel final : public Kernel {
         p.tiles, width, blocks, tiles.pair_chunk_rows / kBlockRows,
         [&](int64_t t, int64_t b0, int64_t b1) {
           // 64-byte aligned: the tiles' epilogues load and store it a vector at a time (unaligned,
-          // a 256-row chunk at M = 256 lost 10-20 % to lines split between vectors).
+          // a 256-row chunk at M = 256 lost 11-21 % to lines split between vectors).
           alignas(64) float y[2 * kMixedPairChunkRows * kTileN];
           MixedTileArgs args = a;
           args.weights = p.weights.get() + t * p.tile_bytes;

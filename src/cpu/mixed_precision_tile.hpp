@@ -25,7 +25,7 @@ inline constexpr int kMixedTileN = 16;
 //   8-bit codes  [len][16] bytes; float8 codes for the bf16 tiles (_avx512_vnni, _amx) pair by
 //                pair instead, [len / 2][16][2]: column j's codes at k = 2p and 2p + 1 adjacent,
 //                so that one widening load gives a pair vector's 32 words in order
-//   scales       [16] fp32
+//   scales       [16] fp32 (NVFP4: the e4m3 scale alone; its global scale is applied per row)
 //   zero points  [16] uint8, only with zero points
 // The value of a code: with zero points, code - zero point; else 4-bit codes through `values`
 // (code - 8 for uint4b8, the e2m1 value for float4_e2m1f); 8-bit codes are float8_e4m3fn when
@@ -69,8 +69,8 @@ inline constexpr int kMixedChunkRows = 64;
 // (decode_step), so it takes chunks of up to this many rows: at M = 256 it decodes the weights
 // once where 64-row chunks did four times; a step's activations of every row (256 x 128 bf16
 // positions: 64 KiB) stay in L2 although the chunk's x (2 MiB at K = 4096) does not. One core,
-// 4096 x 4096 M = 256, both with y 64-byte aligned: fp8_weight_only 1.02-1.08x, fp8_block
-// 1.03-1.06x of 64-row chunks (bench/NOTES.md, issue 20).
+// 4096 x 4096 M = 256, both with y 64-byte aligned: fp8_weight_only 1.02-1.09x, fp8_block
+// 1.04-1.06x of 64-row chunks (bench/NOTES.md, issue 20).
 inline constexpr int kMixedPairChunkRows = 256;
 
 // How far ahead of its loads a tile prefetches its weights. At one row a tile spends ~16
