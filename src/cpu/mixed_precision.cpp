@@ -11,7 +11,8 @@
 //
 //   x [M, K] --(quantize,) gather into segment order, pad--> xs [M, Kp] (fp32, or bf16 for _vnni
 //                                                               and _amx)
-//   for each chunk of up to 64 rows of xs (kept in L2 across tiles):
+//   for each chunk of up to 64 rows of xs (256 for the _vnni pair tile; kept in cache across
+//   tiles):
 //     parallel over N tiles of 16 columns (pairs of tiles for the _vnni and _amx kernels):
 //       tile(chunk rows, 16 columns, all of Kp) -> fp32 -> epilogue
 //
@@ -64,7 +65,26 @@ struct Packed final : PreparedWeights {
   int32_t code_offset = 0;
   std::array<float, 16> values{};  // 4-bit codes without zero points
   float input_scale = 0;
+  // NVFP4's fp32 global weight scale, applied per row with the activations' row scale: the
+  // segment scales stay e4m3, so that code x scale is exact in bf16 (see scales_fold_into_codes).
+  float global_scale = 1;
+  bool fold_scales = false;  // see MixedTileArgs::fold_scales
 };
+
+// Whether every code times its segment's scale is exact in bf16 (MixedTileArgs::fold_scales):
+// NVFP4's e2m1 codes (2 significant bits) times e4m3 scales (4) have at most 6 significant bits,
+// in [2^-10, 2688]; an OCP MX code times a power-of-two scale 2^e is exact while it stays normal,
+// which every e4m3 and e2m1 code does for -117 <= e <= 118 (see fold_mx_group_scales; the NaN
+// scale 0xff is outside).
+bool scales_fold_into_codes(const LayerConfig& c, const LayerWeights& w) {
+  if (c.family == Family::nvfp4 || c.family == Family::nvfp4_weight_only) return true;
+  if (c.weight_scale_type != ScalarType::float8_e8m0fnu) return false;
+  for (int64_t i = 0; i < w.weight_scale.numel(); ++i) {
+    const int e = std::ilogb(static_cast<float>(load_value(w.weight_scale, i)));
+    if (e < -117 || e > 118) return false;
+  }
+  return true;
+}
 
 // The K positions of each segment, in order, and the scale column each one uses.
 struct Segment {
@@ -112,17 +132,17 @@ void (*tile_columns_packer(int64_t stride))(const TileColumns&) {
                                                                   : pack_tile_columns_scalar;
 }
 
-// The weight scales as fp32 times `global`, converted once a layer: bf16 / fp16 / fp32 ones by a
-// typed load (one at a time through load_value, its type table and scalbn, they were about a
-// tenth of a GPTQ checkpoint's load time), float8 and e8m0 ones through load_value. Exact, as
-// before: every source value is an fp32 value.
-std::vector<float> weight_scales_fp32(const TensorView& s, float global) {
+// The weight scales as fp32, converted once a layer: bf16 / fp16 / fp32 ones by a typed load (one
+// at a time through load_value, its type table and scalbn, they were about a tenth of a GPTQ
+// checkpoint's load time), float8 and e8m0 ones through load_value. Exact: every source value is
+// an fp32 value.
+std::vector<float> weight_scales_fp32(const TensorView& s) {
   const ScalarType type = s.dtype();
   const bool wide =
       type == ScalarType::bf16 || type == ScalarType::fp16 || type == ScalarType::fp32;
   std::vector<float> out(static_cast<size_t>(s.numel()));
   for (int64_t i = 0; i < s.numel(); ++i)
-    out[i] = (wide ? load_float(s.data(), type, i) : static_cast<float>(load_value(s, i))) * global;
+    out[i] = wide ? load_float(s.data(), type, i) : static_cast<float>(load_value(s, i));
   return out;
 }
 
@@ -227,6 +247,7 @@ struct MixedTiles {
   MixedTileFn single;
   MixedTileFn pair = nullptr;  // two adjacent tiles in one call, or null: one at a time
   bool row_major_x = false;    // the _amx tiles (amx_layout.hpp); else blocks of 8 rows
+  int64_t pair_chunk_rows = kMixedChunkRows;  // rows of x a pair call takes, at most
 };
 
 class DequantKernel final : public Kernel {
@@ -269,7 +290,11 @@ class DequantKernel final : public Kernel {
       for (uint32_t code = 0; code < 16; ++code)
         p->values[code] = static_cast<float>(decode(c.weight_type, code));
     if (w.input_scale.defined()) p->input_scale = *w.input_scale.data_as<const float>();
-    const float global = c.has_global_scale() ? *w.weight_global_scale.data_as<const float>() : 1.f;
+    if (c.has_global_scale()) p->global_scale = *w.weight_global_scale.data_as<const float>();
+    // Folding costs a float8 code 5 more instructions where it is already decoded once per step
+    // for all rows: OCP MX e4m3 4096x4096 on one core 0.96-0.97x of its per-segment epilogue, NVFP4
+    // 1.10-1.13x at M = 256 (bench/NOTES.md). So 4-bit codes only.
+    p->fold_scales = bf16_x_ && p->bits == 4 && scales_fold_into_codes(c, w);
 
     const std::vector<Segment> segments = segments_of(c, w);
     // The _amx tiles step through K 16 or 32 positions at a time (amx_layout.hpp).
@@ -291,7 +316,7 @@ class DequantKernel final : public Kernel {
     p->weights = detail::layer_alloc(static_cast<size_t>(p->tiles * p->tile_bytes));
 
     const int64_t scale_columns = c.weight_scale_shape()[1];
-    const std::vector<float> weight_scales = weight_scales_fp32(w.weight_scale, global);
+    const std::vector<float> weight_scales = weight_scales_fp32(w.weight_scale);
     const bool float8_pairs = bf16_x_ && p->e4m3;  // see MixedTileArgs
     const bool byte_runs = segments_are_byte_runs(segments, p->bits, float8_pairs);
     const int64_t row_bytes = c.part_k() * p->bits / 8;  // of one column's canonical codes
@@ -381,8 +406,11 @@ class DequantKernel final : public Kernel {
                                    : blocks * block_elements;
     std::vector<float> xs_fp32(bf16_x_ ? 0 : static_cast<size_t>(x_elements));
     std::vector<uint16_t> xs_bf16(bf16_x_ ? static_cast<size_t>(x_elements) : 0);
-    std::vector<float> row_scales(
-        quantized && !group_scales ? static_cast<size_t>(blocks * kBlockRows) : 0);
+    // Per row: the activations' scale times NVFP4's global weight scale.
+    std::vector<float> row_scales((quantized && !group_scales) || p.global_scale != 1
+                                      ? static_cast<size_t>(blocks * kBlockRows)
+                                      : 0,
+                                  p.global_scale);
     std::vector<float> x_scales(
         group_scales ? static_cast<size_t>(blocks * segments * kBlockRows) : 0, 1.f);
     const float tensor_scale =
@@ -411,7 +439,7 @@ class DequantKernel final : public Kernel {
               for (int64_t s = 0; s < segments; ++s)
                 x_scales[(b * segments + s) * kBlockRows + r] = groups[s];
             } else if (!group_scales)
-              row_scales[row] = scales.row;
+              row_scales[row] = scales.row * p.global_scale;
           }
           if (bf16_x_)
             place_row(p, row, xs_bf16.data(),
@@ -431,27 +459,36 @@ class DequantKernel final : public Kernel {
     a.values = p.values.data();
     a.tile_bytes = p.tile_bytes;
     a.x_row_stride = kp;
+    a.fold_scales = p.fold_scales && !rows_keep_group_scales;
     const int64_t width = tiles.pair ? 2 : 1;  // tiles per call
     for_each_tile(
-        p.tiles, width, blocks, kMixedChunkRows / kBlockRows,
+        p.tiles, width, blocks, tiles.pair_chunk_rows / kBlockRows,
         [&](int64_t t, int64_t b0, int64_t b1) {
-          float y[2 * kMixedChunkRows * kTileN];
-          const int64_t count = std::min(width, p.tiles - t);  // the last call may get one
+          // 64-byte aligned: the tiles' epilogues load and store it a vector at a time (unaligned,
+          // a 256-row chunk at M = 256 lost 11-21 % to lines split between vectors).
+          alignas(64) float y[2 * kMixedPairChunkRows * kTileN];
           MixedTileArgs args = a;
           args.weights = p.weights.get() + t * p.tile_bytes;
-          // Both layouts put the chunk's first row at b0 · 8 · Kp.
-          args.x = bf16_x_ ? static_cast<const void*>(xs_bf16.data() + b0 * block_elements)
-                           : static_cast<const void*>(xs_fp32.data() + b0 * block_elements);
           args.x_block_stride = block_elements;
-          args.x_scales =
-              rows_keep_group_scales ? x_scales.data() + b0 * segments * kBlockRows : nullptr;
-          args.rows = std::min(b1 * kBlockRows, m) - b0 * kBlockRows;
           args.y = y;
-          (count == 2 ? tiles.pair : tiles.single)(args);
-          for (int64_t h = 0; h < count; ++h)
-            store_tile(y + h * args.rows * kTileN,
-                       row_scales.empty() ? nullptr : row_scales.data() + b0 * kBlockRows,
-                       b0 * kBlockRows, args.rows, (t + h) * kTileN, bias, out);
+          // Blocks [c0, c1) through `tile`, which computes `count` tiles.
+          const auto run = [&](MixedTileFn tile, int64_t count, int64_t c0, int64_t c1) {
+            // Both layouts put the chunk's first row at c0 · 8 · Kp.
+            args.x = bf16_x_ ? static_cast<const void*>(xs_bf16.data() + c0 * block_elements)
+                             : static_cast<const void*>(xs_fp32.data() + c0 * block_elements);
+            args.x_scales =
+                rows_keep_group_scales ? x_scales.data() + c0 * segments * kBlockRows : nullptr;
+            args.rows = std::min(c1 * kBlockRows, m) - c0 * kBlockRows;
+            tile(args);
+            for (int64_t h = 0; h < count; ++h)
+              store_tile(y + h * args.rows * kTileN,
+                         row_scales.empty() ? nullptr : row_scales.data() + c0 * kBlockRows,
+                         c0 * kBlockRows, args.rows, (t + h) * kTileN, bias, out);
+          };
+          if (std::min(width, p.tiles - t) == 2) return run(tiles.pair, 2, b0, b1);
+          // The last tile of an odd count alone, in the single tile's chunks.
+          for (int64_t c0 = b0; c0 < b1; c0 += kMixedChunkRows / kBlockRows)
+            run(tiles.single, 1, c0, std::min(b1, c0 + kMixedChunkRows / kBlockRows));
         });
   }
 
@@ -531,7 +568,7 @@ class DequantKernel final : public Kernel {
 };
 
 constexpr MixedTiles kVnniTiles{mixed_precision_tile_avx512_vnni,
-                                mixed_precision_tile_pair_avx512_vnni};
+                                mixed_precision_tile_pair_avx512_vnni, false, kMixedPairChunkRows};
 
 }  // namespace
 

@@ -25,7 +25,7 @@ inline constexpr int kMixedTileN = 16;
 //   8-bit codes  [len][16] bytes; float8 codes for the bf16 tiles (_avx512_vnni, _amx) pair by
 //                pair instead, [len / 2][16][2]: column j's codes at k = 2p and 2p + 1 adjacent,
 //                so that one widening load gives a pair vector's 32 words in order
-//   scales       [16] fp32
+//   scales       [16] fp32 (NVFP4: the e4m3 scale alone; its global scale is applied per row)
 //   zero points  [16] uint8, only with zero points
 // The value of a code: with zero points, code - zero point; else 4-bit codes through `values`
 // (code - 8 for uint4b8, the e2m1 value for float4_e2m1f); 8-bit codes are float8_e4m3fn when
@@ -42,7 +42,7 @@ struct MixedTileArgs {
   // x in segment order, in blocks of kMixedTileRows rows interleaved so that one broadcast
   // source serves every row of a block: fp32 element (r, i) of a block at i * 8 + r; bf16 (the
   // _vnni tile, which multiplies K pairs) at (i / 2) * 16 + r * 2 + i % 2. One call takes a chunk
-  // of consecutive blocks (up to kMixedChunkRows rows).
+  // of consecutive blocks (up to kMixedChunkRows rows; kMixedPairChunkRows for the _vnni pair).
   const void* x;
   int64_t x_block_stride;  // elements from one block to the next
   // The _amx tiles read bf16 x row-major instead (amx_layout.hpp): row r of the chunk at
@@ -52,14 +52,26 @@ struct MixedTileArgs {
   // [blocks][segments][kMixedTileRows] scales of x per segment and row (quantized activations
   // with per-group scales), or null: each segment's sum is multiplied by scale[j] · x_scales.
   const float* x_scales;
-  int64_t rows;  // rows of the chunk to compute, 1 to kMixedChunkRows
+  int64_t rows;  // rows of the chunk to compute, 1 to kMixedChunkRows (see x)
   float* y;  // [rows][16]: Σ_segments scale · (x scale) · Σ_k x·value(code), per row and column
+  // Whether the codes are 4-bit, every code value times its segment's scale is exact in bf16
+  // (NVFP4, and OCP MX with scales in range) and the chunk has no x_scales: the _avx512_vnni pair
+  // tile then decodes codes times scales and sums a step of several segments at once
+  // (chunk_folded). Others ignore it.
+  bool fold_scales;
   // Bytes from one tile's weights to the next's: the pair tile (…_pair_avx512_vnni) computes the
   // tile at `weights` and the one after it, y then [2][rows][16].
   int64_t tile_bytes;
 };
 inline constexpr int kMixedTileRows = 8;
 inline constexpr int kMixedChunkRows = 64;
+// The _avx512_vnni pair tile decodes float8 codes once per step for every row of its chunk
+// (decode_step), so it takes chunks of up to this many rows: at M = 256 it decodes the weights
+// once where 64-row chunks did four times; a step's activations of every row (256 x 128 bf16
+// positions: 64 KiB) stay in L2 although the chunk's x (2 MiB at K = 4096) does not. One core,
+// 4096 x 4096 M = 256, both with y 64-byte aligned: fp8_weight_only 1.02-1.09x, fp8_block
+// 1.04-1.06x of 64-row chunks (bench/NOTES.md, issue 20).
+inline constexpr int kMixedPairChunkRows = 256;
 
 // How far ahead of its loads a tile prefetches its weights. At one row a tile spends ~16
 // instructions per 64-byte line, so the out-of-order window holds too few misses to stream from

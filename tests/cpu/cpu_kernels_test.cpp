@@ -239,6 +239,26 @@ TEST(CpuDecode, EveryE4m3WeightCodeIsExact) {
   EXPECT_GT(checked, 0);
 }
 
+// Every cpu kernel of c's family that runs here on (w, x) against the oracle, element by element.
+void expect_every_cpu_kernel_matches(const LayerConfig& c, const LayerWeights& w, const Tensor& x) {
+  const int64_t m = x.size(0), n = c.part_n(), k = c.part_k();
+  const std::vector<double> w_hat = reference::dequantize_weights(c, w);
+  const std::vector<double> x_hat = reference::activations_as_used(c, w, x);
+  const std::vector<double> want = reference::linear_f64(x_hat, w_hat, m, n, k, Tensor());
+  const std::vector<double> terms = reference::magnitude_f64(x_hat, w_hat, m, n, k, Tensor());
+  int checked = 0;
+  for (const std::string& name : cpu_kernel_names()) {
+    const Kernel& kernel = kernel_named(name);
+    if (kernel.family() != c.family || !kernel.supported(host_platform())) continue;
+    const Tensor y = QuantizedLinear(c, w, kernel).forward(x);
+    for (int64_t i = 0; i < m * n; ++i)
+      ASSERT_LE(std::fabs(load_value(y, i) - want[i]), kernel.tolerance(c) * terms[i])
+          << name << ": row " << i / n << ", column " << i % n;
+    ++checked;
+  }
+  EXPECT_GT(checked, 0) << name(c.family);
+}
+
 // OCP MX activations enter the tiles times their group scales where that is exact in bf16, row by
 // row (fold_mx_group_scales); rows of activations near 2^-120 keep their scales. Both kinds of row
 // in one call (M = 20, past two blocks of 8), every cpu kernel of mxfp8 and mxfp4 against the
@@ -247,27 +267,29 @@ TEST(CpuActivationScales, MxRowsOutsideBf16KeepTheirGroupScales) {
   for (Family family : {Family::mxfp8, Family::mxfp4}) {
     const LayerConfig c = default_config(family, 40, 256);
     const RandomLayer layer = make_random_layer(c, 3);
-    constexpr int64_t m = 20;
-    const int64_t n = c.part_n(), k = c.part_k();
-    Tensor x = random_activations(c.act_type, std::array{m, k}, 4);
+    const int64_t k = c.part_k();
+    Tensor x = random_activations(c.act_type, std::array<int64_t, 2>{20, k}, 4);
     for (int64_t i = 0; i < x.numel(); ++i)
       if (i / k % 7 == 3) store_value(x, i, load_value(x, i) * 0x1p-120);
+    expect_every_cpu_kernel_matches(c, layer.weights(), x);
+  }
+}
+
+// OCP MX weight scales 2^e outside -117 <= e <= 118 make some code x scale products leave bf16's
+// normal range: the _vnni pair tile then keeps its per-segment scales instead of folding them into
+// the codes (MixedTileArgs::fold_scales): folded, every product of a layer whose scales are all
+// 2^-127 would be a bf16 subnormal, which vdpbf16ps reads as 0. Output fp32 (the results are fp32
+// subnormals), M = 20 (the pair tile).
+TEST(CpuWeightScales, MxScalesOutsideBf16AreNotFolded) {
+  for (Family family : {Family::mxfp4_weight_only, Family::mxfp4, Family::mxfp8_weight_only}) {
+    LayerConfig c = default_config(family, 40, 256);
+    c.out_type = ScalarType::fp32;
+    const RandomLayer layer = make_random_layer(c, 5);
     const LayerWeights w = layer.weights();
-    const std::vector<double> w_hat = reference::dequantize_weights(c, w);
-    const std::vector<double> x_hat = reference::activations_as_used(c, w, x);
-    const std::vector<double> want = reference::linear_f64(x_hat, w_hat, m, n, k, Tensor());
-    const std::vector<double> terms = reference::magnitude_f64(x_hat, w_hat, m, n, k, Tensor());
-    int checked = 0;
-    for (const std::string& name : cpu_kernel_names()) {
-      const Kernel& kernel = kernel_named(name);
-      if (kernel.family() != family || !kernel.supported(host_platform())) continue;
-      const Tensor y = QuantizedLinear(c, w, kernel).forward(x);
-      for (int64_t i = 0; i < m * n; ++i)
-        ASSERT_LE(std::fabs(load_value(y, i) - want[i]), kernel.tolerance(c) * terms[i])
-            << name << ": row " << i / n << ", column " << i % n;
-      ++checked;
-    }
-    EXPECT_GT(checked, 0) << name(family);
+    for (int64_t i = 0; i < w.weight_scale.numel(); ++i)
+      store_code(w.weight_scale, i, 0);  // e8m0: 2^(code - 127)
+    expect_every_cpu_kernel_matches(
+        c, w, random_activations(c.act_type, std::array<int64_t, 2>{20, c.part_k()}, 6));
   }
 }
 
