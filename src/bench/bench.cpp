@@ -145,10 +145,17 @@ int64_t canonical_weight_bytes(const LayerConfig& c) {
   return bytes;
 }
 
-// The kernels of the run for `config`: those asked for (or all but the reference) that run here.
-// The kernels of the run for `config`: those named; or with none named, each provider's first
-// kernel (in priority order) that runs the config here, as selection would pick within the
-// provider (the reference aside); or with "all", every kernel but the reference.
+// Whether the run times the default choice (the row "default"): with no kernel named, with "all",
+// or where "default" is among the names.
+bool times_default(const Options& o) {
+  return o.kernels.empty() || (o.kernels.size() == 1 && o.kernels.front() == "all") ||
+         std::find(o.kernels.begin(), o.kernels.end(), "default") != o.kernels.end();
+}
+
+// The kernels of the run for `config`: those named ("default" names the default choice, not a
+// kernel); or with none named, each provider's first kernel (in priority order) that runs the
+// config here, as selection would pick within the provider (the reference aside); or with "all",
+// every kernel but the reference.
 std::vector<const Kernel*> kernels_for(const Options& o, const LayerConfig& config,
                                        const Platform& platform, std::vector<std::string>& notes) {
   const bool all = o.kernels.size() == 1 && o.kernels.front() == "all";
@@ -232,8 +239,8 @@ Run run(const Options& o, const std::function<void(const Record&)>& on_record) {
           "; expected 0 (none) or more than 1");
   for (int64_t m : o.m_values) require(m > 0, "bench: M = ", m, "; expected positive values");
   for (const std::string& k : o.kernels)
-    require(k == "all" || qlinear::Registry::global().find(k) != nullptr, "bench: kernel '", k,
-            "' is not registered; see `qlinear kernels`");
+    require(k == "all" || k == "default" || qlinear::Registry::global().find(k) != nullptr,
+            "bench: kernel '", k, "' is not registered; see `qlinear kernels`");
 
   const Platform& platform = platform_of(o.device);
   std::unique_ptr<BenchDevice> device = make_bench_device(o.device);
@@ -269,19 +276,19 @@ Run run(const Options& o, const std::function<void(const Record&)>& on_record) {
       }
     }
     const std::vector<const Kernel*> kernels = kernels_for(o, config, platform, result.notes);
-    if (kernels.empty() && applicable.empty()) {
-      result.notes.push_back(cat("nothing to time for ", config.describe()));
-      continue;
-    }
-    // With no kernel named, the default choice too (a tuned plan, a composite or one kernel, as
-    // a layer built without a kernel named gets it), as the row "default".
+    // The default choice too (a tuned plan, a composite or one kernel, as a layer built without a
+    // kernel named gets it), as the row "default".
     std::optional<Choice> default_choice;
-    if (o.kernels.empty() || (o.kernels.size() == 1 && o.kernels.front() == "all")) {
+    if (times_default(o)) {
       try {
         default_choice = qlinear::Registry::global().choose(config, platform);
       } catch (const Error& e) {
         result.notes.push_back(cat("default choice for ", config.describe(), ": ", e.what()));
       }
+    }
+    if (kernels.empty() && applicable.empty() && !default_choice) {
+      result.notes.push_back(cat("nothing to time for ", config.describe()));
+      continue;
     }
     const int64_t budget =
         device->copy_budget_bytes() /

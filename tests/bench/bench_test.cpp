@@ -150,6 +150,28 @@ TEST(BenchRun, FloorsSpeedupsAndRotationFromAFakeDevice) {
       1);
 }
 
+TEST(BenchRun, DefaultNamesTheDefaultChoice) {
+  register_bench_device(DeviceType::cpu, [](Device) { return std::make_unique<FakeDevice>(); });
+  Options o;
+  o.device = Device::cpu();
+  o.configs = {default_config(Family::mxfp8, 64, 96)};
+  o.m_values = {2};
+  o.reps = 1;
+  o.warmup = 0;
+  o.peers = false;
+  const auto rows = [&](std::vector<std::string> kernels) {
+    o.kernels = std::move(kernels);
+    std::vector<std::string> names;
+    for (const Record& r : bench::run(o, {}).records) names.push_back(r.kernel);
+    return names;
+  };
+  // Alone: the default choice's row and nothing else; beside a kernel: both.
+  EXPECT_EQ(std::vector<std::string>{"default"}, rows({"default"}));
+  EXPECT_EQ((std::vector<std::string>{"default", "reference_mxfp8"}),
+            rows({"reference_mxfp8", "default"}));
+  EXPECT_THROW(rows({"defaults"}), Error);
+}
+
 // A device whose clock is the work the kernels below report: each call of `cost_per_row` adds that
 // many microseconds a row of x.
 double g_work_us = 0;

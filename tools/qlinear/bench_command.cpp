@@ -113,8 +113,9 @@ void add_bench(CLI::App& app, int& exit_code) {
   command->add_option("--device", device_text,
                       "cpu, cuda, cuda:N or default (the GPU if there is one)");
   command->add_option("--kernel", kernels,
-                      "these kernels; 'all': every kernel that runs but the reference (default: "
-                      "each provider's first that runs)");
+                      "these kernels, and 'default' for the default choice; 'all': every "
+                      "kernel that runs but the reference (default: each provider's first that "
+                      "runs, and the default choice)");
   command->add_option("--m", m_values, "M values (default 1 16 64 256)");
   command->add_option("--nk", shapes, "layer shapes NxK (default: --n x --k)");
   command->add_option("--preset", preset_name, "real layers: llama3-8b, llama3-70b-tp8");
