@@ -11,7 +11,7 @@
 
 namespace qlinear::cuda::detail {
 
-struct Int4 {
+struct Int4 : IntegerGroupScales<8> {
   static constexpr const char* kName = "w4a16_mma_sm80";
   static constexpr Family kFamily = Family::mixed_precision;
   static constexpr ScalarType kWeightTypes[] = {ScalarType::uint4b8, ScalarType::uint4};
@@ -37,9 +37,6 @@ struct Int4 {
   static __device__ Offset<T> offset(float zero) {
     return Act<T>::pair(magic_value<T>() + zero, magic_value<T>() + zero);
   }
-  static __device__ float scale(const void* scales, int i) {
-    return static_cast<const float*>(scales)[i];
-  }
 
   // Register p of step s: the codes at slots p and p + 4 of word s, one in each half.
   template <typename T>
@@ -53,10 +50,6 @@ struct Int4 {
   }
 
   static uint32_t pack_code(const LayerConfig&, uint32_t code) { return code; }
-  static void prepare_scales(const LayerConfig& c, const LayerWeights& w, int64_t padded_n,
-                             Device device, Prepared& out) {
-    integer_scales(c, w, padded_n, /*pad_zero=*/8, device, out);
-  }
 };
 
 }  // namespace qlinear::cuda::detail

@@ -13,7 +13,7 @@
 
 namespace qlinear::cuda::detail {
 
-struct Int8 {
+struct Int8 : IntegerGroupScales<128> {
   static constexpr const char* kName = "w8a16_mma_sm80";
   static constexpr Family kFamily = Family::mixed_precision;
   static constexpr ScalarType kWeightTypes[] = {ScalarType::uint8b128, ScalarType::uint8,
@@ -35,9 +35,6 @@ struct Int8 {
       return __float2half2_rn(1024.f + zero);
     else
       return 8388608.f + zero;
-  }
-  static __device__ float scale(const void* scales, int i) {
-    return static_cast<const float*>(scales)[i];
   }
 
   // The register pair of bytes `lo` and `lo + 2` of a word (lo = 0: first register, 1: second).
@@ -66,10 +63,6 @@ struct Int8 {
 
   static uint32_t pack_code(const LayerConfig& c, uint32_t code) {
     return c.weight_type == ScalarType::int8 ? code ^ 0x80u : code;
-  }
-  static void prepare_scales(const LayerConfig& c, const LayerWeights& w, int64_t padded_n,
-                             Device device, Prepared& out) {
-    integer_scales(c, w, padded_n, /*pad_zero=*/128, device, out);
   }
 };
 

@@ -524,6 +524,20 @@ inline void integer_scales(const LayerConfig& c, const LayerWeights& w, int64_t 
       static_cast<int>(c.weight_scale == Granularity::per_group ? c.group_size : out.padded_k);
 }
 
+// The scales of the integer formats as a part of their policy (as E8m0GroupScales is of the MX
+// formats'): integer_scales at load, one fp32 read a group in the kernels; padding rows take the
+// zero point kPadZero, the format's code of value 0.
+template <uint8_t kPadZero>
+struct IntegerGroupScales {
+  static __device__ float scale(const void* scales, int i) {
+    return static_cast<const float*>(scales)[i];
+  }
+  static void prepare_scales(const LayerConfig& c, const LayerWeights& w, int64_t padded_n,
+                             Device device, Prepared& out) {
+    integer_scales(c, w, padded_n, kPadZero, device, out);
+  }
+};
+
 // The kernel of format F: its name, family and weight types come from F (F::kName, F::kFamily,
 // F::kWeightTypes); everything else is the pipeline's.
 template <typename F>

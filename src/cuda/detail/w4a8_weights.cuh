@@ -9,21 +9,13 @@
 
 namespace qlinear::cuda::detail {
 
-struct W4a8Weights : NoOffsets {
+struct W4a8Weights : NoOffsets, IntegerGroupScales<8> {
   static constexpr ScalarType kWeightTypes[] = {ScalarType::uint4b8};
   static constexpr int kBits = 4;
   static constexpr bool kBlockScales = false;
   static constexpr uint32_t kPadCode = 8;  // value 0
 
-  static __device__ float scale(const void* scales, int i) {
-    return static_cast<const float*>(scales)[i];
-  }
-
   static uint32_t pack_code(const LayerConfig&, uint32_t code) { return code; }
-  static void prepare_scales(const LayerConfig& c, const LayerWeights& w, int64_t padded_n,
-                             Device device, Prepared& out) {
-    integer_scales(c, w, padded_n, /*pad_zero=*/8, device, out);
-  }
 };
 
 }  // namespace qlinear::cuda::detail
