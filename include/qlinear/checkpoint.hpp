@@ -220,6 +220,14 @@ CheckpointLayer split_layer(const CheckpointLayer& layer, const TensorParallel& 
 // cannot be made is refused, as split_layer refuses it, before any weight is read.
 CheckpointLayer load_layer(const Checkpoint& checkpoint, std::string_view prefix,
                            const TensorParallel& tp);
+// How load_layer hands over codes a checkpoint stores in 32-bit words along K (GPTQ's qweight):
+// as the canonical [N, K] copy, or as they lie in the mapped files, a view that holds the
+// checkpoint open (LayerWeights::weight, qlinear/kernel.hpp). The cpu dequant kernels pack those
+// in one pass, without the copy; QuantizedLinear makes the canonical copy for any other kernel.
+// For a layer prepared on the CPU: a CUDA layer's tensors are copied, which needs them contiguous.
+enum class Codes : uint8_t { canonical, as_stored };
+CheckpointLayer load_layer(const Checkpoint& checkpoint, std::string_view prefix,
+                           const TensorParallel& tp, Codes codes);
 // The layer's bias [N] as load_layer reads it, or an undefined tensor when it has none: what a
 // row-parallel rank other than 0 adds after the sum (its part from load_layer has no bias).
 Tensor load_bias(const Checkpoint& checkpoint, std::string_view prefix);

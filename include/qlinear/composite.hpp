@@ -45,6 +45,8 @@ class CompositeKernel final : public Kernel {
   std::shared_ptr<const PreparedWeights> process_weights(const LayerConfig& config,
                                                          const LayerWeights& weights,
                                                          Device device) const override;
+  // When every part does.
+  bool takes_code_words() const override;
   void apply(const PreparedWeights& weights, const TensorView& x, const TensorView& bias,
              const TensorView& out, Stream stream) const override;
   // The largest of the parts': which part runs depends on the call.

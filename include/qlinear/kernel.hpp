@@ -40,7 +40,13 @@ std::span<const Provider> all_providers();
 
 // The layer's tensors in the canonical decoded meaning, as checkpoint converters produce them
 // (shapes over the partition [N, K] of the config). Absent tensors are undefined views.
-//   weight              [N, K] codes of weight_type, row-major; 4-bit types packed along K
+//   weight              [N, K] codes of weight_type, row-major; 4-bit types packed along K.
+//                       Or, for 4- and 8-bit integer codes on the CPU, the codes in words as
+//                       GPTQ stores them: word (i, n) of 32 bits holds codes k = i·b .. i·b + b - 1
+//                       of row n (b = 32 / bits, low bits first), words of a row of words
+//                       adjacent, rows S >= N words apart; as a view [N, K / b, b] with strides
+//                       [b, b·S, 1] (core/code_words.hpp). Only a kernel that takes_code_words
+//                       sees this form: QuantizedLinear hands any other the canonical copy.
 //   weight_scale        LayerConfig::weight_scale_shape(), weight_scale_type
 //   weight_zero_point   same shape as weight_scale, uint8 holding the unsigned code of the zero
 //   weight_global_scale [1] fp32 (nvfp4 families): multiplies every dequantized weight
@@ -111,6 +117,9 @@ class Kernel {
   virtual std::shared_ptr<const PreparedWeights> process_weights(const LayerConfig& config,
                                                                  const LayerWeights& weights,
                                                                  Device device) const = 0;
+  // Whether process_weights packs from the codes in words (LayerWeights::weight) itself: where
+  // they are what the checkpoint stores, packing them in one pass saves the canonical copy.
+  virtual bool takes_code_words() const { return false; }
   // out[M, N] = x[M, K] · Wᵀ (+ bias[N]); x, bias and out are validated and on the weights' device.
   virtual void apply(const PreparedWeights& weights, const TensorView& x, const TensorView& bias,
                      const TensorView& out, Stream stream) const = 0;

@@ -95,7 +95,7 @@ enum class Lifetime : uint8_t {
   layer,
 };
 
-// An owning, contiguous tensor. Copies share the storage.
+// An owning tensor, contiguous unless made by `over`. Copies share the storage.
 class Tensor {
  public:
   Tensor() = default;
@@ -108,6 +108,9 @@ class Tensor {
   }
   // A contiguous copy of `source` on `device` (host <-> CUDA copies included).
   static Tensor copy_of(const TensorView& source, Device device);
+  // `view` as it is, strides included, over memory that `owner` keeps alive (a checkpoint's
+  // mapped files: load_layer's codes in words, see LayerWeights::weight).
+  static Tensor over(std::shared_ptr<const void> owner, const TensorView& view);
 
   bool defined() const { return view_.defined(); }
   const TensorView& view() const { return view_; }

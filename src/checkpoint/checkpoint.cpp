@@ -223,6 +223,11 @@ std::string unquantized_reason(const Checkpoint& checkpoint, std::string_view la
 
 CheckpointLayer load_layer(const Checkpoint& checkpoint, std::string_view prefix,
                            const TensorParallel& tp) {
+  return load_layer(checkpoint, prefix, tp, Codes::canonical);
+}
+
+CheckpointLayer load_layer(const Checkpoint& checkpoint, std::string_view prefix,
+                           const TensorParallel& tp, Codes codes) {
   const auto& impl = checkpoint.impl();
   const std::string p(prefix);
   const auto first = impl.tensors.lower_bound(p + ".");
@@ -234,7 +239,7 @@ CheckpointLayer load_layer(const Checkpoint& checkpoint, std::string_view prefix
     throw Error(cat("checkpoint ", impl.directory, ", layer ", p, ": the weight is ",
                     checkpoint.get(p + ".weight").describe(),
                     ", not quantized; qlinear runs quantized layers only"));
-  const LayerSource source{checkpoint, p, impl.quant, tp};
+  const LayerSource source{checkpoint, p, impl.quant, tp, codes};
   try {
     if (impl.method == "gptq") return load_gptq(source);
     if (impl.method == "awq") return load_awq(source);

@@ -4,12 +4,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "cpu/parallel.hpp"
 #include "qlinear/linear.hpp"
-#include "qlinear/platform.hpp"
-#if QLINEAR_CPU_X86
-#include "cpu/transpose_words.hpp"
-#endif
 
 namespace qlinear::checkpoint {
 namespace {
@@ -149,71 +144,6 @@ Tensor read_window(const TensorEntry& e, ScalarType type, int64_t rows, int64_t 
   require(storage_bytes(type, rows * cols) == e.nbytes, e.describe(), ": ", e.nbytes,
           " bytes cannot hold ", name(type), "[", rows, ", ", cols, "]");
   return copy_window(e.data, type, cols, w);
-}
-
-namespace {
-
-// Tiles of 16 rows x 64 columns, for the reason transpose_words_scalar gives
-// (cpu/transpose_words.hpp): the element transpose where no vector path is built (1- and 2-byte
-// elements: scales, AWQ's).
-template <typename Element>
-void transpose_tiles(const std::byte* in, int64_t rows, int64_t cols, int64_t in_stride,
-                     std::byte* out, int64_t out_stride) {
-  constexpr int64_t kTileRows = 16, kTileCols = 64;
-  constexpr auto size = sizeof(Element);
-  for (int64_t r0 = 0; r0 < rows; r0 += kTileRows)
-    for (int64_t c0 = 0; c0 < cols; c0 += kTileCols) {
-      const int64_t r1 = std::min(rows, r0 + kTileRows), c1 = std::min(cols, c0 + kTileCols);
-      for (int64_t c = c0; c < c1; ++c)
-        for (int64_t r = r0; r < r1; ++r) {
-          Element v;
-          std::memcpy(&v, in + (r * in_stride + c) * size, size);
-          std::memcpy(out + (c * out_stride + r) * size, &v, size);
-        }
-    }
-}
-
-// Rows [0, rows) of the [rows, cols] input from `in` on (rows `in_stride` elements apart), to
-// columns [0, rows) of the output (rows `out_stride` elements apart) from `out` on.
-void transpose_band(const std::byte* in, int64_t rows, int64_t cols, int64_t in_stride,
-                    int element_bytes, std::byte* out, int64_t out_stride) {
-  switch (element_bytes) {
-    case 1:
-      return transpose_tiles<uint8_t>(in, rows, cols, in_stride, out, out_stride);
-    case 2:
-      return transpose_tiles<uint16_t>(in, rows, cols, in_stride, out, out_stride);
-    default: {  // 4: checked by transpose_elements
-#if QLINEAR_CPU_X86
-      cpu::WordBlock block{};
-      block.in = reinterpret_cast<const uint32_t*>(in);
-      block.in_stride = in_stride;
-      block.cols = cols;
-      block.rows = rows;
-      block.out = reinterpret_cast<uint32_t*>(out);
-      block.out_stride = out_stride;
-      if (host_platform().cpu.isa >= CpuIsa::avx512) return cpu::transpose_words_avx512(block);
-      return cpu::transpose_words_scalar(block);
-#else
-      return transpose_tiles<uint32_t>(in, rows, cols, in_stride, out, out_stride);
-#endif
-    }
-  }
-}
-
-}  // namespace
-
-// Bands of 64 input rows spread over the cores: a band writes 64 consecutive elements of each
-// output row, a line or more, so two cores seldom write one line.
-void transpose_elements(const std::byte* in, int64_t rows, int64_t cols, int64_t in_stride,
-                        int element_bytes, std::byte* out) {
-  require(element_bytes == 1 || element_bytes == 2 || element_bytes == 4,
-          "transpose_elements: ", element_bytes, "-byte elements");
-  constexpr int64_t kBandRows = 64;
-  cpu::parallel_for((rows + kBandRows - 1) / kBandRows, 1, [&](int64_t b0, int64_t b1) {
-    const int64_t r0 = b0 * kBandRows, r1 = std::min(rows, b1 * kBandRows);
-    transpose_band(in + r0 * in_stride * element_bytes, r1 - r0, cols, in_stride, element_bytes,
-                   out + r0 * element_bytes, rows);
-  });
 }
 
 Tensor transposed(const TensorEntry& e, ScalarType type, const Window& w) {

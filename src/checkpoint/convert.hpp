@@ -9,6 +9,7 @@
 
 #include "checkpoint/module_patterns.hpp"
 #include "checkpoint/shard.hpp"
+#include "cpu/transpose_elements.hpp"
 #include "qlinear/checkpoint.hpp"
 #include "qlinear/error.hpp"
 
@@ -36,6 +37,7 @@ struct LayerSource {
   std::string prefix;
   const json& quant;
   TensorParallel tp;
+  Codes codes = Codes::canonical;
 
   // The rows and columns of the canonical weight to convert, for the part whose config (from
   // start_layer) is `part`.
@@ -91,11 +93,7 @@ Tensor read_window(const TensorEntry& entry, ScalarType type, int64_t rows, int6
 // Window `w` of the 2-D entry's transpose ([rows, cols] read as [cols, rows]), same dtype (8, 16 or
 // 32-bit elements); only the window's elements are read.
 Tensor transposed(const TensorEntry& entry, ScalarType type, const Window& w);
-// [rows, cols] elements of `element_bytes` (1, 2 or 4), rows `in_stride` elements apart, to
-// [cols, rows], in tiles that keep both the rows read and the columns written in cache: at the
-// speed of a copy rather than one cache miss per element.
-void transpose_elements(const std::byte* in, int64_t rows, int64_t cols, int64_t in_stride,
-                        int element_bytes, std::byte* out);
+using cpu::transpose_elements;
 // The scale tensor `suffix` (any float dtype) as the canonical weight-scale tensor of the part
 // whose config is `part` (its cells over the part's weight, scale_window), in `type`; the
 // conversion is exact (fp16 / bf16 into fp32, or the same type). A per-tensor scale may be [], [1]

@@ -10,6 +10,7 @@
 // sym = true means the zero is 2^(bits-1) everywhere: codes are uint4b8 / uint8b128 and qzeros is
 // not read (as vLLM does). Dequantized: w[n, k] = (code - zero) · scale[g(k), n].
 #include "checkpoint/convert.hpp"
+#include "core/code_words.hpp"
 
 namespace qlinear::checkpoint {
 
@@ -53,17 +54,27 @@ CheckpointLayer load_gptq(const LayerSource& src) {
 
   // Word (k / per_word, n) holds codes k .. k + per_word - 1 of row n, low bits first: the
   // canonical [N, K] codes (two a byte, low nibble first, or one a byte) are exactly those words,
-  // transposed.
+  // transposed (core/code_words.hpp).
   const Window w = src.window(layer.config), cells = scale_window(c, w);
-  layer.weight = Tensor::empty(c.weight_type, {w.rows(), w.cols()}, Device::cpu(), Lifetime::layer);
-  if (w.col0 % per_word == 0 && w.col1 % per_word == 0) {
-    transpose_elements(qweight.data + (w.col0 / per_word * n + w.row0) * 4, w.cols() / per_word,
-                       w.rows(), n, 4, static_cast<std::byte*>(layer.weight.data()));
-  } else {  // a row split of a per-channel layer may cut a word: code by code
-    for (int64_t nn = w.row0; nn < w.row1; ++nn)
-      for (int64_t kk = w.col0; kk < w.col1; ++kk)
-        store_code(layer.weight, (nn - w.row0) * w.cols() + kk - w.col0,
-                   field(word(qweight, kk / per_word * n + nn), bits, kk % per_word));
+  const std::byte* first_word = qweight.data + (w.col0 / per_word * n + w.row0) * 4;
+  const bool whole_words = w.col0 % per_word == 0 && w.col1 % per_word == 0;
+  if (whole_words && src.codes == Codes::as_stored &&
+      reinterpret_cast<uintptr_t>(first_word) % 4 == 0) {
+    const detail::CodeWords words{first_word, w.rows(), w.cols(), n, bits};
+    layer.weight = Tensor::over(std::make_shared<const Checkpoint>(src.checkpoint),
+                                detail::code_words_view(words, c.weight_type));
+  } else {
+    layer.weight =
+        Tensor::empty(c.weight_type, {w.rows(), w.cols()}, Device::cpu(), Lifetime::layer);
+    if (whole_words) {
+      transpose_elements(first_word, w.cols() / per_word, w.rows(), n, 4,
+                         static_cast<std::byte*>(layer.weight.data()));
+    } else {  // a row split of a per-channel layer may cut a word: code by code
+      for (int64_t nn = w.row0; nn < w.row1; ++nn)
+        for (int64_t kk = w.col0; kk < w.col1; ++kk)
+          store_code(layer.weight, (nn - w.row0) * w.cols() + kk - w.col0,
+                     field(word(qweight, kk / per_word * n + nn), bits, kk % per_word));
+    }
   }
   layer.weight_scale = transposed(scales, c.weight_scale_type, cells);
 

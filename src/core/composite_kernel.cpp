@@ -82,6 +82,11 @@ std::shared_ptr<const PreparedWeights> CompositeKernel::process_weights(const La
   return prepared;
 }
 
+bool CompositeKernel::takes_code_words() const {
+  return std::all_of(parts_.begin(), parts_.end(),
+                     [](const PlanPart& p) { return p.kernel->takes_code_words(); });
+}
+
 void CompositeKernel::apply(const PreparedWeights& weights, const TensorView& x,
                             const TensorView& bias, const TensorView& out, Stream stream) const {
   const auto& w = static_cast<const CompositeWeights&>(weights);

@@ -111,6 +111,13 @@ Tensor Tensor::copy_of(const TensorView& source, Device device) {
   return t;
 }
 
+Tensor Tensor::over(std::shared_ptr<const void> owner, const TensorView& view) {
+  Tensor t;
+  t.storage_ = std::const_pointer_cast<void>(std::move(owner));
+  t.view_ = view;
+  return t;
+}
+
 void copy_bytes(const TensorView& destination, const TensorView& source) {
   require(destination.nbytes() == source.nbytes(), "copy from ", source.describe(), " to ",
           destination.describe(), ": sizes differ");
@@ -126,8 +133,10 @@ void copy_bytes(const TensorView& destination, const TensorView& source) {
 uint32_t load_code(const TensorView& t, int64_t index) {
   const auto* bytes = static_cast<const uint8_t*>(t.data());
   switch (info(t.dtype()).bits) {
-    case 4: return (bytes[index / 2] >> ((index % 2) * 4)) & 0xfu;
-    case 8: return bytes[index];
+    case 4:
+      return (bytes[index / 2] >> ((index % 2) * 4)) & 0xfu;
+    case 8:
+      return bytes[index];
     case 16: {
       uint16_t v;
       std::memcpy(&v, bytes + 2 * index, 2);
@@ -150,13 +159,17 @@ void store_code(const TensorView& t, int64_t index, uint32_t code) {
       b = static_cast<uint8_t>((b & ~(0xfu << shift)) | ((code & 0xfu) << shift));
       break;
     }
-    case 8: bytes[index] = static_cast<uint8_t>(code); break;
+    case 8:
+      bytes[index] = static_cast<uint8_t>(code);
+      break;
     case 16: {
       const auto v = static_cast<uint16_t>(code);
       std::memcpy(bytes + 2 * index, &v, 2);
       break;
     }
-    default: std::memcpy(bytes + 4 * index, &code, 4); break;
+    default:
+      std::memcpy(bytes + 4 * index, &code, 4);
+      break;
   }
 }
 

@@ -29,8 +29,10 @@
 #include <cmath>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <vector>
 
+#include "core/code_words.hpp"
 #include "core/host_memory.hpp"
 #include "cpu/amx_layout.hpp"
 #include "cpu/convert.hpp"
@@ -124,12 +126,26 @@ bool segments_are_byte_runs(const std::vector<Segment>& segments, int bits, bool
   });
 }
 
+// Whether every segment is whole words of the codes in words (core/code_words.hpp), which are
+// then packed from where they lie (pack_tile_words), not from a canonical copy.
+bool segments_are_word_runs(const std::vector<Segment>& segments, int64_t per_word) {
+  return std::all_of(segments.begin(), segments.end(), [&](const Segment& s) {
+    return s.positions.front() % per_word == 0 &&
+           static_cast<int64_t>(s.positions.size()) % per_word == 0;
+  });
+}
+
 // pack_tile_columns at the host's ISA level (the packing serves every kernel level, so the host
 // decides, not the kernel).
 void (*tile_columns_packer(int64_t stride))(const TileColumns&) {
   const bool offsets_fit = stride < (int64_t{1} << 31) / 16;  // the gather's 32-bit offsets
   return host_platform().cpu.isa >= CpuIsa::avx512 && offsets_fit ? pack_tile_columns_avx512
                                                                   : pack_tile_columns_scalar;
+}
+
+void (*tile_words_packer())(const TileWords&) {
+  return host_platform().cpu.isa >= CpuIsa::avx512 ? pack_tile_words_avx512
+                                                   : pack_tile_words_scalar;
 }
 
 // The weight scales as fp32, converted once a layer: bf16 / fp16 / fp32 ones by a typed load (one
@@ -279,7 +295,6 @@ class DequantKernel final : public Kernel {
     require(device.is_cpu(), name(), ": weights must be on the CPU, not ", device.str());
     auto p = std::make_shared<Packed>(c);
     const int64_t n = c.part_n();
-    const auto* weight = w.weight.data_as<const uint8_t>();
     p->bits = qlinear::info(c.weight_type).bits;
     p->zero_points = c.zero_points;
     p->e4m3 = c.weight_type == ScalarType::float8_e4m3fn;
@@ -319,69 +334,97 @@ class DequantKernel final : public Kernel {
     const std::vector<float> weight_scales = weight_scales_fp32(w.weight_scale);
     const bool float8_pairs = bf16_x_ && p->e4m3;  // see MixedTileArgs
     const bool byte_runs = segments_are_byte_runs(segments, p->bits, float8_pairs);
+    // Codes in words (GPTQ's, from the mapped checkpoint) pack in one pass where every segment is
+    // whole words; otherwise (act order, a group of fewer codes than a word) from their canonical
+    // copy, made here.
+    const std::optional<detail::CodeWords> words = detail::code_words(w.weight);
+    const bool from_words =
+        words && byte_runs && segments_are_word_runs(segments, words->per_word());
+    const Tensor canonical =
+        words && !from_words ? detail::canonical_codes(*words, c.weight_type) : Tensor();
+    const auto* weight =
+        (canonical.defined() ? canonical.view() : w.weight).data_as<const uint8_t>();
     const int64_t row_bytes = c.part_k() * p->bits / 8;  // of one column's canonical codes
     const auto pack_columns = tile_columns_packer(row_bytes);
+    const auto pack_words = tile_words_packer();
     const auto flip = static_cast<uint8_t>(c.weight_type == ScalarType::int8 ? 0x80 : 0);
-    parallel_for(p->tiles, 1, [&](int64_t t0, int64_t t1) {
-      for (int64_t t = t0; t < t1; ++t) {
-        uint8_t* out = p->weights.get() + t * p->tile_bytes;
-        const int64_t col0 = t * kMixedTileN;
-        const auto columns = static_cast<int>(std::min<int64_t>(kMixedTileN, n - col0));
-        // Columns past N and padded positions are code 0; the byte runs write every byte.
-        if (!byte_runs) std::memset(out, 0, static_cast<size_t>(p->tile_bytes));
-        for (size_t s = 0; s < segments.size(); ++s) {
-          const std::vector<int64_t>& pos = segments[s].positions;
-          const int64_t code_bytes = p->segment_lengths[s] * kMixedTileN * p->bits / 8;
-          if (byte_runs) {
-            const auto units = static_cast<int64_t>(pos.size()) * p->bits / 8;
-            pack_columns({weight + col0 * row_bytes + pos.front() * p->bits / 8, row_bytes, columns,
-                          units, flip, out});
-            std::memset(out + units * kMixedTileN, 0,
-                        static_cast<size_t>(code_bytes - units * kMixedTileN));  // padding
-          } else if (p->bits == 4) {
-            // Act order: each byte from two codes of the column, gathered through the positions
-            // (a function call per code, with its type look-ups and branches, took ~5 ns a weight).
-            for (int64_t j = 0; j < columns; ++j) {
-              const uint8_t* column = weight + (col0 + j) * row_bytes;
-              const auto code = [&](size_t i) {
-                return static_cast<unsigned>(column[pos[i] / 2] >> (pos[i] % 2 * 4)) & 0xfu;
-              };
-              for (size_t i = 0; i < pos.size(); i += 2) {
-                const unsigned high = i + 1 < pos.size() ? code(i + 1) : 0u;
-                out[(i / 2) * kMixedTileN + j] = static_cast<uint8_t>(code(i) | high << 4);
-              }
-            }
-          } else {
-            for (int64_t j = 0; j < columns; ++j)
-              for (size_t i = 0; i < pos.size(); ++i) {
-                const uint8_t code = code8_at(c, weight, col0 + j, pos[i]);
-                if (float8_pairs)
-                  out[(i / 2) * 2 * kMixedTileN + j * 2 + i % 2] = code;
-                else
-                  out[i * kMixedTileN + j] = code;
-              }
-          }
-          out += code_bytes;
-          float scales[kMixedTileN] = {};   // columns past N: scale 0, code 0
-          uint8_t zeros[kMixedTileN] = {};  // and zero point 0
-          for (int64_t j = 0; j < columns; ++j) {
-            const int64_t scale_index =
-                scale_row(c, col0 + j) * scale_columns + segments[s].scale_column;
-            scales[j] = weight_scales[scale_index];
-            if (c.zero_points)
-              zeros[j] = static_cast<uint8_t>(load_code(w.weight_zero_point, scale_index));
-          }
-          std::memcpy(out, scales, sizeof scales);
-          out += sizeof scales;
-          if (c.zero_points) {
-            std::memcpy(out, zeros, sizeof zeros);
-            out += sizeof zeros;
+    std::vector<int64_t> segment_offsets;  // in a tile's bytes
+    for (int64_t offset = 0; int32_t length : p->segment_lengths) {
+      segment_offsets.push_back(offset);
+      offset += length * kMixedTileN * p->bits / 8 + extras;
+    }
+    // Segment s of tile t: its codes, then its scales and zero points.
+    const auto pack_segment = [&](int64_t t, size_t s) {
+      uint8_t* out = p->weights.get() + t * p->tile_bytes + segment_offsets[s];
+      const int64_t col0 = t * kMixedTileN;
+      const auto columns = static_cast<int>(std::min<int64_t>(kMixedTileN, n - col0));
+      const std::vector<int64_t>& pos = segments[s].positions;
+      const int64_t code_bytes = p->segment_lengths[s] * kMixedTileN * p->bits / 8;
+      // Columns past N and padded positions are code 0; the byte runs write every byte.
+      if (!byte_runs) std::memset(out, 0, static_cast<size_t>(code_bytes));
+      if (byte_runs) {
+        const auto units = static_cast<int64_t>(pos.size()) * p->bits / 8;
+        if (from_words) {
+          const int64_t word = pos.front() / words->per_word() * words->row_words + col0;
+          const auto* src = reinterpret_cast<const uint8_t*>(words->words) + 4 * word;
+          pack_words({src, 4 * words->row_words, columns, units, flip, out});
+        } else {
+          pack_columns({weight + col0 * row_bytes + pos.front() * p->bits / 8, row_bytes, columns,
+                        units, flip, out});
+        }
+        std::memset(out + units * kMixedTileN, 0,
+                    static_cast<size_t>(code_bytes - units * kMixedTileN));  // padding
+      } else if (p->bits == 4) {
+        // Act order: each byte from two codes of the column, gathered through the positions
+        // (a function call per code, with its type look-ups and branches, took ~5 ns a weight).
+        for (int64_t j = 0; j < columns; ++j) {
+          const uint8_t* column = weight + (col0 + j) * row_bytes;
+          const auto code = [&](size_t i) {
+            return static_cast<unsigned>(column[pos[i] / 2] >> (pos[i] % 2 * 4)) & 0xfu;
+          };
+          for (size_t i = 0; i < pos.size(); i += 2) {
+            const unsigned high = i + 1 < pos.size() ? code(i + 1) : 0u;
+            out[(i / 2) * kMixedTileN + j] = static_cast<uint8_t>(code(i) | high << 4);
           }
         }
+      } else {
+        for (int64_t j = 0; j < columns; ++j)
+          for (size_t i = 0; i < pos.size(); ++i) {
+            const uint8_t code = code8_at(c, weight, col0 + j, pos[i]);
+            if (float8_pairs)
+              out[(i / 2) * 2 * kMixedTileN + j * 2 + i % 2] = code;
+            else
+              out[i * kMixedTileN + j] = code;
+          }
       }
+      out += code_bytes;
+      float scales[kMixedTileN] = {};   // columns past N: scale 0, code 0
+      uint8_t zeros[kMixedTileN] = {};  // and zero point 0
+      for (int64_t j = 0; j < columns; ++j) {
+        const int64_t scale_index =
+            scale_row(c, col0 + j) * scale_columns + segments[s].scale_column;
+        scales[j] = weight_scales[scale_index];
+        if (c.zero_points)
+          zeros[j] = static_cast<uint8_t>(load_code(w.weight_zero_point, scale_index));
+      }
+      std::memcpy(out, scales, sizeof scales);
+      if (c.zero_points) std::memcpy(out + sizeof scales, zeros, sizeof zeros);
+    };
+    // In the order the source lies: the words a segment's rows of words at a time, every tile
+    // of a row before the next row (tile by tile, each 64-byte piece of a row was a new 4 KiB
+    // page of the mapped file: 16-57 KiB apart); the canonical codes a tile's columns at a time.
+    const auto segment_count = static_cast<int64_t>(segments.size());
+    parallel_for(p->tiles * segment_count, kMixedTileN, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i)
+        if (from_words)
+          pack_segment(i % p->tiles, static_cast<size_t>(i / p->tiles));
+        else
+          pack_segment(i / segment_count, static_cast<size_t>(i % segment_count));
     });
     return p;
   }
+
+  bool takes_code_words() const override { return true; }
 
   void apply(const PreparedWeights& prepared, const TensorView& x, const TensorView& bias,
              const TensorView& out, Stream) const override {

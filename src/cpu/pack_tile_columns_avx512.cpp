@@ -33,39 +33,57 @@ inline __m512i row_major_permute() {
   return _mm512_set_epi32(15, 11, 7, 3, 14, 10, 6, 2, 13, 9, 5, 1, 12, 8, 4, 0);
 }
 
+// The columns a tile has, as a mask of their dwords.
+inline __mmask16 present_columns(int columns) {
+  return static_cast<__mmask16>((1u << columns) - 1u);
+}
+
+// `flip` in the bytes of present columns of each of the 4 rows a step stores.
+inline __m512i flip_present(__mmask16 present, uint8_t flip) {
+  const uint64_t bytes = present;
+  return _mm512_maskz_set1_epi8(bytes | bytes << 16 | bytes << 32 | bytes << 48,
+                                static_cast<char>(flip));
+}
+
+// One step: the 16 sources' 4 units each, as 4 rows of 16 columns at `out`.
+struct StepLayout {
+  __m512i shuffle = unit_major_shuffle(), permute = row_major_permute(), flip;
+  void store(uint8_t* out, __m512i sources) const {
+    const __m512i rows = _mm512_permutexvar_epi32(permute, _mm512_shuffle_epi8(sources, shuffle));
+    _mm512_storeu_si512(out, _mm512_xor_si512(rows, flip));
+  }
+};
+
 }  // namespace
 
 void pack_tile_columns_avx512(const TileColumns& a) {
-  const __mmask16 present = static_cast<__mmask16>((1u << a.columns) - 1u);
+  const __mmask16 present = present_columns(a.columns);
   const auto stride = static_cast<int32_t>(a.stride);
   const __m512i offsets =
       _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
                          _mm512_set1_epi32(stride));
-  const __m512i shuffle = unit_major_shuffle(), permute = row_major_permute();
-  // flip in the bytes of present columns of each of the 4 rows a step stores
-  const uint64_t bytes = present;
-  const __m512i flip = _mm512_maskz_set1_epi8(bytes | bytes << 16 | bytes << 32 | bytes << 48,
-                                              static_cast<char>(a.flip));
+  const StepLayout step{.flip = flip_present(present, a.flip)};
   int64_t u = 0;
   for (; u + 64 <= a.units; u += 64) {
     __m512i rows[16], sources[16];
     for (int j = 0; j < 16; ++j)
       rows[j] = _mm512_maskz_loadu_epi32(j < a.columns ? 0xffff : 0, a.src + j * a.stride + u);
     transpose_16x16_words(rows, sources);
-    for (int d = 0; d < 16; ++d) {
-      const __m512i step =
-          _mm512_permutexvar_epi32(permute, _mm512_shuffle_epi8(sources[d], shuffle));
-      _mm512_storeu_si512(a.out + (u + 4 * d) * 16, _mm512_xor_si512(step, flip));
-    }
+    for (int d = 0; d < 16; ++d) step.store(a.out + (u + 4 * d) * 16, sources[d]);
   }
   for (; u + 4 <= a.units; u += 4) {
-    const __m512i g =
-        _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), present, offsets, a.src + u, 1);
-    const __m512i rows = _mm512_permutexvar_epi32(permute, _mm512_shuffle_epi8(g, shuffle));
-    _mm512_storeu_si512(a.out + u * 16, _mm512_xor_si512(rows, flip));
+    step.store(a.out + u * 16,
+               _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), present, offsets, a.src + u, 1));
   }
   // The last 1 to 3 units.
   pack_tile_columns_scalar({a.src + u, a.stride, a.columns, a.units - u, a.flip, a.out + u * 16});
+}
+
+void pack_tile_words_avx512(const TileWords& a) {
+  const __mmask16 present = present_columns(a.columns);
+  const StepLayout step{.flip = flip_present(present, a.flip)};
+  for (int64_t u = 0; u < a.units; u += 4)
+    step.store(a.out + u * 16, _mm512_maskz_loadu_epi32(present, a.src + (u / 4) * a.row_stride));
 }
 
 }  // namespace qlinear::cpu

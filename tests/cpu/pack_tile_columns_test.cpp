@@ -1,8 +1,8 @@
-// pack_tile_columns (src/cpu/pack_tile_columns.hpp): the scalar twin against the contract written
-// out here, and every vector path this CPU runs against the scalar twin, on random bytes with
-// column counts, unit counts and strides off the 16-column / 4-unit / 64-unit grid (the AVX-512
-// path's register blocks, gathers and tail), into poisoned output (0xcd) so that a byte left
-// unwritten shows.
+// pack_tile_columns and pack_tile_words (src/cpu/pack_tile_columns.hpp): the scalar twins against
+// the contracts written out here, and every vector path this CPU runs against its scalar twin, on
+// random bytes with column counts, unit counts and strides off the 16-column / 4-unit / 64-unit
+// grid (the AVX-512 path's register blocks, gathers and tail), into poisoned output (0xcd) so that
+// a byte left unwritten shows.
 #include "cpu/pack_tile_columns.hpp"
 
 #include <gtest/gtest.h>
@@ -37,7 +37,9 @@ std::vector<uint8_t> random_bytes(size_t count, uint32_t seed) {
   return bytes;
 }
 
-std::vector<uint8_t> run(void (*pack)(const cpu::TileColumns&), const Case& c,
+// `pack` (of TileColumns or TileWords) on the case, into poisoned output.
+template <typename Tile>
+std::vector<uint8_t> run(void (*pack)(const Tile&), const Case& c,
                          const std::vector<uint8_t>& src) {
   std::vector<uint8_t> out(static_cast<size_t>(c.units * 16), 0xcd);
   pack({src.data(), c.stride, c.columns, c.units, c.flip, out.data()});
@@ -68,6 +70,40 @@ TEST(PackTileColumns, Avx512MatchesScalar) {
     const auto src = random_bytes(static_cast<size_t>(c.columns * c.stride), 2);
     EXPECT_EQ(run(cpu::pack_tile_columns_avx512, c, src),
               run(cpu::pack_tile_columns_scalar, c, src))
+        << describe(c);
+  }
+}
+
+// Rows of words: units a multiple of 4; rows of words as long as the tile's columns or longer
+// (a window of a wider layer), by an odd number of words or by 4 KiB.
+std::vector<Case> word_cases() {
+  std::vector<Case> list;
+  for (int columns : {1, 3, 15, 16})
+    for (int64_t units : {4, 8, 64, 68})
+      for (int64_t extra : {0, 20, 4096})
+        for (uint8_t flip : {0x00, 0x80})
+          list.push_back({columns, units, 4 * columns + extra, flip});
+  return list;
+}
+
+TEST(PackTileWords, ScalarFollowsTheContract) {
+  for (const Case& c : word_cases()) {
+    const auto src = random_bytes(static_cast<size_t>(c.units / 4 * c.stride), 3);
+    const auto out = run(cpu::pack_tile_words_scalar, c, src);
+    for (int64_t u = 0; u < c.units; ++u)
+      for (int j = 0; j < 16; ++j) {
+        const uint8_t want = j < c.columns ? src[(u / 4) * c.stride + 4 * j + u % 4] ^ c.flip : 0;
+        ASSERT_EQ(out[u * 16 + j], want) << describe(c) << ": unit " << u << ", column " << j;
+      }
+  }
+}
+
+TEST(PackTileWords, Avx512MatchesScalar) {
+  if (host_platform().cpu.isa < CpuIsa::avx512)
+    GTEST_SKIP() << "needs ISA level avx512; this CPU offers " << name(host_platform().cpu.isa);
+  for (const Case& c : word_cases()) {
+    const auto src = random_bytes(static_cast<size_t>(c.units / 4 * c.stride), 4);
+    EXPECT_EQ(run(cpu::pack_tile_words_avx512, c, src), run(cpu::pack_tile_words_scalar, c, src))
         << describe(c);
   }
 }

@@ -67,8 +67,10 @@ LoadTimes load_every_layer(const std::string& directory, Device device, int tp_s
   for (const std::string& name : checkpoint::linear_layers(ckpt)) {
     if (checkpoint::is_unquantized(ckpt, name)) continue;
     const Stopwatch converting;
-    const checkpoint::CheckpointLayer layer =
-        checkpoint::load_layer(ckpt, name, {checkpoint::default_split(name), tp_rank, tp_size});
+    // On the CPU, GPTQ's codes stay in the mapped files for the kernel to pack (load_layer).
+    const checkpoint::CheckpointLayer layer = checkpoint::load_layer(
+        ckpt, name, {checkpoint::default_split(name), tp_rank, tp_size},
+        device.is_cpu() ? checkpoint::Codes::as_stored : checkpoint::Codes::canonical);
     converting.add_to(times.convert);
     const Stopwatch preparing;
     checkpoint::CheckpointLayer on_device = layer;

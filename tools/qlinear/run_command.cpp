@@ -178,7 +178,9 @@ void add_run(CLI::App& app, int& exit_code) {
     }
     // One rank (or none): only its part is read from the checkpoint, then served, as a
     // ColumnParallelLinear / RowParallelLinear rank serves it.
-    const CheckpointLayer layer = serve_on(load_layer(ckpt, layer_name, tp), platform, kernel);
+    const Codes codes = platform.device().is_cpu() ? Codes::as_stored : Codes::canonical;
+    const CheckpointLayer layer =
+        serve_on(load_layer(ckpt, layer_name, tp, codes), platform, kernel);
     const LayerConfig& c = layer.config;
 
     const NpyArray array = read_npy(input);
