@@ -5,39 +5,34 @@
     linear(x, out=y)                                # torch.ops.qlinear.linear.out(..., out=y)
 
 The op takes x and the id of a live layer (the layer's weights are no tensors of the graph, so an
-integer names it, as a constant to torch.compile). It has a fake (meta) implementation, which
-torch.compile needs; its CPU and CUDA implementations run the layer on x in place and write a new
-tensor from torch's allocator, on the current CUDA stream, so CUDA graphs can capture it.
-The fake implementation is registered with torch.library.register_fake (PyTorch >= 2.4),
-impl_abstract (2.1 - 2.3) or, on older PyTorch (Debian's 1.13), as the Meta and AutogradMeta
-kernels.
+integer names it, as a constant to torch.compile; a freed layer's id raises ValueError). It has a
+fake (meta) implementation, which torch.compile needs; its CPU and CUDA kernels run the layer on x
+in place and write a new tensor from torch's allocator (or the caller's `out`), on the current CUDA
+stream, so CUDA graphs can capture it. The fake implementation is registered with
+torch.library.register_fake (PyTorch >= 2.4), impl_abstract (2.1 - 2.3) or, on older PyTorch
+(Debian's 1.13), as the Meta and AutogradMeta kernels.
 """
 
-import itertools
 import weakref
 
 import torch
 
-from . import Layer, _frameworks, default_config, load_layer
+from . import Layer, _frameworks, _qlinear, default_config, load_layer
 from .quantize import quantize_weights
 
 _TORCH_TYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 _QLINEAR_TYPES = {dtype: name for name, dtype in _TORCH_TYPES.items()}
 
-# id -> (the C++ layer's forward_torch, N, torch output dtype) of every live QuantizedLinear.
-_layers = {}
-_next_id = itertools.count(1)
 _current_stream = _frameworks.current_stream_getter(torch)
 
 
 def _output_like(x, layer_id):
-    _, n, dtype = _layers[layer_id]
-    return x.new_empty((*x.shape[:-1], n), dtype=dtype)
+    n, dtype = _qlinear._op_output(layer_id)
+    return x.new_empty((*x.shape[:-1], n), dtype=_TORCH_TYPES[dtype])
 
 
 def _linear_out(x, layer_id, *, out):
-    forward_torch, _, _ = _layers[layer_id]
-    forward_torch(x, out, _current_stream(x.get_device()) if x.is_cuda else 0)
+    _qlinear._op_forward(layer_id, x, out, _current_stream(x.get_device()) if x.is_cuda else 0)
     return out
 
 
@@ -86,10 +81,8 @@ class QuantizedLinear(torch.nn.Module):
         self.layer = layer
         config = layer.config
         self.in_features, self.out_features = config.part_k, config.part_n
-        self.layer_id = next(_next_id)
-        _layers[self.layer_id] = (layer._impl.forward_torch, config.part_n,
-                                  _TORCH_TYPES[config.out_type])
-        weakref.finalize(self, _layers.pop, self.layer_id, None)
+        self.layer_id = _qlinear._op_register(layer._impl)
+        weakref.finalize(self, _qlinear._op_release, self.layer_id)
 
     def forward(self, x, out=None):
         """y = x · Wᵀ (+ bias) as a new tensor, or written into `out` ([..., N], contiguous, of
