@@ -1,5 +1,9 @@
 """qlinear.torch: the custom op (with its fake implementation), QuantizedLinear from a float layer
-and from a checkpoint, and torch tensors through qlinear.Layer in place. Skipped without torch."""
+and from a checkpoint, and torch tensors through qlinear.Layer in place. Skipped without torch.
+CTest runs this file twice where the op's C++ kernels were built: with them, and with the Python
+kernels (QLINEAR_TORCH_OP_KERNELS=python)."""
+import importlib.util
+import os
 from types import SimpleNamespace
 
 import numpy as np
@@ -192,6 +196,12 @@ def test_a_layer_leaves_the_op_with_its_module():
         torch.ops.qlinear.linear.out(x, layer_id, out=out)
     with pytest.raises(ValueError, match=dead):
         torch.ops.qlinear.linear(x.to("meta"), layer_id)
+
+
+def test_op_kernels_says_which_kernels_serve():
+    built = importlib.util.find_spec("qlinear._torch_op") is not None
+    chosen = os.environ.get("QLINEAR_TORCH_OP_KERNELS", "").lower() != "python"
+    assert qtorch.op_kernels == ("C++" if built and chosen else "Python")
 
 
 @pytest.mark.parametrize("family, shape", [("mixed_precision", (5, 256)), ("fp8_block", (2, 3, 256)),
