@@ -24,6 +24,6 @@ for ((round = 1; round <= rounds; ++round)); do
     setting=""
     [ "$spec" != "$path" ] && setting=${spec#*:}
     echo "== round $round $label (load $(cut -d' ' -f1-3 /proc/loadavg))"
-    env PYTHONPATH="$path" $setting "$python" bench/python_overhead.py "$@"
+    env PYTHONPATH="$path" ${setting:+"$setting"} "$python" bench/python_overhead.py "$@"
   done
 done
