@@ -4,6 +4,8 @@ CTest runs this file twice where the op's C++ kernels were built: with them, and
 kernels (QLINEAR_TORCH_OP_KERNELS=python)."""
 import importlib.util
 import os
+import threading
+import time
 from types import SimpleNamespace
 
 import numpy as np
@@ -196,6 +198,34 @@ def test_a_layer_leaves_the_op_with_its_module():
         torch.ops.qlinear.linear.out(x, layer_id, out=out)
     with pytest.raises(ValueError, match=dead):
         torch.ops.qlinear.linear(x.to("meta"), layer_id)
+
+
+def test_a_layer_freed_while_other_threads_call_it(seed):
+    """Threads calling the op (whose C++ kernels run without the GIL) while the module is freed:
+    each call gives the layer's output or the freed id's ValueError; none crashes."""
+    module = qtorch.QuantizedLinear.from_linear(float_linear(seed, 128, 40))
+    layer_id = module.layer_id
+    x = torch.randn(4, 128).to(torch.bfloat16)
+    expected = module(x)
+    outcomes = []
+
+    def call_until_freed():
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                outcomes.append(torch.equal(torch.ops.qlinear.linear(x, layer_id), expected))
+            except ValueError as error:
+                outcomes.append("freed" if "is not a live qlinear layer" in str(error) else str(error))
+                return
+
+    threads = [threading.Thread(target=call_until_freed) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.05)
+    del module
+    for thread in threads:
+        thread.join()
+    assert outcomes.count("freed") == len(threads) and set(outcomes) == {True, "freed"}
 
 
 def test_op_kernels_says_which_kernels_serve():
