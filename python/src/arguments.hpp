@@ -40,6 +40,7 @@ void bind_tensor(py::module_& module);
 void bind_config(py::module_& module);
 void bind_platform(py::module_& module);
 void bind_layer(py::module_& module);
+void bind_op_layers(py::module_& module);
 void bind_reference(py::module_& module);
 
 }  // namespace qlinear::python

@@ -1,86 +1,69 @@
-// The layer (_qlinear.Layer: a QuantizedLinear with its bias) and checkpoints. The Python class
-// qlinear.Layer wraps it and allocates outputs in the caller's framework.
+// The layer (_qlinear._Layer, layer.hpp) and checkpoints.
 #include <pybind11/stl.h>
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <utility>
 
 #include "arguments.hpp"
+#include "layer.hpp"
 #include "layer_tensors.hpp"
 #include "qlinear/checkpoint.hpp"
 #include "qlinear/linear.hpp"
 
 namespace qlinear::python {
+
+std::pair<ImportedTensor, ImportedTensor> Layer::call_tensors(py::handle x, py::handle out) const {
+  const LayerConfig& c = linear.config();
+  ImportedTensor x_in = import_tensor(x, "x", c.act_type);
+  ImportedTensor out_in = import_tensor(out, "out", c.out_type, /*written=*/true);
+  validate(x_in.view(), out_in.view());
+  return {std::move(x_in), std::move(out_in)};
+}
+
+void Layer::validate(const TensorView& x, const TensorView& out) const {
+  caller_errors([&] { validate_call(linear.config(), x, bias, out, linear.device()); });
+}
+
+void Layer::forward_into(py::handle x, py::handle out, uintptr_t stream) const {
+  const auto [x_in, out_in] = call_tensors(x, out);
+  run(x_in.view(), out_in.view(), stream);
+}
+
+void Layer::forward_views(const TensorView& x, const TensorView& out, Stream stream) const {
+  validate(x, out);
+  linear.forward_into(x, out, bias, stream);
+}
+
+void Layer::run(const TensorView& x, const TensorView& out, uintptr_t stream) const {
+  const py::gil_scoped_release unlocked;
+  linear.forward_into(x, out, bias, Stream{reinterpret_cast<void*>(stream)});
+}
+
+double Layer::call_us(py::handle x, py::handle out, uintptr_t stream, int reps) const {
+  const auto [x_in, out_in] = call_tensors(x, out);
+  if (out_in.view().numel() == 0 || reps < 1)
+    throw py::value_error("call_us: needs a non-empty out and reps >= 1");
+  const py::gil_scoped_release unlocked;
+  const Stream on{reinterpret_cast<void*>(stream)};
+  // A copy of one output byte waits for the calls before it (the legacy default stream, or the
+  // same stream when the caller's is the default one).
+  uint8_t last_byte = 0;
+  const TensorView host_byte(&last_byte, ScalarType::uint8, {1});
+  const TensorView out_byte(out_in.view().data(), ScalarType::uint8, {1}, out_in.view().device());
+  double best = 0;
+  for (int run = 0; run < 6; ++run) {  // run 0 warms up
+    const auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < reps; ++i) linear.forward_into(x_in.view(), out_in.view(), bias, on);
+    copy_bytes(host_byte, out_byte);
+    const std::chrono::duration<double, std::micro> took = std::chrono::steady_clock::now() - start;
+    if (run == 1 || (run > 1 && took.count() < best)) best = took.count();
+  }
+  return best / reps;
+}
+
 namespace {
-
-struct Layer {
-  QuantizedLinear linear;
-  Tensor bias;               // on the layer's device; undefined without one
-  std::string name, format;  // from a checkpoint
-
-  // x and out as views of the layer's types, checked as QuantizedLinear::forward_into checks them
-  // (so that a mistake is a ValueError).
-  std::pair<ImportedTensor, ImportedTensor> call_tensors(py::handle x, py::handle out) const {
-    const LayerConfig& c = linear.config();
-    ImportedTensor x_in = import_tensor(x, "x", c.act_type);
-    ImportedTensor out_in = import_tensor(out, "out", c.out_type, /*written=*/true);
-    validate(x_in.view(), out_in.view());
-    return {std::move(x_in), std::move(out_in)};
-  }
-
-  void validate(const TensorView& x, const TensorView& out) const {
-    caller_errors([&] { validate_call(linear.config(), x, bias, out, linear.device()); });
-  }
-
-  // out = x · Wᵀ + bias on the caller's stream (a cudaStream_t as an integer; 0 is the default).
-  void forward_into(py::handle x, py::handle out, uintptr_t stream) const {
-    const auto [x_in, out_in] = call_tensors(x, out);
-    run(x_in.view(), out_in.view(), stream);
-  }
-
-  // forward_into for torch tensors, read through their attributes (torch_tensor_view): the call
-  // of the custom op torch.ops.qlinear.linear.
-  void forward_torch(py::handle x, py::handle out, uintptr_t stream) const {
-    const LayerConfig& c = linear.config();
-    const TensorView x_view = torch_tensor_view(x, "x", c.act_type);
-    const TensorView out_view = torch_tensor_view(out, "out", c.out_type);
-    validate(x_view, out_view);
-    run(x_view, out_view, stream);
-  }
-
-  // The kernel on checked views, with the GIL released meanwhile.
-  void run(const TensorView& x, const TensorView& out, uintptr_t stream) const {
-    const py::gil_scoped_release unlocked;
-    linear.forward_into(x, out, bias, Stream{reinterpret_cast<void*>(stream)});
-  }
-
-  // The same call from C++, as an engine written in C++ would make it: the wall time of `reps`
-  // calls in a row until the last one's output is on the host, in µs a call (the best of 5 runs).
-  // bench/python_overhead.py compares it with the Python paths on the same tensors.
-  double call_us(py::handle x, py::handle out, uintptr_t stream, int reps) const {
-    const auto [x_in, out_in] = call_tensors(x, out);
-    if (out_in.view().numel() == 0 || reps < 1)
-      throw py::value_error("call_us: needs a non-empty out and reps >= 1");
-    const py::gil_scoped_release unlocked;
-    const Stream on{reinterpret_cast<void*>(stream)};
-    // A copy of one output byte waits for the calls before it (the legacy default stream, or the
-    // same stream when the caller's is the default one).
-    uint8_t last_byte = 0;
-    const TensorView host_byte(&last_byte, ScalarType::uint8, {1});
-    const TensorView out_byte(out_in.view().data(), ScalarType::uint8, {1}, out_in.view().device());
-    double best = 0;
-    for (int run = 0; run < 6; ++run) {  // run 0 warms up
-      const auto start = std::chrono::steady_clock::now();
-      for (int i = 0; i < reps; ++i) linear.forward_into(x_in.view(), out_in.view(), bias, on);
-      copy_bytes(host_byte, out_byte);
-      const std::chrono::duration<double, std::micro> took =
-          std::chrono::steady_clock::now() - start;
-      if (run == 1 || (run > 1 && took.count() < best)) best = took.count();
-    }
-    return best / reps;
-  }
-};
 
 ChooseOptions choose_options(const std::string& kernel, const std::vector<std::string>& disabled) {
   ChooseOptions options;
@@ -162,7 +145,8 @@ py::dict inspect_layer(const checkpoint::Checkpoint& ckpt, const std::string& la
 }  // namespace
 
 void bind_layer(py::module_& m) {
-  py::class_<Layer>(m, "_Layer")
+  // Held by shared_ptr: the custom op's layers by id (op_layers.cpp) share it.
+  py::class_<Layer, std::shared_ptr<Layer>>(m, "_Layer")
       .def(py::init(&make_layer), py::arg("config"), py::arg("weights"), py::arg("device"),
            py::arg("kernel"), py::arg("disabled"))
       .def_property_readonly("config", [](const Layer& l) { return l.linear.config(); })
@@ -182,8 +166,7 @@ void bind_layer(py::module_& m) {
       .def("call_us", &Layer::call_us, py::arg("x"), py::arg("out"), py::arg("stream"),
            py::arg("reps"))
       .def("forward_into", &Layer::forward_into, py::arg("x"), py::arg("out"),
-           py::arg("stream") = 0)
-      .def("forward_torch", &Layer::forward_torch, py::arg("x"), py::arg("out"), py::arg("stream"));
+           py::arg("stream") = 0);
 
   py::class_<checkpoint::Checkpoint>(m, "Checkpoint",
                                      "A checkpoint folder (safetensors, config.json, "

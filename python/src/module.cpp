@@ -7,5 +7,6 @@ PYBIND11_MODULE(_qlinear, module) {
   qlinear::python::bind_config(module);
   qlinear::python::bind_platform(module);
   qlinear::python::bind_layer(module);
+  qlinear::python::bind_op_layers(module);
   qlinear::python::bind_reference(module);
 }

@@ -76,8 +76,9 @@ Device device_of(const dlpack::Device& device, std::string_view role) {
           "; qlinear takes CPU and CUDA tensors"));
 }
 
+// `dtype_name` names t's dtype in messages where DLPack has no code for it.
 TensorView view_of(const dlpack::Tensor& t, std::string_view role,
-                   std::optional<ScalarType> expected) {
+                   std::optional<ScalarType> expected, const char* dtype_name = nullptr) {
   if (t.dtype.lanes != 1)
     throw py::value_error(
         cat(role, " has ", t.dtype.lanes, "-lane vector elements; qlinear takes scalars"));
@@ -107,7 +108,7 @@ TensorView view_of(const dlpack::Tensor& t, std::string_view role,
   } else if (natural) {
     type = *natural;  // qlinear's validation names the mismatch, as in C++
   } else {
-    throw no_type_for(role, dtype_text(t.dtype), expected);
+    throw no_type_for(role, dtype_name ? dtype_name : dtype_text(t.dtype), expected);
   }
   // Frameworks hand out empty tensors with no storage and any strides; qlinear reads a null
   // pointer as "no tensor", so such a tensor becomes a compact one over a placeholder.
@@ -182,7 +183,9 @@ dlpack::DataType torch_dtype(py::handle dtype, std::string_view role,
     known.emplace_back(dtype.inc_ref().ptr(), t.dtype);
     return t.dtype;
   }
-  throw no_type_for(role, name, expected);
+  // Named as DLPack names it ("float64", not "torch.float64"), as the op's C++ kernels do.
+  const std::string_view prefix = "torch.";
+  throw no_type_for(role, name.rfind(prefix, 0) == 0 ? name.substr(prefix.size()) : name, expected);
 }
 
 // The attributes torch_tensor_view reads, as Python strings made once (attr("name") makes one for
@@ -278,6 +281,13 @@ TensorView torch_tensor_view(py::handle tensor, std::string_view role,
   const dlpack::Tensor described{
       data, device, static_cast<int32_t>(shape.size()), dtype, shape.data(), strides.data(), 0};
   return view_of(described, role, expected);
+}
+
+TensorView described_view(const op::Tensor& tensor, std::string_view role,
+                          std::optional<ScalarType> expected) {
+  const char* unnamed_by_dlpack =
+      tensor.tensor.dtype.code == op::kNoDLPackCode ? tensor.dtype_name : nullptr;
+  return view_of(tensor.tensor, role, expected, unnamed_by_dlpack);
 }
 
 namespace {

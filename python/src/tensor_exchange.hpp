@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "dlpack.hpp"
+#include "op_layers.hpp"
 #include "qlinear/tensor.hpp"
 
 namespace qlinear::python {
@@ -58,6 +59,11 @@ ImportedTensor import_tensor(py::handle object, std::string_view role,
 // frees no capsule a call. Valid while the tensor lives.
 TensorView torch_tensor_view(py::handle tensor, std::string_view role,
                              std::optional<ScalarType> expected);
+
+// A tensor that the custom op's C++ kernels describe (op_layers.hpp) as the view import_tensor
+// makes of it (same types, carriers and errors); touches no Python object.
+TensorView described_view(const op::Tensor& tensor, std::string_view role,
+                          std::optional<ScalarType> expected);
 
 // A "dltensor" capsule that shares `tensor`'s storage.
 py::capsule export_dlpack(const Tensor& tensor);

@@ -51,16 +51,30 @@ def test_runs_on_the_current_stream_in_place():
 
 
 def test_cuda_graph_replays_the_op():
+    """Both overloads run on the capturing stream (a launch on another one would break the
+    capture), the out= one into the caller's tensor."""
     module, _ = cuda_module("fp8_scaled_mm")
     x = torch.randn(4, 512, device="cuda").to(torch.bfloat16)
+    out = torch.empty(4, 264, device="cuda", dtype=torch.bfloat16)
+    address = out.data_ptr()
     module(x)  # warm up outside the capture (first-call setup)
     graph = torch.cuda.CUDAGraph()
     with torch.cuda.graph(graph):
         y = module(x)
+        module(x, out=out)
     x.copy_(torch.randn(4, 512, device="cuda").to(torch.bfloat16))
     graph.replay()
     torch.cuda.synchronize()
-    assert torch.equal(y, module(x))
+    assert torch.equal(y, module(x)) and torch.equal(out, y) and out.data_ptr() == address
+
+
+def test_the_op_refuses_tensors_on_another_device():
+    module, _ = cuda_module("mixed_precision")
+    x = torch.zeros(2, 512, dtype=torch.bfloat16)
+    with pytest.raises(ValueError, match="x is on cpu; expected cuda"):
+        module(x)
+    with pytest.raises(ValueError, match="out is on cpu; expected cuda"):
+        module(x.cuda(), out=torch.empty(2, 264, dtype=torch.bfloat16))
 
 
 @pytest.mark.parametrize("scheme", ["per_tensor", "row_wise"])

@@ -1,5 +1,11 @@
 """qlinear.torch: the custom op (with its fake implementation), QuantizedLinear from a float layer
-and from a checkpoint, and torch tensors through qlinear.Layer in place. Skipped without torch."""
+and from a checkpoint, and torch tensors through qlinear.Layer in place. Skipped without torch.
+CTest runs this file twice where the op's C++ kernels were built: with them, and with the Python
+kernels (QLINEAR_TORCH_OP_KERNELS=python)."""
+import importlib.util
+import os
+import threading
+import time
 from types import SimpleNamespace
 
 import numpy as np
@@ -121,7 +127,7 @@ def test_the_op_reads_x_through_its_attributes_in_place(seed):
 @pytest.mark.parametrize("x, message", [
     (torch.zeros(2, 128, dtype=torch.float16), "x has dtype fp16; the layer takes bf16"),
     (torch.zeros(2, 128, dtype=torch.float64),
-     "x has dtype torch.float64, which qlinear has no type for; expected bf16"),
+     "x has dtype float64, which qlinear has no type for; expected bf16"),
     (torch.zeros(2, 64, dtype=torch.bfloat16), r"x has shape \[2, 64\]; expected \[\.\.\., 128\]"),
     (torch.zeros(128, 2, dtype=torch.bfloat16).t(), "must be contiguous"),
 ])
@@ -176,10 +182,81 @@ def test_from_checkpoint_runs_the_layer_as_its_quantizer_meant(tmp_path, seed, r
 
 
 def test_a_layer_leaves_the_op_with_its_module():
+    """A freed layer's id, still held by a caller, is refused by every implementation of the op,
+    and never names another layer."""
     module = qtorch.QuantizedLinear.from_linear(float_linear(0, 128, 40))
     layer_id = module.layer_id
     del module
-    assert layer_id not in qtorch._layers
+    other = qtorch.QuantizedLinear.from_linear(float_linear(0, 128, 40))
+    assert other.layer_id != layer_id
+    x = torch.zeros(2, 128, dtype=torch.bfloat16)
+    out = torch.empty(2, 40, dtype=torch.bfloat16)
+    dead = f"layer {layer_id} is not a live qlinear layer"
+    with pytest.raises(ValueError, match=dead):
+        torch.ops.qlinear.linear(x, layer_id)
+    with pytest.raises(ValueError, match=dead):
+        torch.ops.qlinear.linear.out(x, layer_id, out=out)
+    with pytest.raises(ValueError, match=dead):
+        torch.ops.qlinear.linear(x.to("meta"), layer_id)
+
+
+def test_a_layer_freed_while_other_threads_call_it(seed):
+    """Threads calling the op (whose C++ kernels run without the GIL) while the module is freed:
+    each call gives the layer's output or the freed id's ValueError; none crashes."""
+    module = qtorch.QuantizedLinear.from_linear(float_linear(seed, 128, 40))
+    layer_id = module.layer_id
+    x = torch.randn(4, 128).to(torch.bfloat16)
+    expected = module(x)
+    outcomes = []
+
+    def call_until_freed():
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                outcomes.append(torch.equal(torch.ops.qlinear.linear(x, layer_id), expected))
+            except ValueError as error:
+                outcomes.append("freed" if "is not a live qlinear layer" in str(error) else str(error))
+                return
+
+    threads = [threading.Thread(target=call_until_freed) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.05)
+    del module
+    for thread in threads:
+        thread.join()
+    assert outcomes.count("freed") == len(threads) and set(outcomes) == {True, "freed"}
+
+
+def test_op_kernels_says_which_kernels_serve():
+    built = importlib.util.find_spec("qlinear._torch_op") is not None
+    chosen = os.environ.get("QLINEAR_TORCH_OP_KERNELS", "").lower() != "python"
+    assert qtorch.op_kernels == ("C++" if built and chosen else "Python")
+
+
+@pytest.mark.parametrize("family, shape", [("mixed_precision", (5, 256)), ("fp8_block", (2, 3, 256)),
+                                           ("int8_scaled_mm", (1, 256))])
+def test_the_op_gives_the_layers_bits(family, shape, seed):
+    """The op (either overload) runs the very call Layer.forward makes: equal bits."""
+    module = qtorch.QuantizedLinear.from_linear(float_linear(seed, 256, 48), family)
+    x = torch.randn(*shape, generator=torch.Generator().manual_seed(seed)).to(torch.bfloat16)
+    expected = module.layer.forward(x)
+    assert torch.equal(torch.ops.qlinear.linear(x, module.layer_id), expected)
+    out = torch.full(expected.shape, float("nan"), dtype=torch.bfloat16)
+    assert torch.ops.qlinear.linear.out(x, module.layer_id, out=out) is out
+    assert torch.equal(out, expected)
+
+
+@pytest.mark.parametrize("out, message", [
+    (torch.empty(40, 2, dtype=torch.bfloat16).t(), "must be contiguous"),
+    (torch.empty(2, 40, dtype=torch.float16), "out has dtype fp16; the layer writes bf16"),
+    (torch.empty(2, 40, dtype=torch.float64), "out has dtype float64, which qlinear has no type for"),
+    (torch.empty(3, 40, dtype=torch.bfloat16), r"out has shape \[3, 40\]"),
+])
+def test_the_out_overload_refuses_what_layer_forward_refuses(out, message):
+    module = qtorch.QuantizedLinear.from_linear(float_linear(0, 128, 40))
+    with pytest.raises(ValueError, match=message):
+        torch.ops.qlinear.linear.out(torch.zeros(2, 128, dtype=torch.bfloat16), module.layer_id, out=out)
 
 
 @pytest.mark.skipif(not hasattr(torch, "compile"), reason="torch.compile needs PyTorch 2")
