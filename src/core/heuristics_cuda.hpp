@@ -35,6 +35,14 @@ inline constexpr int64_t kW4a16MmaSm80BeforeWgmmaMaxM = 16;
 inline constexpr int64_t kW4a16WgmmaSm90MaxM = 1024;
 inline constexpr int64_t kW8a16MmaSm80MaxM = 128;
 inline constexpr int64_t kNvfp4WeightOnlyMmaSm80MaxM = 128;
+// nvfp4 on Hopper: nvfp4_weight_only_wgmma_sm90 against its mma kernel and dequantize-then-GEMM,
+// `qlinear bench --kernel all` on the llama3-8b nvfp4 layers, H100, 2026-12-07
+// (bench/results/h100-2026-12-07-nvfp4-weight-only-every-kernel-llama3-8b.json, bench/NOTES.md
+// "Decode with programmatic dependent launch, nvfp4 on the wgmma core"): the mma kernel wins at 16
+// tokens on all 4 layers, wgmma at 64 on all 4 and to 1024 (a tie on 4096x4096), dequantize-then-
+// GEMM at 4096 (1.4x): int4's crossings, so int4's limits.
+inline constexpr int64_t kNvfp4WeightOnlyMmaSm80BeforeWgmmaMaxM = kW4a16MmaSm80BeforeWgmmaMaxM;
+inline constexpr int64_t kNvfp4WeightOnlyWgmmaSm90MaxM = kW4a16WgmmaSm90MaxM;
 inline constexpr int64_t kMxfp8WeightOnlyMmaSm80MaxM = 64;
 // The formats added 2026-12-06 (fourth session), not yet timed: mxfp4 streams nvfp4's bytes (4-bit
 // codes, fewer scale bytes) and takes its limit; fp8 weight-only streams mxfp8's e4m3 codes and

@@ -168,6 +168,8 @@ constexpr CatalogEntry kListed[] = {
     listed("w8a16_by_tokens", Family::mixed_precision, P::cuda, Provider::composite, kCuda),
     listed("nvfp4_weight_only_by_tokens", Family::nvfp4_weight_only, P::cuda, Provider::composite,
            kCuda),
+    listed("nvfp4_weight_only_sm80_by_tokens", Family::nvfp4_weight_only, P::cuda,
+           Provider::composite, kCuda),
     listed("mxfp8_weight_only_by_tokens", Family::mxfp8_weight_only, P::cuda, Provider::composite,
            kCuda),
     listed("mxfp4_weight_only_by_tokens", Family::mxfp4_weight_only, P::cuda, Provider::composite,
@@ -184,6 +186,8 @@ constexpr CatalogEntry kListed[] = {
     listed("w8a16_mma_sm80", Family::mixed_precision, P::cuda, Provider::cuda, kCuda),
     listed("w8a16_wgmma_sm90", Family::mixed_precision, P::cuda, Provider::cuda, kCuda),
     listed("nvfp4_weight_only_mma_sm80", Family::nvfp4_weight_only, P::cuda, Provider::cuda, kCuda),
+    listed("nvfp4_weight_only_wgmma_sm90", Family::nvfp4_weight_only, P::cuda, Provider::cuda,
+           kCuda),
     listed("mxfp8_weight_only_mma_sm80", Family::mxfp8_weight_only, P::cuda, Provider::cuda, kCuda),
     listed("mxfp8_weight_only_wgmma_sm90", Family::mxfp8_weight_only, P::cuda, Provider::cuda,
            kCuda),
@@ -292,6 +296,8 @@ std::vector<std::pair<PlatformKind, std::shared_ptr<const Kernel>>> built_in_ker
   const auto w8a16_mma = cuda::make_w8a16_mma_sm80();
   const auto w8a16_wgmma = cuda::make_w8a16_wgmma_sm90(w8a16_mma);
   const auto nvfp4_weight_only_mma = cuda::make_nvfp4_weight_only_mma_sm80();
+  const auto nvfp4_weight_only_wgmma =
+      cuda::make_nvfp4_weight_only_wgmma_sm90(nvfp4_weight_only_mma);
   const auto mxfp8_weight_only_mma = cuda::make_mxfp8_weight_only_mma_sm80();
   const auto mxfp8_weight_only_wgmma =
       cuda::make_mxfp8_weight_only_wgmma_sm90(mxfp8_weight_only_mma);
@@ -327,8 +333,12 @@ std::vector<std::pair<PlatformKind, std::shared_ptr<const Kernel>>> built_in_ker
        {{w4a16_mma, H::kW4a16MmaSm80MaxM}, {dequant_gemm_mixed_precision, kNoTokenLimit}});
   plan("w8a16_by_tokens",
        {{w8a16_mma, H::kW8a16MmaSm80MaxM}, {dequant_gemm_mixed_precision, kNoTokenLimit}});
-  plan("nvfp4_weight_only_by_tokens", {{nvfp4_weight_only_mma, H::kNvfp4WeightOnlyMmaSm80MaxM},
-                                       {dequant_gemm_nvfp4_weight_only, kNoTokenLimit}});
+  plan("nvfp4_weight_only_by_tokens",
+       {{nvfp4_weight_only_mma, H::kNvfp4WeightOnlyMmaSm80BeforeWgmmaMaxM},
+        {nvfp4_weight_only_wgmma, H::kNvfp4WeightOnlyWgmmaSm90MaxM},
+        {dequant_gemm_nvfp4_weight_only, kNoTokenLimit}});
+  plan("nvfp4_weight_only_sm80_by_tokens", {{nvfp4_weight_only_mma, H::kNvfp4WeightOnlyMmaSm80MaxM},
+                                            {dequant_gemm_nvfp4_weight_only, kNoTokenLimit}});
   plan("mxfp8_weight_only_by_tokens", {{mxfp8_weight_only_mma, H::kMxfp8WeightOnlyMmaSm80MaxM},
                                        {dequant_gemm_mxfp8_weight_only, kNoTokenLimit}});
   plan("mxfp4_weight_only_by_tokens", {{mxfp4_weight_only_mma, H::kMxfp4WeightOnlyMmaSm80MaxM},
@@ -351,6 +361,7 @@ std::vector<std::pair<PlatformKind, std::shared_ptr<const Kernel>>> built_in_ker
                              w8a16_mma,
                              w8a16_wgmma,
                              nvfp4_weight_only_mma,
+                             nvfp4_weight_only_wgmma,
                              mxfp8_weight_only_mma,
                              mxfp8_weight_only_wgmma,
                              mxfp4_weight_only_mma,

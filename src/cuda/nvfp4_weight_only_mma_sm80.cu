@@ -1,87 +1,14 @@
 // nvfp4_weight_only_mma_sm80: float4_e2m1 weights (two a byte) with e4m3 scales per 16 along K and
 // an fp32 global scale × bf16/fp16 activations on tensor cores, for sm_80 and later: the
-// mixed-input pipeline of cuda/detail/mixed_input_mma_sm80.cuh with the format below.
-//
-// Layout: two codes a byte along each lane's fragment (the pipeline's 4-bit layout), a k-block is
-// 64 K = 4 scale groups, one per mma k16 step. The e4m3 scales ride beside the weights, re-laid out
-// so that one 8-byte load per tile and k-block gives a lane its two rows' four scales:
-//   block_scales [tile][k-block][row quad q = lane / 4][half h][step s]  (bytes)
-//     = scale of row 16·tile + q + 8h, group 4·k-block + s
-// The four lanes of a quad read the same 8 bytes (one request), so the scales cost their own size,
-// 1/16 byte per weight.
-//
-// Exactness: an e2m1 value (at most 2 significant bits, 0.5..6) times an e4m3 scale (at most 4,
-// 2^-9..448) has at most 6 significant bits and lies in 2^-10..2688: exact in bf16 and fp16, both
-// factors exact too (formats.cuh). So the block scale is applied to the weight in the activation
-// type, with no rounding, and the mma sums exact products in fp32; the global scale (fp32) is
-// applied once, to the fp32 sum of each slice: the pipeline's one "group" per row has it as scale.
-#include "cuda/detail/mixed_input_mma_sm80.cuh"
+// mixed-input pipeline of cuda/detail/mixed_input_mma_sm80.cuh with the format of
+// cuda/detail/nvfp4_weights.cuh.
+#include "cuda/detail/nvfp4_weights.cuh"
 #include "cuda/kernels.hpp"
-#include "gpu/formats.cuh"
 
 namespace qlinear::cuda {
-namespace {
-
-struct Nvfp4 : detail::NoOffsets {
-  static constexpr const char* kName = "nvfp4_weight_only_mma_sm80";
-  static constexpr Family kFamily = Family::nvfp4_weight_only;
-  static constexpr ScalarType kWeightTypes[] = {ScalarType::float4_e2m1f};
-  static constexpr int kBits = 4;
-  static constexpr bool kBlockScales = true;
-  static constexpr uint32_t kPadCode = 0;  // +0
-
-  static __device__ float scale(const void* scales, int i) {
-    return static_cast<const float*>(scales)[i];
-  }
-
-  // Register p of step s: the codes at slots p and p + 4 of word s, moved to slots 3 and 7 (the
-  // high nibbles of the halves), times the block scale of its row (p even: row q, odd: q + 8).
-  template <typename T>
-  static __device__ void fragment(const uint32_t (&word)[4], int s, const Offset<T> (&)[2],
-                                  uint2 scales, uint32_t (&a)[4]) {
-    // Byte s of each row's scales, in all four bytes: e4m3_pair reads bytes 1 and 3.
-    const uint32_t scale[2] = {detail::e4m3_pair<T>(__byte_perm(scales.x, 0, s * 0x1111)),
-                               detail::e4m3_pair<T>(__byte_perm(scales.y, 0, s * 0x1111))};
-#pragma unroll
-    for (int p = 0; p < 4; ++p) {
-      const auto product = detail::pair_of<T>(detail::e2m1_pair<T>(word[s] << (4 * (3 - p)))) *
-                           detail::pair_of<T>(scale[p % 2]);
-      a[p] = detail::bits_of<T>(product);
-    }
-  }
-
-  static uint32_t pack_code(const LayerConfig&, uint32_t code) { return code; }
-  static void prepare_scales(const LayerConfig& c, const LayerWeights& w, int64_t padded_n,
-                             Device device, detail::Prepared& out) {
-    constexpr int kBlock = detail::block_k(kBits), kSteps = kBlock / 16;
-    const int64_t n = c.part_n(), groups = c.weight_scale_shape()[1];
-    const int64_t tiles = padded_n / detail::kRowsPerTile, kblocks = out.kblocks;
-    const Tensor codes = Tensor::copy_of(w.weight_scale, Device::cpu());
-    std::vector<uint8_t> block_scales(static_cast<size_t>(tiles * kblocks * 8 * 2 * kSteps), 0);
-    for (int64_t t = 0; t < tiles; ++t)
-      for (int64_t b = 0; b < kblocks; ++b)
-        for (int q = 0; q < 8; ++q)
-          for (int h = 0; h < 2; ++h)
-            for (int s = 0; s < kSteps; ++s) {
-              const int64_t row = t * detail::kRowsPerTile + q + 8 * h, group = b * kSteps + s;
-              if (row < n && group < groups)
-                block_scales[(((t * kblocks + b) * 8 + q) * 2 + h) * kSteps + s] =
-                    static_cast<uint8_t>(load_code(codes, row * groups + group));
-            }
-    out.block_scales = detail::to_device(block_scales, ScalarType::uint8, device);
-    // One group a row, the whole of K, with the global scale as its scale.
-    const Tensor global = Tensor::copy_of(w.weight_global_scale, Device::cpu());
-    const std::vector<float> scales(static_cast<size_t>(padded_n), *global.data_as<const float>());
-    out.scales = detail::to_device(scales, ScalarType::fp32, device);
-    out.groups = 1;
-    out.group_size = out.padded_k;
-  }
-};
-
-}  // namespace
 
 std::shared_ptr<const Kernel> make_nvfp4_weight_only_mma_sm80() {
-  return std::make_shared<detail::MixedInputMmaSm80<Nvfp4>>();
+  return std::make_shared<detail::MixedInputMmaSm80<detail::Nvfp4>>();
 }
 
 }  // namespace qlinear::cuda

@@ -5,6 +5,8 @@
 
 #include "cuda/reduce_slices.hpp"
 #include "gpu/check.hpp"
+#include "gpu/dependent_launch.cuh"
+#include "qlinear/platform.hpp"
 
 namespace qlinear::cuda {
 namespace {
@@ -32,6 +34,10 @@ __device__ float bias_value(const void* bias, int n) {
 template <typename Out, typename B>
 __global__ void reduce_slices_kernel(const float* partials, int slices, int m, int n,
                                      const void* bias, Out* out) {
+  // Launched as a dependent of the mma kernel (gpu/dependent_launch.cuh): its sums are read only
+  // after it ends; the next kernel may be launched at once (it waits for y the same way).
+  wait_for_previous_grid();
+  allow_dependent_launch();
   const int64_t total = static_cast<int64_t>(m) * n;
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
@@ -49,18 +55,19 @@ void reduce_to(const float* partials, int slices, int m, int n, const TensorView
   const int blocks = static_cast<int>(std::min<int64_t>((total + 255) / 256, 4096));
   auto* o = out.data_as<Out>();
   const void* b = bias.defined() ? bias.data() : nullptr;
+  const bool overlap = platform_of(out.device()).compute_capability >= 90;
+  const auto launch = [&](auto kernel) {
+    launch_dependent(kernel, dim3(blocks), dim3(256), 0, s, overlap, "reduce_slices_kernel",
+                     partials, slices, m, n, b, o);
+  };
   switch (bias.defined() ? bias.dtype() : ScalarType::fp32) {
     case ScalarType::bf16:
-      reduce_slices_kernel<Out, __nv_bfloat16><<<blocks, 256, 0, s>>>(partials, slices, m, n, b, o);
-      break;
+      return launch(reduce_slices_kernel<Out, __nv_bfloat16>);
     case ScalarType::fp16:
-      reduce_slices_kernel<Out, __half><<<blocks, 256, 0, s>>>(partials, slices, m, n, b, o);
-      break;
+      return launch(reduce_slices_kernel<Out, __half>);
     default:
-      reduce_slices_kernel<Out, float><<<blocks, 256, 0, s>>>(partials, slices, m, n, b, o);
-      break;
+      return launch(reduce_slices_kernel<Out, float>);
   }
-  check_launch("reduce_slices_kernel");
 }
 
 }  // namespace

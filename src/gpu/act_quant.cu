@@ -23,6 +23,7 @@
 
 #include "gpu/act_quant.hpp"
 #include "gpu/check.hpp"
+#include "gpu/dependent_launch.cuh"
 #include "gpu/formats.cuh"
 #include "gpu/scratch.hpp"
 #include "qlinear/error.hpp"
@@ -395,14 +396,6 @@ __device__ void quantize_chunks(const Params& p, const Stats& stats, int64_t seg
 // divisor would cost ~20 instructions.
 __device__ __forceinline__ int log2_of(int power_of_two) { return __ffs(power_of_two) - 1; }
 
-// A GEMM launched next with programmatic stream serialization (the Hopper scaled-mm kernels) may
-// start now: it sets up and streams its weights, and waits for this grid before reading the codes.
-__device__ __forceinline__ void allow_dependent_launch() {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
-#endif
-}
-
 // ActQuantTarget::cleared, spread over the grid.
 __device__ __forceinline__ void clear_words(const Params& p) {
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < p.cleared_count;
@@ -412,6 +405,8 @@ __device__ __forceinline__ void clear_words(const Params& p) {
 
 template <typename T>
 __global__ void __launch_bounds__(kThreads) quantize_segments(Params p, int threads) {
+  // The GEMM launched next (gpu/dependent_launch.cuh) may start now: it streams its weights and
+  // waits for this grid before it reads the codes.
   allow_dependent_launch();
   clear_words(p);
   const int64_t segment =

@@ -164,6 +164,17 @@ inline void expect_every_code_exact(const Kernel& kernel, LayerConfig c,
   EXPECT_EQ(wrong, 0) << kernel.name() << " " << c.describe() << ": outputs that differ";
 }
 
+// Every e2m1 code at every position and every positive e4m3 block scale, exactly, for an NVFP4
+// weight-only kernel: bf16 on 72 x 256, and fp16 on 264 x 208 (K: 3.25 k-blocks of 64).
+inline void expect_every_nvfp4_weight_only_code_exact(const Kernel& kernel) {
+  const std::vector<uint32_t> codes = every_code(4);
+  LayerConfig bf16 = default_config(Family::nvfp4_weight_only, 72, 256);
+  LayerConfig fp16 = default_config(Family::nvfp4_weight_only, 264, 208);
+  fp16.act_type = ScalarType::fp16;
+  expect_every_code_exact(kernel, bf16, codes, 1);
+  expect_every_code_exact(kernel, fp16, codes, 2);
+}
+
 // Every finite e4m3 code at every position and every e8m0 scale, exactly, for an MXFP8
 // weight-only kernel: bf16 on 72 x 256, and fp16 on 264 x 96 (past 256 rows).
 inline void expect_every_mxfp8_weight_only_code_exact(const Kernel& kernel) {

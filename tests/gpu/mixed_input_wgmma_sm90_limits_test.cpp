@@ -48,6 +48,30 @@ TEST(MixedInputWgmmaSm90Limits, TheMmaKernelsRefusalsComeThrough) {
   EXPECT_TRUE(mxfp8->can_implement(default_config(Family::mxfp8_weight_only, 256, 256)));
 }
 
+// NVFP4's e4m3 scales per 16 are block scales, applied inside the k-block by the format's
+// fragment: its groups of 16 need not end on a k-block.
+TEST(MixedInputWgmmaSm90Limits, BlockScalesInsideAKBlock) {
+  const auto nvfp4 =
+      cuda::make_nvfp4_weight_only_wgmma_sm90(cuda::make_nvfp4_weight_only_mma_sm80());
+  const LayerConfig g16 = default_config(Family::nvfp4_weight_only, 256, 208);
+  EXPECT_EQ(g16.group_size, 16);
+  EXPECT_TRUE(nvfp4->can_implement(g16)) << nvfp4->can_implement(g16).reason();
+}
+
+// NVFP4 weight-only on Hopper: its plan runs the mma kernel for decode, the wgmma kernel on the
+// same weights, then dequantize-then-GEMM; below sm_90a the plan without the wgmma kernel.
+TEST(MixedInputWgmmaSm90Limits, Nvfp4PlansByTarget) {
+  const LayerConfig c = default_config(Family::nvfp4_weight_only, 4096, 4096);
+  const Choice hopper = Registry::global().choose(c, parse_target("cuda:sm_90a"));
+  EXPECT_EQ(hopper.kernel->name(), "nvfp4_weight_only_by_tokens");
+  EXPECT_EQ(hopper.kernel_for(1).name(), "nvfp4_weight_only_mma_sm80");
+  EXPECT_EQ(hopper.kernel_for(64).name(), "nvfp4_weight_only_wgmma_sm90");
+  EXPECT_EQ(hopper.kernel_for(8192).name(), "dequant_gemm_nvfp4_weight_only");
+  const Choice ampere = Registry::global().choose(c, parse_target("cuda:sm_80"));
+  EXPECT_EQ(ampere.kernel->name(), "nvfp4_weight_only_sm80_by_tokens");
+  EXPECT_EQ(ampere.kernel_for(64).name(), "nvfp4_weight_only_mma_sm80");
+}
+
 TEST(MixedInputWgmmaSm90Limits, TakesActOrderAndPerChannelScales) {
   const auto int4 = cuda::make_w4a16_wgmma_sm90(cuda::make_w4a16_mma_sm80());
   LayerConfig order = default_config(Family::mixed_precision, 256, 1024);

@@ -21,13 +21,7 @@ TEST(Nvfp4WeightOnlyMmaSm80, ConformanceConfigs) {
 }
 
 TEST(Nvfp4WeightOnlyMmaSm80, EveryCodeExact) {
-  const auto kernel = cuda::make_nvfp4_weight_only_mma_sm80();
-  const std::vector<uint32_t> codes = testing::every_code(4);
-  LayerConfig bf16 = default_config(kFamily, 72, 256);
-  LayerConfig fp16 = default_config(kFamily, 264, 208);  // K: 3.25 k-blocks
-  fp16.act_type = T::fp16;
-  testing::expect_every_code_exact(*kernel, bf16, codes, 1);
-  testing::expect_every_code_exact(*kernel, fp16, codes, 2);
+  testing::expect_every_nvfp4_weight_only_code_exact(*cuda::make_nvfp4_weight_only_mma_sm80());
 }
 
 TEST(Nvfp4WeightOnlyMmaSm80, ShapesOffTheTiles) {

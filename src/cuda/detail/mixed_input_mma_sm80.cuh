@@ -71,6 +71,7 @@
 #include "cuda/reduce_slices.hpp"
 #include "gpu/act_quant.hpp"
 #include "gpu/check.hpp"
+#include "gpu/dependent_launch.cuh"
 #include "gpu/scratch.hpp"
 #include "qlinear/error.hpp"
 #include "qlinear/kernel.hpp"
@@ -353,6 +354,9 @@ __global__ void __launch_bounds__(kWarps * 32, kTokens == 8 ? 2 : 1)
       for (int t = 0; t < kTilesPerWarp; ++t)
         if (i < kb_count) fetch(t, i, i);
   }
+  // Launched as a dependent (sm_90): the weights and scales above are no kernel's output; x, its
+  // codes, their scales and the partial sums' scratch may be the previous kernel's.
+  wait_for_previous_grid();
 
   for (int chunk = 0; chunk < k_len; chunk += kChunkK) {
     const int chunk_len = min(kChunkK, k_len - chunk);
@@ -459,6 +463,8 @@ __global__ void __launch_bounds__(kWarps * 32, kTokens == 8 ? 2 : 1)
       }
     }
   }
+  // The slice reduction (or the next layer) may start its launch: it waits for these sums.
+  allow_dependent_launch();
   if (!active) return;
   if constexpr (!kGroupFolds) {
     load_next(k_begin);
@@ -746,15 +752,16 @@ class MixedInputMmaSm80 final : public Kernel {
     // Token blocks vary fastest, so the blocks that read the same weights run together and the
     // second read comes from L2.
     const dim3 grid(token_blocks, slices, row_blocks);
+    const bool overlap = platform_of(x.device()).compute_capability >= 90;
     switch (tokens) {
       case 8:
-        launch<8>(bf16, grid, s, p);
+        launch<8>(bf16, grid, s, overlap, p);
         break;
       case 16:
-        launch<16>(bf16, grid, s, p);
+        launch<16>(bf16, grid, s, overlap, p);
         break;
       default:
-        launch<32>(bf16, grid, s, p);
+        launch<32>(bf16, grid, s, overlap, p);
         break;
     }
     reduce_slices(p.partials, slices, m, static_cast<int>(n), bias, out, s);
@@ -786,10 +793,13 @@ class MixedInputMmaSm80 final : public Kernel {
     return table[bf16][tokens == 8 ? 0 : tokens == 16 ? 1 : 2];
   }
 
+  // With programmatic dependent launch on sm_90 (gpu/dependent_launch.cuh): the blocks start
+  // streaming weights while the kernel before them (the previous layer's slice reduction, the
+  // activation quantizer) ends.
   template <int kTokens>
-  void launch(bool bf16, dim3 grid, cudaStream_t s, const Problem& p) const {
-    kernel_for<kTokens>(bf16)<<<grid, kWarps * 32, 0, s>>>(p);
-    check_launch(name().c_str());
+  void launch(bool bf16, dim3 grid, cudaStream_t s, bool overlap, const Problem& p) const {
+    launch_dependent(kernel_for<kTokens>(bf16), grid, dim3(kWarps * 32), 0, s, overlap,
+                     name().c_str(), p);
   }
 };
 

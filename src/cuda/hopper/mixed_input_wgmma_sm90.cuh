@@ -19,9 +19,11 @@
 // steps — one layout and one copy serve both kernels.
 //
 // Exactness is the mma kernel's: the format's policy dequantizes a code to a value exact in the
-// activation type, wgmma multiplies exact weights by the given activations and accumulates in
-// fp32; a group's sum is multiplied by its fp32 scale when the group ends (the fold), never by
-// rounding the weight.
+// activation type (block-scaled formats: times its block scale, still exact), wgmma multiplies
+// exact weights by the given activations and accumulates in fp32; a group's sum is multiplied by
+// its fp32 scale when the group ends (the fold), never by rounding the weight. (Rounding each
+// weight to bf16 with its scale, to run one sum over K without the folds, measured no faster on
+// the H100: bench/NOTES.md "The wgmma core's scale in the fragment".)
 //
 // Work units, split K and the epilogue are the scaled-mm core's (cuda/hopper/scaled_mm_sm90.cuh).
 //
@@ -74,6 +76,8 @@ struct MixedParams {
   const void* scales = nullptr;
   const uint8_t* zeros = nullptr;
   int groups = 0, group_size = 0;
+  const uint2* block_scales = nullptr;  // F::kBlockScales: [16-row tiles][k-blocks][8 row quads]
+  int kblocks = 0;
 };
 
 template <typename T>
@@ -109,6 +113,162 @@ __device__ void produce_mixed(const CUtensorMap& weight_map, const CUtensorMap& 
 
 // ---- the consumers
 // -----------------------------------------------------------------------------------
+// This thread's part of a work unit's K loop: the group scales and dequantization offsets of its
+// two rows (row_base, row_base + 8), loaded a group ahead. Rows past N are padding (scale 0); K
+// past the last group reuses its values (the weights there are zero or meet zero activations).
+template <typename F, typename T>
+struct GroupCursor {
+  const MixedParams& p;
+  int row_base;
+  float scale[2], next_scale[2], next_zero[2];
+  typename F::template Offset<T> offset[2];
+
+  __device__ GroupCursor(const MixedParams& params, int row, int k_begin)
+      : p(params), row_base(row) {
+    load_next(k_begin);
+    enter(k_begin);
+  }
+  __device__ void load_next(int k) {
+    const int g = min(k / p.group_size, p.groups - 1);
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const int row = row_base + 8 * h;
+      next_scale[h] = F::scale(p.scales, row * p.groups + g);
+      next_zero[h] = p.zeros ? p.zeros[row * p.groups + g] : F::kZero;
+    }
+  }
+  // Enters the group that starts at (or, on entry, contains) k.
+  __device__ void enter(int k) {
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      scale[h] = next_scale[h];
+      offset[h] = F::template offset<T>(next_zero[h]);
+    }
+    load_next(k + p.group_size);
+  }
+};
+
+// The stage's k16 step j as wgmma's B descriptor: 32 bytes into its 128-byte swizzle row, rows of
+// 64 K a box.
+template <typename Shape>
+__device__ __forceinline__ uint64_t x_step(uint64_t x_stage, int j) {
+  return x_stage + (j / 4) * (Shape::kXBoxBytes >> 4) + (j % 4) * 2;
+}
+
+// Group-scaled formats: exact weights, a group's fp32 sum folded with its fp32 scale when the group
+// ends. Every group end and every stage end waits for all wgmmas in flight.
+template <typename F, typename T, typename Shape, typename Mma, int kRegs>
+__device__ void accumulate_folded(const MixedParams& p, const Work& w, int row_base,
+                                  const uint4* words0, uint64_t x_descriptor, bool warp_leader,
+                                  uint64_t* full, uint64_t* empty, int& stage, uint32_t& phase,
+                                  float (&acc)[kRegs]) {
+  constexpr int kBlockK = Shape::kBlockK;
+  float group_acc[kRegs];
+  const int k_begin = w.slice_begin * Shape::kStageK;
+  GroupCursor<F, T> group(p, row_base, k_begin);
+  int kblocks_left = (p.group_size - k_begin % p.group_size) / kBlockK;
+  bool fresh = true;  // the next wgmma starts the group's sum (overwrites group_acc)
+  const auto fold = [&] {
+    fence_registers(group_acc);
+#pragma unroll
+    for (int i = 0; i < kRegs; ++i) acc[i] += group.scale[(i / 2) % 2] * group_acc[i];
+  };
+  for (int slice = w.slice_begin; slice < w.slice_end; ++slice) {
+    wait_barrier(&full[stage], phase);
+    const uint4* words = words0 + stage * (Shape::kWeightTileBytes / 16);
+    const uint64_t x_stage = x_descriptor + stage * (Shape::kXTileBytes >> 4);
+#pragma unroll
+    for (int kb = 0; kb < kMixedStageKBlocks; ++kb) {
+      const uint4 v = words[kb * 32];
+      const uint32_t word[4] = {v.x, v.y, v.z, v.w};
+      uint32_t a[Shape::kStepsPerKBlock][4];
+#pragma unroll
+      for (int s = 0; s < Shape::kStepsPerKBlock; ++s)
+        F::template fragment<T>(word, s, group.offset, uint2{}, a[s]);
+      wgmma_fence();
+#pragma unroll
+      for (int s = 0; s < Shape::kStepsPerKBlock; ++s)
+        Mma::mma(group_acc, a[s], x_step<Shape>(x_stage, kb * Shape::kStepsPerKBlock + s),
+                 fresh && s == 0 ? 0 : 1);
+      wgmma_commit();
+      fresh = false;
+      if (--kblocks_left == 0) {
+        wgmma_wait<0>();
+        fold();
+        group.enter((slice * kMixedStageKBlocks + kb + 1) * kBlockK);
+        kblocks_left = p.group_size / kBlockK;
+        fresh = true;
+      }
+    }
+    wgmma_wait<0>();
+    if (warp_leader) ptx::mbarrier_arrive(&empty[stage]);
+    if (++stage == Shape::kStages) stage = 0, phase ^= 1;
+  }
+  if (!fresh) fold();  // the split ended inside a group
+}
+
+// Block-scaled formats (F::kBlockScales: NVFP4): the policy applies the block scales in the
+// fragment, exactly, and the one fp32 scale of the row (the format's global scale, its one group)
+// multiplies the sum at the end, so one fp32 sum runs over all of K and nothing waits at a group's
+// end. A k-block's wgmmas stay in flight while the next k-block is converted into the other set of
+// A registers, and a stage is released once the k-block after its last has been issued.
+template <typename F, typename T, typename Shape, typename Mma, int kRegs>
+__device__ void accumulate_pipelined(const MixedParams& p, const Work& w, int row_base,
+                                     int row_tile, const uint4* words0, uint64_t x_descriptor,
+                                     uint64_t* full, uint64_t* empty, int& stage, uint32_t& phase,
+                                     float (&acc)[kRegs]) {
+  static_assert(kMixedStageKBlocks % 2 == 0, "k-blocks alternate between two sets of A registers");
+  static_assert(F::kBlockScales, "one group a row; the scales within it are the policy's");
+  const int lane = threadIdx.x % 32;
+  const bool warp_leader = lane == 0;
+  GroupCursor<F, T> group(p, row_base, w.slice_begin * Shape::kStageK);
+  // Block scales: this lane's 8 bytes of each k-block of a stage, loaded a stage ahead.
+  const uint2* block_scales =
+      p.block_scales + (int64_t{w.tile_r * kRowTiles + row_tile} * p.kblocks) * 8 + lane / 4;
+  uint2 next_block_scales[kMixedStageKBlocks] = {};
+  const auto load_block_scales = [&](int slice) {
+#pragma unroll
+    for (int kb = 0; kb < kMixedStageKBlocks; ++kb)
+      next_block_scales[kb] = __ldg(block_scales + (slice * kMixedStageKBlocks + kb) * 8);
+  };
+  load_block_scales(w.slice_begin);
+
+  uint32_t a[2][Shape::kStepsPerKBlock][4];
+  int released = -1;  // the stage whose last k-block may still be read by wgmmas in flight
+  for (int slice = w.slice_begin; slice < w.slice_end; ++slice) {
+    uint2 block_scale[kMixedStageKBlocks];
+#pragma unroll
+    for (int kb = 0; kb < kMixedStageKBlocks; ++kb) block_scale[kb] = next_block_scales[kb];
+    if (slice + 1 < w.slice_end) load_block_scales(slice + 1);
+    wait_barrier(&full[stage], phase);
+    const uint4* words = words0 + stage * (Shape::kWeightTileBytes / 16);
+    const uint64_t x_stage = x_descriptor + stage * (Shape::kXTileBytes >> 4);
+#pragma unroll
+    for (int kb = 0; kb < kMixedStageKBlocks; ++kb) {
+      const uint4 v = words[kb * 32];
+      const uint32_t word[4] = {v.x, v.y, v.z, v.w};
+      uint32_t(&set)[Shape::kStepsPerKBlock][4] = a[kb % 2];
+#pragma unroll
+      for (int s = 0; s < Shape::kStepsPerKBlock; ++s)
+        F::template fragment<T>(word, s, group.offset, block_scale[kb], set[s]);
+      wgmma_fence();
+#pragma unroll
+      for (int s = 0; s < Shape::kStepsPerKBlock; ++s)
+        Mma::mma(acc, set[s], x_step<Shape>(x_stage, kb * Shape::kStepsPerKBlock + s), 1);
+      wgmma_commit();
+      wgmma_wait<1>();  // the k-block before this one is done: its A registers and x are free
+      if (kb == 0 && released >= 0 && warp_leader) ptx::mbarrier_arrive(&empty[released]);
+    }
+    released = stage;
+    if (++stage == Shape::kStages) stage = 0, phase ^= 1;
+  }
+  wgmma_wait<0>();
+  fence_registers(acc);
+  if (released >= 0 && warp_leader) ptx::mbarrier_arrive(&empty[released]);
+#pragma unroll
+  for (int i = 0; i < kRegs; ++i) acc[i] *= group.scale[(i / 2) % 2];
+}
+
 template <typename F, typename T, int kBlockN>
 __device__ void consume_mixed(const MixedParams& p, int consumer, const uint8_t* x_tiles,
                               const uint8_t* weight_tiles, uint64_t* full, uint64_t* empty,
@@ -116,7 +276,6 @@ __device__ void consume_mixed(const MixedParams& p, int consumer, const uint8_t*
   using Shape = MixedShape<F, kBlockN>;
   using Mma = WgmmaRegisterA<kHalfOperand<T>, kBlockN>;
   constexpr int kRegs = kBlockN / 2;
-  constexpr int kBlockK = Shape::kBlockK;
   const Schedule& schedule = p.core.schedule;
 
   const int thread = threadIdx.x - 128;  // among the consumers
@@ -130,9 +289,7 @@ __device__ void consume_mixed(const MixedParams& p, int consumer, const uint8_t*
                         lane;
   const uint64_t x_descriptor = tile_descriptor(x_tiles);
 
-  float acc[kRegs], group_acc[kRegs];
-#pragma unroll
-  for (int i = 0; i < kRegs; ++i) group_acc[i] = 0.f;
+  float acc[kRegs];
   int stage = 0;
   uint32_t phase = 0;
   for (int unit = blockIdx.x; unit < schedule.units(); unit += gridDim.x) {
@@ -141,76 +298,12 @@ __device__ void consume_mixed(const MixedParams& p, int consumer, const uint8_t*
     const int col_base = w.tile_c * kBlockN + fragment.col0;
 #pragma unroll
     for (int i = 0; i < kRegs; ++i) acc[i] = 0.f;
-
-    // The group's scale and dequantization offset of this thread's two rows, and the next
-    // group's, loaded a group ahead. Rows past N are padding (scale 0); K past the last group
-    // reuses its values (the weights there are zero or meet zero activations).
-    float scale[2], next_scale[2], next_zero[2];
-    typename F::template Offset<T> offset[2];
-    const auto load_next = [&](int k) {
-      const int g = min(k / p.group_size, p.groups - 1);
-#pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        const int row = row_base + 8 * h;
-        next_scale[h] = F::scale(p.scales, row * p.groups + g);
-        next_zero[h] = p.zeros ? p.zeros[row * p.groups + g] : F::kZero;
-      }
-    };
-    const auto enter_group = [&](int k) {
-#pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        scale[h] = next_scale[h];
-        offset[h] = F::template offset<T>(next_zero[h]);
-      }
-      load_next(k + p.group_size);
-    };
-    const int k_begin = w.slice_begin * Shape::kStageK;
-    load_next(k_begin);
-    enter_group(k_begin);
-    int kblocks_left = (p.group_size - k_begin % p.group_size) / kBlockK;
-    bool fresh = true;  // the next wgmma starts the group's sum (overwrites group_acc)
-    const auto fold = [&] {
-      fence_registers(group_acc);
-#pragma unroll
-      for (int i = 0; i < kRegs; ++i) acc[i] += scale[(i / 2) % 2] * group_acc[i];
-    };
-
-    for (int slice = w.slice_begin; slice < w.slice_end; ++slice) {
-      wait_barrier(&full[stage], phase);
-      const uint4* words = words0 + stage * (Shape::kWeightTileBytes / 16);
-      const uint64_t x_stage = x_descriptor + stage * (Shape::kXTileBytes >> 4);
-#pragma unroll
-      for (int kb = 0; kb < kMixedStageKBlocks; ++kb) {
-        const uint4 v = words[kb * 32];
-        const uint32_t word[4] = {v.x, v.y, v.z, v.w};
-        uint32_t a[Shape::kStepsPerKBlock][4];
-#pragma unroll
-        for (int s = 0; s < Shape::kStepsPerKBlock; ++s)
-          F::template fragment<T>(word, s, offset, uint2{}, a[s]);
-        wgmma_fence();
-#pragma unroll
-        for (int s = 0; s < Shape::kStepsPerKBlock; ++s) {
-          // k16 step j of the stage: 32 bytes into its 128-byte swizzle row, rows of 64 K a box.
-          const int j = kb * Shape::kStepsPerKBlock + s;
-          const uint64_t b = x_stage + (j / 4) * (Shape::kXBoxBytes >> 4) + (j % 4) * 2;
-          Mma::mma(group_acc, a[s], b, fresh && s == 0 ? 0 : 1);
-        }
-        wgmma_commit();
-        fresh = false;
-        if (--kblocks_left == 0) {
-          wgmma_wait<0>();
-          fold();
-          const int k_next = (slice * kMixedStageKBlocks + kb + 1) * kBlockK;
-          enter_group(k_next);
-          kblocks_left = p.group_size / kBlockK;
-          fresh = true;
-        }
-      }
-      wgmma_wait<0>();
-      if (warp_leader) ptx::mbarrier_arrive(&empty[stage]);
-      if (++stage == Shape::kStages) stage = 0, phase ^= 1;
-    }
-    if (!fresh) fold();  // the split ended inside a group
+    if constexpr (F::kBlockScales)
+      accumulate_pipelined<F, T, Shape, Mma>(p, w, row_base, row_tile, words0, x_descriptor, full,
+                                             empty, stage, phase, acc);
+    else
+      accumulate_folded<F, T, Shape, Mma>(p, w, row_base, words0, x_descriptor, warp_leader, full,
+                                          empty, stage, phase, acc);
 
     if (schedule.splits > 1 && !reduce_splits(p.core, w, acc, thread, ticket)) continue;
     const ScaledMmEpilogue& e = p.core.epilogue;
@@ -263,6 +356,8 @@ void launch_mixed(const MixedInputCall& call, cudaStream_t stream) {
   p.zeros = call.zeros;
   p.groups = call.groups;
   p.group_size = call.group_size;
+  p.block_scales = call.block_scales;
+  p.kblocks = call.kblocks;
 
   launch_persistent<mixed_input_wgmma_kernel<F, T, kBlockN>>(
       Shape::kSharedBytes, std::min(s.units(), call.plan.sms), stream, "mixed_input_wgmma_sm90",
@@ -309,12 +404,12 @@ class MixedInputWgmmaSm90 final : public Kernel {
   Verdict supported(const Platform& platform) const override { return hopper_sm90a(platform); }
 
   Verdict can_implement(const LayerConfig& c) const override {
-    static_assert(!F::kBlockScales && !detail::kQuantizedActivations<F>,
-                  "the core folds one scale per row and group, on 16-bit activations");
+    static_assert(!detail::kQuantizedActivations<F>, "the core takes 16-bit activations");
     constexpr int kBlockK = MixedShape<F, 128>::kBlockK;
     if (Verdict v = layout_->can_implement(c); !v) return v;
-    // A group's sum is folded when a k-block ends.
-    if (c.weight_scale == Granularity::per_group && c.group_size % kBlockK != 0)
+    // A group's scale changes when a k-block ends (block-scaled formats: inside the policy's
+    // fragment, by k16 step).
+    if (!F::kBlockScales && c.weight_scale == Granularity::per_group && c.group_size % kBlockK != 0)
       return Verdict::no(cat("group_size (", c.group_size,
                              ") not supported; supported: multiples of ", kBlockK,
                              ", or per-channel scales"));
@@ -386,6 +481,9 @@ class MixedInputWgmmaSm90 final : public Kernel {
     call.zeros = packed.zeros.defined() ? packed.zeros.data_as<const uint8_t>() : nullptr;
     call.groups = packed.groups;
     call.group_size = packed.group_size;
+    if (packed.block_scales.defined())
+      call.block_scales = packed.block_scales.data_as<const uint2>();
+    call.kblocks = packed.kblocks;
     if (bias.defined()) {
       call.epilogue.bias = bias.data();
       call.epilogue.bias_type = bias.dtype();

@@ -40,6 +40,7 @@
 #include "cuda/hopper/tensor_map.hpp"
 #include "cuda/hopper/wgmma_ops.cuh"
 #include "gpu/check.hpp"
+#include "gpu/dependent_launch.cuh"
 #include "qlinear/error.hpp"
 
 namespace qlinear::cuda::sm90 {
@@ -387,12 +388,6 @@ struct SliceCursor {
   }
 };
 
-// Waits until the grid before this one in the stream (the activation quantizer) has finished and
-// its writes are visible; returns at once when there is none.
-__device__ __forceinline__ void wait_for_previous_grid() {
-  asm volatile("griddepcontrol.wait;\n" ::: "memory");
-}
-
 // The producer's pipeline, for both cores: each (work unit, K slice) of this CTA in turn takes the
 // next stage once the consumers have released it, expects kStageBytes on its full barrier and
 // requests its loads. The weights do not depend on the kernel before this one (the activation
@@ -666,18 +661,8 @@ void launch_persistent(int shared_bytes, int grid, cudaStream_t stream, const ch
         "cudaFuncSetAttribute");
     configured.fetch_or(uint64_t{1} << (device % 64));
   }
-  cudaLaunchConfig_t config{};
-  config.gridDim = dim3(static_cast<unsigned>(grid));
-  config.blockDim = dim3(kThreads);
-  config.dynamicSmemBytes = shared_bytes;
-  config.stream = stream;
-  cudaLaunchAttribute overlap{};
-  overlap.id = cudaLaunchAttributeProgrammaticStreamSerialization;
-  overlap.val.programmaticStreamSerializationAllowed = 1;
-  config.attrs = &overlap;
-  config.numAttrs = 1;
-  const cudaError_t status = cudaLaunchKernelEx(&config, kKernel, args...);
-  if (status != cudaSuccess) check_cuda(status, cat("cudaLaunchKernelEx (", name, ")").c_str());
+  launch_dependent(kKernel, dim3(static_cast<unsigned>(grid)), dim3(kThreads), shared_bytes, stream,
+                   true, name, args...);
 }
 
 template <Operand kOperand, Scaling kScaling, int kBlockN, bool kSwap>
