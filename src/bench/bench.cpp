@@ -238,9 +238,15 @@ Run run(const Options& o, const std::function<void(const Record&)>& on_record) {
   require(o.prune_ratio == 0 || o.prune_ratio > 1, "bench: prune ratio ", o.prune_ratio,
           "; expected 0 (none) or more than 1");
   for (int64_t m : o.m_values) require(m > 0, "bench: M = ", m, "; expected positive values");
-  for (const std::string& k : o.kernels)
+  for (const std::string& k : o.kernels) {
+    // A tuning table's plan (tuned_<family>) is made per layer from the table, not registered:
+    // the run's default choice is that plan wherever the table holds the layer.
+    require(!k.starts_with("tuned_"), "bench: kernel '", k,
+            "' is a tuning table's plan for a layer, not a registered kernel; --kernel default "
+            "times it on the layers the table holds");
     require(k == "all" || k == "default" || qlinear::Registry::global().find(k) != nullptr,
             "bench: kernel '", k, "' is not registered; see `qlinear kernels`");
+  }
 
   const Platform& platform = platform_of(o.device);
   std::unique_ptr<BenchDevice> device = make_bench_device(o.device);

@@ -170,6 +170,13 @@ TEST(BenchRun, DefaultNamesTheDefaultChoice) {
   EXPECT_EQ((std::vector<std::string>{"default", "reference_mxfp8"}),
             rows({"reference_mxfp8", "default"}));
   EXPECT_THROW(rows({"defaults"}), Error);
+  // A tuning table's plan is named by the default choice, and the refusal says so.
+  try {
+    rows({"tuned_int8_scaled_mm"});
+    ADD_FAILURE() << "tuned_int8_scaled_mm was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("--kernel default"), std::string::npos) << e.what();
+  }
 }
 
 // A device whose clock is the work the kernels below report: each call of `cost_per_row` adds that
