@@ -183,6 +183,11 @@ TEST(MixedInputMmaSm80Limits, TheH100FollowsItsTuningTable) {
       Registry::global().choose(default_config(Family::fp8_block, 6144, 4096), h100);
   EXPECT_EQ(block.kernel_for(8).name(), "fp8_block_sm90");
   EXPECT_EQ(block.kernel_for(9).name(), "cublaslt_fp8_block");
+  // Its nvfp4 weight-only entries predated the wgmma kernel and were taken out: the plan decides.
+  const Choice nvfp4 =
+      Registry::global().choose(default_config(Family::nvfp4_weight_only, 6144, 4096), h100);
+  EXPECT_EQ(nvfp4.kernel->name(), "nvfp4_weight_only_by_tokens");
+  EXPECT_EQ(nvfp4.kernel_for(64).name(), "nvfp4_weight_only_wgmma_sm90");
   const Choice untuned =
       Registry::global().choose(default_config(Family::fp8_block, 5120, 4096), h100);
   EXPECT_EQ(untuned.kernel->name(), "fp8_block_by_tokens");
