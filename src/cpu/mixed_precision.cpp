@@ -42,6 +42,7 @@
 #include "cpu/pack_tile_columns.hpp"
 #include "cpu/parallel.hpp"
 #include "cpu/round_codes.hpp"
+#include "cpu/widen_floats.hpp"
 #include "qlinear/error.hpp"
 #include "qlinear/platform.hpp"
 
@@ -148,17 +149,27 @@ void (*tile_words_packer())(const TileWords&) {
                                                    : pack_tile_words_scalar;
 }
 
-// The weight scales as fp32, converted once a layer: bf16 / fp16 / fp32 ones by a typed load (one
-// at a time through load_value, its type table and scalbn, they were about a tenth of a GPTQ
-// checkpoint's load time), float8 and e8m0 ones through load_value. Exact: every source value is
-// an fp32 value.
+// widen_floats at the host's ISA level.
+void (*floats_widener())(const FloatWidening&) {
+  const CpuIsa isa = host_platform().cpu.isa;
+  return isa >= CpuIsa::avx512 ? widen_floats_avx512
+         : isa >= CpuIsa::avx2 ? widen_floats_avx2
+                               : widen_floats_scalar;
+}
+
+// The weight scales as fp32, converted once a layer: bf16 and fp16 ones by widen_floats, float8
+// and e8m0 ones through load_value (its type table and scalbn). Exact: every source value is an
+// fp32 value.
 std::vector<float> weight_scales_fp32(const TensorView& s) {
   const ScalarType type = s.dtype();
-  const bool wide =
-      type == ScalarType::bf16 || type == ScalarType::fp16 || type == ScalarType::fp32;
-  std::vector<float> out(static_cast<size_t>(s.numel()));
-  for (int64_t i = 0; i < s.numel(); ++i)
-    out[i] = wide ? load_float(s.data(), type, i) : static_cast<float>(load_value(s, i));
+  const int64_t count = s.numel();
+  std::vector<float> out(static_cast<size_t>(count));
+  if (type == ScalarType::fp32)
+    std::memcpy(out.data(), s.data(), out.size() * sizeof(float));
+  else if (type == ScalarType::bf16 || type == ScalarType::fp16)
+    floats_widener()({s.data_as<const uint16_t>(), count, type == ScalarType::bf16, out.data()});
+  else
+    for (int64_t i = 0; i < count; ++i) out[i] = static_cast<float>(load_value(s, i));
   return out;
 }
 
