@@ -421,16 +421,22 @@ class DequantKernel final : public Kernel {
       std::memcpy(out, scales, sizeof scales);
       if (c.zero_points) std::memcpy(out + sizeof scales, zeros, sizeof zeros);
     };
-    // In the order the source lies: the words a segment's rows of words at a time, every tile
-    // of a row before the next row (tile by tile, each 64-byte piece of a row was a new 4 KiB
-    // page of the mapped file: 16-57 KiB apart); the canonical codes a tile's columns at a time.
+    // A thread's share is a block of whole tiles whose packed bytes span at least a huge page
+    // (host_memory.hpp), so two threads rarely first-touch the same huge page: the kernel zeroes
+    // a huge page before it takes the lock that installs it, so both would zero it. Within a
+    // block, in the order the source lies: the words a segment's rows of words at a time, every
+    // tile of the block before the next row (tile by tile, each 64-byte piece of a row was a new
+    // 4 KiB page of the mapped file: 16-57 KiB apart); the canonical codes a tile's columns at a
+    // time. The block's scales stay in L2 across its segments.
     const auto segment_count = static_cast<int64_t>(segments.size());
-    parallel_for(p->tiles * segment_count, kMixedTileN, [&](int64_t i0, int64_t i1) {
-      for (int64_t i = i0; i < i1; ++i)
+    const int64_t block_tiles =
+        std::min(p->tiles, static_cast<int64_t>(detail::kHugePageBytes) / p->tile_bytes + 1);
+    parallel_for(p->tiles, block_tiles, [&](int64_t t0, int64_t t1) {
+      for (int64_t i = 0; i < (t1 - t0) * segment_count; ++i)
         if (from_words)
-          pack_segment(i % p->tiles, static_cast<size_t>(i / p->tiles));
+          pack_segment(t0 + i % (t1 - t0), static_cast<size_t>(i / (t1 - t0)));
         else
-          pack_segment(i / segment_count, static_cast<size_t>(i % segment_count));
+          pack_segment(t0 + i / segment_count, static_cast<size_t>(i % segment_count));
     });
     return p;
   }
