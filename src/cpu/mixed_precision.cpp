@@ -149,6 +149,16 @@ void (*tile_words_packer())(const TileWords&) {
                                                    : pack_tile_words_scalar;
 }
 
+// detail::populate over the threads, whole huge pages of [p, p + bytes) each.
+void populate_in_parallel(const void* p, size_t bytes, bool for_write) {
+  constexpr size_t piece = detail::kHugePageBytes;
+  parallel_for(static_cast<int64_t>((bytes + piece - 1) / piece), 1, [&](int64_t i0, int64_t i1) {
+    const size_t begin = static_cast<size_t>(i0) * piece;
+    const size_t end = std::min(bytes, static_cast<size_t>(i1) * piece);
+    detail::populate(static_cast<const uint8_t*>(p) + begin, end - begin, for_write);
+  });
+}
+
 // widen_floats at the host's ISA level.
 void (*floats_widener())(const FloatWidening&) {
   const CpuIsa isa = host_platform().cpu.isa;
@@ -421,14 +431,21 @@ class DequantKernel final : public Kernel {
       std::memcpy(out, scales, sizeof scales);
       if (c.zero_points) std::memcpy(out + sizeof scales, zeros, sizeof zeros);
     };
-    // A thread's share is a block of whole tiles whose packed bytes span at least a huge page
-    // (host_memory.hpp), so two threads rarely first-touch the same huge page: the kernel zeroes
-    // a huge page before it takes the lock that installs it, so both would zero it. Within a
-    // block, in the order the source lies: the words a segment's rows of words at a time, every
+    // The packed buffer, and the words where they are the source, mapped ahead over the threads
+    // (detail::populate: one call maps many pages, and no two threads fault the same one in).
+    // A thread's share is then a block of whole tiles, about a huge page of packed bytes. Within
+    // a block, in the order the source lies: the words a segment's rows of words at a time, every
     // tile of the block before the next row (tile by tile, each 64-byte piece of a row was a new
     // 4 KiB page of the mapped file: 16-57 KiB apart); the canonical codes a tile's columns at a
-    // time. The block's scales stay in L2 across its segments.
+    // time. The block's scales stay in L2 across its segments. (16 tile segments a share, each
+    // segment over every tile, cost 1.27x the CPU time: bench/NOTES.md.)
     const auto segment_count = static_cast<int64_t>(segments.size());
+    populate_in_parallel(p->weights.get(), static_cast<size_t>(p->tiles * p->tile_bytes), true);
+    if (from_words) {  // word (0, 0) to the last row's word N - 1, in bytes
+      const int64_t word_rows = words->k / words->per_word();
+      const int64_t span = 4 * ((word_rows - 1) * words->row_words + words->n);
+      populate_in_parallel(words->words, static_cast<size_t>(span), false);
+    }
     const int64_t block_tiles =
         std::min(p->tiles, static_cast<int64_t>(detail::kHugePageBytes) / p->tile_bytes + 1);
     parallel_for(p->tiles, block_tiles, [&](int64_t t0, int64_t t1) {
