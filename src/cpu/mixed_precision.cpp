@@ -23,6 +23,8 @@
 // The _amx kernels run their AMX tiles, which read x row-major (amx_layout.hpp), at every M; their
 // packing (segments padded for the tile's K step) serves the _avx512_vnni tiles too, so the
 // composite plans that run the VNNI kernel for a few rows share it (weights_for).
+#include <immintrin.h>
+
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -147,6 +149,17 @@ void (*tile_columns_packer(int64_t stride))(const TileColumns&) {
 void (*tile_words_packer())(const TileWords&) {
   return host_platform().cpu.isa >= CpuIsa::avx512 ? pack_tile_words_avx512
                                                    : pack_tile_words_scalar;
+}
+
+// The 16 floats at `out`, streamed past the caches where they are a whole line (see
+// pack_tile_columns.hpp).
+void store_line(uint8_t* out, const float (&values)[16]) {
+  if (reinterpret_cast<uintptr_t>(out) % 64 != 0) {
+    std::memcpy(out, values, sizeof values);
+    return;
+  }
+  for (int i = 0; i < 16; i += 4)
+    _mm_stream_ps(reinterpret_cast<float*>(out) + i, _mm_loadu_ps(values + i));
 }
 
 // detail::populate over the threads, whole huge pages of [p, p + bytes) each.
@@ -428,7 +441,7 @@ class DequantKernel final : public Kernel {
         if (c.zero_points)
           zeros[j] = static_cast<uint8_t>(load_code(w.weight_zero_point, scale_index));
       }
-      std::memcpy(out, scales, sizeof scales);
+      store_line(out, scales);
       if (c.zero_points) std::memcpy(out + sizeof scales, zeros, sizeof zeros);
     };
     // The packed buffer, and the words where they are the source, mapped ahead over the threads
@@ -454,6 +467,7 @@ class DequantKernel final : public Kernel {
           pack_segment(t0 + i % (t1 - t0), static_cast<size_t>(i / (t1 - t0)));
         else
           pack_segment(t0 + i / segment_count, static_cast<size_t>(i % segment_count));
+      _mm_sfence();  // the streamed stores (store_line, pack_tile_*) before the threads join
     });
     return p;
   }
