@@ -51,4 +51,15 @@ HostMemory layer_alloc(size_t bytes) {
   return HostMemory(static_cast<uint8_t*>(p), HostFree{bytes});
 }
 
+void populate(const void* p, size_t bytes, bool for_write) {
+#if defined(MADV_POPULATE_READ) && defined(MADV_POPULATE_WRITE)
+  const auto first = reinterpret_cast<uintptr_t>(p);
+  const uintptr_t start = first / kPageBytes * kPageBytes;  // madvise takes whole pages
+  madvise(reinterpret_cast<void*>(start), first + bytes - start,
+          for_write ? MADV_POPULATE_WRITE : MADV_POPULATE_READ);
+#else
+  (void)p, (void)bytes, (void)for_write;
+#endif
+}
+
 }  // namespace qlinear::detail

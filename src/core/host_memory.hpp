@@ -35,4 +35,13 @@ inline constexpr size_t kHugePageBytes = size_t{2} << 20;
 // grants no huge page the memory is still good, in 4 KiB pages.
 HostMemory layer_alloc(size_t bytes);
 
+// Maps every page of [p, p + bytes) now, ahead of a pass about to touch them all: `for_write`,
+// layer_alloc memory (zeroed pages), else a read-only mapping of a file (the page cache's pages).
+// One call maps them all where first touches fault one page at a time (16 of a file), and a
+// caller that splits a buffer over its threads by whole huge pages keeps two threads from faulting
+// the same one: the kernel zeroes a huge page before it takes the lock that installs it, so both
+// would zero it, and a file's faults serialise on the lock of the page table they share. Advice
+// only: where the kernel lacks it (before Linux 5.14), the pages fault on first touch as before.
+void populate(const void* p, size_t bytes, bool for_write);
+
 }  // namespace qlinear::detail

@@ -23,6 +23,8 @@
 // The _amx kernels run their AMX tiles, which read x row-major (amx_layout.hpp), at every M; their
 // packing (segments padded for the tile's K step) serves the _avx512_vnni tiles too, so the
 // composite plans that run the VNNI kernel for a few rows share it (weights_for).
+#include <immintrin.h>
+
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -42,6 +44,7 @@
 #include "cpu/pack_tile_columns.hpp"
 #include "cpu/parallel.hpp"
 #include "cpu/round_codes.hpp"
+#include "cpu/widen_floats.hpp"
 #include "qlinear/error.hpp"
 #include "qlinear/platform.hpp"
 
@@ -148,17 +151,48 @@ void (*tile_words_packer())(const TileWords&) {
                                                    : pack_tile_words_scalar;
 }
 
-// The weight scales as fp32, converted once a layer: bf16 / fp16 / fp32 ones by a typed load (one
-// at a time through load_value, its type table and scalbn, they were about a tenth of a GPTQ
-// checkpoint's load time), float8 and e8m0 ones through load_value. Exact: every source value is
-// an fp32 value.
+// The 16 floats at `out`, streamed past the caches where they are a whole line (see
+// pack_tile_columns.hpp).
+void store_line(uint8_t* out, const float (&values)[16]) {
+  if (reinterpret_cast<uintptr_t>(out) % 64 != 0) {
+    std::memcpy(out, values, sizeof values);
+    return;
+  }
+  for (int i = 0; i < 16; i += 4)
+    _mm_stream_ps(reinterpret_cast<float*>(out) + i, _mm_loadu_ps(values + i));
+}
+
+// detail::populate over the threads, whole huge pages of [p, p + bytes) each.
+void populate_in_parallel(const void* p, size_t bytes, bool for_write) {
+  constexpr size_t piece = detail::kHugePageBytes;
+  parallel_for(static_cast<int64_t>((bytes + piece - 1) / piece), 1, [&](int64_t i0, int64_t i1) {
+    const size_t begin = static_cast<size_t>(i0) * piece;
+    const size_t end = std::min(bytes, static_cast<size_t>(i1) * piece);
+    detail::populate(static_cast<const uint8_t*>(p) + begin, end - begin, for_write);
+  });
+}
+
+// widen_floats at the host's ISA level.
+void (*floats_widener())(const FloatWidening&) {
+  const CpuIsa isa = host_platform().cpu.isa;
+  return isa >= CpuIsa::avx512 ? widen_floats_avx512
+         : isa >= CpuIsa::avx2 ? widen_floats_avx2
+                               : widen_floats_scalar;
+}
+
+// The weight scales as fp32, converted once a layer: bf16 and fp16 ones by widen_floats, float8
+// and e8m0 ones through load_value (its type table and scalbn). Exact: every source value is an
+// fp32 value.
 std::vector<float> weight_scales_fp32(const TensorView& s) {
   const ScalarType type = s.dtype();
-  const bool wide =
-      type == ScalarType::bf16 || type == ScalarType::fp16 || type == ScalarType::fp32;
-  std::vector<float> out(static_cast<size_t>(s.numel()));
-  for (int64_t i = 0; i < s.numel(); ++i)
-    out[i] = wide ? load_float(s.data(), type, i) : static_cast<float>(load_value(s, i));
+  const int64_t count = s.numel();
+  std::vector<float> out(static_cast<size_t>(count));
+  if (type == ScalarType::fp32)
+    std::memcpy(out.data(), s.data(), out.size() * sizeof(float));
+  else if (type == ScalarType::bf16 || type == ScalarType::fp16)
+    floats_widener()({s.data_as<const uint16_t>(), count, type == ScalarType::bf16, out.data()});
+  else
+    for (int64_t i = 0; i < count; ++i) out[i] = static_cast<float>(load_value(s, i));
   return out;
 }
 
@@ -407,19 +441,33 @@ class DequantKernel final : public Kernel {
         if (c.zero_points)
           zeros[j] = static_cast<uint8_t>(load_code(w.weight_zero_point, scale_index));
       }
-      std::memcpy(out, scales, sizeof scales);
+      store_line(out, scales);
       if (c.zero_points) std::memcpy(out + sizeof scales, zeros, sizeof zeros);
     };
-    // In the order the source lies: the words a segment's rows of words at a time, every tile
-    // of a row before the next row (tile by tile, each 64-byte piece of a row was a new 4 KiB
-    // page of the mapped file: 16-57 KiB apart); the canonical codes a tile's columns at a time.
+    // The packed buffer, and the words where they are the source, mapped ahead over the threads
+    // (detail::populate: one call maps many pages, and no two threads fault the same one in).
+    // A thread's share is then a block of whole tiles, about a huge page of packed bytes. Within
+    // a block, in the order the source lies: the words a segment's rows of words at a time, every
+    // tile of the block before the next row (tile by tile, each 64-byte piece of a row was a new
+    // 4 KiB page of the mapped file: 16-57 KiB apart); the canonical codes a tile's columns at a
+    // time. The block's scales stay in L2 across its segments. (16 tile segments a share, each
+    // segment over every tile, cost 1.27x the CPU time: bench/NOTES.md.)
     const auto segment_count = static_cast<int64_t>(segments.size());
-    parallel_for(p->tiles * segment_count, kMixedTileN, [&](int64_t i0, int64_t i1) {
-      for (int64_t i = i0; i < i1; ++i)
+    populate_in_parallel(p->weights.get(), static_cast<size_t>(p->tiles * p->tile_bytes), true);
+    if (from_words) {  // word (0, 0) to the last row's word N - 1, in bytes
+      const int64_t word_rows = words->k / words->per_word();
+      const int64_t span = 4 * ((word_rows - 1) * words->row_words + words->n);
+      populate_in_parallel(words->words, static_cast<size_t>(span), false);
+    }
+    const int64_t block_tiles =
+        std::min(p->tiles, static_cast<int64_t>(detail::kHugePageBytes) / p->tile_bytes + 1);
+    parallel_for(p->tiles, block_tiles, [&](int64_t t0, int64_t t1) {
+      for (int64_t i = 0; i < (t1 - t0) * segment_count; ++i)
         if (from_words)
-          pack_segment(i % p->tiles, static_cast<size_t>(i / p->tiles));
+          pack_segment(t0 + i % (t1 - t0), static_cast<size_t>(i / (t1 - t0)));
         else
-          pack_segment(i / segment_count, static_cast<size_t>(i % segment_count));
+          pack_segment(t0 + i / segment_count, static_cast<size_t>(i % segment_count));
+      _mm_sfence();  // the streamed stores (store_line, pack_tile_*) before the threads join
     });
     return p;
   }

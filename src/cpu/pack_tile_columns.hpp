@@ -10,6 +10,11 @@
 //
 // `flip` (0x80 for int8, stored as code + 128; else 0) applies to the columns that exist only:
 // columns past N are code 0 in every layout.
+//
+// Where `out` is 64-byte aligned the vector paths write whole lines past the caches (non-temporal
+// stores): the packed buffer is mapped ahead (mixed_precision.cpp), its lines long out of cache,
+// so a plain store would first read each line from memory only to overwrite it whole. The caller
+// fences (sfence) before another thread reads the bytes.
 #pragma once
 
 #include <cstdint>

@@ -45,14 +45,22 @@ inline __m512i flip_present(__mmask16 present, uint8_t flip) {
                                 static_cast<char>(flip));
 }
 
-// One step: the 16 sources' 4 units each, as 4 rows of 16 columns at `out`.
+// One step: the 16 sources' 4 units each, as 4 rows of 16 columns at `out`; streamed past the
+// caches where `out` starts on a line (pack_tile_columns.hpp), and then so does every step.
 struct StepLayout {
   __m512i shuffle = unit_major_shuffle(), permute = row_major_permute(), flip;
+  bool stream = false;
   void store(uint8_t* out, __m512i sources) const {
-    const __m512i rows = _mm512_permutexvar_epi32(permute, _mm512_shuffle_epi8(sources, shuffle));
-    _mm512_storeu_si512(out, _mm512_xor_si512(rows, flip));
+    const __m512i rows = _mm512_xor_si512(
+        _mm512_permutexvar_epi32(permute, _mm512_shuffle_epi8(sources, shuffle)), flip);
+    if (stream)
+      _mm512_stream_si512(reinterpret_cast<__m512i*>(out), rows);
+    else
+      _mm512_storeu_si512(out, rows);
   }
 };
+
+bool starts_a_line(const uint8_t* out) { return reinterpret_cast<uintptr_t>(out) % 64 == 0; }
 
 }  // namespace
 
@@ -62,7 +70,7 @@ void pack_tile_columns_avx512(const TileColumns& a) {
   const __m512i offsets =
       _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
                          _mm512_set1_epi32(stride));
-  const StepLayout step{.flip = flip_present(present, a.flip)};
+  const StepLayout step{.flip = flip_present(present, a.flip), .stream = starts_a_line(a.out)};
   int64_t u = 0;
   for (; u + 64 <= a.units; u += 64) {
     __m512i rows[16], sources[16];
@@ -81,7 +89,7 @@ void pack_tile_columns_avx512(const TileColumns& a) {
 
 void pack_tile_words_avx512(const TileWords& a) {
   const __mmask16 present = present_columns(a.columns);
-  const StepLayout step{.flip = flip_present(present, a.flip)};
+  const StepLayout step{.flip = flip_present(present, a.flip), .stream = starts_a_line(a.out)};
   for (int64_t u = 0; u < a.units; u += 4)
     step.store(a.out + u * 16, _mm512_maskz_loadu_epi32(present, a.src + (u / 4) * a.row_stride));
 }

@@ -2,10 +2,12 @@
 // the contracts written out here, and every vector path this CPU runs against its scalar twin, on
 // random bytes with column counts, unit counts and strides off the 16-column / 4-unit / 64-unit
 // grid (the AVX-512 path's register blocks, gathers and tail), into poisoned output (0xcd) so that
-// a byte left unwritten shows.
+// a byte left unwritten shows, at a whole cache line (where the vector paths stream their stores)
+// and off one.
 #include "cpu/pack_tile_columns.hpp"
 
 #include <gtest/gtest.h>
+#include <immintrin.h>
 
 #include <random>
 #include <vector>
@@ -37,13 +39,17 @@ std::vector<uint8_t> random_bytes(size_t count, uint32_t seed) {
   return bytes;
 }
 
-// `pack` (of TileColumns or TileWords) on the case, into poisoned output.
+// `pack` (of TileColumns or TileWords) on the case, into poisoned output `offset` bytes past a
+// 64-byte boundary; what it wrote there.
 template <typename Tile>
-std::vector<uint8_t> run(void (*pack)(const Tile&), const Case& c,
-                         const std::vector<uint8_t>& src) {
-  std::vector<uint8_t> out(static_cast<size_t>(c.units * 16), 0xcd);
-  pack({src.data(), c.stride, c.columns, c.units, c.flip, out.data()});
-  return out;
+std::vector<uint8_t> run(void (*pack)(const Tile&), const Case& c, const std::vector<uint8_t>& src,
+                         int offset = 0) {
+  const auto bytes = static_cast<size_t>(c.units * 16);
+  std::vector<uint8_t> buffer(bytes + 128, 0xcd);
+  uint8_t* out = buffer.data() + (64 - reinterpret_cast<uintptr_t>(buffer.data()) % 64) + offset;
+  pack({src.data(), c.stride, c.columns, c.units, c.flip, out});
+  _mm_sfence();  // the streamed stores
+  return {out, out + bytes};
 }
 
 std::string describe(const Case& c) {
@@ -68,9 +74,10 @@ TEST(PackTileColumns, Avx512MatchesScalar) {
     GTEST_SKIP() << "needs ISA level avx512; this CPU offers " << name(host_platform().cpu.isa);
   for (const Case& c : cases()) {
     const auto src = random_bytes(static_cast<size_t>(c.columns * c.stride), 2);
-    EXPECT_EQ(run(cpu::pack_tile_columns_avx512, c, src),
-              run(cpu::pack_tile_columns_scalar, c, src))
-        << describe(c);
+    for (int offset : {0, 16})
+      EXPECT_EQ(run(cpu::pack_tile_columns_avx512, c, src, offset),
+                run(cpu::pack_tile_columns_scalar, c, src))
+          << describe(c) << ", output " << offset << " bytes past a line";
   }
 }
 
@@ -103,8 +110,10 @@ TEST(PackTileWords, Avx512MatchesScalar) {
     GTEST_SKIP() << "needs ISA level avx512; this CPU offers " << name(host_platform().cpu.isa);
   for (const Case& c : word_cases()) {
     const auto src = random_bytes(static_cast<size_t>(c.units / 4 * c.stride), 4);
-    EXPECT_EQ(run(cpu::pack_tile_words_avx512, c, src), run(cpu::pack_tile_words_scalar, c, src))
-        << describe(c);
+    for (int offset : {0, 16})
+      EXPECT_EQ(run(cpu::pack_tile_words_avx512, c, src, offset),
+                run(cpu::pack_tile_words_scalar, c, src))
+          << describe(c) << ", output " << offset << " bytes past a line";
   }
 }
 
