@@ -13,13 +13,9 @@
 namespace qlinear::cuda {
 namespace {
 
-struct Fp8 : detail::E4m3Fragments {
+struct Fp8 : detail::E4m3Fragments, detail::Fp32Scales {
   static constexpr const char* kName = "fp8_weight_only_mma_sm80";
   static constexpr Family kFamily = Family::fp8_weight_only;
-
-  static __device__ float scale(const void* scales, int i) {
-    return static_cast<const float*>(scales)[i];
-  }
 
   // fp32 [padded_n]: the tensor's scale on every row, or each row's; padding rows 0.
   static void prepare_scales(const LayerConfig& c, const LayerWeights& w, int64_t padded_n,

@@ -6,7 +6,6 @@
 #include "cuda/reduce_slices.hpp"
 #include "gpu/check.hpp"
 #include "gpu/dependent_launch.cuh"
-#include "qlinear/platform.hpp"
 
 namespace qlinear::cuda {
 namespace {
@@ -55,7 +54,7 @@ void reduce_to(const float* partials, int slices, int m, int n, const TensorView
   const int blocks = static_cast<int>(std::min<int64_t>((total + 255) / 256, 4096));
   auto* o = out.data_as<Out>();
   const void* b = bias.defined() ? bias.data() : nullptr;
-  const bool overlap = platform_of(out.device()).compute_capability >= 90;
+  const bool overlap = dependent_launch_on(out.device());
   const auto launch = [&](auto kernel) {
     launch_dependent(kernel, dim3(blocks), dim3(256), 0, s, overlap, "reduce_slices_kernel",
                      partials, slices, m, n, b, o);

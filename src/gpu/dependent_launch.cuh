@@ -10,6 +10,7 @@
 #include <cuda_runtime.h>
 
 #include "gpu/check.hpp"
+#include "qlinear/platform.hpp"
 
 namespace qlinear::cuda {
 
@@ -29,9 +30,13 @@ __device__ __forceinline__ void allow_dependent_launch() {
 #endif
 }
 
-// Launches `kernel` with programmatic stream serialization where `overlap` (the caller's device is
-// sm_90 or newer: platform_of(device).compute_capability >= 90), else plainly; a failure is an
-// Error naming `name`.
+// Whether kernels on `device` may be launched as dependents: sm_90 and newer.
+inline bool dependent_launch_on(Device device) {
+  return platform_of(device).compute_capability >= 90;
+}
+
+// Launches `kernel` with programmatic stream serialization where `overlap`
+// (dependent_launch_on(the device)), else plainly; a failure is an Error naming `name`.
 template <typename... Params, typename... Args>
 void launch_dependent(void (*kernel)(Params...), dim3 grid, dim3 block, int shared_bytes,
                       cudaStream_t stream, bool overlap, const char* name, const Args&... args) {

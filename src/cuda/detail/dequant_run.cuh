@@ -21,6 +21,7 @@
 #include <type_traits>
 
 #include "cuda/dequant_gemm_plan.hpp"
+#include "cuda/detail/scale_decoders.cuh"
 #include "gpu/formats.cuh"
 
 namespace qlinear::cuda::detail {
@@ -64,8 +65,9 @@ inline DequantParams dequant_params(const DequantLayout& l, int64_t n, const voi
 // give 2^23 + u (integer_plus_2p23); their offset, 2^23 + zero point, is subtracted per group.
 
 // The float formats from their two halves, the codes (kCodeBits, kOffsets, value) and the scales
-// (scale(scales, i)): float4_e2m1f or float8_e4m3fn codes decoded from their bits (e4m3's 0x7f /
-// 0xff are NaN, as in the reference), scales as fp32 or one-byte e4m3 / e8m0 codes.
+// (scale(scales, i), cuda/detail/scale_decoders.cuh): float4_e2m1f or float8_e4m3fn codes decoded
+// from their bits (e4m3's 0x7f / 0xff are NaN, as in the reference), scales as fp32 or one-byte
+// e4m3 / e8m0 codes.
 struct E2m1Values {
   static constexpr int kCodeBits = 4;
   static constexpr bool kOffsets = false;
@@ -78,21 +80,6 @@ struct E4m3Values {
   static constexpr bool kOffsets = false;
   __host__ __device__ static float value(const uint32_t (&w)[4], int i) {
     return e4m3_decode(w[i / 4] >> (8 * (i % 4)) & 0xffu);
-  }
-};
-struct Fp32Scales {
-  __host__ __device__ static float scale(const void* scales, int64_t i) {
-    return static_cast<const float*>(scales)[i];
-  }
-};
-struct E4m3Scales {
-  __host__ __device__ static float scale(const void* scales, int64_t i) {
-    return e4m3_decode(static_cast<const uint8_t*>(scales)[i]);
-  }
-};
-struct E8m0Scales {
-  __host__ __device__ static float scale(const void* scales, int64_t i) {
-    return e8m0_value(static_cast<const uint8_t*>(scales)[i]);
   }
 };
 template <typename Values, typename Scales>

@@ -68,6 +68,7 @@
 #include <vector>
 
 #include "cuda/detail/fragments.hpp"
+#include "cuda/detail/scale_decoders.cuh"
 #include "cuda/reduce_slices.hpp"
 #include "gpu/act_quant.hpp"
 #include "gpu/check.hpp"
@@ -534,10 +535,7 @@ inline void integer_scales(const LayerConfig& c, const LayerWeights& w, int64_t 
 // formats'): integer_scales at load, one fp32 read a group in the kernels; padding rows take the
 // zero point kPadZero, the format's code of value 0.
 template <uint8_t kPadZero>
-struct IntegerGroupScales {
-  static __device__ float scale(const void* scales, int i) {
-    return static_cast<const float*>(scales)[i];
-  }
+struct IntegerGroupScales : Fp32Scales {
   static void prepare_scales(const LayerConfig& c, const LayerWeights& w, int64_t padded_n,
                              Device device, Prepared& out) {
     integer_scales(c, w, padded_n, kPadZero, device, out);
@@ -752,7 +750,7 @@ class MixedInputMmaSm80 final : public Kernel {
     // Token blocks vary fastest, so the blocks that read the same weights run together and the
     // second read comes from L2.
     const dim3 grid(token_blocks, slices, row_blocks);
-    const bool overlap = platform_of(x.device()).compute_capability >= 90;
+    const bool overlap = dependent_launch_on(x.device());
     switch (tokens) {
       case 8:
         launch<8>(bf16, grid, s, overlap, p);

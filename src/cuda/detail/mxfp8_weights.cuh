@@ -42,11 +42,7 @@ struct E4m3Fragments : NoOffsets {
 
 // e8m0 scales per 32 along K, kept one byte each, [N, K / 32]: the scales of the MX formats
 // (mxfp8_weight_only, mxfp4_weight_only).
-struct E8m0GroupScales {
-  static __device__ float scale(const void* scales, int i) {
-    return e8m0_value(static_cast<const uint8_t*>(scales)[i]);
-  }
-
+struct E8m0GroupScales : E8m0Scales {
   static void prepare_scales(const LayerConfig& c, const LayerWeights& w, int64_t padded_n,
                              Device device, Prepared& out) {
     const int64_t n = c.part_n(), groups = c.weight_scale_shape()[1];

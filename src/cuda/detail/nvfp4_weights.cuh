@@ -22,17 +22,13 @@
 
 namespace qlinear::cuda::detail {
 
-struct Nvfp4 : NoOffsets {
+struct Nvfp4 : NoOffsets, Fp32Scales {
   static constexpr const char* kName = "nvfp4_weight_only_mma_sm80";
   static constexpr Family kFamily = Family::nvfp4_weight_only;
   static constexpr ScalarType kWeightTypes[] = {ScalarType::float4_e2m1f};
   static constexpr int kBits = 4;
   static constexpr bool kBlockScales = true;
   static constexpr uint32_t kPadCode = 0;  // +0
-
-  static __device__ float scale(const void* scales, int i) {
-    return static_cast<const float*>(scales)[i];
-  }
 
   // Register p of step s: the codes at slots p and p + 4 of word s, moved to slots 3 and 7 (the
   // high nibbles of the halves), times the block scale of its row (p even: row q, odd: q + 8).

@@ -148,12 +148,26 @@ struct GroupCursor {
   }
 };
 
-// The stage's k16 step j as wgmma's B descriptor: 32 bytes into its 128-byte swizzle row, rows of
-// 64 K a box.
+// A stage's operands as a consumer lane reads them, for both K loops below: its 16 bytes of each
+// k-block's packed words, and x's k16 steps as wgmma B descriptors.
 template <typename Shape>
-__device__ __forceinline__ uint64_t x_step(uint64_t x_stage, int j) {
-  return x_stage + (j / 4) * (Shape::kXBoxBytes >> 4) + (j % 4) * 2;
-}
+struct StageOperands {
+  const uint4* words;  // this lane's word of k-block 0; k-block kb's is 32 words on
+  uint64_t x;          // the descriptor of the stage's x tile
+
+  __device__ StageOperands(const uint4* words0, uint64_t x_descriptor, int stage)
+      : words(words0 + stage * (Shape::kWeightTileBytes / 16)),
+        x(x_descriptor + stage * (Shape::kXTileBytes >> 4)) {}
+  __device__ void kblock_words(int kb, uint32_t (&word)[4]) const {
+    const uint4 v = words[kb * 32];
+    word[0] = v.x, word[1] = v.y, word[2] = v.z, word[3] = v.w;
+  }
+  // Step s of k-block kb: 32 bytes into its 128-byte swizzle row, rows of 64 K a box.
+  __device__ uint64_t x_step(int kb, int s) const {
+    const int j = kb * Shape::kStepsPerKBlock + s;
+    return x + (j / 4) * (Shape::kXBoxBytes >> 4) + (j % 4) * 2;
+  }
+};
 
 // Group-scaled formats: exact weights, a group's fp32 sum folded with its fp32 scale when the group
 // ends. Every group end and every stage end waits for all wgmmas in flight.
@@ -175,12 +189,11 @@ __device__ void accumulate_folded(const MixedParams& p, const Work& w, int row_b
   };
   for (int slice = w.slice_begin; slice < w.slice_end; ++slice) {
     wait_barrier(&full[stage], phase);
-    const uint4* words = words0 + stage * (Shape::kWeightTileBytes / 16);
-    const uint64_t x_stage = x_descriptor + stage * (Shape::kXTileBytes >> 4);
+    const StageOperands<Shape> operands(words0, x_descriptor, stage);
 #pragma unroll
     for (int kb = 0; kb < kMixedStageKBlocks; ++kb) {
-      const uint4 v = words[kb * 32];
-      const uint32_t word[4] = {v.x, v.y, v.z, v.w};
+      uint32_t word[4];
+      operands.kblock_words(kb, word);
       uint32_t a[Shape::kStepsPerKBlock][4];
 #pragma unroll
       for (int s = 0; s < Shape::kStepsPerKBlock; ++s)
@@ -188,8 +201,7 @@ __device__ void accumulate_folded(const MixedParams& p, const Work& w, int row_b
       wgmma_fence();
 #pragma unroll
       for (int s = 0; s < Shape::kStepsPerKBlock; ++s)
-        Mma::mma(group_acc, a[s], x_step<Shape>(x_stage, kb * Shape::kStepsPerKBlock + s),
-                 fresh && s == 0 ? 0 : 1);
+        Mma::mma(group_acc, a[s], operands.x_step(kb, s), fresh && s == 0 ? 0 : 1);
       wgmma_commit();
       fresh = false;
       if (--kblocks_left == 0) {
@@ -241,12 +253,11 @@ __device__ void accumulate_pipelined(const MixedParams& p, const Work& w, int ro
     for (int kb = 0; kb < kMixedStageKBlocks; ++kb) block_scale[kb] = next_block_scales[kb];
     if (slice + 1 < w.slice_end) load_block_scales(slice + 1);
     wait_barrier(&full[stage], phase);
-    const uint4* words = words0 + stage * (Shape::kWeightTileBytes / 16);
-    const uint64_t x_stage = x_descriptor + stage * (Shape::kXTileBytes >> 4);
+    const StageOperands<Shape> operands(words0, x_descriptor, stage);
 #pragma unroll
     for (int kb = 0; kb < kMixedStageKBlocks; ++kb) {
-      const uint4 v = words[kb * 32];
-      const uint32_t word[4] = {v.x, v.y, v.z, v.w};
+      uint32_t word[4];
+      operands.kblock_words(kb, word);
       uint32_t(&set)[Shape::kStepsPerKBlock][4] = a[kb % 2];
 #pragma unroll
       for (int s = 0; s < Shape::kStepsPerKBlock; ++s)
@@ -254,7 +265,7 @@ __device__ void accumulate_pipelined(const MixedParams& p, const Work& w, int ro
       wgmma_fence();
 #pragma unroll
       for (int s = 0; s < Shape::kStepsPerKBlock; ++s)
-        Mma::mma(acc, set[s], x_step<Shape>(x_stage, kb * Shape::kStepsPerKBlock + s), 1);
+        Mma::mma(acc, set[s], operands.x_step(kb, s), 1);
       wgmma_commit();
       wgmma_wait<1>();  // the k-block before this one is done: its A registers and x are free
       if (kb == 0 && released >= 0 && warp_leader) ptx::mbarrier_arrive(&empty[released]);
