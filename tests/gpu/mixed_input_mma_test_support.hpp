@@ -88,6 +88,16 @@ inline void expect_shapes_conform(const Kernel& kernel,
     for (int64_t m : {1, 5, 9, 16, 33, 64, 65, 300}) expect_conforms(kernel, c, m, ++seed);
 }
 
+// A Hopper mixed-input kernel on the family's typical config: 4096 x 4096 at M = 3 (32 tiles, K
+// split 4 ways) and M = 200 (tiles of 128 tokens, split 2 ways), and prefill-sized M on 1000 x 2048
+// (M = 2100).
+inline void expect_split_over_k_and_prefill(const Kernel& kernel) {
+  const LayerConfig big = default_config(kernel.family(), 4096, 4096);
+  expect_conforms(kernel, big, 3, 7);
+  expect_conforms(kernel, big, 200, 8);
+  expect_conforms(kernel, default_config(kernel.family(), 1000, 2048), 2100, 10);
+}
+
 // The family's typical config (adjusted by `adjust`) on a layer split over K (4096 x 4096, M = 3),
 // a deep one in fp16 (512 x 14336, M = 20), and at the last M of one launch and past it, which
 // runs as launches over row chunks (136 x 256, M = 1024, 1100 and 2100).
