@@ -47,9 +47,9 @@ inline __m512i e4m3_pair_to_bf16(const uint8_t* codes) {
       _mm512_add_epi16(_mm512_and_si512(_mm512_slli_epi16(code, 4), _mm512_set1_epi16(0x07f0)),
                        _mm512_set1_epi16(0x3c00));
   // bf16 of m · 2^-9 for m = 0..7 (vpermw reads the low 5 bits: m, as the exponent bits are 0).
-  const __m512i subnormals = _mm512_set_epi16(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                                              0, 0, 0, 0, 0, 0, 0, 0x3c60, 0x3c40, 0x3c20, 0x3c00,
-                                              0x3bc0, 0x3b80, 0x3b00, 0);
+  const __m512i subnormals =
+      _mm512_set_epi16(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                       0x3c60, 0x3c40, 0x3c20, 0x3c00, 0x3bc0, 0x3b80, 0x3b00, 0);
   const __mmask32 exponent_0 = _mm512_testn_epi16_mask(code, _mm512_set1_epi16(0x78));
   const __m512i magnitude = _mm512_mask_permutexvar_epi16(normal, exponent_0, code, subnormals);
   // A | (B & C) is ternary-logic 0xF8 with A = magnitude, B = the shifted sign, C = bit 15.
@@ -123,8 +123,20 @@ template <int Bits>
 inline Segment next_segment(const MixedTileArgs& a, const uint8_t*& p, int64_t length) {
   Segment s{p, _mm512_setzero_ps(), _mm512_set1_epi32(a.code_offset)};
   p += length * kMixedTileN * Bits / 8;
-  s.scale = _mm512_loadu_ps(reinterpret_cast<const float*>(p));
-  p += kMixedTileN * 4;
+  switch (a.scale_code) {
+    case SegmentScaleCode::fp32:
+      s.scale = _mm512_loadu_ps(reinterpret_cast<const float*>(p));
+      break;
+    case SegmentScaleCode::e4m3:
+      s.scale =
+          e4m3_to_fp32(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
+      break;
+    case SegmentScaleCode::e8m0:
+      s.scale = _mm512_castsi512_ps(_mm512_slli_epi32(
+          _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))), 23));
+      break;
+  }
+  p += segment_scale_bytes(a.scale_code, Bits);
   if (a.zero_points) {
     s.offset = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
     p += kMixedTileN;

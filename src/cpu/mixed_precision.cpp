@@ -74,7 +74,25 @@ struct Packed final : PreparedWeights {
   // segment scales stay e4m3, so that code x scale is exact in bf16 (see scales_fold_into_codes).
   float global_scale = 1;
   bool fold_scales = false;  // see MixedTileArgs::fold_scales
+  SegmentScaleCode scale_code = SegmentScaleCode::fp32;
 };
+
+// The one-byte weight scales are packed as they are where every one has the fp32 value the tiles
+// decode (SegmentScaleCode): e4m3 but NaN, e8m0 but 2^-127 and NaN. Else fp32.
+SegmentScaleCode scale_code_of(const TensorView& scales) {
+  const auto all_codes = [&](auto accept) {
+    for (int64_t i = 0; i < scales.numel(); ++i)
+      if (!accept(load_code(scales, i))) return false;
+    return true;
+  };
+  if (scales.dtype() == ScalarType::float8_e4m3fn &&
+      all_codes([](uint32_t code) { return (code & 0x7f) != 0x7f; }))
+    return SegmentScaleCode::e4m3;
+  if (scales.dtype() == ScalarType::float8_e8m0fnu &&
+      all_codes([](uint32_t code) { return code != 0 && code != 0xff; }))
+    return SegmentScaleCode::e8m0;
+  return SegmentScaleCode::fp32;
+}
 
 // Whether every code times its segment's scale is exact in bf16 (MixedTileArgs::fold_scales):
 // NVFP4's e2m1 codes (2 significant bits) times e4m3 scales (4) have at most 6 significant bits,
@@ -357,7 +375,9 @@ class DequantKernel final : public Kernel {
       p->source_k.insert(p->source_k.end(), s.positions.begin(), s.positions.end());
       p->source_k.insert(p->source_k.end(), static_cast<size_t>(padded - length), -1);
     }
-    const int64_t extras = kMixedTileN * 4 + (c.zero_points ? kMixedTileN : 0);  // scales, zps
+    p->scale_code = scale_code_of(w.weight_scale);
+    const int64_t scale_bytes = segment_scale_bytes(p->scale_code, p->bits);
+    const int64_t extras = scale_bytes + (c.zero_points ? kMixedTileN : 0);  // scales, zps
     p->tiles = (n + kMixedTileN - 1) / kMixedTileN;
     p->tile_bytes = 0;
     for (int32_t length : p->segment_lengths)
@@ -432,17 +452,25 @@ class DequantKernel final : public Kernel {
           }
       }
       out += code_bytes;
-      float scales[kMixedTileN] = {};   // columns past N: scale 0, code 0
-      uint8_t zeros[kMixedTileN] = {};  // and zero point 0
+      float scales[kMixedTileN] = {};             // columns past N: scale 0 (e8m0: 1), code 0
+      uint8_t zeros[kMixedTileN] = {};            // and zero point 0
+      uint8_t scale_codes[2 * kMixedTileN] = {};  // one-byte scales, then padding
+      if (p->scale_code == SegmentScaleCode::e8m0) std::fill_n(scale_codes, kMixedTileN, 127);
       for (int64_t j = 0; j < columns; ++j) {
         const int64_t scale_index =
             scale_row(c, col0 + j) * scale_columns + segments[s].scale_column;
-        scales[j] = weight_scales[scale_index];
+        if (p->scale_code == SegmentScaleCode::fp32)
+          scales[j] = weight_scales[scale_index];
+        else
+          scale_codes[j] = static_cast<uint8_t>(load_code(w.weight_scale, scale_index));
         if (c.zero_points)
           zeros[j] = static_cast<uint8_t>(load_code(w.weight_zero_point, scale_index));
       }
-      store_line(out, scales);
-      if (c.zero_points) std::memcpy(out + sizeof scales, zeros, sizeof zeros);
+      if (p->scale_code == SegmentScaleCode::fp32)
+        store_line(out, scales);
+      else
+        std::memcpy(out, scale_codes, static_cast<size_t>(scale_bytes));
+      if (c.zero_points) std::memcpy(out + scale_bytes, zeros, sizeof zeros);
     };
     // The packed buffer, and the words where they are the source, mapped ahead over the threads
     // (detail::populate: one call maps many pages, and no two threads fault the same one in).
@@ -547,6 +575,7 @@ class DequantKernel final : public Kernel {
     a.zero_points = p.zero_points;
     a.e4m3 = p.e4m3;
     a.code_offset = p.code_offset;
+    a.scale_code = p.scale_code;
     a.values = p.values.data();
     a.tile_bytes = p.tile_bytes;
     a.x_row_stride = kp;

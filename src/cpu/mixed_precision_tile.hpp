@@ -25,11 +25,23 @@ inline constexpr int kMixedTileN = 16;
 //   8-bit codes  [len][16] bytes; float8 codes for the bf16 tiles (_avx512_vnni, _amx) pair by
 //                pair instead, [len / 2][16][2]: column j's codes at k = 2p and 2p + 1 adjacent,
 //                so that one widening load gives a pair vector's 32 words in order
-//   scales       [16] fp32 (NVFP4: the e4m3 scale alone; its global scale is applied per row)
+//   scales       [16] as MixedTileArgs::scale_code says: fp32, or the checkpoint's one-byte
+//                float8_e4m3fn / e8m0 scales as they are (NVFP4: the e4m3 scale alone; its global
+//                scale is applied per row), in a record of segment_scale_bytes
 //   zero points  [16] uint8, only with zero points
 // The value of a code: with zero points, code - zero point; else 4-bit codes through `values`
 // (code - 8 for uint4b8, the e2m1 value for float4_e2m1f); 8-bit codes are float8_e4m3fn when
 // `e4m3`, else integers code - code_offset (int8 is stored as code + 128).
+// How a segment's column scales are stored. One-byte scales keep a segment's extras at 16 bytes
+// where fp32 took 64: NVFP4's 16-position segments of 4-bit codes are 128 bytes, so fp32 scales
+// made the packed layer 1.33x the checkpoint's bytes, and M = 1 reads every byte once (issue 20:
+// nvfp4 weight-only at 52-66 % of the memory floor with fp32 scales).
+enum class SegmentScaleCode : uint8_t {
+  fp32,
+  e4m3,  // float8_e4m3fn, never NaN (the packing keeps fp32 where one is)
+  e8m0,  // 2^(code - 127) with code in [1, 254], so the fp32 of it is code << 23
+};
+
 struct MixedTileArgs {
   const uint8_t* weights;          // this tile's segments
   const int32_t* segment_lengths;  // padded K extent of each segment
@@ -38,6 +50,7 @@ struct MixedTileArgs {
   bool zero_points;
   bool e4m3;
   int32_t code_offset;  // 8-bit integer codes without zero points
+  SegmentScaleCode scale_code;
   const float* values;  // [16]: 4-bit codes without zero points
   // x in segment order, in blocks of kMixedTileRows rows interleaved so that one broadcast
   // source serves every row of a block: fp32 element (r, i) of a block at i * 8 + r; bf16 (the
@@ -82,6 +95,35 @@ inline constexpr int kMixedPrefetchBytes = 8192;
 using MixedTileFn = void (*)(const MixedTileArgs&);
 
 namespace {  // NOLINT(google-build-namespaces): instantiated in ISA files only, one copy each
+
+// Bytes of a segment's scale record: 16 one-byte scales padded to 32 after 8-bit codes, whose
+// 32-byte loads (the e4m3 pairs) then stay aligned to 32 as the segments' codes are.
+constexpr int64_t segment_scale_bytes(SegmentScaleCode code, int bits) {
+  if (code == SegmentScaleCode::fp32) return kMixedTileN * 4;
+  return bits == 8 ? 2 * kMixedTileN : kMixedTileN;
+}
+
+// Column j's scale from a segment's scale record, as fp32 (exact: see SegmentScaleCode); the
+// scalar and AVX2 tiles' reading, once a segment.
+inline float segment_scale(SegmentScaleCode code, const uint8_t* record, int j) {
+  switch (code) {
+    case SegmentScaleCode::fp32: {
+      float scale;
+      __builtin_memcpy(&scale, record + 4 * j, 4);
+      return scale;
+    }
+    case SegmentScaleCode::e4m3: {
+      const int byte = record[j], exponent = byte >> 3 & 0xf, mantissa = byte & 7;
+      const float magnitude =
+          exponent ? __builtin_ldexpf(static_cast<float>(8 + mantissa), exponent - 10)
+                   : __builtin_ldexpf(static_cast<float>(mantissa), -9);
+      return byte & 0x80 ? -magnitude : magnitude;
+    }
+    case SegmentScaleCode::e8m0:
+      return __builtin_ldexpf(1.f, record[j] - 127);
+  }
+  return 0.f;
+}
 
 // Calls run(bits, e4m3) with the tile's code kind as compile-time constants: 4-bit, 8-bit
 // integer, or 8-bit float8_e4m3fn.

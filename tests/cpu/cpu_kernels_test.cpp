@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <thread>
 
 #include "cpu/convert.hpp"
@@ -237,6 +238,63 @@ TEST(CpuDecode, EveryE4m3WeightCodeIsExact) {
     ++checked;
   }
   EXPECT_GT(checked, 0);
+}
+
+// Every one-byte weight scale code of a 4-bit family (scale codes 0 .. 255 for which `valid`)
+// through every cpu kernel of it: all weight codes 1.0 (e2m1 code 2), the global scale 1, and
+// one-hot rows of x picking single K positions, so each output is one decoded scale, exactly.
+// The tiles read such scales as they are packed (SegmentScaleCode): M = 256 runs the pair tiles,
+// 4 rows at a time the register tiles of decode.
+void expect_every_scale_code_exact(Family family, const std::function<bool(uint32_t)>& valid) {
+  constexpr int64_t n = 16, k = 512;
+  LayerConfig c = default_config(family, n, k);
+  c.out_type = ScalarType::fp32;
+  const RandomLayer layer = make_random_layer(c, 3);
+  const LayerWeights w = layer.weights();
+  std::vector<uint32_t> codes;
+  for (uint32_t code = 0; code < 256; ++code)
+    if (valid(code)) codes.push_back(code);
+  for (int64_t i = 0; i < w.weight.numel(); ++i) store_code(w.weight, i, 2);
+  for (int64_t i = 0; i < w.weight_scale.numel(); ++i)
+    store_code(w.weight_scale, i, codes[static_cast<size_t>(i) % codes.size()]);
+  if (w.weight_global_scale.defined()) store_value(w.weight_global_scale, 0, 1.0);
+  const int64_t groups = w.weight_scale.size(1), group = k / groups;
+  const auto one_hot = [&](int64_t first, int64_t rows) {
+    Tensor x = Tensor::empty(ScalarType::bf16, {rows, k});
+    for (int64_t i = 0; i < rows * k; ++i) store_value(x, i, i / k + first == i % k ? 1.0 : 0.0);
+    return x;
+  };
+  int checked = 0;
+  for (const std::string& name : cpu_kernel_names()) {
+    const Kernel& kernel = kernel_named(name);
+    if (kernel.family() != family || !kernel.supported(host_platform())) continue;
+    const QuantizedLinear linear(c, w, kernel);
+    for (const int64_t rows : {int64_t{256}, int64_t{4}})
+      for (int64_t first = 0; first < k; first += rows) {
+        const Tensor y = linear.forward(one_hot(first, rows));
+        for (int64_t r = 0; r < rows; ++r)
+          for (int64_t j = 0; j < n; ++j) {
+            const int64_t position = first + r, scale = j * groups + position / group;
+            ASSERT_EQ(load_value(y, r * n + j), load_value(w.weight_scale, scale))
+                << name << ": scale code " << load_code(w.weight_scale, scale) << ", M = " << rows;
+          }
+      }
+    ++checked;
+  }
+  EXPECT_GT(checked, 0) << qlinear::name(family);
+}
+
+// NVFP4's float8_e4m3fn group scales, every code but NaN (subnormals and negatives among them).
+TEST(CpuWeightScales, EveryE4m3ScaleCodeIsExact) {
+  expect_every_scale_code_exact(Family::nvfp4_weight_only,
+                                [](uint32_t code) { return (code & 0x7f) != 0x7f; });
+}
+
+// OCP MX e8m0 scales 2^-126 .. 2^127 (codes 1 .. 254: the packing keeps them as bytes; 2^-127 and
+// NaN make it fall back to fp32, see MxScalesOutsideBf16AreNotFolded).
+TEST(CpuWeightScales, EveryNormalE8m0ScaleCodeIsExact) {
+  expect_every_scale_code_exact(Family::mxfp4_weight_only,
+                                [](uint32_t code) { return code != 0 && code != 0xff; });
 }
 
 // Every cpu kernel of c's family that runs here on (w, x) against the oracle, element by element.
