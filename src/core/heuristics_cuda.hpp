@@ -21,8 +21,9 @@ inline constexpr int64_t kFp8BlockSm90MaxM = 32;
 // dequantize-then-GEMM (the weights decoded to bf16 per call, then one cuBLASLt GEMM), the same
 // run: int4 and nvfp4 cross at 64 to 128 tokens (128 loses nothing on the 4 + 3 layers timed, 64
 // loses up to 40 %), mxfp8 at 32 to 64 (64 loses at most 18 %, 128 up to 108 %). int8 weights
-// (w8a16) were not timed; they stream twice int4's bytes and follow int4's limit. (On Hopper, int4
-// hands over to its wgmma kernel earlier, below.)
+// (w8a16), timed later (H100, 2026-12-07, below): the mma kernel beats dequantize-then-GEMM at 64
+// tokens on all 4 llama3-8b layers and loses at 256 on all 4, so int4's limit holds for them. (On
+// Hopper each hands over to its wgmma kernel earlier, below.)
 inline constexpr int64_t kW4a16MmaSm80MaxM = 128;
 // int4 on Hopper: the wgmma kernel with the weights converted in registers (w4a16_wgmma_sm90)
 // against the mma kernel and dequantize-then-GEMM, `qlinear tune` on the llama3-8b int4 layers,
@@ -34,6 +35,21 @@ inline constexpr int64_t kW4a16MmaSm80MaxM = 128;
 inline constexpr int64_t kW4a16MmaSm80BeforeWgmmaMaxM = 16;
 inline constexpr int64_t kW4a16WgmmaSm90MaxM = 1024;
 inline constexpr int64_t kW8a16MmaSm80MaxM = 128;
+// int8 (w8a16) and mxfp8 weight-only on Hopper: their wgmma kernels against the mma kernels and
+// dequantize-then-GEMM, `qlinear bench --kernel all` on the llama3-8b layers, H100, 2026-12-07
+// (bench/results/h100-2026-12-07-w8a16-every-kernel-llama3-8b.json and ...-mxfp8-weight-only-...,
+// bench/NOTES.md "Weight-only plans on Hopper: w8a16 and mxfp8 on their wgmma kernels"). int8:
+// the mma kernel wins at 16 tokens on all 4 layers (by 4-23 %), wgmma at 64 and 256 on all 4
+// (1.1-1.9x the mma kernel at 64; 1.2-1.6x dequantize-then-GEMM at 256), dequantize-then-GEMM
+// at 1024 on all 4 (wgmma 1.3-1.4x slower). mxfp8: the mma kernel wins at 16 on 3 layers (a tie
+// on the fourth; wgmma 6 % faster on N = 28672), wgmma at 64 on all 4 (1.3-2.1x the next),
+// dequantize-then-GEMM at 256 on 3 of 4 (wgmma up to 1.21x slower; 8 % faster on K = 14336).
+// The e4m3 codes cost the wgmma kernel's producer more than int8's (0.36x cuBLAS bf16 at
+// 1024-4096 tokens against int8's 0.51-0.54x), hence its earlier handoff.
+inline constexpr int64_t kW8a16MmaSm80BeforeWgmmaMaxM = 16;
+inline constexpr int64_t kW8a16WgmmaSm90MaxM = 256;
+inline constexpr int64_t kMxfp8WeightOnlyMmaSm80BeforeWgmmaMaxM = 16;
+inline constexpr int64_t kMxfp8WeightOnlyWgmmaSm90MaxM = 64;
 inline constexpr int64_t kNvfp4WeightOnlyMmaSm80MaxM = 128;
 // nvfp4 on Hopper: nvfp4_weight_only_wgmma_sm90 against its mma kernel and dequantize-then-GEMM,
 // `qlinear bench --kernel all` on the llama3-8b nvfp4 layers, H100, 2026-12-07
@@ -44,9 +60,12 @@ inline constexpr int64_t kNvfp4WeightOnlyMmaSm80MaxM = 128;
 inline constexpr int64_t kNvfp4WeightOnlyMmaSm80BeforeWgmmaMaxM = kW4a16MmaSm80BeforeWgmmaMaxM;
 inline constexpr int64_t kNvfp4WeightOnlyWgmmaSm90MaxM = kW4a16WgmmaSm90MaxM;
 inline constexpr int64_t kMxfp8WeightOnlyMmaSm80MaxM = 64;
-// The formats added 2026-12-06 (fourth session), not yet timed: mxfp4 streams nvfp4's bytes (4-bit
-// codes, fewer scale bytes) and takes its limit; fp8 weight-only streams mxfp8's e4m3 codes and
-// takes its limit.
+// The formats added 2026-12-06 (fourth session): mxfp4 streams nvfp4's bytes (4-bit codes, fewer
+// scale bytes) and takes its limit; fp8 weight-only streams mxfp8's e4m3 codes and takes its
+// limit. Timed on the H100 2026-12-07 (bench/results/h100-2026-12-07-mxfp4-weight-only-... and
+// ...-fp8-weight-only-every-kernel-llama3-8b.json): each mma kernel beats dequantize-then-GEMM at
+// 64 tokens on all 4 llama3-8b layers (mxfp4 1.6-2.3x, fp8 1.04-1.45x) and loses at 256 on all 4
+// (mxfp4 1.5-2.0x slower, fp8 2.2-2.9x): both limits lie in the crossing measured.
 inline constexpr int64_t kMxfp4WeightOnlyMmaSm80MaxM = kNvfp4WeightOnlyMmaSm80MaxM;
 inline constexpr int64_t kFp8WeightOnlyMmaSm80MaxM = kMxfp8WeightOnlyMmaSm80MaxM;
 // W4A8 has no prefill kernel of its own yet: past the mma kernel's range the emulation runs, as it

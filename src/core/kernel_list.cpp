@@ -166,12 +166,15 @@ constexpr CatalogEntry kListed[] = {
     listed("w4a16_by_tokens", Family::mixed_precision, P::cuda, Provider::composite, kCuda),
     listed("w4a16_sm80_by_tokens", Family::mixed_precision, P::cuda, Provider::composite, kCuda),
     listed("w8a16_by_tokens", Family::mixed_precision, P::cuda, Provider::composite, kCuda),
+    listed("w8a16_sm80_by_tokens", Family::mixed_precision, P::cuda, Provider::composite, kCuda),
     listed("nvfp4_weight_only_by_tokens", Family::nvfp4_weight_only, P::cuda, Provider::composite,
            kCuda),
     listed("nvfp4_weight_only_sm80_by_tokens", Family::nvfp4_weight_only, P::cuda,
            Provider::composite, kCuda),
     listed("mxfp8_weight_only_by_tokens", Family::mxfp8_weight_only, P::cuda, Provider::composite,
            kCuda),
+    listed("mxfp8_weight_only_sm80_by_tokens", Family::mxfp8_weight_only, P::cuda,
+           Provider::composite, kCuda),
     listed("mxfp4_weight_only_by_tokens", Family::mxfp4_weight_only, P::cuda, Provider::composite,
            kCuda),
     listed("fp8_weight_only_by_tokens", Family::fp8_weight_only, P::cuda, Provider::composite,
@@ -324,14 +327,18 @@ std::vector<std::pair<PlatformKind, std::shared_ptr<const Kernel>>> built_in_ker
   const auto plan = [&](const char* name, std::vector<PlanPart> parts) {
     list.emplace_back(P::cuda, std::make_shared<CompositeKernel>(name, std::move(parts)));
   };
-  // int4 on Hopper: the mma kernel for decode, the wgmma kernel on the same weights, then
-  // dequantize-then-GEMM; elsewhere (or for configs the wgmma kernel refuses) the plan without it.
+  // int4, int8, nvfp4 and mxfp8 weights on Hopper: the mma kernel for decode, the wgmma kernel on
+  // the same weights, then dequantize-then-GEMM; elsewhere (or for configs the wgmma kernel
+  // refuses) the _sm80 plan without it.
   plan("w4a16_by_tokens", {{w4a16_mma, H::kW4a16MmaSm80BeforeWgmmaMaxM},
                            {w4a16_wgmma, H::kW4a16WgmmaSm90MaxM},
                            {dequant_gemm_mixed_precision, kNoTokenLimit}});
   plan("w4a16_sm80_by_tokens",
        {{w4a16_mma, H::kW4a16MmaSm80MaxM}, {dequant_gemm_mixed_precision, kNoTokenLimit}});
-  plan("w8a16_by_tokens",
+  plan("w8a16_by_tokens", {{w8a16_mma, H::kW8a16MmaSm80BeforeWgmmaMaxM},
+                           {w8a16_wgmma, H::kW8a16WgmmaSm90MaxM},
+                           {dequant_gemm_mixed_precision, kNoTokenLimit}});
+  plan("w8a16_sm80_by_tokens",
        {{w8a16_mma, H::kW8a16MmaSm80MaxM}, {dequant_gemm_mixed_precision, kNoTokenLimit}});
   plan("nvfp4_weight_only_by_tokens",
        {{nvfp4_weight_only_mma, H::kNvfp4WeightOnlyMmaSm80BeforeWgmmaMaxM},
@@ -339,8 +346,12 @@ std::vector<std::pair<PlatformKind, std::shared_ptr<const Kernel>>> built_in_ker
         {dequant_gemm_nvfp4_weight_only, kNoTokenLimit}});
   plan("nvfp4_weight_only_sm80_by_tokens", {{nvfp4_weight_only_mma, H::kNvfp4WeightOnlyMmaSm80MaxM},
                                             {dequant_gemm_nvfp4_weight_only, kNoTokenLimit}});
-  plan("mxfp8_weight_only_by_tokens", {{mxfp8_weight_only_mma, H::kMxfp8WeightOnlyMmaSm80MaxM},
-                                       {dequant_gemm_mxfp8_weight_only, kNoTokenLimit}});
+  plan("mxfp8_weight_only_by_tokens",
+       {{mxfp8_weight_only_mma, H::kMxfp8WeightOnlyMmaSm80BeforeWgmmaMaxM},
+        {mxfp8_weight_only_wgmma, H::kMxfp8WeightOnlyWgmmaSm90MaxM},
+        {dequant_gemm_mxfp8_weight_only, kNoTokenLimit}});
+  plan("mxfp8_weight_only_sm80_by_tokens", {{mxfp8_weight_only_mma, H::kMxfp8WeightOnlyMmaSm80MaxM},
+                                            {dequant_gemm_mxfp8_weight_only, kNoTokenLimit}});
   plan("mxfp4_weight_only_by_tokens", {{mxfp4_weight_only_mma, H::kMxfp4WeightOnlyMmaSm80MaxM},
                                        {dequant_gemm_mxfp4_weight_only, kNoTokenLimit}});
   plan("fp8_weight_only_by_tokens", {{fp8_weight_only_mma, H::kFp8WeightOnlyMmaSm80MaxM},

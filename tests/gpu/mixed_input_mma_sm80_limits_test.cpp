@@ -183,11 +183,20 @@ TEST(MixedInputMmaSm80Limits, TheH100FollowsItsTuningTable) {
       Registry::global().choose(default_config(Family::fp8_block, 6144, 4096), h100);
   EXPECT_EQ(block.kernel_for(8).name(), "fp8_block_sm90");
   EXPECT_EQ(block.kernel_for(9).name(), "cublaslt_fp8_block");
-  // Its nvfp4 weight-only entries predated the wgmma kernel and were taken out: the plan decides.
+  // Its nvfp4 weight-only entries, tuned again with the wgmma kernel (2026-12-07): N = 6144 runs
+  // the mma kernel to 32 tokens, the wgmma kernel to 512.
   const Choice nvfp4 =
       Registry::global().choose(default_config(Family::nvfp4_weight_only, 6144, 4096), h100);
-  EXPECT_EQ(nvfp4.kernel->name(), "nvfp4_weight_only_by_tokens");
+  EXPECT_EQ(nvfp4.kernel->name(), "tuned_nvfp4_weight_only");
+  EXPECT_EQ(nvfp4.kernel_for(32).name(), "nvfp4_weight_only_mma_sm80");
   EXPECT_EQ(nvfp4.kernel_for(64).name(), "nvfp4_weight_only_wgmma_sm90");
+  EXPECT_EQ(nvfp4.kernel_for(513).name(), "dequant_gemm_nvfp4_weight_only");
+  // Its mxfp8 weight-only entries predated that format's wgmma kernel and were taken out: the
+  // priority plan decides those layers.
+  const Choice mxfp8 =
+      Registry::global().choose(default_config(Family::mxfp8_weight_only, 6144, 4096), h100);
+  EXPECT_EQ(mxfp8.kernel->name(), "mxfp8_weight_only_by_tokens");
+  EXPECT_EQ(mxfp8.kernel_for(64).name(), "mxfp8_weight_only_wgmma_sm90");
   const Choice untuned =
       Registry::global().choose(default_config(Family::fp8_block, 5120, 4096), h100);
   EXPECT_EQ(untuned.kernel->name(), "fp8_block_by_tokens");

@@ -3,6 +3,8 @@
 // everything their mma kernel refuses, in its words; act order and per-channel scales they take.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "cuda/kernels.hpp"
 #include "qlinear/registry.hpp"
 
@@ -70,6 +72,45 @@ TEST(MixedInputWgmmaSm90Limits, Nvfp4PlansByTarget) {
   const Choice ampere = Registry::global().choose(c, parse_target("cuda:sm_80"));
   EXPECT_EQ(ampere.kernel->name(), "nvfp4_weight_only_sm80_by_tokens");
   EXPECT_EQ(ampere.kernel_for(64).name(), "nvfp4_weight_only_mma_sm80");
+}
+
+// int8 (w8a16) and mxfp8 weight-only on Hopper: the same three parts, each handing over at its own
+// measured limit (src/core/heuristics_cuda.hpp); below sm_90a their _sm80 plans, the first plan
+// passed over with the wgmma part's reason. The priority list alone (no tuning table).
+TEST(MixedInputWgmmaSm90Limits, Int8AndMxfp8PlansByTarget) {
+  LayerConfig int8 = default_config(Family::mixed_precision, 4096, 4096);
+  int8.weight_type = T::uint8b128;
+  const struct {
+    LayerConfig config;
+    std::string hopper_plan, ampere_plan, mma, wgmma, dequant;
+    int64_t wgmma_from, dequant_from;
+  } cases[] = {
+      {int8, "w8a16_by_tokens", "w8a16_sm80_by_tokens", "w8a16_mma_sm80", "w8a16_wgmma_sm90",
+       "dequant_gemm_mixed_precision", 17, 257},
+      {default_config(Family::mxfp8_weight_only, 4096, 4096), "mxfp8_weight_only_by_tokens",
+       "mxfp8_weight_only_sm80_by_tokens", "mxfp8_weight_only_mma_sm80",
+       "mxfp8_weight_only_wgmma_sm90", "dequant_gemm_mxfp8_weight_only", 17, 65},
+  };
+  ChooseOptions untuned;
+  untuned.use_shipped_tuning = false;
+  for (const auto& c : cases) {
+    const Choice hopper = Registry::global().choose(c.config, parse_target("cuda:sm_90a"), untuned);
+    EXPECT_EQ(hopper.kernel->name(), c.hopper_plan);
+    EXPECT_EQ(hopper.kernel_for(c.wgmma_from - 1).name(), c.mma);
+    EXPECT_EQ(hopper.kernel_for(c.wgmma_from).name(), c.wgmma);
+    EXPECT_EQ(hopper.kernel_for(c.dequant_from - 1).name(), c.wgmma);
+    EXPECT_EQ(hopper.kernel_for(c.dequant_from).name(), c.dequant);
+    const Choice ampere = Registry::global().choose(c.config, parse_target("cuda:sm_80"), untuned);
+    EXPECT_EQ(ampere.kernel->name(), c.ampere_plan);
+    const auto passed_over =
+        std::find_if(ampere.rejected.begin(), ampere.rejected.end(),
+                     [&](const Rejection& r) { return r.kernel == c.hopper_plan; });
+    ASSERT_NE(passed_over, ampere.rejected.end()) << c.hopper_plan;
+    EXPECT_NE(passed_over->reason.find("part " + c.wgmma + ": wgmma"), std::string::npos)
+        << passed_over->reason;
+    EXPECT_EQ(ampere.kernel_for(c.wgmma_from).name(), c.mma);
+    EXPECT_EQ(ampere.kernel_for(8192).name(), c.dequant);
+  }
 }
 
 TEST(MixedInputWgmmaSm90Limits, TakesActOrderAndPerChannelScales) {
