@@ -14,12 +14,9 @@
 #endif
 
 namespace qlinear::cpu {
-namespace {
 
-// Rows [0, rows) of the [rows, cols] input from `in` on (rows `in_stride` elements apart), to
-// columns [0, rows) of the output (rows `out_stride` elements apart) from `out` on.
-void transpose_band(const std::byte* in, int64_t rows, int64_t cols, int64_t in_stride,
-                    int element_bytes, std::byte* out, int64_t out_stride) {
+void transpose_block(const std::byte* in, int64_t rows, int64_t cols, int64_t in_stride,
+                     int element_bytes, std::byte* out, int64_t out_stride) {
   switch (element_bytes) {
     case 1:
       return detail::transpose_tiles<uint8_t>(in, rows, cols, in_stride, out, out_stride);
@@ -43,8 +40,6 @@ void transpose_band(const std::byte* in, int64_t rows, int64_t cols, int64_t in_
   }
 }
 
-}  // namespace
-
 // Bands of 64 input rows spread over the cores: a band writes 64 consecutive elements of each
 // output row, a line or more, so two cores seldom write one line.
 void transpose_elements(const std::byte* in, int64_t rows, int64_t cols, int64_t in_stride,
@@ -54,8 +49,8 @@ void transpose_elements(const std::byte* in, int64_t rows, int64_t cols, int64_t
   constexpr int64_t kBandRows = 64;
   parallel_for((rows + kBandRows - 1) / kBandRows, 1, [&](int64_t b0, int64_t b1) {
     const int64_t r0 = b0 * kBandRows, r1 = std::min(rows, b1 * kBandRows);
-    transpose_band(in + r0 * in_stride * element_bytes, r1 - r0, cols, in_stride, element_bytes,
-                   out + r0 * element_bytes, rows);
+    transpose_block(in + r0 * in_stride * element_bytes, r1 - r0, cols, in_stride, element_bytes,
+                    out + r0 * element_bytes, rows);
   });
 }
 

@@ -12,4 +12,10 @@ namespace qlinear::cpu {
 void transpose_elements(const std::byte* in, int64_t rows, int64_t cols, int64_t in_stride,
                         int element_bytes, std::byte* out);
 
+// The same on the calling thread, into rows of the output `out_stride` elements apart:
+// out[c · out_stride + r] = in[r · in_stride + c] for r < rows, c < cols (the packings' tile
+// rows: cpu/int8_dot.cpp).
+void transpose_block(const std::byte* in, int64_t rows, int64_t cols, int64_t in_stride,
+                     int element_bytes, std::byte* out, int64_t out_stride);
+
 }  // namespace qlinear::cpu

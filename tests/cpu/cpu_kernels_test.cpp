@@ -317,6 +317,18 @@ void expect_every_cpu_kernel_matches(const LayerConfig& c, const LayerWeights& w
   EXPECT_GT(checked, 0) << name(c.family);
 }
 
+// The int8 packing takes whole quads of K positions as units of the canonical codes (a transpose)
+// where K and the groups are multiples of 4, else one code at a time: both, with a partial last
+// tile, against the oracle (the odd shapes above give int8_scaled_mm only K % 4 != 0).
+TEST(CpuInt8Packing, QuadRunsAndSingleCodesMatchTheReference) {
+  for (const auto [n, k] : {std::pair<int64_t, int64_t>{17, 132}, {5, 260}, {20, 130}}) {
+    const LayerConfig c = default_config(Family::int8_scaled_mm, n, k);
+    const RandomLayer layer = make_random_layer(c, 11);
+    expect_every_cpu_kernel_matches(
+        c, layer.weights(), random_activations(c.act_type, std::array<int64_t, 2>{9, k}, 12));
+  }
+}
+
 // OCP MX activations enter the tiles times their group scales where that is exact in bf16, row by
 // row (fold_mx_group_scales); rows of activations near 2^-120 keep their scales. Both kinds of row
 // in one call (M = 20, past two blocks of 8), every cpu kernel of mxfp8 and mxfp4 against the
