@@ -15,6 +15,7 @@
 #include <cstring>
 #include <vector>
 
+#include "core/host_memory.hpp"
 #include "cpu/amx_layout.hpp"
 #include "cpu/driver.hpp"
 #include "cpu/int8_tile.hpp"
@@ -37,7 +38,7 @@ struct Run {
 
 struct Packed final : PreparedWeights {
   using PreparedWeights::PreparedWeights;
-  std::vector<uint8_t> weights;          // [tiles][tile_bytes]
+  detail::HostMemory weights;            // [tiles][tile_bytes], every byte written
   std::vector<int32_t> segment_lengths;  // padded to multiples of kInt8SegmentAlign
   std::vector<Run> runs;                 // where x's K positions land in the padded K
   int64_t padded_k = 0;                  // Kp: K with every segment padded
@@ -195,8 +196,10 @@ class Int8DotKernel final : public Kernel {
     p->tiles = (n + kTileN - 1) / kTileN;
     p->code_bits = code_bits_;
     p->tile_bytes = p->padded_k * kTileN * code_bits_ / 8 + segments * 128;
+    const auto bytes = static_cast<size_t>(p->tiles * p->tile_bytes);
+    p->weights = detail::layer_alloc(bytes);
     // Nibbles hold value + 8: 0x88 is two zero weights, for the padding.
-    p->weights.assign(static_cast<size_t>(p->tiles * p->tile_bytes), code_bits_ == 4 ? 0x88 : 0);
+    const uint8_t pad = code_bits_ == 4 ? 0x88 : 0;
     const auto* weight = w.weight.data_as<const uint8_t>();
     const int64_t scale_columns = c.weight_scale_shape()[1];
     // A quad of K positions of a column is one unit of the tiles' layout (4 bytes of int8 codes,
@@ -208,15 +211,26 @@ class Int8DotKernel final : public Kernel {
     const bool quad_runs = qlinear::info(c.weight_type).bits == code_bits_ && k % 4 == 0 &&
                            group % 4 == 0 && reinterpret_cast<uintptr_t>(weight) % unit_bytes == 0;
     const int64_t row_bytes = k * code_bits_ / 8;  // of one column's canonical codes
-    parallel_for(p->tiles, 1, [&](int64_t t0, int64_t t1) {
+    // Every byte of the buffer is written below, so it is mapped ahead and taken in blocks of
+    // whole tiles of about a huge page a thread, as the dequant kernels' packing does
+    // (mixed_precision.cpp).
+    populate_in_parallel(p->weights.get(), bytes, true);
+    const int64_t block_tiles =
+        std::min(p->tiles, static_cast<int64_t>(detail::kHugePageBytes) / p->tile_bytes + 1);
+    parallel_for(p->tiles, block_tiles, [&](int64_t t0, int64_t t1) {
       for (int64_t t = t0; t < t1; ++t) {
-        uint8_t* out = p->weights.data() + t * p->tile_bytes;
+        uint8_t* out = p->weights.get() + t * p->tile_bytes;
         const auto columns = std::min<int64_t>(kTileN, n - t * kTileN);
         for (int64_t s = 0; s < segments; ++s) {
           const int64_t length = p->segment_lengths[s];
           const int64_t count = std::min(length, group);
+          const int64_t code_bytes = length * kTileN * code_bits_ / 8;
           int32_t colsums[kTileN] = {};
           float scales[kTileN] = {};
+          // Padding (positions past the run, columns past N) and the code-at-a-time path start
+          // from zero weights; the transpose writes the rest.
+          if (!quad_runs || count < length || columns < kTileN)
+            std::memset(out, pad, static_cast<size_t>(code_bytes));
           if (quad_runs)
             transpose_block(reinterpret_cast<const std::byte*>(weight + t * kTileN * row_bytes +
                                                                s * group * code_bits_ / 8),
@@ -244,7 +258,7 @@ class Int8DotKernel final : public Kernel {
                 c.weight_scale == Granularity::per_tensor ? 0 : col * scale_columns + s;
             scales[j] = static_cast<float>(load_value(w.weight_scale, scale_index));
           }
-          out += length * kTileN * code_bits_ / 8;
+          out += code_bytes;
           std::memcpy(out, colsums, sizeof colsums);
           std::memcpy(out + sizeof colsums, scales, sizeof scales);
           out += 128;
@@ -277,7 +291,7 @@ class Int8DotKernel final : public Kernel {
                     float y[2 * kInt8ChunkRows * kTileN];
                     const int64_t count = std::min(width, p.tiles - t);  // the last may get one
                     Int8TileArgs args = a;
-                    args.weights = p.weights.data() + t * p.tile_bytes;
+                    args.weights = p.weights.get() + t * p.tile_bytes;
                     // Both layouts put the chunk's first row at b0 · 8 · Kp.
                     args.x = q.codes.data() + b0 * kBlockRows * kp;
                     args.x_block_stride = kBlockRows * kp;

@@ -180,16 +180,6 @@ void store_line(uint8_t* out, const float (&values)[16]) {
     _mm_stream_ps(reinterpret_cast<float*>(out) + i, _mm_loadu_ps(values + i));
 }
 
-// detail::populate over the threads, whole huge pages of [p, p + bytes) each.
-void populate_in_parallel(const void* p, size_t bytes, bool for_write) {
-  constexpr size_t piece = detail::kHugePageBytes;
-  parallel_for(static_cast<int64_t>((bytes + piece - 1) / piece), 1, [&](int64_t i0, int64_t i1) {
-    const size_t begin = static_cast<size_t>(i0) * piece;
-    const size_t end = std::min(bytes, static_cast<size_t>(i1) * piece);
-    detail::populate(static_cast<const uint8_t*>(p) + begin, end - begin, for_write);
-  });
-}
-
 // widen_floats at the host's ISA level.
 void (*floats_widener())(const FloatWidening&) {
   const CpuIsa isa = host_platform().cpu.isa;

@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/host_memory.hpp"
 #include "qlinear/platform.hpp"
 
 namespace qlinear::cpu {
@@ -101,5 +102,14 @@ void parallel_for(int64_t count, int64_t chunk, const std::function<void(int64_t
 }
 
 int worker_count() { return pool().threads(); }
+
+void populate_in_parallel(const void* p, size_t bytes, bool for_write) {
+  constexpr size_t piece = detail::kHugePageBytes;
+  parallel_for(static_cast<int64_t>((bytes + piece - 1) / piece), 1, [&](int64_t i0, int64_t i1) {
+    const size_t begin = static_cast<size_t>(i0) * piece;
+    const size_t end = std::min(bytes, static_cast<size_t>(i1) * piece);
+    detail::populate(static_cast<const uint8_t*>(p) + begin, end - begin, for_write);
+  });
+}
 
 }  // namespace qlinear::cpu

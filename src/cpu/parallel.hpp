@@ -1,6 +1,7 @@
 // Work sharing across the host's cores for the cpu kernels.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 
@@ -15,5 +16,9 @@ void parallel_for(int64_t count, int64_t chunk, const std::function<void(int64_t
 
 // Threads parallel_for uses (the usable cores of the host).
 int worker_count();
+
+// detail::populate (core/host_memory.hpp) over the threads, whole huge pages of [p, p + bytes)
+// each: the packings map a layer's buffer (and the source file's pages) ahead of their pass.
+void populate_in_parallel(const void* p, size_t bytes, bool for_write);
 
 }  // namespace qlinear::cpu
