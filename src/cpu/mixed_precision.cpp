@@ -169,6 +169,11 @@ void (*tile_words_packer())(const TileWords&) {
                                                    : pack_tile_words_scalar;
 }
 
+void (*gathered_words_packer())(const TileGatheredWords&) {
+  return host_platform().cpu.isa >= CpuIsa::avx512 ? pack_tile_gathered_words_avx512
+                                                   : pack_tile_gathered_words_scalar;
+}
+
 // The 16 floats at `out`, streamed past the caches where they are a whole line (see
 // pack_tile_columns.hpp).
 void store_line(uint8_t* out, const float (&values)[16]) {
@@ -378,19 +383,20 @@ class DequantKernel final : public Kernel {
     const std::vector<float> weight_scales = weight_scales_fp32(w.weight_scale);
     const bool float8_pairs = bf16_x_ && p->e4m3;  // see MixedTileArgs
     const bool byte_runs = segments_are_byte_runs(segments, p->bits, float8_pairs);
-    // Codes in words (GPTQ's, from the mapped checkpoint) pack in one pass where every segment is
-    // whole words; otherwise (act order, a group of fewer codes than a word) from their canonical
-    // copy, made here.
+    // Codes in words (GPTQ's, from the mapped checkpoint) pack where they lie: a row of words a
+    // step where every segment is whole words, else (act order, a group of fewer codes than a
+    // word) one K position's row of words at a time, gathered through the segment's positions
+    // (from a canonical copy made here, act order took 6.7x the load time of the same layers
+    // without it: bench/NOTES.md). Canonical codes otherwise.
     const std::optional<detail::CodeWords> words = detail::code_words(w.weight);
     const bool from_words =
         words && byte_runs && segments_are_word_runs(segments, words->per_word());
-    const Tensor canonical =
-        words && !from_words ? detail::canonical_codes(*words, c.weight_type) : Tensor();
-    const auto* weight =
-        (canonical.defined() ? canonical.view() : w.weight).data_as<const uint8_t>();
-    const int64_t row_bytes = c.part_k() * p->bits / 8;  // of one column's canonical codes
+    const bool gathered = words && !from_words;
+    const auto* weight = w.weight.data_as<const uint8_t>();  // canonical codes where !words
+    const int64_t row_bytes = c.part_k() * p->bits / 8;      // of one column's canonical codes
     const auto pack_columns = tile_columns_packer(row_bytes);
     const auto pack_words = tile_words_packer();
+    const auto pack_gathered = gathered_words_packer();
     const auto flip = static_cast<uint8_t>(c.weight_type == ScalarType::int8 ? 0x80 : 0);
     std::vector<int64_t> segment_offsets;  // in a tile's bytes
     for (int64_t offset = 0; int32_t length : p->segment_lengths) {
@@ -405,8 +411,12 @@ class DequantKernel final : public Kernel {
       const std::vector<int64_t>& pos = segments[s].positions;
       const int64_t code_bytes = p->segment_lengths[s] * kMixedTileN * p->bits / 8;
       // Columns past N and padded positions are code 0; the byte runs write every byte.
-      if (!byte_runs) std::memset(out, 0, static_cast<size_t>(code_bytes));
-      if (byte_runs) {
+      if (!byte_runs || gathered) std::memset(out, 0, static_cast<size_t>(code_bytes));
+      if (gathered) {
+        const auto* src = reinterpret_cast<const uint8_t*>(words->words) + 4 * col0;
+        pack_gathered({src, 4 * words->row_words, columns, p->bits, pos.data(),
+                       static_cast<int64_t>(pos.size()), flip, out});
+      } else if (byte_runs) {
         const auto units = static_cast<int64_t>(pos.size()) * p->bits / 8;
         if (from_words) {
           const int64_t word = pos.front() / words->per_word() * words->row_words + col0;
@@ -419,7 +429,8 @@ class DequantKernel final : public Kernel {
         std::memset(out + units * kMixedTileN, 0,
                     static_cast<size_t>(code_bytes - units * kMixedTileN));  // padding
       } else if (p->bits == 4) {
-        // Act order: each byte from two codes of the column, gathered through the positions
+        // Act order from canonical codes: each byte from two codes of the column, gathered
+        // through the positions
         // (a function call per code, with its type look-ups and branches, took ~5 ns a weight).
         for (int64_t j = 0; j < columns; ++j) {
           const uint8_t* column = weight + (col0 + j) * row_bytes;
@@ -468,11 +479,14 @@ class DequantKernel final : public Kernel {
     // a block, in the order the source lies: the words a segment's rows of words at a time, every
     // tile of the block before the next row (tile by tile, each 64-byte piece of a row was a new
     // 4 KiB page of the mapped file: 16-57 KiB apart); the canonical codes a tile's columns at a
-    // time. The block's scales stay in L2 across its segments. (16 tile segments a share, each
-    // segment over every tile, cost 1.27x the CPU time: bench/NOTES.md.)
+    // time, and so the gathered words: a tile's segments read each of its 64-byte pieces of the
+    // rows of words for all the row's positions while it is in cache (segment by segment over the
+    // block, the act-order load took 1.1-1.2x longer). The block's scales stay in L2 across its
+    // segments. (16 tile segments a share, each segment over every tile, cost 1.27x the CPU time:
+    // bench/NOTES.md.)
     const auto segment_count = static_cast<int64_t>(segments.size());
     populate_in_parallel(p->weights.get(), static_cast<size_t>(p->tiles * p->tile_bytes), true);
-    if (from_words) {  // word (0, 0) to the last row's word N - 1, in bytes
+    if (words) {  // word (0, 0) to the last row's word N - 1, in bytes
       const int64_t word_rows = words->k / words->per_word();
       const int64_t span = 4 * ((word_rows - 1) * words->row_words + words->n);
       populate_in_parallel(words->words, static_cast<size_t>(span), false);

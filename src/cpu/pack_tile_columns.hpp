@@ -44,14 +44,38 @@ struct TileWords {
   uint8_t* out;
 };
 
+// The tile rows of a segment whose K positions are not a run (act order: a g_idx group's
+// positions, gathered) from the codes in words where they lie, one position's row of words at a
+// time, so no canonical copy of the layer is made. Row r of the segment:
+//
+//   4-bit  out[r·16 + j] = code(j, positions[2r]) | code(j, positions[2r + 1]) << 4
+//          (rows = ceil(count / 2); a missing second position is code 0)
+//   8-bit  out[r·16 + j] = code(j, positions[r]) ^ flip     (rows = count)
+//   code(j, k): bits (k % per_word)·bits ... of word (k / per_word, j), at
+//          src + (k / per_word)·row_stride + 4·j;  out[r·16 + j] = 0 for j >= columns
+struct TileGatheredWords {
+  const uint8_t* src;  // word (0, the tile's first column)
+  int64_t row_stride;  // bytes from one row of words to the next
+  int columns;         // 1 to 16
+  int bits;            // 4 or 8
+  const int64_t* positions;
+  int64_t count;  // positions
+  uint8_t flip;   // 8-bit codes only
+  uint8_t* out;
+};
+
 // The reference: one byte at a time. Runs on any x86-64.
 void pack_tile_columns_scalar(const TileColumns& a);
 void pack_tile_words_scalar(const TileWords& a);
+void pack_tile_gathered_words_scalar(const TileGatheredWords& a);
 // Four units of all 16 columns per dword of each, put in row order by one in-lane byte shuffle
 // and one dword permute; the dwords of 64 units by 16 row loads and a register transpose, the
 // rest by masked gathers. Needs AVX-512 F/BW and 15 · stride < 2^31 (32-bit gather offsets).
 void pack_tile_columns_avx512(const TileColumns& a);
 // A row of words is a step's source as it lies: one masked load, the shuffle and the permute.
 void pack_tile_words_avx512(const TileWords& a);
+// A position's row of words in one masked load, its codes shifted down and masked in 32-bit
+// lanes, two positions or'd into a byte (4-bit), and the 16 lanes narrowed to one 16-byte row.
+void pack_tile_gathered_words_avx512(const TileGatheredWords& a);
 
 }  // namespace qlinear::cpu

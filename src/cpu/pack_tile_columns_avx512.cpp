@@ -94,4 +94,29 @@ void pack_tile_words_avx512(const TileWords& a) {
     step.store(a.out + u * 16, _mm512_maskz_loadu_epi32(present, a.src + (u / 4) * a.row_stride));
 }
 
+void pack_tile_gathered_words_avx512(const TileGatheredWords& a) {
+  const __mmask16 present = present_columns(a.columns);
+  const int per_word = 32 / a.bits;
+  const __m512i low_bits = _mm512_set1_epi32(static_cast<int>((1u << a.bits) - 1u));
+  // Column j's code at K position k in the low bits of lane j (lanes past the columns: 0).
+  const auto codes_at = [&](int64_t k) {
+    const __m512i words = _mm512_maskz_loadu_epi32(present, a.src + (k / per_word) * a.row_stride);
+    const __m128i shift = _mm_cvtsi32_si128(static_cast<int>(k % per_word * a.bits));
+    return _mm512_and_si512(_mm512_srl_epi32(words, shift), low_bits);
+  };
+  if (a.bits == 8) {
+    const __m128i flip = _mm_maskz_set1_epi8(present, static_cast<char>(a.flip));
+    for (int64_t r = 0; r < a.count; ++r)
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(a.out + r * 16),
+                       _mm_xor_si128(_mm512_cvtepi32_epi8(codes_at(a.positions[r])), flip));
+    return;
+  }
+  for (int64_t r = 0; 2 * r < a.count; ++r) {
+    __m512i pair = codes_at(a.positions[2 * r]);
+    if (2 * r + 1 < a.count)
+      pair = _mm512_or_si512(pair, _mm512_slli_epi32(codes_at(a.positions[2 * r + 1]), 4));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(a.out + r * 16), _mm512_cvtepi32_epi8(pair));
+  }
+}
+
 }  // namespace qlinear::cpu

@@ -1,11 +1,11 @@
 // GPTQ layers loaded with their codes as stored (load_layer with Codes::as_stored: a view of the
 // mapped qweight words, core/code_words.hpp) serve exactly as the canonical ones: the words'
 // canonical copy is the canonical load byte for byte, and every cpu kernel this host runs (the
-// dequant kernels, which pack the words in one pass or from their canonical copy under act order,
-// and the others, which QuantizedLinear hands the canonical copy) gives bit-identical outputs for
-// both, for every GPTQ variant (4 / 8 bits, zero points, act order, v1 / v2), shapes on and off
-// the 16-column tile and 128-group grid, and tensor-parallel parts of both splits (a column part
-// is a window of the words whose rows of words are longer than its N).
+// dequant kernels, which pack the words in one pass, or a gathered position at a time under act
+// order, and the others, which QuantizedLinear hands the canonical copy) gives bit-identical
+// outputs for both, for every GPTQ variant (4 / 8 bits, zero points, act order, v1 / v2), shapes on
+// and off the 16-column tile and 128-group grid, and tensor-parallel parts of both splits (a column
+// part is a window of the words whose rows of words are longer than its N).
 #include "core/code_words.hpp"
 
 #include <gtest/gtest.h>

@@ -1,15 +1,17 @@
-// pack_tile_columns and pack_tile_words (src/cpu/pack_tile_columns.hpp): the scalar twins against
-// the contracts written out here, and every vector path this CPU runs against its scalar twin, on
-// random bytes with column counts, unit counts and strides off the 16-column / 4-unit / 64-unit
-// grid (the AVX-512 path's register blocks, gathers and tail), into poisoned output (0xcd) so that
-// a byte left unwritten shows, at a whole cache line (where the vector paths stream their stores)
-// and off one.
+// pack_tile_columns, pack_tile_words and pack_tile_gathered_words (src/cpu/pack_tile_columns.hpp):
+// the scalar twins against the contracts written out here, and every vector path this CPU runs
+// against its scalar twin, on random bytes with column counts, unit counts and strides off the
+// 16-column / 4-unit / 64-unit grid (the AVX-512 path's register blocks, gathers and tail), into
+// poisoned output (0xcd) so that a byte left unwritten shows, at a whole cache line (where the
+// vector paths stream their stores) and off one.
 #include "cpu/pack_tile_columns.hpp"
 
 #include <gtest/gtest.h>
 #include <immintrin.h>
 
+#include <algorithm>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "qlinear/platform.hpp"
@@ -114,6 +116,88 @@ TEST(PackTileWords, Avx512MatchesScalar) {
       EXPECT_EQ(run(cpu::pack_tile_words_avx512, c, src, offset),
                 run(cpu::pack_tile_words_scalar, c, src))
           << describe(c) << ", output " << offset << " bytes past a line";
+  }
+}
+
+// Gathered positions (act order) from rows of words: 4- and 8-bit codes, position counts odd and
+// even (a 4-bit row's missing second position), positions in random order over 512 K, rows of
+// words a tile wide or wider.
+struct GatheredCase {
+  int columns, bits;
+  int64_t count, row_stride;
+  uint8_t flip;
+};
+
+std::vector<GatheredCase> gathered_cases() {
+  std::vector<GatheredCase> list;
+  for (int columns : {1, 3, 15, 16})
+    for (int bits : {4, 8})
+      for (int64_t count : {1, 2, 3, 16, 17, 128})
+        for (int64_t extra : {0, 20, 4096})
+          for (uint8_t flip : {0x00, 0x80})
+            if (bits == 8 || flip == 0)
+              list.push_back({columns, bits, count, 4 * columns + extra, flip});
+  return list;
+}
+
+constexpr int64_t kGatheredK = 512;
+
+std::vector<uint8_t> run_gathered(void (*pack)(const cpu::TileGatheredWords&),
+                                  const GatheredCase& c, const std::vector<uint8_t>& src,
+                                  const std::vector<int64_t>& positions) {
+  const int64_t rows = c.bits == 4 ? (c.count + 1) / 2 : c.count;
+  std::vector<uint8_t> out(static_cast<size_t>(rows * 16), 0xcd);
+  pack(
+      {src.data(), c.row_stride, c.columns, c.bits, positions.data(), c.count, c.flip, out.data()});
+  return out;
+}
+
+std::vector<int64_t> random_positions(int64_t count, uint32_t seed) {
+  std::vector<int64_t> all(kGatheredK);
+  for (int64_t k = 0; k < kGatheredK; ++k) all[k] = k;
+  std::shuffle(all.begin(), all.end(), std::mt19937(seed));
+  return {all.begin(), all.begin() + count};
+}
+
+std::string describe(const GatheredCase& c) {
+  return "columns " + std::to_string(c.columns) + ", bits " + std::to_string(c.bits) + ", count " +
+         std::to_string(c.count) + ", row stride " + std::to_string(c.row_stride) + ", flip " +
+         std::to_string(c.flip);
+}
+
+TEST(PackTileGatheredWords, ScalarFollowsTheContract) {
+  for (const GatheredCase& c : gathered_cases()) {
+    const int per_word = 32 / c.bits;
+    const auto src = random_bytes(static_cast<size_t>(kGatheredK / per_word * c.row_stride), 5);
+    const auto positions = random_positions(c.count, 6);
+    const auto code = [&](int j, int64_t k) {
+      const uint8_t* word = src.data() + (k / per_word) * c.row_stride + 4 * j;
+      const uint32_t value = word[0] | word[1] << 8 | word[2] << 16 | uint32_t{word[3]} << 24;
+      return (value >> (k % per_word * c.bits)) & ((1u << c.bits) - 1u);
+    };
+    const auto out = run_gathered(cpu::pack_tile_gathered_words_scalar, c, src, positions);
+    for (int64_t r = 0; r < static_cast<int64_t>(out.size()) / 16; ++r)
+      for (int j = 0; j < 16; ++j) {
+        uint32_t want = 0;
+        if (j < c.columns && c.bits == 8) want = code(j, positions[r]) ^ c.flip;
+        if (j < c.columns && c.bits == 4)
+          want = code(j, positions[2 * r]) |
+                 (2 * r + 1 < c.count ? code(j, positions[2 * r + 1]) : 0u) << 4;
+        ASSERT_EQ(out[r * 16 + j], want) << describe(c) << ": row " << r << ", column " << j;
+      }
+  }
+}
+
+TEST(PackTileGatheredWords, Avx512MatchesScalar) {
+  if (host_platform().cpu.isa < CpuIsa::avx512)
+    GTEST_SKIP() << "needs ISA level avx512; this CPU offers " << name(host_platform().cpu.isa);
+  for (const GatheredCase& c : gathered_cases()) {
+    const auto src =
+        random_bytes(static_cast<size_t>(kGatheredK / (32 / c.bits) * c.row_stride), 7);
+    const auto positions = random_positions(c.count, 8);
+    EXPECT_EQ(run_gathered(cpu::pack_tile_gathered_words_avx512, c, src, positions),
+              run_gathered(cpu::pack_tile_gathered_words_scalar, c, src, positions))
+        << describe(c);
   }
 }
 
