@@ -26,6 +26,7 @@
 #include <fstream>
 #include <memory>
 #include <string>
+#include <thread>
 
 #if defined(__x86_64__)
 #include <cpuid.h>
@@ -123,8 +124,14 @@ class CpuBenchDevice final : public BenchDevice {
     return cat("cpu: ", platform_.cpu.brand, ", ", threads_, " threads, ", platform_.str());
   }
 
+  // Each turn starts once the threads of the one before have gone quiet: an OpenMP runtime
+  // (oneDNN's, and this bench's bandwidth probe) keeps its workers spinning for milliseconds after
+  // a parallel region, and a qlinear kernel timed in that window found a core taken, 1.2-1.8x
+  // slower on 2 vCPUs: most of the low ratios to oneDNN at M = 64 measured before (bench/NOTES.md,
+  // "The bench's OpenMP spin"). qlinear's own pool waits without spinning.
   std::vector<double> time(const std::function<void(int, Stream)>& body, int warmup,
                            int reps) override {
+    std::this_thread::sleep_for(kSettle);
     std::vector<double> us;
     us.reserve(static_cast<size_t>(reps));
     for (int i = 0; i < warmup + reps; ++i) {
@@ -193,6 +200,9 @@ class CpuBenchDevice final : public BenchDevice {
   }
 
  private:
+  // libgomp spins 300,000 rounds by default before it sleeps, a few ms here; 20 ms measured
+  // enough (bench/NOTES.md).
+  static constexpr std::chrono::milliseconds kSettle{20};
   Platform platform_;
   int threads_;
   double clock_hz_;
