@@ -215,8 +215,7 @@ class Int8DotKernel final : public Kernel {
     // whole tiles of about a huge page a thread, as the dequant kernels' packing does
     // (mixed_precision.cpp).
     populate_in_parallel(p->weights.get(), bytes, true);
-    const int64_t block_tiles =
-        std::min(p->tiles, static_cast<int64_t>(detail::kHugePageBytes) / p->tile_bytes + 1);
+    const int64_t block_tiles = tiles_per_huge_page(p->tiles, p->tile_bytes);
     parallel_for(p->tiles, block_tiles, [&](int64_t t0, int64_t t1) {
       for (int64_t t = t0; t < t1; ++t) {
         uint8_t* out = p->weights.get() + t * p->tile_bytes;

@@ -68,7 +68,8 @@ struct Packed final : PreparedWeights {
   bool zero_points = false;
   bool e4m3 = false;
   int32_t code_offset = 0;
-  std::array<float, 16> values{};  // 4-bit codes without zero points
+  std::array<float, 16> values{};         // 4-bit codes without zero points
+  std::array<float, 256> scale_values{};  // one-byte scale codes, where scale_code says so
   float input_scale = 0;
   // NVFP4's fp32 global weight scale, applied per row with the activations' row scale: the
   // segment scales stay e4m3, so that code x scale is exact in bf16 (see scales_fold_into_codes).
@@ -371,6 +372,9 @@ class DequantKernel final : public Kernel {
       p->source_k.insert(p->source_k.end(), static_cast<size_t>(padded - length), -1);
     }
     p->scale_code = scale_code_of(w.weight_scale);
+    if (p->scale_code != SegmentScaleCode::fp32)
+      for (uint32_t code = 0; code < 256; ++code)
+        p->scale_values[code] = static_cast<float>(decode(w.weight_scale.dtype(), code));
     const int64_t scale_bytes = segment_scale_bytes(p->scale_code, p->bits);
     const int64_t extras = scale_bytes + (c.zero_points ? kMixedTileN : 0);  // scales, zps
     p->tiles = (n + kMixedTileN - 1) / kMixedTileN;
@@ -380,7 +384,10 @@ class DequantKernel final : public Kernel {
     p->weights = detail::layer_alloc(static_cast<size_t>(p->tiles * p->tile_bytes));
 
     const int64_t scale_columns = c.weight_scale_shape()[1];
-    const std::vector<float> weight_scales = weight_scales_fp32(w.weight_scale);
+    // fp32 scales where the segments keep them so; one-byte ones are packed as their codes.
+    const std::vector<float> weight_scales = p->scale_code == SegmentScaleCode::fp32
+                                                 ? weight_scales_fp32(w.weight_scale)
+                                                 : std::vector<float>();
     const bool float8_pairs = bf16_x_ && p->e4m3;  // see MixedTileArgs
     const bool byte_runs = segments_are_byte_runs(segments, p->bits, float8_pairs);
     // Codes in words (GPTQ's, from the mapped checkpoint) pack where they lie: a row of words a
@@ -430,8 +437,8 @@ class DequantKernel final : public Kernel {
                     static_cast<size_t>(code_bytes - units * kMixedTileN));  // padding
       } else if (p->bits == 4) {
         // Act order from canonical codes: each byte from two codes of the column, gathered
-        // through the positions
-        // (a function call per code, with its type look-ups and branches, took ~5 ns a weight).
+        // through the positions (a function call per code, with its type look-ups and branches,
+        // took ~5 ns a weight).
         for (int64_t j = 0; j < columns; ++j) {
           const uint8_t* column = weight + (col0 + j) * row_bytes;
           const auto code = [&](size_t i) {
@@ -491,8 +498,7 @@ class DequantKernel final : public Kernel {
       const int64_t span = 4 * ((word_rows - 1) * words->row_words + words->n);
       populate_in_parallel(words->words, static_cast<size_t>(span), false);
     }
-    const int64_t block_tiles =
-        std::min(p->tiles, static_cast<int64_t>(detail::kHugePageBytes) / p->tile_bytes + 1);
+    const int64_t block_tiles = tiles_per_huge_page(p->tiles, p->tile_bytes);
     parallel_for(p->tiles, block_tiles, [&](int64_t t0, int64_t t1) {
       for (int64_t i = 0; i < (t1 - t0) * segment_count; ++i)
         if (from_words)
@@ -581,6 +587,7 @@ class DequantKernel final : public Kernel {
     a.code_offset = p.code_offset;
     a.scale_code = p.scale_code;
     a.values = p.values.data();
+    a.scale_values = p.scale_values.data();
     a.tile_bytes = p.tile_bytes;
     a.x_row_stride = kp;
     a.fold_scales = p.fold_scales && !rows_keep_group_scales;

@@ -71,7 +71,7 @@ void tile(const MixedTileArgs& a, int64_t row0, const float* x, float* y) {
     const uint8_t* codes = p;
     p += length * kMixedTileN * Bits / 8;
     alignas(32) float scales[kMixedTileN];
-    for (int j = 0; j < kMixedTileN; ++j) scales[j] = segment_scale(a.scale_code, p, j);
+    for (int j = 0; j < kMixedTileN; ++j) scales[j] = segment_scale(a, p, j);
     const __m256 scale[2] = {_mm256_load_ps(scales), _mm256_load_ps(scales + 8)};
     p += segment_scale_bytes(a.scale_code, Bits);
     __m256i offset[2] = {_mm256_set1_epi32(a.code_offset), _mm256_set1_epi32(a.code_offset)};

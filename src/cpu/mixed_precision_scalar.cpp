@@ -29,7 +29,7 @@ void mixed_precision_tile_scalar(const MixedTileArgs& a) {
     const uint8_t* codes = p;
     p += length * kMixedTileN * a.bits / 8;
     float scales[kMixedTileN];
-    for (int j = 0; j < kMixedTileN; ++j) scales[j] = segment_scale(a.scale_code, p, j);
+    for (int j = 0; j < kMixedTileN; ++j) scales[j] = segment_scale(a, p, j);
     p += segment_scale_bytes(a.scale_code, a.bits);
     const uint8_t* zero_points = a.zero_points ? p : nullptr;
     if (a.zero_points) p += kMixedTileN;

@@ -51,7 +51,8 @@ struct MixedTileArgs {
   bool e4m3;
   int32_t code_offset;  // 8-bit integer codes without zero points
   SegmentScaleCode scale_code;
-  const float* values;  // [16]: 4-bit codes without zero points
+  const float* values;        // [16]: 4-bit codes without zero points
+  const float* scale_values;  // [256]: one-byte scale codes (scale_code e4m3 or e8m0)
   // x in segment order, in blocks of kMixedTileRows rows interleaved so that one broadcast
   // source serves every row of a block: fp32 element (r, i) of a block at i * 8 + r; bf16 (the
   // _vnni tile, which multiplies K pairs) at (i / 2) * 16 + r * 2 + i % 2. One call takes a chunk
@@ -103,26 +104,13 @@ constexpr int64_t segment_scale_bytes(SegmentScaleCode code, int bits) {
   return bits == 8 ? 2 * kMixedTileN : kMixedTileN;
 }
 
-// Column j's scale from a segment's scale record, as fp32 (exact: see SegmentScaleCode); the
-// scalar and AVX2 tiles' reading, once a segment.
-inline float segment_scale(SegmentScaleCode code, const uint8_t* record, int j) {
-  switch (code) {
-    case SegmentScaleCode::fp32: {
-      float scale;
-      __builtin_memcpy(&scale, record + 4 * j, 4);
-      return scale;
-    }
-    case SegmentScaleCode::e4m3: {
-      const int byte = record[j], exponent = byte >> 3 & 0xf, mantissa = byte & 7;
-      const float magnitude =
-          exponent ? __builtin_ldexpf(static_cast<float>(8 + mantissa), exponent - 10)
-                   : __builtin_ldexpf(static_cast<float>(mantissa), -9);
-      return byte & 0x80 ? -magnitude : magnitude;
-    }
-    case SegmentScaleCode::e8m0:
-      return __builtin_ldexpf(1.f, record[j] - 127);
-  }
-  return 0.f;
+// Column j's scale from a segment's scale record, as fp32: the scalar and AVX2 tiles' reading,
+// once a segment (the AVX-512 tiles decode the bytes in registers: next_segment).
+inline float segment_scale(const MixedTileArgs& a, const uint8_t* record, int j) {
+  if (a.scale_code != SegmentScaleCode::fp32) return a.scale_values[record[j]];
+  float scale;
+  __builtin_memcpy(&scale, record + 4 * j, 4);
+  return scale;
 }
 
 // Calls run(bits, e4m3) with the tile's code kind as compile-time constants: 4-bit, 8-bit

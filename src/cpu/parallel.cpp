@@ -112,4 +112,8 @@ void populate_in_parallel(const void* p, size_t bytes, bool for_write) {
   });
 }
 
+int64_t tiles_per_huge_page(int64_t count, int64_t tile_bytes) {
+  return std::min(count, static_cast<int64_t>(detail::kHugePageBytes) / tile_bytes + 1);
+}
+
 }  // namespace qlinear::cpu

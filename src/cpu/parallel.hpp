@@ -21,4 +21,8 @@ int worker_count();
 // each: the packings map a layer's buffer (and the source file's pages) ahead of their pass.
 void populate_in_parallel(const void* p, size_t bytes, bool for_write);
 
+// How many of `count` tiles of `tile_bytes` a packing hands a thread at a time: about a huge page
+// of the packed buffer, so no two threads fault in (and zero) the same one.
+int64_t tiles_per_huge_page(int64_t count, int64_t tile_bytes);
+
 }  // namespace qlinear::cpu
