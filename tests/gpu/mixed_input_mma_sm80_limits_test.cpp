@@ -191,12 +191,19 @@ TEST(MixedInputMmaSm80Limits, TheH100FollowsItsTuningTable) {
   EXPECT_EQ(nvfp4.kernel_for(32).name(), "nvfp4_weight_only_mma_sm80");
   EXPECT_EQ(nvfp4.kernel_for(64).name(), "nvfp4_weight_only_wgmma_sm90");
   EXPECT_EQ(nvfp4.kernel_for(513).name(), "dequant_gemm_nvfp4_weight_only");
-  // Its mxfp8 weight-only entries predated that format's wgmma kernel and were taken out: the
-  // priority plan decides those layers.
+  // Its mxfp8 weight-only entries, tuned with that format's wgmma kernel (2026-12-07): N = 6144
+  // runs the mma kernel to 32 tokens, the wgmma kernel to 128, the dequantizing GEMM after. A
+  // layer it lacks follows the priority plan.
   const Choice mxfp8 =
       Registry::global().choose(default_config(Family::mxfp8_weight_only, 6144, 4096), h100);
-  EXPECT_EQ(mxfp8.kernel->name(), "mxfp8_weight_only_by_tokens");
-  EXPECT_EQ(mxfp8.kernel_for(64).name(), "mxfp8_weight_only_wgmma_sm90");
+  EXPECT_EQ(mxfp8.kernel->name(), "tuned_mxfp8_weight_only");
+  EXPECT_EQ(mxfp8.kernel_for(32).name(), "mxfp8_weight_only_mma_sm80");
+  EXPECT_EQ(mxfp8.kernel_for(33).name(), "mxfp8_weight_only_wgmma_sm90");
+  EXPECT_EQ(mxfp8.kernel_for(129).name(), "dequant_gemm_mxfp8_weight_only");
+  EXPECT_EQ(Registry::global()
+                .choose(default_config(Family::mxfp8_weight_only, 5120, 4096), h100)
+                .kernel->name(),
+            "mxfp8_weight_only_by_tokens");
   const Choice untuned =
       Registry::global().choose(default_config(Family::fp8_block, 5120, 4096), h100);
   EXPECT_EQ(untuned.kernel->name(), "fp8_block_by_tokens");
