@@ -30,7 +30,9 @@
 // Where it stands on the H100 (bench/NOTES.md "The Hopper mixed-input core"): for int4, ahead of
 // the mma kernel from 32 tokens and of dequantize-then-GEMM up to ~1024, at 22-48 % of the tensor
 // pipe — the consumers' conversion and fold chains, the wait at every group's end (both consumers
-// at once), and y written one 16-bit value a lane (half of each sector wasted).
+// at once), and y written one 16-bit value a lane (half of each sector wasted). Folding a group
+// one k-block late instead of waiting (two group sums, which fit only 64-token tiles) measured
+// 2-6 % faster at 64 tokens and slower past them: bench/NOTES.md "The wgmma core's group folds".
 #pragma once
 
 #include <cuda_bf16.h>
