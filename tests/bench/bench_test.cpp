@@ -226,9 +226,10 @@ class CostKernel final : public Kernel {
 };
 
 // With a prune ratio, a kernel far behind the fastest at one M is not timed at the larger ones
-// until the fastest's time there comes within the ratio of it: a kernel of a high fixed cost is
-// timed again where it can win (on the H100, a dequantizing GEMM 6x behind at one token won from
-// 256 tokens on, and was dropped for good by the first rule).
+// until the fastest's time there comes within the ratio of it, and then only if one call at that M
+// is within the ratio too: a kernel of a high fixed cost is timed again where it can win (on the
+// H100, a dequantizing GEMM 6x behind at one token won from 256 tokens on, and was dropped for good
+// by the first rule).
 TEST(BenchRun, APrunedKernelIsNotTimedAtLargerMUntilItCanWin) {
   register_bench_device(DeviceType::cpu, [](Device) { return std::make_unique<WorkDevice>(); });
   Registry::global().register_kernel(std::make_shared<CostKernel>("cost_1", 1.0),
@@ -259,9 +260,11 @@ TEST(BenchRun, APrunedKernelIsNotTimedAtLargerMUntilItCanWin) {
   EXPECT_EQ(times[2].size(), 2u);
   EXPECT_EQ(times[2].count("cost_9"), 0u);
   EXPECT_EQ(times[2].count("fixed_10"), 0u);
-  // At M = 4 the fastest takes 4 us: both are timed again; cost_9 (36 us) is dropped again.
+  // At M = 4 the fastest takes 4 us: both are within reach again and make one call each; fixed_10
+  // (10.4 us) is timed, cost_9 (36 us) is not.
   EXPECT_NEAR(times[4]["fixed_10"], 10.4, 1e-9);
   EXPECT_DOUBLE_EQ(times[4]["cost_3"], 12.0);
+  EXPECT_EQ(times[4].count("cost_9"), 0u);
   EXPECT_EQ(times[8].count("cost_9"), 0u);  // 36 us > 4 x 8 us
   // ... and fixed_10 is the fastest at M = 32.
   EXPECT_NEAR(times[32]["fixed_10"], 13.2, 1e-9);
