@@ -345,6 +345,10 @@ Run run(const Options& o, const std::function<void(const Record&)>& on_record) {
       std::vector<std::vector<double>> samples(cases.size());
       // The cases `which` allows take turns, a few calls at a time, so that load from other
       // processes falls on all of them alike; each case's median is over its calls of every round.
+      // A case's call on its next weight copy, as the device times it.
+      const auto next_call = [](Case& c) {
+        return [&c](int, Stream s) { c.impl->run(c.calls++ % c.copies, s); };
+      };
       const auto time_cases = [&](const std::function<bool(const Case&)>& which) {
         const int rounds = std::min(o.reps, 5);
         for (int round = 0; round < rounds; ++round)
@@ -356,8 +360,7 @@ Run run(const Options& o, const std::function<void(const Record&)>& on_record) {
             // first call for this M, such as a oneDNN primitive, stays out of the timing) and then
             // some; every later round makes one untimed call, after the other cases had the caches.
             const int warmup = round == 0 ? c.copies + o.warmup : 1;
-            const std::vector<double> t = device->time(
-                [&c](int, Stream s) { c.impl->run(c.calls++ % c.copies, s); }, warmup, reps);
+            const std::vector<double> t = device->time(next_call(c), warmup, reps);
             samples[i].insert(samples[i].end(), t.begin(), t.end());
           }
       };
@@ -378,8 +381,7 @@ Run run(const Options& o, const std::function<void(const Record&)>& on_record) {
         // spent ~30 s of a layer's tuning there, to be pruned again).
         for (Case& c : cases) {
           if (c.pruned_us == 0 || c.pruned_us > o.prune_ratio * fastest) continue;
-          const double probe_us =
-              device->time([&c](int, Stream s) { c.impl->run(c.calls++ % c.copies, s); }, 1, 1)[0];
+          const double probe_us = device->time(next_call(c), 1, 1)[0];
           if (probe_us > o.prune_ratio * fastest) c.pruned_us = probe_us;
         }
         time_cases([&](const Case& c) {
