@@ -38,13 +38,21 @@ struct Int4 : IntegerGroupScales<8> {
     return Act<T>::pair(magic_value<T>() + zero, magic_value<T>() + zero);
   }
 
+  // (x & mask) | bits as one LOP3: written in C++, nvcc emits an AND and an OR (ncu on the wgmma
+  // kernel, bench/NOTES.md "The wgmma core's consumers"), a quarter of the conversion.
+  static __device__ __forceinline__ uint32_t and_or(uint32_t x, uint32_t mask, uint32_t bits) {
+    uint32_t r;
+    asm("lop3.b32 %0, %1, %2, %3, 0xea;\n" : "=r"(r) : "r"(x), "r"(mask), "r"(bits));
+    return r;
+  }
+
   // Register p of step s: the codes at slots p and p + 4 of word s, one in each half.
   template <typename T>
   static __device__ void fragment(const uint32_t (&word)[4], int s, const Offset<T> (&offset)[2],
                                   uint2, uint32_t (&a)[4]) {
 #pragma unroll
     for (int p = 0; p < 4; ++p) {
-      const uint32_t biased = ((word[s] >> (4 * p)) & 0x000f000fu) | magic<T>();
+      const uint32_t biased = and_or(word[s] >> (4 * p), 0x000f000fu, magic<T>());
       a[p] = bits_of<T>(pair_of<T>(biased) - offset[p % 2]);
     }
   }
