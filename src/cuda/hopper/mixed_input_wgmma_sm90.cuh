@@ -209,17 +209,16 @@ __device__ void accumulate_folded(const MixedParams& p, const Work& w, int row_b
     for (int i = 0; i < kRegs; ++i) acc[i] += group.scale[(i / 2) % 2] * group_acc[i];
   };
   uint32_t a[2][kSteps][4];
-  const auto convert = [&](const StageOperands<Shape>& operands, int kb,
-                           uint32_t(&set)[kSteps][4]) {
-    uint32_t word[4];
-    operands.kblock_words(kb, word);
+  uint32_t word[4];  // the packed words of the next k-block to convert, read a k-block ahead
+  const auto convert = [&](uint32_t(&set)[kSteps][4]) {
 #pragma unroll
     for (int s = 0; s < kSteps; ++s)
       F::template fragment<T>(word, s, group.offset, uint2{}, set[s]);
   };
 
   wait_barrier(&full[stage], phase);
-  convert(StageOperands<Shape>(words0, x_descriptor, stage), 0, a[0]);
+  StageOperands<Shape>(words0, x_descriptor, stage).kblock_words(0, word);
+  convert(a[0]);
   int released = -1;  // the stage whose last k-block may still be read by wgmmas in flight
   for (int slice = w.slice_begin; slice < w.slice_end; ++slice) {
     const StageOperands<Shape> operands(words0, x_descriptor, stage);
@@ -227,22 +226,25 @@ __device__ void accumulate_folded(const MixedParams& p, const Work& w, int row_b
     const uint32_t next_phase = next_stage == 0 ? phase ^ 1 : phase;
 #pragma unroll
     for (int kb = 0; kb < kMixedStageKBlocks; ++kb) {
+      // The next k-block's words are read before this k-block's wgmmas issue (a stage's first,
+      // once the stage has landed, right after them), their shared-memory latency behind them.
+      const bool more = kb + 1 < kMixedStageKBlocks || slice + 1 < w.slice_end;
+      if (kb + 1 < kMixedStageKBlocks) operands.kblock_words(kb + 1, word);
       wgmma_fence();
 #pragma unroll
       for (int s = 0; s < kSteps; ++s)
         Mma::mma(group_acc, a[kb % 2][s], operands.x_step(kb, s), fresh && s == 0 ? 0 : 1);
       wgmma_commit();
       fresh = false;
+      if (kb + 1 == kMixedStageKBlocks && more) {
+        wait_barrier(&full[next_stage], next_phase);
+        StageOperands<Shape>(words0, x_descriptor, next_stage).kblock_words(0, word);
+      }
       wgmma_wait<1>();  // k-block kb - 1 is done: the other set of A registers is free
       if (kb == 0 && released >= 0 && warp_leader) ptx::mbarrier_arrive(&empty[released]);
       const bool group_ends = --kblocks_left == 0;
       if (group_ends) group.enter_conversion();
-      if (kb + 1 < kMixedStageKBlocks) {
-        convert(operands, kb + 1, a[(kb + 1) % 2]);
-      } else if (slice + 1 < w.slice_end) {
-        wait_barrier(&full[next_stage], next_phase);
-        convert(StageOperands<Shape>(words0, x_descriptor, next_stage), 0, a[0]);
-      }
+      if (more) convert(a[(kb + 1) % 2]);
       if (group_ends) {
         wgmma_wait<0>();
         fold();
