@@ -167,7 +167,7 @@ TEST(MixedInputMmaSm80Limits, SelectionOnTheGpu) {
 // On the H100 the table measured there (tuning/h100-llama3-8b.json, shipped) decides each layer
 // it holds: the int4 layer N = 28672 runs the mma kernel to 8 tokens, the wgmma kernel to 1024 and
 // hands prefill to the dequantizing GEMM after (the first tune had lost that: it pruned the
-// kernel at one token), block fp8 N = 6144 leaves its own GEMM after 8 tokens, not the priority
+// kernel at one token), block fp8 N = 6144 leaves its own GEMM after 16 tokens, not the priority
 // list's 32. A layer it lacks follows the priority list.
 TEST(MixedInputMmaSm80Limits, TheH100FollowsItsTuningTable) {
   Platform h100 = parse_target("cuda:sm_90a");
@@ -182,8 +182,8 @@ TEST(MixedInputMmaSm80Limits, TheH100FollowsItsTuningTable) {
   EXPECT_EQ(int4.kernel_for(8192).name(), "dequant_gemm_mixed_precision");
   const Choice block =
       Registry::global().choose(default_config(Family::fp8_block, 6144, 4096), h100);
-  EXPECT_EQ(block.kernel_for(8).name(), "fp8_block_sm90");
-  EXPECT_EQ(block.kernel_for(9).name(), "cublaslt_fp8_block");
+  EXPECT_EQ(block.kernel_for(16).name(), "fp8_block_sm90");
+  EXPECT_EQ(block.kernel_for(17).name(), "cublaslt_fp8_block");
   // Its nvfp4 weight-only entries, tuned again with the wgmma kernel (2026-12-07): N = 6144 runs
   // the mma kernel to 32 tokens, the wgmma kernel to 1024.
   const Choice nvfp4 =
@@ -194,13 +194,13 @@ TEST(MixedInputMmaSm80Limits, TheH100FollowsItsTuningTable) {
   EXPECT_EQ(nvfp4.kernel_for(1024).name(), "nvfp4_weight_only_wgmma_sm90");
   EXPECT_EQ(nvfp4.kernel_for(1025).name(), "dequant_gemm_nvfp4_weight_only");
   // Its mxfp8 weight-only entries, tuned with that format's wgmma kernel (2026-12-07, after the
-  // consumer changes): N = 6144 runs the mma kernel to 8 tokens, the wgmma kernel to 256, the
+  // consumer changes): N = 6144 runs the mma kernel to 16 tokens, the wgmma kernel to 256, the
   // dequantizing GEMM after. A layer it lacks follows the priority plan.
   const Choice mxfp8 =
       Registry::global().choose(default_config(Family::mxfp8_weight_only, 6144, 4096), h100);
   EXPECT_EQ(mxfp8.kernel->name(), "tuned_mxfp8_weight_only");
-  EXPECT_EQ(mxfp8.kernel_for(8).name(), "mxfp8_weight_only_mma_sm80");
-  EXPECT_EQ(mxfp8.kernel_for(9).name(), "mxfp8_weight_only_wgmma_sm90");
+  EXPECT_EQ(mxfp8.kernel_for(16).name(), "mxfp8_weight_only_mma_sm80");
+  EXPECT_EQ(mxfp8.kernel_for(17).name(), "mxfp8_weight_only_wgmma_sm90");
   EXPECT_EQ(mxfp8.kernel_for(256).name(), "mxfp8_weight_only_wgmma_sm90");
   EXPECT_EQ(mxfp8.kernel_for(257).name(), "dequant_gemm_mxfp8_weight_only");
   EXPECT_EQ(Registry::global()
@@ -215,7 +215,7 @@ TEST(MixedInputMmaSm80Limits, TheH100FollowsItsTuningTable) {
   h100.sm_count = 114;  // an H100 PCIe: another device, the table is not its own
   EXPECT_EQ(Registry::global()
                 .choose(default_config(Family::fp8_block, 6144, 4096), h100)
-                .kernel_for(9)
+                .kernel_for(17)
                 .name(),
             "fp8_block_sm90");
 }
