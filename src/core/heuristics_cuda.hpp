@@ -45,11 +45,15 @@ inline constexpr int64_t kW8a16MmaSm80MaxM = 128;
 // on the fourth; wgmma 6 % faster on N = 28672), wgmma at 64 on all 4 (1.3-2.1x the next),
 // dequantize-then-GEMM at 256 on 3 of 4 (wgmma up to 1.21x slower; 8 % faster on K = 14336).
 // The e4m3 codes cost the wgmma kernel's producer more than int8's (0.36x cuBLAS bf16 at
-// 1024-4096 tokens against int8's 0.51-0.54x), hence its earlier handoff.
+// 1024-4096 tokens against int8's 0.51-0.54x), hence its earlier handoff. After the wgmma
+// core's consumer changes (H100, 2026-12-07, eleventh session: bench/results/h100-2026-12-07-
+// mxfp8_weight_only-default-whole-preset-table-every-kernel.json) mxfp8's wgmma kernel is
+// 1.15-1.27x faster and wins at 256 tokens on all 4 layers (0.46-0.66x cuBLAS bf16, dequantize-
+// then-GEMM 0.42-0.50x), dequantize-then-GEMM still at 1024: its limit is now int8's.
 inline constexpr int64_t kW8a16MmaSm80BeforeWgmmaMaxM = 16;
 inline constexpr int64_t kW8a16WgmmaSm90MaxM = 256;
 inline constexpr int64_t kMxfp8WeightOnlyMmaSm80BeforeWgmmaMaxM = 16;
-inline constexpr int64_t kMxfp8WeightOnlyWgmmaSm90MaxM = 64;
+inline constexpr int64_t kMxfp8WeightOnlyWgmmaSm90MaxM = 256;
 inline constexpr int64_t kNvfp4WeightOnlyMmaSm80MaxM = 128;
 // nvfp4 on Hopper: nvfp4_weight_only_wgmma_sm90 against its mma kernel and dequantize-then-GEMM,
 // `qlinear bench --kernel all` on the llama3-8b nvfp4 layers, H100, 2026-12-07

@@ -89,7 +89,7 @@ TEST(MixedInputWgmmaSm90Limits, Int8AndMxfp8PlansByTarget) {
        "dequant_gemm_mixed_precision", 17, 257},
       {default_config(Family::mxfp8_weight_only, 4096, 4096), "mxfp8_weight_only_by_tokens",
        "mxfp8_weight_only_sm80_by_tokens", "mxfp8_weight_only_mma_sm80",
-       "mxfp8_weight_only_wgmma_sm90", "dequant_gemm_mxfp8_weight_only", 17, 65},
+       "mxfp8_weight_only_wgmma_sm90", "dequant_gemm_mxfp8_weight_only", 17, 257},
   };
   ChooseOptions untuned;
   untuned.use_shipped_tuning = false;

@@ -27,12 +27,13 @@
 //
 // Work units, split K and the epilogue are the scaled-mm core's (cuda/hopper/scaled_mm_sm90.cuh).
 //
-// Where it stands on the H100 (bench/NOTES.md "The Hopper mixed-input core"): for int4, ahead of
-// the mma kernel from 32 tokens and of dequantize-then-GEMM up to ~1024, at 22-48 % of the tensor
-// pipe — the consumers' conversion and fold chains, the wait at every group's end (both consumers
-// at once), and y written one 16-bit value a lane (half of each sector wasted). Folding a group
-// one k-block late instead of waiting (two group sums, which fit only 64-token tiles) measured
-// 2-6 % faster at 64 tokens and slower past them: bench/NOTES.md "The wgmma core's group folds".
+// Where it stands on the H100 (bench/NOTES.md "The wgmma core's consumers", 2026-12-07): for
+// int4 g128, ahead of the mma kernel from 8-32 tokens and of dequantize-then-GEMM up to 1024, at
+// 0.68-0.97x cuBLAS bf16 at 256 tokens and 0.74x at 1024. ncu's source counters put what is left
+// in the consumers' own instruction stream (the conversion, the stage and group bookkeeping) and
+// in the waits for the producer's stages; the epilogue is a tenth of it. Folding a group one
+// k-block late (two group sums, which fit only 64-token tiles) measured 2-6 % faster at 64
+// tokens and slower past them: bench/NOTES.md "The wgmma core's group folds".
 #pragma once
 
 #include <cuda_bf16.h>
