@@ -157,9 +157,14 @@ struct Run {
 Run run(const Options& options, const std::function<void(const Record&)>& on_record = {});
 
 // ---- tuning (`qlinear tune`)
-// Every kernel of the device's platform that can run each config of `options` — the reference,
-// composites and kernels that keep a dense copy of the weights aside — timed at every M of
-// `options` in increasing order (no peers; pruned by options.prune_ratio). Each config's fastest
+// The kernels a tuned plan for `config` on `platform` may be made of: every kernel of the platform
+// that can run it, the reference and composites aside, and kernels that keep a dense copy of the
+// weights only where the priority list's own plan already runs one (W4A8's emulation past its mma
+// kernel: a table without it would trade the layer's prefill for memory the default spends anyway).
+std::vector<std::string> tune_candidates(const LayerConfig& config, const Platform& platform);
+
+// Every kernel of tune_candidates for each config of `options`, timed at every M of `options` in
+// increasing order (no peers; pruned by options.prune_ratio). Each config's fastest
 // plan, with the times it was chosen from, goes into `table` (a table of this device; an entry of
 // the same layer is replaced) as it is made; then `on_config` hears it, with the run that timed it.
 void tune(

@@ -74,9 +74,12 @@ inline constexpr int64_t kMxfp4WeightOnlyMmaSm80MaxM = kNvfp4WeightOnlyMmaSm80Ma
 inline constexpr int64_t kFp8WeightOnlyMmaSm80MaxM = kMxfp8WeightOnlyMmaSm80MaxM;
 // W4A8 has no prefill kernel of its own yet: past the mma kernel's range the emulation runs, as it
 // ran every call before (it keeps a bf16 copy of the weights: the one plan that does, until a
-// W4A8 prefill kernel exists). The tune times no kernel that keeps a dense copy, so the table's
-// W4A8 plans are the mma kernel alone; this limit is the other mma kernels', not yet timed.
-inline constexpr int64_t kW4a8IntMmaSm80MaxM = 128;
+// W4A8 prefill kernel exists; `qlinear tune` times it for these layers because this plan runs
+// it). int8 activations, H100, 2026-12-07 (bench/results/h100-2026-12-07-w4a8_int-default-
+// every-kernel.json, the llama3-8b layers): the mma kernel beats the emulation at 64 tokens on 3
+// of 4 layers (a tie on N = 28672) and loses at 256 on all 4 (1.6-3.2x slower); the lines cross
+// at ~64-100 tokens, so 64 (128 would lose up to 1.5x on N = 28672).
+inline constexpr int64_t kW4a8IntMmaSm80MaxM = 64;
 // W4A8-FP8's mma kernel against its emulation (H100, 2026-12-06, the llama3-8b layers,
 // bench/results/h100-2026-12-06-w4a8-fp8-first-run.json): 0.64-0.88x of its time at M = 16,
 // 1.10-1.38x at M = 64; between the two the lines cross at 30 (qkv), 34 (o), 42 (gate_up) and 52
