@@ -119,13 +119,23 @@ struct Case {
   ScalarType multiply_type = ScalarType::bf16;
   int copies = 1;
   std::unique_ptr<PeerCase> impl;
-  int calls = 0;  // calls so far: the weight copy of the next one is calls % copies
+  int calls = 0;  // calls so far: the weight copy of the next one is calls % copies_in_use
+  // The copies its calls rotate over at this M: all of them, or as many as it has timed calls
+  // from the M on (compute_bound_from) where its time was far above the memory floor. There the
+  // copy a call reads changes its time little, and each copy in rotation costs a warm-up call (on
+  // the CPU, warming ~30 copies of a tile at 256 tokens took ~3x its timing).
+  int copies_in_use = 1;
+  int64_t compute_bound_from = std::numeric_limits<int64_t>::max();
   // > 0: its time at the last M it ran, where it was too slow (Options::prune_ratio). A kernel
   // takes no less time at more tokens, so it is timed again only once the fastest kernel at a
   // later M is within the ratio of this time: a kernel with a high fixed cost (a dequantizing
   // GEMM at one token) is not dropped before the M where it wins.
   double pruned_us = 0;
 };
+
+// A call this many times its memory floor is bound by its arithmetic: which weight copy it reads
+// changes its time little (Case::copies_in_use).
+constexpr double kComputeBound = 8;
 
 // Weight copies for rotation: enough for rotate_bytes in all, within the budget, and at most
 // kMaxCopies (tiny layers would need hundreds of thousands; their copies then cover less).
@@ -347,7 +357,7 @@ Run run(const Options& o, const std::function<void(const Record&)>& on_record) {
       // processes falls on all of them alike; each case's median is over its calls of every round.
       // A case's call on its next weight copy, as the device times it.
       const auto next_call = [](Case& c) {
-        return [&c](int, Stream s) { c.impl->run(c.calls++ % c.copies, s); };
+        return [&c](int, Stream s) { c.impl->run(c.calls++ % c.copies_in_use, s); };
       };
       const auto time_cases = [&](const std::function<bool(const Case&)>& which) {
         const int rounds = std::min(o.reps, 5);
@@ -359,7 +369,7 @@ Run run(const Options& o, const std::function<void(const Record&)>& on_record) {
             // The first round warms up every weight copy once (whatever a copy sets up on its
             // first call for this M, such as a oneDNN primitive, stays out of the timing) and then
             // some; every later round makes one untimed call, after the other cases had the caches.
-            const int warmup = round == 0 ? c.copies + o.warmup : 1;
+            const int warmup = round == 0 ? c.copies_in_use + o.warmup : 1;
             const std::vector<double> t = device->time(next_call(c), warmup, reps);
             samples[i].insert(samples[i].end(), t.begin(), t.end());
           }
@@ -371,8 +381,12 @@ Run run(const Options& o, const std::function<void(const Record&)>& on_record) {
             fastest = std::min(fastest, median(samples[i]));
         return fastest;
       };
-      for (Case& c : cases)
+      for (Case& c : cases) {
         if (c.impl) c.impl->prepare_m(m);
+        c.copies_in_use =
+            m >= c.compute_bound_from ? std::min(c.copies, std::max(o.reps, 1)) : c.copies;
+        c.calls = 0;
+      }
       time_cases([](const Case& c) { return c.pruned_us == 0; });
       if (o.prune_ratio > 0) {
         const double fastest = fastest_kernel_us();
@@ -407,7 +421,7 @@ Run run(const Options& o, const std::function<void(const Record&)>& on_record) {
         r.config = config.describe();
         r.implementation = c.impl->implementation(m);
         r.m = m, r.n = n, r.k = k;
-        r.copies = c.copies;
+        r.copies = c.copies_in_use;
         r.us = median(samples[i]);
         r.us_min = *std::min_element(samples[i].begin(), samples[i].end());
         const double flops =
@@ -420,6 +434,8 @@ Run run(const Options& o, const std::function<void(const Record&)>& on_record) {
         r.compute_floor_us = peak > 0 ? flops / peak * 1e6 : 0;
         r.floor_us = std::max(r.memory_floor_us, r.compute_floor_us);
         if (c.peer) peer_rows[{c.name, n, k, m}] = r;
+        if (r.us > kComputeBound * r.memory_floor_us)
+          cases[i].compute_bound_from = std::min(cases[i].compute_bound_from, m);
         rows.push_back(r);
       }
       if (o.prune_ratio > 0) {
