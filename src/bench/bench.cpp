@@ -122,8 +122,7 @@ struct Case {
   int calls = 0;  // calls so far: the weight copy of the next one is calls % copies_in_use
   // The copies its calls rotate over at this M: all of them, or as many as it has timed calls
   // from the M on (compute_bound_from) where its time was far above the memory floor. There the
-  // copy a call reads changes its time little, and each copy in rotation costs a warm-up call (on
-  // the CPU, warming ~30 copies of a tile at 256 tokens took ~3x its timing).
+  // copy a call reads changes its time little, and each copy in rotation costs a warm-up call.
   int copies_in_use = 1;
   int64_t compute_bound_from = std::numeric_limits<int64_t>::max();
   // > 0: its time at the last M it ran, where it was too slow (Options::prune_ratio). A kernel
@@ -368,8 +367,10 @@ Run run(const Options& o, const std::function<void(const Record&)>& on_record) {
             const int reps = o.reps / rounds + (round < o.reps % rounds ? 1 : 0);
             // The first round warms up every weight copy once (whatever a copy sets up on its
             // first call for this M, such as a oneDNN primitive, stays out of the timing) and then
-            // some; every later round makes one untimed call, after the other cases had the caches.
-            const int warmup = round == 0 ? c.copies_in_use + o.warmup : 1;
+            // some; every later round makes one untimed call, after the other cases had the caches
+            // — but for a case bound by its arithmetic, which the caches hardly change.
+            const bool compute_bound = m >= c.compute_bound_from;
+            const int warmup = round == 0 ? c.copies_in_use + o.warmup : compute_bound ? 0 : 1;
             const std::vector<double> t = device->time(next_call(c), warmup, reps);
             samples[i].insert(samples[i].end(), t.begin(), t.end());
           }
