@@ -120,6 +120,10 @@ struct Options {
   // not timed at the M values after it (they run in the order given) until the fastest kernel's
   // time there reaches 1/r of its own (a kernel takes no less time at more tokens).
   double prune_ratio = 0;
+  // 0: every case makes `reps` timed calls at every M. s > 0: a case whose calls took t seconds at
+  // the M before makes s / t of them (at least 3, at most `reps`): the long calls at large M,
+  // whose medians settle in fewer calls, stop dominating a run (`qlinear tune` on the CPU).
+  double seconds_per_case = 0;
 };
 
 struct Record {

@@ -125,6 +125,8 @@ struct Case {
   // copy a call reads changes its time little, and each copy in rotation costs a warm-up call.
   int copies_in_use = 1;
   int64_t compute_bound_from = std::numeric_limits<int64_t>::max();
+  int reps = 1;        // its timed calls at this M (Options::seconds_per_case)
+  double last_us = 0;  // its median at the M before
   // > 0: its time at the last M it ran, where it was too slow (Options::prune_ratio). A kernel
   // takes no less time at more tokens, so it is timed again only once the fastest kernel at a
   // later M is within the ratio of this time: a kernel with a high fixed cost (a dequantizing
@@ -244,6 +246,8 @@ std::vector<const Peer*> peers(PlatformKind platform) {
 Run run(const Options& o, const std::function<void(const Record&)>& on_record) {
   require(o.reps > 0, "bench: reps is ", o.reps, "; expected at least 1");
   require(!o.m_values.empty(), "bench: no M values");
+  require(o.seconds_per_case >= 0, "bench: seconds per case is ", o.seconds_per_case,
+          "; expected 0 or more");
   require(o.prune_ratio == 0 || o.prune_ratio > 1, "bench: prune ratio ", o.prune_ratio,
           "; expected 0 (none) or more than 1");
   for (int64_t m : o.m_values) require(m > 0, "bench: M = ", m, "; expected positive values");
@@ -364,7 +368,8 @@ Run run(const Options& o, const std::function<void(const Record&)>& on_record) {
           for (size_t i = 0; i < cases.size(); ++i) {
             Case& c = cases[i];
             if (!c.impl || !which(c)) continue;  // no impl: a peer measured for an earlier layer
-            const int reps = o.reps / rounds + (round < o.reps % rounds ? 1 : 0);
+            const int reps = c.reps / rounds + (round < c.reps % rounds ? 1 : 0);
+            if (reps == 0) continue;  // a case with fewer calls than rounds sits the last ones out
             // The first round warms up every weight copy once (whatever a copy sets up on its
             // first call for this M, such as a oneDNN primitive, stays out of the timing) and then
             // some; every later round makes one untimed call, after the other cases had the caches
@@ -384,8 +389,13 @@ Run run(const Options& o, const std::function<void(const Record&)>& on_record) {
       };
       for (Case& c : cases) {
         if (c.impl) c.impl->prepare_m(m);
+        c.reps = o.reps;
+        if (o.seconds_per_case > 0 && c.last_us > 0)
+          c.reps = static_cast<int>(std::clamp(o.seconds_per_case * 1e6 / c.last_us,
+                                               static_cast<double>(std::min(o.reps, 3)),
+                                               static_cast<double>(o.reps)));
         c.copies_in_use =
-            m >= c.compute_bound_from ? std::min(c.copies, std::max(o.reps, 1)) : c.copies;
+            m >= c.compute_bound_from ? std::min(c.copies, std::max(c.reps, 1)) : c.copies;
         c.calls = 0;
       }
       time_cases([](const Case& c) { return c.pruned_us == 0; });
@@ -435,6 +445,7 @@ Run run(const Options& o, const std::function<void(const Record&)>& on_record) {
         r.compute_floor_us = peak > 0 ? flops / peak * 1e6 : 0;
         r.floor_us = std::max(r.memory_floor_us, r.compute_floor_us);
         if (c.peer) peer_rows[{c.name, n, k, m}] = r;
+        cases[i].last_us = r.us;
         if (r.us > kComputeBound * r.memory_floor_us)
           cases[i].compute_bound_from = std::min(cases[i].compute_bound_from, m);
         rows.push_back(r);

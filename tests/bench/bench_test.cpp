@@ -96,8 +96,10 @@ class FakePeer final : public Peer {
   }
   std::shared_ptr<std::vector<int>> calls = std::make_shared<std::vector<int>>();
 
+  explicit FakePeer(std::string name = "fake_peer") : name_(std::move(name)) {}
+
  private:
-  std::string name_ = "fake_peer";
+  std::string name_;
 };
 
 TEST(BenchRun, FloorsSpeedupsAndRotationFromAFakeDevice) {
@@ -154,6 +156,32 @@ TEST(BenchRun, FloorsSpeedupsAndRotationFromAFakeDevice) {
   EXPECT_LE(*std::max_element(calls.begin() + 7, calls.end()) -
                 *std::min_element(calls.begin() + 7, calls.end()),
             1);
+}
+
+// With a time budget per case (`qlinear tune` on the CPU), a case whose calls took t at the M
+// before makes budget / t timed calls, at least 3, and sits the rounds after them out.
+TEST(BenchRun, ACaseWithLongCallsMakesFewerOfThemWithinItsBudget) {
+  register_bench_device(DeviceType::cpu, [](Device) { return std::make_unique<FakeDevice>(); });
+  auto peer = std::make_shared<FakePeer>("fake_peer_budget");
+  register_peer(PlatformKind::cpu, peer);
+  Options o;
+  o.device = Device::cpu();
+  o.configs = {default_config(Family::mxfp8, 64, 96)};
+  o.kernels = {"reference_mxfp8"};
+  o.m_values = {1, 3};
+  o.reps = 7;
+  o.warmup = 2;
+  o.rotate_bytes = 0;  // one copy
+  o.baseline = "fake_peer_budget";
+  o.seconds_per_case = 3 * 10e-6;  // three of the fake device's 10 us calls
+  (void)bench::run(o);
+  // M = 1, the full 7 (5 rounds; one untimed call each but the first, which makes 1 + 2): 14
+  // calls. M = 3 (bound by arithmetic from M = 1: no untimed calls between rounds): 3 timed calls
+  // in rounds 0-2 and 1 + 2 untimed ones in round 0: 6.
+  EXPECT_EQ(std::vector<int>{14 + 6}, *peer->calls);
+  o.seconds_per_case = 0;  // every case its 7 at every M: 14 + 10
+  (void)bench::run(o);
+  EXPECT_EQ(std::vector<int>{14 + 10}, *peer->calls);
 }
 
 TEST(BenchRun, DefaultNamesTheDefaultChoice) {

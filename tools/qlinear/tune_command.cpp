@@ -63,7 +63,7 @@ void add_tune(CLI::App& app, int& exit_code) {
   static std::vector<int64_t> m_values;
   static int reps = 10, warmup = 2;
   static int64_t rotate_mib = 256;
-  static double prune_ratio = 4;
+  static double prune_ratio = 4, case_seconds = 0.5;
   static bool resume = false;
   flags.add_to(*command);
   command->add_option("--device", device_text,
@@ -79,6 +79,9 @@ void add_tune(CLI::App& app, int& exit_code) {
   command->add_option("--prune", prune_ratio,
                       "stop timing a kernel once it is this many times slower than the fastest "
                       "(default 4; 0: never)");
+  command->add_option("--case-seconds", case_seconds,
+                      "timed seconds per kernel and bucket: a kernel whose calls took longer at "
+                      "the bucket before makes fewer of them, at least 3 (default 0.5; 0: --reps)");
   command->add_option("--out", out_path, "the table to write (JSON)")->required();
   command->add_option("--merge", merge_path,
                       "a table of this device whose other layers the new one keeps");
@@ -121,6 +124,7 @@ void add_tune(CLI::App& app, int& exit_code) {
     options.warmup = warmup;
     options.rotate_bytes = rotate_mib << 20;
     options.prune_ratio = prune_ratio;
+    options.seconds_per_case = case_seconds;
     std::shared_ptr<const TuningTable> merged;
     if (!merge_path.empty()) {
       merged = TuningTable::load(merge_path);
