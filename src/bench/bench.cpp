@@ -389,6 +389,28 @@ Run run(const Options& o, const std::function<void(const Record&)>& on_record) {
       };
       for (Case& c : cases) {
         if (c.impl) c.impl->prepare_m(m);
+        c.copies_in_use = c.copies;
+        c.calls = 0;
+      }
+      // At a case's first M (no time of its own yet), with a budget or pruning: one warm call and
+      // one timed, for its number of calls, and to leave out at once a kernel too slow to win
+      // here (a scalar tile at one token on a large layer made 18 calls of 0.24 s to be pruned).
+      if (o.seconds_per_case > 0 || o.prune_ratio > 0) {
+        std::vector<bool> probed(cases.size(), false);
+        double fastest_probe = std::numeric_limits<double>::infinity();
+        for (size_t i = 0; i < cases.size(); ++i) {
+          Case& c = cases[i];
+          if (!c.impl || c.pruned_us > 0 || c.last_us > 0) continue;
+          c.last_us = device->time(next_call(c), 1, 1)[0];
+          probed[i] = true;
+          if (!c.peer) fastest_probe = std::min(fastest_probe, c.last_us);
+        }
+        for (size_t i = 0; i < cases.size(); ++i)
+          if (o.prune_ratio > 0 && probed[i] && !cases[i].peer &&
+              cases[i].last_us > o.prune_ratio * fastest_probe)
+            cases[i].pruned_us = cases[i].last_us;
+      }
+      for (Case& c : cases) {
         c.reps = o.reps;
         if (o.seconds_per_case > 0 && c.last_us > 0)
           c.reps = static_cast<int>(std::clamp(o.seconds_per_case * 1e6 / c.last_us,
@@ -396,7 +418,6 @@ Run run(const Options& o, const std::function<void(const Record&)>& on_record) {
                                                static_cast<double>(o.reps)));
         c.copies_in_use =
             m >= c.compute_bound_from ? std::min(c.copies, std::max(c.reps, 1)) : c.copies;
-        c.calls = 0;
       }
       time_cases([](const Case& c) { return c.pruned_us == 0; });
       if (o.prune_ratio > 0) {
