@@ -126,7 +126,7 @@ struct Case {
   int copies_in_use = 1;
   int64_t compute_bound_from = std::numeric_limits<int64_t>::max();
   int reps = 1;        // its timed calls at this M (Options::seconds_per_case)
-  double last_us = 0;  // its median at the M before
+  double last_us = 0;  // its median at the M before (at its first M: one probing call)
   // > 0: its time at the last M it ran, where it was too slow (Options::prune_ratio). A kernel
   // takes no less time at more tokens, so it is timed again only once the fastest kernel at a
   // later M is within the ratio of this time: a kernel with a high fixed cost (a dequantizing
