@@ -102,12 +102,9 @@ class FakePeer final : public Peer {
   std::string name_;
 };
 
-TEST(BenchRun, FloorsSpeedupsAndRotationFromAFakeDevice) {
-  register_bench_device(DeviceType::cpu, [](Device) { return std::make_unique<FakeDevice>(); });
-  auto peer = std::make_shared<FakePeer>();
-  register_peer(PlatformKind::cpu, peer);
-  EXPECT_THROW(register_peer(PlatformKind::cpu, peer), Error);  // the name is taken
-
+// The reference mxfp8 kernel beside `peer` (built-in peers, oneDNN bf16 dense, may apply too; they
+// come after it) on the fake device at M = 1 and 3, 7 timed calls and 2 untimed ones each.
+Options fake_peer_run(const std::string& peer) {
   Options o;
   o.device = Device::cpu();
   o.configs = {default_config(Family::mxfp8, 64, 96)};
@@ -115,8 +112,18 @@ TEST(BenchRun, FloorsSpeedupsAndRotationFromAFakeDevice) {
   o.m_values = {1, 3};
   o.reps = 7;
   o.warmup = 2;
+  o.baseline = peer;
+  return o;
+}
+
+TEST(BenchRun, FloorsSpeedupsAndRotationFromAFakeDevice) {
+  register_bench_device(DeviceType::cpu, [](Device) { return std::make_unique<FakeDevice>(); });
+  auto peer = std::make_shared<FakePeer>();
+  register_peer(PlatformKind::cpu, peer);
+  EXPECT_THROW(register_peer(PlatformKind::cpu, peer), Error);  // the name is taken
+
+  Options o = fake_peer_run("fake_peer");
   o.rotate_bytes = 64 * 96 * 10 + 1;  // 11 copies of the peer's 64·96 bytes
-  o.baseline = "fake_peer";  // built-in peers (oneDNN bf16 dense) may apply too; they come after it
   std::vector<std::string> seen;
   const bench::Run result = bench::run(o, [&](const Record& r) {
     if (r.kernel == "fake_peer" || r.kernel == "reference_mxfp8") seen.push_back(r.kernel);
@@ -164,15 +171,8 @@ TEST(BenchRun, ACaseWithLongCallsMakesFewerOfThemWithinItsBudget) {
   register_bench_device(DeviceType::cpu, [](Device) { return std::make_unique<FakeDevice>(); });
   auto peer = std::make_shared<FakePeer>("fake_peer_budget");
   register_peer(PlatformKind::cpu, peer);
-  Options o;
-  o.device = Device::cpu();
-  o.configs = {default_config(Family::mxfp8, 64, 96)};
-  o.kernels = {"reference_mxfp8"};
-  o.m_values = {1, 3};
-  o.reps = 7;
-  o.warmup = 2;
-  o.rotate_bytes = 0;  // one copy
-  o.baseline = "fake_peer_budget";
+  Options o = fake_peer_run("fake_peer_budget");
+  o.rotate_bytes = 0;              // one copy
   o.seconds_per_case = 3 * 10e-6;  // three of the fake device's 10 us calls
   (void)bench::run(o);
   // M = 1: a warm and a timed call (its first M: no time of its own yet) give 10 us a call, so 3

@@ -188,8 +188,8 @@ struct StageOperands {
 // waits for its wgmmas and folds, and the next group's first wgmmas issue at once (int4 g128 on
 // the H100: 1.12-1.18x faster than converting each stage's first k-block after the fold, with the
 // slimmer epilogue and the group cursor's division gone; bench/NOTES.md "The wgmma core's
-// consumers"). A stage is
-// released once the wgmmas of its last k-block are retired (by the next k-block's wait).
+// consumers"). A stage is released once the wgmmas of its last k-block are retired (by the next
+// k-block's wait).
 template <typename F, typename T, typename Shape, typename Mma, int kRegs>
 __device__ void accumulate_folded(const MixedParams& p, const Work& w, int row_base,
                                   const uint4* words0, uint64_t x_descriptor, bool warp_leader,
