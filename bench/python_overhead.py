@@ -1,6 +1,7 @@
 """What calling a kernel from Python costs: µs a call of one forward at M = 1 through
-qlinear.Layer (numpy arrays, torch tensors, out= given) and through the custom op
-torch.ops.qlinear.linear (output from torch's allocator), beside the same call made from C++ in the
+qlinear.Layer (numpy arrays, torch tensors, out= given), through the custom op
+torch.ops.qlinear.linear (output from torch's allocator, or out=) called bare and through
+QuantizedLinear, beside the same call made from C++ in the
 same process on the same tensors (Layer.call_us). Each is the wall time of `reps` calls in a row
 until the last output is on the host, the best of 5 runs; on a GPU this is the host's cost a call
 wherever it exceeds the kernel's. The layer is small, so the kernel's own time is short. The op's
@@ -59,16 +60,27 @@ def main():
         out_np = np.empty((args.m, args.n), np.uint16)
         rows.append(("Layer.forward, numpy, out=", call_us(lambda: layer.forward(x_np, out=out_np), args.reps, synchronize)))
     rows.append(("Layer.forward, torch, out=", call_us(lambda: layer.forward(x, out=out), args.reps, synchronize)))
+    # The op as torch.compile's graphs and other ops' callers reach it, and through the module,
+    # which adds nn.Module's call (its cost, beside nn.Linear's own, is the last row).
+    op, op_out = torch.ops.qlinear.linear.default, torch.ops.qlinear.linear.out
+    rows.append(("torch.ops.qlinear.linear", call_us(lambda: op(x, module.layer_id), args.reps, synchronize)))
+    rows.append(("torch.ops.qlinear.linear.out", call_us(lambda: op_out(x, module.layer_id, out=out), args.reps, synchronize)))
     rows.append(("QuantizedLinear (torch.ops.qlinear.linear)", call_us(lambda: module(x), args.reps, synchronize)))
     rows.append(("QuantizedLinear, out= (torch.ops.qlinear.linear.out)", call_us(lambda: module(x, out=out), args.reps, synchronize)))
     with torch.inference_mode():
         rows.append(("the same under torch.inference_mode()", call_us(lambda: module(x), args.reps, synchronize)))
+    # nn.Module's own cost a call, on torch's bf16 linear of the same shape (not a qlinear row).
+    linear = torch.nn.Linear(args.k, args.n, bias=False, dtype=torch.bfloat16, device=args.device)
+    with torch.no_grad():
+        module_cost = (call_us(lambda: linear(x), args.reps, synchronize) -
+                       call_us(lambda: torch.nn.functional.linear(x, linear.weight), args.reps, synchronize))
     # Which kernels the op has (a package older than the op's C++ kernels has Python ones only).
     op_kernels = getattr(qtorch, "op_kernels", "Python")
     print(f"{config.describe()}, M = {args.m}, kernel {layer.kernel} on {args.device}, torch {torch.__version__}, "
           f"op kernels {op_kernels}")
     for label, us in rows:
         print(f"  {label:52s} {us:8.2f} us  ({us - rows[0][1]:+.2f})")
+    print(f"  {'nn.Linear(x) less F.linear(x): nn.Module.__call__':52s} {module_cost:+8.2f} us")
 
 
 if __name__ == "__main__":

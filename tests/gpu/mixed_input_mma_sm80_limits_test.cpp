@@ -208,13 +208,18 @@ TEST(MixedInputMmaSm80Limits, TheH100FollowsItsTuningTable) {
                 .choose(default_config(Family::mxfp8_weight_only, 5120, 4096), h100)
                 .kernel->name(),
             "mxfp8_weight_only_by_tokens");
-  // W4A8's layers are not in it (taken out until tuned with the emulation its plan runs): the
-  // priority plan, its mma kernel at decode and the emulation past 64 tokens.
+  // W4A8's entries, tuned with the emulation its priority plan runs past the mma kernel
+  // (2026-12-07, twelfth session): N = K = 4096 runs the mma kernel to 64 tokens, then the
+  // emulation (dense bf16 copy, one cuBLASLt GEMM).
   const Choice w4a8 =
       Registry::global().choose(default_config(Family::w4a8_int, 4096, 4096), h100);
-  EXPECT_EQ(w4a8.kernel->name(), "w4a8_int_by_tokens");
+  EXPECT_EQ(w4a8.kernel->name(), "tuned_w4a8_int");
   EXPECT_EQ(w4a8.kernel_for(64).name(), "w4a8_int_mma_sm80");
   EXPECT_EQ(w4a8.kernel_for(65).name(), "emulation_w4a8_int");
+  const Choice w4a8_fp8 =
+      Registry::global().choose(default_config(Family::w4a8_fp8, 6144, 4096), h100);
+  EXPECT_EQ(w4a8_fp8.kernel_for(32).name(), "w4a8_fp8_mma_sm89");
+  EXPECT_EQ(w4a8_fp8.kernel_for(33).name(), "emulation_w4a8_fp8");
   const Choice untuned =
       Registry::global().choose(default_config(Family::fp8_block, 5120, 4096), h100);
   EXPECT_EQ(untuned.kernel->name(), "fp8_block_by_tokens");
