@@ -1,7 +1,7 @@
 // The Hopper mixed-input tile plan (host code: runs without a GPU, in CI): W always on wgmma's
-// 128-row side, the token side 32, 64 or 128 wide by M, K split in stages only while the tiles are
-// fewer than the SMs and never below 4 stages a split, and the split-K workspace sized for the
-// plan's token width.
+// 128-row side, the token side 32, 64, 128 or (formats with one sum over K) 256 wide by M, K split
+// in stages only while the tiles are fewer than the SMs and never below 4 stages a split, and the
+// split-K workspace sized for the plan's token width.
 #include <gtest/gtest.h>
 
 #include "cuda/hopper/mixed_input_wgmma_sm90.hpp"
@@ -18,6 +18,13 @@ TEST(MixedInputPlan, TokenWidthFollowsM) {
   EXPECT_EQ(mixed_input_tile_plan(64, 4096, 32, kSms).block_n, 64);
   EXPECT_EQ(mixed_input_tile_plan(65, 4096, 32, kSms).block_n, 128);
   EXPECT_TRUE(mixed_input_tile_plan(4096, 4096, 32, kSms).swap);
+  EXPECT_EQ(mixed_input_tile_plan(4096, 4096, 32, kSms).block_n, 128);
+  // Formats with one sum over K take 256 tokens past 256 (each weight converted for more of them).
+  EXPECT_EQ(mixed_input_tile_plan(256, 4096, 32, kSms, 256).block_n, 128);
+  EXPECT_EQ(mixed_input_tile_plan(257, 4096, 32, kSms, 256).block_n, 256);
+  const TilePlan wide = mixed_input_tile_plan(1024, 4096, 32, kSms, 256);
+  EXPECT_EQ(wide.tiles, 32 * 4);
+  EXPECT_EQ(wide.splits, 1);
 }
 
 TEST(MixedInputPlan, SplitsKOnlyWhileTheTilesAreFew) {

@@ -4,12 +4,12 @@
 
 namespace qlinear::cuda::sm90 {
 
-TilePlan mixed_input_tile_plan(int64_t m, int64_t n, int64_t k_stages, int sms) {
+TilePlan mixed_input_tile_plan(int64_t m, int64_t n, int64_t k_stages, int sms, int max_block_n) {
   constexpr int64_t kRows = 128;  // rows of W a tile (kBlockM)
   TilePlan plan;
   plan.sms = sms;
   plan.swap = true;
-  plan.block_n = m <= 32 ? 32 : m <= 64 ? 64 : 128;
+  plan.block_n = m <= 32 ? 32 : m <= 64 ? 64 : m <= 256 ? 128 : std::min(max_block_n, 256);
   plan.tiles =
       static_cast<int>(((n + kRows - 1) / kRows) * ((m + plan.block_n - 1) / plan.block_n));
   plan.splits = static_cast<int>(

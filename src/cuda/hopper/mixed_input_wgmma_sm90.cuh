@@ -359,7 +359,8 @@ __device__ void consume_mixed(const MixedParams& p, int consumer, const uint8_t*
       accumulate_folded<F, T, Shape, Mma>(p, w, row_base, words0, x_descriptor, warp_leader, full,
                                           empty, stage, phase, acc);
 
-    if (schedule.splits > 1 && !reduce_splits(p.core, w, acc, thread, ticket)) continue;
+    if (schedule.splits > 1 && !reduce_splits<F::kBlockScales>(p.core, w, acc, thread, ticket))
+      continue;
     const ScaledMmEpilogue& e = p.core.epilogue;
     if (e.out_type == ScalarType::bf16)
       store_tile<__nv_bfloat16, Scaling::promoted, true>(p.core, acc, row_base, col_base);
@@ -424,6 +425,9 @@ void run_mixed_input(const MixedInputCall& call, bool bf16, cudaStream_t stream)
   const auto run = [&]<typename T>() {
     if (call.plan.block_n == 32) return launch_mixed<F, T, 32>(call, stream);
     if (call.plan.block_n == 64) return launch_mixed<F, T, 64>(call, stream);
+    // 256 tokens only where one sum runs over K: a group's sum beside it would not fit.
+    if constexpr (F::kBlockScales)
+      if (call.plan.block_n == 256) return launch_mixed<F, T, 256>(call, stream);
     return launch_mixed<F, T, 128>(call, stream);
   };
   if (bf16)
@@ -501,7 +505,7 @@ class MixedInputWgmmaSm90 final : public Kernel {
     call.m = m;
     call.n = c.part_n();
     call.k_stages = (packed.padded_k + kStageK - 1) / kStageK;
-    call.plan = mixed_input_tile_plan(m, call.n, call.k_stages, w.sms);
+    call.plan = mixed_input_tile_plan(m, call.n, call.k_stages, w.sms, F::kBlockScales ? 256 : 128);
 
     // TMA reads rows of 16-byte multiples from a 16-byte aligned base, in the weights' K order:
     // x as given where it is so, else a staged copy.

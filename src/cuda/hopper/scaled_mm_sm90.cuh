@@ -354,7 +354,13 @@ __device__ void store_tile(const Params& p, const Acc (&acc)[kRegs], int row_bas
 // thread); in the last split of the tile to arrive (an atomic ticket) adds every split's partial
 // in split order (deterministic) into acc and returns true, elsewhere returns false. `thread` is
 // the caller's index among the consumers.
-template <typename Acc, int kRegs>
+//
+// kReload: the last split reads its own partial back from the workspace too and sums into acc,
+// rather than into a second set of kRegs registers beside acc. It is what lets 256-token tiles
+// fit (their second set spilled ~95 registers) and it is faster for the fp8 GEMM (1.00-1.05x at
+// 16-256 tokens) and NVFP4 (1.05-1.13x at 64 tokens); int4 g128 is 3-6 % faster at 256 tokens with
+// the second set (H100, bench/NOTES.md "NVFP4 on 256-token tiles"), so the caller chooses.
+template <bool kReload, typename Acc, int kRegs>
 __device__ bool reduce_splits(const Params& p, const Work& w, Acc (&acc)[kRegs], int thread,
                               int* ticket) {
   constexpr int kTileWords = kRegs * 128 * kConsumers;
@@ -369,23 +375,33 @@ __device__ bool reduce_splits(const Params& p, const Work& w, Acc (&acc)[kRegs],
   consumers_sync();
   if (*ticket != schedule.splits - 1) return false;
   __threadfence();
-  Acc total[kRegs];
+  if constexpr (kReload) {
 #pragma unroll
-  for (int i = 0; i < kRegs; ++i) total[i] = 0;
+    for (int i = 0; i < kRegs; ++i) acc[i] = 0;
+  }
+  Acc total[kReload ? 1 : kRegs];
+  if constexpr (!kReload) {
+#pragma unroll
+    for (int i = 0; i < kRegs; ++i) total[i] = 0;
+  }
   for (int s = 0; s < schedule.splits; ++s) {
     const uint32_t* theirs =
         p.partials + (static_cast<int64_t>(w.tile) * schedule.splits + s) * kTileWords;
 #pragma unroll
     for (int i = 0; i < kRegs; ++i) {
-      if (s == w.split) {
+      if constexpr (kReload) {
+        acc[i] += from_bits<Acc>(__ldcg(&theirs[i * 128 * kConsumers + thread]));
+      } else if (s == w.split) {
         total[i] += acc[i];
       } else {
         total[i] += from_bits<Acc>(__ldcg(&theirs[i * 128 * kConsumers + thread]));
       }
     }
   }
+  if constexpr (!kReload) {
 #pragma unroll
-  for (int i = 0; i < kRegs; ++i) acc[i] = total[i];
+    for (int i = 0; i < kRegs; ++i) acc[i] = total[i];
+  }
   return true;
 }
 
@@ -571,7 +587,7 @@ __device__ void consume(const Params& p, int consumer, const uint8_t* row_tiles,
       if (warp_leader) ptx::mbarrier_arrive(&empty[previous_stage]);
     }
 
-    if (schedule.splits > 1 && !reduce_splits(p, w, acc, thread, ticket)) continue;
+    if (schedule.splits > 1 && !reduce_splits<true>(p, w, acc, thread, ticket)) continue;
 
     if (e.out_type == ScalarType::bf16)
       store_tile<__nv_bfloat16, kScaling, kSwap>(p, acc, row_base, col_base);

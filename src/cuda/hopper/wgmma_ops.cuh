@@ -282,4 +282,16 @@ struct WgmmaRegisterA<HalfOperand::F16, 128> {
   }
 };
 
+// 256 tokens: two m64n128k16 on the same A registers, B's rows 128..255 16 KB on (whole 1024-byte
+// swizzle atoms); the accumulators of the first 128 columns are d[0..63] as in one m64n256k16.
+template <HalfOperand kType>
+struct WgmmaRegisterA<kType, 256> {
+  static __device__ __forceinline__ void mma(float (&d)[128], const uint32_t (&a)[4], uint64_t b,
+                                             int accumulate) {
+    WgmmaRegisterA<kType, 128>::mma(*reinterpret_cast<float(*)[64]>(d), a, b, accumulate);
+    WgmmaRegisterA<kType, 128>::mma(*reinterpret_cast<float(*)[64]>(d + 64), a,
+                                    b + ((128 * 128) >> 4), accumulate);
+  }
+};
+
 }  // namespace qlinear::cuda::sm90
