@@ -185,15 +185,19 @@ TEST(MixedInputMmaSm80Limits, TheH100FollowsItsTuningTable) {
       Registry::global().choose(default_config(Family::fp8_block, 6144, 4096), h100);
   EXPECT_EQ(block.kernel_for(16).name(), "fp8_block_sm90");
   EXPECT_EQ(block.kernel_for(17).name(), "cublaslt_fp8_block");
-  // Its nvfp4 weight-only entries, tuned again with the wgmma kernel (2026-12-07): N = 6144 runs
-  // the mma kernel to 32 tokens, the wgmma kernel to 1024.
+  // Its nvfp4 weight-only entries, tuned again after the wgmma kernel's 256-token tiles
+  // (2026-12-07, twelfth session): N = 6144 runs the mma kernel to 16 tokens and the wgmma kernel
+  // at every M past; N = 4096 hands prefill past 4096 tokens to the dequantizing GEMM.
   const Choice nvfp4 =
       Registry::global().choose(default_config(Family::nvfp4_weight_only, 6144, 4096), h100);
   EXPECT_EQ(nvfp4.kernel->name(), "tuned_nvfp4_weight_only");
-  EXPECT_EQ(nvfp4.kernel_for(32).name(), "nvfp4_weight_only_mma_sm80");
-  EXPECT_EQ(nvfp4.kernel_for(64).name(), "nvfp4_weight_only_wgmma_sm90");
-  EXPECT_EQ(nvfp4.kernel_for(1024).name(), "nvfp4_weight_only_wgmma_sm90");
-  EXPECT_EQ(nvfp4.kernel_for(1025).name(), "dequant_gemm_nvfp4_weight_only");
+  EXPECT_EQ(nvfp4.kernel_for(16).name(), "nvfp4_weight_only_mma_sm80");
+  EXPECT_EQ(nvfp4.kernel_for(17).name(), "nvfp4_weight_only_wgmma_sm90");
+  EXPECT_EQ(nvfp4.kernel_for(8192).name(), "nvfp4_weight_only_wgmma_sm90");
+  const Choice nvfp4_o =
+      Registry::global().choose(default_config(Family::nvfp4_weight_only, 4096, 4096), h100);
+  EXPECT_EQ(nvfp4_o.kernel_for(4096).name(), "nvfp4_weight_only_wgmma_sm90");
+  EXPECT_EQ(nvfp4_o.kernel_for(4097).name(), "dequant_gemm_nvfp4_weight_only");
   // Its mxfp8 weight-only entries, tuned with that format's wgmma kernel (2026-12-07, after the
   // consumer changes): N = 6144 runs the mma kernel to 16 tokens, the wgmma kernel to 256, the
   // dequantizing GEMM after. A layer it lacks follows the priority plan.
