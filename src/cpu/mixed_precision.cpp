@@ -39,6 +39,7 @@
 #include "cpu/amx_layout.hpp"
 #include "cpu/convert.hpp"
 #include "cpu/driver.hpp"
+#include "cpu/interleave_pairs.hpp"
 #include "cpu/kernels.hpp"
 #include "cpu/mixed_precision_tile.hpp"
 #include "cpu/pack_tile_columns.hpp"
@@ -63,6 +64,7 @@ struct Packed final : PreparedWeights {
   detail::HostMemory weights;
   std::vector<int32_t> segment_lengths;  // padded
   std::vector<int32_t> source_k;         // [Kp]: K position of x each padded position reads, -1 = 0
+  bool k_in_order = false;               // source_k is 0, 1, ..., K - 1: x's rows place as they are
   int64_t tiles = 0, tile_bytes = 0;
   int bits = 4;
   bool zero_points = false;
@@ -173,6 +175,12 @@ void (*tile_words_packer())(const TileWords&) {
 void (*gathered_words_packer())(const TileGatheredWords&) {
   return host_platform().cpu.isa >= CpuIsa::avx512 ? pack_tile_gathered_words_avx512
                                                    : pack_tile_gathered_words_scalar;
+}
+
+// interleave_pairs at the host's ISA level (the tiles that read its layout need AVX-512 anyway).
+void interleave_pairs(const PairRows& a) {
+  if (host_platform().cpu.isa >= CpuIsa::avx512) return interleave_pairs_avx512(a);
+  interleave_pairs_scalar(a);
 }
 
 // The 16 floats at `out`, streamed past the caches where they are a whole line (see
@@ -371,6 +379,9 @@ class DequantKernel final : public Kernel {
       p->source_k.insert(p->source_k.end(), s.positions.begin(), s.positions.end());
       p->source_k.insert(p->source_k.end(), static_cast<size_t>(padded - length), -1);
     }
+    p->k_in_order = static_cast<int64_t>(p->source_k.size()) == c.part_k();
+    for (size_t i = 0; i < p->source_k.size() && p->k_in_order; ++i)
+      p->k_in_order = p->source_k[i] == static_cast<int32_t>(i);
     p->scale_code = scale_code_of(w.weight_scale);
     if (p->scale_code != SegmentScaleCode::fp32)
       for (uint32_t code = 0; code < 256; ++code)
@@ -545,16 +556,23 @@ class DequantKernel final : public Kernel {
     const float tensor_scale =
         quantized && !group_scales ? fp8_tensor_scale(c, p.input_scale, x) : 1.f;
     std::atomic<bool> rows_keep_group_scales{false};  // see fold_mx_group_scales
+    // bf16 rows in x's own K order go to the tiles' blocks 8 at a time (interleave_pairs).
+    const bool whole_blocks = bf16_x_ && !tiles.row_major_x && p.k_in_order;
     parallel_for(blocks, 1, [&](int64_t b0, int64_t b1) {
       std::vector<float> v(static_cast<size_t>(k)), q(static_cast<size_t>(k)),
           groups(static_cast<size_t>(segments));
-      for (int64_t b = b0; b < b1; ++b)
+      std::vector<uint16_t> staged(whole_blocks && quantized ? kMixedTileRows * k : 0);
+      for (int64_t b = b0; b < b1; ++b) {
+        PairRows block{{}, kp, xs_bf16.data() + b * block_elements};
         for (int64_t r = 0; r < kMixedTileRows; ++r) {
           const int64_t row = b * kMixedTileRows + r;
           if (row >= m) break;          // rows past M stay 0, as the buffers start
           if (bf16_x_ && !quantized) {  // bf16 activations as they are
             const auto* bits = x.data_as<const uint16_t>() + row * k;
-            place_row(p, row, xs_bf16.data(), [&](int32_t src) { return bits[src]; });
+            if (whole_blocks)
+              block.rows[r] = bits;
+            else
+              place_row(p, row, xs_bf16.data(), [&](int32_t src) { return bits[src]; });
             continue;
           }
           load_row(x.data(), c.act_type, row * k, k, v.data());
@@ -570,12 +588,19 @@ class DequantKernel final : public Kernel {
             } else if (!group_scales)
               row_scales[row] = scales.row * p.global_scale;
           }
-          if (bf16_x_)
+          if (whole_blocks) {
+            uint16_t* bits = staged.data() + r * k;
+            for (int64_t i = 0; i < k; ++i) bits[i] = float_to_bf16(values[i]);
+            block.rows[r] = bits;
+          } else if (bf16_x_) {
             place_row(p, row, xs_bf16.data(),
                       [&](int32_t src) { return float_to_bf16(values[src]); });
-          else
+          } else {
             place_row(p, row, xs_fp32.data(), [&](int32_t src) { return values[src]; });
+          }
         }
+        if (whole_blocks) interleave_pairs(block);
+      }
     });
 
     MixedTileArgs a{};
