@@ -147,9 +147,9 @@ template <int Bits, bool E4m3, bool ZeroPoints, bool XScales, bool Decoded, int 
     }
 }
 
-// float8_e4m3fn codes are decoded once per step for every block of rows (decode_step), in steps of
-// this many positions: 8 KiB of bf16 pairs for the two tiles, which stay in L1 beside the rows'
-// activations. 256 measured the same.
+// 8-bit codes (float8_e4m3fn and integers) are decoded once per step for every block of rows
+// (decode_step), in steps of this many positions: 8 KiB of bf16 pairs for the two tiles, which stay
+// in L1 beside the rows' activations. 256 measured the same.
 constexpr int64_t kDecodedStepPositions = 128;
 
 // Both tiles' codes of `positions` K positions from `codes` on (the second tile's at codes +
@@ -158,8 +158,10 @@ constexpr int64_t kDecodedStepPositions = 128;
 // pair tile: fp8_block 4096x4096 M = 64 on one core, 7.10 ms, against 5.91 with the decode replaced
 // by a plain load (wrong values, the bound). Decoding once per step for all blocks took 7.16 ms at
 // first: the decode loop met the codes' cache misses in a burst; with the prefetch the block loop
-// issues, 5.96. The 4-bit codes (3 instructions a pair vector) gain nothing this way: int4 g128
-// +2 %, nvfp4 (16-position segments, a step each) -16 %.
+// issues, 5.96. 8-bit integer codes (two widenings, the offset, two conversions and a bf16 pack a
+// pair vector) gain as much: int8 weight-only on llama3-8b 1.06-1.22x at M = 64, 1.12-1.24x at
+// 256 (bench/NOTES.md "x placed eight rows at a time"). The 4-bit codes (3 instructions a pair
+// vector) gain nothing this way: int4 g128 +2 %, nvfp4 (16-position segments, a step each) -16 %.
 template <int Bits, bool E4m3, bool ZeroPoints>
 void decode_step(const MixedTileArgs& a, const uint8_t* codes, __m512i table,
                  const Segment (&segment)[2], int64_t positions,
@@ -175,11 +177,11 @@ void decode_step(const MixedTileArgs& a, const uint8_t* codes, __m512i table,
 }
 
 // Two adjacent tiles over a chunk of more than one block of rows, K step by step as run_chunk
-// takes it (float8 codes in steps of kDecodedStepPositions, decoded once for all blocks), in
+// takes it (8-bit codes in steps of kDecodedStepPositions, decoded once for all blocks), in
 // register blocks of 8 rows by 32 columns; y [2][rows][16].
 template <int Bits, bool E4m3, bool ZeroPoints, bool XScales>
 void chunk_pair(const MixedTileArgs& a) {
-  constexpr bool kDecodeOnce = E4m3;  // see decode_step
+  constexpr bool kDecodeOnce = Bits == 8;  // see decode_step
   constexpr int64_t kStep = kDecodeOnce ? kDecodedStepPositions : kStepPositions;
   const __m512i table = bf16_value_table(a);
   const auto* x = static_cast<const uint16_t*>(a.x);
