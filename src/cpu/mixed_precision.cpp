@@ -177,7 +177,8 @@ void (*gathered_words_packer())(const TileGatheredWords&) {
                                                    : pack_tile_gathered_words_scalar;
 }
 
-// interleave_pairs at the host's ISA level (the tiles that read its layout need AVX-512 anyway).
+// interleave_pairs at the host's ISA level, as the packers above (its callers run the vdpbf16ps
+// tiles, so in practice the vector path; the check keeps AVX-512 code off any other host).
 void interleave_pairs(const PairRows& a) {
   if (host_platform().cpu.isa >= CpuIsa::avx512) return interleave_pairs_avx512(a);
   interleave_pairs_scalar(a);

@@ -173,68 +173,57 @@ TEST(MixedInputMmaSm80Limits, SelectionOnTheGpu) {
 TEST(MixedInputMmaSm80Limits, TheH100FollowsItsTuningTable) {
   Platform h100 = parse_target("cuda:sm_90a");
   h100.detected = true, h100.device_name = "NVIDIA H100 80GB HBM3", h100.sm_count = 132;
-  const Choice int4 =
-      Registry::global().choose(default_config(Family::mixed_precision, 28672, 4096), h100);
+  const auto choose = [&](Family family, int64_t n, int64_t k) {
+    return Registry::global().choose(default_config(family, n, k), h100);
+  };
+  const Choice int4 = choose(Family::mixed_precision, 28672, 4096);
   // Tuned again after the wgmma core's consumer changes (2026-12-07, eleventh session).
   EXPECT_EQ(int4.kernel_for(8).name(), "w4a16_mma_sm80");
   EXPECT_EQ(int4.kernel_for(9).name(), "w4a16_wgmma_sm90");
   EXPECT_EQ(int4.kernel_for(1024).name(), "w4a16_wgmma_sm90");
   EXPECT_EQ(int4.kernel_for(1025).name(), "dequant_gemm_mixed_precision");
   EXPECT_EQ(int4.kernel_for(8192).name(), "dequant_gemm_mixed_precision");
-  const Choice block =
-      Registry::global().choose(default_config(Family::fp8_block, 6144, 4096), h100);
+  const Choice block = choose(Family::fp8_block, 6144, 4096);
   EXPECT_EQ(block.kernel_for(16).name(), "fp8_block_sm90");
   EXPECT_EQ(block.kernel_for(17).name(), "cublaslt_fp8_block");
   // Its nvfp4 weight-only entries, tuned again after the wgmma kernel's 256-token tiles
   // (2026-12-07, twelfth session): N = 6144 runs the mma kernel to 16 tokens and the wgmma kernel
   // at every M past; N = 4096 hands prefill past 4096 tokens to the dequantizing GEMM.
-  const Choice nvfp4 =
-      Registry::global().choose(default_config(Family::nvfp4_weight_only, 6144, 4096), h100);
+  const Choice nvfp4 = choose(Family::nvfp4_weight_only, 6144, 4096);
   EXPECT_EQ(nvfp4.kernel->name(), "tuned_nvfp4_weight_only");
   EXPECT_EQ(nvfp4.kernel_for(16).name(), "nvfp4_weight_only_mma_sm80");
   EXPECT_EQ(nvfp4.kernel_for(17).name(), "nvfp4_weight_only_wgmma_sm90");
   EXPECT_EQ(nvfp4.kernel_for(8192).name(), "nvfp4_weight_only_wgmma_sm90");
-  const Choice nvfp4_o =
-      Registry::global().choose(default_config(Family::nvfp4_weight_only, 4096, 4096), h100);
+  const Choice nvfp4_o = choose(Family::nvfp4_weight_only, 4096, 4096);
   EXPECT_EQ(nvfp4_o.kernel_for(4096).name(), "nvfp4_weight_only_wgmma_sm90");
   EXPECT_EQ(nvfp4_o.kernel_for(4097).name(), "dequant_gemm_nvfp4_weight_only");
   // Its mxfp8 weight-only entries, tuned with that format's wgmma kernel (2026-12-07, after the
   // consumer changes): N = 6144 runs the mma kernel to 16 tokens, the wgmma kernel to 256, the
   // dequantizing GEMM after. A layer it lacks follows the priority plan.
-  const Choice mxfp8 =
-      Registry::global().choose(default_config(Family::mxfp8_weight_only, 6144, 4096), h100);
+  const Choice mxfp8 = choose(Family::mxfp8_weight_only, 6144, 4096);
   EXPECT_EQ(mxfp8.kernel->name(), "tuned_mxfp8_weight_only");
   EXPECT_EQ(mxfp8.kernel_for(16).name(), "mxfp8_weight_only_mma_sm80");
   EXPECT_EQ(mxfp8.kernel_for(17).name(), "mxfp8_weight_only_wgmma_sm90");
   EXPECT_EQ(mxfp8.kernel_for(256).name(), "mxfp8_weight_only_wgmma_sm90");
   EXPECT_EQ(mxfp8.kernel_for(257).name(), "dequant_gemm_mxfp8_weight_only");
-  EXPECT_EQ(Registry::global()
-                .choose(default_config(Family::mxfp8_weight_only, 5120, 4096), h100)
-                .kernel->name(),
+  EXPECT_EQ(choose(Family::mxfp8_weight_only, 5120, 4096).kernel->name(),
             "mxfp8_weight_only_by_tokens");
   // W4A8's entries, tuned with the emulation its priority plan runs past the mma kernel
   // (2026-12-07, twelfth session): N = K = 4096 runs the mma kernel to 64 tokens, then the
   // emulation (dense bf16 copy, one cuBLASLt GEMM).
-  const Choice w4a8 =
-      Registry::global().choose(default_config(Family::w4a8_int, 4096, 4096), h100);
+  const Choice w4a8 = choose(Family::w4a8_int, 4096, 4096);
   EXPECT_EQ(w4a8.kernel->name(), "tuned_w4a8_int");
   EXPECT_EQ(w4a8.kernel_for(64).name(), "w4a8_int_mma_sm80");
   EXPECT_EQ(w4a8.kernel_for(65).name(), "emulation_w4a8_int");
-  const Choice w4a8_fp8 =
-      Registry::global().choose(default_config(Family::w4a8_fp8, 6144, 4096), h100);
+  const Choice w4a8_fp8 = choose(Family::w4a8_fp8, 6144, 4096);
   EXPECT_EQ(w4a8_fp8.kernel_for(32).name(), "w4a8_fp8_mma_sm89");
   EXPECT_EQ(w4a8_fp8.kernel_for(33).name(), "emulation_w4a8_fp8");
-  const Choice untuned =
-      Registry::global().choose(default_config(Family::fp8_block, 5120, 4096), h100);
+  const Choice untuned = choose(Family::fp8_block, 5120, 4096);
   EXPECT_EQ(untuned.kernel->name(), "fp8_block_by_tokens");
   EXPECT_EQ(untuned.kernel_for(32).name(), "fp8_block_sm90");
   EXPECT_EQ(untuned.kernel_for(33).name(), "cublaslt_fp8_block");
   h100.sm_count = 114;  // an H100 PCIe: another device, the table is not its own
-  EXPECT_EQ(Registry::global()
-                .choose(default_config(Family::fp8_block, 6144, 4096), h100)
-                .kernel_for(17)
-                .name(),
-            "fp8_block_sm90");
+  EXPECT_EQ(choose(Family::fp8_block, 6144, 4096).kernel_for(17).name(), "fp8_block_sm90");
 }
 
 // `qlinear tune` leaves kernels that keep a dense copy of the weights out of a plan, except where
