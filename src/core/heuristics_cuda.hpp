@@ -71,6 +71,15 @@ inline constexpr int64_t kMxfp8WeightOnlyMmaSm80MaxM = 64;
 // 64 tokens on all 4 llama3-8b layers (mxfp4 1.6-2.3x, fp8 1.04-1.45x) and loses at 256 on all 4
 // (mxfp4 1.5-2.0x slower, fp8 2.2-2.9x): both limits lie in the crossing measured.
 inline constexpr int64_t kMxfp4WeightOnlyMmaSm80MaxM = kNvfp4WeightOnlyMmaSm80MaxM;
+// mxfp4 on Hopper: mxfp4_weight_only_wgmma_sm90 (nvfp4's wgmma path with the e8m0 scales in the
+// fragment, one multiply a register where nvfp4 has two) against its mma kernel and dequantize-
+// then-GEMM, `qlinear tune` on the llama3-8b mxfp4 layers, H100, 2026-12-07 (thirteenth session;
+// bench/results/h100-2026-12-07-mxfp4-weight-only-tune.log): the mma kernel wins to 16 tokens on
+// N = 4096 and 6144 (by 7-10 % at 16), to 8 on N = 28672 and K = 14336 (16 loses 5-23 % there);
+// wgmma from there to 8192 tokens on all 4 (1.0-1.1x dequantize-then-GEMM at 4096-8192, 3-4x at
+// 256); the limits of the longest layers follow the tuning table.
+inline constexpr int64_t kMxfp4WeightOnlyMmaSm80BeforeWgmmaMaxM = 16;
+inline constexpr int64_t kMxfp4WeightOnlyWgmmaSm90MaxM = 8192;
 inline constexpr int64_t kFp8WeightOnlyMmaSm80MaxM = kMxfp8WeightOnlyMmaSm80MaxM;
 // W4A8 has no prefill kernel of its own yet: past the mma kernel's range the emulation runs, as it
 // ran every call before (it keeps a bf16 copy of the weights: the one plan that does, until a

@@ -177,6 +177,8 @@ constexpr CatalogEntry kListed[] = {
            Provider::composite, kCuda),
     listed("mxfp4_weight_only_by_tokens", Family::mxfp4_weight_only, P::cuda, Provider::composite,
            kCuda),
+    listed("mxfp4_weight_only_sm80_by_tokens", Family::mxfp4_weight_only, P::cuda,
+           Provider::composite, kCuda),
     listed("fp8_weight_only_by_tokens", Family::fp8_weight_only, P::cuda, Provider::composite,
            kCuda),
     listed("w4a8_int_by_tokens", Family::w4a8_int, P::cuda, Provider::composite, kCuda),
@@ -195,6 +197,8 @@ constexpr CatalogEntry kListed[] = {
     listed("mxfp8_weight_only_wgmma_sm90", Family::mxfp8_weight_only, P::cuda, Provider::cuda,
            kCuda),
     listed("mxfp4_weight_only_mma_sm80", Family::mxfp4_weight_only, P::cuda, Provider::cuda, kCuda),
+    listed("mxfp4_weight_only_wgmma_sm90", Family::mxfp4_weight_only, P::cuda, Provider::cuda,
+           kCuda),
     listed("fp8_weight_only_mma_sm80", Family::fp8_weight_only, P::cuda, Provider::cuda, kCuda),
     listed("w4a8_int_mma_sm80", Family::w4a8_int, P::cuda, Provider::cuda, kCuda),
     listed("w4a8_fp8_mma_sm89", Family::w4a8_fp8, P::cuda, Provider::cuda, kCuda),
@@ -305,6 +309,8 @@ std::vector<std::pair<PlatformKind, std::shared_ptr<const Kernel>>> built_in_ker
   const auto mxfp8_weight_only_wgmma =
       cuda::make_mxfp8_weight_only_wgmma_sm90(mxfp8_weight_only_mma);
   const auto mxfp4_weight_only_mma = cuda::make_mxfp4_weight_only_mma_sm80();
+  const auto mxfp4_weight_only_wgmma =
+      cuda::make_mxfp4_weight_only_wgmma_sm90(mxfp4_weight_only_mma);
   const auto fp8_weight_only_mma = cuda::make_fp8_weight_only_mma_sm80();
   const auto w4a8_int_mma = cuda::make_w4a8_int_mma_sm80();
   const auto w4a8_fp8_mma = cuda::make_w4a8_fp8_mma_sm89();
@@ -327,9 +333,9 @@ std::vector<std::pair<PlatformKind, std::shared_ptr<const Kernel>>> built_in_ker
   const auto plan = [&](const char* name, std::vector<PlanPart> parts) {
     list.emplace_back(P::cuda, std::make_shared<CompositeKernel>(name, std::move(parts)));
   };
-  // int4, int8, nvfp4 and mxfp8 weights on Hopper: the mma kernel for decode, the wgmma kernel on
-  // the same weights, then dequantize-then-GEMM; elsewhere (or for configs the wgmma kernel
-  // refuses) the _sm80 plan without it.
+  // int4, int8, nvfp4, mxfp8 and mxfp4 weights on Hopper: the mma kernel for decode, the wgmma
+  // kernel on the same weights, then dequantize-then-GEMM; elsewhere (or for configs the wgmma
+  // kernel refuses) the _sm80 plan without it.
   plan("w4a16_by_tokens", {{w4a16_mma, H::kW4a16MmaSm80BeforeWgmmaMaxM},
                            {w4a16_wgmma, H::kW4a16WgmmaSm90MaxM},
                            {dequant_gemm_mixed_precision, kNoTokenLimit}});
@@ -352,8 +358,12 @@ std::vector<std::pair<PlatformKind, std::shared_ptr<const Kernel>>> built_in_ker
         {dequant_gemm_mxfp8_weight_only, kNoTokenLimit}});
   plan("mxfp8_weight_only_sm80_by_tokens", {{mxfp8_weight_only_mma, H::kMxfp8WeightOnlyMmaSm80MaxM},
                                             {dequant_gemm_mxfp8_weight_only, kNoTokenLimit}});
-  plan("mxfp4_weight_only_by_tokens", {{mxfp4_weight_only_mma, H::kMxfp4WeightOnlyMmaSm80MaxM},
-                                       {dequant_gemm_mxfp4_weight_only, kNoTokenLimit}});
+  plan("mxfp4_weight_only_by_tokens",
+       {{mxfp4_weight_only_mma, H::kMxfp4WeightOnlyMmaSm80BeforeWgmmaMaxM},
+        {mxfp4_weight_only_wgmma, H::kMxfp4WeightOnlyWgmmaSm90MaxM},
+        {dequant_gemm_mxfp4_weight_only, kNoTokenLimit}});
+  plan("mxfp4_weight_only_sm80_by_tokens", {{mxfp4_weight_only_mma, H::kMxfp4WeightOnlyMmaSm80MaxM},
+                                            {dequant_gemm_mxfp4_weight_only, kNoTokenLimit}});
   plan("fp8_weight_only_by_tokens", {{fp8_weight_only_mma, H::kFp8WeightOnlyMmaSm80MaxM},
                                      {dequant_gemm_fp8_weight_only, kNoTokenLimit}});
   plan("w4a8_int_by_tokens",
@@ -376,6 +386,7 @@ std::vector<std::pair<PlatformKind, std::shared_ptr<const Kernel>>> built_in_ker
                              mxfp8_weight_only_mma,
                              mxfp8_weight_only_wgmma,
                              mxfp4_weight_only_mma,
+                             mxfp4_weight_only_wgmma,
                              fp8_weight_only_mma,
                              w4a8_int_mma,
                              w4a8_fp8_mma,

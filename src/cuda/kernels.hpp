@@ -32,6 +32,8 @@ std::shared_ptr<const Kernel> make_mxfp8_weight_only_wgmma_sm90(
     std::shared_ptr<const Kernel> layout);
 std::shared_ptr<const Kernel> make_nvfp4_weight_only_wgmma_sm90(
     std::shared_ptr<const Kernel> layout);
+std::shared_ptr<const Kernel> make_mxfp4_weight_only_wgmma_sm90(
+    std::shared_ptr<const Kernel> layout);
 // The weight-only families for prefill (cuda/detail/dequant_gemm.cuh): per call, the canonical
 // weights dequantized to the activation type into scratch, then one cuBLASLt GEMM.
 std::shared_ptr<const Kernel> make_dequant_gemm_mixed_precision();

@@ -208,6 +208,16 @@ TEST(MixedInputMmaSm80Limits, TheH100FollowsItsTuningTable) {
   EXPECT_EQ(mxfp8.kernel_for(257).name(), "dequant_gemm_mxfp8_weight_only");
   EXPECT_EQ(choose(Family::mxfp8_weight_only, 5120, 4096).kernel->name(),
             "mxfp8_weight_only_by_tokens");
+  // Its mxfp4 weight-only entries, tuned with that format's wgmma kernel (2026-12-07, thirteenth
+  // session): N = 28672 runs the mma kernel to 8 tokens, N = 6144 to 16, the wgmma kernel at every
+  // M past (it beat dequantize-then-GEMM to 8192 tokens).
+  const Choice mxfp4 = choose(Family::mxfp4_weight_only, 28672, 4096);
+  EXPECT_EQ(mxfp4.kernel->name(), "tuned_mxfp4_weight_only");
+  EXPECT_EQ(mxfp4.kernel_for(8).name(), "mxfp4_weight_only_mma_sm80");
+  EXPECT_EQ(mxfp4.kernel_for(9).name(), "mxfp4_weight_only_wgmma_sm90");
+  EXPECT_EQ(mxfp4.kernel_for(8192).name(), "mxfp4_weight_only_wgmma_sm90");
+  EXPECT_EQ(choose(Family::mxfp4_weight_only, 6144, 4096).kernel_for(17).name(),
+            "mxfp4_weight_only_wgmma_sm90");
   // W4A8's entries, tuned with the emulation its priority plan runs past the mma kernel
   // (2026-12-07, twelfth session): N = K = 4096 runs the mma kernel to 64 tokens, then the
   // emulation (dense bf16 copy, one cuBLASLt GEMM).

@@ -124,10 +124,12 @@ void expect_split_over_k_and_many_tokens(const Kernel& kernel, Adjust adjust) {
 // subnormal ones included), and x is `diagonal` times the identity (M = K, fp32 out), so y[m, n]
 // must equal diagonal · the reference's ŵ[n, m] to the last bit. A wrong slot, shift, byte
 // selector or exponent bias shows up here as the first (n, k) that differs, with its code. (Int8
-// per-token activations: diagonal 127 quantizes to code 127 with scale 1, exactly.)
+// per-token activations: diagonal 127 quantizes to code 127 with scale 1, exactly.) e8m0 scales
+// cycle through `e8m0_codes` where given, else 2^-3 .. 2^3.
 inline void expect_every_code_exact(const Kernel& kernel, LayerConfig c,
                                     std::span<const uint32_t> codes, uint64_t seed,
-                                    double diagonal = 1.0) {
+                                    double diagonal = 1.0,
+                                    std::span<const uint32_t> e8m0_codes = {}) {
   c.out_type = ScalarType::fp32;
   c.bias = false;
   RandomLayer layer = make_random_layer(c, seed);
@@ -139,7 +141,10 @@ inline void expect_every_code_exact(const Kernel& kernel, LayerConfig c,
   for (int64_t i = 0; i < layer.weight_scale.numel(); ++i) {
     switch (c.weight_scale_type) {
       case ScalarType::float8_e8m0fnu:
-        store_code(layer.weight_scale, i, static_cast<uint32_t>(127 + i % 7 - 3));
+        store_code(layer.weight_scale, i,
+                   e8m0_codes.empty()
+                       ? static_cast<uint32_t>(127 + i % 7 - 3)
+                       : e8m0_codes[static_cast<size_t>(i % std::ssize(e8m0_codes))]);
         break;
       case ScalarType::float8_e4m3fn:
         store_code(layer.weight_scale, i, static_cast<uint32_t>(1 + i % 126));

@@ -74,10 +74,10 @@ TEST(MixedInputWgmmaSm90Limits, Nvfp4PlansByTarget) {
   EXPECT_EQ(ampere.kernel_for(64).name(), "nvfp4_weight_only_mma_sm80");
 }
 
-// int8 (w8a16) and mxfp8 weight-only on Hopper: the same three parts, each handing over at its own
-// measured limit (src/core/heuristics_cuda.hpp); below sm_90a their _sm80 plans, the first plan
+// int8 (w8a16), mxfp8 and mxfp4 weight-only on Hopper: the same three parts, each handing over at
+// its own limit (src/core/heuristics_cuda.hpp); below sm_90a their _sm80 plans, the first plan
 // passed over with the wgmma part's reason. The priority list alone (no tuning table).
-TEST(MixedInputWgmmaSm90Limits, Int8AndMxfp8PlansByTarget) {
+TEST(MixedInputWgmmaSm90Limits, Int8Mxfp8AndMxfp4PlansByTarget) {
   LayerConfig int8 = default_config(Family::mixed_precision, 4096, 4096);
   int8.weight_type = T::uint8b128;
   const struct {
@@ -90,6 +90,9 @@ TEST(MixedInputWgmmaSm90Limits, Int8AndMxfp8PlansByTarget) {
       {default_config(Family::mxfp8_weight_only, 4096, 4096), "mxfp8_weight_only_by_tokens",
        "mxfp8_weight_only_sm80_by_tokens", "mxfp8_weight_only_mma_sm80",
        "mxfp8_weight_only_wgmma_sm90", "dequant_gemm_mxfp8_weight_only", 17, 257},
+      {default_config(Family::mxfp4_weight_only, 4096, 4096), "mxfp4_weight_only_by_tokens",
+       "mxfp4_weight_only_sm80_by_tokens", "mxfp4_weight_only_mma_sm80",
+       "mxfp4_weight_only_wgmma_sm90", "dequant_gemm_mxfp4_weight_only", 17, 8193},
   };
   ChooseOptions untuned;
   untuned.use_shipped_tuning = false;

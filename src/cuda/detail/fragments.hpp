@@ -93,6 +93,32 @@ std::vector<uint32_t> pack_fragments(int64_t padded_n, int64_t padded_k, Code co
   return packed;
 }
 
+// ---- block scales of 4-bit codes, applied in the fragment -------------------------------------
+// The formats whose scales change inside a k-block (nvfp4's e4m3 per 16; mxfp4's e8m0 per 32 on
+// the wgmma core) hold one byte per row and k16 step, laid out so that one 8-byte load per tile
+// and k-block gives a lane its two rows' four steps:
+//   [tile][k-block][row quad q = lane / 4][half h][step s] = byte_of(row 16·tile + q + 8h,
+//                                                                   step 4·k-block + s)
+// The four lanes of a quad read the same 8 bytes (one request).
+inline int64_t block_scale_index(int64_t tile, int64_t kblock, int64_t kblocks, int quad, int half,
+                                 int step) {
+  return (((tile * kblocks + kblock) * 8 + quad) * 2 + half) * (block_k(4) / 16) + step;
+}
+
+template <typename ByteOf>
+std::vector<uint8_t> lay_out_block_scales(int64_t tiles, int64_t kblocks, ByteOf byte_of) {
+  constexpr int kSteps = block_k(4) / 16;
+  std::vector<uint8_t> bytes(static_cast<size_t>(tiles * kblocks * 8 * 2 * kSteps));
+  for (int64_t t = 0; t < tiles; ++t)
+    for (int64_t b = 0; b < kblocks; ++b)
+      for (int q = 0; q < 8; ++q)
+        for (int h = 0; h < 2; ++h)
+          for (int s = 0; s < kSteps; ++s)
+            bytes[block_scale_index(t, b, kblocks, q, h, s)] =
+                byte_of(t * kRowsPerTile + q + 8 * h, b * kSteps + s);
+  return bytes;
+}
+
 // ---- int8 activations (W4A8): mma.sync m16n8k32 .s8.s8.s32 --------------------------------------
 // The A fragment of lane l for one k32 step is 4 registers of 4 int8 elements, byte j = element j
 // (PTX ISA, "Matrix Fragments for mma.m16n8k32", .s8 A: a_i for i = 4p + j):

@@ -3,12 +3,9 @@
 // byte) with e4m3 scales per 16 along K and an fp32 global scale.
 //
 // Layout: two codes a byte along each lane's fragment (the pipeline's 4-bit layout), a k-block is
-// 64 K = 4 scale groups, one per k16 step. The e4m3 scales ride beside the weights, re-laid out
-// so that one 8-byte load per tile and k-block gives a lane its two rows' four scales:
-//   block_scales [tile][k-block][row quad q = lane / 4][half h][step s]  (bytes)
-//     = scale of row 16·tile + q + 8h, group 4·k-block + s
-// The four lanes of a quad read the same 8 bytes (one request), so the scales cost their own size,
-// 1/16 byte per weight.
+// 64 K = 4 scale groups, one per k16 step. The e4m3 scales ride beside the weights as the block
+// scales of cuda/detail/fragments.hpp (lay_out_block_scales: a group is a step), so that one 8-byte
+// load per tile and k-block gives a lane its two rows' four scales: 1/16 byte per weight.
 //
 // Exactness: an e2m1 value (at most 2 significant bits, 0.5..6) times an e4m3 scale (at most 4,
 // 2^-9..448) has at most 6 significant bits and lies in 2^-10..2688: exact in bf16 and fp16, both
@@ -49,21 +46,12 @@ struct Nvfp4 : NoOffsets, Fp32Scales {
   static uint32_t pack_code(const LayerConfig&, uint32_t code) { return code; }
   static void prepare_scales(const LayerConfig& c, const LayerWeights& w, int64_t padded_n,
                              Device device, Prepared& out) {
-    constexpr int kBlock = block_k(kBits), kSteps = kBlock / 16;
     const int64_t n = c.part_n(), groups = c.weight_scale_shape()[1];
-    const int64_t tiles = padded_n / kRowsPerTile, kblocks = out.kblocks;
     const Tensor codes = Tensor::copy_of(w.weight_scale, Device::cpu());
-    std::vector<uint8_t> block_scales(static_cast<size_t>(tiles * kblocks * 8 * 2 * kSteps), 0);
-    for (int64_t t = 0; t < tiles; ++t)
-      for (int64_t b = 0; b < kblocks; ++b)
-        for (int q = 0; q < 8; ++q)
-          for (int h = 0; h < 2; ++h)
-            for (int s = 0; s < kSteps; ++s) {
-              const int64_t row = t * kRowsPerTile + q + 8 * h, group = b * kSteps + s;
-              if (row < n && group < groups)
-                block_scales[(((t * kblocks + b) * 8 + q) * 2 + h) * kSteps + s] =
-                    static_cast<uint8_t>(load_code(codes, row * groups + group));
-            }
+    const std::vector<uint8_t> block_scales = lay_out_block_scales(
+        padded_n / kRowsPerTile, out.kblocks, [&](int64_t row, int64_t group) -> uint8_t {
+          return row < n && group < groups ? load_code(codes, row * groups + group) : 0;
+        });
     out.block_scales = to_device(block_scales, ScalarType::uint8, device);
     // One group a row, the whole of K, with the global scale as its scale.
     const Tensor global = Tensor::copy_of(w.weight_global_scale, Device::cpu());

@@ -489,12 +489,19 @@ class MixedInputWgmmaSm90 final : public Kernel {
     w->weight_map = make_word_map(packed.weights.data(), tiles, int64_t{packed.kblocks} * 128,
                                   int64_t{packed.kblocks} * kPackedKBlockBytes, kRowTiles,
                                   kMixedStageKBlocks * kPackedKBlockBytes / 4, "packed weights");
+    if constexpr (requires { F::fragment_scales(c, weights, tiles, int64_t{}); }) {
+      if (const auto bytes = F::fragment_scales(c, weights, tiles, packed.kblocks))
+        w->block_scales = detail::to_device(*bytes, ScalarType::uint8, device);
+      else
+        w->on_mma_kernel = true;
+    }
     return w;
   }
 
   void apply(const PreparedWeights& prepared, const TensorView& x, const TensorView& bias,
              const TensorView& out, Stream stream) const override {
     const auto& w = static_cast<const MixedInputWeights&>(prepared);
+    if (w.on_mma_kernel) return layout_->apply(*w.packed, x, bias, out, stream);
     const auto& packed = static_cast<const detail::Prepared&>(*w.packed);
     const LayerConfig& c = w.config();
     DeviceGuard guard(w.device.index);
@@ -539,8 +546,8 @@ class MixedInputWgmmaSm90 final : public Kernel {
     call.zeros = packed.zeros.defined() ? packed.zeros.data_as<const uint8_t>() : nullptr;
     call.groups = packed.groups;
     call.group_size = packed.group_size;
-    if (packed.block_scales.defined())
-      call.block_scales = packed.block_scales.data_as<const uint2>();
+    const Tensor& block_scales = w.block_scales.defined() ? w.block_scales : packed.block_scales;
+    if (block_scales.defined()) call.block_scales = block_scales.data_as<const uint2>();
     call.kblocks = packed.kblocks;
     if (bias.defined()) {
       call.epilogue.bias = bias.data();

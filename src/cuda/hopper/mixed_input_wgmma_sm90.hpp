@@ -33,6 +33,11 @@ struct MixedInputWeights final : PreparedWeights {
   Device device;
   int sms = 0;
   CUtensorMap weight_map{};  // the packed words as [16-row tiles, k-blocks x 128 words]
+  // Formats whose block scales are this kernel's own (F::fragment_scales: mxfp4's, which the mma
+  // kernel folds per group instead): in the layout of cuda/detail/fragments.hpp. Where they cannot
+  // be applied exactly in the fragment, none, and every call runs the mma kernel on `packed`.
+  Tensor block_scales;
+  bool on_mma_kernel = false;
 };
 
 // What one launch needs besides the tensor maps.
