@@ -246,8 +246,9 @@ TEST(TuningTable, QlinearTuningNamesAFileThatIsReadOrReportedNeverFatal) {
 
 // The table measured on this machine class (tuning/cpu-amd-epyc-2core.json: 'AMD EPYC', 2 logical
 // cores, avx512_vnni) decides the layers it holds there: block fp8 N = 6144 runs the AVX-512 tile
-// at one token (measured 0.77 ms against the VNNI tile's 0.90 ms) and the VNNI tile from two on.
-// The same CPU with 4 cores is another device, whose choice is the priority list's.
+// at one token (measured 0.77 ms against the VNNI tile's 0.90 ms) and the VNNI tile from two on;
+// int8 W8A8 hands 5 to 32 tokens to the VNNI tile. The same CPU with 4 cores is another device,
+// whose choice is the priority list's.
 TEST(TuningTable, AnAmdEpycWithTwoCoresFollowsItsTable) {
   Platform epyc = parse_target("cpu:avx512_vnni");
   epyc.detected = true, epyc.cpu.brand = "AMD EPYC", epyc.cpu.cores = 2;
@@ -255,6 +256,14 @@ TEST(TuningTable, AnAmdEpycWithTwoCoresFollowsItsTable) {
   const Choice tuned = Registry::global().choose(block, epyc);
   EXPECT_EQ(tuned.kernel_for(1).name(), "fp8_block_avx512");
   EXPECT_EQ(tuned.kernel_for(2).name(), "fp8_block_avx512_vnni");
+  // int8 W8A8, tuned again after the CPU pool's spin (thirteenth session): oneDNN's s32 GEMM to 4
+  // tokens, the VNNI tile to 32 (64 on K = 14336), oneDNN past.
+  const Choice int8 =
+      Registry::global().choose(default_config(Family::int8_scaled_mm, 4096, 4096), epyc);
+  EXPECT_EQ(int8.kernel_for(4).name(), "onednn_int8_s32_epilogue");
+  EXPECT_EQ(int8.kernel_for(5).name(), "int8_scaled_mm_avx512_vnni");
+  EXPECT_EQ(int8.kernel_for(32).name(), "int8_scaled_mm_avx512_vnni");
+  EXPECT_EQ(int8.kernel_for(33).name(), "onednn_int8_s32_epilogue");
   epyc.cpu.cores = 4;
   EXPECT_EQ(Registry::global().choose(block, epyc).kernel_for(1).name(), "fp8_block_avx512_vnni");
 }
