@@ -267,19 +267,20 @@ struct RowScales {
   float* groups = nullptr;  // [ceil(K / act_group_size)] for per-group activation scales
 };
 
-using RoundCodesFn = void (*)(const CodeRounding&);
+// The elementwise rounding of the kernel's ISA level (round_codes.hpp: a twin per level).
+struct ActivationRounding {
+  void (*codes)(const CodeRounding&);
+  void (*nvfp4_groups)(const Nvfp4Rounding&);
+  float (*amax)(const float*, int64_t);
+};
 
 // Quantizes v[K] (fp32 values of one row of x) to code values q[K], exactly as
 // reference::quantize_activations: scales and divisions in fp32, codes rounded to nearest even
-// (by `round`, the kernel's ISA level's twin).
-void quantize_row(const LayerConfig& c, float input_scale, float tensor_scale, RoundCodesFn round,
-                  const float* v, float* q, RowScales& scales) {
+// (by `round`, the kernel's ISA level's twins).
+void quantize_row(const LayerConfig& c, float input_scale, float tensor_scale,
+                  const ActivationRounding& round, const float* v, float* q, RowScales& scales) {
   const int64_t k = c.part_k();
-  const auto amax_of = [&](int64_t k0, int64_t k1) {
-    float amax = 0;
-    for (int64_t i = k0; i < k1; ++i) amax = std::max(amax, std::fabs(v[i]));
-    return amax;
-  };
+  const auto amax_of = [&](int64_t k0, int64_t k1) { return round.amax(v + k0, k1 - k0); };
   const bool e2m1 = *c.act_quant == ScalarType::float4_e2m1f;
   if (c.act_scale != Granularity::per_group) {  // fp8_scaled_mm
     float scale = tensor_scale;
@@ -287,30 +288,26 @@ void quantize_row(const LayerConfig& c, float input_scale, float tensor_scale, R
       const float amax = amax_of(0, k);
       scale = amax > 0 ? amax / 448.f : 1.f;
     }
-    round({v, q, k, scale, false, e2m1});
+    round.codes({v, q, k, scale, false, e2m1});
     scales.row = scale;
+    return;
+  }
+  if (c.family == Family::nvfp4) {  // groups of 16, their e4m3 scales kept in q (exact)
+    round.nvfp4_groups({v, q, k, 1.f / input_scale});
+    scales.row = input_scale;
     return;
   }
   const int64_t group = c.act_group_size;
   for (int64_t g = 0; g * group < k; ++g) {
     const int64_t k0 = g * group, k1 = std::min(k, k0 + group);
     const float amax = amax_of(k0, k1);
-    if (c.family == Family::nvfp4) {
-      const float global = 1.f / input_scale;
-      const float sf = round_to_e4m3(global * (amax / 6.f));
-      const float multiplier = sf != 0 ? 1.f / (sf * (1.f / global)) : 0.f;
-      round({v + k0, q + k0, k1 - k0, multiplier, true, e2m1});
-      for (int64_t i = k0; i < k1; ++i) q[i] *= sf;  // exact: see group_scales_in_x
-      scales.row = input_scale;
-      continue;
-    }
     float scale;
     if (c.family == Family::mxfp8 || c.family == Family::mxfp4)  // OCP MX: less emax (8, 2)
       scale = std::ldexp(
           1.f, amax > 0 ? std::clamp(std::ilogb(amax) - mx_emax(*c.act_quant), -127, 127) : -127);
     else  // fp8_block
       scale = amax > 0 ? amax / 448.f : 1.f;
-    round({v + k0, q + k0, k1 - k0, scale, false, e2m1});
+    round.codes({v + k0, q + k0, k1 - k0, scale, false, e2m1});
     scales.groups[g] = scale;
   }
 }
@@ -331,7 +328,10 @@ class DequantKernel final : public Kernel {
         isa_(isa),
         tiles_(tiles),
         bf16_x_(isa >= CpuIsa::avx512_vnni),
-        round_codes_(isa >= CpuIsa::avx512 ? round_codes_avx512 : round_codes_scalar) {}
+        round_(
+            isa >= CpuIsa::avx512
+                ? ActivationRounding{round_codes_avx512, round_nvfp4_groups_avx512, amax_avx512}
+                : ActivationRounding{round_codes_scalar, round_nvfp4_groups_scalar, amax_scalar}) {}
 
   const KernelInfo& info() const override { return info_; }
   Verdict supported(const Platform& platform) const override { return runs_at(platform, isa_); }
@@ -580,7 +580,7 @@ class DequantKernel final : public Kernel {
           const float* values = v.data();
           if (quantized) {
             RowScales scales{1.f, groups.data()};
-            quantize_row(c, p.input_scale, tensor_scale, round_codes_, v.data(), q.data(), scales);
+            quantize_row(c, p.input_scale, tensor_scale, round_, v.data(), q.data(), scales);
             values = q.data();
             if (group_scales && !fold_mx_group_scales(c, groups.data(), q.data())) {
               rows_keep_group_scales = true;
@@ -721,7 +721,7 @@ class DequantKernel final : public Kernel {
   CpuIsa isa_;
   MixedTiles tiles_;
   bool bf16_x_;
-  RoundCodesFn round_codes_;
+  ActivationRounding round_;
 };
 
 constexpr MixedTiles kVnniTiles{mixed_precision_tile_avx512_vnni,

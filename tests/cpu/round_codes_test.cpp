@@ -1,11 +1,13 @@
-// round_codes (src/cpu/round_codes.hpp): the scalar twin against the exact encoder
-// (decode(encode(·)) with saturation), and every vector path this CPU runs against the scalar
-// twin bit for bit, on values that reach every rounding case: random magnitudes over the formats'
-// whole range and beyond, ties, subnormals, ±0, ±inf and NaN, with lengths off the 16-lane grid.
+// round_codes and NVFP4's group rounding (src/cpu/round_codes.hpp): the scalar twins against the
+// exact encoder (decode(encode(·)) with saturation), and every vector path this CPU runs against
+// its scalar twin bit for bit, on values that reach every rounding case: random magnitudes over the
+// formats' whole range and beyond, ties, subnormals, ±0, ±inf and NaN, with lengths off the 16-lane
+// grid.
 #include "cpu/round_codes.hpp"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <limits>
@@ -80,6 +82,78 @@ TEST(RoundCodes, Avx512MatchesScalar) {
                     run(cpu::round_codes_scalar, v, n, factor, multiply, e2m1))
               << "n " << n << (e2m1 ? " e2m1" : " e4m3") << (multiply ? " multiply " : " divide ")
               << factor;
+}
+
+std::vector<uint32_t> run_nvfp4(void (*round)(const cpu::Nvfp4Rounding&),
+                                const std::vector<float>& v, int64_t n, float global) {
+  std::vector<float> q(v.size(), 12345.f);  // past n: must stay
+  round({v.data(), q.data(), n, global});
+  std::vector<uint32_t> bits;
+  for (float x : q) bits.push_back(std::bit_cast<uint32_t>(x));
+  return bits;
+}
+
+// NVFP4's groups of 16: the scale is the exact e4m3 encoding of global · amax / 6 (amax over the
+// group's finite and infinite |v|, NaN left out), each code the exact e2m1 encoding of v times
+// 1 / (sf / global), times sf.
+TEST(RoundCodes, Nvfp4GroupsScalarIsTheExactEncoder) {
+  const std::vector<float> v = values(3);
+  const auto e4m3 = [](double x) {
+    return decode(ScalarType::float8_e4m3fn,
+                  encode(ScalarType::float8_e4m3fn, x, Overflow::saturate));
+  };
+  for (float global : {1.f, 448.f * 6.f / 3.5f, 0.01f}) {
+    std::vector<float> q(v.size());
+    const int64_t n = static_cast<int64_t>(v.size());
+    cpu::round_nvfp4_groups_scalar({v.data(), q.data(), n, global});
+    for (int64_t k0 = 0; k0 < n; k0 += 16) {
+      float amax = 0;
+      for (int64_t i = k0; i < std::min(n, k0 + 16); ++i)
+        if (!std::isnan(v[i])) amax = std::max(amax, std::fabs(v[i]));
+      const float sf = static_cast<float>(e4m3(global * (amax / 6.f)));
+      const float multiplier = sf != 0 ? 1.f / (sf * (1.f / global)) : 0.f;
+      for (int64_t i = k0; i < std::min(n, k0 + 16); ++i) {
+        const float scaled = v[i] * multiplier;
+        if (std::isnan(scaled)) {
+          EXPECT_TRUE(std::isnan(q[i])) << i;
+          continue;
+        }
+        const double code = decode(ScalarType::float4_e2m1f,
+                                   encode(ScalarType::float4_e2m1f, scaled, Overflow::saturate));
+        ASSERT_EQ(static_cast<double>(q[i]), code * sf) << "value " << v[i] << " global " << global;
+      }
+    }
+  }
+}
+
+TEST(RoundCodes, AmaxLeavesNaNOutAndMatchesScalar) {
+  const std::vector<float> v = values(5);  // ends with ±0, ±inf, NaN and a few finite values
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const std::vector<float> small = {nan, -3.f, 2.f, nan};
+  EXPECT_EQ(cpu::amax_scalar(small.data(), 4), 3.f);
+  EXPECT_EQ(cpu::amax_scalar(small.data(), 0), 0.f);
+  if (host_platform().cpu.isa < CpuIsa::avx512)
+    GTEST_SKIP() << "needs ISA level avx512; this CPU offers " << name(host_platform().cpu.isa);
+  EXPECT_EQ(cpu::amax_avx512(small.data(), 4), 3.f);
+  for (int64_t n : {int64_t{0}, int64_t{1}, int64_t{15}, int64_t{17}, int64_t{4000},
+                    static_cast<int64_t>(v.size())})
+    for (int64_t start : {int64_t{0}, int64_t{3}})
+      if (start + n <= std::ssize(v))
+        EXPECT_EQ(std::bit_cast<uint32_t>(cpu::amax_avx512(v.data() + start, n)),
+                  std::bit_cast<uint32_t>(cpu::amax_scalar(v.data() + start, n)))
+            << "n " << n << " from " << start;
+}
+
+TEST(RoundCodes, Nvfp4GroupsAvx512MatchesScalar) {
+  if (host_platform().cpu.isa < CpuIsa::avx512)
+    GTEST_SKIP() << "needs ISA level avx512; this CPU offers " << name(host_platform().cpu.isa);
+  const std::vector<float> v = values(4);
+  for (int64_t n :
+       {int64_t{1}, int64_t{15}, int64_t{17}, int64_t{40}, static_cast<int64_t>(v.size())})
+    for (float global : {1.f, 448.f * 6.f / 3.5f, 0.01f})
+      EXPECT_EQ(run_nvfp4(cpu::round_nvfp4_groups_avx512, v, n, global),
+                run_nvfp4(cpu::round_nvfp4_groups_scalar, v, n, global))
+          << "n " << n << " global " << global;
 }
 
 }  // namespace
