@@ -195,9 +195,8 @@ void store_line(uint8_t* out, const float (&values)[16]) {
     _mm_stream_ps(reinterpret_cast<float*>(out) + i, _mm_loadu_ps(values + i));
 }
 
-// widen_floats at the host's ISA level.
-void (*floats_widener())(const FloatWidening&) {
-  const CpuIsa isa = host_platform().cpu.isa;
+// widen_floats at ISA level `isa` (the host's for the weight scales at load, the kernel's for x).
+void (*floats_widener(CpuIsa isa))(const FloatWidening&) {
   return isa >= CpuIsa::avx512 ? widen_floats_avx512
          : isa >= CpuIsa::avx2 ? widen_floats_avx2
                                : widen_floats_scalar;
@@ -213,7 +212,8 @@ std::vector<float> weight_scales_fp32(const TensorView& s) {
   if (type == ScalarType::fp32)
     std::memcpy(out.data(), s.data(), out.size() * sizeof(float));
   else if (type == ScalarType::bf16 || type == ScalarType::fp16)
-    floats_widener()({s.data_as<const uint16_t>(), count, type == ScalarType::bf16, out.data()});
+    floats_widener(host_platform().cpu.isa)(
+        {s.data_as<const uint16_t>(), count, type == ScalarType::bf16, out.data()});
   else
     for (int64_t i = 0; i < count; ++i) out[i] = static_cast<float>(load_value(s, i));
   return out;
@@ -332,9 +332,7 @@ class DequantKernel final : public Kernel {
             isa >= CpuIsa::avx512
                 ? ActivationRounding{round_codes_avx512, round_nvfp4_groups_avx512, amax_avx512}
                 : ActivationRounding{round_codes_scalar, round_nvfp4_groups_scalar, amax_scalar}),
-        widen_(isa >= CpuIsa::avx512 ? widen_floats_avx512
-               : isa >= CpuIsa::avx2 ? widen_floats_avx2
-                                     : widen_floats_scalar) {}
+        widen_(floats_widener(isa)) {}
 
   const KernelInfo& info() const override { return info_; }
   Verdict supported(const Platform& platform) const override { return runs_at(platform, isa_); }
@@ -688,11 +686,9 @@ class DequantKernel final : public Kernel {
     }
   }
 
-  // Elements [first, first + count) of x (bf16, fp16 or fp32) as fp32 in v, the type switch
-  // outside the loop.
-  // Elements [first, first + count) of x as fp32: bf16 / fp16 through widen_floats at the
-  // kernel's level (one at a time, in this file's baseline x86-64 code, they were ~4 % of a
-  // quantizing family's call at 64 tokens; fp16 a libgcc call each).
+  // Elements [first, first + count) of x (bf16, fp16 or fp32) as fp32 in v: bf16 / fp16 through
+  // widen_floats at the kernel's level (an element at a time in this file's baseline x86-64 code,
+  // fp16 was a libgcc call each: 1.11-1.24x at 64 tokens with fp16 activations, bench/NOTES.md).
   void load_row(const void* x, ScalarType type, int64_t first, int64_t count, float* v) const {
     if (type == ScalarType::fp32) {
       std::memcpy(v, static_cast<const float*>(x) + first, static_cast<size_t>(count) * 4);

@@ -116,9 +116,7 @@ __device__ uint32_t e4m3_pair(uint32_t v) {
 }
 
 // The e2m1 codes in nibbles 3 and 7 of v (the high nibbles of its 16-bit halves), their bits in
-// T's places: the values times 2^-kE2m1BitsBias<T>; the other nibbles are ignored.
-template <typename T>
-inline constexpr int kE2m1BitsBias = std::is_same_v<T, __half> ? 14 : 126;
+// T's places: the values times 2^-14 (fp16) or 2^-126 (bf16); the other nibbles are ignored.
 template <typename T>
 __device__ uint32_t e2m1_bits(uint32_t v) {
   if constexpr (std::is_same_v<T, __half>)  // exponent to bits 11..10, mantissa to 9
@@ -127,7 +125,7 @@ __device__ uint32_t e2m1_bits(uint32_t v) {
     return (v & 0x80008000u) | ((v & 0x70007000u) >> 6);
 }
 
-// The same codes as values.
+// The same codes as values (× 2^14 or 2^126).
 template <typename T>
 __device__ uint32_t e2m1_pair(uint32_t v) {
   return scale_pair_by<T>(e2m1_bits<T>(v), std::is_same_v<T, __half> ? 0x7400 : 0x7e80);
