@@ -49,5 +49,33 @@ TEST(MixedInputPlan, WorkspaceHoldsATilePerSplitAtItsTokenWidth) {
   EXPECT_EQ(workspace_bytes(decode), 256 + 32 * 4 * 128 * 32 * 4);
 }
 
+// The group scales the 256-token tiles apply in the fragment: for tile t, k-block b and row quad q,
+// the lane's rows q and q + 8 as T pairs of the scale of the group k-block b lies in (K past the
+// last group keeps its scale), rounded to T once.
+TEST(MixedInputPlan, GroupScalePairsPerKBlockAndRowQuad) {
+  const int64_t padded_n = 32;
+  const int groups = 3, group_size = 128, kblocks = 7, block_k = 64;  // the 7th k-block: padding
+  std::vector<float> scales(padded_n * groups);
+  for (size_t i = 0; i < scales.size(); ++i) scales[i] = 1.f + static_cast<float>(i) / 1024.f;
+  for (const ScalarType type : {ScalarType::bf16, ScalarType::fp16}) {
+    const std::vector<uint32_t> pairs =
+        group_scale_pairs(scales, padded_n, groups, group_size, kblocks, block_k, type);
+    ASSERT_EQ(std::ssize(pairs), 2 * kblocks * 8 * 2);
+    for (int64_t t = 0; t < 2; ++t)
+      for (int b = 0; b < kblocks; ++b)
+        for (int q = 0; q < 8; ++q)
+          for (int h = 0; h < 2; ++h) {
+            const int64_t row = 16 * t + q + 8 * h, group = std::min(b * block_k / group_size, 2);
+            const uint32_t bits = encode(type, scales[row * groups + group]);
+            EXPECT_EQ(pairs[((t * kblocks + b) * 8 + q) * 2 + h], bits | bits << 16)
+                << name(type) << " row " << row << " k-block " << b;
+          }
+  }
+  // Rounded to nearest: 1 + 3/1024 is 1.0 in bf16 (8 significant bits), itself in fp16.
+  const std::vector<float> near_one(16, 1.f + 3.f / 1024.f);
+  EXPECT_EQ(group_scale_pairs(near_one, 16, 1, 64, 1, 64, ScalarType::bf16)[0], 0x3f803f80u);
+  EXPECT_EQ(group_scale_pairs(near_one, 16, 1, 64, 1, 64, ScalarType::fp16)[0], 0x3c033c03u);
+}
+
 }  // namespace
 }  // namespace qlinear::cuda::sm90

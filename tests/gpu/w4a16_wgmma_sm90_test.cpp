@@ -1,8 +1,10 @@
 // w4a16_wgmma_sm90 against the reference on a Hopper GPU: every mixed-precision conformance config
 // it implements, every int4 code at every fragment position exactly (the register A layout), shapes
 // off its tiles (N not a multiple of 128, K not a multiple of 64 or of 8, act order through the
-// staged x), every token tile width, split K, and prefill-sized M — all held to the exact bound
-// (the kernel has no fallback path). Its tile plan: mixed_input_plan_test.cpp.
+// staged x), every token tile width, split K, and prefill-sized M — held to the exact bound up to
+// 256 tokens and with zero points at every M; past 256 tokens without zero points the 256-token
+// tiles round each weight with its group scale (the kernel's tolerance, act order included). Its
+// tile plan and the scales' layout: mixed_input_plan_test.cpp.
 #include <gtest/gtest.h>
 
 #include "cuda/kernels.hpp"

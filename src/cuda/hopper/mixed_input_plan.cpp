@@ -17,4 +17,24 @@ TilePlan mixed_input_tile_plan(int64_t m, int64_t n, int64_t k_stages, int sms, 
   return plan;
 }
 
+std::vector<uint32_t> group_scale_pairs(std::span<const float> scales, int64_t padded_n, int groups,
+                                        int group_size, int kblocks, int block_k,
+                                        ScalarType act_type) {
+  constexpr int kRowsPerTile = 16;
+  const int64_t tiles = padded_n / kRowsPerTile;
+  std::vector<uint32_t> pairs(static_cast<size_t>(tiles * kblocks * 8 * 2));
+  size_t i = 0;
+  for (int64_t t = 0; t < tiles; ++t)
+    for (int b = 0; b < kblocks; ++b) {
+      const int64_t group = std::min<int64_t>(int64_t{b} * block_k / group_size, groups - 1);
+      for (int q = 0; q < 8; ++q)
+        for (int h = 0; h < 2; ++h) {
+          const int64_t row = t * kRowsPerTile + q + 8 * h;
+          const uint32_t bits = encode(act_type, scales[static_cast<size_t>(row * groups + group)]);
+          pairs[i++] = bits | bits << 16;
+        }
+    }
+  return pairs;
+}
+
 }  // namespace qlinear::cuda::sm90

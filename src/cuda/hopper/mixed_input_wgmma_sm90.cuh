@@ -21,9 +21,12 @@
 // Exactness is the mma kernel's: the format's policy dequantizes a code to a value exact in the
 // activation type (block-scaled formats: times its block scale, still exact), wgmma multiplies
 // exact weights by the given activations and accumulates in fp32; a group's sum is multiplied by
-// its fp32 scale when the group ends (the fold), never by rounding the weight. (Rounding each
-// weight to bf16 with its scale, to run one sum over K without the folds, measured no faster on
-// the H100: bench/NOTES.md "The wgmma core's scale in the fragment".)
+// its fp32 scale when the group ends (the fold), never by rounding the weight — on tiles of up to
+// 128 tokens. The 256-token tiles hold one fp32 sum over K and no group sum beside it (128
+// accumulators a thread), so there the integer formats' group scales are rounded to T and applied
+// in the fragment (GroupScalesInFragment: each weight rounded once, the kernel's tolerance says
+// so; on 128-token tiles that measured no faster than the folds: bench/NOTES.md "The wgmma core's
+// scale in the fragment"). Zero points keep the folds and 128-token tiles.
 //
 // Work units, split K and the epilogue are the scaled-mm core's (cuda/hopper/scaled_mm_sm90.cuh).
 //
@@ -323,6 +326,27 @@ __device__ void accumulate_pipelined(const MixedParams& p, const Work& w, int ro
   for (int i = 0; i < kRegs; ++i) acc[i] *= group.scale[(i / 2) % 2];
 }
 
+// A group-scaled format on the 256-token tiles (F's fp32 group scales, no zero points): its
+// fragment times the row's group scale rounded to T (MixedInputCall::block_scales as
+// group_scale_pairs lays them out: a uint2 of T pairs a k-block), so that one fp32 sum runs over
+// K on the pipelined path. Each weight is rounded once (twice where the scales are not of T), the
+// tolerance the kernel states; the 32- to 128-token tiles keep the exact folds.
+template <typename F>
+struct GroupScalesInFragment : F {
+  static constexpr bool kBlockScales = true;
+  __device__ static float scale(const void*, int64_t) { return 1.f; }  // applied in the fragment
+  template <typename T>
+  static __device__ void fragment(const uint32_t (&word)[4], int s,
+                                  const typename F::template Offset<T> (&offset)[2], uint2 scales,
+                                  uint32_t (&a)[4]) {
+    F::template fragment<T>(word, s, offset, uint2{}, a);
+#pragma unroll
+    for (int p = 0; p < 4; ++p)
+      a[p] = detail::bits_of<T>(detail::pair_of<T>(a[p]) *
+                                detail::pair_of<T>(p % 2 ? scales.y : scales.x));
+  }
+};
+
 template <typename F, typename T, int kBlockN>
 __device__ void consume_mixed(const MixedParams& p, int consumer, const uint8_t* x_tiles,
                               const uint8_t* weight_tiles, uint64_t* full, uint64_t* empty,
@@ -425,9 +449,14 @@ void run_mixed_input(const MixedInputCall& call, bool bf16, cudaStream_t stream)
   const auto run = [&]<typename T>() {
     if (call.plan.block_n == 32) return launch_mixed<F, T, 32>(call, stream);
     if (call.plan.block_n == 64) return launch_mixed<F, T, 64>(call, stream);
-    // 256 tokens only where one sum runs over K: a group's sum beside it would not fit.
-    if constexpr (F::kBlockScales)
-      if (call.plan.block_n == 256) return launch_mixed<F, T, 256>(call, stream);
+    // 256 tokens only where one sum runs over K: a group's sum beside it would not fit, so the
+    // group-scaled formats apply their scales in the fragment there.
+    if (call.plan.block_n == 256) {
+      if constexpr (F::kBlockScales)
+        return launch_mixed<F, T, 256>(call, stream);
+      else
+        return launch_mixed<GroupScalesInFragment<F>, T, 256>(call, stream);
+    }
     return launch_mixed<F, T, 128>(call, stream);
   };
   if (bf16)
@@ -494,6 +523,13 @@ class MixedInputWgmmaSm90 final : public Kernel {
         w->block_scales = detail::to_device(*bytes, ScalarType::uint8, device);
       else
         w->on_mma_kernel = true;
+    } else if (kScalesRoundedOnWideTiles && !packed.zeros.defined()) {
+      const Tensor scales = Tensor::copy_of(packed.scales, Device::cpu());
+      w->block_scales = detail::to_device(
+          group_scale_pairs({scales.data_as<const float>(), static_cast<size_t>(scales.numel())},
+                            tiles * detail::kRowsPerTile, packed.groups, packed.group_size,
+                            packed.kblocks, MixedShape<F, 128>::kBlockK, c.act_type),
+          ScalarType::int32, device);
     }
     return w;
   }
@@ -512,7 +548,8 @@ class MixedInputWgmmaSm90 final : public Kernel {
     call.m = m;
     call.n = c.part_n();
     call.k_stages = (packed.padded_k + kStageK - 1) / kStageK;
-    call.plan = mixed_input_tile_plan(m, call.n, call.k_stages, w.sms, F::kBlockScales ? 256 : 128);
+    call.plan = mixed_input_tile_plan(m, call.n, call.k_stages, w.sms,
+                                      F::kBlockScales || w.block_scales.defined() ? 256 : 128);
 
     // TMA reads rows of 16-byte multiples from a 16-byte aligned base, in the weights' K order:
     // x as given where it is so, else a staged copy.
@@ -559,8 +596,12 @@ class MixedInputWgmmaSm90 final : public Kernel {
   }
 
   // The mma kernel's: exact weights, fp32 sums in the tensor cores and the group folds (twice the
-  // plain bound), one rounding to the output.
-  double tolerance(const LayerConfig& c) const override { return layout_->tolerance(c); }
+  // plain bound), one rounding to the output; and where the 256-token tiles round each weight with
+  // its scale (GroupScalesInFragment), two roundings to T a weight.
+  double tolerance(const LayerConfig& c) const override {
+    const bool rounds = kScalesRoundedOnWideTiles && !c.zero_points;
+    return layout_->tolerance(c) + (rounds ? 2 * unit_roundoff(c.act_type) : 0.0);
+  }
 
   std::shared_ptr<const PreparedWeights> weights_for(
       const Kernel& other, const std::shared_ptr<const PreparedWeights>& prepared) const override {
@@ -571,6 +612,11 @@ class MixedInputWgmmaSm90 final : public Kernel {
   }
 
  private:
+  // The formats whose group scales are fp32 (the integer formats): on the 256-token tiles, their
+  // scales rounded into the fragment.
+  static constexpr bool kScalesRoundedOnWideTiles =
+      !F::kBlockScales && std::is_base_of_v<detail::Fp32Scales, F>;
+
   KernelInfo info_;
   std::shared_ptr<const Kernel> layout_;
 };

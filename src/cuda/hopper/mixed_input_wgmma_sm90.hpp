@@ -8,6 +8,8 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
+#include <vector>
 
 #include "cuda/hopper/scaled_mm_sm90.hpp"
 #include "qlinear/kernel.hpp"
@@ -27,15 +29,27 @@ inline constexpr int kMixedStageKBlocks = 2;
 TilePlan mixed_input_tile_plan(int64_t m, int64_t n, int64_t k_stages, int sms,
                                int max_block_n = 128);
 
+// The group scales of a format with fp32 scales and no zero points rounded to the activation type
+// (bf16 / fp16), for the 256-token tiles, which apply them in the fragment (one fp32 sum over K:
+// a group's sum beside it would not fit the registers): for each 16-row tile, k-block and row
+// quad q, the 8 bytes a lane of that quad loads — its rows q and q + 8 as T pairs (the scale in
+// both halves). `scales` [padded_n, groups] (group g covers packed K g·group_size onward), k-blocks
+// of block_k.
+std::vector<uint32_t> group_scale_pairs(std::span<const float> scales, int64_t padded_n, int groups,
+                                        int group_size, int kblocks, int block_k,
+                                        ScalarType act_type);
+
 struct MixedInputWeights final : PreparedWeights {
   using PreparedWeights::PreparedWeights;
   std::shared_ptr<const PreparedWeights> packed;  // the mma kernel's (cuda/detail::Prepared)
   Device device;
   int sms = 0;
   CUtensorMap weight_map{};  // the packed words as [16-row tiles, k-blocks x 128 words]
-  // Formats whose block scales are this kernel's own (F::fragment_scales: mxfp4's, which the mma
-  // kernel folds per group instead): in the layout of cuda/detail/fragments.hpp. Where they cannot
-  // be applied exactly in the fragment, none, and every call runs the mma kernel on `packed`.
+  // The scales this kernel applies in the fragment where the mma kernel folds them per group:
+  // mxfp4's (F::fragment_scales, in the block-scale layout of cuda/detail/fragments.hpp; where
+  // they cannot be applied exactly, none, and every call runs the mma kernel on `packed`), and the
+  // integer formats' group scales for the 256-token tiles (group_scale_pairs; none with zero
+  // points, which keep 128-token tiles).
   Tensor block_scales;
   bool on_mma_kernel = false;
 };
