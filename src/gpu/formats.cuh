@@ -105,14 +105,20 @@ __device__ uint32_t scale_pair_by(uint32_t a, uint16_t power_of_two) {
   return *reinterpret_cast<const uint32_t*>(&product);
 }
 
-// The e4m3 codes in bytes 1 and 3 of v (the high bytes of its 16-bit halves); bytes 0 and 2 are
-// ignored.
+// The e4m3 codes in bytes 1 and 3 of v (the high bytes of its 16-bit halves), their bits in T's
+// places: the values times 2^-8 (fp16) or 2^-120 (bf16); bytes 0 and 2 are ignored.
+template <typename T>
+__device__ uint32_t e4m3_bits(uint32_t v) {
+  if constexpr (std::is_same_v<T, __half>)  // exponent to bits 13..10, mantissa to 9..7
+    return (v & 0x80008000u) | ((v & 0x7f007f00u) >> 1);
+  else  // bf16: exponent to bits 10..7, mantissa to 6..4
+    return (v & 0x80008000u) | ((v & 0x7f007f00u) >> 4);
+}
+
+// The same codes as values (× 2^8 or 2^120).
 template <typename T>
 __device__ uint32_t e4m3_pair(uint32_t v) {
-  if constexpr (std::is_same_v<T, __half>)  // exponent to bits 13..10, mantissa to 9..7; × 2^8
-    return scale_pair_by<T>((v & 0x80008000u) | ((v & 0x7f007f00u) >> 1), 0x5c00);
-  else  // bf16: exponent to bits 10..7, mantissa to 6..4; × 2^120
-    return scale_pair_by<T>((v & 0x80008000u) | ((v & 0x7f007f00u) >> 4), 0x7b80);
+  return scale_pair_by<T>(e4m3_bits<T>(v), std::is_same_v<T, __half> ? 0x5c00 : 0x7b80);
 }
 
 // The e2m1 codes in nibbles 3 and 7 of v (the high nibbles of its 16-bit halves), their bits in

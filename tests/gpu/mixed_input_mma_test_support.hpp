@@ -11,6 +11,7 @@
 #include <span>
 #include <vector>
 
+#include "cuda/hopper/mixed_input_wgmma_sm90.hpp"
 #include "qlinear/conformance.hpp"
 #include "qlinear/linear.hpp"
 #include "qlinear/reference.hpp"
@@ -124,6 +125,18 @@ void expect_split_over_k_and_many_tokens(const Kernel& kernel, Adjust adjust) {
   expect_conforms(kernel, config(136, 256), 1024, 9);
   expect_conforms(kernel, config(136, 256), 1100, 10);
   expect_conforms(kernel, config(136, 256), 2100, 11);
+}
+
+// Whether a Hopper MX kernel runs `c` with these e8m0 scale codes (cycled) on its own wgmma path,
+// not the mma kernel it hands layers to whose scales it cannot apply exactly.
+inline bool runs_on_wgmma(const Kernel& kernel, const LayerConfig& c,
+                          std::span<const uint32_t> scales) {
+  RandomLayer layer = make_random_layer(c, 5);
+  for (int64_t i = 0; i < layer.weight_scale.numel(); ++i)
+    store_code(layer.weight_scale, i, scales[static_cast<size_t>(i % std::ssize(scales))]);
+  const LayerTensors on_device = layer.to(Device::cuda(0));
+  const auto prepared = kernel.process_weights(c, on_device.weights(), Device::cuda(0));
+  return !static_cast<const cuda::sm90::MixedInputWeights&>(*prepared).on_mma_kernel;
 }
 
 // Every code of the weight type at every position of the packed fragments, and every scale and

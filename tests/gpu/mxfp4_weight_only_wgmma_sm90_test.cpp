@@ -3,10 +3,9 @@
 // and groups exactly, bf16 and fp16, bias, shapes off its tiles (N off 128 rows, K off the 64 of a
 // k-block and the 128 of a stage), split K and prefill-sized M — all held to the exact bound (the
 // scales are applied exactly in the fragment). Layers with a scale the fragment cannot apply
-// exactly run on the mma kernel, still exact. The range itself: mxfp4_fragment_scales_test.cpp.
+// exactly run on the mma kernel, still exact. The range itself: mx_fragment_scales_test.cpp.
 #include <gtest/gtest.h>
 
-#include "cuda/hopper/mixed_input_wgmma_sm90.hpp"
 #include "cuda/kernels.hpp"
 #include "mixed_input_mma_test_support.hpp"
 
@@ -19,16 +18,6 @@ constexpr Family kFamily = Family::mxfp4_weight_only;
 std::shared_ptr<const Kernel> kernel_on_hopper() {
   return testing::runnable_here(
       cuda::make_mxfp4_weight_only_wgmma_sm90(cuda::make_mxfp4_weight_only_mma_sm80()));
-}
-
-// Whether the kernel runs `c` with these scale codes on its own wgmma path (not the mma kernel).
-bool runs_on_wgmma(const Kernel& kernel, const LayerConfig& c, std::span<const uint32_t> scales) {
-  RandomLayer layer = make_random_layer(c, 5);
-  for (int64_t i = 0; i < layer.weight_scale.numel(); ++i)
-    store_code(layer.weight_scale, i, scales[static_cast<size_t>(i % std::ssize(scales))]);
-  const LayerTensors on_device = layer.to(Device::cuda(0));
-  const auto prepared = kernel.process_weights(c, on_device.weights(), Device::cuda(0));
-  return !static_cast<const cuda::sm90::MixedInputWeights&>(*prepared).on_mma_kernel;
 }
 
 TEST(Mxfp4WeightOnlyWgmmaSm90, ConformanceConfigs) {
@@ -45,7 +34,7 @@ TEST(Mxfp4WeightOnlyWgmmaSm90, EveryCodeExact) {
   LayerConfig fp16 = default_config(kFamily, 264, 96);  // past 256 rows; K = 1.5 k-blocks
   fp16.act_type = T::fp16;
   for (const LayerConfig& c : {default_config(kFamily, 72, 256), fp16}) {
-    EXPECT_TRUE(runs_on_wgmma(*kernel, c, scales)) << c.describe();
+    EXPECT_TRUE(testing::runs_on_wgmma(*kernel, c, scales)) << c.describe();
     testing::expect_every_code_exact(*kernel, c, codes, 1, 1.0, scales);
   }
 }
@@ -60,8 +49,8 @@ TEST(Mxfp4WeightOnlyWgmmaSm90, ScalesOutsideTheFragmentRunOnTheMmaKernel) {
   const uint32_t fp16_scales[] = {110, 113, 127, 129, 131};
   LayerConfig bf16 = default_config(kFamily, 72, 256), fp16 = default_config(kFamily, 264, 96);
   fp16.act_type = T::fp16;
-  EXPECT_FALSE(runs_on_wgmma(*kernel, bf16, bf16_scales));
-  EXPECT_FALSE(runs_on_wgmma(*kernel, fp16, fp16_scales));
+  EXPECT_FALSE(testing::runs_on_wgmma(*kernel, bf16, bf16_scales));
+  EXPECT_FALSE(testing::runs_on_wgmma(*kernel, fp16, fp16_scales));
   testing::expect_every_code_exact(*kernel, bf16, codes, 3, 1.0, bf16_scales);
   testing::expect_every_code_exact(*kernel, fp16, codes, 4, 1.0, fp16_scales);
 }

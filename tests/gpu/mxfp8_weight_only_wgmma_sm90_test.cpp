@@ -1,7 +1,9 @@
 // mxfp8_weight_only_wgmma_sm90 against the reference on a Hopper GPU: the family's conformance
-// configs, every finite e4m3 code (subnormals included) at every fragment position and every e8m0
-// scale at its row and group exactly (a fold every k-block of 32), bf16 and fp16, bias, shapes off
-// its tiles, split K and prefill-sized M — all held to the exact bound.
+// configs, every finite e4m3 code (subnormals included) at every fragment position with e8m0
+// scales 2^-3 .. 2^3 at their rows and groups exactly (applied in the fragment), bf16 and fp16,
+// bias, shapes off its tiles, split K and prefill-sized M — all held to the exact bound. Layers
+// with a scale the fragment cannot apply exactly (the random layers' 2^-12 .. 2^-8 in fp16) run
+// on the mma kernel, still exact. The range itself: mx_fragment_scales_test.cpp.
 #include <gtest/gtest.h>
 
 #include "cuda/kernels.hpp"
@@ -28,7 +30,28 @@ TEST(Mxfp8WeightOnlyWgmmaSm90, ConformanceConfigs) {
 TEST(Mxfp8WeightOnlyWgmmaSm90, EveryCodeExact) {
   const auto kernel = kernel_on_hopper();
   if (!kernel) GTEST_SKIP() << testing::kNeedsHopper;
+  const uint32_t scales[] = {124, 125, 126, 127, 128, 129, 130};
+  LayerConfig fp16 = default_config(kFamily, 264, 96);
+  fp16.act_type = T::fp16;
+  EXPECT_TRUE(testing::runs_on_wgmma(*kernel, default_config(kFamily, 72, 256), scales));
+  EXPECT_TRUE(testing::runs_on_wgmma(*kernel, fp16, scales));
   testing::expect_every_mxfp8_weight_only_code_exact(*kernel);
+}
+
+// Scales past the fragment's exact range (bf16: 2^-117 .. 2^7; fp16: 2^-5 .. 2^7): the layer runs
+// on the mma kernel's fp32 folds, exactly.
+TEST(Mxfp8WeightOnlyWgmmaSm90, ScalesOutsideTheFragmentRunOnTheMmaKernel) {
+  const auto kernel = kernel_on_hopper();
+  if (!kernel) GTEST_SKIP() << testing::kNeedsHopper;
+  const std::vector<uint32_t> codes = testing::every_finite_e4m3_code();
+  const uint32_t bf16_scales[] = {9, 60, 127, 135, 140};
+  const uint32_t fp16_scales[] = {115, 121, 127, 129};
+  LayerConfig bf16 = default_config(kFamily, 72, 256), fp16 = default_config(kFamily, 264, 96);
+  fp16.act_type = T::fp16;
+  EXPECT_FALSE(testing::runs_on_wgmma(*kernel, bf16, bf16_scales));
+  EXPECT_FALSE(testing::runs_on_wgmma(*kernel, fp16, fp16_scales));
+  testing::expect_every_code_exact(*kernel, bf16, codes, 3, 1.0, bf16_scales);
+  testing::expect_every_code_exact(*kernel, fp16, codes, 4, 1.0, fp16_scales);
 }
 
 TEST(Mxfp8WeightOnlyWgmmaSm90, ShapesOffTheTiles) {

@@ -8,7 +8,8 @@
 //
 // Exactness: every e4m3 value is exact in bf16 and fp16 (formats.cuh, e4m3_pair); the scale, a
 // power of two that bf16 / fp16 cannot always hold (2^-127..2^127), is applied in fp32 when each
-// group's sum is folded. The NaN codes (0x7f, 0xff) decode to ±480, not NaN: no quantizer emits
+// group's sum is folded (mxfp8_weight_only_wgmma_sm90 applies it in the fragment where that is
+// exact: cuda/mx_fragment_scales.hpp). The NaN codes (0x7f, 0xff) decode to ±480, not NaN: no quantizer emits
 // them.
 #pragma once
 

@@ -1,0 +1,38 @@
+// The MX formats' policies on the wgmma core (mxfp4_weight_only_wgmma_sm90,
+// mxfp8_weight_only_wgmma_sm90): their e8m0 scales applied in the A fragment as block scales, one
+// multiply a register by a power of two whose exponent field the layer's block-scale bytes hold
+// (cuda/mx_fragment_scales.hpp: the bytes, and where that is exact). The format's policy adds its
+// family, weight type and fragment.
+#pragma once
+
+#include <optional>
+#include <vector>
+
+#include "cuda/detail/mixed_input_mma_sm80.cuh"
+#include "cuda/mx_fragment_scales.hpp"
+
+namespace qlinear::cuda::detail {
+
+template <int kCodeBits>
+struct MxScalesInFragment : NoOffsets {
+  static constexpr int kBits = kCodeBits;
+  static constexpr bool kBlockScales = true;
+
+  // No scale outside the fragment: the core's one scale a row (NVFP4's global scale) is 1.
+  __device__ static float scale(const void*, int64_t) { return 1.f; }
+
+  // Byte `b` of a row's 4 block-scale bytes as the power of two it encodes, T's 16 bits.
+  template <typename T>
+  static __device__ uint16_t power(uint32_t bytes, int b) {
+    constexpr int kField = std::is_same_v<T, __half> ? 10 : 7;  // T's exponent field
+    return static_cast<uint16_t>((bytes >> (8 * b) & 0xffu) << kField);
+  }
+
+  static std::optional<std::vector<uint8_t>> fragment_scales(const LayerConfig& c,
+                                                             const LayerWeights& w, int64_t tiles,
+                                                             int64_t kblocks) {
+    return mx_fragment_scales(c, w, tiles, kblocks, block_k(kBits));
+  }
+};
+
+}  // namespace qlinear::cuda::detail
