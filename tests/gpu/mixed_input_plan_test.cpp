@@ -4,6 +4,9 @@
 // split-K workspace sized for the plan's token width.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
+
 #include "cuda/hopper/mixed_input_wgmma_sm90.hpp"
 
 namespace qlinear::cuda::sm90 {
@@ -59,7 +62,7 @@ TEST(MixedInputPlan, GroupScalePairsPerKBlockAndRowQuad) {
   for (size_t i = 0; i < scales.size(); ++i) scales[i] = 1.f + static_cast<float>(i) / 1024.f;
   for (const ScalarType type : {ScalarType::bf16, ScalarType::fp16}) {
     const std::vector<uint32_t> pairs =
-        group_scale_pairs(scales, padded_n, groups, group_size, kblocks, block_k, type);
+        *group_scale_pairs(scales, padded_n, groups, group_size, kblocks, block_k, 8.f, type);
     ASSERT_EQ(std::ssize(pairs), 2 * kblocks * 8 * 2);
     for (int64_t t = 0; t < 2; ++t)
       for (int b = 0; b < kblocks; ++b)
@@ -73,8 +76,31 @@ TEST(MixedInputPlan, GroupScalePairsPerKBlockAndRowQuad) {
   }
   // Rounded to nearest: 1 + 3/1024 is 1.0 in bf16 (8 significant bits), itself in fp16.
   const std::vector<float> near_one(16, 1.f + 3.f / 1024.f);
-  EXPECT_EQ(group_scale_pairs(near_one, 16, 1, 64, 1, 64, ScalarType::bf16)[0], 0x3f803f80u);
-  EXPECT_EQ(group_scale_pairs(near_one, 16, 1, 64, 1, 64, ScalarType::fp16)[0], 0x3c033c03u);
+  EXPECT_EQ((*group_scale_pairs(near_one, 16, 1, 64, 1, 64, 8.f, ScalarType::bf16))[0],
+            0x3f803f80u);
+  EXPECT_EQ((*group_scale_pairs(near_one, 16, 1, 64, 1, 64, 8.f, ScalarType::fp16))[0],
+            0x3c033c03u);
+}
+
+// Scales whose rounding would not keep its relative bound (not a normal T) or whose products
+// would overflow T leave the layer on the exact folds: fp16 from 2^-14 to 65504 / 8 for int4,
+// 65504 / 128 for int8; bf16 takes them all but NaN and inf. Zero is fine.
+TEST(MixedInputPlan, GroupScalePairsOnlyWhereTheRoundingKeepsItsBound) {
+  const auto pairs = [](float s, float max_code, ScalarType type) {
+    const std::vector<float> scales(16, s);
+    return group_scale_pairs(scales, 16, 1, 64, 1, 64, max_code, type).has_value();
+  };
+  using T = ScalarType;
+  EXPECT_TRUE(pairs(0.f, 8.f, T::fp16));
+  EXPECT_TRUE(pairs(0x1p-14f, 8.f, T::fp16));
+  EXPECT_FALSE(pairs(0x1p-15f, 8.f, T::fp16));  // an fp16 subnormal
+  EXPECT_TRUE(pairs(8188.f, 8.f, T::fp16));
+  EXPECT_FALSE(pairs(8192.f, 8.f, T::fp16));  // 8 · 8192 > 65504
+  EXPECT_FALSE(pairs(1024.f, 128.f, T::fp16));
+  EXPECT_TRUE(pairs(0x1p-15f, 8.f, T::bf16));
+  EXPECT_TRUE(pairs(1e30f, 128.f, T::bf16));
+  EXPECT_FALSE(pairs(std::numeric_limits<float>::infinity(), 8.f, T::bf16));
+  EXPECT_FALSE(pairs(std::nanf(""), 8.f, T::bf16));
 }
 
 }  // namespace

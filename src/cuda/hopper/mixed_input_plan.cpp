@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <cmath>
 
 #include "cuda/hopper/mixed_input_wgmma_sm90.hpp"
 
@@ -17,9 +18,17 @@ TilePlan mixed_input_tile_plan(int64_t m, int64_t n, int64_t k_stages, int sms, 
   return plan;
 }
 
-std::vector<uint32_t> group_scale_pairs(std::span<const float> scales, int64_t padded_n, int groups,
-                                        int group_size, int kblocks, int block_k,
-                                        ScalarType act_type) {
+std::optional<std::vector<uint32_t>> group_scale_pairs(std::span<const float> scales,
+                                                       int64_t padded_n, int groups, int group_size,
+                                                       int kblocks, int block_k, float max_code,
+                                                       ScalarType act_type) {
+  const double largest = act_type == ScalarType::fp16 ? 65504.0 : 0x1.fep127;
+  const double smallest_normal = act_type == ScalarType::fp16 ? 0x1p-14 : 0x1p-126;
+  for (const float s : scales) {
+    const double rounded = std::fabs(decode(act_type, encode(act_type, s)));
+    if (rounded != 0 && !(rounded >= smallest_normal && rounded * max_code <= largest))
+      return std::nullopt;
+  }
   constexpr int kRowsPerTile = 16;
   const int64_t tiles = padded_n / kRowsPerTile;
   std::vector<uint32_t> pairs(static_cast<size_t>(tiles * kblocks * 8 * 2));

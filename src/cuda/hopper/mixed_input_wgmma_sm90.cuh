@@ -525,11 +525,11 @@ class MixedInputWgmmaSm90 final : public Kernel {
         w->on_mma_kernel = true;
     } else if (kScalesRoundedOnWideTiles && !packed.zeros.defined()) {
       const Tensor scales = Tensor::copy_of(packed.scales, Device::cpu());
-      w->block_scales = detail::to_device(
-          group_scale_pairs({scales.data_as<const float>(), static_cast<size_t>(scales.numel())},
-                            tiles * detail::kRowsPerTile, packed.groups, packed.group_size,
-                            packed.kblocks, MixedShape<F, 128>::kBlockK, c.act_type),
-          ScalarType::int32, device);
+      if (const auto pairs = group_scale_pairs(
+              {scales.data_as<const float>(), static_cast<size_t>(scales.numel())},
+              tiles * detail::kRowsPerTile, packed.groups, packed.group_size, packed.kblocks,
+              MixedShape<F, 128>::kBlockK, F::kZero, c.act_type))
+        w->block_scales = detail::to_device(*pairs, ScalarType::int32, device);
     }
     return w;
   }

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -34,10 +35,14 @@ TilePlan mixed_input_tile_plan(int64_t m, int64_t n, int64_t k_stages, int sms,
 // a group's sum beside it would not fit the registers): for each 16-row tile, k-block and row
 // quad q, the 8 bytes a lane of that quad loads — its rows q and q + 8 as T pairs (the scale in
 // both halves). `scales` [padded_n, groups] (group g covers packed K g·group_size onward), k-blocks
-// of block_k.
-std::vector<uint32_t> group_scale_pairs(std::span<const float> scales, int64_t padded_n, int groups,
-                                        int group_size, int kblocks, int block_k,
-                                        ScalarType act_type);
+// of block_k. None where a rounded scale is not 0 or a normal T, or times `max_code` (the largest
+// |code - zero point|: 8 for uint4b8, 128 for uint8b128) overflows T (fp16: |s| < 2^-14 or
+// > 65504 / max_code): the relative bound of the rounding holds for normal numbers only, and such
+// a layer keeps the exact folds on 128-token tiles.
+std::optional<std::vector<uint32_t>> group_scale_pairs(std::span<const float> scales,
+                                                       int64_t padded_n, int groups, int group_size,
+                                                       int kblocks, int block_k, float max_code,
+                                                       ScalarType act_type);
 
 struct MixedInputWeights final : PreparedWeights {
   using PreparedWeights::PreparedWeights;
