@@ -11,6 +11,7 @@
 #include <span>
 #include <vector>
 
+#include "cuda/detail/mixed_input_prepared.hpp"
 #include "cuda/hopper/mixed_input_wgmma_sm90.hpp"
 #include "qlinear/conformance.hpp"
 #include "qlinear/linear.hpp"
@@ -127,16 +128,30 @@ void expect_split_over_k_and_many_tokens(const Kernel& kernel, Adjust adjust) {
   expect_conforms(kernel, config(136, 256), 2100, 11);
 }
 
-// Whether a Hopper MX kernel runs `c` with these e8m0 scale codes (cycled) on its own wgmma path,
-// not the mma kernel it hands layers to whose scales it cannot apply exactly.
-inline bool runs_on_wgmma(const Kernel& kernel, const LayerConfig& c,
-                          std::span<const uint32_t> scales) {
+// The weights `kernel` prepares on the first GPU for `c` with these e8m0 scale codes (cycled).
+inline std::shared_ptr<const PreparedWeights> prepared_with_scales(
+    const Kernel& kernel, const LayerConfig& c, std::span<const uint32_t> scales) {
   RandomLayer layer = make_random_layer(c, 5);
   for (int64_t i = 0; i < layer.weight_scale.numel(); ++i)
     store_code(layer.weight_scale, i, scales[static_cast<size_t>(i % std::ssize(scales))]);
   const LayerTensors on_device = layer.to(Device::cuda(0));
-  const auto prepared = kernel.process_weights(c, on_device.weights(), Device::cuda(0));
-  return !static_cast<const cuda::sm90::MixedInputWeights&>(*prepared).on_mma_kernel;
+  return kernel.process_weights(c, on_device.weights(), Device::cuda(0));
+}
+
+// Whether an MX mma kernel applies these scales in the fragment, not folding them per group.
+inline bool scales_in_fragment(const Kernel& kernel, const LayerConfig& c,
+                               std::span<const uint32_t> scales) {
+  return !static_cast<const cuda::detail::Prepared&>(*prepared_with_scales(kernel, c, scales))
+              .folds;
+}
+
+// Whether a Hopper MX kernel runs `c` with these scales on its own wgmma path, not the mma kernel
+// it hands the layers to whose scales that kernel folds.
+inline bool runs_on_wgmma(const Kernel& kernel, const LayerConfig& c,
+                          std::span<const uint32_t> scales) {
+  return !static_cast<const cuda::sm90::MixedInputWeights&>(
+              *prepared_with_scales(kernel, c, scales))
+              .on_mma_kernel;
 }
 
 // Every code of the weight type at every position of the packed fragments, and every scale and

@@ -1,8 +1,10 @@
 // mxfp4_weight_only_mma_sm80 against the reference on the GPU: the family's conformance configs,
 // every e2m1 code at every fragment position and every e8m0 scale at its row and half k-block
-// exactly, bf16 and fp16, bias, shapes off the tiles (N not a multiple of 16 or 256, K not a
-// multiple of 64: a half k-block at the end), a layer split over K, and M in row chunks past one
-// launch's 1024 tokens. Its limits: mixed_input_mma_sm80_limits_test.cpp.
+// exactly, bf16 and fp16, on both of its paths (scales in the fragment where that is exact, folded
+// per group elsewhere: cuda/detail/mxfp4_weights.cuh), bias, shapes off the tiles (N not a
+// multiple of 16 or 256, K not a multiple of 64: a half k-block at the end), a layer split over
+// K, and M in row chunks past one launch's 1024 tokens. Its limits:
+// mixed_input_mma_sm80_limits_test.cpp; the fragment's exact range: mx_fragment_scales_test.cpp.
 #include <gtest/gtest.h>
 
 #include "cuda/kernels.hpp"
@@ -19,13 +21,32 @@ TEST(Mxfp4WeightOnlyMmaSm80, ConformanceConfigs) {
   EXPECT_GE(testing::expect_conformance_configs(*cuda::make_mxfp4_weight_only_mma_sm80()), 1);
 }
 
+// Scales 2^-3 .. 2^1 (codes 124 .. 128), the fragment's to apply in bf16 and fp16.
 TEST(Mxfp4WeightOnlyMmaSm80, EveryCodeExact) {
   const auto kernel = cuda::make_mxfp4_weight_only_mma_sm80();
   const std::vector<uint32_t> codes = testing::every_code(4);
+  const uint32_t scales[] = {124, 125, 126, 127, 128};
   LayerConfig fp16 = default_config(kFamily, 264, 96);  // past 256 rows; K = 1.5 k-blocks
   fp16.act_type = T::fp16;
-  testing::expect_every_code_exact(*kernel, default_config(kFamily, 72, 256), codes, 1);
-  testing::expect_every_code_exact(*kernel, fp16, codes, 2);
+  for (const LayerConfig& c : {default_config(kFamily, 72, 256), fp16}) {
+    EXPECT_TRUE(testing::scales_in_fragment(*kernel, c, scales)) << c.describe();
+    testing::expect_every_code_exact(*kernel, c, codes, 1, 1.0, scales);
+  }
+}
+
+// Scales past the fragment's exact range (bf16: 2^-126 .. 2^1; fp16: 2^-13 .. 2^1): folded per
+// group in fp32, exactly.
+TEST(Mxfp4WeightOnlyMmaSm80, ScalesOutsideTheFragmentAreFolded) {
+  const auto kernel = cuda::make_mxfp4_weight_only_mma_sm80();
+  const std::vector<uint32_t> codes = testing::every_code(4);
+  const uint32_t bf16_scales[] = {1, 60, 127, 129, 200};
+  const uint32_t fp16_scales[] = {110, 113, 127, 129, 131};
+  LayerConfig bf16 = default_config(kFamily, 72, 256), fp16 = default_config(kFamily, 264, 96);
+  fp16.act_type = T::fp16;
+  EXPECT_FALSE(testing::scales_in_fragment(*kernel, bf16, bf16_scales));
+  EXPECT_FALSE(testing::scales_in_fragment(*kernel, fp16, fp16_scales));
+  testing::expect_every_code_exact(*kernel, bf16, codes, 3, 1.0, bf16_scales);
+  testing::expect_every_code_exact(*kernel, fp16, codes, 4, 1.0, fp16_scales);
 }
 
 TEST(Mxfp4WeightOnlyMmaSm80, ShapesOffTheTiles) {

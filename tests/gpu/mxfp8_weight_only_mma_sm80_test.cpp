@@ -1,8 +1,10 @@
 // mxfp8_weight_only_mma_sm80 against the reference on the GPU: the family's conformance configs,
 // every finite e4m3 code (subnormals included) at every fragment position and every e8m0 scale at
-// its row and group exactly, bf16 and fp16, bias, shapes off the tiles (N not a multiple of 16 or
-// 256, K not a multiple of 64), a layer split over K, and M in row chunks past one launch's
-// 1024 tokens. Its limits: mixed_input_mma_sm80_limits_test.cpp.
+// its row and group exactly, bf16 and fp16, on both of its paths (scales in the fragment where
+// that is exact, folded per group elsewhere: cuda/detail/mxfp8_weights.cuh), bias, shapes off the
+// tiles (N not a multiple of 16 or 256, K not a multiple of 64), a layer split over K, and M in
+// row chunks past one launch's 1024 tokens. Its limits: mixed_input_mma_sm80_limits_test.cpp; the
+// fragment's exact range: mx_fragment_scales_test.cpp.
 #include <gtest/gtest.h>
 
 #include "cuda/kernels.hpp"
@@ -20,9 +22,30 @@ TEST(Mxfp8WeightOnlyMmaSm80, ConformanceConfigs) {
   EXPECT_GE(testing::expect_conformance_configs(*cuda::make_mxfp8_weight_only_mma_sm80()), 2);
 }
 
+// Scales 2^-3 .. 2^3 (codes 124 .. 130), the fragment's to apply in bf16 and fp16.
 TEST(Mxfp8WeightOnlyMmaSm80, EveryCodeExact) {
   const auto kernel = cuda::make_mxfp8_weight_only_mma_sm80();
+  const uint32_t scales[] = {124, 125, 126, 127, 128, 129, 130};
+  LayerConfig fp16 = default_config(kFamily, 264, 96);
+  fp16.act_type = T::fp16;
+  EXPECT_TRUE(testing::scales_in_fragment(*kernel, default_config(kFamily, 72, 256), scales));
+  EXPECT_TRUE(testing::scales_in_fragment(*kernel, fp16, scales));
   testing::expect_every_mxfp8_weight_only_code_exact(*kernel);
+}
+
+// Scales past the fragment's exact range (bf16: 2^-117 .. 2^7; fp16: 2^-5 .. 2^7): folded per
+// group in fp32, exactly.
+TEST(Mxfp8WeightOnlyMmaSm80, ScalesOutsideTheFragmentAreFolded) {
+  const auto kernel = cuda::make_mxfp8_weight_only_mma_sm80();
+  const std::vector<uint32_t> codes = testing::every_finite_e4m3_code();
+  const uint32_t bf16_scales[] = {9, 60, 127, 135, 140};
+  const uint32_t fp16_scales[] = {115, 121, 127, 129};
+  LayerConfig bf16 = default_config(kFamily, 72, 256), fp16 = default_config(kFamily, 264, 96);
+  fp16.act_type = T::fp16;
+  EXPECT_FALSE(testing::scales_in_fragment(*kernel, bf16, bf16_scales));
+  EXPECT_FALSE(testing::scales_in_fragment(*kernel, fp16, fp16_scales));
+  testing::expect_every_code_exact(*kernel, bf16, codes, 3, 1.0, bf16_scales);
+  testing::expect_every_code_exact(*kernel, fp16, codes, 4, 1.0, fp16_scales);
 }
 
 TEST(Mxfp8WeightOnlyMmaSm80, ShapesOffTheTiles) {

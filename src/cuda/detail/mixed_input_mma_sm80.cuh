@@ -1,5 +1,6 @@
 // The one pipeline of the mixed-input tensor-core kernels (w4a16_mma_sm80, w8a16_mma_sm80,
-// mxfp8_weight_only_mma_sm80, nvfp4_weight_only_mma_sm80, w4a8_int_mma_sm80, w4a8_fp8_mma_sm89):
+// mxfp8_weight_only_mma_sm80, mxfp4_weight_only_mma_sm80, nvfp4_weight_only_mma_sm80,
+// w4a8_int_mma_sm80, w4a8_fp8_mma_sm89):
 // low-bit weights × bf16/fp16 activations on mma.sync m16n8k16, or × activation codes on m16n8k32:
 // int8 on .s8 (W4A8, sm_80 and later), e4m3 on .e4m3 (W4A8-FP8, sm_89 and later); built for decode.
 // The weights are streamed once with 16-byte loads, several k-blocks in flight per thread, and the
@@ -52,6 +53,9 @@
 //   Codes                  optional, absent for bf16 / fp16 activations as given: the type the
 //                          activations are quantized to per token (int8_t: m16n8k32 .s8;
 //                          __nv_fp8_e4m3: m16n8k32 .e4m3), 4-bit weights only (pack_fragments_s8)
+//   Folds, fragment_scales optional (the MX formats): F applies the scales in the fragment as
+//                          block scales where fragment_scales() says that is exact for a layer;
+//                          a layer it refuses runs the policy Folds, which folds them per group
 #pragma once
 
 #include <cuda_bf16.h>
@@ -68,6 +72,7 @@
 #include <vector>
 
 #include "cuda/detail/fragments.hpp"
+#include "cuda/detail/mixed_input_prepared.hpp"
 #include "cuda/detail/scale_decoders.cuh"
 #include "cuda/reduce_slices.hpp"
 #include "gpu/act_quant.hpp"
@@ -109,6 +114,13 @@ template <typename F>
 constexpr bool kQuantizedActivations = !std::is_void_v<Codes<F>>;
 template <typename F>
 constexpr bool kFp8Activations = std::is_same_v<Codes<F>, __nv_fp8_e4m3>;
+
+// Format F applies its scales in the fragment for the layers F::fragment_scales admits and hands
+// the others to the folding policy F::Folds (same packed words, same kernel name).
+template <typename F>
+constexpr bool kHasFolds = requires {
+  typename F::Folds;
+};
 
 // The packed weight layouts (cuda/detail/fragments.hpp): pack_fragments for bf16 / fp16
 // activations, pack_fragments_s8 for activation codes (int8 and e4m3 share the m16n8k32 layout).
@@ -203,9 +215,9 @@ __device__ inline uint4 load_streaming(const uint4* p) {
                : "l"(p));
   return v;
 }
-// nvfp4's block scales are fetched into L1 as far ahead as the weights, but with no register
-// held meanwhile (holding them spilled the 8-token kernel past its 128 registers), and read from
-// L1 when their k-block is dequantized.
+// Block scales (nvfp4's, the MX formats' in the fragment) are fetched into L1 as far ahead as the
+// weights, but with no register held meanwhile (holding them spilled the 8-token kernel past its
+// 128 registers), and read from L1 when their k-block is dequantized.
 __device__ inline void prefetch_l1(const void* p) {
   asm volatile("prefetch.global.L1 [%0];\n" : : "l"(p));
 }
@@ -502,12 +514,6 @@ Tensor to_device(const std::vector<T>& host, ScalarType dtype, Device device) {
   return t;
 }
 
-struct Prepared final : PreparedWeights {
-  using PreparedWeights::PreparedWeights;
-  Tensor weights, scales, zeros, block_scales, k_order;  // on the device
-  int padded_k = 0, group_size = 0, groups = 0, kblocks = 0;
-};
-
 // The group scales of the integer formats: fp32 [padded_n, groups] and, with zero points, their
 // codes as uint8 (padding rows: scale 0, zero point `pad_zero`).
 inline void integer_scales(const LayerConfig& c, const LayerWeights& w, int64_t padded_n,
@@ -603,7 +609,7 @@ class MixedInputMmaSm80 final : public Kernel {
                                kFp8FoldK));
     }
     // Block-scaled formats apply their scales inside the k-block; only the others fold per group.
-    if (!F::kBlockScales && c.weight_scale == Granularity::per_group &&
+    if ((!F::kBlockScales || kHasFolds<F>)&&c.weight_scale == Granularity::per_group &&
         c.group_size != kBlock / 2 && c.group_size % kBlock != 0)
       return Verdict::no(cat("group_size (", c.group_size, ") not supported; supported: ",
                              kBlock / 2, " and multiples of ", kBlock));
@@ -652,7 +658,19 @@ class MixedInputMmaSm80 final : public Kernel {
     else
       packed = pack_fragments<F::kBits>(padded_n, padded_k, code);
     prepared->weights = to_device(packed, ScalarType::int32, device);
-    F::prepare_scales(c, w, padded_n, device, *prepared);
+    if constexpr (kHasFolds<F>) {
+      if (const auto bytes = F::fragment_scales(c, w, padded_n / kRowsPerTile, prepared->kblocks)) {
+        // One "group" a row, the whole of K, of scale 1 (F::scale): the fragment applies them.
+        prepared->block_scales = to_device(*bytes, ScalarType::uint8, device);
+        prepared->groups = 1;
+        prepared->group_size = prepared->padded_k;
+      } else {
+        F::Folds::prepare_scales(c, w, padded_n, device, *prepared);
+        prepared->folds = true;
+      }
+    } else {
+      F::prepare_scales(c, w, padded_n, device, *prepared);
+    }
     if (c.act_order) prepared->k_order = to_device(order, ScalarType::int32, device);
     return prepared;
   }
@@ -753,13 +771,13 @@ class MixedInputMmaSm80 final : public Kernel {
     const bool overlap = dependent_launch_on(x.device());
     switch (tokens) {
       case 8:
-        launch<8>(bf16, grid, s, overlap, p);
+        launch<8>(bf16, w.folds, grid, s, overlap, p);
         break;
       case 16:
-        launch<16>(bf16, grid, s, overlap, p);
+        launch<16>(bf16, w.folds, grid, s, overlap, p);
         break;
       default:
-        launch<32>(bf16, grid, s, overlap, p);
+        launch<32>(bf16, w.folds, grid, s, overlap, p);
         break;
     }
     reduce_slices(p.partials, slices, m, static_cast<int>(n), bias, out, s);
@@ -768,16 +786,23 @@ class MixedInputMmaSm80 final : public Kernel {
  private:
   const KernelInfo info_{F::kName, Provider::cuda, F::kFamily};
 
-  template <int kTokens>
-  static auto kernel_for(bool bf16) {
-    if constexpr (kQuantizedActivations<F>)
-      return mixed_input_mma_kernel<F, Codes<F>, kTokens>;
+  template <typename P, int kTokens>
+  static auto kernel_of(bool bf16) {
+    if constexpr (kQuantizedActivations<P>)
+      return mixed_input_mma_kernel<P, Codes<P>, kTokens>;
     else
-      return bf16 ? mixed_input_mma_kernel<F, __nv_bfloat16, kTokens>
-                  : mixed_input_mma_kernel<F, __half, kTokens>;
+      return bf16 ? mixed_input_mma_kernel<P, __nv_bfloat16, kTokens>
+                  : mixed_input_mma_kernel<P, __half, kTokens>;
+  }
+  template <int kTokens>
+  static auto kernel_for(bool bf16, bool folds = false) {
+    if constexpr (kHasFolds<F>)
+      if (folds) return kernel_of<typename F::Folds, kTokens>(bf16);
+    return kernel_of<F, kTokens>(bf16);
   }
 
-  // Blocks of a launch resident on one SM at once (registers and shared memory permitting).
+  // Blocks of a launch resident on one SM at once (registers and shared memory permitting): F's
+  // kernels', which F::Folds' match within a few registers.
   static int resident_blocks_per_sm(int tokens, bool bf16) {
     static const auto query = [](auto kernel) {
       int blocks = 0;
@@ -795,8 +820,9 @@ class MixedInputMmaSm80 final : public Kernel {
   // streaming weights while the kernel before them (the previous layer's slice reduction, the
   // activation quantizer) ends.
   template <int kTokens>
-  void launch(bool bf16, dim3 grid, cudaStream_t s, bool overlap, const Problem& p) const {
-    launch_dependent(kernel_for<kTokens>(bf16), grid, dim3(kWarps * 32), 0, s, overlap,
+  void launch(bool bf16, bool folds, dim3 grid, cudaStream_t s, bool overlap,
+              const Problem& p) const {
+    launch_dependent(kernel_for<kTokens>(bf16, folds), grid, dim3(kWarps * 32), 0, s, overlap,
                      name().c_str(), p);
   }
 };

@@ -1,8 +1,8 @@
-// The MX formats' policies on the wgmma core (mxfp4_weight_only_wgmma_sm90,
-// mxfp8_weight_only_wgmma_sm90): their e8m0 scales applied in the A fragment as block scales, one
-// multiply a register by a power of two whose exponent field the layer's block-scale bytes hold
-// (cuda/mx_fragment_scales.hpp: the bytes, and where that is exact). The format's policy adds its
-// family, weight type and fragment.
+// The MX formats' e8m0 scales applied in the A fragment as block scales, one multiply a register
+// by a power of two whose exponent field the layer's block-scale bytes hold (cuda/mx_fragment_
+// scales.hpp: the bytes, and where that is exact): the policies of mxfp4_weight_only and
+// mxfp8_weight_only on the mma pipeline (whose layers outside that range run the policy's Folds)
+// and on the wgmma core. The format's policy adds its family, weight type and fragment.
 #pragma once
 
 #include <optional>
@@ -17,8 +17,9 @@ template <int kCodeBits>
 struct MxScalesInFragment : NoOffsets {
   static constexpr int kBits = kCodeBits;
   static constexpr bool kBlockScales = true;
+  static constexpr uint32_t kPadCode = 0;  // +0
 
-  // No scale outside the fragment: the core's one scale a row (NVFP4's global scale) is 1.
+  // No scale outside the fragment: the pipelines' one scale a row (NVFP4's global scale) is 1.
   __device__ static float scale(const void*, int64_t) { return 1.f; }
 
   // Byte `b` of a row's 4 block-scale bytes as the power of two it encodes, T's 16 bits.
@@ -28,6 +29,7 @@ struct MxScalesInFragment : NoOffsets {
     return static_cast<uint16_t>((bytes >> (8 * b) & 0xffu) << kField);
   }
 
+  static uint32_t pack_code(const LayerConfig&, uint32_t code) { return code; }
   static std::optional<std::vector<uint8_t>> fragment_scales(const LayerConfig& c,
                                                              const LayerWeights& w, int64_t tiles,
                                                              int64_t kblocks) {

@@ -2,18 +2,20 @@
 // mxfp8_weight_only_wgmma_sm90, which read the same packed weights): float8_e4m3fn weights with
 // e8m0 scales per 32 along K; its two halves, the e4m3 codes and the e8m0 scales, also serve
 // fp8_weight_only_mma_sm80 and mxfp4_weight_only_mma_sm80. One code a byte along each lane's
-// fragment (the 8-bit layout of cuda/detail/fragments.hpp), so a k-block is 32 K, one scale group;
-// the e8m0 scales stay one byte each, [N, K / 32] (an fp32 copy would add 12% to the bytes read at
-// decode, the codes 3%).
+// fragment (the 8-bit layout of cuda/detail/fragments.hpp), so a k-block is 32 K, one scale group.
+// Where the fragment can apply a layer's scales exactly (cuda/mx_fragment_scales.hpp: bf16 codes
+// 10..134, fp16 122..134) they ride beside the weights as NVFP4's block scales do and one multiply
+// a register dequantizes; any other layer keeps them one byte each, [N, K / 32] (an fp32 copy would
+// add 12% to the bytes read at decode, the codes 3%), and folds each k-block's sum by its scale.
 //
-// Exactness: every e4m3 value is exact in bf16 and fp16 (formats.cuh, e4m3_pair); the scale, a
-// power of two that bf16 / fp16 cannot always hold (2^-127..2^127), is applied in fp32 when each
-// group's sum is folded (mxfp8_weight_only_wgmma_sm90 applies it in the fragment where that is
-// exact: cuda/mx_fragment_scales.hpp). The NaN codes (0x7f, 0xff) decode to ±480, not NaN: no quantizer emits
-// them.
+// Exactness: every e4m3 value is exact in bf16 and fp16 (formats.cuh, e4m3_pair), and so is its
+// product with a scale in that range; outside it, the scale (a power of two 2^-127..2^127) is
+// applied in fp32 when each group's sum is folded. The NaN codes (0x7f, 0xff) decode to ±480, not
+// NaN: no quantizer emits them.
 #pragma once
 
 #include "cuda/detail/mixed_input_mma_sm80.cuh"
+#include "cuda/detail/mx_scales_in_fragment.cuh"
 #include "gpu/formats.cuh"
 
 namespace qlinear::cuda::detail {
@@ -56,9 +58,33 @@ struct E8m0GroupScales : E8m0Scales {
   }
 };
 
-struct Mxfp8 : E4m3Fragments, E8m0GroupScales {
-  static constexpr const char* kName = "mxfp8_weight_only_mma_sm80";
+// The fragment with the layer's scales in it: the policy of both kernels.
+struct Mxfp8ScalesInFragment : MxScalesInFragment<8> {
   static constexpr Family kFamily = Family::mxfp8_weight_only;
+  static constexpr ScalarType kWeightTypes[] = {ScalarType::float8_e4m3fn};
+
+  // Step s: registers a0, a1 from bytes (0, 2) and (1, 3) of word 2s, a2, a3 likewise of word
+  // 2s + 1 (E4m3Fragments' layout), each code's bits in T's places times the power of two of its
+  // row's block scales (a0 / a2: row q, a1 / a3: q + 8; a k-block of 32 K is one group, its four
+  // bytes alike).
+  template <typename T>
+  static __device__ void fragment(const uint32_t (&word)[4], int s, const Offset<T> (&)[2],
+                                  uint2 scales, uint32_t (&a)[4]) {
+    const uint16_t row_power[2] = {power<T>(scales.x, 0), power<T>(scales.y, 0)};
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      a[2 * h] = scale_pair_by<T>(e4m3_bits<T>(word[2 * s + h] << 8), row_power[0]);
+      a[2 * h + 1] = scale_pair_by<T>(e4m3_bits<T>(word[2 * s + h]), row_power[1]);
+    }
+  }
+};
+
+// The same words as exact values, the scales folded per k-block in fp32.
+struct Mxfp8Folds : E4m3Fragments, E8m0GroupScales {};
+
+struct Mxfp8 : Mxfp8ScalesInFragment {
+  static constexpr const char* kName = "mxfp8_weight_only_mma_sm80";
+  using Folds = Mxfp8Folds;
 };
 
 }  // namespace qlinear::cuda::detail

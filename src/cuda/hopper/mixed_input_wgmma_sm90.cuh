@@ -518,11 +518,10 @@ class MixedInputWgmmaSm90 final : public Kernel {
     w->weight_map = make_word_map(packed.weights.data(), tiles, int64_t{packed.kblocks} * 128,
                                   int64_t{packed.kblocks} * kPackedKBlockBytes, kRowTiles,
                                   kMixedStageKBlocks * kPackedKBlockBytes / 4, "packed weights");
-    if constexpr (requires { F::fragment_scales(c, weights, tiles, int64_t{}); }) {
-      if (const auto bytes = F::fragment_scales(c, weights, tiles, packed.kblocks))
-        w->block_scales = detail::to_device(*bytes, ScalarType::uint8, device);
-      else
-        w->on_mma_kernel = true;
+    if constexpr (F::kBlockScales) {
+      // The mma kernel lays the block scales out; where it folds a layer's scales instead (an MX
+      // layer outside the fragment's exact range, detail::kHasFolds), the layer runs on it.
+      w->on_mma_kernel = !packed.block_scales.defined();
     } else if (kScalesRoundedOnWideTiles && !packed.zeros.defined()) {
       const Tensor scales = Tensor::copy_of(packed.scales, Device::cpu());
       if (const auto pairs = group_scale_pairs(

@@ -50,12 +50,12 @@ struct MixedInputWeights final : PreparedWeights {
   Device device;
   int sms = 0;
   CUtensorMap weight_map{};  // the packed words as [16-row tiles, k-blocks x 128 words]
-  // The scales this kernel applies in the fragment where the mma kernel folds them per group:
-  // mxfp4's (F::fragment_scales, in the block-scale layout of cuda/detail/fragments.hpp; where
-  // they cannot be applied exactly, none, and every call runs the mma kernel on `packed`), and the
-  // integer formats' group scales for the 256-token tiles (group_scale_pairs; none with zero
-  // points, which keep 128-token tiles).
+  // The integer formats' group scales for the 256-token tiles, applied in the fragment where the
+  // mma kernel folds them per group (group_scale_pairs; none with zero points, which keep
+  // 128-token tiles).
   Tensor block_scales;
+  // Every call runs the mma kernel on `packed`: an MX layer whose scales it folds because the
+  // fragment cannot apply them exactly.
   bool on_mma_kernel = false;
 };
 
