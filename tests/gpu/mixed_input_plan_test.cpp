@@ -24,10 +24,25 @@ TEST(MixedInputPlan, TokenWidthFollowsM) {
   EXPECT_EQ(mixed_input_tile_plan(4096, 4096, 32, kSms).block_n, 128);
   // Formats with one sum over K take 256 tokens past 256 (each weight converted for more of them).
   EXPECT_EQ(mixed_input_tile_plan(256, 4096, 32, kSms, 256).block_n, 128);
-  EXPECT_EQ(mixed_input_tile_plan(257, 4096, 32, kSms, 256).block_n, 256);
+  EXPECT_EQ(mixed_input_tile_plan(257, 6144, 32, kSms, 256).block_n, 256);
   const TilePlan wide = mixed_input_tile_plan(1024, 4096, 32, kSms, 256);
+  EXPECT_EQ(wide.block_n, 256);
   EXPECT_EQ(wide.tiles, 32 * 4);
   EXPECT_EQ(wide.splits, 1);
+}
+
+TEST(MixedInputPlan, WideTilesOnlyWhereTheirSplitsStayLong) {
+  // 512 tokens on 4096 x 4096: 64 tiles of 256 would take 2 splits of 16 stages; 128 of 128 none.
+  const TilePlan short_k = mixed_input_tile_plan(512, 4096, 32, kSms, 256);
+  EXPECT_EQ(short_k.block_n, 128);
+  EXPECT_EQ(short_k.tiles, 32 * 4);
+  EXPECT_EQ(short_k.splits, 1);
+  // On 4096 x 14336 (112 stages) the 2 splits run 56 stages each: 256 tokens.
+  const TilePlan long_k = mixed_input_tile_plan(512, 4096, 112, kSms, 256);
+  EXPECT_EQ(long_k.block_n, 256);
+  EXPECT_EQ(long_k.splits, 2);
+  // With enough tiles there is no split: 256 tokens whatever K.
+  EXPECT_EQ(mixed_input_tile_plan(512, 28672, 32, kSms, 256).block_n, 256);
 }
 
 TEST(MixedInputPlan, SplitsKOnlyWhileTheTilesAreFew) {

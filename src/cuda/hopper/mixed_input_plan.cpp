@@ -10,11 +10,26 @@ TilePlan mixed_input_tile_plan(int64_t m, int64_t n, int64_t k_stages, int sms, 
   TilePlan plan;
   plan.sms = sms;
   plan.swap = true;
+  const auto tiles_of = [&](int block_n) {
+    return static_cast<int>(((n + kRows - 1) / kRows) * ((m + block_n - 1) / block_n));
+  };
+  const auto splits_of = [&](int tiles) {
+    return static_cast<int>(
+        std::clamp<int64_t>(sms / tiles, 1, std::max<int64_t>(1, k_stages / 4)));
+  };
   plan.block_n = m <= 32 ? 32 : m <= 64 ? 64 : m <= 256 ? 128 : std::min(max_block_n, 256);
-  plan.tiles =
-      static_cast<int>(((n + kRows - 1) / kRows) * ((m + plan.block_n - 1) / plan.block_n));
-  plan.splits = static_cast<int>(
-      std::clamp<int64_t>(sms / plan.tiles, 1, std::max<int64_t>(1, k_stages / 4)));
+  // 256-token tiles that would split K into short splits lose to 128-token ones: the split-K
+  // reduction costs more than converting each weight for twice the tokens saves, unless a split
+  // runs kWideSplitMinStages stages (H100, 2026-12-07: 512 tokens on 4096 x 4096, 2 splits of 16
+  // stages, 47 us against 35 us on 128-token tiles; on 4096 x 14336, 2 splits of 56, 96 us
+  // against 104).
+  constexpr int64_t kWideSplitMinStages = 48;
+  if (plan.block_n == 256) {
+    const int splits = splits_of(tiles_of(256));
+    if (splits > 1 && k_stages / splits < kWideSplitMinStages) plan.block_n = 128;
+  }
+  plan.tiles = tiles_of(plan.block_n);
+  plan.splits = splits_of(plan.tiles);
   return plan;
 }
 
