@@ -228,6 +228,27 @@ inline void expect_every_nvfp4_weight_only_code_exact(const Kernel& kernel) {
 
 // Every finite e4m3 code at every position and every e8m0 scale, exactly, for an MXFP8
 // weight-only kernel: bf16 on 72 x 256, and fp16 on 264 x 96 (past 256 rows).
+// An MX kernel's layers with scales past the fragment's exact range (cuda/mx_fragment_scales.hpp:
+// bf16 mxfp4 2^-126 .. 2^1, mxfp8 2^-117 .. 2^7; fp16 2^-13 .. 2^1, 2^-5 .. 2^7), the codes cycled:
+// `in_fragment` (scales_in_fragment for an mma kernel, runs_on_wgmma for a Hopper one) says they
+// take the folds, and every code stays exact there.
+template <typename InFragment>
+void expect_scales_outside_the_fragment_exact(const Kernel& kernel, Family family,
+                                              InFragment in_fragment) {
+  const bool mxfp4 = family == Family::mxfp4_weight_only;
+  const std::vector<uint32_t> codes = mxfp4 ? every_code(4) : every_finite_e4m3_code();
+  const std::vector<uint32_t> bf16_scales = mxfp4 ? std::vector<uint32_t>{1, 60, 127, 129, 200}
+                                                  : std::vector<uint32_t>{9, 60, 127, 135, 140};
+  const std::vector<uint32_t> fp16_scales = mxfp4 ? std::vector<uint32_t>{110, 113, 127, 129, 131}
+                                                  : std::vector<uint32_t>{115, 121, 127, 129};
+  LayerConfig bf16 = default_config(family, 72, 256), fp16 = default_config(family, 264, 96);
+  fp16.act_type = ScalarType::fp16;
+  EXPECT_FALSE(in_fragment(kernel, bf16, bf16_scales));
+  EXPECT_FALSE(in_fragment(kernel, fp16, fp16_scales));
+  expect_every_code_exact(kernel, bf16, codes, 3, 1.0, bf16_scales);
+  expect_every_code_exact(kernel, fp16, codes, 4, 1.0, fp16_scales);
+}
+
 inline void expect_every_mxfp8_weight_only_code_exact(const Kernel& kernel) {
   const std::vector<uint32_t> codes = every_finite_e4m3_code();
   LayerConfig bf16 = default_config(Family::mxfp8_weight_only, 72, 256);

@@ -33,19 +33,10 @@ TEST(Mxfp8WeightOnlyMmaSm80, EveryCodeExact) {
   testing::expect_every_mxfp8_weight_only_code_exact(*kernel);
 }
 
-// Scales past the fragment's exact range (bf16: 2^-117 .. 2^7; fp16: 2^-5 .. 2^7): folded per
-// group in fp32, exactly.
+// Scales past the fragment's exact range: folded per group in fp32, exactly.
 TEST(Mxfp8WeightOnlyMmaSm80, ScalesOutsideTheFragmentAreFolded) {
-  const auto kernel = cuda::make_mxfp8_weight_only_mma_sm80();
-  const std::vector<uint32_t> codes = testing::every_finite_e4m3_code();
-  const uint32_t bf16_scales[] = {9, 60, 127, 135, 140};
-  const uint32_t fp16_scales[] = {115, 121, 127, 129};
-  LayerConfig bf16 = default_config(kFamily, 72, 256), fp16 = default_config(kFamily, 264, 96);
-  fp16.act_type = T::fp16;
-  EXPECT_FALSE(testing::scales_in_fragment(*kernel, bf16, bf16_scales));
-  EXPECT_FALSE(testing::scales_in_fragment(*kernel, fp16, fp16_scales));
-  testing::expect_every_code_exact(*kernel, bf16, codes, 3, 1.0, bf16_scales);
-  testing::expect_every_code_exact(*kernel, fp16, codes, 4, 1.0, fp16_scales);
+  testing::expect_scales_outside_the_fragment_exact(*cuda::make_mxfp8_weight_only_mma_sm80(),
+                                                    kFamily, testing::scales_in_fragment);
 }
 
 TEST(Mxfp8WeightOnlyMmaSm80, ShapesOffTheTiles) {

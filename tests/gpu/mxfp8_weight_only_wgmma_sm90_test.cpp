@@ -38,20 +38,11 @@ TEST(Mxfp8WeightOnlyWgmmaSm90, EveryCodeExact) {
   testing::expect_every_mxfp8_weight_only_code_exact(*kernel);
 }
 
-// Scales past the fragment's exact range (bf16: 2^-117 .. 2^7; fp16: 2^-5 .. 2^7): the layer runs
-// on the mma kernel's fp32 folds, exactly.
+// Scales past the fragment's exact range: the layer runs on the mma kernel's folds, exactly.
 TEST(Mxfp8WeightOnlyWgmmaSm90, ScalesOutsideTheFragmentRunOnTheMmaKernel) {
   const auto kernel = kernel_on_hopper();
   if (!kernel) GTEST_SKIP() << testing::kNeedsHopper;
-  const std::vector<uint32_t> codes = testing::every_finite_e4m3_code();
-  const uint32_t bf16_scales[] = {9, 60, 127, 135, 140};
-  const uint32_t fp16_scales[] = {115, 121, 127, 129};
-  LayerConfig bf16 = default_config(kFamily, 72, 256), fp16 = default_config(kFamily, 264, 96);
-  fp16.act_type = T::fp16;
-  EXPECT_FALSE(testing::runs_on_wgmma(*kernel, bf16, bf16_scales));
-  EXPECT_FALSE(testing::runs_on_wgmma(*kernel, fp16, fp16_scales));
-  testing::expect_every_code_exact(*kernel, bf16, codes, 3, 1.0, bf16_scales);
-  testing::expect_every_code_exact(*kernel, fp16, codes, 4, 1.0, fp16_scales);
+  testing::expect_scales_outside_the_fragment_exact(*kernel, kFamily, testing::runs_on_wgmma);
 }
 
 TEST(Mxfp8WeightOnlyWgmmaSm90, ShapesOffTheTiles) {
