@@ -1,8 +1,8 @@
-// The MX formats' e8m0 scales as their wgmma kernels (mxfp4_weight_only_wgmma_sm90,
-// mxfp8_weight_only_wgmma_sm90) apply them: inside the A fragment, one multiply a register, so
-// that one fp32 sum runs over all of K on the 256-token tiles (a group of 32 is half a k-block of
-// 4-bit codes and one of 8-bit codes: a fold per group, as the mma kernels do, stalls wgmma every
-// k-block or two). CUDA-free, so that CI tests it without a GPU
+// The MX formats' e8m0 scales as their kernels (mxfp4_weight_only_mma_sm80 and _wgmma_sm90,
+// mxfp8_weight_only_mma_sm80 and _wgmma_sm90) apply them: inside the A fragment, one multiply a
+// register, so that one fp32 sum runs over all of K (a group of 32 is half a k-block of 4-bit codes
+// and one of 8-bit codes: a fold per group stalls wgmma every k-block or two, and costs the mma
+// kernels a byte load per row and group at decode). CUDA-free, so that CI tests it without a GPU
 // (tests/gpu/mx_fragment_scales_test.cpp).
 //
 // The fragment holds a code's bits in T's places, the value times 2^-b (formats.cuh, e2m1_bits /
@@ -14,8 +14,8 @@
 //   e4m3 (2^-9 .. 448):    bf16 e in 10 .. 134, fp16 e in 122 .. 134
 // LLM weights lie inside for bf16 (the upper ends are |w| up to 12 and 3584); fp16's lower ends
 // are |w| ~ 2^-12 and ~ 2^-4 at most, which many mxfp8 layers go below. A group of zero codes is
-// exact at any finite scale. A layer with any other scale runs on the mma kernel, whose fp32
-// folds take every code.
+// exact at any finite scale. A layer with any other scale runs on the mma kernel's folding policy
+// (Folds), whose fp32 folds take every code.
 #pragma once
 
 #include <cstdint>

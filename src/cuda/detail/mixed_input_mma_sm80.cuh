@@ -609,8 +609,9 @@ class MixedInputMmaSm80 final : public Kernel {
                                kFp8FoldK));
     }
     // Block-scaled formats apply their scales inside the k-block; only the others fold per group.
-    if ((!F::kBlockScales || kHasFolds<F>)&&c.weight_scale == Granularity::per_group &&
-        c.group_size != kBlock / 2 && c.group_size % kBlock != 0)
+    constexpr bool kMayFold = !F::kBlockScales || kHasFolds<F>;
+    if (kMayFold && c.weight_scale == Granularity::per_group && c.group_size != kBlock / 2 &&
+        c.group_size % kBlock != 0)
       return Verdict::no(cat("group_size (", c.group_size, ") not supported; supported: ",
                              kBlock / 2, " and multiples of ", kBlock));
     if (c.act_order && c.part_k() != c.k)

@@ -25,8 +25,9 @@ inline constexpr int kMixedStageKBlocks = 2;
 // block_n tokens (its N side: 32 for up to 32 tokens, 64 up to 64, 128 up to 256, then
 // `max_block_n`: 256 where the format keeps one sum over K, each weight converted for twice the
 // tokens, else 128; 128 also where 256-token tiles would split K into splits of fewer than 48
-// stages); K split in stages when the tiles cannot fill the SMs, at least 4 stages a split. `k_stages`: stages over the padded K. Always `swap` (W on the 128-row side): the
-// workspace is TilePlan's.
+// stages); K split in stages when the tiles cannot fill the SMs, at least 4 stages a split.
+// `k_stages`: stages over the padded K. Always `swap` (W on the 128-row side): the workspace is
+// TilePlan's.
 TilePlan mixed_input_tile_plan(int64_t m, int64_t n, int64_t k_stages, int sms,
                                int max_block_n = 128);
 
