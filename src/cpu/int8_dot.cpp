@@ -299,7 +299,7 @@ class Int8DotKernel final : public Kernel {
                     args.y = y;
                     (count == 2 ? tiles.pair : tiles.single)(args);
                     for (int64_t h = 0; h < count; ++h)
-                      store_tile(y + h * args.rows * kTileN, q.scale.data() + b0 * kBlockRows,
+                      store_tile(isa_, y + h * args.rows * kTileN, q.scale.data() + b0 * kBlockRows,
                                  b0 * kBlockRows, args.rows, (t + h) * kTileN, bias, out);
                   });
   }

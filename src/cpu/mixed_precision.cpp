@@ -639,7 +639,7 @@ class DequantKernel final : public Kernel {
             args.rows = std::min(c1 * kBlockRows, m) - c0 * kBlockRows;
             tile(args);
             for (int64_t h = 0; h < count; ++h)
-              store_tile(y + h * args.rows * kTileN,
+              store_tile(isa_, y + h * args.rows * kTileN,
                          row_scales.empty() ? nullptr : row_scales.data() + c0 * kBlockRows,
                          c0 * kBlockRows, args.rows, (t + h) * kTileN, bias, out);
           };
