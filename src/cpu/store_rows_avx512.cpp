@@ -28,8 +28,9 @@ void store_rows_avx512(const TileRows& a) {
   for (int64_t r = 0; r < a.rows; ++r) {
     __m512 v = _mm512_loadu_ps(a.y + r * 16);
     if (a.row_scale) v = _mm512_mul_ps(v, _mm512_set1_ps(a.row_scale[r]));
-    // Two roundings, as the scalar twin's: without the barrier GCC fuses the multiply and the add
-    // (its intrinsics are vector arithmetic, contracted at -ffp-contract=fast).
+    // Two roundings, as the scalar twin's: GCC's intrinsics are vector arithmetic, which
+    // -ffp-contract=fast fuses into one FMA wherever the multiply and the add share a block (as
+    // they would in a loop unswitched on the row scale and the bias); the barrier keeps them apart.
     asm("" : "+v"(v));
     if (a.bias) v = _mm512_add_ps(v, bias);
     switch (a.out_type) {

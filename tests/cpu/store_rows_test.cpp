@@ -33,10 +33,12 @@ std::vector<float> tile_values(uint32_t seed) {
     if (i % 5 == 0) {
       y[i] = specials[(i / 5) % std::size(specials)];
     } else if (i % 7 == 0) {  // a NaN with a payload
-      y[i] = std::bit_cast<float>(0x7f800000u | (rng() & 0x007fffffu) | 1u | (rng() & 0x80000000u));
+      y[i] = std::bit_cast<float>(
+          static_cast<uint32_t>(0x7f800000u | (rng() & 0x007fffffu) | 1u | (rng() & 0x80000000u)));
     } else {  // bits whose low half is a rounding case: ties, just below and just above
-      const uint32_t high = (rng() % 0xff) << 23 | (rng() & 0x807f0000u);
-      const uint32_t lows[] = {0x8000u, 0x7fffu, 0x8001u, 0x0000u, rng() & 0xffffu};
+      const auto high = static_cast<uint32_t>((rng() % 0xff) << 23 | (rng() & 0x807f0000u));
+      const uint32_t lows[] = {0x8000u, 0x7fffu, 0x8001u, 0x0000u,
+                               static_cast<uint32_t>(rng() & 0xffffu)};
       y[i] = std::bit_cast<float>(high | lows[rng() % 5]);
     }
   }
@@ -91,17 +93,38 @@ TEST(StoreRows, ScalarRoundsAsTheReference) {
   }
 }
 
+// y · s + b with y · s close to -b: a fused multiply-add (one rounding) differs from the product
+// and the sum rounded in turn on most elements, so a contraction the compiler made would show.
+std::vector<float> cancelling_values(std::vector<float>& row_scale, std::vector<float>& bias) {
+  std::mt19937 rng(9);
+  std::uniform_real_distribution<float> unit(1.f, 2.f);
+  std::vector<float> y(kRows * 16);
+  for (float& v : row_scale) v = unit(rng);
+  for (float& v : bias) v = -unit(rng) * 1.5f;
+  for (int64_t r = 0; r < kRows; ++r)
+    for (int64_t j = 0; j < 16; ++j) y[r * 16 + j] = -bias[j] / row_scale[r] * (1.f + 0x1p-20f * j);
+  return y;
+}
+
 TEST(StoreRows, Avx512MatchesScalar) {
   if (host_platform().cpu.isa < CpuIsa::avx512)
     GTEST_SKIP() << "needs ISA level avx512; this CPU offers " << name(host_platform().cpu.isa);
   const std::vector<float> row_scale = scales();
   std::vector<float> bias(16);
   for (int j = 0; j < 16; ++j) bias[j] = j % 3 ? std::ldexp(-1.f - j / 32.f, 2 * j - 20) : 0.f;
+  std::vector<float> near_scale(kRows), near_bias(16);
+  const std::vector<float> near = cancelling_values(near_scale, near_bias);
+  for (ScalarType type : {ScalarType::bf16, ScalarType::fp16, ScalarType::fp32})
+    ASSERT_EQ(run(cpu::store_rows_avx512, type, near, near_scale.data(), near_bias.data(), 16),
+              run(cpu::store_rows_scalar, type, near, near_scale.data(), near_bias.data(), 16))
+        << name(type) << ", y · s close to -bias";
   for (uint32_t seed : {1u, 2u, 3u}) {
     const std::vector<float> y = tile_values(seed);
     for (ScalarType type : {ScalarType::bf16, ScalarType::fp16, ScalarType::fp32})
-      for (const float* s : {static_cast<const float*>(nullptr), row_scale.data()})
-        for (const float* b : {static_cast<const float*>(nullptr), bias.data()})
+      for (const float* s :
+           {static_cast<const float*>(nullptr), static_cast<const float*>(row_scale.data())})
+        for (const float* b :
+             {static_cast<const float*>(nullptr), static_cast<const float*>(bias.data())})
           for (int64_t cols = 1; cols <= 16; ++cols)
             ASSERT_EQ(run(cpu::store_rows_avx512, type, y, s, b, cols),
                       run(cpu::store_rows_scalar, type, y, s, b, cols))
