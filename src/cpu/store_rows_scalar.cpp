@@ -9,7 +9,7 @@ void store_rows_scalar(const TileRows& a) {
   const auto store_as = [&](auto* out, auto convert) {
     for (int64_t r = 0; r < a.rows; ++r)
       for (int64_t j = 0; j < a.cols; ++j) {
-        float v = a.y[r * 16 + j];
+        float v = a.y[(j / 16) * a.rows * 16 + r * 16 + j % 16];
         if (a.row_scale) v *= a.row_scale[r];
         if (a.bias) v += a.bias[j];
         out[r * a.out_stride + j] = convert(v);
