@@ -4,6 +4,7 @@
 
 #include "cpu/convert.hpp"
 #include "cpu/parallel.hpp"
+#include "cpu/store_rows.hpp"
 #include "qlinear/error.hpp"
 
 namespace qlinear::cpu {
@@ -46,36 +47,20 @@ void for_each_tile(int64_t tiles, int64_t width, int64_t blocks, int64_t chunk_b
   }
 }
 
-void store_tile(const float* y, const float* row_scale, int64_t row0, int64_t rows, int64_t col0,
-                const TensorView& bias, const TensorView& out) {
+void store_tile(CpuIsa isa, const float* y, int64_t tiles, const float* row_scale, int64_t row0,
+                int64_t rows, int64_t col0, const TensorView& bias, const TensorView& out) {
   const int64_t n = out.shape()[out.ndim() - 1];
-  const int64_t cols = std::min(kTileN, n - col0);
-  float bias_values[kTileN];
+  const int64_t cols = std::min(tiles * kTileN, n - col0);
+  float bias_values[2 * kTileN];
   for (int64_t j = 0; j < cols && bias.defined(); ++j)
     bias_values[j] = load_float(bias.data(), bias.dtype(), col0 + j);
-  // A loop per output type, the type switch outside it, so that the conversion vectorizes.
-  const auto store_as = [&](auto* to, auto convert) {
-    for (int64_t r = 0; r < rows; ++r) {
-      auto* row = to + (row0 + r) * n + col0;
-      for (int64_t j = 0; j < cols; ++j) {
-        float v = y[r * kTileN + j];
-        if (row_scale) v *= row_scale[r];
-        if (bias.defined()) v += bias_values[j];
-        row[j] = convert(v);
-      }
-    }
-  };
-  switch (out.dtype()) {
-    case ScalarType::bf16:
-      store_as(static_cast<uint16_t*>(out.data()), float_to_bf16);
-      break;
-    case ScalarType::fp16:
-      store_as(static_cast<uint16_t*>(out.data()), float_to_fp16);
-      break;
-    default:
-      store_as(static_cast<float*>(out.data()), [](float v) { return v; });
-      break;
-  }
+  const int64_t first = row0 * n + col0;
+  void* at = out.dtype() == ScalarType::fp32
+                 ? static_cast<void*>(static_cast<float*>(out.data()) + first)
+                 : static_cast<void*>(static_cast<uint16_t*>(out.data()) + first);
+  const TileRows tile{y,  tiles, row_scale,  bias.defined() ? bias_values : nullptr, rows, cols,
+                      at, n,     out.dtype()};
+  (isa >= CpuIsa::avx512 ? store_rows_avx512 : store_rows_scalar)(tile);
 }
 
 }  // namespace qlinear::cpu

@@ -33,9 +33,11 @@ void for_each_tile(
     int64_t tiles, int64_t width, int64_t blocks, int64_t chunk_blocks,
     const std::function<void(int64_t tile, int64_t first_block, int64_t end_block)>& body);
 
-// Writes y[rows][kTileN] to out[row0 + r, col0 + j] for j < min(kTileN, N - col0), each value
-// times row_scale[r] (when given) plus bias[col0 + j] (when defined), rounded once to out's type.
-void store_tile(const float* y, const float* row_scale, int64_t row0, int64_t rows, int64_t col0,
-                const TensorView& bias, const TensorView& out);
+// Writes y[tiles][rows][kTileN] (one tile, or two adjacent ones) to out[row0 + r, col0 + j] for
+// j < min(tiles · kTileN, N - col0), each value times row_scale[r] (when given) plus
+// bias[col0 + j] (when defined), rounded once to out's type; by store_rows at the kernel's ISA
+// level `isa` (the twins agree bit for bit).
+void store_tile(CpuIsa isa, const float* y, int64_t tiles, const float* row_scale, int64_t row0,
+                int64_t rows, int64_t col0, const TensorView& bias, const TensorView& out);
 
 }  // namespace qlinear::cpu

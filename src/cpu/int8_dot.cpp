@@ -298,9 +298,8 @@ class Int8DotKernel final : public Kernel {
                     args.rows = std::min(b1 * kBlockRows, m) - b0 * kBlockRows;
                     args.y = y;
                     (count == 2 ? tiles.pair : tiles.single)(args);
-                    for (int64_t h = 0; h < count; ++h)
-                      store_tile(y + h * args.rows * kTileN, q.scale.data() + b0 * kBlockRows,
-                                 b0 * kBlockRows, args.rows, (t + h) * kTileN, bias, out);
+                    store_tile(isa_, y, count, q.scale.data() + b0 * kBlockRows, b0 * kBlockRows,
+                               args.rows, t * kTileN, bias, out);
                   });
   }
 

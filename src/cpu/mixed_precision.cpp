@@ -619,35 +619,36 @@ class DequantKernel final : public Kernel {
     a.x_row_stride = kp;
     a.fold_scales = p.fold_scales && !rows_keep_group_scales;
     const int64_t width = tiles.pair ? 2 : 1;  // tiles per call
-    for_each_tile(
-        p.tiles, width, blocks, tiles.pair_chunk_rows / kBlockRows,
-        [&](int64_t t, int64_t b0, int64_t b1) {
-          // 64-byte aligned: the tiles' epilogues load and store it a vector at a time (unaligned,
-          // a 256-row chunk at M = 256 lost 11-21 % to lines split between vectors).
-          alignas(64) float y[2 * kMixedPairChunkRows * kTileN];
-          MixedTileArgs args = a;
-          args.weights = p.weights.get() + t * p.tile_bytes;
-          args.x_block_stride = block_elements;
-          args.y = y;
-          // Blocks [c0, c1) through `tile`, which computes `count` tiles.
-          const auto run = [&](MixedTileFn tile, int64_t count, int64_t c0, int64_t c1) {
-            // Both layouts put the chunk's first row at c0 · 8 · Kp.
-            args.x = bf16_x_ ? static_cast<const void*>(xs_bf16.data() + c0 * block_elements)
-                             : static_cast<const void*>(xs_fp32.data() + c0 * block_elements);
-            args.x_scales =
-                rows_keep_group_scales ? x_scales.data() + c0 * segments * kBlockRows : nullptr;
-            args.rows = std::min(c1 * kBlockRows, m) - c0 * kBlockRows;
-            tile(args);
-            for (int64_t h = 0; h < count; ++h)
-              store_tile(y + h * args.rows * kTileN,
-                         row_scales.empty() ? nullptr : row_scales.data() + c0 * kBlockRows,
-                         c0 * kBlockRows, args.rows, (t + h) * kTileN, bias, out);
-          };
-          if (std::min(width, p.tiles - t) == 2) return run(tiles.pair, 2, b0, b1);
-          // The last tile of an odd count alone, in the single tile's chunks.
-          for (int64_t c0 = b0; c0 < b1; c0 += kMixedChunkRows / kBlockRows)
-            run(tiles.single, 1, c0, std::min(b1, c0 + kMixedChunkRows / kBlockRows));
-        });
+    for_each_tile(p.tiles, width, blocks, tiles.pair_chunk_rows / kBlockRows,
+                  [&](int64_t t, int64_t b0, int64_t b1) {
+                    // 64-byte aligned: the tiles' epilogues load and store it a vector at a time
+                    // (unaligned, a 256-row chunk at M = 256 lost 11-21 % to lines split between
+                    // vectors).
+                    alignas(64) float y[2 * kMixedPairChunkRows * kTileN];
+                    MixedTileArgs args = a;
+                    args.weights = p.weights.get() + t * p.tile_bytes;
+                    args.x_block_stride = block_elements;
+                    args.y = y;
+                    // Blocks [c0, c1) through `tile`, which computes `count` tiles.
+                    const auto run = [&](MixedTileFn tile, int64_t count, int64_t c0, int64_t c1) {
+                      // Both layouts put the chunk's first row at c0 · 8 · Kp.
+                      args.x = bf16_x_
+                                   ? static_cast<const void*>(xs_bf16.data() + c0 * block_elements)
+                                   : static_cast<const void*>(xs_fp32.data() + c0 * block_elements);
+                      args.x_scales = rows_keep_group_scales
+                                          ? x_scales.data() + c0 * segments * kBlockRows
+                                          : nullptr;
+                      args.rows = std::min(c1 * kBlockRows, m) - c0 * kBlockRows;
+                      tile(args);
+                      store_tile(isa_, y, count,
+                                 row_scales.empty() ? nullptr : row_scales.data() + c0 * kBlockRows,
+                                 c0 * kBlockRows, args.rows, t * kTileN, bias, out);
+                    };
+                    if (std::min(width, p.tiles - t) == 2) return run(tiles.pair, 2, b0, b1);
+                    // The last tile of an odd count alone, in the single tile's chunks.
+                    for (int64_t c0 = b0; c0 < b1; c0 += kMixedChunkRows / kBlockRows)
+                      run(tiles.single, 1, c0, std::min(b1, c0 + kMixedChunkRows / kBlockRows));
+                  });
   }
 
   // fp32 throughout: each product x·value(code) rounds once, each segment's sum (the _vnni pair
