@@ -54,10 +54,7 @@ void store_tile(CpuIsa isa, const float* y, int64_t tiles, const float* row_scal
   float bias_values[2 * kTileN];
   for (int64_t j = 0; j < cols && bias.defined(); ++j)
     bias_values[j] = load_float(bias.data(), bias.dtype(), col0 + j);
-  const int64_t first = row0 * n + col0;
-  void* at = out.dtype() == ScalarType::fp32
-                 ? static_cast<void*>(static_cast<float*>(out.data()) + first)
-                 : static_cast<void*>(static_cast<uint16_t*>(out.data()) + first);
+  void* at = static_cast<uint8_t*>(out.data()) + storage_bytes(out.dtype(), row0 * n + col0);
   const TileRows tile{y,  tiles, row_scale,  bias.defined() ? bias_values : nullptr, rows, cols,
                       at, n,     out.dtype()};
   (isa >= CpuIsa::avx512 ? store_rows_avx512 : store_rows_scalar)(tile);

@@ -4,7 +4,7 @@
 //
 //   out[r · out_stride + j] = round(y_t[r · 16 + j % 16] · row_scale[r] + bias[j])   (j < cols)
 //
-// with t = j / 16 and y_t = y + t · tile_stride, the row scale and the bias skipped when null, the
+// with t = j / 16 and y_t = y + t · rows · 16, the row scale and the bias skipped when null, the
 // product and the sum each rounded in fp32 (no fused multiply-add), and round out_type's: bf16 to
 // nearest even (a NaN kept quiet, convert.hpp's float_to_bf16), fp16 to nearest even as the
 // compiler's _Float16 conversion rounds, fp32 as is. A pair's row of 16-bit outputs is 64 bytes,
