@@ -93,29 +93,30 @@ std::vector<uint32_t> pack_fragments(int64_t padded_n, int64_t padded_k, Code co
   return packed;
 }
 
-// ---- block scales of 4-bit codes, applied in the fragment -------------------------------------
-// The formats whose scales change inside a k-block (nvfp4's e4m3 per 16; mxfp4's e8m0 per 32 on
-// the wgmma core) hold one byte per row and k16 step, laid out so that one 8-byte load per tile
-// and k-block gives a lane its two rows' four steps:
-//   [tile][k-block][row quad q = lane / 4][half h][step s] = byte_of(row 16·tile + q + 8h,
-//                                                                   step 4·k-block + s)
-// The four lanes of a quad read the same 8 bytes (one request).
+// ---- block scales, applied in the fragment -----------------------------------------------------
+// The formats whose scales change inside a k-block or are applied to the weights there (nvfp4's
+// e4m3 per 16; the MX formats' e8m0 per 32 where that is exact) hold `slots` bytes per row and
+// k-block — one a scale group: nvfp4 4 (a k16 step each), mxfp4 2, mxfp8 1 — laid out so that one
+// load of 2·slots bytes per tile and k-block gives a lane its two rows' bytes:
+//   [tile][k-block][row quad q = lane / 4][half h][slot s] = byte_of(row 16·tile + q + 8h,
+//                                                                   slot slots·k-block + s)
+// The four lanes of a quad read the same bytes (one request).
 inline int64_t block_scale_index(int64_t tile, int64_t kblock, int64_t kblocks, int quad, int half,
-                                 int step) {
-  return (((tile * kblocks + kblock) * 8 + quad) * 2 + half) * (block_k(4) / 16) + step;
+                                 int slot, int slots) {
+  return (((tile * kblocks + kblock) * 8 + quad) * 2 + half) * slots + slot;
 }
 
 template <typename ByteOf>
-std::vector<uint8_t> lay_out_block_scales(int64_t tiles, int64_t kblocks, ByteOf byte_of) {
-  constexpr int kSteps = block_k(4) / 16;
-  std::vector<uint8_t> bytes(static_cast<size_t>(tiles * kblocks * 8 * 2 * kSteps));
+std::vector<uint8_t> lay_out_block_scales(int64_t tiles, int64_t kblocks, int slots,
+                                          ByteOf byte_of) {
+  std::vector<uint8_t> bytes(static_cast<size_t>(tiles * kblocks * 8 * 2 * slots));
   for (int64_t t = 0; t < tiles; ++t)
     for (int64_t b = 0; b < kblocks; ++b)
       for (int q = 0; q < 8; ++q)
         for (int h = 0; h < 2; ++h)
-          for (int s = 0; s < kSteps; ++s)
-            bytes[block_scale_index(t, b, kblocks, q, h, s)] =
-                byte_of(t * kRowsPerTile + q + 8 * h, b * kSteps + s);
+          for (int s = 0; s < slots; ++s)
+            bytes[block_scale_index(t, b, kblocks, q, h, s, slots)] =
+                byte_of(t * kRowsPerTile + q + 8 * h, b * slots + s);
   return bytes;
 }
 

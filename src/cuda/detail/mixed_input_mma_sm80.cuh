@@ -42,7 +42,9 @@
 //   kWeightTypes
 //   kBits                  bits of one packed code: 4 or 8. A k-block is the K of one 16-byte
 //                          load per lane and tile: 64 for 4-bit codes, 32 for 8-bit ones.
-//   kBlockScales           per-k16 scales ride beside the weights (nvfp4), see Problem
+//   kBlockScales,          scales applied in the fragment ride beside the weights (nvfp4; the
+//   kBlockScaleSlots       MX formats' where exact), kBlockScaleSlots bytes a row and k-block in
+//                          the layout of cuda/detail/fragments.hpp, see Problem
 //   Offset<T>, offset<T>() what dequantization subtracts per row and group, made from the zero
 //                          point (or kZero where the weights have none)
 //   scale(scales, i)       the fp32 group scale at index i of Problem::scales
@@ -121,6 +123,16 @@ template <typename F>
 constexpr bool kHasFolds = requires {
   typename F::Folds;
 };
+
+// The bytes of block scales a lane loads per tile and k-block (its two rows' slots), 0 for formats
+// without them.
+template <typename F>
+constexpr int block_scale_lane_bytes() {
+  if constexpr (F::kBlockScales)
+    return 2 * F::kBlockScaleSlots;
+  else
+    return 0;
+}
 
 // The packed weight layouts (cuda/detail/fragments.hpp): pack_fragments for bf16 / fp16
 // activations, pack_fragments_s8 for activation codes (int8 and e4m3 share the m16n8k32 layout).
@@ -222,6 +234,19 @@ __device__ inline void prefetch_l1(const void* p) {
   asm volatile("prefetch.global.L1 [%0];\n" : : "l"(p));
 }
 
+// A lane's block scales of one tile and k-block: kBytes (8, 4 or 2) at p, aligned to kBytes, in
+// the low bytes of a uint2.
+template <int kBytes>
+__device__ inline uint2 load_block_scales(const uint8_t* p) {
+  static_assert(kBytes == 8 || kBytes == 4 || kBytes == 2, "two rows of 4, 2 or 1 slots");
+  if constexpr (kBytes == 8)
+    return __ldg(reinterpret_cast<const uint2*>(p));
+  else if constexpr (kBytes == 4)
+    return make_uint2(__ldg(reinterpret_cast<const unsigned int*>(p)), 0u);
+  else
+    return make_uint2(__ldg(reinterpret_cast<const unsigned short*>(p)), 0u);
+}
+
 // The part of a format policy for weights without zero points or integer offsets (the float
 // formats): nothing is kept per group but the scale.
 struct NoOffsets {
@@ -236,18 +261,18 @@ struct NoOffsets {
 };
 
 struct Problem {
-  const uint4* weights;       // packed, see above
-  const void* scales;         // [padded_n, groups], read through F::scale
-  const uint8_t* zeros;       // [padded_n, groups] zero points, or null (F::kZero)
-  const uint2* block_scales;  // F::kBlockScales: [tiles][kblocks][8 row quads], or null
-  const int32_t* k_order;     // [K] act-order permutation (x column of each packed k) or null
-  const void* x;              // [M, k]: the activations, or their codes
-  bool x_vectors;             // x may be staged with 16-byte loads
-  const float* token_scales;  // codes: [M] the scale of each token's codes, else null
-  float* partials;            // [slices, m, n]
-  int m, n, k, padded_k;      // m: tokens of this launch; k: x's row length (codes: padded_k)
-  int codes_k;                // codes: the K the quantizer wrote; bytes past it are the pool's
-  int group_size;             // in K: kBlockK / 2 or a multiple of kBlockK; padded_k for one group
+  const uint4* weights;         // packed, see above
+  const void* scales;           // [padded_n, groups], read through F::scale
+  const uint8_t* zeros;         // [padded_n, groups] zero points, or null (F::kZero)
+  const uint8_t* block_scales;  // F::kBlockScales: [tiles][kblocks][8 row quads][2 rows][slots]
+  const int32_t* k_order;       // [K] act-order permutation (x column of each packed k) or null
+  const void* x;                // [M, k]: the activations, or their codes
+  bool x_vectors;               // x may be staged with 16-byte loads
+  const float* token_scales;    // codes: [M] the scale of each token's codes, else null
+  float* partials;              // [slices, m, n]
+  int m, n, k, padded_k;        // m: tokens of this launch; k: x's row length (codes: padded_k)
+  int codes_k;                  // codes: the K the quantizer wrote; bytes past it are the pool's
+  int group_size;  // in K: kBlockK / 2 or a multiple of kBlockK; padded_k for one group
   int groups;
   int slice_k;  // multiple of kBlockK
   int kblocks;  // padded_k / kBlockK
@@ -292,14 +317,16 @@ __global__ void __launch_bounds__(kWarps * 32, kTokens == 8 ? 2 : 1)
   // Rows lane/4 and lane/4 + 8 of each tile: the rows of this lane's A-fragment halves.
   int row[kTilesPerWarp][2];
   const uint4* w[kTilesPerWarp];
-  const uint2* bs[kTilesPerWarp];  // F::kBlockScales only
+  constexpr int kLaneScaleBytes = block_scale_lane_bytes<F>();
+  const uint8_t* bs[kTilesPerWarp];  // F::kBlockScales only
 #pragma unroll
   for (int t = 0; t < kTilesPerWarp; ++t) {
     row[t][0] = (first_tile + t) * kRowsPerTile + lane / 4;
     row[t][1] = row[t][0] + 8;
     const int64_t block = static_cast<int64_t>(first_tile + t) * p.kblocks + k_begin / kBlock;
     w[t] = p.weights + block * 32 + lane;
-    if constexpr (F::kBlockScales) bs[t] = p.block_scales + block * 8 + lane / 4;
+    if constexpr (F::kBlockScales)
+      bs[t] = p.block_scales + (block * 8 + lane / 4) * kLaneScaleBytes;
   }
 
   float acc[kTilesPerWarp][kTokenTiles][4] = {};      // Σ over folded groups, scales applied
@@ -354,7 +381,7 @@ __global__ void __launch_bounds__(kWarps * 32, kTokens == 8 ? 2 : 1)
   uint4 in_flight[kTilesPerWarp][kPrefetch];
   const auto fetch = [&](int t, int slot, int kb) {
     in_flight[t][slot] = load_streaming(w[t] + kb * 32);
-    if constexpr (F::kBlockScales) prefetch_l1(bs[t] + kb * 8);
+    if constexpr (F::kBlockScales) prefetch_l1(bs[t] + kb * 8 * kLaneScaleBytes);
   };
   if (active) {
     if constexpr (kGroupFolds) {
@@ -440,7 +467,9 @@ __global__ void __launch_bounds__(kWarps * 32, kTokens == 8 ? 2 : 1)
         for (int t = 0; t < kTilesPerWarp; ++t) {
           const uint4 words = in_flight[t][i];
           word[t][0] = words.x, word[t][1] = words.y, word[t][2] = words.z, word[t][3] = words.w;
-          if constexpr (F::kBlockScales) block_scales[t] = __ldg(bs[t] + (kb + i) * 8);
+          if constexpr (F::kBlockScales)
+            block_scales[t] =
+                load_block_scales<kLaneScaleBytes>(bs[t] + (kb + i) * 8 * kLaneScaleBytes);
           if (kb + i + kPrefetch < kb_count) fetch(t, i, kb + i + kPrefetch);
         }
         const int k_block = (kb + i - kb_first) * kBlock;  // within the chunk
@@ -720,7 +749,7 @@ class MixedInputMmaSm80 final : public Kernel {
     p.weights = w.weights.data_as<const uint4>();
     p.scales = w.scales.data();
     p.zeros = w.zeros.defined() ? w.zeros.data_as<const uint8_t>() : nullptr;
-    p.block_scales = w.block_scales.defined() ? w.block_scales.data_as<const uint2>() : nullptr;
+    p.block_scales = w.block_scales.defined() ? w.block_scales.data_as<const uint8_t>() : nullptr;
     p.k_order = w.k_order.defined() ? w.k_order.data_as<const int32_t>() : nullptr;
     p.x = x.data();
     p.x_vectors = p.k_order == nullptr && k % 8 == 0 && reinterpret_cast<uintptr_t>(p.x) % 16 == 0;

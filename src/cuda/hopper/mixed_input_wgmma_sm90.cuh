@@ -82,7 +82,8 @@ struct MixedParams {
   const void* scales = nullptr;
   const uint8_t* zeros = nullptr;
   int groups = 0, group_size = 0;
-  const uint2* block_scales = nullptr;  // F::kBlockScales: [16-row tiles][k-blocks][8 row quads]
+  // F::kBlockScales: [16-row tiles][k-blocks][8 row quads][2 rows][F::kBlockScaleSlots]
+  const uint8_t* block_scales = nullptr;
   int kblocks = 0;
 };
 
@@ -280,16 +281,19 @@ __device__ void accumulate_pipelined(const MixedParams& p, const Work& w, int ro
   const int lane = threadIdx.x % 32;
   const bool warp_leader = lane == 0;
   GroupCursor<F, T> group(p, row_base, w.slice_begin * Shape::kStageK);
-  // Block scales: this lane's 8 bytes of each k-block of a stage, loaded a stage ahead.
-  const uint2* block_scales =
-      p.block_scales + (int64_t{w.tile_r * kRowTiles + row_tile} * p.kblocks) * 8 + lane / 4;
+  // Block scales: this lane's bytes of each k-block of a stage, loaded a stage ahead.
+  constexpr int kLaneBytes = detail::block_scale_lane_bytes<F>();
+  const uint8_t* block_scales =
+      p.block_scales +
+      ((int64_t{w.tile_r * kRowTiles + row_tile} * p.kblocks) * 8 + lane / 4) * kLaneBytes;
   uint2 next_block_scales[kMixedStageKBlocks] = {};
-  const auto load_block_scales = [&](int slice) {
+  const auto load_stage_scales = [&](int slice) {
 #pragma unroll
     for (int kb = 0; kb < kMixedStageKBlocks; ++kb)
-      next_block_scales[kb] = __ldg(block_scales + (slice * kMixedStageKBlocks + kb) * 8);
+      next_block_scales[kb] = detail::load_block_scales<kLaneBytes>(
+          block_scales + (slice * kMixedStageKBlocks + kb) * 8 * kLaneBytes);
   };
-  load_block_scales(w.slice_begin);
+  load_stage_scales(w.slice_begin);
 
   uint32_t a[2][Shape::kStepsPerKBlock][4];
   int released = -1;  // the stage whose last k-block may still be read by wgmmas in flight
@@ -297,7 +301,7 @@ __device__ void accumulate_pipelined(const MixedParams& p, const Work& w, int ro
     uint2 block_scale[kMixedStageKBlocks];
 #pragma unroll
     for (int kb = 0; kb < kMixedStageKBlocks; ++kb) block_scale[kb] = next_block_scales[kb];
-    if (slice + 1 < w.slice_end) load_block_scales(slice + 1);
+    if (slice + 1 < w.slice_end) load_stage_scales(slice + 1);
     wait_barrier(&full[stage], phase);
     const StageOperands<Shape> operands(words0, x_descriptor, stage);
 #pragma unroll
@@ -334,6 +338,7 @@ __device__ void accumulate_pipelined(const MixedParams& p, const Work& w, int ro
 template <typename F>
 struct GroupScalesInFragment : F {
   static constexpr bool kBlockScales = true;
+  static constexpr int kBlockScaleSlots = 4;  // a T pair a row: 8 bytes a lane
   __device__ static float scale(const void*, int64_t) { return 1.f; }  // applied in the fragment
   template <typename T>
   static __device__ void fragment(const uint32_t (&word)[4], int s,
@@ -583,7 +588,7 @@ class MixedInputWgmmaSm90 final : public Kernel {
     call.groups = packed.groups;
     call.group_size = packed.group_size;
     const Tensor& block_scales = w.block_scales.defined() ? w.block_scales : packed.block_scales;
-    if (block_scales.defined()) call.block_scales = block_scales.data_as<const uint2>();
+    if (block_scales.defined()) call.block_scales = block_scales.data_as<const uint8_t>();
     call.kblocks = packed.kblocks;
     if (bias.defined()) {
       call.epilogue.bias = bias.data();
