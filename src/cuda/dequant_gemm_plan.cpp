@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "gpu/check.hpp"
+
 namespace qlinear::cuda {
 namespace {
 
@@ -71,13 +73,6 @@ DequantLayout dequant_layout(const LayerConfig& c, const LayerWeights& w) {
   l.runs_per_row = static_cast<int>((k + run - 1) / run);
   l.code_row_bytes = static_cast<int64_t>(l.runs_per_row) * kRunBytes;
 
-  const Tensor codes = Tensor::copy_of(w.weight, Device::cpu());
-  const int64_t row_bytes = storage_bytes(c.weight_type, k);
-  l.codes.assign(static_cast<size_t>(n * l.code_row_bytes), 0);
-  for (int64_t r = 0; r < n; ++r)
-    std::memcpy(l.codes.data() + r * l.code_row_bytes,
-                codes.data_as<const uint8_t>() + r * row_bytes, static_cast<size_t>(row_bytes));
-
   // Scales: one-byte codes (e4m3, e8m0) as they are; bf16 / fp16 / fp32 as fp32; a per-tensor
   // scale once for every row (the runs read their row's).
   const Tensor scales = Tensor::copy_of(w.weight_scale, Device::cpu());
@@ -123,6 +118,31 @@ DequantLayout dequant_layout(const LayerConfig& c, const LayerWeights& w) {
           c.act_order ? g_idx.data_as<const int32_t>()[i] : static_cast<int32_t>(i / c.group_size);
   }
   return l;
+}
+
+Tensor dequant_codes(const LayerConfig& c, const DequantLayout& l, const TensorView& weight,
+                     Device device) {
+  const int64_t n = c.part_n(), row_bytes = storage_bytes(c.weight_type, c.part_k());
+  const Tensor contiguous = weight.is_contiguous() ? Tensor() : Tensor::copy_of(weight, device);
+  const void* rows = contiguous.defined() ? contiguous.data() : weight.data();
+  Tensor codes = Tensor::empty(ScalarType::uint8, {n * l.code_row_bytes}, device);
+  if (device.is_cpu()) {
+    auto* out = codes.data_as<uint8_t>();
+    for (int64_t r = 0; r < n; ++r) {
+      std::memcpy(out + r * l.code_row_bytes, static_cast<const uint8_t*>(rows) + r * row_bytes,
+                  static_cast<size_t>(row_bytes));
+      std::memset(out + r * l.code_row_bytes + row_bytes, 0,
+                  static_cast<size_t>(l.code_row_bytes - row_bytes));
+    }
+    return codes;
+  }
+  DeviceGuard guard(device.index);
+  check_cuda(cudaMemset(codes.data(), 0, static_cast<size_t>(codes.nbytes())), "cudaMemset");
+  check_cuda(cudaMemcpy2D(codes.data(), static_cast<size_t>(l.code_row_bytes), rows,
+                          static_cast<size_t>(row_bytes), static_cast<size_t>(row_bytes),
+                          static_cast<size_t>(n), cudaMemcpyDefault),
+             "cudaMemcpy2D (the dequantization's codes)");
+  return codes;
 }
 
 }  // namespace qlinear::cuda

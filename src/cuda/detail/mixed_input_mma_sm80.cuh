@@ -54,7 +54,7 @@
 //   prepare_scales()       host: the scales (and zero points) in the kernel's layout
 //   Codes                  optional, absent for bf16 / fp16 activations as given: the type the
 //                          activations are quantized to per token (int8_t: m16n8k32 .s8;
-//                          __nv_fp8_e4m3: m16n8k32 .e4m3), 4-bit weights only (pack_fragments_s8)
+//                          __nv_fp8_e4m3: m16n8k32 .e4m3), 4-bit weights only (fragment_words_s8)
 //   Folds, fragment_scales optional (the MX formats): F applies the scales in the fragment as
 //                          block scales where fragment_scales() says that is exact for a layer;
 //                          a layer it refuses runs the policy Folds, which folds them per group
@@ -76,6 +76,7 @@
 #include "cuda/detail/fragments.hpp"
 #include "cuda/detail/mixed_input_prepared.hpp"
 #include "cuda/detail/scale_decoders.cuh"
+#include "cuda/pack_fragments.hpp"
 #include "cuda/reduce_slices.hpp"
 #include "gpu/act_quant.hpp"
 #include "gpu/check.hpp"
@@ -134,8 +135,8 @@ constexpr int block_scale_lane_bytes() {
     return 0;
 }
 
-// The packed weight layouts (cuda/detail/fragments.hpp): pack_fragments for bf16 / fp16
-// activations, pack_fragments_s8 for activation codes (int8 and e4m3 share the m16n8k32 layout).
+// The packed weight layouts (cuda/detail/fragments.hpp): fragment_words for bf16 / fp16
+// activations, fragment_words_s8 for activation codes (int8 and e4m3 share the m16n8k32 layout).
 
 // ---- device helpers -----------------------------------------------------------------------------
 
@@ -292,7 +293,7 @@ __global__ void __launch_bounds__(kWarps * 32, kTokens == 8 ? 2 : 1)
   constexpr bool kCodes = kQuantizedActivations<F>;
   static_assert(std::is_same_v<T, Codes<F>> != !kCodes && (!kCodes || F::kBits == 4),
                 "code operands exactly for formats of quantized activations, with 4-bit weights "
-                "(pack_fragments_s8)");
+                "(fragment_words_s8)");
   // K of X staged at a time: as much as fits the 48 KB of static shared memory (32 KB of X), in
   // whole rounds of the weight pipeline (kPrefetch k-blocks).
   constexpr int kChunkK = (kTokens == 8 ? 4096 : kTokens == 16 ? 2048 : 1024) / sizeof(T);
@@ -655,7 +656,6 @@ class MixedInputMmaSm80 final : public Kernel {
     constexpr int kBlock = kBlockK<F>;
     const int64_t n = c.part_n(), k = c.part_k();
     const int64_t padded_n = round_up(n, kRowsPerBlock), padded_k = round_up(k, kBlock);
-    const Tensor codes = Tensor::copy_of(w.weight, Device::cpu());
 
     // Act order: visit K sorted by group so that each group is contiguous.
     std::vector<int32_t> order;
@@ -680,14 +680,20 @@ class MixedInputMmaSm80 final : public Kernel {
     std::vector<uint8_t> pack(size_t{1} << bits);
     for (uint32_t code = 0; code < pack.size(); ++code)
       pack[code] = static_cast<uint8_t>(F::pack_code(c, code));
-    const StoredCodes code{codes.data_as<const uint8_t>(),   bits, n, k, order, pack,
-                           static_cast<uint8_t>(F::kPadCode)};
-    std::vector<uint32_t> packed;
-    if constexpr (kQuantizedActivations<F>)
-      packed = pack_fragments_s8(padded_n, padded_k, code);
-    else
-      packed = pack_fragments<F::kBits>(padded_n, padded_k, code);
-    prepared->weights = to_device(packed, ScalarType::int32, device);
+    // Packed on the GPU, from the codes where they lie (staged there first if they are not).
+    const Tensor staged = w.weight.device() == device && w.weight.is_contiguous()
+                              ? Tensor()
+                              : Tensor::copy_of(w.weight, device);
+    const Tensor order_on_device =
+        c.act_order ? to_device(order, ScalarType::int32, device) : Tensor();
+    const StoredCodes code = stored_codes(
+        static_cast<const uint8_t*>(staged.defined() ? staged.data() : w.weight.data()), bits, n, k,
+        {order_on_device.data_as<const int32_t>(), order.size()}, pack,
+        static_cast<uint8_t>(F::kPadCode));
+    constexpr FragmentLayout kLayout = kQuantizedActivations<F> ? FragmentLayout::s8
+                                       : F::kBits == 4          ? FragmentLayout::bits4
+                                                                : FragmentLayout::bits8;
+    prepared->weights = pack_fragments_on(device, kLayout, padded_n, padded_k, code);
     if constexpr (kHasFolds<F>) {
       if (const auto bytes = F::fragment_scales(c, w, padded_n / kRowsPerTile, prepared->kblocks)) {
         // One "group" a row, the whole of K, of scale 1 (F::scale): the fragment applies them.
@@ -701,7 +707,7 @@ class MixedInputMmaSm80 final : public Kernel {
     } else {
       F::prepare_scales(c, w, padded_n, device, *prepared);
     }
-    if (c.act_order) prepared->k_order = to_device(order, ScalarType::int32, device);
+    if (c.act_order) prepared->k_order = order_on_device;
     return prepared;
   }
 

@@ -512,30 +512,7 @@ class MixedInputWgmmaSm90 final : public Kernel {
                                                          const LayerWeights& weights,
                                                          Device device) const override {
     require(device.is_cuda(), name(), " takes weights on a CUDA device, not ", device.str());
-    DeviceGuard guard(device.index);
-    auto w = std::make_shared<MixedInputWeights>(c);
-    w->packed = layout_->process_weights(c, weights, device);
-    w->device = device;
-    check_cuda(cudaDeviceGetAttribute(&w->sms, cudaDevAttrMultiProcessorCount, device.index),
-               "cudaDeviceGetAttribute");
-    const auto& packed = static_cast<const detail::Prepared&>(*w->packed);
-    const int64_t tiles = packed.weights.numel() / (int64_t{packed.kblocks} * 128);
-    w->weight_map = make_word_map(packed.weights.data(), tiles, int64_t{packed.kblocks} * 128,
-                                  int64_t{packed.kblocks} * kPackedKBlockBytes, kRowTiles,
-                                  kMixedStageKBlocks * kPackedKBlockBytes / 4, "packed weights");
-    if constexpr (F::kBlockScales) {
-      // The mma kernel lays the block scales out; where it folds a layer's scales instead (an MX
-      // layer outside the fragment's exact range, detail::kHasFolds), the layer runs on it.
-      w->on_mma_kernel = !packed.block_scales.defined();
-    } else if (kScalesRoundedOnWideTiles && !packed.zeros.defined()) {
-      const Tensor scales = Tensor::copy_of(packed.scales, Device::cpu());
-      if (const auto pairs = group_scale_pairs(
-              {scales.data_as<const float>(), static_cast<size_t>(scales.numel())},
-              tiles * detail::kRowsPerTile, packed.groups, packed.group_size, packed.kblocks,
-              MixedShape<F, 128>::kBlockK, F::kZero, c.act_type))
-        w->block_scales = detail::to_device(*pairs, ScalarType::int32, device);
-    }
-    return w;
+    return over(layout_->process_weights(c, weights, device), device);
   }
 
   void apply(const PreparedWeights& prepared, const TensorView& x, const TensorView& bias,
@@ -614,12 +591,48 @@ class MixedInputWgmmaSm90 final : public Kernel {
       return static_cast<const MixedInputWeights&>(*prepared).packed;
     return nullptr;
   }
+  std::shared_ptr<const PreparedWeights> weights_from(
+      const Kernel& other, const std::shared_ptr<const PreparedWeights>& prepared) const override {
+    if (other.name() != layout_->name()) return nullptr;
+    return over(prepared, static_cast<const detail::Prepared&>(*prepared).weights.device());
+  }
 
  private:
   // The formats whose group scales are fp32 (the integer formats): on the 256-token tiles, their
   // scales rounded into the fragment.
   static constexpr bool kScalesRoundedOnWideTiles =
       !F::kBlockScales && std::is_base_of_v<detail::Fp32Scales, F>;
+
+  // This kernel's weights over the mma kernel's packed ones (`packed`, on `device`): their tensor
+  // map and what the wide tiles need beside them.
+  std::shared_ptr<const PreparedWeights> over(std::shared_ptr<const PreparedWeights> packed_weights,
+                                              Device device) const {
+    const LayerConfig& c = packed_weights->config();
+    DeviceGuard guard(device.index);
+    auto w = std::make_shared<MixedInputWeights>(c);
+    w->packed = std::move(packed_weights);
+    w->device = device;
+    check_cuda(cudaDeviceGetAttribute(&w->sms, cudaDevAttrMultiProcessorCount, device.index),
+               "cudaDeviceGetAttribute");
+    const auto& packed = static_cast<const detail::Prepared&>(*w->packed);
+    const int64_t tiles = packed.weights.numel() / (int64_t{packed.kblocks} * 128);
+    w->weight_map = make_word_map(packed.weights.data(), tiles, int64_t{packed.kblocks} * 128,
+                                  int64_t{packed.kblocks} * kPackedKBlockBytes, kRowTiles,
+                                  kMixedStageKBlocks * kPackedKBlockBytes / 4, "packed weights");
+    if constexpr (F::kBlockScales) {
+      // The mma kernel lays the block scales out; where it folds a layer's scales instead (an MX
+      // layer outside the fragment's exact range, detail::kHasFolds), the layer runs on it.
+      w->on_mma_kernel = !packed.block_scales.defined();
+    } else if (kScalesRoundedOnWideTiles && !packed.zeros.defined()) {
+      const Tensor scales = Tensor::copy_of(packed.scales, Device::cpu());
+      if (const auto pairs = group_scale_pairs(
+              {scales.data_as<const float>(), static_cast<size_t>(scales.numel())},
+              tiles * detail::kRowsPerTile, packed.groups, packed.group_size, packed.kblocks,
+              MixedShape<F, 128>::kBlockK, F::kZero, c.act_type))
+        w->block_scales = detail::to_device(*pairs, ScalarType::int32, device);
+    }
+    return w;
+  }
 
   KernelInfo info_;
   std::shared_ptr<const Kernel> layout_;
