@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "core/scale_values.hpp"
 #include "gpu/check.hpp"
 
 namespace qlinear::cuda {
@@ -26,12 +27,6 @@ double max_abs_value(ScalarType type) {
     default:
       return info(type).max_finite;  // e4m3 448, e2m1 6
   }
-}
-
-template <typename V>
-void append_bytes(std::vector<uint8_t>& bytes, const V& value) {
-  const auto* first = reinterpret_cast<const uint8_t*>(&value);
-  bytes.insert(bytes.end(), first, first + sizeof(value));
 }
 
 }  // namespace
@@ -78,15 +73,20 @@ DequantLayout dequant_layout(const LayerConfig& c, const LayerWeights& w) {
   const Tensor scales = Tensor::copy_of(w.weight_scale, Device::cpu());
   const bool per_tensor = c.weight_scale == Granularity::per_tensor;
   l.groups = static_cast<int>(c.weight_scale_shape()[1]);
-  double max_scale = 0;
-  for (int64_t i = 0; i < (per_tensor ? n : scales.numel()); ++i) {
-    const int64_t at = per_tensor ? 0 : i;
-    const double scale = load_value(scales, at);
-    max_scale = std::fmax(max_scale, std::fabs(scale));
-    if (info(c.weight_scale_type).bits == 8)
-      l.scales.push_back(static_cast<uint8_t>(load_code(scales, at)));
+  // A per-tensor scale is repeated for every row.
+  std::vector<float> values = values_as_fp32(scales);
+  if (per_tensor) values.assign(static_cast<size_t>(n), values.at(0));
+  float max_scale = 0;
+  for (const float v : values) max_scale = std::fmax(max_scale, std::fabs(v));
+  if (info(c.weight_scale_type).bits == 8) {
+    const auto* codes = scales.data_as<const uint8_t>();
+    if (per_tensor)
+      l.scales.assign(static_cast<size_t>(n), codes[0]);
     else
-      append_bytes(l.scales, static_cast<float>(scale));
+      l.scales.assign(codes, codes + scales.numel());
+  } else {
+    l.scales.resize(values.size() * sizeof(float));
+    std::memcpy(l.scales.data(), values.data(), l.scales.size());
   }
   if (c.zero_points) {
     const Tensor zeros = Tensor::copy_of(w.weight_zero_point, Device::cpu());

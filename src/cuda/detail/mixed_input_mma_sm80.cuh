@@ -73,6 +73,7 @@
 #include <string>
 #include <vector>
 
+#include "core/scale_values.hpp"
 #include "cuda/detail/fragments.hpp"
 #include "cuda/detail/mixed_input_prepared.hpp"
 #include "cuda/detail/scale_decoders.cuh"
@@ -549,17 +550,14 @@ Tensor to_device(const std::vector<T>& host, ScalarType dtype, Device device) {
 inline void integer_scales(const LayerConfig& c, const LayerWeights& w, int64_t padded_n,
                            uint8_t pad_zero, Device device, Prepared& out) {
   const int64_t n = c.part_n(), groups = c.weight_scale_shape()[1];
-  const Tensor scales = Tensor::copy_of(w.weight_scale, Device::cpu());
-  const Tensor zero_codes =
-      c.zero_points ? Tensor::copy_of(w.weight_zero_point, Device::cpu()) : Tensor();
-  std::vector<float> scale_f32(static_cast<size_t>(padded_n * groups), 0.f);
+  std::vector<float> scale_f32 = values_as_fp32(Tensor::copy_of(w.weight_scale, Device::cpu()));
+  scale_f32.resize(static_cast<size_t>(padded_n * groups), 0.f);
   std::vector<uint8_t> zeros(c.zero_points ? static_cast<size_t>(padded_n * groups) : 0, pad_zero);
-  for (int64_t r = 0; r < n; ++r)
-    for (int64_t g = 0; g < groups; ++g) {
-      scale_f32[r * groups + g] = static_cast<float>(load_value(scales, r * groups + g));
-      if (c.zero_points)
-        zeros[r * groups + g] = static_cast<uint8_t>(load_code(zero_codes, r * groups + g));
-    }
+  if (c.zero_points) {
+    const Tensor zero_codes = Tensor::copy_of(w.weight_zero_point, Device::cpu());
+    for (int64_t i = 0; i < n * groups; ++i)
+      zeros[i] = static_cast<uint8_t>(load_code(zero_codes, i));
+  }
   out.scales = to_device(scale_f32, ScalarType::fp32, device);
   if (c.zero_points) out.zeros = to_device(zeros, ScalarType::uint8, device);
   out.groups = static_cast<int>(groups);
