@@ -1,7 +1,7 @@
 // A composite kernel: registered kernels by token count ("A for M <= t, B beyond", or a chain),
 // itself a kernel of the priority list. Each part keeps its own name, reasons and weights, so
 // `describe`, `qlinear select --m M` and QLINEAR_DISABLED_KERNELS reach every part; the weights
-// are prepared once per layout (Kernel::weights_for).
+// are prepared once per layout (Kernel::weights_for and weights_from).
 #pragma once
 
 #include <cstdint>

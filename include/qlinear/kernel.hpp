@@ -134,6 +134,13 @@ class Kernel {
       const Kernel& other, const std::shared_ptr<const PreparedWeights>& prepared) const {
     return &other == this ? prepared : nullptr;
   }
+  // The other way round: this kernel's weights made from `prepared`, which `other` made, where
+  // this kernel reads other's layout (adding only what it needs beside it), so that a composite
+  // holds and prepares one copy whichever of the two comes first; else null.
+  virtual std::shared_ptr<const PreparedWeights> weights_from(
+      const Kernel& /*other*/, const std::shared_ptr<const PreparedWeights>& /*prepared*/) const {
+    return nullptr;
+  }
 };
 
 // Unit roundoff (half an ulp, relative) of a float type: 2^-(mantissa_bits + 1).

@@ -75,8 +75,10 @@ std::shared_ptr<const PreparedWeights> CompositeKernel::process_weights(const La
   for (size_t i = 0; i < parts_.size(); ++i) {
     const Kernel& kernel = *parts_[i].kernel;
     std::shared_ptr<const PreparedWeights> shared;
-    for (size_t j = 0; j < i && !shared; ++j)
+    for (size_t j = 0; j < i && !shared; ++j) {
       shared = parts_[j].kernel->weights_for(kernel, prepared->parts[j]);
+      if (!shared) shared = kernel.weights_from(*parts_[j].kernel, prepared->parts[j]);
+    }
     prepared->parts.push_back(shared ? shared : kernel.process_weights(config, weights, device));
   }
   return prepared;

@@ -36,6 +36,7 @@
 
 #include "core/code_words.hpp"
 #include "core/host_memory.hpp"
+#include "core/scale_values.hpp"
 #include "cpu/amx_layout.hpp"
 #include "cpu/convert.hpp"
 #include "cpu/driver.hpp"
@@ -202,20 +203,15 @@ void (*floats_widener(CpuIsa isa))(const FloatWidening&) {
                                : widen_floats_scalar;
 }
 
-// The weight scales as fp32, converted once a layer: bf16 and fp16 ones by widen_floats, float8
-// and e8m0 ones through load_value (its type table and scalbn). Exact: every source value is an
-// fp32 value.
+// The weight scales as fp32, converted once a layer: bf16 and fp16 ones by widen_floats at the
+// host's ISA level, the others as core's values_as_fp32 converts them. Exact: every source value
+// is an fp32 value.
 std::vector<float> weight_scales_fp32(const TensorView& s) {
   const ScalarType type = s.dtype();
-  const int64_t count = s.numel();
-  std::vector<float> out(static_cast<size_t>(count));
-  if (type == ScalarType::fp32)
-    std::memcpy(out.data(), s.data(), out.size() * sizeof(float));
-  else if (type == ScalarType::bf16 || type == ScalarType::fp16)
-    floats_widener(host_platform().cpu.isa)(
-        {s.data_as<const uint16_t>(), count, type == ScalarType::bf16, out.data()});
-  else
-    for (int64_t i = 0; i < count; ++i) out[i] = static_cast<float>(load_value(s, i));
+  if (type != ScalarType::bf16 && type != ScalarType::fp16) return values_as_fp32(s);
+  std::vector<float> out(static_cast<size_t>(s.numel()));
+  floats_widener(host_platform().cpu.isa)(
+      {s.data_as<const uint16_t>(), s.numel(), type == ScalarType::bf16, out.data()});
   return out;
 }
 

@@ -4,6 +4,9 @@
 #include <cmath>
 #include <cstring>
 
+#include "core/scale_values.hpp"
+#include "gpu/check.hpp"
+
 namespace qlinear::cuda {
 namespace {
 
@@ -24,12 +27,6 @@ double max_abs_value(ScalarType type) {
     default:
       return info(type).max_finite;  // e4m3 448, e2m1 6
   }
-}
-
-template <typename V>
-void append_bytes(std::vector<uint8_t>& bytes, const V& value) {
-  const auto* first = reinterpret_cast<const uint8_t*>(&value);
-  bytes.insert(bytes.end(), first, first + sizeof(value));
 }
 
 }  // namespace
@@ -71,27 +68,25 @@ DequantLayout dequant_layout(const LayerConfig& c, const LayerWeights& w) {
   l.runs_per_row = static_cast<int>((k + run - 1) / run);
   l.code_row_bytes = static_cast<int64_t>(l.runs_per_row) * kRunBytes;
 
-  const Tensor codes = Tensor::copy_of(w.weight, Device::cpu());
-  const int64_t row_bytes = storage_bytes(c.weight_type, k);
-  l.codes.assign(static_cast<size_t>(n * l.code_row_bytes), 0);
-  for (int64_t r = 0; r < n; ++r)
-    std::memcpy(l.codes.data() + r * l.code_row_bytes,
-                codes.data_as<const uint8_t>() + r * row_bytes, static_cast<size_t>(row_bytes));
-
   // Scales: one-byte codes (e4m3, e8m0) as they are; bf16 / fp16 / fp32 as fp32; a per-tensor
   // scale once for every row (the runs read their row's).
   const Tensor scales = Tensor::copy_of(w.weight_scale, Device::cpu());
   const bool per_tensor = c.weight_scale == Granularity::per_tensor;
   l.groups = static_cast<int>(c.weight_scale_shape()[1]);
-  double max_scale = 0;
-  for (int64_t i = 0; i < (per_tensor ? n : scales.numel()); ++i) {
-    const int64_t at = per_tensor ? 0 : i;
-    const double scale = load_value(scales, at);
-    max_scale = std::fmax(max_scale, std::fabs(scale));
-    if (info(c.weight_scale_type).bits == 8)
-      l.scales.push_back(static_cast<uint8_t>(load_code(scales, at)));
+  // A per-tensor scale is repeated for every row.
+  std::vector<float> values = values_as_fp32(scales);
+  if (per_tensor) values.assign(static_cast<size_t>(n), values.at(0));
+  float max_scale = 0;
+  for (const float v : values) max_scale = std::fmax(max_scale, std::fabs(v));
+  if (info(c.weight_scale_type).bits == 8) {
+    const auto* codes = scales.data_as<const uint8_t>();
+    if (per_tensor)
+      l.scales.assign(static_cast<size_t>(n), codes[0]);
     else
-      append_bytes(l.scales, static_cast<float>(scale));
+      l.scales.assign(codes, codes + scales.numel());
+  } else {
+    l.scales.resize(values.size() * sizeof(float));
+    std::memcpy(l.scales.data(), values.data(), l.scales.size());
   }
   if (c.zero_points) {
     const Tensor zeros = Tensor::copy_of(w.weight_zero_point, Device::cpu());
@@ -123,6 +118,31 @@ DequantLayout dequant_layout(const LayerConfig& c, const LayerWeights& w) {
           c.act_order ? g_idx.data_as<const int32_t>()[i] : static_cast<int32_t>(i / c.group_size);
   }
   return l;
+}
+
+Tensor dequant_codes(const LayerConfig& c, const DequantLayout& l, const TensorView& weight,
+                     Device device) {
+  const int64_t n = c.part_n(), row_bytes = storage_bytes(c.weight_type, c.part_k());
+  const Tensor contiguous = weight.is_contiguous() ? Tensor() : Tensor::copy_of(weight, device);
+  const void* rows = contiguous.defined() ? contiguous.data() : weight.data();
+  Tensor codes = Tensor::empty(ScalarType::uint8, {n * l.code_row_bytes}, device);
+  if (device.is_cpu()) {
+    auto* out = codes.data_as<uint8_t>();
+    for (int64_t r = 0; r < n; ++r) {
+      std::memcpy(out + r * l.code_row_bytes, static_cast<const uint8_t*>(rows) + r * row_bytes,
+                  static_cast<size_t>(row_bytes));
+      std::memset(out + r * l.code_row_bytes + row_bytes, 0,
+                  static_cast<size_t>(l.code_row_bytes - row_bytes));
+    }
+    return codes;
+  }
+  DeviceGuard guard(device.index);
+  check_cuda(cudaMemset(codes.data(), 0, static_cast<size_t>(codes.nbytes())), "cudaMemset");
+  check_cuda(cudaMemcpy2D(codes.data(), static_cast<size_t>(l.code_row_bytes), rows,
+                          static_cast<size_t>(row_bytes), static_cast<size_t>(row_bytes),
+                          static_cast<size_t>(n), cudaMemcpyDefault),
+             "cudaMemcpy2D (the dequantization's codes)");
+  return codes;
 }
 
 }  // namespace qlinear::cuda

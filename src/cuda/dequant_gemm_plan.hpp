@@ -54,14 +54,14 @@ struct OutputPlan {
 OutputPlan plan_output(ScalarType act_type, ScalarType out_type,
                        std::optional<ScalarType> bias_type);
 
-// Everything process_weights uploads, built on the host from the canonical tensors (on any device).
+// Everything process_weights uploads but the codes (dequant_codes), built on the host from the
+// canonical tensors (on any device).
 struct DequantLayout {
   int code_bits = 0, runs_per_row = 0;
   int64_t code_row_bytes = 0;  // runs_per_row · kRunBytes
   RunGrouping grouping = RunGrouping::one_group;
   int groups = 0;               // columns of the scale grid
   int runs_per_group = 0;       // one_group: group_size / run_length (per channel: runs_per_row)
-  std::vector<uint8_t> codes;   // [N, code_row_bytes]
   std::vector<uint8_t> scales;  // [N, groups]: fp32 (integer formats) or one-byte codes
   std::vector<uint8_t> zeros;   // [N, groups] or empty
   std::vector<int32_t> group_of_k;  // per_position: [runs_per_row · run_length], else empty
@@ -76,5 +76,10 @@ struct DequantLayout {
   }
 };
 DequantLayout dequant_layout(const LayerConfig& config, const LayerWeights& weights);
+// The codes [N, code_row_bytes] on `device`, each row of `weight` (canonical codes, on any device)
+// copied where it lies (a 2-D copy on the GPU: a load moves no weight through the host), the
+// padding zero.
+Tensor dequant_codes(const LayerConfig& config, const DequantLayout& layout,
+                     const TensorView& weight, Device device);
 
 }  // namespace qlinear::cuda

@@ -49,11 +49,11 @@ std::optional<std::vector<uint8_t>> mx_fragment_scales(const LayerConfig& config
       if ((load_code(weight, row * k + kk) & magnitude) != 0) return std::nullopt;
     exponent[i] = one;  // ±0 at any scale
   }
-  const int slot_k = block_k / 4;  // the K a byte of the layout covers
-  return detail::lay_out_block_scales(tiles, kblocks, [&](int64_t row, int64_t slot) {
-    const int64_t group = slot * slot_k / kGroup;
-    return row < n && group < groups ? exponent[row * groups + group] : one;
-  });
+  // One slot a group: slot s of k-block b is group slots·b + s.
+  return detail::lay_out_block_scales(
+      tiles, kblocks, block_k / kGroup, [&](int64_t row, int64_t group) {
+        return row < n && group < groups ? exponent[row * groups + group] : one;
+      });
 }
 
 }  // namespace qlinear::cuda

@@ -33,10 +33,14 @@ std::optional<uint8_t> mx_fragment_exponent(ScalarType weight_type, ScalarType a
                                             uint32_t code);
 
 // The multipliers' exponent fields of a layer's scales in the block-scale layout of
-// cuda/detail/fragments.hpp (4 bytes a row and k-block, each a quarter of the k-block's K: a
-// group of 32 is two bytes of a 4-bit k-block of 64, all four of an 8-bit one of 32), for `tiles`
-// 16-row tiles and `kblocks` k-blocks of `block_k` (padding: the multiplier of 1). None if a
+// cuda/detail/fragments.hpp with a slot a group (block_k / 32 bytes a row and k-block: 2 for a
+// 4-bit k-block of 64, 1 for an 8-bit one of 32), for `tiles` 16-row tiles and `kblocks` k-blocks
+// of `block_k` (padding: the multiplier of 1). None if a
 // scale cannot be applied exactly (above; a group of zero codes is exact unless its scale is NaN).
+// Which of a lane's 2·slots block-scale bytes (its row q's slots, then row q + 8's) holds the
+// group of row q + 8·half at k16 step `step` of the k-block: a slot a group of 32, two steps.
+constexpr int mx_scale_byte(int slots, int half, int step) { return half * slots + step / 2; }
+
 std::optional<std::vector<uint8_t>> mx_fragment_scales(const LayerConfig& config,
                                                        const LayerWeights& weights, int64_t tiles,
                                                        int64_t kblocks, int block_k);

@@ -3,7 +3,7 @@
 // FP8 tensor cores (mma.sync m16n8k32 .e4m3.e4m3.f32), for sm_89 and later: the mixed-input
 // pipeline of cuda/detail/mixed_input_mma_sm80.cuh (its header says how the work is split, staged
 // and reduced) with the format below and e4m3 operands. w4a8_int_mma_sm80's weights and layout
-// (pack_fragments_s8: byte j of each word holds one K position of the lane's two rows), other
+// (fragment_words_s8: byte j of each word holds one K position of the lane's two rows), other
 // codes.
 //
 // Per call: x is quantized by the GPU activation quantizer (gpu/act_quant.hpp: the reference's
@@ -50,7 +50,7 @@ struct W4A8Fp8 : detail::W4a8Weights {
   using Codes = __nv_fp8_e4m3;
 
   // The four A registers of step s of a k-block: word 2s + h's low nibbles are register 2h, its
-  // high nibbles register 2h + 1 (pack_fragments_s8).
+  // high nibbles register 2h + 1 (fragment_words_s8).
   template <typename T>
   static __device__ void fragment(const uint32_t (&word)[4], int s, const None (&)[2], uint2,
                                   uint32_t (&a)[4]) {

@@ -7,7 +7,7 @@
 // codes and per-token scales bit for bit) into int8 codes [M, padded K], which the pipeline stages
 // as X; past 1024 tokens the call goes to emulation_w4a8_int.
 //
-// Layout: cuda/detail/fragments.hpp, pack_fragments_s8 — a k-block is 64 K (two k32 steps); byte j
+// Layout: cuda/detail/fragments.hpp, fragment_words_s8 — a k-block is 64 K (two k32 steps); byte j
 // of each word holds one K position of the lane's two rows, row l/4 in the low nibble and
 // row l/4 + 8 in the high one. Group scales in fp32 [N, groups]; groups of 32 or multiples of 64.
 //

@@ -726,6 +726,7 @@ def test_bench_load_model_times_every_layer(tmp_path):
     assert "1 quantized layers" in r.stdout and "GB/s of checkpoint bytes" in r.stdout, r.stdout
     record = json.load(open(tmp_path / "load.json"))
     assert record["layers"] == 1 and record["weights"] == 64 * 256 and record["gbs"] > 0 and record["read_gbs"] > 0
+    assert 0 <= record["upload_s"] <= record["prepare_s"], record
 
 
 def test_bench_load_model_of_one_rank(tmp_path):

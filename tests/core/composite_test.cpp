@@ -159,6 +159,20 @@ TEST(CompositeKernel, PartsThatShareALayoutPrepareTheWeightsOnce) {
   EXPECT_EQ(part_run(layer, t, 100), "large");
 }
 
+// The other way round: the later part reads the earlier one's layout (the Hopper wgmma kernels
+// and the mma kernels' packed weights), and is made from its weights, not prepared again.
+TEST(CompositeKernel, APartMadeFromAnEarlierPartsWeightsIsNotPreparedAgain) {
+  ThreeParts t;
+  t.large->made_from = "small";
+  const LayerConfig c = default_config(kMp, 48, 256);
+  const RandomLayer data = make_random_layer(c, 3);
+  const QuantizedLinear layer(c, data.weights(), Device::cpu(), {}, t.registry);
+  EXPECT_EQ(t.small->prepared_count, 1);
+  EXPECT_EQ(t.middle->prepared_count, 1);
+  EXPECT_EQ(t.large->prepared_count, 0);
+  EXPECT_EQ(part_run(layer, t, 100), "large");
+}
+
 TEST(CompositeKernel, StatesTheRuleAPlanBreaks) {
   const auto a = std::make_shared<OutsideKernel>("a", kMp, any_platform);
   const auto b = std::make_shared<OutsideKernel>("b", kMp, any_platform);

@@ -43,9 +43,14 @@ class OutsideKernel final : public Kernel {
       const Kernel& other, const std::shared_ptr<const PreparedWeights>& prepared) const override {
     return &other == this || other.name() == shares_with ? prepared : nullptr;
   }
+  // Its weights are made from those of the kernel named `made_from` (it reads that layout).
+  std::shared_ptr<const PreparedWeights> weights_from(
+      const Kernel& other, const std::shared_ptr<const PreparedWeights>& prepared) const override {
+    return other.name() == made_from ? prepared : nullptr;
+  }
   mutable int prepared_count = 0;
   mutable int applied_count = 0;
-  std::string shares_with;
+  std::string shares_with, made_from;
 
  private:
   KernelInfo info_;

@@ -71,15 +71,14 @@ void dequantize_all(const DequantParams& p, RunGrouping g, T act) {
 // The layout's every group index, code and output offset in bounds (what the kernel would read
 // and write), for every run of every row.
 template <typename F>
-void expect_indices_in_bounds(const LayerConfig& c, const DequantLayout& l,
+void expect_indices_in_bounds(const LayerConfig& c, const DequantLayout& l, const Tensor& codes,
                               const DequantParams& p) {
   const int64_t n = c.part_n(), run = run_length(l.code_bits);
-  ASSERT_EQ(l.codes.size(), static_cast<size_t>(n * l.code_row_bytes));
+  ASSERT_EQ(codes.numel(), n * l.code_row_bytes);
   const size_t scale_bytes = info(c.weight_scale_type).bits == 8 ? 1 : 4;  // codes, or fp32
   ASSERT_EQ(l.scales.size(), static_cast<size_t>(n * l.groups) * scale_bytes);
   for (int r = 0; r < l.runs_per_row; ++r) {
-    EXPECT_LE(detail::code_offset(p, static_cast<int>(n - 1), r) + kRunBytes,
-              static_cast<int64_t>(l.codes.size()));
+    EXPECT_LE(detail::code_offset(p, static_cast<int>(n - 1), r) + kRunBytes, codes.numel());
     EXPECT_LE(detail::out_offset<F>(p, static_cast<int>(n - 1), r) + run, n * l.out_row_stride());
     for (int s = 0; s < 2; ++s) {
       const int g = l.grouping == RunGrouping::two_groups
@@ -105,14 +104,15 @@ void expect_indices_in_bounds(const LayerConfig& c, const DequantLayout& l,
 
 // ŵ of a layer's weights, dequantized on the host by the kernel's own run code: [N, row stride]
 // 16-bit codes of the activation type.
-std::vector<uint16_t> host_dequantize(const LayerConfig& c, const DequantLayout& l) {
+std::vector<uint16_t> host_dequantize(const LayerConfig& c, const DequantLayout& l,
+                                      const Tensor& codes) {
   std::vector<uint16_t> out(static_cast<size_t>(c.part_n() * l.out_row_stride()), 0xffff);
-  DequantParams p = detail::dequant_params(l, c.part_n(), l.codes.data(), l.scales.data(),
+  DequantParams p = detail::dequant_params(l, c.part_n(), codes.data(), l.scales.data(),
                                            l.zeros.empty() ? nullptr : l.zeros.data(),
                                            l.group_of_k.empty() ? nullptr : l.group_of_k.data());
   p.out = out.data();
   const auto run = [&]<typename F>(F) {
-    expect_indices_in_bounds<F>(c, l, p);
+    expect_indices_in_bounds<F>(c, l, codes, p);
     dequantize_all<F>(p, l.grouping, c.act_type);
   };
   if (c.family == Family::nvfp4_weight_only) {
@@ -144,7 +144,8 @@ bool exact_in_fp32(const LayerConfig& c) {
 void expect_matches_reference(const LayerConfig& c, const LayerWeights& w, const char* what,
                               bool exact) {
   const DequantLayout l = dequant_layout(c, w);
-  const std::vector<uint16_t> got = host_dequantize(c, l);
+  const std::vector<uint16_t> got =
+      host_dequantize(c, l, dequant_codes(c, l, w.weight, Device::cpu()));
   const std::vector<double> want = reference::dequantize_weights(c, w);
   const int64_t n = c.part_n(), k = c.part_k();
   const double bound = (1 + unit_roundoff(c.act_type)) * (1 + 2 * unit_roundoff(T::fp32)) - 1;

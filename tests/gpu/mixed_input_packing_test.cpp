@@ -26,7 +26,8 @@ void expect_reads_as_load_code(ScalarType type, int64_t n, int64_t k, bool act_o
   }
   std::vector<uint8_t> pack(size_t{1} << bits);
   for (size_t c = 0; c < pack.size(); ++c) pack[c] = static_cast<uint8_t>(c ^ 0x5);  // not identity
-  const StoredCodes code{codes.data_as<const uint8_t>(), bits, n, k, order, pack, 0x3};
+  const StoredCodes code =
+      stored_codes(codes.data_as<const uint8_t>(), bits, n, k, order, pack, 0x3);
   for (int64_t row = 0; row < n + 2; ++row)
     for (int64_t kk = 0; kk < k + 3; ++kk) {
       uint32_t want = 0x3;

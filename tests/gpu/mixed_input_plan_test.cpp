@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <limits>
+#include <random>
 
 #include "cuda/hopper/mixed_input_wgmma_sm90.hpp"
 
@@ -95,6 +97,38 @@ TEST(MixedInputPlan, GroupScalePairsPerKBlockAndRowQuad) {
             0x3f803f80u);
   EXPECT_EQ((*group_scale_pairs(near_one, 16, 1, 64, 1, 64, 8.f, ScalarType::fp16))[0],
             0x3c033c03u);
+}
+
+// Rounded as encode rounds them, over every binade the layers allow and the ties between two
+// bf16 / fp16 values (a scale's bits are rounded inline, not through the type table).
+TEST(MixedInputPlan, GroupScalePairsRoundAsEncodeDoes) {
+  std::mt19937 random(17);
+  for (const ScalarType type : {ScalarType::bf16, ScalarType::fp16}) {
+    std::vector<float> scales(16 * 64);
+    for (size_t i = 0; i < scales.size(); ++i) {
+      const int exponent = type == ScalarType::fp16 ? -14 + static_cast<int>(random() % 24)
+                                                    : -120 + static_cast<int>(random() % 240);
+      uint32_t bits;
+      const float base = std::ldexp(1.f, exponent);
+      std::memcpy(&bits, &base, sizeof bits);
+      // Random mantissas, every fourth one a tie (the bits below the target's mantissa 100...0).
+      const int dropped = type == ScalarType::fp16 ? 13 : 16;
+      bits |= random() & 0x7fffffu;
+      if (i % 4 == 0) bits = (bits & ~((1u << dropped) - 1)) | (1u << (dropped - 1));
+      std::memcpy(&scales[i], &bits, sizeof bits);
+      if (i % 2) scales[i] = -scales[i];
+    }
+    const auto pairs = group_scale_pairs(scales, 16, 64, 64, 64, 64, 1.f, type);
+    ASSERT_TRUE(pairs.has_value()) << name(type);
+    for (int b = 0; b < 64; ++b)
+      for (int q = 0; q < 8; ++q)
+        for (int h = 0; h < 2; ++h) {
+          const float s = scales[(q + 8 * h) * 64 + b];
+          const uint32_t bits = encode(type, s);
+          ASSERT_EQ((*pairs)[(b * 8 + q) * 2 + h], bits | bits << 16)
+              << name(type) << " scale " << s << " k-block " << b;
+        }
+  }
 }
 
 // Scales whose rounding would not keep its relative bound (not a normal T) or whose products

@@ -70,18 +70,20 @@ TEST(MxFragmentScales, ExactlyWhereMultiplierAndProductsAreNormal) {
 }
 
 // 20 x 96: two 16-row tiles (12 padding rows), K in 3 groups of 32: mxfp4 over 2 k-blocks of 64
-// (one padding group, a group two bytes), mxfp8 over 3 k-blocks of 32 (a group four bytes).
+// (one padding group; 2 slots a row and k-block), mxfp8 over 3 k-blocks of 32 (1 slot); a slot a
+// group.
 TEST(MxFragmentScales, LayerBytesInTheBlockScaleLayout) {
   for (const Family family : {Family::mxfp4_weight_only, Family::mxfp8_weight_only}) {
     const LayerConfig c = default_config(family, 20, 96);
     const int block_k = family == Family::mxfp4_weight_only ? 64 : 32, kblocks = 128 / block_k;
+    const int slots = block_k / 32;
     RandomLayer layer = make_random_layer(c, 1);
     const int64_t groups = 3;
     ASSERT_EQ(layer.weight_scale.numel(), 20 * groups);
     for (int64_t i = 0; i < 20 * groups; ++i) store_code(layer.weight_scale, i, 106 + i % 23);
     const auto bytes = mx_fragment_scales(c, layer.weights(), 2, kblocks, block_k);
     ASSERT_TRUE(bytes);
-    ASSERT_EQ(std::ssize(*bytes), 2 * kblocks * 8 * 2 * 4);
+    ASSERT_EQ(std::ssize(*bytes), 2 * kblocks * 8 * 2 * slots);
     const auto field = [&](uint32_t code) {
       return *mx_fragment_exponent(c.weight_type, T::bf16, code);
     };
@@ -89,14 +91,31 @@ TEST(MxFragmentScales, LayerBytesInTheBlockScaleLayout) {
       for (int b = 0; b < kblocks; ++b)
         for (int q = 0; q < 8; ++q)
           for (int h = 0; h < 2; ++h)
-            for (int s = 0; s < 4; ++s) {
-              const int64_t row = 16 * t + q + 8 * h, group = (b * block_k + s * block_k / 4) / 32;
+            for (int s = 0; s < slots; ++s) {
+              const int64_t row = 16 * t + q + 8 * h, group = (b * block_k + s * 32) / 32;
               const uint8_t want = row < 20 && group < groups
                                        ? field(106 + (row * groups + group) % 23)
                                        : field(127);
-              EXPECT_EQ((*bytes)[detail::block_scale_index(t, b, kblocks, q, h, s)], want)
-                  << name(family) << " row " << row << " k-block " << b << " byte " << s;
+              EXPECT_EQ((*bytes)[detail::block_scale_index(t, b, kblocks, q, h, s, slots)], want)
+                  << name(family) << " row " << row << " k-block " << b << " slot " << s;
             }
+    // The fragments' side: the byte a lane of quad q reads for row q + 8h at each k16 step
+    // (mx_scale_byte, of the 2·slots bytes it loads) holds that row's group at that step.
+    for (int64_t t = 0; t < 2; ++t)
+      for (int b = 0; b < kblocks; ++b)
+        for (int q = 0; q < 8; ++q) {
+          const uint8_t* lane =
+              bytes->data() + detail::block_scale_index(t, b, kblocks, q, 0, 0, slots);
+          for (int h = 0; h < 2; ++h)
+            for (int step = 0; step < block_k / 16; ++step) {
+              const int64_t row = 16 * t + q + 8 * h, group = (b * block_k + step * 16) / 32;
+              const uint8_t want = row < 20 && group < groups
+                                       ? field(106 + (row * groups + group) % 23)
+                                       : field(127);
+              EXPECT_EQ(lane[mx_scale_byte(slots, h, step)], want)
+                  << name(family) << " row " << row << " k-block " << b << " step " << step;
+            }
+        }
   }
 }
 
@@ -115,10 +134,10 @@ TEST(MxFragmentScales, OutOfRangeScalesAndZeroGroups) {
     for (int64_t i = 32; i < 64; ++i) store_code(layer.weight, 3 * 64 + i, i % 2 ? minus_zero : 0);
     const auto bytes = mx_fragment_scales(c, layer.weights(), 1, kblocks, block_k);
     ASSERT_TRUE(bytes) << name(family);
-    // Row 3's group 1 (K 32..63): mxfp4 bytes 2 and 3 of k-block 0, mxfp8 k-block 1.
+    // Row 3's group 1 (K 32..63): mxfp4 slot 1 of k-block 0, mxfp8 k-block 1.
     const int64_t at = family == Family::mxfp4_weight_only
-                           ? detail::block_scale_index(0, 0, kblocks, 3, 0, 2)
-                           : detail::block_scale_index(0, 1, kblocks, 3, 0, 0);
+                           ? detail::block_scale_index(0, 0, kblocks, 3, 0, 1, 2)
+                           : detail::block_scale_index(0, 1, kblocks, 3, 0, 0, 1);
     EXPECT_EQ((*bytes)[at], *mx_fragment_exponent(c.weight_type, T::bf16, 127)) << name(family);
     store_code(layer.weight_scale, 3 * 2 + 1, 255);
     EXPECT_FALSE(mx_fragment_scales(c, layer.weights(), 1, kblocks, block_k)) << name(family);

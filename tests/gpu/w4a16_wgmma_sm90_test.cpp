@@ -9,6 +9,8 @@
 
 #include "cuda/kernels.hpp"
 #include "mixed_input_mma_test_support.hpp"
+#include "qlinear/composite.hpp"
+#include "qlinear/conformance.hpp"
 #include "qlinear/registry.hpp"
 
 namespace qlinear {
@@ -83,6 +85,15 @@ TEST(W4a16WgmmaSm90, SharesTheMmaKernelsWeights) {
   const auto prepared = wgmma->process_weights(c, on_device.weights(), Device::cuda(0));
   EXPECT_NE(wgmma->weights_for(*mma, prepared), nullptr);  // a plan of both holds one copy
   EXPECT_EQ(wgmma->weights_for(*wgmma, prepared), prepared);
+  // ... in either order: the wgmma kernel's weights made over the mma kernel's, and correct.
+  const auto packed = mma->process_weights(c, on_device.weights(), Device::cuda(0));
+  const auto over = wgmma->weights_from(*mma, packed);
+  ASSERT_NE(over, nullptr);
+  EXPECT_EQ(wgmma->weights_for(*mma, over), packed);
+  EXPECT_EQ(wgmma->weights_from(*wgmma, packed), nullptr);
+  const CompositeKernel plan("mma_then_wgmma", {{mma, 16}, {wgmma, kNoTokenLimit}});
+  for (int64_t m : {3, 100})
+    EXPECT_TRUE(run_against_reference(plan, {c, m, 11}, Device::cuda(0)).pass) << m;
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
 // w4a8_int_mma_sm80's data path on the host (runs without a GPU, in CI): the weights packed by
-// pack_fragments_s8 and decoded by s8_fragment, X's B registers read where the kernel reads them
+// fragment_words_s8 and decoded by s8_fragment, X's B registers read where the kernel reads them
 // (b_fragment_k), placed in the mma's matrices by the PTX ISA's own fragment tables (written here
 // from "Matrix Fragments for mma.m16n8k32", .s8, independently of cuda/detail/fragments.hpp) and
 // multiplied: every group's integer sum must equal Σ (code - 8) · q over the canonical tensors and
@@ -24,9 +24,10 @@ namespace {
 
 using cuda::detail::b_fragment_k;
 using cuda::detail::block_k;
+using cuda::detail::FragmentLayout;
 using cuda::detail::keep_leading_bytes;
 using cuda::detail::kMaxS8GroupK;
-using cuda::detail::pack_fragments_s8;
+using cuda::detail::pack_fragments;
 using cuda::detail::packed_word_index;
 using cuda::detail::s8_fragment;
 using cuda::detail::s8_from_uint4b8;
@@ -126,7 +127,7 @@ void expect_packed_path_matches_reference(const LayerConfig& c, int64_t m, uint6
   const auto code = [&](int64_t row, int64_t kk) -> uint32_t {
     return row < n && kk < k ? load_code(layer.weight, row * k + kk) : 8u;
   };
-  const std::vector<uint32_t> packed = pack_fragments_s8(padded_n, padded_k, code);
+  const std::vector<uint32_t> packed = pack_fragments(FragmentLayout::s8, padded_n, padded_k, code);
   // As the kernel stages X: [token][padded_k] codes, tokens past M zero; past K any byte (the
   // quantizer leaves them as they were: the weights there are 0).
   const int64_t tokens = (m + 7) / 8 * 8;

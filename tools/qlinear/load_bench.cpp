@@ -51,6 +51,7 @@ class Stopwatch {
 struct LoadTimes {
   double open_s = 0;
   Elapsed convert, prepare;
+  Elapsed upload;  // of prepare: the converted tensors copied to the device (none on the CPU)
   int layers = 0;
   int64_t weights = 0;
 };
@@ -74,10 +75,12 @@ LoadTimes load_every_layer(const std::string& directory, Device device, int tp_s
     converting.add_to(times.convert);
     const Stopwatch preparing;
     checkpoint::CheckpointLayer on_device = layer;
+    const Stopwatch uploading;
     for (Tensor* t : {&on_device.weight, &on_device.weight_scale, &on_device.weight_zero_point,
                       &on_device.weight_global_scale, &on_device.g_idx, &on_device.input_scale,
                       &on_device.input_zero_point})
       if (t->defined() && !device.is_cpu()) *t = Tensor::copy_of(*t, device);
+    uploading.add_to(times.upload);
     model.emplace_back(layer.config, on_device.weights(), device);
     preparing.add_to(times.prepare);
     ++times.layers;
@@ -105,12 +108,12 @@ int bench_checkpoint_load(const std::string& directory, Device device, int tp_si
   std::printf(
       "checkpoint %s: %d quantized layers, %.3g G weights, %.3f GB in its files\n"
       "open %.3f s, convert (load_layer) %.3f s (CPU %.3f s), prepare on %s (process_weights) "
-      "%.3f s (CPU %.3f s)\n"
+      "%.3f s (CPU %.3f s; the upload of the converted tensors %.3f s of it)\n"
       "total %.3f s: %.2f GB/s of checkpoint bytes, %.2f ns a weight; read bandwidth %.1f GB/s "
       "(%.1f %%)\n",
       directory.c_str(), t.layers, t.weights / 1e9, bytes / 1e9, t.open_s, t.convert.wall_s,
-      t.convert.cpu_s, device.str().c_str(), t.prepare.wall_s, t.prepare.cpu_s, total_s, gbs,
-      total_s * 1e9 / t.weights, read_gbs, 100 * gbs / read_gbs);
+      t.convert.cpu_s, device.str().c_str(), t.prepare.wall_s, t.prepare.cpu_s, t.upload.wall_s,
+      total_s, gbs, total_s * 1e9 / t.weights, read_gbs, 100 * gbs / read_gbs);
   if (!json_path.empty()) {
     const nlohmann::json record = {{"checkpoint", directory},
                                    {"device", device.str()},
@@ -122,6 +125,7 @@ int bench_checkpoint_load(const std::string& directory, Device device, int tp_si
                                    {"convert_cpu_s", t.convert.cpu_s},
                                    {"prepare_s", t.prepare.wall_s},
                                    {"prepare_cpu_s", t.prepare.cpu_s},
+                                   {"upload_s", t.upload.wall_s},
                                    {"total_s", total_s},
                                    {"gbs", gbs},
                                    {"read_gbs", read_gbs},

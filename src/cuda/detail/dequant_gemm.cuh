@@ -125,7 +125,7 @@ class DequantGemm final : public Kernel {
     const DequantLayout l = dequant_layout(c, w);
     auto p = std::make_shared<DequantPrepared>(c);
     p->device = device;
-    p->codes = upload(l.codes, ScalarType::uint8, device);
+    p->codes = dequant_codes(c, l, w.weight, device);
     p->scales = upload(l.scales, ScalarType::uint8, device);
     p->zeros = upload(l.zeros, ScalarType::uint8, device);
     p->group_of_k = upload(l.group_of_k, ScalarType::int32, device);

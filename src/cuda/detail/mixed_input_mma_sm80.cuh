@@ -42,7 +42,9 @@
 //   kWeightTypes
 //   kBits                  bits of one packed code: 4 or 8. A k-block is the K of one 16-byte
 //                          load per lane and tile: 64 for 4-bit codes, 32 for 8-bit ones.
-//   kBlockScales           per-k16 scales ride beside the weights (nvfp4), see Problem
+//   kBlockScales,          scales applied in the fragment ride beside the weights (nvfp4; the
+//   kBlockScaleSlots       MX formats' where exact), kBlockScaleSlots bytes a row and k-block in
+//                          the layout of cuda/detail/fragments.hpp, see Problem
 //   Offset<T>, offset<T>() what dequantization subtracts per row and group, made from the zero
 //                          point (or kZero where the weights have none)
 //   scale(scales, i)       the fp32 group scale at index i of Problem::scales
@@ -52,7 +54,7 @@
 //   prepare_scales()       host: the scales (and zero points) in the kernel's layout
 //   Codes                  optional, absent for bf16 / fp16 activations as given: the type the
 //                          activations are quantized to per token (int8_t: m16n8k32 .s8;
-//                          __nv_fp8_e4m3: m16n8k32 .e4m3), 4-bit weights only (pack_fragments_s8)
+//                          __nv_fp8_e4m3: m16n8k32 .e4m3), 4-bit weights only (fragment_words_s8)
 //   Folds, fragment_scales optional (the MX formats): F applies the scales in the fragment as
 //                          block scales where fragment_scales() says that is exact for a layer;
 //                          a layer it refuses runs the policy Folds, which folds them per group
@@ -71,9 +73,11 @@
 #include <string>
 #include <vector>
 
+#include "core/scale_values.hpp"
 #include "cuda/detail/fragments.hpp"
 #include "cuda/detail/mixed_input_prepared.hpp"
 #include "cuda/detail/scale_decoders.cuh"
+#include "cuda/pack_fragments.hpp"
 #include "cuda/reduce_slices.hpp"
 #include "gpu/act_quant.hpp"
 #include "gpu/check.hpp"
@@ -122,8 +126,18 @@ constexpr bool kHasFolds = requires {
   typename F::Folds;
 };
 
-// The packed weight layouts (cuda/detail/fragments.hpp): pack_fragments for bf16 / fp16
-// activations, pack_fragments_s8 for activation codes (int8 and e4m3 share the m16n8k32 layout).
+// The bytes of block scales a lane loads per tile and k-block (its two rows' slots), 0 for formats
+// without them.
+template <typename F>
+constexpr int block_scale_lane_bytes() {
+  if constexpr (F::kBlockScales)
+    return 2 * F::kBlockScaleSlots;
+  else
+    return 0;
+}
+
+// The packed weight layouts (cuda/detail/fragments.hpp): fragment_words for bf16 / fp16
+// activations, fragment_words_s8 for activation codes (int8 and e4m3 share the m16n8k32 layout).
 
 // ---- device helpers -----------------------------------------------------------------------------
 
@@ -222,6 +236,19 @@ __device__ inline void prefetch_l1(const void* p) {
   asm volatile("prefetch.global.L1 [%0];\n" : : "l"(p));
 }
 
+// A lane's block scales of one tile and k-block: kBytes (8, 4 or 2) at p, aligned to kBytes, in
+// the low bytes of a uint2.
+template <int kBytes>
+__device__ inline uint2 load_block_scales(const uint8_t* p) {
+  static_assert(kBytes == 8 || kBytes == 4 || kBytes == 2, "two rows of 4, 2 or 1 slots");
+  if constexpr (kBytes == 8)
+    return __ldg(reinterpret_cast<const uint2*>(p));
+  else if constexpr (kBytes == 4)
+    return make_uint2(__ldg(reinterpret_cast<const unsigned int*>(p)), 0u);
+  else
+    return make_uint2(__ldg(reinterpret_cast<const unsigned short*>(p)), 0u);
+}
+
 // The part of a format policy for weights without zero points or integer offsets (the float
 // formats): nothing is kept per group but the scale.
 struct NoOffsets {
@@ -236,18 +263,18 @@ struct NoOffsets {
 };
 
 struct Problem {
-  const uint4* weights;       // packed, see above
-  const void* scales;         // [padded_n, groups], read through F::scale
-  const uint8_t* zeros;       // [padded_n, groups] zero points, or null (F::kZero)
-  const uint2* block_scales;  // F::kBlockScales: [tiles][kblocks][8 row quads], or null
-  const int32_t* k_order;     // [K] act-order permutation (x column of each packed k) or null
-  const void* x;              // [M, k]: the activations, or their codes
-  bool x_vectors;             // x may be staged with 16-byte loads
-  const float* token_scales;  // codes: [M] the scale of each token's codes, else null
-  float* partials;            // [slices, m, n]
-  int m, n, k, padded_k;      // m: tokens of this launch; k: x's row length (codes: padded_k)
-  int codes_k;                // codes: the K the quantizer wrote; bytes past it are the pool's
-  int group_size;             // in K: kBlockK / 2 or a multiple of kBlockK; padded_k for one group
+  const uint4* weights;         // packed, see above
+  const void* scales;           // [padded_n, groups], read through F::scale
+  const uint8_t* zeros;         // [padded_n, groups] zero points, or null (F::kZero)
+  const uint8_t* block_scales;  // F::kBlockScales: [tiles][kblocks][8 row quads][2 rows][slots]
+  const int32_t* k_order;       // [K] act-order permutation (x column of each packed k) or null
+  const void* x;                // [M, k]: the activations, or their codes
+  bool x_vectors;               // x may be staged with 16-byte loads
+  const float* token_scales;    // codes: [M] the scale of each token's codes, else null
+  float* partials;              // [slices, m, n]
+  int m, n, k, padded_k;        // m: tokens of this launch; k: x's row length (codes: padded_k)
+  int codes_k;                  // codes: the K the quantizer wrote; bytes past it are the pool's
+  int group_size;  // in K: kBlockK / 2 or a multiple of kBlockK; padded_k for one group
   int groups;
   int slice_k;  // multiple of kBlockK
   int kblocks;  // padded_k / kBlockK
@@ -267,7 +294,7 @@ __global__ void __launch_bounds__(kWarps * 32, kTokens == 8 ? 2 : 1)
   constexpr bool kCodes = kQuantizedActivations<F>;
   static_assert(std::is_same_v<T, Codes<F>> != !kCodes && (!kCodes || F::kBits == 4),
                 "code operands exactly for formats of quantized activations, with 4-bit weights "
-                "(pack_fragments_s8)");
+                "(fragment_words_s8)");
   // K of X staged at a time: as much as fits the 48 KB of static shared memory (32 KB of X), in
   // whole rounds of the weight pipeline (kPrefetch k-blocks).
   constexpr int kChunkK = (kTokens == 8 ? 4096 : kTokens == 16 ? 2048 : 1024) / sizeof(T);
@@ -292,14 +319,16 @@ __global__ void __launch_bounds__(kWarps * 32, kTokens == 8 ? 2 : 1)
   // Rows lane/4 and lane/4 + 8 of each tile: the rows of this lane's A-fragment halves.
   int row[kTilesPerWarp][2];
   const uint4* w[kTilesPerWarp];
-  const uint2* bs[kTilesPerWarp];  // F::kBlockScales only
+  constexpr int kLaneScaleBytes = block_scale_lane_bytes<F>();
+  const uint8_t* bs[kTilesPerWarp];  // F::kBlockScales only
 #pragma unroll
   for (int t = 0; t < kTilesPerWarp; ++t) {
     row[t][0] = (first_tile + t) * kRowsPerTile + lane / 4;
     row[t][1] = row[t][0] + 8;
     const int64_t block = static_cast<int64_t>(first_tile + t) * p.kblocks + k_begin / kBlock;
     w[t] = p.weights + block * 32 + lane;
-    if constexpr (F::kBlockScales) bs[t] = p.block_scales + block * 8 + lane / 4;
+    if constexpr (F::kBlockScales)
+      bs[t] = p.block_scales + (block * 8 + lane / 4) * kLaneScaleBytes;
   }
 
   float acc[kTilesPerWarp][kTokenTiles][4] = {};      // Σ over folded groups, scales applied
@@ -354,7 +383,7 @@ __global__ void __launch_bounds__(kWarps * 32, kTokens == 8 ? 2 : 1)
   uint4 in_flight[kTilesPerWarp][kPrefetch];
   const auto fetch = [&](int t, int slot, int kb) {
     in_flight[t][slot] = load_streaming(w[t] + kb * 32);
-    if constexpr (F::kBlockScales) prefetch_l1(bs[t] + kb * 8);
+    if constexpr (F::kBlockScales) prefetch_l1(bs[t] + kb * 8 * kLaneScaleBytes);
   };
   if (active) {
     if constexpr (kGroupFolds) {
@@ -440,7 +469,9 @@ __global__ void __launch_bounds__(kWarps * 32, kTokens == 8 ? 2 : 1)
         for (int t = 0; t < kTilesPerWarp; ++t) {
           const uint4 words = in_flight[t][i];
           word[t][0] = words.x, word[t][1] = words.y, word[t][2] = words.z, word[t][3] = words.w;
-          if constexpr (F::kBlockScales) block_scales[t] = __ldg(bs[t] + (kb + i) * 8);
+          if constexpr (F::kBlockScales)
+            block_scales[t] =
+                load_block_scales<kLaneScaleBytes>(bs[t] + (kb + i) * 8 * kLaneScaleBytes);
           if (kb + i + kPrefetch < kb_count) fetch(t, i, kb + i + kPrefetch);
         }
         const int k_block = (kb + i - kb_first) * kBlock;  // within the chunk
@@ -519,17 +550,14 @@ Tensor to_device(const std::vector<T>& host, ScalarType dtype, Device device) {
 inline void integer_scales(const LayerConfig& c, const LayerWeights& w, int64_t padded_n,
                            uint8_t pad_zero, Device device, Prepared& out) {
   const int64_t n = c.part_n(), groups = c.weight_scale_shape()[1];
-  const Tensor scales = Tensor::copy_of(w.weight_scale, Device::cpu());
-  const Tensor zero_codes =
-      c.zero_points ? Tensor::copy_of(w.weight_zero_point, Device::cpu()) : Tensor();
-  std::vector<float> scale_f32(static_cast<size_t>(padded_n * groups), 0.f);
+  std::vector<float> scale_f32 = values_as_fp32(Tensor::copy_of(w.weight_scale, Device::cpu()));
+  scale_f32.resize(static_cast<size_t>(padded_n * groups), 0.f);
   std::vector<uint8_t> zeros(c.zero_points ? static_cast<size_t>(padded_n * groups) : 0, pad_zero);
-  for (int64_t r = 0; r < n; ++r)
-    for (int64_t g = 0; g < groups; ++g) {
-      scale_f32[r * groups + g] = static_cast<float>(load_value(scales, r * groups + g));
-      if (c.zero_points)
-        zeros[r * groups + g] = static_cast<uint8_t>(load_code(zero_codes, r * groups + g));
-    }
+  if (c.zero_points) {
+    const Tensor zero_codes = Tensor::copy_of(w.weight_zero_point, Device::cpu());
+    for (int64_t i = 0; i < n * groups; ++i)
+      zeros[i] = static_cast<uint8_t>(load_code(zero_codes, i));
+  }
   out.scales = to_device(scale_f32, ScalarType::fp32, device);
   if (c.zero_points) out.zeros = to_device(zeros, ScalarType::uint8, device);
   out.groups = static_cast<int>(groups);
@@ -626,7 +654,6 @@ class MixedInputMmaSm80 final : public Kernel {
     constexpr int kBlock = kBlockK<F>;
     const int64_t n = c.part_n(), k = c.part_k();
     const int64_t padded_n = round_up(n, kRowsPerBlock), padded_k = round_up(k, kBlock);
-    const Tensor codes = Tensor::copy_of(w.weight, Device::cpu());
 
     // Act order: visit K sorted by group so that each group is contiguous.
     std::vector<int32_t> order;
@@ -651,14 +678,20 @@ class MixedInputMmaSm80 final : public Kernel {
     std::vector<uint8_t> pack(size_t{1} << bits);
     for (uint32_t code = 0; code < pack.size(); ++code)
       pack[code] = static_cast<uint8_t>(F::pack_code(c, code));
-    const StoredCodes code{codes.data_as<const uint8_t>(),   bits, n, k, order, pack,
-                           static_cast<uint8_t>(F::kPadCode)};
-    std::vector<uint32_t> packed;
-    if constexpr (kQuantizedActivations<F>)
-      packed = pack_fragments_s8(padded_n, padded_k, code);
-    else
-      packed = pack_fragments<F::kBits>(padded_n, padded_k, code);
-    prepared->weights = to_device(packed, ScalarType::int32, device);
+    // Packed on the GPU, from the codes where they lie (staged there first if they are not).
+    const Tensor staged = w.weight.device() == device && w.weight.is_contiguous()
+                              ? Tensor()
+                              : Tensor::copy_of(w.weight, device);
+    const Tensor order_on_device =
+        c.act_order ? to_device(order, ScalarType::int32, device) : Tensor();
+    const StoredCodes code = stored_codes(
+        static_cast<const uint8_t*>(staged.defined() ? staged.data() : w.weight.data()), bits, n, k,
+        {order_on_device.data_as<const int32_t>(), order.size()}, pack,
+        static_cast<uint8_t>(F::kPadCode));
+    constexpr FragmentLayout kLayout = kQuantizedActivations<F> ? FragmentLayout::s8
+                                       : F::kBits == 4          ? FragmentLayout::bits4
+                                                                : FragmentLayout::bits8;
+    prepared->weights = pack_fragments_on(device, kLayout, padded_n, padded_k, code);
     if constexpr (kHasFolds<F>) {
       if (const auto bytes = F::fragment_scales(c, w, padded_n / kRowsPerTile, prepared->kblocks)) {
         // One "group" a row, the whole of K, of scale 1 (F::scale): the fragment applies them.
@@ -672,7 +705,7 @@ class MixedInputMmaSm80 final : public Kernel {
     } else {
       F::prepare_scales(c, w, padded_n, device, *prepared);
     }
-    if (c.act_order) prepared->k_order = to_device(order, ScalarType::int32, device);
+    if (c.act_order) prepared->k_order = order_on_device;
     return prepared;
   }
 
@@ -720,7 +753,7 @@ class MixedInputMmaSm80 final : public Kernel {
     p.weights = w.weights.data_as<const uint4>();
     p.scales = w.scales.data();
     p.zeros = w.zeros.defined() ? w.zeros.data_as<const uint8_t>() : nullptr;
-    p.block_scales = w.block_scales.defined() ? w.block_scales.data_as<const uint2>() : nullptr;
+    p.block_scales = w.block_scales.defined() ? w.block_scales.data_as<const uint8_t>() : nullptr;
     p.k_order = w.k_order.defined() ? w.k_order.data_as<const int32_t>() : nullptr;
     p.x = x.data();
     p.x_vectors = p.k_order == nullptr && k % 8 == 0 && reinterpret_cast<uintptr_t>(p.x) % 16 == 0;

@@ -17,12 +17,15 @@ template <int kCodeBits>
 struct MxScalesInFragment : NoOffsets {
   static constexpr int kBits = kCodeBits;
   static constexpr bool kBlockScales = true;
+  // A slot a group of 32: 2 a 4-bit k-block of 64, 1 an 8-bit one of 32; a lane's scales of a
+  // k-block are its row q's slots, then row q + 8's, in the low bytes of the uint2.
+  static constexpr int kBlockScaleSlots = block_k(kCodeBits) / 32;
   static constexpr uint32_t kPadCode = 0;  // +0
 
   // No scale outside the fragment: the pipelines' one scale a row (NVFP4's global scale) is 1.
   __device__ static float scale(const void*, int64_t) { return 1.f; }
 
-  // Byte `b` of a row's 4 block-scale bytes as the power of two it encodes, T's 16 bits.
+  // Byte `b` of a lane's block-scale bytes as the power of two it encodes, T's 16 bits.
   template <typename T>
   static __device__ uint16_t power(uint32_t bytes, int b) {
     constexpr int kField = std::is_same_v<T, __half> ? 10 : 7;  // T's exponent field

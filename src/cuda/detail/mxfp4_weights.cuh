@@ -5,7 +5,7 @@
 // Layout: the pipeline's 4-bit layout (two codes a byte along each lane's fragment); a k-block of
 // 64 K holds two scale groups. Where the fragment can apply a layer's scales exactly
 // (cuda/mx_fragment_scales.hpp: bf16 codes 2..128, fp16 114..128), they ride beside the weights as
-// NVFP4's block scales do (one 8-byte load a quad, tile and k-block; each group's byte twice) and
+// NVFP4's block scales do (one 4-byte load a quad, tile and k-block: two groups of two rows) and
 // one multiply a register dequantizes: one fp32 sum over K, no group state in the main loop. Any
 // other layer keeps MXFP8's one byte a group (cuda/detail/mxfp8_weights.cuh) and folds each half
 // k-block's sum by its scale in fp32 (Mxfp4Folds).
@@ -27,12 +27,13 @@ struct Mxfp4ScalesInFragment : MxScalesInFragment<4> {
   static constexpr ScalarType kWeightTypes[] = {ScalarType::float4_e2m1f};
 
   // Register p of step s: the codes at slots p and p + 4 of word s in T's places (slots 3 and 7,
-  // the high nibbles of the halves), times the power of two of byte s of its row's block scales
-  // (p even: row q, odd: q + 8) — one multiply to the dequantized weight, exactly.
+  // the high nibbles of the halves), times the power of two of its row's group (p even: row q,
+  // odd: q + 8) — one multiply to the dequantized weight, exactly.
   template <typename T>
   static __device__ void fragment(const uint32_t (&word)[4], int s, const Offset<T> (&)[2],
                                   uint2 scales, uint32_t (&a)[4]) {
-    const uint16_t row_power[2] = {power<T>(scales.x, s), power<T>(scales.y, s)};
+    const uint16_t row_power[2] = {power<T>(scales.x, mx_scale_byte(kBlockScaleSlots, 0, s)),
+                                   power<T>(scales.x, mx_scale_byte(kBlockScaleSlots, 1, s))};
 #pragma unroll
     for (int p = 0; p < 4; ++p)
       a[p] = scale_pair_by<T>(e2m1_bits<T>(word[s] << (4 * (3 - p))), row_power[p % 2]);

@@ -4,9 +4,10 @@
 // fp8_weight_only_mma_sm80 and mxfp4_weight_only_mma_sm80. One code a byte along each lane's
 // fragment (the 8-bit layout of cuda/detail/fragments.hpp), so a k-block is 32 K, one scale group.
 // Where the fragment can apply a layer's scales exactly (cuda/mx_fragment_scales.hpp: bf16 codes
-// 10..134, fp16 122..134) they ride beside the weights as NVFP4's block scales do and one multiply
-// a register dequantizes; any other layer keeps them one byte each, [N, K / 32] (an fp32 copy would
-// add 12% to the bytes read at decode, the codes 3%), and folds each k-block's sum by its scale.
+// 10..134, fp16 122..134) they ride beside the weights as NVFP4's block scales do (a byte a row and
+// k-block) and one multiply a register dequantizes; any other layer keeps them one byte each, [N, K
+// / 32] (an fp32 copy would add 12% to the bytes read at decode, the codes 3%), and folds each
+// k-block's sum by its scale.
 //
 // Exactness: every e4m3 value is exact in bf16 and fp16 (formats.cuh, e4m3_pair), and so is its
 // product with a scale in that range; outside it, the scale (a power of two 2^-127..2^127) is
@@ -65,12 +66,12 @@ struct Mxfp8ScalesInFragment : MxScalesInFragment<8> {
 
   // Step s: registers a0, a1 from bytes (0, 2) and (1, 3) of word 2s, a2, a3 likewise of word
   // 2s + 1 (E4m3Fragments' layout), each code's bits in T's places times the power of two of its
-  // row's block scales (a0 / a2: row q, a1 / a3: q + 8; a k-block of 32 K is one group, its four
-  // bytes alike).
+  // row's group (a k-block of 32 K is one; a0 / a2: row q, a1 / a3: q + 8).
   template <typename T>
   static __device__ void fragment(const uint32_t (&word)[4], int s, const Offset<T> (&)[2],
                                   uint2 scales, uint32_t (&a)[4]) {
-    const uint16_t row_power[2] = {power<T>(scales.x, 0), power<T>(scales.y, 0)};
+    const uint16_t row_power[2] = {power<T>(scales.x, mx_scale_byte(kBlockScaleSlots, 0, s)),
+                                   power<T>(scales.x, mx_scale_byte(kBlockScaleSlots, 1, s))};
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
       a[2 * h] = scale_pair_by<T>(e4m3_bits<T>(word[2 * s + h] << 8), row_power[0]);

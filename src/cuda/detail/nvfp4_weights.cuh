@@ -4,8 +4,9 @@
 //
 // Layout: two codes a byte along each lane's fragment (the pipeline's 4-bit layout), a k-block is
 // 64 K = 4 scale groups, one per k16 step. The e4m3 scales ride beside the weights as the block
-// scales of cuda/detail/fragments.hpp (lay_out_block_scales: a group is a step), so that one 8-byte
-// load per tile and k-block gives a lane its two rows' four scales: 1/16 byte per weight.
+// scales of cuda/detail/fragments.hpp (lay_out_block_scales: a slot a group, a group a step), so
+// that one 8-byte load per tile and k-block gives a lane its two rows' four scales: 1/16 byte per
+// weight.
 //
 // Exactness: an e2m1 value (at most 2 significant bits, 0.5..6) times an e4m3 scale (at most 4,
 // 2^-9..448) has at most 6 significant bits and lies in 2^-10..2688: exact in bf16 and fp16, both
@@ -25,7 +26,8 @@ struct Nvfp4 : NoOffsets, Fp32Scales {
   static constexpr ScalarType kWeightTypes[] = {ScalarType::float4_e2m1f};
   static constexpr int kBits = 4;
   static constexpr bool kBlockScales = true;
-  static constexpr uint32_t kPadCode = 0;  // +0
+  static constexpr int kBlockScaleSlots = 4;  // a k16 step each
+  static constexpr uint32_t kPadCode = 0;     // +0
 
   // Register p of step s: the codes at slots p and p + 4 of word s, moved to slots 3 and 7 (the
   // high nibbles of the halves), times the block scale of its row (p even: row q, odd: q + 8).
@@ -49,7 +51,8 @@ struct Nvfp4 : NoOffsets, Fp32Scales {
     const int64_t n = c.part_n(), groups = c.weight_scale_shape()[1];
     const Tensor codes = Tensor::copy_of(w.weight_scale, Device::cpu());
     const std::vector<uint8_t> block_scales = lay_out_block_scales(
-        padded_n / kRowsPerTile, out.kblocks, [&](int64_t row, int64_t group) -> uint8_t {
+        padded_n / kRowsPerTile, out.kblocks, kBlockScaleSlots,
+        [&](int64_t row, int64_t group) -> uint8_t {
           return row < n && group < groups ? load_code(codes, row * groups + group) : 0;
         });
     out.block_scales = to_device(block_scales, ScalarType::uint8, device);

@@ -82,7 +82,8 @@ struct MixedParams {
   const void* scales = nullptr;
   const uint8_t* zeros = nullptr;
   int groups = 0, group_size = 0;
-  const uint2* block_scales = nullptr;  // F::kBlockScales: [16-row tiles][k-blocks][8 row quads]
+  // F::kBlockScales: [16-row tiles][k-blocks][8 row quads][2 rows][F::kBlockScaleSlots]
+  const uint8_t* block_scales = nullptr;
   int kblocks = 0;
 };
 
@@ -280,16 +281,19 @@ __device__ void accumulate_pipelined(const MixedParams& p, const Work& w, int ro
   const int lane = threadIdx.x % 32;
   const bool warp_leader = lane == 0;
   GroupCursor<F, T> group(p, row_base, w.slice_begin * Shape::kStageK);
-  // Block scales: this lane's 8 bytes of each k-block of a stage, loaded a stage ahead.
-  const uint2* block_scales =
-      p.block_scales + (int64_t{w.tile_r * kRowTiles + row_tile} * p.kblocks) * 8 + lane / 4;
+  // Block scales: this lane's bytes of each k-block of a stage, loaded a stage ahead.
+  constexpr int kLaneBytes = detail::block_scale_lane_bytes<F>();
+  const uint8_t* block_scales =
+      p.block_scales +
+      ((int64_t{w.tile_r * kRowTiles + row_tile} * p.kblocks) * 8 + lane / 4) * kLaneBytes;
   uint2 next_block_scales[kMixedStageKBlocks] = {};
-  const auto load_block_scales = [&](int slice) {
+  const auto load_stage_scales = [&](int slice) {
 #pragma unroll
     for (int kb = 0; kb < kMixedStageKBlocks; ++kb)
-      next_block_scales[kb] = __ldg(block_scales + (slice * kMixedStageKBlocks + kb) * 8);
+      next_block_scales[kb] = detail::load_block_scales<kLaneBytes>(
+          block_scales + (slice * kMixedStageKBlocks + kb) * 8 * kLaneBytes);
   };
-  load_block_scales(w.slice_begin);
+  load_stage_scales(w.slice_begin);
 
   uint32_t a[2][Shape::kStepsPerKBlock][4];
   int released = -1;  // the stage whose last k-block may still be read by wgmmas in flight
@@ -297,7 +301,7 @@ __device__ void accumulate_pipelined(const MixedParams& p, const Work& w, int ro
     uint2 block_scale[kMixedStageKBlocks];
 #pragma unroll
     for (int kb = 0; kb < kMixedStageKBlocks; ++kb) block_scale[kb] = next_block_scales[kb];
-    if (slice + 1 < w.slice_end) load_block_scales(slice + 1);
+    if (slice + 1 < w.slice_end) load_stage_scales(slice + 1);
     wait_barrier(&full[stage], phase);
     const StageOperands<Shape> operands(words0, x_descriptor, stage);
 #pragma unroll
@@ -334,6 +338,7 @@ __device__ void accumulate_pipelined(const MixedParams& p, const Work& w, int ro
 template <typename F>
 struct GroupScalesInFragment : F {
   static constexpr bool kBlockScales = true;
+  static constexpr int kBlockScaleSlots = 4;  // a T pair a row: 8 bytes a lane
   __device__ static float scale(const void*, int64_t) { return 1.f; }  // applied in the fragment
   template <typename T>
   static __device__ void fragment(const uint32_t (&word)[4], int s,
@@ -507,30 +512,7 @@ class MixedInputWgmmaSm90 final : public Kernel {
                                                          const LayerWeights& weights,
                                                          Device device) const override {
     require(device.is_cuda(), name(), " takes weights on a CUDA device, not ", device.str());
-    DeviceGuard guard(device.index);
-    auto w = std::make_shared<MixedInputWeights>(c);
-    w->packed = layout_->process_weights(c, weights, device);
-    w->device = device;
-    check_cuda(cudaDeviceGetAttribute(&w->sms, cudaDevAttrMultiProcessorCount, device.index),
-               "cudaDeviceGetAttribute");
-    const auto& packed = static_cast<const detail::Prepared&>(*w->packed);
-    const int64_t tiles = packed.weights.numel() / (int64_t{packed.kblocks} * 128);
-    w->weight_map = make_word_map(packed.weights.data(), tiles, int64_t{packed.kblocks} * 128,
-                                  int64_t{packed.kblocks} * kPackedKBlockBytes, kRowTiles,
-                                  kMixedStageKBlocks * kPackedKBlockBytes / 4, "packed weights");
-    if constexpr (F::kBlockScales) {
-      // The mma kernel lays the block scales out; where it folds a layer's scales instead (an MX
-      // layer outside the fragment's exact range, detail::kHasFolds), the layer runs on it.
-      w->on_mma_kernel = !packed.block_scales.defined();
-    } else if (kScalesRoundedOnWideTiles && !packed.zeros.defined()) {
-      const Tensor scales = Tensor::copy_of(packed.scales, Device::cpu());
-      if (const auto pairs = group_scale_pairs(
-              {scales.data_as<const float>(), static_cast<size_t>(scales.numel())},
-              tiles * detail::kRowsPerTile, packed.groups, packed.group_size, packed.kblocks,
-              MixedShape<F, 128>::kBlockK, F::kZero, c.act_type))
-        w->block_scales = detail::to_device(*pairs, ScalarType::int32, device);
-    }
-    return w;
+    return over(layout_->process_weights(c, weights, device), device);
   }
 
   void apply(const PreparedWeights& prepared, const TensorView& x, const TensorView& bias,
@@ -583,7 +565,7 @@ class MixedInputWgmmaSm90 final : public Kernel {
     call.groups = packed.groups;
     call.group_size = packed.group_size;
     const Tensor& block_scales = w.block_scales.defined() ? w.block_scales : packed.block_scales;
-    if (block_scales.defined()) call.block_scales = block_scales.data_as<const uint2>();
+    if (block_scales.defined()) call.block_scales = block_scales.data_as<const uint8_t>();
     call.kblocks = packed.kblocks;
     if (bias.defined()) {
       call.epilogue.bias = bias.data();
@@ -609,12 +591,48 @@ class MixedInputWgmmaSm90 final : public Kernel {
       return static_cast<const MixedInputWeights&>(*prepared).packed;
     return nullptr;
   }
+  std::shared_ptr<const PreparedWeights> weights_from(
+      const Kernel& other, const std::shared_ptr<const PreparedWeights>& prepared) const override {
+    if (other.name() != layout_->name()) return nullptr;
+    return over(prepared, static_cast<const detail::Prepared&>(*prepared).weights.device());
+  }
 
  private:
   // The formats whose group scales are fp32 (the integer formats): on the 256-token tiles, their
   // scales rounded into the fragment.
   static constexpr bool kScalesRoundedOnWideTiles =
       !F::kBlockScales && std::is_base_of_v<detail::Fp32Scales, F>;
+
+  // This kernel's weights over the mma kernel's packed ones (`packed`, on `device`): their tensor
+  // map and what the wide tiles need beside them.
+  std::shared_ptr<const PreparedWeights> over(std::shared_ptr<const PreparedWeights> packed_weights,
+                                              Device device) const {
+    const LayerConfig& c = packed_weights->config();
+    DeviceGuard guard(device.index);
+    auto w = std::make_shared<MixedInputWeights>(c);
+    w->packed = std::move(packed_weights);
+    w->device = device;
+    check_cuda(cudaDeviceGetAttribute(&w->sms, cudaDevAttrMultiProcessorCount, device.index),
+               "cudaDeviceGetAttribute");
+    const auto& packed = static_cast<const detail::Prepared&>(*w->packed);
+    const int64_t tiles = packed.weights.numel() / (int64_t{packed.kblocks} * 128);
+    w->weight_map = make_word_map(packed.weights.data(), tiles, int64_t{packed.kblocks} * 128,
+                                  int64_t{packed.kblocks} * kPackedKBlockBytes, kRowTiles,
+                                  kMixedStageKBlocks * kPackedKBlockBytes / 4, "packed weights");
+    if constexpr (F::kBlockScales) {
+      // The mma kernel lays the block scales out; where it folds a layer's scales instead (an MX
+      // layer outside the fragment's exact range, detail::kHasFolds), the layer runs on it.
+      w->on_mma_kernel = !packed.block_scales.defined();
+    } else if (kScalesRoundedOnWideTiles && !packed.zeros.defined()) {
+      const Tensor scales = Tensor::copy_of(packed.scales, Device::cpu());
+      if (const auto pairs = group_scale_pairs(
+              {scales.data_as<const float>(), static_cast<size_t>(scales.numel())},
+              tiles * detail::kRowsPerTile, packed.groups, packed.group_size, packed.kblocks,
+              MixedShape<F, 128>::kBlockK, F::kZero, c.act_type))
+        w->block_scales = detail::to_device(*pairs, ScalarType::int32, device);
+    }
+    return w;
+  }
 
   KernelInfo info_;
   std::shared_ptr<const Kernel> layout_;

@@ -71,9 +71,9 @@ struct MixedInputCall {
   const void* scales = nullptr;    // the format's group scales [padded N, groups]
   const uint8_t* zeros = nullptr;  // zero points [padded N, groups] or null
   int groups = 0, group_size = 0;  // group_size: a multiple of the k-block (per channel: padded K)
-  const uint2* block_scales = nullptr;  // block-scaled formats: the mma kernel's, else null
-  int kblocks = 0;                      // k-blocks of the padded K
-  ScaledMmEpilogue epilogue;            // bias and out (no scales: the core applies them)
+  const uint8_t* block_scales = nullptr;  // block-scaled formats: the mma kernel's, else null
+  int kblocks = 0;                        // k-blocks of the padded K
+  ScaledMmEpilogue epilogue;              // bias and out (no scales: the core applies them)
 };
 
 }  // namespace qlinear::cuda::sm90
