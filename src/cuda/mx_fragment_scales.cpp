@@ -35,10 +35,16 @@ std::optional<std::vector<uint8_t>> mx_fragment_scales(const LayerConfig& config
   const Tensor codes = Tensor::copy_of(weights.weight_scale, Device::cpu());
   Tensor weight;  // the weight codes, read only where a scale is out of the range
   const uint32_t magnitude = config.weight_type == ScalarType::float4_e2m1f ? 0x7u : 0x7fu;
+  // Each of the 256 codes' exponent once (a layer has a scale every 32 weights: through ldexp
+  // each, about a second a llama3-8b-sized load).
+  std::optional<uint8_t> exponent_of[256];
+  for (uint32_t code = 0; code < 256; ++code)
+    exponent_of[code] = mx_fragment_exponent(config.weight_type, config.act_type, code);
+  const auto* scale_codes = codes.data_as<const uint8_t>();
   std::vector<uint8_t> exponent(static_cast<size_t>(n * groups));
   for (int64_t i = 0; i < n * groups; ++i) {
-    const uint32_t code = load_code(codes, i);
-    if (const auto e = mx_fragment_exponent(config.weight_type, config.act_type, code)) {
+    const uint32_t code = scale_codes[i];
+    if (const auto e = exponent_of[code]) {
       exponent[i] = *e;
       continue;
     }
