@@ -4,26 +4,17 @@
 // act order, and the padding code past N and K.
 #include <gtest/gtest.h>
 
-#include <numeric>
-#include <random>
-
 #include "cuda/detail/fragments.hpp"
 #include "qlinear/tensor.hpp"
+#include "random_codes.hpp"
 
 namespace qlinear::cuda::detail {
 namespace {
 
 void expect_reads_as_load_code(ScalarType type, int64_t n, int64_t k, bool act_order) {
   const int bits = static_cast<int>(info(type).bits);
-  Tensor codes = Tensor::empty(type, {n * k});  // flat: 4-bit rows may start mid-byte
-  std::mt19937 random(static_cast<uint32_t>(n * k));
-  for (int64_t i = 0; i < n * k; ++i) store_code(codes, i, random() & ((1u << bits) - 1));
-  std::vector<int32_t> order;
-  if (act_order) {
-    order.resize(static_cast<size_t>(k));
-    std::iota(order.begin(), order.end(), 0);
-    std::shuffle(order.begin(), order.end(), random);
-  }
+  const auto [codes, order] =
+      testing::random_codes(type, n, k, act_order, static_cast<uint32_t>(n * k));
   std::vector<uint8_t> pack(size_t{1} << bits);
   for (size_t c = 0; c < pack.size(); ++c) pack[c] = static_cast<uint8_t>(c ^ 0x5);  // not identity
   const StoredCodes code =

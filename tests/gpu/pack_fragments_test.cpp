@@ -8,10 +8,9 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
-#include <numeric>
-#include <random>
 
 #include "qlinear/tensor.hpp"
+#include "random_codes.hpp"
 
 namespace qlinear::cuda::detail {
 namespace {
@@ -19,15 +18,8 @@ namespace {
 void expect_packed_as_on_the_host(FragmentLayout layout, int64_t n, int64_t k, bool act_order) {
   const int bits = layout == FragmentLayout::bits8 ? 8 : 4;
   const ScalarType type = bits == 8 ? ScalarType::uint8b128 : ScalarType::uint4b8;
-  Tensor codes = Tensor::empty(type, {n * k});
-  std::mt19937 random(static_cast<uint32_t>(n * 131 + k + (act_order ? 7 : 0)));
-  for (int64_t i = 0; i < n * k; ++i) store_code(codes, i, random() & ((1u << bits) - 1));
-  std::vector<int32_t> order;
-  if (act_order) {
-    order.resize(static_cast<size_t>(k));
-    std::iota(order.begin(), order.end(), 0);
-    std::shuffle(order.begin(), order.end(), random);
-  }
+  auto [codes, order] = testing::random_codes(
+      type, n, k, act_order, static_cast<uint32_t>(n * 131 + k + (act_order ? 7 : 0)));
   std::vector<uint8_t> pack(size_t{1} << bits);
   for (size_t c = 0; c < pack.size(); ++c)
     pack[c] = static_cast<uint8_t>((c * 7 + 3) % pack.size());
