@@ -1,6 +1,5 @@
 // Element conversions between the activation/output types and fp32, for the generic (non-ISA)
-// files of the cpu provider. fp16 goes through the compiler's _Float16, which rounds to nearest
-// even.
+// files of the cpu provider: the 16-bit floats' from core/half_floats.hpp, and the rest here.
 #pragma once
 
 #include <algorithm>
@@ -8,38 +7,15 @@
 #include <cstdint>
 #include <cstring>
 
+#include "core/half_floats.hpp"
 #include "qlinear/scalar_type.hpp"
 
 namespace qlinear::cpu {
 
-inline float bf16_to_float(uint16_t bits) {
-  const uint32_t wide = static_cast<uint32_t>(bits) << 16;
-  float value;
-  std::memcpy(&value, &wide, 4);
-  return value;
-}
-
-// Round to nearest even; NaN stays a (quiet) NaN.
-inline uint16_t float_to_bf16(float value) {
-  uint32_t bits;
-  std::memcpy(&bits, &value, 4);
-  if ((bits & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((bits >> 16) | 0x40);
-  bits += 0x7fffu + ((bits >> 16) & 1u);
-  return static_cast<uint16_t>(bits >> 16);
-}
-
-inline float fp16_to_float(uint16_t bits) {
-  _Float16 half;
-  std::memcpy(&half, &bits, 2);
-  return static_cast<float>(half);
-}
-
-inline uint16_t float_to_fp16(float value) {
-  const _Float16 half = static_cast<_Float16>(value);
-  uint16_t bits;
-  std::memcpy(&bits, &half, 2);
-  return bits;
-}
+using qlinear::bf16_to_float;
+using qlinear::float_to_bf16;
+using qlinear::float_to_fp16;
+using qlinear::fp16_to_float;
 
 // v rounded to a float format with `mantissa` explicit bits and smallest normal exponent
 // `min_exponent` (nearest, ties to even), saturated at ±max: the value encode(type, v, saturate)

@@ -1,14 +1,13 @@
 // bf16 / fp16 values widened to fp32, exactly (every bf16 and fp16 value is an fp32 value): the
 // dequant kernels' weight scales at load (mixed_precision.cpp), 6.8 M fp16 scales for llama3-8b's
-// 32 layers at group 128. One at a time through convert.hpp (fp16 through the compiler's _Float16,
-// a libgcc call where the file is built without F16C) they cost ~7 ns each, a fifth of preparing a
-// GPTQ layer.
+// 32 layers at group 128. One at a time (fp16 then through the compiler's _Float16, a libgcc call
+// where the file is built without F16C) they cost ~7 ns each, a fifth of preparing a GPTQ layer.
 //
 //   out[i] = value of src[i] as fp32   (i < count)
 //
 // bf16 is its bits shifted up 16; fp16 as F16C's vcvtph2ps converts it: subnormals normalized,
-// ±inf kept, a NaN quiet with its payload in the top mantissa bits (libgcc's conversion agrees bit
-// for bit on all 65536 values, so convert.hpp's fp16_to_float is the twin).
+// ±inf kept, a NaN quiet with its payload in the top mantissa bits (core/half_floats.hpp's
+// fp16_to_float does the same on the bits, and is the twin).
 #pragma once
 
 #include <cstdint>

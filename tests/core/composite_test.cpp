@@ -147,9 +147,10 @@ TEST(CompositeKernel, AKernelInTwoRangesPreparesItsWeightsOnce) {
     EXPECT_TRUE(run_against_reference(plan, {c, m, 7}, Device::cpu()).pass) << m;
 }
 
-TEST(CompositeKernel, PartsThatShareALayoutPrepareTheWeightsOnce) {
-  ThreeParts t;
-  t.small->shares_with = "large";
+// A layer of the three parts where the large part reads the small part's layout (the caller says
+// which of the two knows it): the small and middle parts prepare their weights, the large part
+// none, and it runs on the small part's.
+void expect_large_part_on_the_small_parts_weights(ThreeParts& t) {
   const LayerConfig c = default_config(kMp, 48, 256);
   const RandomLayer data = make_random_layer(c, 3);
   const QuantizedLinear layer(c, data.weights(), Device::cpu(), {}, t.registry);
@@ -159,18 +160,18 @@ TEST(CompositeKernel, PartsThatShareALayoutPrepareTheWeightsOnce) {
   EXPECT_EQ(part_run(layer, t, 100), "large");
 }
 
+TEST(CompositeKernel, PartsThatShareALayoutPrepareTheWeightsOnce) {
+  ThreeParts t;
+  t.small->shares_with = "large";
+  expect_large_part_on_the_small_parts_weights(t);
+}
+
 // The other way round: the later part reads the earlier one's layout (the Hopper wgmma kernels
 // and the mma kernels' packed weights), and is made from its weights, not prepared again.
 TEST(CompositeKernel, APartMadeFromAnEarlierPartsWeightsIsNotPreparedAgain) {
   ThreeParts t;
   t.large->made_from = "small";
-  const LayerConfig c = default_config(kMp, 48, 256);
-  const RandomLayer data = make_random_layer(c, 3);
-  const QuantizedLinear layer(c, data.weights(), Device::cpu(), {}, t.registry);
-  EXPECT_EQ(t.small->prepared_count, 1);
-  EXPECT_EQ(t.middle->prepared_count, 1);
-  EXPECT_EQ(t.large->prepared_count, 0);
-  EXPECT_EQ(part_run(layer, t, 100), "large");
+  expect_large_part_on_the_small_parts_weights(t);
 }
 
 TEST(CompositeKernel, StatesTheRuleAPlanBreaks) {

@@ -1,7 +1,7 @@
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 
+#include "core/half_floats.hpp"
 #include "cuda/hopper/mixed_input_wgmma_sm90.hpp"
 
 namespace qlinear::cuda::sm90 {
@@ -34,48 +34,20 @@ TilePlan mixed_input_tile_plan(int64_t m, int64_t n, int64_t k_stages, int sms, 
   return plan;
 }
 
-namespace {
-
-// encode(type, v) and decode(type, bits) of bf16 / fp16 for a finite float, inline (through the
-// type table, 3 of them a scale took ~3 s of a llama3-8b int4 load): bf16 rounded to nearest even
-// on its bits, fp16 by the compiler's IEEE conversion.
-uint16_t act_bits(ScalarType type, float v) {
-  if (type == ScalarType::fp16) {
-    const auto half = static_cast<_Float16>(v);
-    uint16_t bits;
-    std::memcpy(&bits, &half, sizeof bits);
-    return bits;
-  }
-  uint32_t bits;
-  std::memcpy(&bits, &v, sizeof bits);
-  return static_cast<uint16_t>((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
-}
-
-double act_value(ScalarType type, uint16_t bits) {
-  if (type == ScalarType::fp16) {
-    _Float16 half;
-    std::memcpy(&half, &bits, sizeof half);
-    return static_cast<double>(half);
-  }
-  const uint32_t wide = uint32_t{bits} << 16;
-  float value;
-  std::memcpy(&value, &wide, sizeof value);
-  return value;
-}
-
-}  // namespace
-
 std::optional<std::vector<uint32_t>> group_scale_pairs(std::span<const float> scales,
                                                        int64_t padded_n, int groups, int group_size,
                                                        int kblocks, int block_k, float max_code,
                                                        ScalarType act_type) {
   const double largest = act_type == ScalarType::fp16 ? 65504.0 : 0x1.fep127;
   const double smallest_normal = act_type == ScalarType::fp16 ? 0x1p-14 : 0x1p-126;
+  // Each scale rounded once, inline (encode and decode through the type table, 3 of them a scale,
+  // took ~3 s of a llama3-8b int4 load).
+  const bool fp16 = act_type == ScalarType::fp16;
   std::vector<uint16_t> bits(scales.size());
   for (size_t i = 0; i < scales.size(); ++i) {
     if (!std::isfinite(scales[i])) return std::nullopt;
-    bits[i] = act_bits(act_type, scales[i]);
-    const double rounded = std::fabs(act_value(act_type, bits[i]));
+    bits[i] = fp16 ? float_to_fp16(scales[i]) : float_to_bf16(scales[i]);
+    const double rounded = std::fabs(fp16 ? fp16_to_float(bits[i]) : bf16_to_float(bits[i]));
     if (rounded != 0 && !(rounded >= smallest_normal && rounded * max_code <= largest))
       return std::nullopt;
   }

@@ -603,8 +603,8 @@ class MixedInputWgmmaSm90 final : public Kernel {
   static constexpr bool kScalesRoundedOnWideTiles =
       !F::kBlockScales && std::is_base_of_v<detail::Fp32Scales, F>;
 
-  // This kernel's weights over the mma kernel's packed ones (`packed`, on `device`): their tensor
-  // map and what the wide tiles need beside them.
+  // This kernel's weights over the mma kernel's packed ones (`packed_weights`, on `device`): its
+  // tensor map and what the wide tiles need beside them.
   std::shared_ptr<const PreparedWeights> over(std::shared_ptr<const PreparedWeights> packed_weights,
                                               Device device) const {
     const LayerConfig& c = packed_weights->config();
