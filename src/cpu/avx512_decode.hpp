@@ -35,6 +35,14 @@ inline __m512i bf16_pair(__m512 lo, __m512 hi) {
                                  _mm512_castps_si512(hi));
 }
 
+// Bf16 pairs w times the columns' scales, exactly where the products are bf16 values
+// (MixedTileArgs::fold_scales): each word widened to fp32, multiplied, and its high half kept.
+inline __m512i fold_scale(__m512i w, __m512 scale) {
+  const __m512 lo = _mm512_castsi512_ps(_mm512_slli_epi32(w, 16));
+  const __m512 hi = _mm512_castsi512_ps(_mm512_and_si512(w, _mm512_set1_epi32(~0xffff)));
+  return bf16_pair(_mm512_mul_ps(lo, scale), _mm512_mul_ps(hi, scale));
+}
+
 // 16 columns x a pair of K positions of float8_e4m3fn codes, pair-interleaved (32 bytes, see
 // mixed_precision_tile.hpp), as bf16 pairs, exactly, in 16-bit lanes: a normal code's exponent
 // and mantissa shifted to bf16's positions with the bias moved from 7 to 127; exponent 0 (zero and

@@ -96,9 +96,77 @@ void chunk(const MixedTileArgs& a) {
   Tiles::release();
 }
 
+// The chunk where the segments' scales fold into the codes (MixedTileArgs::fold_scales: NVFP4's
+// segments of 16 positions, OCP MX's of 32, 4-bit codes): codes times scales are decoded into
+// steps of kAmxStepPositions positions that run across segments, every row block multiplies a
+// step with the tiles' whole K step (32, where every segment of 16 made chunk() take 16) and
+// carries its C tiles to the next step, and y is written once, at the end — where chunk() ends
+// every segment with an epilogue over every row. The products stay exact (code x scale is a bf16
+// value), the sums fp32.
+template <class Tiles, int H, int Bits, bool E4m3>
+void chunk_folded(const MixedTileArgs& a) {
+  int64_t k = 0;
+  for (int64_t s = 0; s < a.segments; ++s) k += a.segment_lengths[s];
+  const int k_step = k % 32 == 0 ? 32 : 16;  // divides every step: steps end at multiples of 256
+  Tiles::configure(register_block_config(2 * k_step, k_step / 2));
+  const __m512i table = bf16_value_table(a);
+  const int64_t row_blocks = (a.rows + kAmxRowBlock - 1) / kAmxRowBlock;
+  const auto* x_all = static_cast<const uint16_t*>(a.x);
+  alignas(64) float sums[kRowBlocks][4][kCTileValues];
+  alignas(64) uint16_t decoded[H][kAmxStepPositions * kMixedTileN];  // [pairs][16][2] bf16
+  const uint8_t* p[H];
+  for (int h = 0; h < H; ++h) p[h] = a.weights + h * a.tile_bytes;
+  const void* b[H];
+  for (int h = 0; h < H; ++h) b[h] = decoded[h];
+  int64_t first = 0;   // K position of the step's first position
+  int64_t filled = 0;  // positions of the step decoded
+  const auto run_step = [&] {
+    for (int64_t block = 0; block < row_blocks; ++block)
+      multiply_row_block<Tiles, H, true>(
+          sums[block], first == 0, x_all + block * kAmxRowBlock * a.x_row_stride + first,
+          2 * a.x_row_stride, b, filled / k_step, 2 * k_step, k_step / 2);
+    first += filled, filled = 0;
+  };
+  for (int64_t s = 0; s < a.segments; ++s) {
+    const int64_t length = a.segment_lengths[s];
+    Segment segment[H];
+    for (int h = 0; h < H; ++h) segment[h] = next_segment<Bits>(a, p[h], length);
+    for (int64_t i0 = 0; i0 < length;) {  // a segment longer than a step takes several
+      if (filled == kAmxStepPositions) run_step();
+      const int64_t room = kAmxStepPositions - filled;
+      const int64_t positions = length - i0 < room ? length - i0 : room;
+      for (int h = 0; h < H; ++h) {
+        const uint8_t* codes = segment[h].codes + i0 * kMixedTileN * Bits / 8;
+        for (int64_t i = 0; i < positions; i += 4) {
+          __m512i w[2];
+          load_two_pairs<Bits, E4m3>(a, codes + i * kMixedTileN * Bits / 8, table,
+                                     segment[h].offset, w);
+          uint16_t* pairs = decoded[h] + (filled + i) * kMixedTileN;  // pair (filled + i) / 2
+          _mm512_store_si512(pairs, fold_scale(w[0], segment[h].scale));
+          _mm512_store_si512(pairs + 2 * kMixedTileN, fold_scale(w[1], segment[h].scale));
+        }
+      }
+      filled += positions, i0 += positions;
+    }
+  }
+  if (filled > 0) run_step();
+  for (int64_t row = 0; row < a.rows; ++row) {
+    const float(&c)[4][kCTileValues] = sums[row / kAmxRowBlock];
+    const int64_t r = row % kAmxRowBlock;
+    for (int h = 0; h < H; ++h)
+      _mm512_storeu_ps(a.y + h * a.rows * kMixedTileN + row * kMixedTileN,
+                       _mm512_load_ps(c[2 * (r / 16) + h] + (r % 16) * kMixedTileN));
+  }
+  Tiles::release();
+}
+
 template <class Tiles, int H>
 void run(const MixedTileArgs& a) {
-  for_code_kind(a, [&](auto bits, auto e4m3) { chunk<Tiles, H, bits, e4m3>(a); });
+  for_code_kind(a, [&](auto bits, auto e4m3) {
+    if constexpr (bits == 4)
+      if (a.fold_scales) return chunk_folded<Tiles, H, bits, e4m3>(a);
+    chunk<Tiles, H, bits, e4m3>(a);
+  });
 }
 
 }  // namespace

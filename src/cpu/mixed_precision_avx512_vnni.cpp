@@ -211,14 +211,6 @@ void chunk_pair(const MixedTileArgs& a) {
   }
 }
 
-// Bf16 pairs w times the columns' scales, exactly where the products are bf16 values
-// (MixedTileArgs::fold_scales): each word widened to fp32, multiplied, and its high half kept.
-inline __m512i fold_scale(__m512i w, __m512 scale) {
-  const __m512 lo = _mm512_castsi512_ps(_mm512_slli_epi32(w, 16));
-  const __m512 hi = _mm512_castsi512_ps(_mm512_and_si512(w, _mm512_set1_epi32(~0xffff)));
-  return bf16_pair(_mm512_mul_ps(lo, scale), _mm512_mul_ps(hi, scale));
-}
-
 // The pair tile over a chunk of more than one block of rows where the segments' scales fold into
 // the codes (MixedTileArgs::fold_scales): whole segments, codes times scales, are decoded into a
 // step of up to kDecodedStepPositions positions, and every row block runs over the step with no
