@@ -34,6 +34,23 @@ int k_step_of(const MixedTileArgs& a) {
   return 32;
 }
 
+// Positions [0, positions) of a tile's segment, from its codes, as bf16 pairs at `pairs`
+// ([pairs][16][2]), times the segment's scale where Fold (MixedTileArgs::fold_scales).
+template <int Bits, bool E4m3, bool Fold>
+void decode_positions(const MixedTileArgs& a, const uint8_t* codes, int64_t positions,
+                      __m512i table, const Segment& segment, uint16_t* pairs) {
+  for (int64_t i = 0; i < positions; i += 4) {
+    __m512i w[2];
+    load_two_pairs<Bits, E4m3>(a, codes + i * kMixedTileN * Bits / 8, table, segment.offset, w);
+    if constexpr (Fold) {
+      w[0] = fold_scale(w[0], segment.scale);
+      w[1] = fold_scale(w[1], segment.scale);
+    }
+    _mm512_store_si512(pairs + i * kMixedTileN, w[0]);  // pair i / 2
+    _mm512_store_si512(pairs + (i + 2) * kMixedTileN, w[1]);
+  }
+}
+
 // y [H][rows][16] = Σ_segments scale · (x scale) · Σ_k x·value(code) for the chunk `a`.
 template <class Tiles, int H, int Bits, bool E4m3>
 void chunk(const MixedTileArgs& a) {
@@ -56,16 +73,9 @@ void chunk(const MixedTileArgs& a) {
     for (int64_t i0 = 0; i0 < length; i0 += kAmxStepPositions) {
       const int64_t positions = length - i0 < kAmxStepPositions ? length - i0 : kAmxStepPositions;
       const bool first = i0 == 0, last = i0 + positions == length;
-      for (int h = 0; h < H; ++h) {
-        const uint8_t* codes = segment[h].codes + i0 * kMixedTileN * Bits / 8;
-        for (int64_t i = 0; i < positions; i += 4) {
-          __m512i w[2];
-          load_two_pairs<Bits, E4m3>(a, codes + i * kMixedTileN * Bits / 8, table,
-                                     segment[h].offset, w);
-          _mm512_store_si512(decoded[h] + i * kMixedTileN, w[0]);  // pair i / 2
-          _mm512_store_si512(decoded[h] + (i + 2) * kMixedTileN, w[1]);
-        }
-      }
+      for (int h = 0; h < H; ++h)
+        decode_positions<Bits, E4m3, false>(a, segment[h].codes + i0 * kMixedTileN * Bits / 8,
+                                            positions, table, segment[h], decoded[h]);
       const void* b[H];  // the step's B rows, 64 bytes a pair
       for (int h = 0; h < H; ++h) b[h] = decoded[h];
       for (int64_t block = 0; block < row_blocks; ++block) {
@@ -135,17 +145,10 @@ void chunk_folded(const MixedTileArgs& a) {
       if (filled == kAmxStepPositions) run_step();
       const int64_t room = kAmxStepPositions - filled;
       const int64_t positions = length - i0 < room ? length - i0 : room;
-      for (int h = 0; h < H; ++h) {
-        const uint8_t* codes = segment[h].codes + i0 * kMixedTileN * Bits / 8;
-        for (int64_t i = 0; i < positions; i += 4) {
-          __m512i w[2];
-          load_two_pairs<Bits, E4m3>(a, codes + i * kMixedTileN * Bits / 8, table,
-                                     segment[h].offset, w);
-          uint16_t* pairs = decoded[h] + (filled + i) * kMixedTileN;  // pair (filled + i) / 2
-          _mm512_store_si512(pairs, fold_scale(w[0], segment[h].scale));
-          _mm512_store_si512(pairs + 2 * kMixedTileN, fold_scale(w[1], segment[h].scale));
-        }
-      }
+      for (int h = 0; h < H; ++h)
+        decode_positions<Bits, E4m3, true>(a, segment[h].codes + i0 * kMixedTileN * Bits / 8,
+                                           positions, table, segment[h],
+                                           decoded[h] + filled * kMixedTileN);
       filled += positions, i0 += positions;
     }
   }
