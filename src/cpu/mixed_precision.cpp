@@ -360,10 +360,12 @@ class DequantKernel final : public Kernel {
         p->values[code] = static_cast<float>(decode(c.weight_type, code));
     if (w.input_scale.defined()) p->input_scale = *w.input_scale.data_as<const float>();
     if (c.has_global_scale()) p->global_scale = *w.weight_global_scale.data_as<const float>();
-    // Folding costs a float8 code 5 more instructions where it is already decoded once per step
-    // for all rows: OCP MX e4m3 4096x4096 on one core 0.96-0.97x of its per-segment epilogue, NVFP4
-    // 1.10-1.13x at M = 256 (bench/NOTES.md). So 4-bit codes only.
-    p->fold_scales = bf16_x_ && p->bits == 4 && scales_fold_into_codes(c, w);
+    // Folding costs a float8 code 5 more instructions where the VNNI pair tile decodes it once per
+    // step for all rows: OCP MX e4m3 4096x4096 on one core 0.96-0.97x of its per-segment
+    // epilogue, NVFP4 1.10-1.13x at M = 256 (bench/NOTES.md), so that tile folds 4-bit codes only;
+    // the AMX tiles, whose per-segment path ends every segment with an epilogue over all rows,
+    // fold float8 codes too.
+    p->fold_scales = bf16_x_ && (p->bits == 4 || p->e4m3) && scales_fold_into_codes(c, w);
 
     const std::vector<Segment> segments = segments_of(c, w);
     // The _amx tiles step through K 16 or 32 positions at a time (amx_layout.hpp).

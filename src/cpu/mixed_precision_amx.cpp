@@ -107,7 +107,7 @@ void chunk(const MixedTileArgs& a) {
 }
 
 // The chunk where the segments' scales fold into the codes (MixedTileArgs::fold_scales: NVFP4's
-// segments of 16 positions, OCP MX's of 32, 4-bit codes): codes times scales are decoded into
+// segments of 16 positions, OCP MX's of 32): codes times scales are decoded into
 // steps of kAmxStepPositions positions that run across segments, every row block multiplies a
 // step with the tiles' whole K step (32, where every segment of 16 made chunk() take 16) and
 // carries its C tiles to the next step, and y is written once, at the end — where chunk() ends
@@ -166,8 +166,7 @@ void chunk_folded(const MixedTileArgs& a) {
 template <class Tiles, int H>
 void run(const MixedTileArgs& a) {
   for_code_kind(a, [&](auto bits, auto e4m3) {
-    if constexpr (bits == 4)
-      if (a.fold_scales) return chunk_folded<Tiles, H, bits, e4m3>(a);
+    if (a.fold_scales) return chunk_folded<Tiles, H, bits, e4m3>(a);
     chunk<Tiles, H, bits, e4m3>(a);
   });
 }

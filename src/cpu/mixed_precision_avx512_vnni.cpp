@@ -277,7 +277,7 @@ void mixed_precision_tile_pair_avx512_vnni(const MixedTileArgs& a) {
   // The 4-bit zero-point choice at compile time: a branch in the loop keeps its constants live
   // beside the 16 sums, and GCC spills sums. Zero points and activation scales per segment do not
   // meet (integer weights have no quantized activations here).
-  // Folded scales come with 4-bit codes only (see process_weights).
+  // This tile folds the scales of 4-bit codes only (see process_weights).
   for_code_kind(a, [&](auto bits, auto e4m3) {
     if constexpr (bits == 4) {
       if (a.zero_points) return chunk_pair<bits, e4m3, true, false>(a);

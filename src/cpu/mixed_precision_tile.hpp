@@ -68,10 +68,10 @@ struct MixedTileArgs {
   const float* x_scales;
   int64_t rows;  // rows of the chunk to compute, 1 to kMixedChunkRows (see x)
   float* y;  // [rows][16]: Σ_segments scale · (x scale) · Σ_k x·value(code), per row and column
-  // Whether the codes are 4-bit, every code value times its segment's scale is exact in bf16
-  // (NVFP4, and OCP MX with scales in range) and the chunk has no x_scales: the _avx512_vnni pair
-  // tile and the _amx tiles then decode codes times scales and sum a step of several segments at
-  // once (their chunk_folded). Others ignore it.
+  // Whether every code value times its segment's scale is exact in bf16 (NVFP4, and OCP MX with
+  // scales in range; 4-bit or float8 codes) and the chunk has no x_scales: the _amx tiles, and the
+  // _avx512_vnni pair tile for 4-bit codes, then decode codes times scales and sum a step of
+  // several segments at once (their chunk_folded). Others ignore it.
   bool fold_scales;
   // Bytes from one tile's weights to the next's: the pair tile (…_pair_avx512_vnni) computes the
   // tile at `weights` and the one after it, y then [2][rows][16].
