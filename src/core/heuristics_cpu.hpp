@@ -15,7 +15,9 @@ namespace qlinear::heuristics::cpu {
 // kernels on an AMX machine"): VNNI 1.1-1.6x faster at 8 rows for fp8, nvfp4 weight-only and
 // int8, AMX 1.3-2.7x at 32; at 16 AMX 1.0-1.6x for fp8 and nvfp4, a tie for int8 (within 5 %);
 // int4 crosses at 8 (AMX 5-9 % faster there, VNNI 1.4-1.7x at 4). One limit for all, 16, costs
-// int4 at most 9 % and fp8 up to ~1.5x between 8 and 15 rows.
+// int4 at most 9 % and fp8 up to ~1.5x between 8 and 15 rows. Timed before the AMX tiles folded
+// NVFP4's and OCP MX's scales into the codes (1.2-2.6x faster since, NOTES): for those families
+// the crossing may now lie below 16.
 inline constexpr int64_t kAmxMinRows = 16;
 
 }  // namespace qlinear::heuristics::cpu

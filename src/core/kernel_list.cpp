@@ -249,7 +249,7 @@ std::vector<std::pair<PlatformKind, std::shared_ptr<const Kernel>>> built_in_ker
   // A composite plan first where the CPU has AMX: the _avx512_vnni kernel for a few rows, the
   // _amx kernel (the tile unit: 8x the VNNI level's int8 and bf16 multiply-adds a cycle,
   // src/bench/cpu_bench_device.cpp) from heuristics::cpu::kAmxMinRows rows on, on one copy of the
-  // packed weights (the crossing timed on an Xeon with AMX: src/core/heuristics_cpu.hpp). Then
+  // packed weights (the crossing timed on a Xeon with AMX: src/core/heuristics_cpu.hpp). Then
   // each ISA level's kernel alone, best first.
 #if defined(QLINEAR_CPU_X86)
   const auto cpu_plan = [&](Family family, std::shared_ptr<const Kernel> vnni,
