@@ -740,7 +740,8 @@ std::shared_ptr<const Kernel> make_dequant_kernel(Family family, CpuIsa isa) {
     case CpuIsa::avx512_vnni:
       return make(kVnniTiles);
     case CpuIsa::amx:
-      return make(MixedTiles{mixed_precision_tile_amx, mixed_precision_tile_pair_amx, true});
+      return make(
+          MixedTiles{mixed_precision_tile_amx, mixed_precision_tile_pair_amx, true, kAmxChunkRows});
   }
   throw Error(cat(name(family), ": no cpu kernel for ISA level ", name(isa)));
 }
@@ -748,7 +749,8 @@ std::shared_ptr<const Kernel> make_dequant_kernel(Family family, CpuIsa isa) {
 std::shared_ptr<const Kernel> make_dequant_amx_model_kernel(Family family) {
   return std::make_shared<DequantKernel>(
       family, CpuIsa::avx512_vnni, cat(name(family), "_amx_model"),
-      MixedTiles{mixed_precision_tile_amx_model, mixed_precision_tile_pair_amx_model, true});
+      MixedTiles{mixed_precision_tile_amx_model, mixed_precision_tile_pair_amx_model, true,
+                 kAmxChunkRows});
 }
 
 }  // namespace qlinear::cpu

@@ -24,7 +24,7 @@ namespace {
 // block of the chunk passes over them; each block's C tiles wait in a buffer between the steps of
 // a longer segment.
 constexpr int64_t kAmxStepPositions = 256;
-constexpr int kRowBlocks = kMixedChunkRows / kAmxRowBlock;
+constexpr int kRowBlocks = kAmxChunkRows / kAmxRowBlock;
 
 // The K step in positions (32 or 16: one row of an A tile is 64 or 32 bytes) dividing every
 // segment.

@@ -86,6 +86,13 @@ inline constexpr int kMixedChunkRows = 64;
 // 4096 x 4096 M = 256, both with y 64-byte aligned: fp8_weight_only 1.02-1.09x, fp8_block
 // 1.04-1.06x of 64-row chunks (bench/NOTES.md, issue 20).
 inline constexpr int kMixedPairChunkRows = 256;
+// The _amx tiles decode a step once for every 32-row block of their chunk
+// (mixed_precision_amx.cpp), so they too take chunks of up to 256 rows: 64-row chunks decoded the
+// weights four times at M = 256 (bench/NOTES.md, issue 20). At most kMixedPairChunkRows: the
+// caller's y holds that many.
+inline constexpr int kAmxChunkRows = 256;
+static_assert(kAmxChunkRows <= kMixedPairChunkRows,
+              "y of a pair call holds kMixedPairChunkRows rows");
 
 // How far ahead of its loads a tile prefetches its weights. At one row a tile spends ~16
 // instructions per 64-byte line, so the out-of-order window holds too few misses to stream from
