@@ -56,7 +56,8 @@ struct MixedTileArgs {
   // x in segment order, in blocks of kMixedTileRows rows interleaved so that one broadcast
   // source serves every row of a block: fp32 element (r, i) of a block at i * 8 + r; bf16 (the
   // _vnni tile, which multiplies K pairs) at (i / 2) * 16 + r * 2 + i % 2. One call takes a chunk
-  // of consecutive blocks (up to kMixedChunkRows rows; kMixedPairChunkRows for the _vnni pair).
+  // of consecutive blocks (up to kMixedChunkRows rows; kMixedPairChunkRows for the _vnni pair,
+  // kAmxChunkRows for the _amx pair).
   const void* x;
   int64_t x_block_stride;  // elements from one block to the next
   // The _amx tiles read bf16 x row-major instead (amx_layout.hpp): row r of the chunk at
@@ -66,7 +67,7 @@ struct MixedTileArgs {
   // [blocks][segments][kMixedTileRows] scales of x per segment and row (quantized activations
   // with per-group scales), or null: each segment's sum is multiplied by scale[j] · x_scales.
   const float* x_scales;
-  int64_t rows;  // rows of the chunk to compute, 1 to kMixedChunkRows (see x)
+  int64_t rows;  // rows of the chunk to compute, 1 to the call's chunk rows (see x)
   float* y;  // [rows][16]: Σ_segments scale · (x scale) · Σ_k x·value(code), per row and column
   // Whether every code value times its segment's scale is exact in bf16 (NVFP4, and OCP MX with
   // scales in range; 4-bit or float8 codes) and the chunk has no x_scales: the _amx tiles, and the
